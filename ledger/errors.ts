@@ -1,0 +1,31 @@
+/** Named errors of the index model, so callers can tell bad input from infrastructure faults. */
+
+export class LedgerError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A cursor that is not ours, is corrupt, or belongs to a different query. */
+export class InvalidCursorError extends LedgerError {}
+
+/** A sequencer that is not a hex string we can compare. */
+export class InvalidSequencerError extends LedgerError {}
+
+/** An S3 key that S3 itself would reject (empty or over 1,024 UTF-8 bytes). */
+export class InvalidObjectKeyError extends LedgerError {}
+
+/** `changes(since)` asked for history older than the tombstone retention window. */
+export class ChangeHorizonError extends LedgerError {
+  constructor(
+    readonly since: Date,
+    readonly horizon: Date,
+  ) {
+    super(
+      `changes since ${since.toISOString()} are older than the change-feed horizon ` +
+        `${horizon.toISOString()} (tombstones are kept for the retention window only); ` +
+        `run a full listing instead, or ask for changes since ${horizon.toISOString()} or later`,
+    );
+  }
+}

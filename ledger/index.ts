@@ -1,0 +1,8 @@
+export * from "./errors.js";
+export * from "./keys.js";
+export * from "./ledger.js";
+export * from "./record.js";
+export * from "./sequencer.js";
+export * from "./table.js";
+export type { ChangesQuery, ListQuery, Page } from "./queries.js";
+export type { ApplyOutcome, DeleteMutation, ObjectMutation, UpsertMutation } from "./writes.js";

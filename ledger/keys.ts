@@ -1,0 +1,68 @@
+/** Key layout of the ledger table: shard placement, change tokens and UTF-8 ordering. */
+import { createHash } from "node:crypto";
+import { InvalidObjectKeyError } from "./errors.js";
+import { ledgerTable } from "./table.js";
+
+export const MAX_OBJECT_KEY_BYTES = 1024;
+
+export function assertValidObjectKey(key: string): void {
+  const bytes = Buffer.byteLength(key, "utf8");
+  if (bytes === 0 || bytes > MAX_OBJECT_KEY_BYTES) {
+    throw new InvalidObjectKeyError(
+      `object key must be 1 to ${MAX_OBJECT_KEY_BYTES} UTF-8 bytes, got ${bytes}`,
+    );
+  }
+}
+
+function keyDigest(key: string): Buffer {
+  return createHash("sha1").update(key, "utf8").digest();
+}
+
+/** The partition a key lives in; stable for the life of the table. */
+export function shardOf(key: string, shardCount: number = ledgerTable.shardCount): number {
+  return keyDigest(key).readUInt32BE(0) % shardCount;
+}
+
+export function partitionKey(bucket: string, shard: number): string {
+  return `${bucket}#${shard.toString(16).padStart(2, "0")}`;
+}
+
+export function partitionKeyOf(bucket: string, key: string, shardCount?: number): string {
+  return partitionKey(bucket, shardOf(key, shardCount));
+}
+
+export function allPartitionKeys(bucket: string, shardCount: number = ledgerTable.shardCount): string[] {
+  return Array.from({ length: shardCount }, (_, shard) => partitionKey(bucket, shard));
+}
+
+/**
+ * Sort key of the change index: the time the ledger recorded the change, then 64 bits of
+ * the key's hash so that tokens are unique per key and a resume cursor is a single string.
+ * ISO-8601 UTC with milliseconds is fixed-width, so string order is time order.
+ */
+export function changeToken(recordedAt: string, key: string): string {
+  return `${recordedAt}#${keyDigest(key).subarray(4, 12).toString("hex")}`;
+}
+
+/**
+ * Compares strings in UTF-8 byte order, the order of S3 listings and DynamoDB sort keys.
+ * JavaScript's `<` compares UTF-16 code units, which puts astral characters (surrogate
+ * pairs, U+D800-DFFF) before U+E000-FFFF; UTF-8 and code-point order put them after.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
+    const ySurrogate = y >= 0xd800 && y <= 0xdfff;
+    if (xSurrogate !== ySurrogate) {
+      // Only one side is astral: it is the larger code point only against U+E000 and up.
+      if (xSurrogate) return y >= 0xe000 ? 1 : x - y;
+      return x >= 0xe000 ? -1 : x - y;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}

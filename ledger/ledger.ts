@@ -1,0 +1,94 @@
+/**
+ * The ledger: one object shared by the tracker, reconciliation, the CLI and tests, wrapping
+ * the table's key layout, conditional writes and paged queries.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ChangeHorizonError } from "./errors.js";
+import {
+  changesCursor,
+  getRecord,
+  listChanges,
+  listCursor,
+  listObjects,
+  takePage,
+  type ChangesQuery,
+  type ListQuery,
+  type Page,
+  type QueryContext,
+} from "./queries.js";
+import type { LedgerRecord, LiveObjectRecord } from "./record.js";
+import { ledgerTable } from "./table.js";
+import { applyMutation, type ApplyOutcome, type ObjectMutation, type WriteContext } from "./writes.js";
+
+export const DEFAULT_RETENTION_DAYS = 30;
+const SECONDS_PER_DAY = 86_400;
+
+export interface LedgerOptions {
+  tableName: string;
+  /** Defaults to a client built from the default credential and endpoint chain. */
+  documentClient?: DynamoDBDocumentClient;
+  /** How long tombstones are kept; also the horizon of the change feed. */
+  retentionDays?: number;
+  now?: () => Date;
+}
+
+/** Builds a document client that keeps `undefined` out of items. */
+export function createDocumentClient(client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export class Ledger {
+  readonly tableName: string;
+  readonly retentionDays: number;
+  private readonly query: QueryContext;
+  private readonly write: WriteContext;
+  private readonly now: () => Date;
+
+  constructor(options: LedgerOptions) {
+    const documentClient = options.documentClient ?? createDocumentClient();
+    this.tableName = options.tableName;
+    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    this.now = options.now ?? (() => new Date());
+    this.query = { tableName: this.tableName, documentClient, shardCount: ledgerTable.shardCount };
+    this.write = {
+      tableName: this.tableName,
+      documentClient,
+      retentionSeconds: this.retentionDays * SECONDS_PER_DAY,
+      now: this.now,
+    };
+  }
+
+  /** Applies one S3 event under invariant 1 (newer sequencer wins). */
+  apply(mutation: ObjectMutation): Promise<ApplyOutcome> {
+    return applyMutation(this.write, mutation);
+  }
+
+  /** The stored record for a key: a live object, a tombstone, or undefined if never seen. */
+  get(bucket: string, key: string, options?: { consistentRead?: boolean }): Promise<LedgerRecord | undefined> {
+    return getRecord(this.query, bucket, key, options);
+  }
+
+  list(query: ListQuery): AsyncGenerator<LiveObjectRecord> {
+    return listObjects(this.query, query);
+  }
+
+  listPage(query: ListQuery & { limit: number }): Promise<Page<LiveObjectRecord>> {
+    return takePage(this.list(query), query.limit, (last) => listCursor(query.bucket, query.prefix, last));
+  }
+
+  /** Oldest `since` the change feed can answer exactly: tombstones older than this may be gone. */
+  changeHorizon(): Date {
+    return new Date(this.now().getTime() - this.retentionDays * SECONDS_PER_DAY * 1000);
+  }
+
+  changes(query: ChangesQuery): AsyncGenerator<LedgerRecord> {
+    const horizon = this.changeHorizon();
+    if (query.cursor === undefined && query.since < horizon) throw new ChangeHorizonError(query.since, horizon);
+    return listChanges(this.query, query);
+  }
+
+  changesPage(query: ChangesQuery & { limit: number }): Promise<Page<LedgerRecord>> {
+    return takePage(this.changes(query), query.limit, (last) => changesCursor(query.bucket, last));
+  }
+}

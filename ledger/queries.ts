@@ -1,0 +1,154 @@
+/**
+ * Read paths of the ledger: point lookups, prefix listings in key order and the change feed
+ * in time order. Each bucket is spread over `shardCount` partitions, so listings query every
+ * shard and merge; nothing here scans the table.
+ */
+import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import { InvalidCursorError } from "./errors.js";
+import { allPartitionKeys, assertValidObjectKey, changeToken, compareUtf8, partitionKeyOf } from "./keys.js";
+import { mergeSorted } from "./merge.js";
+import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
+import { ledgerTable } from "./table.js";
+
+export interface QueryContext {
+  tableName: string;
+  documentClient: DynamoDBDocumentClient;
+  shardCount: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Resume point; absent when the listing is complete. */
+  cursor?: string;
+}
+
+export interface ListQuery {
+  bucket: string;
+  prefix?: string;
+  cursor?: string;
+  /** Items fetched per shard request; a tuning knob, not a result limit. */
+  pageSize?: number;
+}
+
+export interface ChangesQuery {
+  bucket: string;
+  since: Date;
+  cursor?: string;
+  pageSize?: number;
+}
+
+const DEFAULT_PAGE_SIZE = 250;
+
+async function* queryShard(
+  ctx: QueryContext,
+  input: Omit<QueryCommandInput, "TableName">,
+  pageSize: number,
+): AsyncGenerator<LedgerItem> {
+  const pages = paginateQuery(
+    { client: ctx.documentClient, pageSize },
+    { ...input, TableName: ctx.tableName },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) yield item;
+  }
+}
+
+export async function getRecord(
+  ctx: QueryContext,
+  bucket: string,
+  key: string,
+  options: { consistentRead?: boolean } = {},
+): Promise<LedgerRecord | undefined> {
+  assertValidObjectKey(key);
+  const { Item } = await ctx.documentClient.send(
+    new GetCommand({
+      TableName: ctx.tableName,
+      Key: { [attributeNames.pk]: partitionKeyOf(bucket, key, ctx.shardCount), [attributeNames.sk]: key },
+      ConsistentRead: options.consistentRead ?? false,
+    }),
+  );
+  return Item ? fromItem(Item) : undefined;
+}
+
+function resumeAfter(query: { bucket: string; cursor?: string }, kind: "list" | "changes", prefix?: string): string | undefined {
+  if (query.cursor === undefined) return undefined;
+  const state = decodeCursor(query.cursor);
+  if (state.q !== kind || state.b !== query.bucket || (state.q === "list" && state.p !== (prefix ?? ""))) {
+    throw new InvalidCursorError(`cursor belongs to a different ${state.q} query`);
+  }
+  return state.after;
+}
+
+/** Live objects under `prefix`, in UTF-8 byte order (the order of an S3 listing). */
+export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LiveObjectRecord> {
+  const prefix = query.prefix ?? "";
+  const after = resumeAfter(query, "list", prefix);
+  const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
+  const shards = allPartitionKeys(query.bucket, ctx.shardCount).map((pk) =>
+    queryShard(
+      ctx,
+      {
+        KeyConditionExpression: prefix ? "#pk = :pk AND begins_with(#sk, :prefix)" : "#pk = :pk",
+        FilterExpression: "#deleted = :false",
+        ExpressionAttributeNames: { "#pk": attributeNames.pk, "#deleted": "deleted", ...(prefix && { "#sk": attributeNames.sk }) },
+        ExpressionAttributeValues: { ":pk": pk, ":false": false, ...(prefix && { ":prefix": prefix }) },
+        ...(after !== undefined && { ExclusiveStartKey: { [attributeNames.pk]: pk, [attributeNames.sk]: after } }),
+      },
+      pageSize,
+    ),
+  );
+  const merged = mergeSorted(shards, (a, b) => compareUtf8(a[attributeNames.sk] as string, b[attributeNames.sk] as string));
+  for await (const item of merged) yield fromItem(item) as LiveObjectRecord;
+}
+
+/**
+ * Every key whose current state (object or tombstone) was recorded at or after `since`, in
+ * the order the ledger recorded it. A key changed several times appears once, at its latest
+ * change: the feed is of states, not a journal of every event.
+ */
+export async function* listChanges(ctx: QueryContext, query: ChangesQuery): AsyncGenerator<LedgerRecord> {
+  const after = resumeAfter(query, "changes") ?? query.since.toISOString();
+  const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
+  const { changeIndex } = ledgerTable;
+  const shards = allPartitionKeys(query.bucket, ctx.shardCount).map((pk) =>
+    queryShard(
+      ctx,
+      {
+        IndexName: changeIndex.name,
+        KeyConditionExpression: "#pk = :pk AND #token > :after",
+        ExpressionAttributeNames: { "#pk": changeIndex.partitionKey, "#token": changeIndex.sortKey },
+        ExpressionAttributeValues: { ":pk": pk, ":after": after },
+      },
+      pageSize,
+    ),
+  );
+  const token = (item: LedgerItem) => item[changeIndex.sortKey] as string;
+  const merged = mergeSorted(shards, (a, b) => (token(a) < token(b) ? -1 : token(a) > token(b) ? 1 : 0));
+  for await (const item of merged) yield fromItem(item);
+}
+
+export function listCursor(bucket: string, prefix: string | undefined, last: LedgerRecord): string {
+  return encodeCursor({ v: 1, q: "list", b: bucket, p: prefix ?? "", after: last.key });
+}
+
+export function changesCursor(bucket: string, last: LedgerRecord): string {
+  return encodeCursor({ v: 1, q: "changes", b: bucket, after: changeToken(last.recordedAt, last.key) });
+}
+
+/** Takes up to `limit` items and a cursor to resume after the last one if more remain. */
+export async function takePage<T>(
+  source: AsyncGenerator<T>,
+  limit: number,
+  cursorOf: (last: T) => string,
+): Promise<Page<T>> {
+  const items: T[] = [];
+  for await (const item of source) {
+    if (items.length === limit) {
+      await source.return(undefined);
+      return { items, cursor: cursorOf(items[limit - 1]!) };
+    }
+    items.push(item);
+  }
+  return { items };
+}

@@ -1,0 +1,121 @@
+/**
+ * What the ledger stores for one (bucket, key), and the codec between that record and the
+ * DynamoDB item. Only this module knows attribute names.
+ */
+import { changeToken, partitionKeyOf } from "./keys.js";
+import { ledgerTable } from "./table.js";
+
+/** Who wrote the item last: an S3 event, or a reconciliation repair. */
+export type RecordSource = "event" | "reconcile";
+
+/** What S3 says about an object's current version. */
+export interface ObjectState {
+  size: number;
+  /** Without the surrounding quotes S3 puts on ETag headers. */
+  etag: string;
+  /** ISO-8601; for event-driven items, the event time (S3 events carry no Last-Modified). */
+  lastModified: string;
+  versionId?: string;
+  storageClass?: string;
+}
+
+interface RecordBase {
+  bucket: string;
+  key: string;
+  /** Normalized (upper case, padded) sequencer of the event that wrote this; absent for repairs. */
+  sequencer?: string;
+  /** S3 event name (`ObjectCreated:Put`, ...) or the reconciliation repair kind. */
+  cause: string;
+  source: RecordSource;
+  /** When S3 says the change happened: event time, or the reconciliation snapshot time. */
+  observedAt: string;
+  /** When the ledger wrote the item; orders the change feed. */
+  recordedAt: string;
+}
+
+export interface LiveObjectRecord extends RecordBase, ObjectState {
+  deleted: false;
+}
+
+export interface TombstoneRecord extends RecordBase {
+  deleted: true;
+  versionId?: string;
+  /** Epoch seconds at which DynamoDB TTL may remove the tombstone. */
+  expiresAt: number;
+}
+
+export type LedgerRecord = LiveObjectRecord | TombstoneRecord;
+
+export type LedgerItem = Record<string, unknown>;
+
+const A = {
+  pk: ledgerTable.partitionKey,
+  sk: ledgerTable.sortKey,
+  changeToken: ledgerTable.changeIndex.sortKey,
+  expiresAt: ledgerTable.ttlAttribute,
+} as const;
+
+export function toItem(record: LedgerRecord): LedgerItem {
+  const item: LedgerItem = {
+    [A.pk]: partitionKeyOf(record.bucket, record.key),
+    [A.sk]: record.key,
+    [A.changeToken]: changeToken(record.recordedAt, record.key),
+    bucket: record.bucket,
+    deleted: record.deleted,
+    cause: record.cause,
+    source: record.source,
+    observedAt: record.observedAt,
+    recordedAt: record.recordedAt,
+  };
+  if (record.sequencer !== undefined) item.seq = record.sequencer;
+  if (record.versionId !== undefined) item.versionId = record.versionId;
+  if (record.deleted) {
+    item[A.expiresAt] = record.expiresAt;
+  } else {
+    item.size = record.size;
+    item.etag = record.etag;
+    item.lastModified = record.lastModified;
+    if (record.storageClass !== undefined) item.storageClass = record.storageClass;
+  }
+  return item;
+}
+
+function str(item: LedgerItem, name: string): string {
+  const value = item[name];
+  if (typeof value !== "string") throw new TypeError(`ledger item attribute ${name} is not a string`);
+  return value;
+}
+
+function optionalStr(item: LedgerItem, name: string): string | undefined {
+  const value = item[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+export function fromItem(item: LedgerItem): LedgerRecord {
+  const base = {
+    bucket: str(item, "bucket"),
+    key: str(item, A.sk),
+    cause: str(item, "cause"),
+    source: str(item, "source") as RecordSource,
+    observedAt: str(item, "observedAt"),
+    recordedAt: str(item, "recordedAt"),
+    ...(optionalStr(item, "seq") !== undefined && { sequencer: optionalStr(item, "seq") }),
+    ...(optionalStr(item, "versionId") !== undefined && { versionId: optionalStr(item, "versionId") }),
+  };
+  if (item.deleted === true) {
+    return { ...base, deleted: true, expiresAt: Number(item[A.expiresAt]) };
+  }
+  return {
+    ...base,
+    deleted: false,
+    size: Number(item.size),
+    etag: str(item, "etag"),
+    lastModified: str(item, "lastModified"),
+    ...(optionalStr(item, "storageClass") !== undefined && {
+      storageClass: optionalStr(item, "storageClass"),
+    }),
+  };
+}
+
+/** Attribute names the write and query modules need in expressions. */
+export const attributeNames = A;

@@ -1,0 +1,64 @@
+/** `.bucket-ledger/dev.json`: how other commands find a running local stack (`--local`). */
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+
+export const localStackInfoSchema = z.object({
+  ready: z.literal(true),
+  region: z.string(),
+  endpoints: z.object({ s3: z.string().url(), sqs: z.string().url(), dynamodb: z.string().url() }),
+  tableName: z.string(),
+  buckets: z.array(z.string()).min(1),
+  queueUrl: z.string(),
+  deadLetterQueueUrl: z.string(),
+  retentionDays: z.number().int().positive(),
+  pid: z.number().int(),
+});
+
+export type LocalStackInfo = z.infer<typeof localStackInfoSchema>;
+
+export function devFilePath(cwd: string = process.cwd()): string {
+  return join(cwd, ".bucket-ledger", "dev.json");
+}
+
+export class LocalStackNotRunningError extends Error {
+  constructor(readonly path: string, reason: string) {
+    super(`no local stack found (${reason}); start one with \`bucket-ledger dev\` (it writes ${path})`);
+    this.name = "LocalStackNotRunningError";
+  }
+}
+
+export async function writeDevFile(info: LocalStackInfo, path: string = devFilePath()): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(info, null, 2)}\n`);
+  // Rename so a reader never sees half a file.
+  await rename(temporary, path);
+}
+
+export async function readDevFile(path: string = devFilePath()): Promise<LocalStackInfo> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new LocalStackNotRunningError(path, `${path} does not exist`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new LocalStackNotRunningError(path, `${path} is not valid JSON`);
+  }
+  const parsed = localStackInfoSchema.safeParse(json);
+  if (!parsed.success) throw new LocalStackNotRunningError(path, `${path} is not a dev.json written by this version`);
+  try {
+    process.kill(parsed.data.pid, 0);
+  } catch {
+    throw new LocalStackNotRunningError(path, `the stack that wrote ${path} (pid ${parsed.data.pid}) is no longer running`);
+  }
+  return parsed.data;
+}
+
+export async function removeDevFile(path: string = devFilePath()): Promise<void> {
+  await rm(path, { force: true });
+}

@@ -1,0 +1,77 @@
+/**
+ * Turns committed S3 writes into S3 event notifications in AWS's JSON format and delivers
+ * them to the bucket's queue, one record per message, as S3 does for SQS destinations.
+ */
+import { randomUUID } from "node:crypto";
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { encodeS3EventKey } from "../events/object-key.js";
+import type { S3Commit } from "./s3-sqs-emulator.js";
+
+export function s3NotificationBody(commit: S3Commit, region: string): string {
+  const isCreate = commit.eventName.startsWith("ObjectCreated:");
+  return JSON.stringify({
+    Records: [
+      {
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: region,
+        eventTime: commit.time.toISOString(),
+        eventName: commit.eventName,
+        userIdentity: { principalId: "AWS:LOCAL" },
+        requestParameters: { sourceIPAddress: "127.0.0.1" },
+        responseElements: { "x-amz-request-id": randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase(), "x-amz-id-2": randomUUID() },
+        s3: {
+          s3SchemaVersion: "1.0",
+          configurationId: "bucket-ledger",
+          bucket: { name: commit.bucket, ownerIdentity: { principalId: "LOCAL" }, arn: `arn:aws:s3:::${commit.bucket}` },
+          object: {
+            key: encodeS3EventKey(commit.key),
+            ...(isCreate && { size: commit.size, eTag: commit.etag?.replace(/"/g, "") }),
+            sequencer: commit.sequencer,
+          },
+        },
+      },
+    ],
+  });
+}
+
+export interface S3NotifierOptions {
+  sqs: SQSClient;
+  region: string;
+  /** Buckets with a notification configuration, and the queue each delivers to. */
+  destinations: ReadonlyMap<string, string>;
+  onDeliveryError?: (error: unknown, commit: S3Commit) => void;
+}
+
+export class S3Notifier {
+  private readonly inFlight = new Set<Promise<void>>();
+  delivered = 0;
+  failed = 0;
+
+  constructor(private readonly options: S3NotifierOptions) {}
+
+  /** Called synchronously at commit; delivery is asynchronous, as in S3. */
+  readonly notify = (commit: S3Commit): void => {
+    const queueUrl = this.options.destinations.get(commit.bucket);
+    if (queueUrl === undefined) return;
+    const delivery = this.options.sqs
+      .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3NotificationBody(commit, this.options.region) }))
+      .then(
+        () => void this.delivered++,
+        (error: unknown) => {
+          this.failed++;
+          this.options.onDeliveryError?.(error, commit);
+        },
+      )
+      .finally(() => this.inFlight.delete(delivery));
+    this.inFlight.add(delivery);
+  };
+
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  async flush(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+}

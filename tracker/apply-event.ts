@@ -1,0 +1,36 @@
+/** Applies one parsed S3 event to the ledger. */
+import type { ApplyOutcome, Ledger, ObjectMutation } from "../ledger/index.js";
+import type { ObjectEvent } from "../events/parse.js";
+import type { ObjectLookup } from "./object-lookup.js";
+
+export type EventOutcome = ApplyOutcome | "ignored";
+
+async function toMutation(event: Exclude<ObjectEvent, { action: "ignore" }>, lookup: ObjectLookup): Promise<ObjectMutation> {
+  const base = { bucket: event.bucket, key: event.key, sequencer: event.sequencer, eventTime: event.eventTime, eventName: event.eventName };
+  switch (event.action) {
+    case "upsert":
+      return {
+        ...base,
+        kind: "upsert",
+        state: {
+          size: event.size,
+          etag: event.etag,
+          lastModified: event.eventTime,
+          ...(event.versionId !== undefined && { versionId: event.versionId }),
+        },
+      };
+    case "delete":
+      return { ...base, kind: "delete", ...(event.versionId !== undefined && { versionId: event.versionId }) };
+    case "version-deleted": {
+      // The state S3 reports now is at least as new as this event, so storing it under the
+      // event's sequencer is safe: any later event still carries a larger sequencer.
+      const current = await lookup.head(event.bucket, event.key);
+      return current ? { ...base, kind: "upsert", state: current } : { ...base, kind: "delete" };
+    }
+  }
+}
+
+export async function applyEvent(ledger: Ledger, lookup: ObjectLookup, event: ObjectEvent): Promise<EventOutcome> {
+  if (event.action === "ignore") return "ignored";
+  return ledger.apply(await toMutation(event, lookup));
+}

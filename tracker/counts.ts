@@ -1,0 +1,24 @@
+/** What one batch did, for logs, EMF metrics and the local stack's console. */
+export interface TrackerCounts {
+  /** Events written to the ledger. */
+  applied: number;
+  /** Events older than the state already stored (a newer sequencer or a later snapshot). */
+  skippedOlder: number;
+  /** Redeliveries of an event already applied. */
+  duplicates: number;
+  /** Events that do not change indexed state (tagging, ACL, restore, transition...). */
+  ignored: number;
+  /** s3:TestEvent messages acknowledged. */
+  testEvents: number;
+  /** Messages that failed and were reported back to SQS for retry. */
+  failedMessages: number;
+}
+
+export function emptyCounts(): TrackerCounts {
+  return { applied: 0, skippedOlder: 0, duplicates: 0, ignored: 0, testEvents: 0, failedMessages: 0 };
+}
+
+export function addCounts(into: TrackerCounts, from: TrackerCounts): TrackerCounts {
+  for (const name of Object.keys(into) as (keyof TrackerCounts)[]) into[name] += from[name];
+  return into;
+}

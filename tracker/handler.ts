@@ -1,0 +1,87 @@
+/**
+ * The tracker's SQS batch handler. Lambda (functions/tracker.ts) and the local stack's poller
+ * build it with the same factory, so both run exactly this code.
+ *
+ * Powertools' BatchProcessor does the partial-batch bookkeeping; a message fails alone when
+ * its body is malformed or one of its events cannot be written, and SQS redelivers it (then
+ * moves it to the DLQ after the redrive limit). Writes across the batch are bounded by one
+ * p-limit so a 10,000-message batch cannot open 10,000 DynamoDB requests at once.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { MetricUnit, type Metrics } from "@aws-lambda-powertools/metrics";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import pLimit from "p-limit";
+import { parseMessageBody } from "../events/parse.js";
+import type { Ledger } from "../ledger/index.js";
+import { applyEvent, type EventOutcome } from "./apply-event.js";
+import { emptyCounts, type TrackerCounts } from "./counts.js";
+import type { ObjectLookup } from "./object-lookup.js";
+
+export interface TrackerDependencies {
+  ledger: Ledger;
+  lookup: ObjectLookup;
+  logger: Logger;
+  /** Absent in the local stack, which reports counts through `onBatchComplete` instead. */
+  metrics?: Metrics;
+  /** Maximum DynamoDB writes in flight per invocation. */
+  concurrency: number;
+  onBatchComplete?: (counts: TrackerCounts) => void;
+}
+
+export type TrackerHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+const OUTCOME_COUNTER: Record<EventOutcome, keyof TrackerCounts> = {
+  applied: "applied",
+  stale: "skippedOlder",
+  duplicate: "duplicates",
+  ignored: "ignored",
+};
+
+function publishMetrics(metrics: Metrics, counts: TrackerCounts): void {
+  metrics.addMetric("EventsApplied", MetricUnit.Count, counts.applied);
+  metrics.addMetric("EventsSkippedOlder", MetricUnit.Count, counts.skippedOlder);
+  metrics.addMetric("EventsDuplicate", MetricUnit.Count, counts.duplicates);
+  metrics.addMetric("EventsIgnored", MetricUnit.Count, counts.ignored);
+  metrics.addMetric("MessagesFailed", MetricUnit.Count, counts.failedMessages);
+  metrics.publishStoredMetrics();
+}
+
+export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler {
+  const { ledger, lookup, logger } = deps;
+  return async (event, context) => {
+    const counts = emptyCounts();
+    const limit = pLimit(deps.concurrency);
+
+    const processRecord = async (record: SQSRecord): Promise<void> => {
+      try {
+        const message = parseMessageBody(record.body);
+        if (message.kind === "test") {
+          counts.testEvents++;
+          return;
+        }
+        const outcomes = await Promise.all(message.events.map((objectEvent) => limit(() => applyEvent(ledger, lookup, objectEvent))));
+        for (const outcome of outcomes) counts[OUTCOME_COUNTER[outcome]]++;
+      } catch (error) {
+        counts.failedMessages++;
+        logger.error("message failed", { messageId: record.messageId, error: error as Error });
+        throw error;
+      }
+    };
+
+    // A new processor per invocation: BatchProcessor keeps per-batch state, and the local
+    // poller may run several batches through one handler at once.
+    const processor = new BatchProcessor(EventType.SQS);
+    try {
+      return await processPartialResponse(event, processRecord, processor, {
+        ...(context !== undefined && { context }),
+        // An all-failed batch is reported like any other, so retries stay per message.
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      logger.info("batch processed", { messages: event.Records.length, ...counts });
+      if (deps.metrics) publishMetrics(deps.metrics, counts);
+      deps.onBatchComplete?.(counts);
+    }
+  };
+}

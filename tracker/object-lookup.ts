@@ -1,0 +1,34 @@
+/**
+ * Asks S3 what a key holds now. Needed only when a specific version is permanently deleted:
+ * the event cannot say whether an older version became current again.
+ */
+import { HeadObjectCommand, NotFound, type S3Client } from "@aws-sdk/client-s3";
+import type { ObjectState } from "../ledger/index.js";
+
+export interface ObjectLookup {
+  /** The current version's state, or undefined if the key has no current version. */
+  head(bucket: string, key: string): Promise<ObjectState | undefined>;
+}
+
+export function s3ObjectLookup(s3: S3Client): ObjectLookup {
+  return {
+    async head(bucket, key) {
+      try {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return {
+          size: head.ContentLength ?? 0,
+          etag: (head.ETag ?? "").replace(/"/g, ""),
+          lastModified: (head.LastModified ?? new Date()).toISOString(),
+          ...(head.VersionId !== undefined && { versionId: head.VersionId }),
+          ...(head.StorageClass !== undefined && { storageClass: head.StorageClass }),
+        };
+      } catch (error) {
+        // HeadObject on a key whose current version is a delete marker also answers 404.
+        if (error instanceof NotFound || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+          return undefined;
+        }
+        throw error;
+      }
+    },
+  };
+}
