@@ -3,7 +3,7 @@
  * an S3 notification (several Records possible), the same wrapped by SNS, an EventBridge
  * event, or S3's TestEvent. Invalid input throws {@link MalformedMessageError}.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { MalformedMessageError } from "./errors.js";
 import { decodeS3EventKey } from "./object-key.js";
 import {

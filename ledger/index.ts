@@ -4,5 +4,5 @@ export * from "./ledger.js";
 export * from "./record.js";
 export * from "./sequencer.js";
 export * from "./table.js";
-export type { ChangesQuery, ListQuery, Page } from "./queries.js";
+export { changesCursor, listCursor, type ChangesQuery, type ListQuery, type Page } from "./queries.js";
 export type { ApplyOutcome, DeleteMutation, ObjectMutation, UpsertMutation } from "./writes.js";

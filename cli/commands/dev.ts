@@ -1,0 +1,79 @@
+import { InvalidArgumentError, type Command } from "commander";
+import { devFilePath, removeDevFile, writeDevFile } from "../../local/dev-file.js";
+import { LocalStack } from "../../local/stack.js";
+import type { TrackerCounts } from "../../tracker/counts.js";
+import { parsePositiveInt } from "../time.js";
+
+interface DevOptions {
+  bucket: string[];
+  awsPort?: number;
+  dynamodbPort?: number;
+  dataDir?: string;
+  retentionDays?: number;
+  visibilityTimeout?: number;
+  verbose?: boolean;
+}
+
+function describeBatch(counts: TrackerCounts): string {
+  const parts = Object.entries(counts)
+    .filter(([, value]) => value > 0)
+    .map(([name, value]) => `${name} ${value}`);
+  return `tracker batch: ${parts.join(", ") || "nothing to do"}`;
+}
+
+export function registerDev(program: Command): void {
+  const port = (name: string) => (value: string) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError(`${name} must be a port number (0 picks a free one)`);
+    return parsed;
+  };
+  program
+    .command("dev")
+    .description("run the whole system locally: DynamoDB Local, S3 + SQS emulator with S3 event notifications, and the tracker")
+    .option("-b, --bucket <name...>", "buckets to create and track", ["ledger-demo"])
+    .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", port("--aws-port"))
+    .option("--dynamodb-port <port>", "DynamoDB Local port (default: a free port)", port("--dynamodb-port"))
+    .option("--data-dir <dir>", "keep DynamoDB Local's data in this directory instead of memory")
+    .option("--retention-days <n>", "how long tombstones (and the change feed) are kept", parsePositiveInt("--retention-days"))
+    .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
+    .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
+    .addHelpText(
+      "after",
+      "\nPrints one JSON line on stdout once ready ({\"ready\":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000",
+    )
+    .action(async (options: DevOptions) => {
+      const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
+      const stack = await LocalStack.start({
+        buckets: options.bucket,
+        ...(options.awsPort !== undefined && { awsPort: options.awsPort }),
+        ...(options.dynamodbPort !== undefined && { dynamoDbPort: options.dynamodbPort }),
+        ...(options.dataDir !== undefined && { dataDirectory: options.dataDir }),
+        ...(options.retentionDays !== undefined && { retentionDays: options.retentionDays }),
+        ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
+        logLevel: options.verbose ? "INFO" : "WARN",
+        onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
+        onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
+      });
+      await writeDevFile(stack.info);
+      process.stdout.write(`${JSON.stringify(stack.info)}\n`);
+      if (process.stderr.isTTY) {
+        const env = Object.entries(stack.environment).map(([name, value]) => `  export ${name}=${value}`).join("\n");
+        process.stderr.write(
+          `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\nCtrl-C to stop.\n\n`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) process.exit(130); // a second Ctrl-C means "now"
+          stopping = true;
+          if (chatty) process.stderr.write(`\n${signal}: stopping the local stack...\n`);
+          void removeDevFile()
+            .then(() => stack.stop())
+            .then(resolve);
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+    });
+}

@@ -1,0 +1,9 @@
+/** Bad command-line input: exit code 2, as with commander's own usage errors. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;

@@ -1,0 +1,47 @@
+/** `bucket-ledger`: query the ledger, and run the system locally. */
+import { Command, CommanderError } from "commander";
+import { LedgerError, InvalidCursorError, ChangeHorizonError } from "../ledger/index.js";
+import { LocalStackNotRunningError } from "../local/dev-file.js";
+import { registerChanges } from "./commands/changes.js";
+import { registerDemo } from "./commands/demo.js";
+import { registerDev } from "./commands/dev.js";
+import { registerLs } from "./commands/ls.js";
+import { EXIT, UsageError } from "./errors.js";
+
+function buildProgram(): Command {
+  const program = new Command("bucket-ledger")
+    .description("An exact, queryable index of every object in an S3 bucket.")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerLs(program);
+  registerChanges(program);
+  registerDev(program);
+  registerDemo(program);
+  return program;
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError || error instanceof InvalidCursorError || error instanceof ChangeHorizonError) return EXIT.usage;
+  if (error instanceof LocalStackNotRunningError) return EXIT.usage;
+  return EXIT.failure;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed its message already; help and version exit 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const message = error instanceof LedgerError || error instanceof UsageError || error instanceof LocalStackNotRunningError
+      ? (error as Error).message
+      : `${(error as Error).name}: ${(error as Error).message}`;
+    process.stderr.write(`bucket-ledger: ${message}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+process.exitCode = await main(process.argv);

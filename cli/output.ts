@@ -1,0 +1,52 @@
+/**
+ * Terminal vs pipe: a human table when stdout is a terminal, NDJSON (one record per line)
+ * when piped or with --json. Rows are written as they arrive, so millions of rows stream.
+ */
+import type { LedgerRecord } from "../ledger/index.js";
+
+export interface OutputMode {
+  json: boolean;
+  color: boolean;
+}
+
+export function outputMode(options: { json?: boolean }, stream: NodeJS.WriteStream = process.stdout): OutputMode {
+  const tty = Boolean(stream.isTTY);
+  return { json: Boolean(options.json) || !tty, color: tty && !process.env.NO_COLOR };
+}
+
+const dim = (mode: OutputMode, text: string) => (mode.color ? `\x1b[2m${text}\x1b[22m` : text);
+const red = (mode: OutputMode, text: string) => (mode.color ? `\x1b[31m${text}\x1b[39m` : text);
+
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function formatTime(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+export function writeLine(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export const objectColumns = `${"LAST MODIFIED".padEnd(21)}${"SIZE".padStart(11)}  KEY`;
+
+export function objectRow(mode: OutputMode, record: LedgerRecord): string {
+  if (record.deleted) return `${dim(mode, formatTime(record.recordedAt).padEnd(21))}${red(mode, "deleted".padStart(11))}  ${record.key}`;
+  return `${formatTime(record.lastModified).padEnd(21)}${formatBytes(record.size).padStart(11)}  ${record.key}`;
+}
+
+export const changeColumns = `${"RECORDED AT".padEnd(21)}${"CHANGE".padEnd(40)}${"SIZE".padStart(11)}  KEY`;
+
+export function changeRow(mode: OutputMode, record: LedgerRecord): string {
+  const change = record.cause.padEnd(40);
+  const size = record.deleted ? red(mode, "deleted".padStart(11)) : formatBytes(record.size).padStart(11);
+  return `${formatTime(record.recordedAt).padEnd(21)}${record.deleted ? red(mode, change) : change}${size}  ${record.key}`;
+}
