@@ -1,0 +1,78 @@
+/**
+ * Builders for SQS messages carrying S3 events, shaped exactly like AWS's documented
+ * examples (S3 user guide "Event message structure", EventBridge "Amazon S3 events").
+ */
+import { randomUUID } from "node:crypto";
+import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { encodeS3EventKey } from "../../events/object-key.js";
+
+export interface S3EventSpec {
+  bucket?: string;
+  key: string;
+  eventName: string;
+  sequencer: string;
+  size?: number;
+  eTag?: string;
+  versionId?: string;
+  eventTime?: string;
+}
+
+export function s3EventRecord(spec: S3EventSpec) {
+  return {
+    eventVersion: "2.1",
+    eventSource: "aws:s3",
+    awsRegion: "us-east-1",
+    eventTime: spec.eventTime ?? "2026-11-21T10:00:00.000Z",
+    eventName: spec.eventName,
+    userIdentity: { principalId: "AWS:AIDAJDPLRKLG7UEXAMPLE" },
+    requestParameters: { sourceIPAddress: "127.0.0.1" },
+    responseElements: { "x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD" },
+    s3: {
+      s3SchemaVersion: "1.0",
+      configurationId: "testConfigRule",
+      bucket: { name: spec.bucket ?? "photos", ownerIdentity: { principalId: "A3NL1KOZZKExample" }, arn: `arn:aws:s3:::${spec.bucket ?? "photos"}` },
+      object: {
+        key: encodeS3EventKey(spec.key),
+        ...(spec.size !== undefined && { size: spec.size }),
+        ...(spec.eTag !== undefined && { eTag: spec.eTag }),
+        ...(spec.versionId !== undefined && { versionId: spec.versionId }),
+        sequencer: spec.sequencer,
+      },
+    },
+  };
+}
+
+export const put = (key: string, sequencer: string, size = 1, eTag = `etag-${sequencer}`, bucket?: string): S3EventSpec => ({
+  key,
+  sequencer,
+  size,
+  eTag,
+  eventName: "ObjectCreated:Put",
+  ...(bucket !== undefined && { bucket }),
+});
+
+export const del = (key: string, sequencer: string, bucket?: string): S3EventSpec => ({
+  key,
+  sequencer,
+  eventName: "ObjectRemoved:Delete",
+  ...(bucket !== undefined && { bucket }),
+});
+
+export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body,
+    attributes: { ApproximateReceiveCount: "1", SentTimestamp: "1700000000000", SenderId: "AIDAEXAMPLE", ApproximateFirstReceiveTimestamp: "1700000000000" },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:bucket-ledger-events",
+    awsRegion: "us-east-1",
+  };
+}
+
+/** One SQS message per S3 event, as S3 delivers them. */
+export function sqsEventOf(...specs: S3EventSpec[]): SQSEvent {
+  return { Records: specs.map((spec) => sqsRecord(JSON.stringify({ Records: [s3EventRecord(spec)] }))) };
+}
