@@ -10,41 +10,43 @@ export type FaultPredicate = (requestBody: string) => boolean;
 
 export class FaultInjectingProxy {
   private predicate: FaultPredicate = () => false;
+  private readonly server: Server;
+  private readonly target: URL;
   failedRequests = 0;
+  endpoint = "";
 
-  private constructor(
-    private readonly server: Server,
-    readonly endpoint: string,
-  ) {}
+  private constructor(target: string) {
+    this.target = new URL(target);
+    this.server = createServer((incoming, outgoing) => this.handle(incoming, outgoing));
+  }
 
   static async start(target: string): Promise<FaultInjectingProxy> {
-    const targetUrl = new URL(target);
-    let proxy: FaultInjectingProxy | undefined;
-    const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
-      incoming.on("end", () => {
-        const body = Buffer.concat(chunks);
-        if (proxy!.predicate(body.toString("utf8"))) {
-          proxy!.failedRequests++;
-          incoming.socket.destroy();
-          return;
-        }
-        const forwarded = request(
-          { hostname: targetUrl.hostname, port: targetUrl.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
-          (response) => {
-            outgoing.writeHead(response.statusCode ?? 502, response.headers);
-            response.pipe(outgoing);
-          },
-        );
-        forwarded.on("error", () => incoming.socket.destroy());
-        forwarded.end(body);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    proxy = new FaultInjectingProxy(server, `http://127.0.0.1:${port}`);
+    const proxy = new FaultInjectingProxy(target);
+    await new Promise<void>((resolve) => proxy.server.listen(0, "127.0.0.1", resolve));
+    proxy.endpoint = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}`;
     return proxy;
+  }
+
+  private handle(incoming: IncomingMessage, outgoing: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+    incoming.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (this.predicate(body.toString("utf8"))) {
+        this.failedRequests++;
+        incoming.socket.destroy();
+        return;
+      }
+      const forwarded = request(
+        { hostname: this.target.hostname, port: this.target.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
+        (response) => {
+          outgoing.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(outgoing);
+        },
+      );
+      forwarded.on("error", () => incoming.socket.destroy());
+      forwarded.end(body);
+    });
   }
 
   /** Cut the connection of every request whose body matches; `() => false` heals. */

@@ -7,7 +7,10 @@
  * fauxqs's public exports, so they are imported by file path; fauxqs is pinned to the version
  * this was written against, and the integration tests fail loudly if that ever changes.
  */
-import type { FastifyInstance } from "fastify";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { SequencerClock } from "./sequencer-clock.js";
 
 export type S3CommitEventName =
@@ -47,17 +50,31 @@ interface S3StoreBase {
 
 type Constructor<T> = new () => T;
 
+/** The part of fauxqs's fastify app we use. */
+interface FauxqsApp {
+  listen(options: { port: number; host: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
 interface FauxqsInternals {
-  buildApp(options: { logger: boolean; defaultRegion: string; stores: { s3Store: unknown; sqsStore: unknown; snsStore: unknown } }): FastifyInstance;
+  buildApp(options: { logger: boolean; defaultRegion: string; stores: { s3Store: unknown; sqsStore: unknown; snsStore: unknown } }): FauxqsApp;
   S3Store: Constructor<S3StoreBase>;
   SqsStore: Constructor<unknown>;
   SnsStore: Constructor<unknown>;
 }
 
+/** fauxqs's dist/ folder, found the way Node finds packages (its exports map hides it). */
+function fauxqsDistUrl(): URL {
+  const candidates = createRequire(import.meta.url).resolve.paths("fauxqs") ?? [];
+  const root = candidates.map((dir) => join(dir, "fauxqs")).find((dir) => existsSync(join(dir, "package.json")));
+  if (!root) throw new Error("fauxqs is not installed; run npm ci");
+  return pathToFileURL(join(root, "dist", "/"));
+}
+
 async function loadFauxqs(): Promise<FauxqsInternals> {
-  const appUrl = import.meta.resolve("fauxqs");
-  const internal = (path: string) => import(new URL(path, appUrl).href);
-  const [app, s3, sqs, sns] = await Promise.all([import("fauxqs"), internal("./s3/s3Store.js"), internal("./sqs/sqsStore.js"), internal("./sns/snsStore.js")]);
+  const dist = fauxqsDistUrl();
+  const internal = (path: string) => import(new URL(path, dist).href);
+  const [app, s3, sqs, sns] = await Promise.all([internal("./app.js"), internal("./s3/s3Store.js"), internal("./sqs/sqsStore.js"), internal("./sns/snsStore.js")]);
   return { buildApp: app.buildApp as unknown as FauxqsInternals["buildApp"], S3Store: s3.S3Store, SqsStore: sqs.SqsStore, SnsStore: sns.SnsStore };
 }
 

@@ -1,0 +1,56 @@
+/** `bucket-ledger dev` as a user runs it: ready line, dev.json, Ctrl-C stops everything. */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, expect, it } from "vitest";
+import { localStackInfoSchema } from "../../local/dev-file.js";
+import { CLI, runCli, ndjson } from "../support/cli.js";
+
+const workdirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(workdirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+function portAnswers(endpoint: string): Promise<boolean> {
+  const { hostname, port } = new URL(endpoint);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+it("prints one ready JSON line, writes dev.json, serves --local, and stops cleanly on SIGINT", async () => {
+  const workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-dev-"));
+  workdirs.push(workdir);
+  const child = spawn(process.execPath, [CLI, "dev", "--bucket", "photos"], { cwd: workdir, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once("line", resolve);
+    void exited.then((code) => reject(new Error(`dev exited with ${code} before ready: ${stderr}`)));
+  });
+  const ready = localStackInfoSchema.parse(JSON.parse(firstLine));
+  expect(ready).toMatchObject({ ready: true, buckets: ["photos"], region: "us-east-1" });
+  const devFile = join(workdir, ".bucket-ledger", "dev.json");
+  expect(JSON.parse(await readFile(devFile, "utf8"))).toEqual(ready);
+
+  const listed = await runCli(["ls", "photos", "--local"], { cwd: workdir });
+  expect(listed.code).toBe(0);
+  expect(ndjson(listed.stdout)).toEqual([]);
+  expect(await portAnswers(ready.endpoints.dynamodb)).toBe(true);
+
+  child.kill("SIGINT");
+  expect(await exited).toBe(0);
+  expect(existsSync(devFile)).toBe(false);
+  // The Java process is gone with it.
+  expect(await portAnswers(ready.endpoints.dynamodb)).toBe(false);
+  expect(await portAnswers(ready.endpoints.s3)).toBe(false);
+});
