@@ -20,7 +20,11 @@ function keyDigest(key: string): Buffer {
 
 /** The partition a key lives in; stable for the life of the table. */
 export function shardOf(key: string, shardCount: number = ledgerTable.shardCount): number {
-  return keyDigest(key).readUInt32BE(0) % shardCount;
+  return shardFromDigest(keyDigest(key), shardCount);
+}
+
+function shardFromDigest(digest: Buffer, shardCount: number): number {
+  return digest.readUInt32BE(0) % shardCount;
 }
 
 export function partitionKey(bucket: string, shard: number): string {
@@ -41,7 +45,17 @@ export function allPartitionKeys(bucket: string, shardCount: number = ledgerTabl
  * ISO-8601 UTC with milliseconds is fixed-width, so string order is time order.
  */
 export function changeToken(recordedAt: string, key: string): string {
-  return `${recordedAt}#${keyDigest(key).subarray(4, 12).toString("hex")}`;
+  return changeTokenFromDigest(recordedAt, keyDigest(key));
+}
+
+function changeTokenFromDigest(recordedAt: string, digest: Buffer): string {
+  return `${recordedAt}#${digest.subarray(4, 12).toString("hex")}`;
+}
+
+/** Both keys an item needs, from one hash of the object key (the tracker's hot path). */
+export function itemKeys(bucket: string, key: string, recordedAt: string, shardCount: number = ledgerTable.shardCount): { pk: string; changeToken: string } {
+  const digest = keyDigest(key);
+  return { pk: partitionKey(bucket, shardFromDigest(digest, shardCount)), changeToken: changeTokenFromDigest(recordedAt, digest) };
 }
 
 /**

@@ -2,7 +2,7 @@
  * What the ledger stores for one (bucket, key), and the codec between that record and the
  * DynamoDB item. Only this module knows attribute names.
  */
-import { changeToken, partitionKeyOf } from "./keys.js";
+import { itemKeys } from "./keys.js";
 import { ledgerTable } from "./table.js";
 
 /** Who wrote the item last: an S3 event, or a reconciliation repair. */
@@ -56,10 +56,11 @@ const A = {
 } as const;
 
 export function toItem(record: LedgerRecord): LedgerItem {
+  const keys = itemKeys(record.bucket, record.key, record.recordedAt);
   const item: LedgerItem = {
-    [A.pk]: partitionKeyOf(record.bucket, record.key),
+    [A.pk]: keys.pk,
     [A.sk]: record.key,
-    [A.changeToken]: changeToken(record.recordedAt, record.key),
+    [A.changeToken]: keys.changeToken,
     bucket: record.bucket,
     deleted: record.deleted,
     cause: record.cause,

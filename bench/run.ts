@@ -1,0 +1,18 @@
+/** `npm run bench`: runs the benchmarks and writes bench/results/<name>.json. */
+import { mkdir, writeFile } from "node:fs/promises";
+import { benchTracker } from "./tracker.js";
+
+const benchmarks: Record<string, (log: (line: string) => void) => Promise<object>> = {
+  tracker: benchTracker,
+};
+
+const only = process.argv.slice(2);
+const resultsDir = new URL("./results/", import.meta.url);
+await mkdir(resultsDir, { recursive: true });
+for (const [name, run] of Object.entries(benchmarks)) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  process.stderr.write(`benchmark: ${name}\n`);
+  const result = { ...(await run((line) => process.stderr.write(`${line}\n`))), measured_at: new Date().toISOString(), node: process.version };
+  await writeFile(new URL(`${name}.json`, resultsDir), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ benchmark: name, ...result })}\n`);
+}

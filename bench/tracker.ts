@@ -1,0 +1,235 @@
+/**
+ * Tracker throughput, side by side in one run against one DynamoDB Local:
+ *  1. ours: the tracker handler, fed SQS batches of S3 notifications;
+ *  2. ceiling: bare conditional PutItem calls of the same items at the same concurrency;
+ *  3. seed-style: per record HeadObject then an unconditional PutItem, one at a time (seed 000).
+ * Each variant gets a fresh table and the same 20,000 events (creates, overwrites, deletes,
+ * duplicates, in shuffled order).
+ */
+import { randomUUID } from "node:crypto";
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { SQSRecord } from "aws-lambda";
+import pLimit from "p-limit";
+import { createDocumentClient, createTableInput, Ledger, partitionKeyOf, toItem } from "../ledger/index.js";
+import { mutationToRecord, type ObjectMutation } from "../ledger/writes.js";
+import { startDynamoDbLocal } from "../local/dynamodb-local.js";
+import { s3NotificationBody } from "../local/s3-notifier.js";
+import type { S3Commit } from "../local/s3-sqs-emulator.js";
+import { createLocalClients } from "../local/stack.js";
+import { startS3SqsEmulator } from "../local/s3-sqs-emulator.js";
+import { addCounts, emptyCounts } from "../tracker/counts.js";
+import { createTrackerHandler } from "../tracker/handler.js";
+import { s3ObjectLookup } from "../tracker/object-lookup.js";
+import { LOCAL_REGION } from "../local/credentials.js";
+
+const EVENTS = 20_000;
+const KEYS = 6_000;
+/** DynamoDB writes in flight, for ours and the ceiling alike. */
+const CONCURRENCY = 32;
+/** Ours runs as Lambda would: concurrent invocations, each bounding its own writes. */
+const INVOCATIONS = 4;
+const BATCH_SIZE = 500;
+const BUCKET = "bench-bucket";
+
+/** Deterministic pseudo-random numbers, so every run feeds the same history. */
+function mulberry32(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function buildHistory(): S3Commit[] {
+  const random = mulberry32(42);
+  const commits: S3Commit[] = [];
+  let sequence = 1n;
+  const next = () => (sequence++).toString(16).toUpperCase().padStart(18, "0");
+  const time = new Date("2026-11-21T00:00:00Z");
+  for (let k = 0; commits.length < EVENTS * 0.9; k = (k + 1) % KEYS) {
+    const key = `data/${k % 100}/object ${k}+${k}.bin`;
+    const roll = random();
+    const eventName = roll < 0.15 && commits.length > KEYS ? "ObjectRemoved:Delete" : "ObjectCreated:Put";
+    commits.push({ eventName, bucket: BUCKET, key, time, sequencer: next(), ...(eventName !== "ObjectRemoved:Delete" && { size: Math.floor(random() * 1e6), etag: `"${randomUUID().replace(/-/g, "")}"` }) });
+  }
+  // At-least-once delivery: 10% duplicates.
+  while (commits.length < EVENTS) commits.push(commits[Math.floor(random() * commits.length)]!);
+  for (let i = commits.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [commits[i], commits[j]] = [commits[j]!, commits[i]!];
+  }
+  return commits;
+}
+
+function toMutation(commit: S3Commit): ObjectMutation {
+  const base = { bucket: commit.bucket, key: commit.key, sequencer: commit.sequencer, eventTime: commit.time.toISOString(), eventName: commit.eventName };
+  return commit.eventName === "ObjectRemoved:Delete"
+    ? { ...base, kind: "delete" }
+    : { ...base, kind: "upsert", state: { size: commit.size!, etag: commit.etag!.replace(/"/g, ""), lastModified: base.eventTime } };
+}
+
+export interface TrackerBenchResult {
+  events: number;
+  concurrency: number;
+  invocations: number;
+  batch_size: number;
+  ours_per_s: number;
+  ceiling_per_s: number;
+  seed_per_s: number;
+  ours_vs_ceiling: number;
+  ours_vs_seed: number;
+  outcomes: Record<string, number>;
+}
+
+export async function benchTracker(log: (line: string) => void): Promise<TrackerBenchResult> {
+  const [dynamodb, aws] = await Promise.all([startDynamoDbLocal(), startS3SqsEmulator({ region: LOCAL_REGION })]);
+  const clients = createLocalClients({ s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint });
+  const documentClient = createDocumentClient(clients.dynamodb);
+  try {
+    const history = buildHistory();
+    const newTable = async () => {
+      const tableName = `bench-${randomUUID()}`;
+      await clients.dynamodb.send(new CreateTableCommand(createTableInput(tableName)));
+      await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: tableName });
+      tables.push(tableName);
+      return tableName;
+    };
+
+    // Objects for the seed-style HeadObject calls.
+    await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const keys = [...new Set(history.map((commit) => commit.key))];
+    const upload = pLimit(32);
+    await Promise.all(keys.map((key) => upload(() => clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "x" })))));
+
+    const records: SQSRecord[] = history.map((commit, i) => ({
+      messageId: `m-${i}`,
+      receiptHandle: `r-${i}`,
+      body: s3NotificationBody(commit, LOCAL_REGION),
+      attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "bench", ApproximateFirstReceiveTimestamp: "0" },
+      messageAttributes: {},
+      md5OfBody: "",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:bench",
+      awsRegion: LOCAL_REGION,
+    }));
+
+    const tables: string[] = [];
+    const timed = async (name: string, run: () => Promise<void>) => {
+      const started = process.hrtime.bigint();
+      await run();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      // Drop the variant's table so every variant meets a database of the same size.
+      await Promise.all(tables.splice(0).map((TableName) => clients.dynamodb.send(new DeleteTableCommand({ TableName }))));
+      log(`  ${name}: ${EVENTS} events in ${seconds.toFixed(2)} s = ${(EVENTS / seconds).toFixed(0)} events/s`);
+      return EVENTS / seconds;
+    };
+
+    const outcomes = emptyCounts();
+    const ours = async () => {
+      const ledger = new Ledger({ tableName: await newTable(), documentClient });
+      const handler = createTrackerHandler({
+        ledger,
+        lookup: s3ObjectLookup(clients.s3),
+        logger: new Logger({ serviceName: "bench", logLevel: "SILENT" }),
+        concurrency: CONCURRENCY / INVOCATIONS,
+        onBatchComplete: (counts) => addCounts(outcomes, counts),
+      });
+      const batches: SQSRecord[][] = [];
+      for (let i = 0; i < records.length; i += BATCH_SIZE) batches.push(records.slice(i, i + BATCH_SIZE));
+      const invocation = pLimit(INVOCATIONS);
+      return timed("ours (tracker handler)", async () => {
+        await Promise.all(
+          batches.map((batch) =>
+            invocation(async () => {
+              const response = await handler({ Records: batch });
+              if (response.batchItemFailures.length > 0) throw new Error("benchmark batch had failures");
+            }),
+          ),
+        );
+      });
+    };
+
+    const ceiling = async () => {
+      const tableName = await newTable();
+      const items = history.map((commit) => toItem(mutationToRecord(toMutation(commit), new Date(), 30 * 86_400)));
+      const limit = pLimit(CONCURRENCY);
+      return timed("ceiling (bare conditional PutItem)", async () => {
+        await Promise.all(
+          items.map((item) =>
+            limit(() =>
+              documentClient
+                .send(
+                  new PutCommand({
+                    TableName: tableName,
+                    Item: item,
+                    ConditionExpression: "attribute_not_exists(pk) OR seq < :seq",
+                    ExpressionAttributeValues: { ":seq": item.seq },
+                  }),
+                )
+                .catch((error: Error) => {
+                  if (error.name !== "ConditionalCheckFailedException") throw error;
+                }),
+            ),
+          ),
+        );
+      });
+    };
+
+    const seed = async () => {
+      const tableName = await newTable();
+      return timed("seed-style (HeadObject + unconditional PutItem, sequential)", async () => {
+        for (const record of records) {
+          const event = JSON.parse(record.body).Records[0];
+          const key = decodeURIComponent(event.s3.object.key.replace(/\+/g, " "));
+          const pk = partitionKeyOf(BUCKET, key);
+          if (event.eventName.startsWith("ObjectRemoved")) {
+            await documentClient.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk: key } }));
+          } else {
+            const head = await clients.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+            await documentClient.send(
+              new PutCommand({ TableName: tableName, Item: { pk, sk: key, size: head.ContentLength, etag: head.ETag, lastModified: head.LastModified?.toISOString() } }),
+            );
+          }
+        }
+      });
+    };
+
+    // Warm the JIT and DynamoDB Local, then alternate ours and the ceiling and keep each
+    // one's best round, so drift on a shared machine does not favour either.
+    log("  warming up...");
+    await ceiling();
+    let ceilingPerSecond = 0;
+    let oursPerSecond = 0;
+    for (let round = 0; round < 2; round++) {
+      outcomes.applied = outcomes.skippedOlder = outcomes.duplicates = 0;
+      if (round % 2 === 0) {
+        ceilingPerSecond = Math.max(ceilingPerSecond, await ceiling());
+        oursPerSecond = Math.max(oursPerSecond, await ours());
+      } else {
+        oursPerSecond = Math.max(oursPerSecond, await ours());
+        ceilingPerSecond = Math.max(ceilingPerSecond, await ceiling());
+      }
+    }
+    const seedPerSecond = await seed();
+    return {
+      events: EVENTS,
+      concurrency: CONCURRENCY,
+      invocations: INVOCATIONS,
+      batch_size: BATCH_SIZE,
+      ours_per_s: Math.round(oursPerSecond),
+      ceiling_per_s: Math.round(ceilingPerSecond),
+      seed_per_s: Math.round(seedPerSecond),
+      ours_vs_ceiling: Number((oursPerSecond / ceilingPerSecond).toFixed(2)),
+      ours_vs_seed: Number((oursPerSecond / seedPerSecond).toFixed(2)),
+      outcomes: { ...outcomes },
+    };
+  } finally {
+    for (const client of Object.values(clients)) client.destroy();
+    await Promise.allSettled([dynamodb.stop(), aws.stop()]);
+  }
+}
