@@ -19,7 +19,7 @@ import {
 } from "./queries.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
-import { applyMutation, type ApplyOutcome, type ObjectMutation, type WriteContext } from "./writes.js";
+import { applyMutation, applyRepair, type ApplyOutcome, type ObjectMutation, type RepairMutation, type RepairOutcome, type WriteContext } from "./writes.js";
 
 export const DEFAULT_RETENTION_DAYS = 30;
 const SECONDS_PER_DAY = 86_400;
@@ -64,17 +64,25 @@ export class Ledger {
     return applyMutation(this.write, mutation);
   }
 
+  /** Writes one reconciliation repair under invariant 2 (never over state newer than the snapshot). */
+  repair(repair: RepairMutation): Promise<RepairOutcome> {
+    return applyRepair(this.write, repair);
+  }
+
   /** The stored record for a key: a live object, a tombstone, or undefined if never seen. */
   get(bucket: string, key: string, options?: { consistentRead?: boolean }): Promise<LedgerRecord | undefined> {
     return getRecord(this.query, bucket, key, options);
   }
 
-  list(query: ListQuery): AsyncGenerator<LiveObjectRecord> {
+  /** Live objects in key order; with `includeDeleted`, tombstones too. */
+  list(query: ListQuery & { includeDeleted?: false }): AsyncGenerator<LiveObjectRecord>;
+  list(query: ListQuery & { includeDeleted: true }): AsyncGenerator<LedgerRecord>;
+  list(query: ListQuery): AsyncGenerator<LedgerRecord> {
     return listObjects(this.query, query);
   }
 
-  listPage(query: ListQuery & { limit: number }): Promise<Page<LiveObjectRecord>> {
-    return takePage(this.list(query), query.limit, (last) => listCursor(query.bucket, query.prefix, last));
+  listPage(query: ListQuery & { limit: number; includeDeleted?: false }): Promise<Page<LiveObjectRecord>> {
+    return takePage(this.list({ ...query, includeDeleted: false }), query.limit, (last) => listCursor(query.bucket, query.prefix, last));
   }
 
   /** Oldest `since` the change feed can answer exactly: tombstones older than this may be gone. */

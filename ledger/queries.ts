@@ -26,6 +26,8 @@ export interface Page<T> {
 export interface ListQuery {
   bucket: string;
   prefix?: string;
+  /** Include tombstones (reconciliation needs them; listings for users do not). */
+  includeDeleted?: boolean;
   cursor?: string;
   /** Items fetched per shard request; a tuning knob, not a result limit. */
   pageSize?: number;
@@ -81,7 +83,9 @@ function resumeAfter(query: { bucket: string; cursor?: string }, kind: "list" | 
 }
 
 /** Live objects under `prefix`, in UTF-8 byte order (the order of an S3 listing). */
-export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LiveObjectRecord> {
+export function listObjects(ctx: QueryContext, query: ListQuery & { includeDeleted?: false }): AsyncGenerator<LiveObjectRecord>;
+export function listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord>;
+export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord> {
   const prefix = query.prefix ?? "";
   const after = resumeAfter(query, "list", prefix);
   const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -90,16 +94,16 @@ export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGe
       ctx,
       {
         KeyConditionExpression: prefix ? "#pk = :pk AND begins_with(#sk, :prefix)" : "#pk = :pk",
-        FilterExpression: "#deleted = :false",
-        ExpressionAttributeNames: { "#pk": attributeNames.pk, "#deleted": "deleted", ...(prefix && { "#sk": attributeNames.sk }) },
-        ExpressionAttributeValues: { ":pk": pk, ":false": false, ...(prefix && { ":prefix": prefix }) },
+        ...(!query.includeDeleted && { FilterExpression: "#deleted = :false" }),
+        ExpressionAttributeNames: { "#pk": attributeNames.pk, ...(!query.includeDeleted && { "#deleted": "deleted" }), ...(prefix && { "#sk": attributeNames.sk }) },
+        ExpressionAttributeValues: { ":pk": pk, ...(!query.includeDeleted && { ":false": false }), ...(prefix && { ":prefix": prefix }) },
         ...(after !== undefined && { ExclusiveStartKey: { [attributeNames.pk]: pk, [attributeNames.sk]: after } }),
       },
       pageSize,
     ),
   );
   const merged = mergeSorted(shards, (a, b) => compareUtf8(a[attributeNames.sk] as string, b[attributeNames.sk] as string));
-  for await (const item of merged) yield fromItem(item) as LiveObjectRecord;
+  for await (const item of merged) yield fromItem(item);
 }
 
 /**

@@ -88,3 +88,55 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
     throw error;
   }
 }
+
+/** What reconciliation found wrong with one key. */
+export type DriftKind = "missing" | "stale" | "orphaned";
+
+export interface RepairMutation {
+  kind: DriftKind;
+  bucket: string;
+  key: string;
+  /** The state the source reports; absent for orphans (which become tombstones). */
+  state?: ObjectState;
+  /** When the source's view began: the listing's start, or the inventory's creationTimestamp. */
+  snapshotTime: Date;
+}
+
+/** `newerStateKept`: the item was written after the snapshot began, so it is not touched. */
+export type RepairOutcome = "repaired" | "newerStateKept";
+
+const REPAIR_CAUSE: Record<DriftKind, string> = { missing: "Reconcile:Missing", stale: "Reconcile:Stale", orphaned: "Reconcile:Orphaned" };
+
+/**
+ * Invariant 2: a repair succeeds only if the item was last written before the snapshot began.
+ * It carries no sequencer, so any later event still wins over it.
+ */
+export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Promise<RepairOutcome> {
+  const recordedAt = ctx.now();
+  const base = {
+    bucket: repair.bucket,
+    key: repair.key,
+    cause: REPAIR_CAUSE[repair.kind],
+    source: "reconcile" as const,
+    observedAt: repair.snapshotTime.toISOString(),
+    recordedAt: recordedAt.toISOString(),
+  };
+  const record: LedgerRecord = repair.state
+    ? { ...base, ...repair.state, deleted: false }
+    : { ...base, deleted: true, expiresAt: Math.floor(recordedAt.getTime() / 1000) + ctx.retentionSeconds };
+  try {
+    await ctx.documentClient.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: toItem(record),
+        ConditionExpression: "attribute_not_exists(#pk) OR #recordedAt < :snapshot",
+        ExpressionAttributeNames: { "#pk": attributeNames.pk, "#recordedAt": "recordedAt" },
+        ExpressionAttributeValues: { ":snapshot": base.observedAt },
+      }),
+    );
+    return "repaired";
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return "newerStateKept";
+    throw error;
+  }
+}

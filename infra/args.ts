@@ -1,0 +1,170 @@
+/**
+ * The BucketLedger component's arguments, validated by one schema whether they come from
+ * stack config (index.ts) or from another Pulumi program constructing the component.
+ * Pure: no Pulumi imports, so the rules are unit-testable.
+ */
+import { z } from "zod";
+
+export class BucketLedgerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BucketLedgerConfigError";
+  }
+}
+
+/** Same-bucket notification filter. S3 rejects overlapping filters, so we check first. */
+export interface NotificationFilter {
+  prefix: string;
+  suffix: string;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** `prefix*suffix`, `prefix`, `*suffix`: one optional wildcard, like a shell glob. */
+export function parseFilter(pattern: string, where: string): NotificationFilter {
+  const parts = pattern.split("*");
+  if (parts.length > 2) throw new BucketLedgerConfigError(`${where}: filter ${JSON.stringify(pattern)} has more than one *; use prefix*suffix`);
+  return { prefix: parts[0] ?? "", suffix: parts[1] ?? "" };
+}
+
+/** `bucket`, `bucket/prefix`, `bucket/prefix*suffix`, `bucket/*suffix`. */
+export function parseBucketPattern(pattern: string, where: string): { name: string; filter?: NotificationFilter } {
+  const slash = pattern.indexOf("/");
+  const name = slash === -1 ? pattern : pattern.slice(0, slash);
+  if (!BUCKET_NAME.test(name)) throw new BucketLedgerConfigError(`${where}: ${JSON.stringify(name)} is not a valid S3 bucket name`);
+  if (slash === -1) return { name };
+  return { name, filter: parseFilter(pattern.slice(slash + 1), where) };
+}
+
+export function filtersOverlap(a: NotificationFilter, b: NotificationFilter): boolean {
+  const prefixesOverlap = a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix);
+  const suffixesOverlap = a.suffix.endsWith(b.suffix) || b.suffix.endsWith(a.suffix);
+  return prefixesOverlap && suffixesOverlap;
+}
+
+const describe = (filter: NotificationFilter) => `${filter.prefix}*${filter.suffix}`;
+
+function assertNoOverlap(bucket: string, filters: NotificationFilter[]): void {
+  for (let i = 0; i < filters.length; i++) {
+    for (let j = i + 1; j < filters.length; j++) {
+      if (filtersOverlap(filters[i]!, filters[j]!)) {
+        throw new BucketLedgerConfigError(
+          `bucket ${bucket}: filters ${describe(filters[i]!)} and ${describe(filters[j]!)} overlap (S3 rejects overlapping notification filters); merge them into one`,
+        );
+      }
+    }
+  }
+}
+
+const CRON = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/;
+const RATE = /^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/;
+
+/** EventBridge Scheduler expressions: six-field cron (with a `?` in day-of-month or day-of-week) or rate. */
+export function validateScheduleExpression(expression: string): string {
+  const cron = CRON.exec(expression);
+  if (cron) {
+    if (cron[3] !== "?" && cron[5] !== "?") {
+      throw new BucketLedgerConfigError(`reconcileSchedule ${JSON.stringify(expression)}: one of day-of-month and day-of-week must be ?`);
+    }
+    return expression;
+  }
+  if (RATE.test(expression)) return expression;
+  throw new BucketLedgerConfigError(
+    `reconcileSchedule ${JSON.stringify(expression)} is not an EventBridge Scheduler expression: use cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 3 * * ? *), or rate(1 day)`,
+  );
+}
+
+function validateTimezone(timezone: string): string {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    return timezone;
+  } catch {
+    throw new BucketLedgerConfigError(`reconcileTimezone ${JSON.stringify(timezone)} is not an IANA time zone (e.g. UTC, Europe/Paris)`);
+  }
+}
+
+const filterSchema = z.object({ prefix: z.string().default(""), suffix: z.string().default("") });
+
+export const bucketLedgerArgsSchema = z.object({
+  /** A bucket this stack creates and owns, with secure defaults. */
+  createBucket: z
+    .object({
+      name: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name").optional(),
+      versioning: z.boolean().default(false),
+      filters: z.array(filterSchema).default([]),
+      forceDestroy: z.boolean().default(false),
+    })
+    .optional(),
+  /** Existing buckets to track; the stack never deletes them. */
+  adoptBuckets: z.array(z.object({ name: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name"), filters: z.array(filterSchema).default([]) })).default([]),
+  delivery: z.enum(["sqs", "eventbridge"]).default("sqs"),
+  /** Opt-in: let the stack own (and so replace) adopted buckets' notification configuration. */
+  replaceExistingNotifications: z.boolean().default(false),
+  retentionDays: z.number().int().min(1).max(3650).default(30),
+  deletionProtection: z.boolean().default(true),
+  maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+  tracker: z
+    .object({
+      batchSize: z.number().int().min(1).max(10_000).default(100),
+      batchingWindowSeconds: z.number().int().min(0).max(300).default(5),
+      maximumConcurrency: z.number().int().min(2).max(1000).default(10),
+      timeoutSeconds: z.number().int().min(3).max(900).default(60),
+      memoryMb: z.number().int().min(128).max(10_240).default(512),
+      writeConcurrency: z.number().int().min(1).max(256).default(32),
+    })
+    .prefault({}),
+  reconcile: z
+    .object({
+      source: z.enum(["list", "inventory"]).default("list"),
+      schedule: z.string().default("cron(0 3 * * ? *)"),
+      timezone: z.string().default("UTC"),
+      maxDeleteFraction: z.number().min(0).max(1).default(0.1),
+      timeoutSeconds: z.number().int().min(60).max(900).default(900),
+      memoryMb: z.number().int().min(128).max(10_240).default(1024),
+    })
+    .prefault({}),
+  monitoring: z
+    .object({
+      alarmEmail: z.string().email().optional(),
+      alarmTopicArn: z.string().startsWith("arn:").optional(),
+      driftAlarmThreshold: z.number().int().min(0).default(100),
+      logRetentionDays: z.number().int().default(30),
+    })
+    .prefault({}),
+});
+
+export type BucketLedgerArgs = z.input<typeof bucketLedgerArgsSchema>;
+export type ResolvedBucketLedgerArgs = z.output<typeof bucketLedgerArgsSchema>;
+
+/** Validates component arguments; every rule that S3, SQS or Scheduler would enforce later, now. */
+export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketLedgerArgs {
+  const parsed = bucketLedgerArgsSchema.safeParse(args);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(args)"}: ${issue.message}`).join("; ");
+    throw new BucketLedgerConfigError(`invalid bucket-ledger configuration: ${problems}`);
+  }
+  const resolved = parsed.data;
+  if (!resolved.createBucket && resolved.adoptBuckets.length === 0) {
+    throw new BucketLedgerConfigError("no bucket to track: set createBucket (the default) or list existing buckets in adoptBuckets");
+  }
+  const seen = new Set<string>();
+  for (const bucket of resolved.adoptBuckets) {
+    if (seen.has(bucket.name)) throw new BucketLedgerConfigError(`bucket ${bucket.name} is listed twice; list its filters under one entry`);
+    seen.add(bucket.name);
+    assertNoOverlap(bucket.name, bucket.filters);
+  }
+  if (resolved.createBucket) assertNoOverlap(resolved.createBucket.name ?? "created bucket", resolved.createBucket.filters);
+  if (resolved.delivery === "sqs" && resolved.adoptBuckets.length > 0 && !resolved.replaceExistingNotifications) {
+    throw new BucketLedgerConfigError(
+      `delivery "sqs" would replace the whole notification configuration of ${resolved.adoptBuckets.map((b) => b.name).join(", ")} ` +
+        `(S3 keeps one per bucket, and anything else configured there would be lost). Use delivery "eventbridge" ` +
+        `(safe alongside existing notifications), or set replaceExistingNotifications to true if this stack may own it.`,
+    );
+  }
+  validateScheduleExpression(resolved.reconcile.schedule);
+  validateTimezone(resolved.reconcile.timezone);
+  if (resolved.monitoring.alarmEmail && resolved.monitoring.alarmTopicArn) {
+    throw new BucketLedgerConfigError("set alarmEmail or alarmTopicArn, not both");
+  }
+  return resolved;
+}

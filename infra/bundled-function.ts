@@ -1,0 +1,64 @@
+/**
+ * A Lambda function built from functions/<entry>.ts, with its own role (only the statements
+ * passed in, plus writing its own log group) and a log group with retention.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BUNDLE_FILE, BUNDLE_HANDLER, bundleFunction } from "./bundle.js";
+import { assumeRolePolicy, policyDocument, type Statement } from "./policy.js";
+
+export interface BundledFunctionArgs {
+  /** File name in functions/, without extension. */
+  entry: string;
+  description: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  environment: Record<string, pulumi.Input<string>>;
+  statements: Statement[];
+  logRetentionDays: number;
+}
+
+export class BundledFunction extends pulumi.ComponentResource {
+  readonly function: aws.lambda.Function;
+  readonly role: aws.iam.Role;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly name: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+
+  constructor(name: string, args: BundledFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucket-ledger:index:BundledFunction", name, {}, opts);
+    this.logGroup = new aws.cloudwatch.LogGroup(name, { retentionInDays: args.logRetentionDays }, { parent: this });
+    this.role = new aws.iam.Role(name, { assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com") }, { parent: this });
+    const policy = new aws.iam.RolePolicy(
+      name,
+      {
+        role: this.role.id,
+        policy: policyDocument([
+          { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${this.logGroup.arn}:*` },
+          ...args.statements,
+        ]),
+      },
+      { parent: this },
+    );
+    this.function = new aws.lambda.Function(
+      name,
+      {
+        description: args.description,
+        runtime: aws.lambda.Runtime.NodeJS22dX,
+        architectures: ["arm64"],
+        handler: BUNDLE_HANDLER,
+        code: new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundleFunction(args.entry)) }),
+        role: this.role.arn,
+        timeout: args.timeoutSeconds,
+        memorySize: args.memoryMb,
+        environment: { variables: args.environment },
+        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
+      },
+      // The role must carry its policy before the function first runs.
+      { parent: this, dependsOn: [policy] },
+    );
+    this.name = this.function.name;
+    this.arn = this.function.arn;
+    this.registerOutputs({ name: this.name, arn: this.arn });
+  }
+}

@@ -1,0 +1,44 @@
+/** The ledger table, built from the shared definition in ledger/table.ts. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ledgerTable } from "../ledger/table.js";
+
+export interface LedgerTableArgs {
+  deletionProtection: boolean;
+}
+
+export class LedgerTable extends pulumi.ComponentResource {
+  readonly table: aws.dynamodb.Table;
+  readonly name: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+  /** ARNs IAM needs to reach the table and every index. */
+  readonly resourceArns: pulumi.Output<string>[];
+
+  constructor(name: string, args: LedgerTableArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucket-ledger:index:LedgerTable", name, {}, opts);
+    const { partitionKey, sortKey, changeIndex, ttlAttribute } = ledgerTable;
+    this.table = new aws.dynamodb.Table(
+      name,
+      {
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: partitionKey,
+        rangeKey: sortKey,
+        attributes: [
+          { name: partitionKey, type: "S" },
+          { name: sortKey, type: "S" },
+          { name: changeIndex.sortKey, type: "S" },
+        ],
+        globalSecondaryIndexes: [{ name: changeIndex.name, hashKey: changeIndex.partitionKey, rangeKey: changeIndex.sortKey, projectionType: "ALL" }],
+        ttl: { attributeName: ttlAttribute, enabled: true },
+        pointInTimeRecovery: { enabled: true },
+        serverSideEncryption: { enabled: true },
+        deletionProtectionEnabled: args.deletionProtection,
+      },
+      { parent: this, protect: args.deletionProtection },
+    );
+    this.name = this.table.name;
+    this.arn = this.table.arn;
+    this.resourceArns = [this.table.arn, pulumi.interpolate`${this.table.arn}/index/*`];
+    this.registerOutputs({ name: this.name, arn: this.arn });
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Alarms that page someone and a dashboard that shows the ledger working: events applied,
+ * skipped and failed, queue lag, and drift found by each reconciliation.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export const METRIC_NAMESPACE = "BucketLedger";
+
+export interface MonitoringArgs {
+  alarmEmail?: string;
+  alarmTopicArn?: string;
+  driftAlarmThreshold: number;
+  region: pulumi.Input<string>;
+  queueName: pulumi.Input<string>;
+  deadLetterQueueName: pulumi.Input<string>;
+  trackerFunctionName: pulumi.Input<string>;
+  reconcileFunctionName: pulumi.Input<string>;
+}
+
+export class Monitoring extends pulumi.ComponentResource {
+  readonly alarmTopicArn?: pulumi.Output<string>;
+  readonly dashboard: aws.cloudwatch.Dashboard;
+  readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucket-ledger:index:Monitoring", name, {}, opts);
+    if (args.alarmEmail) {
+      const topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: "alias/aws/sns" }, { parent: this });
+      new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail }, { parent: this });
+      this.alarmTopicArn = topic.arn;
+    } else if (args.alarmTopicArn) {
+      this.alarmTopicArn = pulumi.output(args.alarmTopicArn);
+    }
+    const actions = this.alarmTopicArn ? [this.alarmTopicArn] : [];
+    const alarm = (suffix: string, description: string, metric: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "alarmDescription">) =>
+      this.alarms.push(
+        new aws.cloudwatch.MetricAlarm(
+          `${name}-${suffix}`,
+          { alarmDescription: description, alarmActions: actions, okActions: actions, treatMissingData: "notBreaching", ...metric },
+          { parent: this },
+        ),
+      );
+
+    alarm("dlq-not-empty", "bucket-ledger: S3 events failed repeatedly and are in the DLQ; the next reconciliation repairs the ledger, then redrive or purge", {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: args.deadLetterQueueName },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+    alarm("tracker-errors", "bucket-ledger: the tracker Lambda failed invocations", {
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensions: { FunctionName: args.trackerFunctionName },
+      statistic: "Sum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+    alarm("reconcile-failed", "bucket-ledger: a reconciliation run failed or refused to run", {
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensions: { FunctionName: args.reconcileFunctionName },
+      statistic: "Sum",
+      period: 3600,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+    alarm("drift", `bucket-ledger: a reconciliation found more than ${args.driftAlarmThreshold} objects of drift (events are being lost)`, {
+      namespace: METRIC_NAMESPACE,
+      metricName: "DriftFound",
+      dimensions: { service: "reconcile" },
+      statistic: "Maximum",
+      period: 86_400,
+      evaluationPeriods: 1,
+      threshold: args.driftAlarmThreshold,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+
+    const tracker = (metric: string) => [METRIC_NAMESPACE, metric, "service", "tracker"];
+    this.dashboard = new aws.cloudwatch.Dashboard(
+      name,
+      {
+        dashboardName: pulumi.interpolate`bucket-ledger-${pulumi.getStack()}`,
+        dashboardBody: pulumi.jsonStringify({
+          widgets: [
+            {
+              type: "metric",
+              width: 12,
+              height: 6,
+              properties: {
+                title: "S3 events",
+                region: args.region,
+                stat: "Sum",
+                period: 300,
+                metrics: [tracker("EventsApplied"), tracker("EventsSkippedOlder"), tracker("EventsDuplicate"), tracker("MessagesFailed")],
+              },
+            },
+            {
+              type: "metric",
+              width: 12,
+              height: 6,
+              properties: {
+                title: "Lag: oldest event waiting (s) and DLQ depth",
+                region: args.region,
+                stat: "Maximum",
+                period: 300,
+                metrics: [
+                  ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", args.queueName],
+                  ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", args.deadLetterQueueName],
+                ],
+              },
+            },
+            {
+              type: "metric",
+              width: 24,
+              height: 6,
+              properties: {
+                title: "Drift found per reconciliation",
+                region: args.region,
+                stat: "Maximum",
+                period: 86_400,
+                metrics: [[METRIC_NAMESPACE, "DriftFound", "service", "reconcile"], [METRIC_NAMESPACE, "RepairsMade", "service", "reconcile"]],
+              },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ dashboardName: this.dashboard.dashboardName });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The scheduled reconciliation: a Lambda, an EventBridge Scheduler schedule that invokes it,
+ * and, for the inventory source, S3 Inventory reports delivered to a destination bucket.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { ResolvedBucketLedgerArgs } from "./args.js";
+import { BundledFunction } from "./bundled-function.js";
+import { assumeRolePolicy, policyDocument, type Statement } from "./policy.js";
+import { SecureBucket } from "./secure-bucket.js";
+
+export const INVENTORY_CONFIGURATION_ID = "bucket-ledger";
+export const INVENTORY_PREFIX = "inventory";
+
+export interface ReconcilerArgs {
+  settings: ResolvedBucketLedgerArgs["reconcile"];
+  logRetentionDays: number;
+  retentionDays: number;
+  buckets: { logicalName: string; name: pulumi.Input<string>; arn: pulumi.Input<string> }[];
+  table: { name: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
+  accountId: pulumi.Input<string>;
+}
+
+export class Reconciler extends pulumi.ComponentResource {
+  readonly function: BundledFunction;
+  readonly schedule: aws.scheduler.Schedule;
+  readonly inventoryDestination?: SecureBucket;
+
+  constructor(name: string, args: ReconcilerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucket-ledger:index:Reconciler", name, {}, opts);
+    const { settings } = args;
+    const bucketArns = args.buckets.map((bucket) => bucket.arn);
+
+    let inventoryStatements: Statement[] = [];
+    if (settings.source === "inventory") {
+      const destination = new SecureBucket(
+        `${name}-inventory`,
+        {
+          extraStatements: (destinationArn) => [
+            {
+              Sid: "S3InventoryDelivery",
+              Effect: "Allow",
+              Principal: { Service: "s3.amazonaws.com" },
+              Action: "s3:PutObject",
+              Resource: pulumi.interpolate`${destinationArn}/${INVENTORY_PREFIX}/*`,
+              Condition: { ArnLike: { "aws:SourceArn": bucketArns }, StringEquals: { "aws:SourceAccount": args.accountId } },
+            },
+          ],
+        },
+        { parent: this },
+      );
+      this.inventoryDestination = destination;
+      for (const bucket of args.buckets) {
+        new aws.s3.Inventory(
+          `${name}-${bucket.logicalName}`,
+          {
+            bucket: bucket.name,
+            name: INVENTORY_CONFIGURATION_ID,
+            includedObjectVersions: "Current",
+            schedule: { frequency: "Daily" },
+            optionalFields: ["Size", "LastModifiedDate", "ETag", "StorageClass"],
+            destination: { bucket: { bucketArn: destination.arn, format: "CSV", prefix: INVENTORY_PREFIX } },
+          },
+          { parent: this },
+        );
+      }
+      inventoryStatements = [
+        { Sid: "ReadInventoryReports", Effect: "Allow", Action: "s3:GetObject", Resource: pulumi.interpolate`${destination.arn}/${INVENTORY_PREFIX}/*` },
+        { Sid: "FindInventoryReports", Effect: "Allow", Action: "s3:ListBucket", Resource: destination.arn },
+      ];
+    }
+
+    this.function = new BundledFunction(
+      `${name}-function`,
+      {
+        entry: "reconcile",
+        description: "bucket-ledger: repairs drift between the ledger and the buckets",
+        timeoutSeconds: settings.timeoutSeconds,
+        memoryMb: settings.memoryMb,
+        logRetentionDays: args.logRetentionDays,
+        environment: {
+          TABLE_NAME: args.table.name,
+          RETENTION_DAYS: String(args.retentionDays),
+          BUCKETS: pulumi.jsonStringify(args.buckets.map((bucket) => bucket.name)),
+          RECONCILE_SOURCE: settings.source,
+          MAX_DELETE_FRACTION: String(settings.maxDeleteFraction),
+          ...(this.inventoryDestination && {
+            INVENTORY_BUCKET: this.inventoryDestination.name,
+            INVENTORY_PREFIX,
+            INVENTORY_CONFIGURATION_ID,
+          }),
+        },
+        statements: [
+          { Sid: "ListTrackedBuckets", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArns },
+          { Sid: "ReadAndRepairLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"], Resource: args.table.resourceArns },
+          ...inventoryStatements,
+        ],
+      },
+      { parent: this },
+    );
+
+    const schedulerRole = new aws.iam.Role(`${name}-scheduler`, { assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com") }, { parent: this });
+    new aws.iam.RolePolicy(
+      `${name}-scheduler`,
+      { role: schedulerRole.id, policy: policyDocument([{ Sid: "InvokeReconciler", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: this.function.arn }]) },
+      { parent: this },
+    );
+    this.schedule = new aws.scheduler.Schedule(
+      name,
+      {
+        description: "bucket-ledger nightly reconciliation",
+        scheduleExpression: settings.schedule,
+        scheduleExpressionTimezone: settings.timezone,
+        flexibleTimeWindow: { mode: "OFF" },
+        target: {
+          arn: this.function.arn,
+          roleArn: schedulerRole.arn,
+          input: JSON.stringify({ source: "schedule" }),
+          retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 },
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ functionName: this.function.name, scheduleName: this.schedule.name });
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Stack configuration (`pulumi config set ...`) -> BucketLedger arguments. Pulumi hands
+ * values over as strings; each is parsed here with an error that names the key.
+ */
+import { BucketLedgerConfigError, parseBucketPattern, parseFilter, type BucketLedgerArgs, type NotificationFilter } from "./args.js";
+
+/** Every key the project declares in Pulumi.yaml. */
+export const STACK_CONFIG_KEYS = [
+  "createBucket",
+  "bucketName",
+  "bucketVersioning",
+  "bucketFilters",
+  "adoptBuckets",
+  "delivery",
+  "replaceExistingNotifications",
+  "retentionDays",
+  "deletionProtection",
+  "maxReceiveCount",
+  "trackerBatchSize",
+  "trackerBatchingWindowSeconds",
+  "trackerMaxConcurrency",
+  "trackerTimeoutSeconds",
+  "trackerMemoryMb",
+  "trackerWriteConcurrency",
+  "reconcileSource",
+  "reconcileSchedule",
+  "reconcileTimezone",
+  "reconcileMaxDeletePercent",
+  "reconcileTimeoutSeconds",
+  "reconcileMemoryMb",
+  "alarmEmail",
+  "alarmTopicArn",
+  "driftAlarmThreshold",
+  "logRetentionDays",
+] as const;
+
+export type StackConfigKey = (typeof STACK_CONFIG_KEYS)[number];
+export type StackConfigValues = Partial<Record<StackConfigKey, string>>;
+
+function boolean(values: StackConfigValues, key: StackConfigKey): boolean | undefined {
+  const value = values[key];
+  if (value === undefined || value === "") return undefined;
+  if (value === "true" || value === "false") return value === "true";
+  throw new BucketLedgerConfigError(`config ${key}: expected true or false, got ${JSON.stringify(value)}`);
+}
+
+function integer(values: StackConfigValues, key: StackConfigKey): number | undefined {
+  const value = values[key];
+  if (value === undefined || value === "") return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new BucketLedgerConfigError(`config ${key}: expected an integer, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+function text(values: StackConfigValues, key: StackConfigKey): string | undefined {
+  const value = values[key];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function list(values: StackConfigValues, key: StackConfigKey): string[] {
+  const value = values[key];
+  if (value === undefined || value === "") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new BucketLedgerConfigError(`config ${key}: expected a list, e.g. pulumi config set --path '${key}[0]' value`);
+  }
+  if (!Array.isArray(parsed) || parsed.some((item) => typeof item !== "string")) {
+    throw new BucketLedgerConfigError(`config ${key}: expected a list of strings`);
+  }
+  return parsed as string[];
+}
+
+const defined = <T extends object>(object: T): T => Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+
+export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs {
+  const adopted = new Map<string, NotificationFilter[]>();
+  for (const pattern of list(values, "adoptBuckets")) {
+    const { name, filter } = parseBucketPattern(pattern, "config adoptBuckets");
+    const filters = adopted.get(name) ?? [];
+    if (filter) filters.push(filter);
+    adopted.set(name, filters);
+  }
+  const maxDeletePercent = integer(values, "reconcileMaxDeletePercent");
+  return defined({
+    ...(boolean(values, "createBucket") !== false && {
+      createBucket: defined({
+        name: text(values, "bucketName"),
+        versioning: boolean(values, "bucketVersioning"),
+        filters: list(values, "bucketFilters").map((pattern) => parseFilter(pattern, "config bucketFilters")),
+      }),
+    }),
+    adoptBuckets: [...adopted].map(([name, filters]) => ({ name, filters })),
+    delivery: text(values, "delivery") as BucketLedgerArgs["delivery"],
+    replaceExistingNotifications: boolean(values, "replaceExistingNotifications"),
+    retentionDays: integer(values, "retentionDays"),
+    deletionProtection: boolean(values, "deletionProtection"),
+    maxReceiveCount: integer(values, "maxReceiveCount"),
+    tracker: defined({
+      batchSize: integer(values, "trackerBatchSize"),
+      batchingWindowSeconds: integer(values, "trackerBatchingWindowSeconds"),
+      maximumConcurrency: integer(values, "trackerMaxConcurrency"),
+      timeoutSeconds: integer(values, "trackerTimeoutSeconds"),
+      memoryMb: integer(values, "trackerMemoryMb"),
+      writeConcurrency: integer(values, "trackerWriteConcurrency"),
+    }),
+    reconcile: defined({
+      source: text(values, "reconcileSource") as "list" | "inventory" | undefined,
+      schedule: text(values, "reconcileSchedule"),
+      timezone: text(values, "reconcileTimezone"),
+      maxDeleteFraction: maxDeletePercent === undefined ? undefined : maxDeletePercent / 100,
+      timeoutSeconds: integer(values, "reconcileTimeoutSeconds"),
+      memoryMb: integer(values, "reconcileMemoryMb"),
+    }),
+    monitoring: defined({
+      alarmEmail: text(values, "alarmEmail"),
+      alarmTopicArn: text(values, "alarmTopicArn"),
+      driftAlarmThreshold: integer(values, "driftAlarmThreshold"),
+      logRetentionDays: integer(values, "logRetentionDays"),
+    }),
+  });
+}

@@ -1,0 +1,32 @@
+/** The reconciliation Lambda's environment, validated once at cold start. */
+import { z } from "zod";
+import { ConfigurationError } from "../tracker/config.js";
+
+const reconcileEnvironmentSchema = z.object({
+  TABLE_NAME: z.string().min(3, "TABLE_NAME must name the ledger table"),
+  RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+  BUCKETS: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return z.array(z.string().min(3)).min(1).parse(JSON.parse(value));
+      } catch {
+        ctx.addIssue({ code: "custom", message: "BUCKETS must be a JSON list of bucket names" });
+        return z.NEVER;
+      }
+    }),
+  RECONCILE_SOURCE: z.enum(["list", "inventory"]).default("list"),
+  MAX_DELETE_FRACTION: z.coerce.number().min(0).max(1).default(0.1),
+  WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+});
+
+export type ReconcileEnvironment = z.infer<typeof reconcileEnvironmentSchema>;
+
+export function parseReconcileEnvironment(env: NodeJS.ProcessEnv): ReconcileEnvironment {
+  const parsed = reconcileEnvironmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new ConfigurationError(`invalid reconcile environment: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,164 @@
+/**
+ * One reconciliation of one bucket: stream the source and the ledger, repair what differs.
+ *
+ * Missing and stale objects are repaired as they are found (they only add what S3 shows).
+ * Orphans are held back on disk until the source has been read to the end: an incomplete or
+ * failed listing deletes nothing (invariant 3), and neither does a run that would tombstone
+ * more than `maxDeleteFraction` of the index, unless forced.
+ */
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import pLimit from "p-limit";
+import { compareUtf8, type Ledger } from "../ledger/index.js";
+import { assertOrdered, diffSorted, type DiffCounts } from "./diff.js";
+import { MaxDeleteExceededError } from "./errors.js";
+import { externalSort } from "./external-sort.js";
+import type { ObjectSource, SourceObject } from "./source.js";
+
+export interface ReconcileOptions {
+  ledger: Ledger;
+  bucket: string;
+  source: ObjectSource;
+  /** Report what would change, write nothing. */
+  dryRun?: boolean;
+  /** Largest share of the index one run may tombstone (default 0.1). */
+  maxDeleteFraction?: number;
+  force?: boolean;
+  /** Repair writes in flight. */
+  concurrency?: number;
+  onProgress?: (progress: { scanned: number; indexed: number; drift: number }) => void;
+  now?: () => Date;
+}
+
+export interface ReconcileSummary {
+  bucket: string;
+  source: ObjectSource["kind"];
+  snapshotTime: string;
+  dryRun: boolean;
+  scanned: number;
+  indexed: number;
+  missing: number;
+  stale: number;
+  orphaned: number;
+  repaired: number;
+  newerStateKept: number;
+  durationMs: number;
+  objectsPerSecond: number;
+}
+
+class OrphanSpill {
+  private file?: { directory: string; path: string; out: WriteStream };
+  count = 0;
+
+  async add(key: string): Promise<void> {
+    if (!this.file) {
+      const directory = await mkdtemp(join(tmpdir(), "bucket-ledger-orphans-"));
+      const path = join(directory, "orphans.ndjson");
+      this.file = { directory, path, out: createWriteStream(path) };
+    }
+    this.count++;
+    if (!this.file.out.write(`${JSON.stringify(key)}\n`)) await once(this.file.out, "drain");
+  }
+
+  async *keys(): AsyncGenerator<string> {
+    if (!this.file) return;
+    this.file.out.end();
+    await once(this.file.out, "finish");
+    for await (const line of createInterface({ input: createReadStream(this.file.path), crlfDelay: Infinity })) yield JSON.parse(line) as string;
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.file) return;
+    this.file.out.destroy();
+    await rm(this.file.directory, { recursive: true, force: true });
+  }
+}
+
+/** Runs tasks with bounded concurrency without queueing an unbounded number of promises. */
+class BoundedWriter {
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+
+  constructor(private readonly concurrency: number) {
+    this.limit = pLimit(concurrency);
+  }
+
+  async submit(task: () => Promise<void>): Promise<void> {
+    if (this.failure) throw this.failure;
+    const promise = this.limit(task).then(
+      () => void this.inFlight.delete(promise),
+      (error: unknown) => {
+        this.inFlight.delete(promise);
+        this.failure ??= error;
+      },
+    );
+    this.inFlight.add(promise);
+    if (this.inFlight.size >= this.concurrency * 2) await Promise.race(this.inFlight);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+}
+
+export async function reconcileBucket(options: ReconcileOptions): Promise<ReconcileSummary> {
+  const now = options.now ?? (() => new Date());
+  const started = now();
+  const { ledger, bucket, source } = options;
+  const dryRun = options.dryRun ?? false;
+  const maxDeleteFraction = options.maxDeleteFraction ?? 0.1;
+  const counts: DiffCounts = { scanned: 0, indexed: 0 };
+  const summary = { missing: 0, stale: 0, orphaned: 0, repaired: 0, newerStateKept: 0 };
+  const writer = new BoundedWriter(options.concurrency ?? 16);
+  const orphans = new OrphanSpill();
+  const snapshotTime = source.snapshotTime;
+  const repair = async (kind: "missing" | "stale" | "orphaned", key: string, object?: SourceObject) => {
+    const { key: _key, ...state } = object ?? { key };
+    const outcome = await ledger.repair({ kind, bucket, key, snapshotTime, ...(object && { state: state as Omit<SourceObject, "key"> }) });
+    summary[outcome === "repaired" ? "repaired" : "newerStateKept"]++;
+  };
+
+  try {
+    const objects = source.ordered
+      ? assertOrdered(source.objects(), `the ${source.kind} source for ${bucket}`)
+      : externalSort(source.objects(), (a, b) => compareUtf8(a.key, b.key));
+    const records = assertOrdered(ledger.list({ bucket, includeDeleted: true }), `the ledger for ${bucket}`);
+    for await (const drift of diffSorted(objects, records, counts)) {
+      summary[drift.kind]++;
+      options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
+      if (drift.kind === "orphaned") await orphans.add(drift.record.key);
+      else if (!dryRun) await writer.submit(() => repair(drift.kind, drift.object.key, drift.object));
+    }
+    await writer.drain();
+
+    // The source has been read to its end: only now may anything be deleted.
+    if (!options.force && summary.orphaned > maxDeleteFraction * counts.indexed) {
+      throw new MaxDeleteExceededError(summary.orphaned, counts.indexed, maxDeleteFraction);
+    }
+    if (!dryRun) {
+      for await (const key of orphans.keys()) await writer.submit(() => repair("orphaned", key));
+      await writer.drain();
+    }
+  } finally {
+    await orphans.dispose();
+  }
+
+  const durationMs = now().getTime() - started.getTime();
+  return {
+    bucket,
+    source: source.kind,
+    snapshotTime: snapshotTime.toISOString(),
+    dryRun,
+    scanned: counts.scanned,
+    indexed: counts.indexed,
+    ...summary,
+    durationMs,
+    objectsPerSecond: Math.round(counts.scanned / Math.max(durationMs / 1000, 0.001)),
+  };
+}

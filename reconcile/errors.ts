@@ -1,0 +1,24 @@
+/** Why a reconciliation stopped without deleting anything. */
+export class ReconcileError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The source claimed an order it did not keep; a merge-join on it would invent drift. */
+export class SourceOrderError extends ReconcileError {}
+
+/** Invariant 3: the run would tombstone more of the index than allowed. */
+export class MaxDeleteExceededError extends ReconcileError {
+  constructor(
+    readonly orphans: number,
+    readonly indexed: number,
+    readonly maxDeleteFraction: number,
+  ) {
+    super(
+      `refusing to tombstone ${orphans} of ${indexed} indexed objects (${((orphans / Math.max(indexed, 1)) * 100).toFixed(1)}%, ` +
+        `limit ${(maxDeleteFraction * 100).toFixed(1)}%); nothing was deleted. Check the source, then rerun with a higher limit or force`,
+    );
+  }
+}
