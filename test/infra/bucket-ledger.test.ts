@@ -1,0 +1,213 @@
+/**
+ * The BucketLedger component under Pulumi mocks, one block per meaningful configuration:
+ * wiring and security properties asserted on the resource inputs AWS would receive.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeEach, describe, expect, it } from "vitest";
+import { BucketLedgerConfigError, type BucketLedgerArgs } from "../../infra/args.js";
+import { BucketLedger } from "../../infra/bucket-ledger.js";
+import { ACCOUNT_ID, installMocks, resolve, type RecordedResource } from "./mocks.js";
+
+// Installed once: replacing the mock monitor mid-file orphans the previous test's late registrations.
+const recorded = installMocks();
+beforeEach(() => {
+  recorded.length = 0;
+});
+
+async function deploy(args: BucketLedgerArgs): Promise<{ ledger: BucketLedger; resources: RecordedResource[] }> {
+  const ledger = new BucketLedger("ledger", args);
+  await resolve(
+    pulumi.all([ledger.tableName, ledger.queueUrl, ledger.deadLetterQueueUrl, ledger.trackerFunctionName, ledger.reconcileFunctionName, ledger.scheduleName, ledger.dashboardUrl, ledger.bucketNames]),
+  );
+  // Let resources whose inputs wait on those outputs finish registering.
+  await new Promise((r) => setTimeout(r, 200));
+  return { ledger, resources: [...recorded] };
+}
+
+const ofType = (resources: RecordedResource[], type: string) => resources.filter((resource) => resource.type === type);
+const one = (resources: RecordedResource[], type: string, nameIncludes = "") => {
+  const matches = ofType(resources, type).filter((resource) => resource.name.includes(nameIncludes));
+  expect(matches, `${type} ${nameIncludes}`).toHaveLength(1);
+  return matches[0]!.inputs;
+};
+type PolicyStatement = { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> };
+const statements = (policy: unknown): PolicyStatement[] => (JSON.parse(policy as string) as { Statement: PolicyStatement[] }).Statement;
+const asList = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
+
+function assertLeastPrivilege(resources: RecordedResource[]): void {
+  const policies = ofType(resources, "aws:iam/rolePolicy:RolePolicy");
+  expect(policies.length).toBeGreaterThanOrEqual(3);
+  for (const policy of policies) {
+    for (const statement of statements(policy.inputs.policy)) {
+      expect(statement.Effect).toBe("Allow");
+      for (const action of asList(statement.Action)) expect(action, policy.name).not.toMatch(/\*/);
+      for (const resource of asList(statement.Resource)) expect(resource, `${policy.name} ${statement.Sid}`).not.toBe("*");
+    }
+  }
+}
+
+function assertUniqueNames(resources: RecordedResource[]): void {
+  const names = resources.map((resource) => `${resource.type}::${resource.name}`);
+  expect(new Set(names).size, "the real engine rejects duplicate names").toBe(names.length);
+}
+
+const inventoryOf = (resources: RecordedResource[]) => resources.map((resource) => `${resource.type} ${resource.name}`).sort();
+
+describe("sqs delivery to a created bucket (the defaults)", () => {
+  it("deploys the table from the shared definition, secured", async () => {
+    const { resources, ledger } = await deploy({ createBucket: {} });
+    const table = one(resources, "aws:dynamodb/table:Table");
+    expect(table).toMatchObject({
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "pk",
+      rangeKey: "sk",
+      ttl: { attributeName: "expiresAt", enabled: true },
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      deletionProtectionEnabled: true,
+      globalSecondaryIndexes: [{ name: "changes", hashKey: "pk", rangeKey: "changeToken", projectionType: "ALL" }],
+    });
+    expect(await resolve(ledger.tableName)).toBe("ledger-ledger-1a2b3c");
+    assertUniqueNames(resources);
+    expect(inventoryOf(resources)).toMatchSnapshot();
+  });
+
+  it("creates a private, encrypted, TLS-only bucket and points its notifications at the queue", async () => {
+    const { resources } = await deploy({ createBucket: { versioning: true } });
+    expect(one(resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(one(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")).toBeDefined();
+    expect(one(resources, "aws:s3/bucketVersioning:BucketVersioning")).toMatchObject({ versioningConfiguration: { status: "Enabled" } });
+    const bucketPolicy = statements(one(resources, "aws:s3/bucketPolicy:BucketPolicy").policy);
+    expect(bucketPolicy).toContainEqual(expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }));
+    const notification = one(resources, "aws:s3/bucketNotification:BucketNotification");
+    expect(notification.queues).toEqual([
+      { queueArn: `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:ledger-events-1a2b3c`, events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"] },
+    ]);
+  });
+
+  it("lets only the tracked buckets of this account send to the queue, with a DLQ behind it", async () => {
+    const { resources } = await deploy({ createBucket: {}, tracker: { timeoutSeconds: 45 } });
+    const queues = ofType(resources, "aws:sqs/queue:Queue");
+    expect(queues.every((q) => q.inputs.sqsManagedSseEnabled === true)).toBe(true);
+    const mainQueue = queues.find((q) => q.name === "ledger-events")!.inputs;
+    expect(mainQueue.visibilityTimeoutSeconds).toBe(270); // 6 x the function timeout
+    expect(JSON.parse(mainQueue.redrivePolicy as string)).toEqual({ deadLetterTargetArn: `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:ledger-events-dlq-1a2b3c`, maxReceiveCount: 5 });
+    const [allow, deny] = statements(one(resources, "aws:sqs/queuePolicy:QueuePolicy").policy);
+    expect(allow).toMatchObject({
+      Effect: "Allow",
+      Principal: { Service: "s3.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Condition: { ArnLike: { "aws:SourceArn": ["arn:aws:s3:::ledger-bucket-1a2b3c"] }, StringEquals: { "aws:SourceAccount": ACCOUNT_ID } },
+    });
+    expect(deny).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+  });
+
+  it("runs the tracker on nodejs22.x/arm64 with partial batch failures and bounded concurrency", async () => {
+    const { resources } = await deploy({ createBucket: {}, tracker: { batchSize: 250, batchingWindowSeconds: 10, maximumConcurrency: 4 } });
+    const tracker = one(resources, "aws:lambda/function:Function", "tracker");
+    expect(tracker).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", loggingConfig: { logFormat: "JSON" } });
+    expect((tracker.environment as { variables: Record<string, string> }).variables).toMatchObject({ TABLE_NAME: "ledger-ledger-1a2b3c", RETENTION_DAYS: "30", WRITE_CONCURRENCY: "32" });
+    expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping")).toMatchObject({
+      batchSize: 250,
+      maximumBatchingWindowInSeconds: 10,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      scalingConfig: { maximumConcurrency: 4 },
+    });
+    for (const logGroup of ofType(resources, "aws:cloudwatch/logGroup:LogGroup")) expect(logGroup.inputs.retentionInDays).toBe(30);
+  });
+
+  it("grants each function only what it uses, on named resources", async () => {
+    const { resources } = await deploy({ createBucket: {} });
+    assertLeastPrivilege(resources);
+    const trackerPolicy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "tracker").policy);
+    expect(trackerPolicy.find((s) => s.Sid === "WriteLedger")).toMatchObject({ Action: "dynamodb:PutItem", Resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT_ID}:table/ledger-ledger-1a2b3c` });
+    const reconcilePolicy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
+    expect(reconcilePolicy.find((s) => s.Sid === "ListTrackedBuckets")).toMatchObject({ Action: "s3:ListBucket", Resource: ["arn:aws:s3:::ledger-bucket-1a2b3c"] });
+  });
+
+  it("schedules reconciliation nightly, and alarms route to the email topic", async () => {
+    const { resources } = await deploy({ createBucket: {}, monitoring: { alarmEmail: "oncall@example.com" } });
+    expect(one(resources, "aws:scheduler/schedule:Schedule")).toMatchObject({ scheduleExpression: "cron(0 3 * * ? *)", scheduleExpressionTimezone: "UTC", flexibleTimeWindow: { mode: "OFF" } });
+    expect(one(resources, "aws:sns/topicSubscription:TopicSubscription")).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
+    const alarms = ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms.map((alarm) => alarm.name).sort()).toEqual(["ledger-monitoring-dlq-not-empty", "ledger-monitoring-drift", "ledger-monitoring-reconcile-failed", "ledger-monitoring-tracker-errors"]);
+    for (const alarm of alarms) expect(alarm.inputs.alarmActions).toEqual([expect.stringContaining("arn:")]);
+    const dashboard = JSON.parse(one(resources, "aws:cloudwatch/dashboard:Dashboard").dashboardBody as string);
+    expect(JSON.stringify(dashboard)).toContain("EventsApplied");
+    expect(JSON.stringify(dashboard)).toContain("DriftFound");
+  });
+});
+
+describe("eventbridge delivery for adopted buckets", () => {
+  it("leaves the adopted buckets' notification configuration alone and routes through rules", async () => {
+    const { resources } = await deploy({ adoptBuckets: [{ name: "existing-photos", filters: [{ prefix: "raw/", suffix: ".jpg" }] }, { name: "existing-logs" }], delivery: "eventbridge" });
+    expect(ofType(resources, "aws:s3/bucketNotification:BucketNotification")).toEqual([]);
+    expect(ofType(resources, "aws:s3/bucket:Bucket")).toEqual([]);
+    const rules = ofType(resources, "aws:cloudwatch/eventRule:EventRule").map((rule) => JSON.parse(rule.inputs.eventPattern as string));
+    expect(rules).toEqual([
+      { source: ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"], detail: { bucket: { name: ["existing-photos"] }, object: { key: [{ wildcard: "raw/*.jpg" }] } } },
+      { source: ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"], detail: { bucket: { name: ["existing-logs"] } } },
+    ]);
+    const [allow] = statements(one(resources, "aws:sqs/queuePolicy:QueuePolicy").policy);
+    expect(allow).toMatchObject({ Principal: { Service: "events.amazonaws.com" }, Condition: { ArnEquals: { "aws:SourceArn": [expect.stringContaining(":EventRule/"), expect.stringContaining(":EventRule/")] } } });
+    expect(ofType(resources, "aws:cloudwatch/eventTarget:EventTarget")).toHaveLength(2);
+    assertLeastPrivilege(resources);
+    assertUniqueNames(resources);
+    expect(inventoryOf(resources)).toMatchSnapshot();
+  });
+
+  it("turns on EventBridge delivery only on the bucket it creates", async () => {
+    const { resources } = await deploy({ createBucket: {}, adoptBuckets: [{ name: "existing-photos" }], delivery: "eventbridge" });
+    const notifications = ofType(resources, "aws:s3/bucketNotification:BucketNotification");
+    expect(notifications).toHaveLength(1);
+    expect(notifications[0]!.inputs).toEqual({ bucket: "ledger-bucket-1a2b3c", eventbridge: true });
+  });
+});
+
+describe("sqs delivery for adopted buckets", () => {
+  it("refuses to replace an adopted bucket's notification configuration without an explicit opt-in", () => {
+    expect(() => new BucketLedger("ledger", { adoptBuckets: [{ name: "existing-photos" }], delivery: "sqs" })).toThrow(BucketLedgerConfigError);
+    expect(() => new BucketLedger("ledger", { adoptBuckets: [{ name: "existing-photos" }] })).toThrow(/Use delivery "eventbridge".*or set replaceExistingNotifications/);
+  });
+
+  it("owns it when told to, with one queue entry per filter", async () => {
+    const { resources } = await deploy({
+      adoptBuckets: [{ name: "existing-photos", filters: [{ prefix: "raw/" }, { prefix: "thumbs/", suffix: ".png" }] }],
+      replaceExistingNotifications: true,
+      createBucket: undefined,
+    });
+    const notification = one(resources, "aws:s3/bucketNotification:BucketNotification");
+    expect(notification.bucket).toBe("existing-photos");
+    expect((notification.queues as { filterPrefix?: string; filterSuffix?: string }[]).map(({ filterPrefix, filterSuffix }) => ({ filterPrefix, filterSuffix }))).toEqual([
+      { filterPrefix: "raw/", filterSuffix: undefined },
+      { filterPrefix: "thumbs/", filterSuffix: ".png" },
+    ]);
+    assertUniqueNames(resources);
+    expect(inventoryOf(resources)).toMatchSnapshot();
+  });
+});
+
+describe("inventory reconciliation", () => {
+  it("configures daily CSV inventory into a secured destination the reconciler can read", async () => {
+    const { resources, ledger } = await deploy({ createBucket: {}, reconcile: { source: "inventory" } });
+    expect(one(resources, "aws:s3/inventory:Inventory")).toMatchObject({
+      bucket: "ledger-bucket-1a2b3c",
+      name: "bucket-ledger",
+      includedObjectVersions: "Current",
+      schedule: { frequency: "Daily" },
+      destination: { bucket: { format: "CSV", prefix: "inventory", bucketArn: "arn:aws:s3:::ledger-reconcile-inventory-1a2b3c" } },
+    });
+    const destinationPolicy = statements(one(resources, "aws:s3/bucketPolicy:BucketPolicy", "reconcile-inventory").policy);
+    expect(destinationPolicy.find((s) => s.Sid === "S3InventoryDelivery")).toMatchObject({
+      Principal: { Service: "s3.amazonaws.com" },
+      Resource: "arn:aws:s3:::ledger-reconcile-inventory-1a2b3c/inventory/*",
+      Condition: { ArnLike: { "aws:SourceArn": ["arn:aws:s3:::ledger-bucket-1a2b3c"] }, StringEquals: { "aws:SourceAccount": ACCOUNT_ID } },
+    });
+    const reconcilePolicy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
+    expect(reconcilePolicy.find((s) => s.Sid === "ReadInventoryReports")).toMatchObject({ Action: "s3:GetObject", Resource: "arn:aws:s3:::ledger-reconcile-inventory-1a2b3c/inventory/*" });
+    expect(await resolve(ledger.inventoryDestination!)).toBe("ledger-reconcile-inventory-1a2b3c");
+    assertLeastPrivilege(resources);
+    assertUniqueNames(resources);
+    expect(inventoryOf(resources)).toMatchSnapshot();
+  });
+});

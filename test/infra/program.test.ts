@@ -1,0 +1,56 @@
+/** What `pulumi up` does before any AWS call: load index.ts, bundle the functions. */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { BUNDLE_FILE, bundleFunction } from "../../infra/bundle.js";
+
+const directories: string[] = [];
+afterAll(async () => {
+  await Promise.all(directories.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe("function bundles", () => {
+  it.each([
+    ["tracker", { TABLE_NAME: "ledger-table" }],
+    ["reconcile", { TABLE_NAME: "ledger-table", BUCKETS: '["photos"]' }],
+  ])("bundles %s with esbuild and its handler loads from the built artifact", async (name, env) => {
+    const code = bundleFunction(name);
+    expect(code).not.toMatch(/@pulumi\//);
+    const directory = await mkdtemp(join(tmpdir(), `bundle-${name}-`));
+    directories.push(directory);
+    const file = join(directory, BUNDLE_FILE);
+    await writeFile(file, code);
+    Object.assign(process.env, env);
+    const module = (await import(pathToFileURL(file).href)) as { handler: unknown };
+    expect(typeof module.handler).toBe("function");
+  });
+
+  it("rejects a tracker environment without a table, at cold start", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "bundle-env-"));
+    directories.push(directory);
+    await writeFile(join(directory, BUNDLE_FILE), bundleFunction("tracker"));
+    const result = spawnSync(process.execPath, ["-e", `import(${JSON.stringify(pathToFileURL(join(directory, BUNDLE_FILE)).href)})`], {
+      env: { PATH: process.env.PATH, AWS_REGION: "us-east-1" },
+      encoding: "utf8",
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/invalid tracker environment: TABLE_NAME/);
+  });
+});
+
+describe("the Pulumi program", () => {
+  it("loads through ts-node's ESM loader with the project's tsconfig, as pulumi up runs it", () => {
+    const result = spawnSync(process.execPath, ["--no-warnings", "--loader", "ts-node/esm", "test/infra/pulumi-entry.ts"], {
+      cwd: new URL("../..", import.meta.url),
+      env: { ...process.env, TS_NODE_PROJECT: "tsconfig.json" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ tableName: expect.any(String), queueUrl: expect.stringContaining("bucket-ledger-events"), scheduleName: expect.any(String) });
+  }, 90_000);
+});

@@ -1,0 +1,139 @@
+/**
+ * Reconciliation against the S3 emulator and DynamoDB Local: each drift kind is found and
+ * repaired, a second run is clean, newer state survives a run, and nothing is deleted when
+ * the source fails or the run would delete too much.
+ */
+import { randomUUID } from "node:crypto";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Ledger } from "../../ledger/index.js";
+import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
+import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
+import { compareLedgerWithBucket } from "../../local/verify.js";
+import { reconcileBucket } from "../../reconcile/engine.js";
+import { MaxDeleteExceededError, SourceOrderError } from "../../reconcile/errors.js";
+import { listObjectsSource, type ObjectSource, type SourceObject } from "../../reconcile/source.js";
+import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+
+let dynamodb: TestDynamoDb;
+let emulator: S3SqsEmulator;
+let s3: S3Client;
+
+beforeAll(async () => {
+  [dynamodb, emulator] = await Promise.all([startTestDynamoDb(), startS3SqsEmulator({ region: LOCAL_REGION })]);
+  s3 = new S3Client({ region: LOCAL_REGION, credentials: localCredentials, endpoint: emulator.endpoint, forcePathStyle: true });
+});
+afterAll(async () => {
+  s3?.destroy();
+  await Promise.all([dynamodb?.stop(), emulator?.stop()]);
+});
+
+const TRICKY = ["a b.txt", "a+b.txt", "100%.txt", "日本語.txt", "😀.txt", "\uFF61.txt", "Upper.txt", "lower.txt", "k".repeat(1024)];
+
+async function newBucket(keys: string[]): Promise<string> {
+  const bucket = `reconcile-${randomUUID().slice(0, 8)}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await Promise.all(keys.map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `body of ${key}` }))));
+  return bucket;
+}
+
+/** The emulator lists with localeCompare, not byte order: let the engine sort. */
+const source = (bucket: string) => listObjectsSource({ s3, bucket, ordered: false });
+
+async function put(ledger: Ledger, bucket: string, key: string, size: number, sequencer = "01") {
+  await ledger.apply({ kind: "upsert", bucket, key, sequencer, eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size, etag: "stale-etag", lastModified: new Date().toISOString() } });
+}
+
+describe("reconciliation", () => {
+  it("finds and repairs missing, stale and orphaned objects with tricky keys; a second run is clean", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await newBucket(TRICKY);
+    await put(ledger, bucket, "a b.txt", 1); // stale: wrong size and etag
+    await put(ledger, bucket, "gone/orphan 1.txt", 5); // orphaned
+    for (let i = 0; i < 20; i++) await put(ledger, bucket, `filler/${i}`, 1); // keeps orphans under 10%
+    await Promise.all(Array.from({ length: 20 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `filler/${i}`, Body: "x" }))));
+
+    const first = await reconcileBucket({ ledger, bucket, source: source(bucket) });
+    expect(first).toMatchObject({ missing: TRICKY.length - 1, orphaned: 1, scanned: TRICKY.length + 20, repaired: TRICKY.length + 1 + 20, newerStateKept: 0 });
+    // The filler objects were indexed with a wrong etag: stale too.
+    expect(first.stale).toBe(21);
+    expect((await compareLedgerWithBucket(ledger, s3, bucket)).matches).toBe(true);
+    expect(await ledger.get(bucket, "gone/orphan 1.txt")).toMatchObject({ deleted: true, cause: "Reconcile:Orphaned", source: "reconcile" });
+
+    const second = await reconcileBucket({ ledger, bucket, source: source(bucket) });
+    expect(second).toMatchObject({ missing: 0, stale: 0, orphaned: 0, repaired: 0 });
+  });
+
+  it("reports without writing in dry-run mode", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await newBucket(["only-in-s3.txt"]);
+    const summary = await reconcileBucket({ ledger, bucket, source: source(bucket), dryRun: true });
+    expect(summary).toMatchObject({ dryRun: true, missing: 1, repaired: 0 });
+    expect(await ledger.get(bucket, "only-in-s3.txt")).toBeUndefined();
+  });
+
+  it("never overwrites state written after the snapshot began", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await newBucket(["keep.txt"]);
+    for (let i = 0; i < 20; i++) await put(ledger, bucket, `live/${i}`, 1);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `live/${i}`, Body: "x" }))));
+    await put(ledger, bucket, "recreated.txt", 3); // not in S3 when listed: an orphan
+    const listing = source(bucket);
+    // Deterministic interleaving: right after the listing starts, an event re-creates the
+    // orphan and another rewrites keep.txt. Both are newer than the snapshot.
+    const interleaved: ObjectSource = {
+      ...listing,
+      async *objects() {
+        let first = true;
+        for await (const object of listing.objects()) {
+          if (first) {
+            first = false;
+            await ledger.apply({ kind: "upsert", bucket, key: "recreated.txt", sequencer: "02", eventTime: new Date().toISOString(), eventName: "ObjectCreated:Put", state: { size: 9, etag: "new", lastModified: new Date().toISOString() } });
+            await ledger.apply({ kind: "upsert", bucket, key: "keep.txt", sequencer: "05", eventTime: new Date().toISOString(), eventName: "ObjectCreated:Put", state: { size: 7, etag: "event-etag", lastModified: new Date().toISOString() } });
+          }
+          yield object;
+        }
+      },
+    };
+    const summary = await reconcileBucket({ ledger, bucket, source: interleaved });
+    expect(summary.newerStateKept).toBeGreaterThanOrEqual(2);
+    expect(await ledger.get(bucket, "recreated.txt")).toMatchObject({ deleted: false, size: 9 });
+    expect(await ledger.get(bucket, "keep.txt")).toMatchObject({ deleted: false, etag: "event-etag" });
+  });
+
+  it("deletes nothing when the listing fails halfway", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await newBucket(["a", "b", "c"]);
+    await put(ledger, bucket, "orphan", 1);
+    const listing = source(bucket);
+    const failing: ObjectSource = {
+      ...listing,
+      async *objects(): AsyncGenerator<SourceObject> {
+        let n = 0;
+        for await (const object of listing.objects()) {
+          if (++n === 2) throw new Error("connection reset while listing");
+          yield object;
+        }
+      },
+    };
+    await expect(reconcileBucket({ ledger, bucket, source: failing, maxDeleteFraction: 1 })).rejects.toThrow(/connection reset/);
+    expect(await ledger.get(bucket, "orphan")).toMatchObject({ deleted: false });
+  });
+
+  it("refuses a run that would tombstone more than the allowed fraction, unless forced", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await newBucket(["still-here"]);
+    for (let i = 0; i < 4; i++) await put(ledger, bucket, `vanished/${i}`, 1);
+    await expect(reconcileBucket({ ledger, bucket, source: source(bucket) })).rejects.toThrow(MaxDeleteExceededError);
+    expect(await ledger.get(bucket, "vanished/0")).toMatchObject({ deleted: false });
+    const forced = await reconcileBucket({ ledger, bucket, source: source(bucket), force: true });
+    expect(forced.orphaned).toBe(4);
+    expect(await ledger.get(bucket, "vanished/0")).toMatchObject({ deleted: true });
+  });
+
+  it("detects a source that is not in the byte order it claims", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await newBucket(["B-upper", "a-lower"]);
+    await expect(reconcileBucket({ ledger, bucket, source: listObjectsSource({ s3, bucket, ordered: true }) })).rejects.toThrow(SourceOrderError);
+  });
+});
