@@ -28,6 +28,10 @@ export interface ListQuery {
   prefix?: string;
   /** Include tombstones (reconciliation needs them; listings for users do not). */
   includeDeleted?: boolean;
+  /** Only keys after this one (exclusive); reconciliation's key ranges. */
+  after?: string;
+  /** Only keys up to this one (inclusive). */
+  through?: string;
   cursor?: string;
   /** Items fetched per shard request; a tuning knob, not a result limit. */
   pageSize?: number;
@@ -82,12 +86,21 @@ function resumeAfter(query: { bucket: string; cursor?: string }, kind: "list" | 
   return state.after;
 }
 
+/** Stops a shard's stream at the first key past `through`, so a range reads little beyond itself. */
+async function* takeThrough(items: AsyncGenerator<LedgerItem>, keyOf: (item: LedgerItem) => string, through: string): AsyncGenerator<LedgerItem> {
+  for await (const item of items) {
+    if (compareUtf8(keyOf(item), through) > 0) return;
+    yield item;
+  }
+}
+
 /** Live objects under `prefix`, in UTF-8 byte order (the order of an S3 listing). */
 export function listObjects(ctx: QueryContext, query: ListQuery & { includeDeleted?: false }): AsyncGenerator<LiveObjectRecord>;
 export function listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord>;
 export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord> {
   const prefix = query.prefix ?? "";
-  const after = resumeAfter(query, "list", prefix);
+  const cursorAfter = resumeAfter(query, "list", prefix);
+  const after = cursorAfter !== undefined && query.after !== undefined ? (compareUtf8(cursorAfter, query.after) > 0 ? cursorAfter : query.after) : (cursorAfter ?? query.after);
   const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
   const shards = allPartitionKeys(query.bucket, ctx.shardCount).map((pk) =>
     queryShard(
@@ -102,7 +115,9 @@ export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGe
       pageSize,
     ),
   );
-  const merged = mergeSorted(shards, (a, b) => compareUtf8(a[attributeNames.sk] as string, b[attributeNames.sk] as string));
+  const keyOf = (item: LedgerItem) => item[attributeNames.sk] as string;
+  const bounded = query.through === undefined ? shards : shards.map((shard) => takeThrough(shard, keyOf, query.through!));
+  const merged = mergeSorted(bounded, (a, b) => compareUtf8(keyOf(a), keyOf(b)));
   for await (const item of merged) yield fromItem(item);
 }
 

@@ -17,7 +17,7 @@ import { compareUtf8, type Ledger } from "../ledger/index.js";
 import { assertOrdered, diffSorted, type DiffCounts } from "./diff.js";
 import { MaxDeleteExceededError } from "./errors.js";
 import { externalSort } from "./external-sort.js";
-import type { ObjectSource, SourceObject } from "./source.js";
+import type { KeyRange, ObjectSource, SourceObject } from "./source.js";
 
 export interface ReconcileOptions {
   ledger: Ledger;
@@ -30,6 +30,8 @@ export interface ReconcileOptions {
   force?: boolean;
   /** Repair writes in flight. */
   concurrency?: number;
+  /** Key ranges listed and diffed at once (ordered sources that can split). */
+  rangeConcurrency?: number;
   onProgress?: (progress: { scanned: number; indexed: number; drift: number }) => void;
   now?: () => Date;
 }
@@ -50,18 +52,20 @@ export interface ReconcileSummary {
   objectsPerSecond: number;
 }
 
+/** Orphan keys wait on disk until the whole source has been read (memory stays flat). */
 class OrphanSpill {
   private file?: { directory: string; path: string; out: WriteStream };
-  count = 0;
+  private opening?: Promise<NonNullable<OrphanSpill["file"]>>;
 
   async add(key: string): Promise<void> {
-    if (!this.file) {
-      const directory = await mkdtemp(join(tmpdir(), "bucket-ledger-orphans-"));
+    // Ranges add concurrently: open the file once.
+    this.opening ??= mkdtemp(join(tmpdir(), "bucket-ledger-orphans-")).then((directory) => {
       const path = join(directory, "orphans.ndjson");
       this.file = { directory, path, out: createWriteStream(path) };
-    }
-    this.count++;
-    if (!this.file.out.write(`${JSON.stringify(key)}\n`)) await once(this.file.out, "drain");
+      return this.file;
+    });
+    const { out } = await this.opening;
+    if (!out.write(`${JSON.stringify(key)}\n`)) await once(out, "drain");
   }
 
   async *keys(): AsyncGenerator<string> {
@@ -124,18 +128,43 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     summary[outcome === "repaired" ? "repaired" : "newerStateKept"]++;
   };
 
-  try {
+  const stopped = new AbortController();
+  const diffRange = async (range: KeyRange) => {
+    const where = `${bucket}${range.after !== undefined || range.through !== undefined ? ` (${range.after ?? ""}, ${range.through ?? ""}]` : ""}`;
     const objects = source.ordered
-      ? assertOrdered(source.objects(), `the ${source.kind} source for ${bucket}`)
-      : externalSort(source.objects(), (a, b) => compareUtf8(a.key, b.key));
-    const records = assertOrdered(ledger.list({ bucket, includeDeleted: true }), `the ledger for ${bucket}`);
+      ? assertOrdered(source.objects(range), `the ${source.kind} source for ${where}`)
+      : externalSort(source.objects(range), (a, b) => compareUtf8(a.key, b.key));
+    const records = assertOrdered(
+      ledger.list({ bucket, includeDeleted: true, pageSize: 100, ...(range.after !== undefined && { after: range.after }), ...(range.through !== undefined && { through: range.through }) }),
+      `the ledger for ${where}`,
+    );
     for await (const drift of diffSorted(objects, records, counts)) {
+      if (stopped.signal.aborted) return;
       summary[drift.kind]++;
       options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
       if (drift.kind === "orphaned") await orphans.add(drift.record.key);
       else if (!dryRun) await writer.submit(() => repair(drift.kind, drift.object.key, drift.object));
     }
+  };
+
+  try {
+    const rangeConcurrency = options.rangeConcurrency ?? 8;
+    const ranges = source.ordered && source.planRanges ? await source.planRanges(rangeConcurrency * 2) : [{}];
+    const limit = pLimit(rangeConcurrency);
+    const results = await Promise.allSettled(
+      ranges.map((range) =>
+        limit(() =>
+          diffRange(range).catch((error: unknown) => {
+            // One failed range fails the run: the others stop at their next key.
+            stopped.abort();
+            throw error;
+          }),
+        ),
+      ),
+    );
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
     await writer.drain();
+    if (failure) throw failure.reason;
 
     // The source has been read to its end: only now may anything be deleted.
     if (!options.force && summary.orphaned > maxDeleteFraction * counts.indexed) {

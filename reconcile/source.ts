@@ -1,9 +1,15 @@
 /** Where reconciliation learns what the bucket holds. */
-import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
-import type { ObjectState } from "../ledger/index.js";
+import { ListObjectsV2Command, paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import { compareUtf8, type ObjectState } from "../ledger/index.js";
 
 export interface SourceObject extends ObjectState {
   key: string;
+}
+
+/** Keys in (after, through]: both bounds optional. Ranges planned together cover every key once. */
+export interface KeyRange {
+  after?: string;
+  through?: string;
 }
 
 export interface ObjectSource {
@@ -12,7 +18,9 @@ export interface ObjectSource {
   readonly snapshotTime: Date;
   /** True if objects come in UTF-8 byte order (verified while reading, never trusted). */
   readonly ordered: boolean;
-  objects(): AsyncIterable<SourceObject>;
+  objects(range?: KeyRange): AsyncIterable<SourceObject>;
+  /** Splits the key space into ranges that can be read in parallel (ordered sources only). */
+  planRanges?(target: number): Promise<KeyRange[]>;
 }
 
 export interface ListSourceOptions {
@@ -23,19 +31,46 @@ export interface ListSourceOptions {
    * emulator among them) do not; set false to have the engine sort with bounded memory.
    */
   ordered?: boolean;
+  /** ListObjectsV2 calls spent finding split points (delimiter listings). */
+  planningRequests?: number;
   now?: () => Date;
+}
+
+/** Turns sorted boundary keys into ranges (-inf, b1], (b1, b2], ..., (bn, +inf). */
+export function rangesFromBoundaries(boundaries: string[]): KeyRange[] {
+  const sorted = [...new Set(boundaries)].sort(compareUtf8);
+  const ranges: KeyRange[] = [];
+  let after: string | undefined;
+  for (const boundary of sorted) {
+    ranges.push({ ...(after !== undefined && { after }), through: boundary });
+    after = boundary;
+  }
+  ranges.push(after !== undefined ? { after } : {});
+  return ranges;
+}
+
+/** Keeps every n-th of sorted boundaries so that about `target` ranges remain. */
+function thin(boundaries: string[], target: number): string[] {
+  const sorted = [...new Set(boundaries)].sort(compareUtf8);
+  if (sorted.length < target) return sorted;
+  const step = sorted.length / (target - 1);
+  return Array.from({ length: target - 1 }, (_, i) => sorted[Math.floor(i * step)]!);
 }
 
 /** ListObjectsV2 through the SDK paginator; any failed page fails the whole run. */
 export function listObjectsSource(options: ListSourceOptions): ObjectSource {
   const snapshotTime = (options.now ?? (() => new Date()))();
+  const { s3, bucket } = options;
   return {
     kind: "list",
     snapshotTime,
     ordered: options.ordered ?? true,
-    async *objects() {
-      for await (const page of paginateListObjectsV2({ client: options.s3, pageSize: 1000 }, { Bucket: options.bucket })) {
+
+    async *objects(range: KeyRange = {}) {
+      const pages = paginateListObjectsV2({ client: s3, pageSize: 1000 }, { Bucket: bucket, ...(range.after !== undefined && { StartAfter: range.after }) });
+      for await (const page of pages) {
         for (const object of page.Contents ?? []) {
+          if (range.through !== undefined && compareUtf8(object.Key!, range.through) > 0) return;
           yield {
             key: object.Key!,
             size: object.Size ?? 0,
@@ -45,6 +80,26 @@ export function listObjectsSource(options: ListSourceOptions): ObjectSource {
           };
         }
       }
+    },
+
+    /**
+     * Split points come from the bucket's "directories": breadth-first delimiter listings
+     * (one page each) until there are enough of them, as parallel S3 listers do.
+     */
+    async planRanges(target) {
+      if (target <= 1) return [{}];
+      const boundaries: string[] = [];
+      const frontier = [""];
+      let requests = 0;
+      while (frontier.length > 0 && boundaries.length < target * 4 && requests < (options.planningRequests ?? 16)) {
+        const prefix = frontier.shift()!;
+        requests++;
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "/", MaxKeys: 1000 }));
+        const children = (page.CommonPrefixes ?? []).map((common) => common.Prefix!).filter(Boolean);
+        boundaries.push(...children);
+        frontier.push(...children);
+      }
+      return rangesFromBoundaries(thin(boundaries, target));
     },
   };
 }
