@@ -6,4 +6,5 @@ export class UsageError extends Error {
   }
 }
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/** 3: a safety guard refused to act (e.g. reconcile --max-delete); nothing was changed. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, refused: 3 } as const;

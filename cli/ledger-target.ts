@@ -2,9 +2,10 @@
  * Which ledger table a command reads, and how to reach it: `--table`, then the
  * BUCKET_LEDGER_TABLE environment variable, then `--local` (a running `bucket-ledger dev`).
  * With a table name the default AWS credential and endpoint chain applies
- * (AWS_ENDPOINT_URL_DYNAMODB works).
+ * (AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3 work).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import { createDocumentClient, Ledger } from "../ledger/index.js";
 import { localCredentials } from "../local/credentials.js";
 import { readDevFile } from "../local/dev-file.js";
@@ -15,11 +16,24 @@ export interface TargetOptions {
   local?: boolean;
 }
 
-export async function openLedger(options: TargetOptions): Promise<Ledger> {
+export interface Target {
+  ledger: Ledger;
+  /** Built on first use: most commands never touch S3. */
+  s3(): S3Client;
+  /** The local emulator does not list in S3's byte order. */
+  local: boolean;
+}
+
+export async function openTarget(options: TargetOptions): Promise<Target> {
   if (options.local) {
     const info = await readDevFile();
-    const client = new DynamoDBClient({ region: info.region, endpoint: info.endpoints.dynamodb, credentials: localCredentials });
-    return new Ledger({ tableName: info.tableName, retentionDays: info.retentionDays, documentClient: createDocumentClient(client) });
+    const common = { region: info.region, credentials: localCredentials };
+    const client = new DynamoDBClient({ ...common, endpoint: info.endpoints.dynamodb });
+    return {
+      ledger: new Ledger({ tableName: info.tableName, retentionDays: info.retentionDays, documentClient: createDocumentClient(client) }),
+      s3: () => new S3Client({ ...common, endpoint: info.endpoints.s3, forcePathStyle: true }),
+      local: true,
+    };
   }
   const tableName = options.table ?? process.env.BUCKET_LEDGER_TABLE;
   if (!tableName) {
@@ -27,5 +41,14 @@ export async function openLedger(options: TargetOptions): Promise<Ledger> {
       "no ledger table given: pass --table <name> (from `pulumi stack output tableName`), set BUCKET_LEDGER_TABLE, or use --local with a running `bucket-ledger dev`",
     );
   }
-  return new Ledger({ tableName, ...(process.env.BUCKET_LEDGER_RETENTION_DAYS && { retentionDays: Number(process.env.BUCKET_LEDGER_RETENTION_DAYS) }) });
+  const retentionDays = process.env.BUCKET_LEDGER_RETENTION_DAYS;
+  return {
+    ledger: new Ledger({ tableName, ...(retentionDays && { retentionDays: Number(retentionDays) }) }),
+    s3: () => new S3Client({}),
+    local: false,
+  };
+}
+
+export async function openLedger(options: TargetOptions): Promise<Ledger> {
+  return (await openTarget(options)).ledger;
 }

@@ -2,10 +2,12 @@
 import { Command, CommanderError } from "commander";
 import { LedgerError, InvalidCursorError, ChangeHorizonError } from "../ledger/index.js";
 import { LocalStackNotRunningError } from "../local/dev-file.js";
+import { MaxDeleteExceededError, ReconcileError } from "../reconcile/errors.js";
 import { registerChanges } from "./commands/changes.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDev } from "./commands/dev.js";
 import { registerLs } from "./commands/ls.js";
+import { registerReconcile } from "./commands/reconcile.js";
 import { EXIT, UsageError } from "./errors.js";
 
 function buildProgram(): Command {
@@ -15,12 +17,14 @@ function buildProgram(): Command {
     .exitOverride();
   registerLs(program);
   registerChanges(program);
+  registerReconcile(program);
   registerDev(program);
   registerDemo(program);
   return program;
 }
 
 function exitCodeFor(error: unknown): number {
+  if (error instanceof MaxDeleteExceededError) return EXIT.refused;
   if (error instanceof UsageError || error instanceof InvalidCursorError || error instanceof ChangeHorizonError) return EXIT.usage;
   if (error instanceof LocalStackNotRunningError) return EXIT.usage;
   return EXIT.failure;
@@ -36,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its message already; help and version exit 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const message = error instanceof LedgerError || error instanceof UsageError || error instanceof LocalStackNotRunningError
+    const message = error instanceof LedgerError || error instanceof UsageError || error instanceof LocalStackNotRunningError || error instanceof ReconcileError
       ? (error as Error).message
       : `${(error as Error).name}: ${(error as Error).message}`;
     process.stderr.write(`bucket-ledger: ${message}\n`);

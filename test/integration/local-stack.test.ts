@@ -131,6 +131,33 @@ describe("CLI against the local stack", () => {
     expect(mismatched.stderr).toMatch(/cursor belongs to a different list query/);
   });
 
+  it("reconcile --local finds the ledger in sync, then finds and repairs injected drift", async () => {
+    const clean = await runCli(["reconcile", bucket, "--local"], { cwd: workdir });
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ bucket, source: "list", missing: 0, stale: 0, orphaned: 0, scanned: 11 });
+
+    // An index entry for an object S3 never had: an orphan, 1 of 12 indexed objects.
+    await stack.ledger.apply({ kind: "upsert", bucket, key: "ghost.txt", sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "x", lastModified: new Date().toISOString() } });
+    const dry = await runCli(["reconcile", bucket, "--local", "--dry-run", "--max-delete", "0.5"], { cwd: workdir });
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, orphaned: 1, repaired: 0 });
+    expect(await stack.ledger.get(bucket, "ghost.txt")).toMatchObject({ deleted: false });
+
+    const refused = await runCli(["reconcile", bucket, "--local", "--max-delete", "0.05"], { cwd: workdir });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/refusing to tombstone 1 of 12 indexed objects .* nothing was deleted/);
+
+    const repaired = await runCli(["reconcile", bucket, "--local", "--max-delete", "0.5"], { cwd: workdir });
+    expect(repaired.code).toBe(0);
+    expect(JSON.parse(repaired.stdout)).toMatchObject({ orphaned: 1, repaired: 1 });
+    expect(await stack.ledger.get(bucket, "ghost.txt")).toMatchObject({ deleted: true, source: "reconcile" });
+  });
+
+  it("reconcile rejects a bad --max-delete as a usage error", async () => {
+    const result = await runCli(["reconcile", bucket, "--local", "--max-delete", "150%"], { cwd: workdir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--max-delete must be a fraction between 0 and 1/);
+  });
+
   it("exits 2 when --local finds no running stack", async () => {
     const result = await runCli(["ls", bucket, "--local"], { cwd: tmpdir() });
     expect(result.code).toBe(2);

@@ -1,0 +1,71 @@
+import { InvalidArgumentError, type Command } from "commander";
+import { reconcileBucket, type ReconcileSummary } from "../../reconcile/engine.js";
+import { listObjectsSource } from "../../reconcile/source.js";
+import { UsageError } from "../errors.js";
+import { openTarget, type TargetOptions } from "../ledger-target.js";
+import { statusLine } from "../status-line.js";
+
+interface ReconcileOptions extends TargetOptions {
+  source: "list" | "inventory";
+  dryRun?: boolean;
+  maxDelete: number;
+  force?: boolean;
+  unordered?: boolean;
+  json?: boolean;
+}
+
+function fraction(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError("--max-delete must be a fraction between 0 and 1 (0.1 = 10%)");
+  return parsed;
+}
+
+function summaryTable(summary: ReconcileSummary): string {
+  const rows: [string, string | number][] = [
+    ["bucket", summary.bucket],
+    ["source", `${summary.source} (snapshot ${summary.snapshotTime})`],
+    ["objects scanned", summary.scanned],
+    ["objects indexed", summary.indexed],
+    ["missing", summary.missing],
+    ["stale", summary.stale],
+    ["orphaned", summary.orphaned],
+    [summary.dryRun ? "repairs (dry run: none made)" : "repairs made", summary.repaired],
+    ["newer state kept", summary.newerStateKept],
+    ["duration", `${(summary.durationMs / 1000).toFixed(1)} s (${summary.objectsPerSecond} objects/s)`],
+  ];
+  return rows.map(([name, value]) => `${name.padEnd(30)}${value}`).join("\n");
+}
+
+export function registerReconcile(program: Command): void {
+  program
+    .command("reconcile")
+    .description("compare the ledger with the bucket and repair drift (missing, stale, orphaned objects)")
+    .argument("<bucket>", "bucket name")
+    .option("--source <source>", "list (ListObjectsV2)", "list")
+    .option("--dry-run", "report what would change, write nothing")
+    .option("--max-delete <fraction>", "refuse to tombstone more than this fraction of the index", fraction, 0.1)
+    .option("--force", "tombstone even beyond --max-delete")
+    .option("--unordered", "the store does not list in UTF-8 byte order (some S3-compatible stores): sort on disk")
+    .option("--json", "print the summary as JSON")
+    .option("--table <name>", "ledger table (default: $BUCKET_LEDGER_TABLE)")
+    .option("--local", "use the running `bucket-ledger dev` stack")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 in sync or repaired, 1 failure, 2 usage error, 3 refused by the --max-delete guard (nothing deleted).\n\nExamples:\n  bucket-ledger reconcile my-bucket --table ledger-prod --dry-run\n  bucket-ledger reconcile ledger-demo --local",
+    )
+    .action(async (bucket: string, options: ReconcileOptions) => {
+      if (options.source !== "list") throw new UsageError(`--source ${options.source} is not supported by this version; use --source list`);
+      const target = await openTarget(options);
+      const progress = statusLine(process.stderr);
+      const summary = await reconcileBucket({
+        ledger: target.ledger,
+        bucket,
+        source: listObjectsSource({ s3: target.s3(), bucket, ordered: !(options.unordered || target.local) }),
+        dryRun: Boolean(options.dryRun),
+        maxDeleteFraction: options.maxDelete,
+        force: Boolean(options.force),
+        onProgress: ({ scanned, indexed, drift }) => progress.update(`reconciling ${bucket}: ${scanned} objects listed, ${indexed} indexed, ${drift} drift`),
+      }).finally(() => progress.done());
+      process.stdout.write(options.json || !process.stdout.isTTY ? `${JSON.stringify(summary)}\n` : `${summaryTable(summary)}\n`);
+    });
+}

@@ -1,0 +1,26 @@
+/**
+ * One self-rewriting progress line for operations of unknown length, on a terminal only;
+ * silent when the stream is piped, so logs and JSON stay clean.
+ */
+export interface StatusLine {
+  update(text: string): void;
+  done(): void;
+}
+
+export function statusLine(stream: NodeJS.WriteStream, intervalMs = 100): StatusLine {
+  if (!stream.isTTY) return { update: () => undefined, done: () => undefined };
+  let last = 0;
+  let shown = false;
+  return {
+    update(text) {
+      const now = Date.now();
+      if (now - last < intervalMs) return;
+      last = now;
+      shown = true;
+      stream.write(`\r\x1b[2K${text.slice(0, (stream.columns ?? 120) - 1)}`);
+    },
+    done() {
+      if (shown) stream.write("\r\x1b[2K");
+    },
+  };
+}
