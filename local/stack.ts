@@ -10,6 +10,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-s
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient, createTableInput, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
+import { reconcileBucket, type ReconcileSummary } from "../reconcile/engine.js";
+import { listObjectsSource } from "../reconcile/source.js";
 import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../tracker/object-lookup.js";
@@ -37,6 +39,9 @@ export interface LocalStackOptions {
   pollers?: number;
   writeConcurrency?: number;
   logLevel?: LogLevel;
+  /** Reconcile every bucket this often (0: never), as the nightly schedule does in AWS. */
+  reconcileIntervalMs?: number;
+  onReconcile?: (summary: ReconcileSummary) => void;
   onBatch?: (counts: TrackerCounts) => void;
   onError?: (error: unknown) => void;
 }
@@ -105,6 +110,9 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ vi
 }
 
 export class LocalStack {
+  private reconcileTimer?: NodeJS.Timeout;
+  private reconciling?: Promise<void>;
+
   private constructor(
     readonly info: LocalStackInfo,
     readonly clients: LocalClients,
@@ -182,11 +190,35 @@ export class LocalStack {
         retentionDays,
         pid: process.pid,
       };
-      return new LocalStack(info, clients, ledger, notifier, eventSourceMapping, { aws, dynamodb });
+      const stack = new LocalStack(info, clients, ledger, notifier, eventSourceMapping, { aws, dynamodb });
+      if (options.reconcileIntervalMs) stack.scheduleReconciliation(options.reconcileIntervalMs, options);
+      return stack;
     } catch (error) {
       await Promise.allSettled(started.map((emulator) => emulator.stop()));
       throw error;
     }
+  }
+
+  /** Reconciles every bucket once, with the same engine the scheduled Lambda runs. */
+  async reconcileAll(options: { dryRun?: boolean; force?: boolean } = {}): Promise<ReconcileSummary[]> {
+    const summaries: ReconcileSummary[] = [];
+    for (const bucket of this.info.buckets) {
+      // The emulator lists in localeCompare order, not S3's byte order: let the engine sort.
+      const source = listObjectsSource({ s3: this.clients.s3, bucket, ordered: false });
+      summaries.push(await reconcileBucket({ ledger: this.ledger, bucket, source, ...options }));
+    }
+    return summaries;
+  }
+
+  private scheduleReconciliation(intervalMs: number, options: LocalStackOptions): void {
+    this.reconcileTimer = setInterval(() => {
+      if (this.reconciling) return; // never overlap runs
+      this.reconciling = this.reconcileAll()
+        .then((summaries) => summaries.forEach((summary) => options.onReconcile?.(summary)))
+        .catch((error: unknown) => options.onError?.(error))
+        .finally(() => (this.reconciling = undefined));
+    }, intervalMs);
+    this.reconcileTimer.unref();
   }
 
   /** Environment that points the AWS SDK (and this project's CLI) at the stack. */
@@ -224,6 +256,8 @@ export class LocalStack {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.reconcileTimer);
+    await this.reconciling;
     await this.eventSourceMapping.stop();
     await this.notifier.flush();
     for (const client of Object.values(this.clients)) client.destroy();

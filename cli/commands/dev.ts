@@ -11,7 +11,17 @@ interface DevOptions {
   dataDir?: string;
   retentionDays?: number;
   visibilityTimeout?: number;
+  reconcileEvery: number;
   verbose?: boolean;
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+function interval(value: string): number {
+  if (value === "off") return 0;
+  const match = /^(\d+)([smh])$/.exec(value);
+  if (!match) throw new InvalidArgumentError("--reconcile-every takes a duration like 30s, 10m, 1h, or off");
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
 }
 
 function describeBatch(counts: TrackerCounts): string {
@@ -36,6 +46,7 @@ export function registerDev(program: Command): void {
     .option("--data-dir <dir>", "keep DynamoDB Local's data in this directory instead of memory")
     .option("--retention-days <n>", "how long tombstones (and the change feed) are kept", parsePositiveInt("--retention-days"))
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
+    .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", interval, 300_000)
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
     .addHelpText(
       "after",
@@ -52,6 +63,12 @@ export function registerDev(program: Command): void {
         ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
         logLevel: options.verbose ? "INFO" : "WARN",
         onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
+        reconcileIntervalMs: options.reconcileEvery,
+        onReconcile: (summary) =>
+          chatty &&
+          process.stderr.write(
+            `reconciled ${summary.bucket}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}\n`,
+          ),
         onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
       });
       await writeDevFile(stack.info);
