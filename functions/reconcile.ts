@@ -1,7 +1,7 @@
 /**
  * Lambda entry point of the scheduled reconciliation: reconciles every tracked bucket against
- * ListObjectsV2, logs one summary line per bucket and publishes it as EMF metrics. A failed
- * or refused run throws, so the Lambda Errors alarm fires.
+ * ListObjectsV2 or its newest S3 Inventory report, logs one summary line per bucket and
+ * publishes it as EMF metrics. A failed or refused run throws, so the Lambda Errors alarm fires.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
@@ -9,8 +9,8 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { Ledger } from "../ledger/index.js";
 import { parseReconcileEnvironment } from "../reconcile/config.js";
 import { reconcileBucket, type ReconcileSummary } from "../reconcile/engine.js";
-import { ReconcileError } from "../reconcile/errors.js";
-import { listObjectsSource } from "../reconcile/source.js";
+import { inventorySource } from "../reconcile/inventory-source.js";
+import { listObjectsSource, type ObjectSource } from "../reconcile/source.js";
 
 const env = parseReconcileEnvironment(process.env);
 const logger = new Logger({ serviceName: "bucket-ledger-reconcile" });
@@ -32,17 +32,22 @@ function publish(summary: ReconcileSummary): void {
   metrics.publishStoredMetrics();
 }
 
+function sourceFor(bucket: string): Promise<ObjectSource> {
+  if (env.RECONCILE_SOURCE === "list") return Promise.resolve(listObjectsSource({ s3, bucket }));
+  return inventorySource({
+    s3,
+    sourceBucket: bucket,
+    location: { bucket: env.INVENTORY_BUCKET!, prefix: env.INVENTORY_PREFIX, configurationId: env.INVENTORY_CONFIGURATION_ID },
+  });
+}
+
 export const handler = async (): Promise<{ summaries: ReconcileSummary[] }> => {
-  if (env.RECONCILE_SOURCE === "inventory") {
-    // The inventory reader is not built yet; say so instead of reconciling against nothing.
-    throw new ReconcileError("RECONCILE_SOURCE=inventory is not supported by this version of the reconciler; use list");
-  }
   const summaries: ReconcileSummary[] = [];
   for (const bucket of env.BUCKETS) {
     const summary = await reconcileBucket({
       ledger,
       bucket,
-      source: listObjectsSource({ s3, bucket }),
+      source: await sourceFor(bucket),
       maxDeleteFraction: env.MAX_DELETE_FRACTION,
       concurrency: env.WRITE_CONCURRENCY,
     });

@@ -18,6 +18,12 @@ const reconcileEnvironmentSchema = z.object({
   RECONCILE_SOURCE: z.enum(["list", "inventory"]).default("list"),
   MAX_DELETE_FRACTION: z.coerce.number().min(0).max(1).default(0.1),
   WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  INVENTORY_BUCKET: z.string().optional(),
+  INVENTORY_PREFIX: z.string().default("inventory"),
+  INVENTORY_CONFIGURATION_ID: z.string().default("bucket-ledger"),
+}).refine((env) => env.RECONCILE_SOURCE !== "inventory" || env.INVENTORY_BUCKET, {
+  message: "RECONCILE_SOURCE=inventory needs INVENTORY_BUCKET",
+  path: ["INVENTORY_BUCKET"],
 });
 
 export type ReconcileEnvironment = z.infer<typeof reconcileEnvironmentSchema>;

@@ -1,12 +1,16 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { reconcileBucket, type ReconcileSummary } from "../../reconcile/engine.js";
+import { inventorySource } from "../../reconcile/inventory-source.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { UsageError } from "../errors.js";
 import { openTarget, type TargetOptions } from "../ledger-target.js";
 import { statusLine } from "../status-line.js";
 
 interface ReconcileOptions extends TargetOptions {
-  source: "list" | "inventory";
+  source: string;
+  inventoryBucket?: string;
+  inventoryPrefix: string;
+  inventoryId: string;
   dryRun?: boolean;
   maxDelete: number;
   force?: boolean;
@@ -41,7 +45,10 @@ export function registerReconcile(program: Command): void {
     .command("reconcile")
     .description("compare the ledger with the bucket and repair drift (missing, stale, orphaned objects)")
     .argument("<bucket>", "bucket name")
-    .option("--source <source>", "list (ListObjectsV2)", "list")
+    .option("--source <source>", "list (ListObjectsV2) or inventory (newest S3 Inventory report)", "list")
+    .option("--inventory-bucket <bucket>", "inventory destination bucket (pulumi stack output inventoryDestination)")
+    .option("--inventory-prefix <prefix>", "inventory destination prefix", "inventory")
+    .option("--inventory-id <id>", "inventory configuration id", "bucket-ledger")
     .option("--dry-run", "report what would change, write nothing")
     .option("--max-delete <fraction>", "refuse to tombstone more than this fraction of the index", fraction, 0.1)
     .option("--force", "tombstone even beyond --max-delete")
@@ -54,13 +61,19 @@ export function registerReconcile(program: Command): void {
       "\nExit codes: 0 in sync or repaired, 1 failure, 2 usage error, 3 refused by the --max-delete guard (nothing deleted).\n\nExamples:\n  bucket-ledger reconcile my-bucket --table ledger-prod --dry-run\n  bucket-ledger reconcile ledger-demo --local",
     )
     .action(async (bucket: string, options: ReconcileOptions) => {
-      if (options.source !== "list") throw new UsageError(`--source ${options.source} is not supported by this version; use --source list`);
+      if (options.source !== "list" && options.source !== "inventory") throw new UsageError(`--source must be list or inventory, got ${JSON.stringify(options.source)}`);
+      if (options.source === "inventory" && !options.inventoryBucket) throw new UsageError("--source inventory needs --inventory-bucket (pulumi stack output inventoryDestination)");
       const target = await openTarget(options);
+      const s3 = target.s3();
+      const source =
+        options.source === "inventory"
+          ? await inventorySource({ s3, sourceBucket: bucket, location: { bucket: options.inventoryBucket!, prefix: options.inventoryPrefix, configurationId: options.inventoryId } })
+          : listObjectsSource({ s3, bucket, ordered: !(options.unordered || target.local) });
       const progress = statusLine(process.stderr);
       const summary = await reconcileBucket({
         ledger: target.ledger,
         bucket,
-        source: listObjectsSource({ s3: target.s3(), bucket, ordered: !(options.unordered || target.local) }),
+        source,
         dryRun: Boolean(options.dryRun),
         maxDeleteFraction: options.maxDelete,
         force: Boolean(options.force),

@@ -13,7 +13,9 @@ import { compareLedgerWithBucket } from "../../local/verify.js";
 import { reconcileBucket } from "../../reconcile/engine.js";
 import { MaxDeleteExceededError, SourceOrderError } from "../../reconcile/errors.js";
 import { listObjectsSource, type ObjectSource, type SourceObject } from "../../reconcile/source.js";
+import { InventoryError, inventorySource } from "../../reconcile/inventory-source.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+import { writeInventoryReport, type InventoryEntry } from "../support/inventory.js";
 
 let dynamodb: TestDynamoDb;
 let emulator: S3SqsEmulator;
@@ -159,5 +161,82 @@ describe("reconciliation in parallel key ranges", () => {
     expect(counts(parallel)).toEqual(counts(sequential));
     expect(parallel).toMatchObject({ scanned: keys.length, missing: keys.length - 1, stale: 1, orphaned: 11 });
     expect((await compareLedgerWithBucket(ranged, s3, bucket)).matches).toBe(true);
+  });
+});
+
+describe("reconciliation from S3 Inventory", () => {
+  const entries: InventoryEntry[] = TRICKY.map((key, i) => ({ key, size: i + 1, etag: `etag-${i}` }));
+  const location = (bucket: string) => ({ bucket, prefix: "inventory", configurationId: "bucket-ledger" });
+
+  async function inventoryFixture(format: "CSV" | "Parquet", overrides: Partial<Parameters<typeof writeInventoryReport>[1]> = {}) {
+    const destination = await newBucket([]);
+    const sourceBucket = `src-${randomUUID().slice(0, 8)}`;
+    const createdAt = new Date("2026-11-21T01:00:00Z");
+    await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt, format, entries, files: 2, ...overrides });
+    return { destination, sourceBucket, createdAt };
+  }
+
+  async function liveKeys(ledger: Ledger, bucket: string) {
+    const out: Record<string, [number, string]> = {};
+    for await (const record of ledger.list({ bucket })) out[record.key] = [record.size, record.etag];
+    return out;
+  }
+  const expected = Object.fromEntries(entries.map((entry) => [entry.key, [entry.size, entry.etag]]));
+
+  it.each(["CSV", "Parquet"] as const)("repairs the ledger from a %s report, URL-encoded keys included; a second run is clean", async (format) => {
+    const { destination, sourceBucket, createdAt } = await inventoryFixture(format);
+    const ledger = await dynamodb.createLedger();
+    const source = await inventorySource({ s3, sourceBucket, location: location(destination) });
+    expect(source.snapshotTime).toEqual(createdAt);
+    const first = await reconcileBucket({ ledger, bucket: sourceBucket, source });
+    expect(first).toMatchObject({ source: "inventory", missing: entries.length, scanned: entries.length, snapshotTime: createdAt.toISOString() });
+    expect(await liveKeys(ledger, sourceBucket)).toEqual(expected);
+    const second = await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }) });
+    expect(second).toMatchObject({ missing: 0, stale: 0, orphaned: 0 });
+  });
+
+  it("uses the newest complete report, skipping one still being written", async () => {
+    const { destination, sourceBucket, createdAt } = await inventoryFixture("CSV");
+    await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt: new Date("2026-11-22T01:00:00Z"), format: "CSV", entries: [], incomplete: true });
+    const source = await inventorySource({ s3, sourceBucket, location: location(destination) });
+    expect(source.snapshotTime).toEqual(createdAt);
+  });
+
+  it("reduces an all-versions report to the current, non-delete-marker version of each key", async () => {
+    const destination = await newBucket([]);
+    const sourceBucket = `src-${randomUUID().slice(0, 8)}`;
+    await writeInventoryReport(s3, {
+      destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt: new Date("2026-11-21T01:00:00Z"), format: "CSV", allVersions: true,
+      entries: [
+        { key: "kept.txt", size: 1, etag: "old", versionId: "v1", isLatest: false },
+        { key: "kept.txt", size: 2, etag: "current", versionId: "v2", isLatest: true },
+        { key: "deleted.txt", size: 3, etag: "gone", versionId: "v1", isLatest: false },
+        { key: "deleted.txt", size: 0, etag: "", versionId: "marker", isLatest: true, isDeleteMarker: true },
+      ],
+    });
+    const ledger = await dynamodb.createLedger();
+    await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }) });
+    expect(await liveKeys(ledger, sourceBucket)).toEqual({ "kept.txt": [2, "current"] });
+  });
+
+  it("refuses a report whose manifest does not match its checksum", async () => {
+    const { destination, sourceBucket } = await inventoryFixture("CSV", { badManifestChecksum: true });
+    await expect(inventorySource({ s3, sourceBucket, location: location(destination) })).rejects.toThrow(/does not match manifest.checksum/);
+  });
+
+  it("deletes nothing when a data file does not match its MD5", async () => {
+    const { destination, sourceBucket } = await inventoryFixture("CSV", { badDataChecksum: true });
+    const ledger = await dynamodb.createLedger();
+    await put(ledger, sourceBucket, "orphan-candidate", 1);
+    const source = await inventorySource({ s3, sourceBucket, location: location(destination) });
+    await expect(reconcileBucket({ ledger, bucket: sourceBucket, source, maxDeleteFraction: 1 })).rejects.toThrow(InventoryError);
+    expect(await ledger.get(sourceBucket, "orphan-candidate")).toMatchObject({ deleted: false });
+    // Unordered sources are sorted in full before the diff: no row of a bad report was used.
+    expect(await liveKeys(ledger, sourceBucket)).toEqual({ "orphan-candidate": [1, "stale-etag"] });
+  });
+
+  it("says so when there is no report at all", async () => {
+    const destination = await newBucket([]);
+    await expect(inventorySource({ s3, sourceBucket: "nothing-here", location: location(destination) })).rejects.toThrow(/no complete inventory report for nothing-here/);
   });
 });
