@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 import { InvalidCursorError } from "./errors.js";
 import { allPartitionKeys, assertValidObjectKey, changeToken, compareUtf8, partitionKeyOf } from "./keys.js";
 import { mergeSorted } from "./merge.js";
+import { readAhead } from "./read-ahead.js";
 import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
 
@@ -55,7 +56,8 @@ async function* queryShard(
     { client: ctx.documentClient, pageSize },
     { ...input, TableName: ctx.tableName },
   );
-  for await (const page of pages) {
+  // Each shard fetches its next page while the merge consumes this one.
+  for await (const page of readAhead(pages, 1)) {
     for (const item of page.Items ?? []) yield item;
   }
 }

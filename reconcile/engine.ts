@@ -13,11 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pLimit from "p-limit";
-import { compareUtf8, type Ledger } from "../ledger/index.js";
+import { compareUtf8, type Ledger, type LedgerRecord } from "../ledger/index.js";
+import { readAhead } from "../ledger/read-ahead.js";
 import { assertOrdered, diffSorted, type DiffCounts } from "./diff.js";
 import { MaxDeleteExceededError } from "./errors.js";
-import { externalSort } from "./external-sort.js";
+import { externalSort, spoolToDisk } from "./external-sort.js";
 import type { KeyRange, ObjectSource, SourceObject } from "./source.js";
+
+/** Items each side may be read ahead of the diff: overlaps S3 and DynamoDB I/O. */
+const READ_AHEAD = 2000;
 
 export interface ReconcileOptions {
   ledger: Ledger;
@@ -34,6 +38,8 @@ export interface ReconcileOptions {
   rangeConcurrency?: number;
   onProgress?: (progress: { scanned: number; indexed: number; drift: number }) => void;
   now?: () => Date;
+  /** Where the index side comes from; the ledger by default (benchmarks feed generators). */
+  index?: (range: KeyRange) => AsyncIterable<LedgerRecord>;
 }
 
 export interface ReconcileSummary {
@@ -131,19 +137,32 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const stopped = new AbortController();
   const diffRange = async (range: KeyRange) => {
     const where = `${bucket}${range.after !== undefined || range.through !== undefined ? ` (${range.after ?? ""}, ${range.through ?? ""}]` : ""}`;
-    const objects = source.ordered
-      ? assertOrdered(source.objects(range), `the ${source.kind} source for ${where}`)
-      : externalSort(source.objects(range), (a, b) => compareUtf8(a.key, b.key));
-    const records = assertOrdered(
-      ledger.list({ bucket, includeDeleted: true, pageSize: 100, ...(range.after !== undefined && { after: range.after }), ...(range.through !== undefined && { through: range.through }) }),
-      `the ledger for ${where}`,
-    );
-    for await (const drift of diffSorted(objects, records, counts)) {
-      if (stopped.signal.aborted) return;
-      summary[drift.kind]++;
-      options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
-      if (drift.kind === "orphaned") await orphans.add(drift.record.key);
-      else if (!dryRun) await writer.submit(() => repair(drift.kind, drift.object.key, drift.object));
+    const stored =
+      options.index?.(range) ??
+      ledger.list({ bucket, includeDeleted: true, pageSize: 100, ...(range.after !== undefined && { after: range.after }), ...(range.through !== undefined && { through: range.through }) });
+    const index = readAhead(assertOrdered(stored, `the ledger for ${where}`), READ_AHEAD);
+    let objects: AsyncIterable<SourceObject>;
+    let records: AsyncIterable<LedgerRecord>;
+    let spooled: ReturnType<typeof spoolToDisk<LedgerRecord>> | undefined;
+    if (source.ordered) {
+      objects = readAhead(assertOrdered(source.objects(range), `the ${source.kind} source for ${where}`), READ_AHEAD);
+      records = index;
+    } else {
+      // The ledger is fetched to disk while the unordered source is sorted, so neither waits.
+      spooled = spoolToDisk(index);
+      objects = externalSort(source.objects(range), (a, b) => compareUtf8(a.key, b.key));
+      records = spooled.read();
+    }
+    try {
+      for await (const drift of diffSorted(objects, records, counts)) {
+        if (stopped.signal.aborted) return;
+        summary[drift.kind]++;
+        options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
+        if (drift.kind === "orphaned") await orphans.add(drift.record.key);
+        else if (!dryRun) await writer.submit(() => repair(drift.kind, drift.object.key, drift.object));
+      }
+    } finally {
+      await spooled?.discard();
     }
   };
 

@@ -52,3 +52,47 @@ export async function* externalSort<T>(source: AsyncIterable<T>, compare: (a: T,
     if (directory) await rm(directory, { recursive: true, force: true });
   }
 }
+
+/**
+ * Starts copying a stream to a temporary file at once, in the background, and reads it back
+ * when asked. Lets an already-sorted stream (the ledger) be fetched while an unordered one
+ * (the listing) is being sorted, without holding either in memory.
+ */
+export function spoolToDisk<T>(source: AsyncIterable<T>): { read(): AsyncGenerator<T>; discard(): Promise<void> } {
+  let discarded = false;
+  const written = (async () => {
+    const directory = await mkdtemp(join(tmpdir(), "bucket-ledger-spool-"));
+    const path = join(directory, "spool.ndjson");
+    try {
+      const out = createWriteStream(path);
+      for await (const item of source) {
+        if (discarded) break;
+        if (!out.write(`${JSON.stringify(item)}\n`)) await once(out, "drain");
+      }
+      out.end();
+      await once(out, "finish");
+      return { directory, path };
+    } catch (error) {
+      await rm(directory, { recursive: true, force: true });
+      throw error;
+    }
+  })();
+  // Observed here so a failure is not reported as unhandled before read() awaits it.
+  written.catch(() => undefined);
+  return {
+    async *read() {
+      const { directory, path } = await written;
+      try {
+        yield* readRun<T>(path);
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
+    },
+    /** Stops the copy and removes the file; safe after read() too. */
+    async discard() {
+      discarded = true;
+      const result = await written.catch(() => undefined);
+      if (result) await rm(result.directory, { recursive: true, force: true });
+    },
+  };
+}
