@@ -1,9 +1,11 @@
 /** `npm run bench`: runs the benchmarks and writes bench/results/<name>.json. */
 import { mkdir, writeFile } from "node:fs/promises";
+import { benchReconcile } from "./reconcile.js";
 import { benchTracker } from "./tracker.js";
 
 const benchmarks: Record<string, (log: (line: string) => void) => Promise<object>> = {
   tracker: benchTracker,
+  reconcile: benchReconcile,
 };
 
 const only = process.argv.slice(2);

@@ -74,16 +74,25 @@ class OrphanSpill {
     if (!out.write(`${JSON.stringify(key)}\n`)) await once(out, "drain");
   }
 
+  private async close(): Promise<void> {
+    const out = this.file?.out;
+    if (!out || out.writableFinished) return;
+    if (!out.writableEnded) out.end();
+    await once(out, "finish");
+  }
+
   async *keys(): AsyncGenerator<string> {
+    if (this.opening) await this.opening;
     if (!this.file) return;
-    this.file.out.end();
-    await once(this.file.out, "finish");
+    await this.close();
     for await (const line of createInterface({ input: createReadStream(this.file.path), crlfDelay: Infinity })) yield JSON.parse(line) as string;
   }
 
   async dispose(): Promise<void> {
+    if (this.opening) await this.opening.catch(() => undefined);
     if (!this.file) return;
-    this.file.out.destroy();
+    // Writes may still be queued (a dry run never reads the file): finish them, then remove.
+    await this.close().catch(() => undefined);
     await rm(this.file.directory, { recursive: true, force: true });
   }
 }
@@ -135,11 +144,14 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   };
 
   const stopped = new AbortController();
+  const rangeConcurrency = options.rangeConcurrency ?? 8;
+  // Larger index pages mean fewer requests; fewer when many ranges read at once, to bound memory.
+  const indexPageSize = Math.min(1000, Math.max(100, Math.floor(2000 / rangeConcurrency)));
   const diffRange = async (range: KeyRange) => {
     const where = `${bucket}${range.after !== undefined || range.through !== undefined ? ` (${range.after ?? ""}, ${range.through ?? ""}]` : ""}`;
     const stored =
       options.index?.(range) ??
-      ledger.list({ bucket, includeDeleted: true, pageSize: 100, ...(range.after !== undefined && { after: range.after }), ...(range.through !== undefined && { through: range.through }) });
+      ledger.list({ bucket, includeDeleted: true, pageSize: indexPageSize, ...(range.after !== undefined && { after: range.after }), ...(range.through !== undefined && { through: range.through }) });
     const index = readAhead(assertOrdered(stored, `the ledger for ${where}`), READ_AHEAD);
     let objects: AsyncIterable<SourceObject>;
     let records: AsyncIterable<LedgerRecord>;
@@ -167,7 +179,6 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   };
 
   try {
-    const rangeConcurrency = options.rangeConcurrency ?? 8;
     const ranges = source.ordered && source.planRanges ? await source.planRanges(rangeConcurrency * 2) : [{}];
     const limit = pLimit(rangeConcurrency);
     const results = await Promise.allSettled(
