@@ -1,7 +1,10 @@
 /**
  * Peak RSS of the reconciliation engine alone, fed by in-process generators on both sides
  * (ordered, 1% of each drift kind, dry run), so only the engine's own memory is measured.
- * Run in a fresh process per size: `tsx bench/reconcile-rss.ts <objects>`; prints JSON.
+ * Run in a fresh process per size: `node --expose-gc --import tsx bench/reconcile-rss.ts <objects>`;
+ * prints JSON. With --expose-gc it also collects every 250 ms and reports the peak live heap:
+ * V8 lets garbage pile up longer in longer runs, which moves peak RSS without any growth in
+ * what the engine actually holds.
  */
 import { Ledger } from "../ledger/index.js";
 import type { LedgerRecord } from "../ledger/index.js";
@@ -51,7 +54,15 @@ async function* index(): AsyncGenerator<LedgerRecord> {
 }
 
 let peak = process.memoryUsage().rss;
+let peakLiveHeap = 0;
 const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+const collect = globalThis.gc;
+const liveSampler = collect
+  ? setInterval(() => {
+      collect();
+      peakLiveHeap = Math.max(peakLiveHeap, process.memoryUsage().heapUsed);
+    }, 250)
+  : undefined;
 const summary = await reconcileBucket({
   ledger: new Ledger({ tableName: "unused-in-dry-run" }),
   bucket: "bench",
@@ -60,5 +71,6 @@ const summary = await reconcileBucket({
   dryRun: true,
 });
 clearInterval(sampler);
+clearInterval(liveSampler);
 peak = Math.max(peak, process.memoryUsage().rss);
-process.stdout.write(`${JSON.stringify({ objects, peak_rss_mb: Math.round((peak / 1024 / 1024) * 10) / 10, missing: summary.missing, stale: summary.stale, orphaned: summary.orphaned, scanned: summary.scanned })}\n`);
+process.stdout.write(`${JSON.stringify({ objects, peak_rss_mb: Math.round((peak / 1024 / 1024) * 10) / 10, ...(collect && { peak_live_heap_mb: Math.round((peakLiveHeap / 1024 / 1024) * 10) / 10 }), missing: summary.missing, stale: summary.stale, orphaned: summary.orphaned, scanned: summary.scanned })}\n`);

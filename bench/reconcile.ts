@@ -76,11 +76,10 @@ function redriftWrites(): Record<string, unknown>[] {
   return writes;
 }
 
-function peakRss(objects: number): number {
+function engineMemory(objects: number): { peak_rss_mb: number; peak_live_heap_mb: number } {
   const script = fileURLToPath(new URL("./reconcile-rss.ts", import.meta.url));
-  const tsx = fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url));
-  const output = execFileSync(process.execPath, [tsx, script, String(objects)], { encoding: "utf8", env: { ...process.env, AWS_REGION: LOCAL_REGION } });
-  return (JSON.parse(output.trim().split("\n").at(-1)!) as { peak_rss_mb: number }).peak_rss_mb;
+  const output = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", script, String(objects)], { encoding: "utf8", env: { ...process.env, AWS_REGION: LOCAL_REGION } });
+  return JSON.parse(output.trim().split("\n").at(-1)!) as { peak_rss_mb: number; peak_live_heap_mb: number };
 }
 
 export async function benchReconcile(log: (line: string) => void) {
@@ -176,8 +175,8 @@ export async function benchReconcile(log: (line: string) => void) {
     if (summary.missing !== ORPHANS || summary.stale !== ORPHANS || summary.orphaned !== ORPHANS) throw new Error(`unexpected drift ${JSON.stringify(summary)}`);
 
     log("  peak RSS of the engine alone, 100,000 vs 2,000,000 objects (separate processes)...");
-    const rss100k = peakRss(100_000);
-    const rss2m = peakRss(2_000_000);
+    const small = engineMemory(100_000);
+    const large = engineMemory(2_000_000);
     return {
       objects: OBJECTS,
       drift_per_kind: ORPHANS,
@@ -191,9 +190,11 @@ export async function benchReconcile(log: (line: string) => void) {
       ours_one_range_vs_floor: Number((singleBest / floorBest).toFixed(2)),
       seed_vs_ours: Number((seedRun.seconds / oursBest).toFixed(2)),
       repairs: summary.repaired,
-      rss_100k_mb: rss100k,
-      rss_2m_mb: rss2m,
-      rss_2m_vs_100k: Number((rss2m / rss100k).toFixed(2)),
+      rss_100k_mb: small.peak_rss_mb,
+      rss_2m_mb: large.peak_rss_mb,
+      rss_2m_vs_100k: Number((large.peak_rss_mb / small.peak_rss_mb).toFixed(2)),
+      live_heap_100k_mb: small.peak_live_heap_mb,
+      live_heap_2m_mb: large.peak_live_heap_mb,
     };
   } finally {
     for (const client of Object.values(clients)) client.destroy();

@@ -7,7 +7,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Ledger } from "../ledger/index.js";
-import { parseReconcileEnvironment } from "../reconcile/config.js";
+import { parseReconcileEnvironment } from "./environment.js";
 import { reconcileBucket, type ReconcileSummary } from "../reconcile/engine.js";
 import { inventorySource } from "../reconcile/inventory-source.js";
 import { listObjectsSource, type ObjectSource } from "../reconcile/source.js";

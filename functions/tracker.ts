@@ -3,7 +3,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Ledger } from "../ledger/index.js";
-import { parseTrackerEnvironment } from "../tracker/config.js";
+import { parseTrackerEnvironment } from "./environment.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../tracker/object-lookup.js";
 
