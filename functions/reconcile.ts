@@ -43,17 +43,26 @@ function sourceFor(bucket: string): Promise<ObjectSource> {
 
 export const handler = async (): Promise<{ summaries: ReconcileSummary[] }> => {
   const summaries: ReconcileSummary[] = [];
+  const failures: unknown[] = [];
+  // One bucket's failure (or refusal) must not keep the others from being reconciled.
   for (const bucket of env.BUCKETS) {
-    const summary = await reconcileBucket({
-      ledger,
-      bucket,
-      source: await sourceFor(bucket),
-      maxDeleteFraction: env.MAX_DELETE_FRACTION,
-      concurrency: env.WRITE_CONCURRENCY,
-    });
-    logger.info("reconciliation finished", { ...summary });
-    publish(summary);
-    summaries.push(summary);
+    try {
+      const summary = await reconcileBucket({
+        ledger,
+        bucket,
+        source: await sourceFor(bucket),
+        maxDeleteFraction: env.MAX_DELETE_FRACTION,
+        concurrency: env.WRITE_CONCURRENCY,
+      });
+      logger.info("reconciliation finished", { ...summary });
+      publish(summary);
+      summaries.push(summary);
+    } catch (error) {
+      logger.error("reconciliation failed", { bucket, error: error as Error });
+      failures.push(error);
+    }
   }
+  // Failing the invocation is what fires the reconcile-failed alarm.
+  if (failures.length > 0) throw new AggregateError(failures, `reconciliation failed for ${failures.length} of ${env.BUCKETS.length} buckets`);
   return { summaries };
 };

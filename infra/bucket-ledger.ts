@@ -13,7 +13,7 @@ import { Monitoring } from "./monitoring.js";
 import { Reconciler } from "./reconciler.js";
 import { SecureBucket } from "./secure-bucket.js";
 
-/** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout. */
+/** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout, plus the batching window. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 const logicalName = (bucket: string) => bucket.replace(/[^a-z0-9-]/g, "-");
@@ -69,7 +69,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         buckets,
         mode: settings.delivery,
         accountId: identity.accountId,
-        visibilityTimeoutSeconds: settings.tracker.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
+        visibilityTimeoutSeconds: settings.tracker.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR + settings.tracker.batchingWindowSeconds,
         maxReceiveCount: settings.maxReceiveCount,
       },
       parent,

@@ -90,7 +90,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     const queues = ofType(resources, "aws:sqs/queue:Queue");
     expect(queues.every((q) => q.inputs.sqsManagedSseEnabled === true)).toBe(true);
     const mainQueue = queues.find((q) => q.name === "ledger-events")!.inputs;
-    expect(mainQueue.visibilityTimeoutSeconds).toBe(270); // 6 x the function timeout
+    expect(mainQueue.visibilityTimeoutSeconds).toBe(275); // 6 x the function timeout + the batching window
     expect(JSON.parse(mainQueue.redrivePolicy as string)).toEqual({ deadLetterTargetArn: `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:ledger-events-dlq-1a2b3c`, maxReceiveCount: 5 });
     const [allow, deny] = statements(one(resources, "aws:sqs/queuePolicy:QueuePolicy").policy);
     expect(allow).toMatchObject({
