@@ -11,6 +11,7 @@ import {
   listChanges,
   listCursor,
   listObjects,
+  pageSizeForLimit,
   takePage,
   type ChangesQuery,
   type ListQuery,
@@ -82,7 +83,8 @@ export class Ledger {
   }
 
   listPage(query: ListQuery & { limit: number; includeDeleted?: false }): Promise<Page<LiveObjectRecord>> {
-    return takePage(this.list({ ...query, includeDeleted: false }), query.limit, (last) => listCursor(query.bucket, query.prefix, last));
+    const pageSize = query.pageSize ?? pageSizeForLimit(query.limit);
+    return takePage(this.list({ ...query, pageSize, includeDeleted: false }), query.limit, (last) => listCursor(query.bucket, query.prefix, last));
   }
 
   /** Oldest `since` the change feed can answer exactly: tombstones older than this may be gone. */
@@ -97,6 +99,7 @@ export class Ledger {
   }
 
   changesPage(query: ChangesQuery & { limit: number }): Promise<Page<LedgerRecord>> {
-    return takePage(this.changes(query), query.limit, (last) => changesCursor(query.bucket, last));
+    const pageSize = query.pageSize ?? pageSizeForLimit(query.limit);
+    return takePage(this.changes({ ...query, pageSize }), query.limit, (last) => changesCursor(query.bucket, last));
   }
 }

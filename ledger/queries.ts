@@ -36,6 +36,8 @@ export interface ListQuery {
   cursor?: string;
   /** Items fetched per shard request; a tuning knob, not a result limit. */
   pageSize?: number;
+  /** Fetch each shard's next page while this one is consumed: for full scans, not short listings. */
+  prefetch?: boolean;
 }
 
 export interface ChangesQuery {
@@ -43,6 +45,12 @@ export interface ChangesQuery {
   since: Date;
   cursor?: string;
   pageSize?: number;
+  prefetch?: boolean;
+}
+
+/** A per-shard page size that reads little more than `limit` items in all. */
+export function pageSizeForLimit(limit: number, shardCount: number = ledgerTable.shardCount): number {
+  return Math.min(DEFAULT_PAGE_SIZE, Math.max(5, Math.ceil((limit + 1) / shardCount) + 2));
 }
 
 const DEFAULT_PAGE_SIZE = 250;
@@ -51,13 +59,14 @@ async function* queryShard(
   ctx: QueryContext,
   input: Omit<QueryCommandInput, "TableName">,
   pageSize: number,
+  prefetch = false,
 ): AsyncGenerator<LedgerItem> {
   const pages = paginateQuery(
     { client: ctx.documentClient, pageSize },
     { ...input, TableName: ctx.tableName },
   );
-  // Each shard fetches its next page while the merge consumes this one.
-  for await (const page of readAhead(pages, 1)) {
+  // With prefetch, each shard fetches its next page while the merge consumes this one.
+  for await (const page of prefetch ? readAhead(pages, 1) : pages) {
     for (const item of page.Items ?? []) yield item;
   }
 }
@@ -115,6 +124,7 @@ export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGe
         ...(after !== undefined && { ExclusiveStartKey: { [attributeNames.pk]: pk, [attributeNames.sk]: after } }),
       },
       pageSize,
+      query.prefetch,
     ),
   );
   const keyOf = (item: LedgerItem) => item[attributeNames.sk] as string;
@@ -142,6 +152,7 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
         ExpressionAttributeValues: { ":pk": pk, ":after": after },
       },
       pageSize,
+      query.prefetch,
     ),
   );
   const token = (item: LedgerItem) => item[changeIndex.sortKey] as string;

@@ -151,7 +151,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     const where = `${bucket}${range.after !== undefined || range.through !== undefined ? ` (${range.after ?? ""}, ${range.through ?? ""}]` : ""}`;
     const stored =
       options.index?.(range) ??
-      ledger.list({ bucket, includeDeleted: true, pageSize: indexPageSize, ...(range.after !== undefined && { after: range.after }), ...(range.through !== undefined && { through: range.through }) });
+      ledger.list({ bucket, includeDeleted: true, pageSize: indexPageSize, prefetch: true, ...(range.after !== undefined && { after: range.after }), ...(range.through !== undefined && { through: range.through }) });
     const index = readAhead(assertOrdered(stored, `the ledger for ${where}`), READ_AHEAD);
     let objects: AsyncIterable<SourceObject>;
     let records: AsyncIterable<LedgerRecord>;

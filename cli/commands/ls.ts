@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { listCursor } from "../../ledger/index.js";
+import { listCursor, pageSizeForLimit } from "../../ledger/index.js";
 import { openLedger, type TargetOptions } from "../ledger-target.js";
 import { objectColumns, objectRow } from "../output.js";
 import { parsePositiveInt } from "../time.js";
@@ -27,7 +27,7 @@ export function registerLs(program: Command): void {
     .action(async (bucket: string, options: LsOptions) => {
       const ledger = await openLedger(options);
       await printRecords({
-        records: ledger.list({ bucket, ...(options.prefix !== undefined && { prefix: options.prefix }), ...(options.cursor !== undefined && { cursor: options.cursor }) }),
+        records: ledger.list({ bucket, ...(options.prefix !== undefined && { prefix: options.prefix }), ...(options.cursor !== undefined && { cursor: options.cursor }), ...(options.limit !== undefined && { pageSize: pageSizeForLimit(options.limit) }) }),
         ...(options.limit !== undefined && { limit: options.limit }),
         ...(options.json !== undefined && { json: options.json }),
         header: objectColumns,
