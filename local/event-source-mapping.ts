@@ -51,7 +51,6 @@ export class SqsEventSourceMapping {
   private running = false;
   private workers: Promise<void>[] = [];
   private busy = 0;
-  invocations = 0;
 
   constructor(private readonly options: EventSourceMappingOptions) {}
 
@@ -101,7 +100,6 @@ export class SqsEventSourceMapping {
     const records = batch.map((message) => toRecord(message, this.options));
     let failedIds: Set<string>;
     try {
-      this.invocations++;
       const response = await this.options.handler({ Records: records });
       failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch (error) {
