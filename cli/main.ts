@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { LedgerError, InvalidCursorError, ChangeHorizonError } from "../ledger/index.js";
 import { LocalStackNotRunningError } from "../local/dev-file.js";
+import { PortInUseError } from "../local/ports.js";
 import { MaxDeleteExceededError, ReconcileError } from "../reconcile/errors.js";
 import { registerChanges } from "./commands/changes.js";
 import { registerDemo } from "./commands/demo.js";
@@ -26,7 +27,7 @@ function buildProgram(): Command {
 function exitCodeFor(error: unknown): number {
   if (error instanceof MaxDeleteExceededError) return EXIT.refused;
   if (error instanceof UsageError || error instanceof InvalidCursorError || error instanceof ChangeHorizonError) return EXIT.usage;
-  if (error instanceof LocalStackNotRunningError) return EXIT.usage;
+  if (error instanceof LocalStackNotRunningError || error instanceof PortInUseError) return EXIT.usage;
   return EXIT.failure;
 }
 
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its message already; help and version exit 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const message = error instanceof LedgerError || error instanceof UsageError || error instanceof LocalStackNotRunningError || error instanceof ReconcileError
+    const message = error instanceof LedgerError || error instanceof UsageError || error instanceof LocalStackNotRunningError || error instanceof ReconcileError || error instanceof PortInUseError
       ? (error as Error).message
       : `${(error as Error).name}: ${(error as Error).message}`;
     process.stderr.write(`bucket-ledger: ${message}\n`);

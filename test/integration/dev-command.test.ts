@@ -54,3 +54,20 @@ it("prints one ready JSON line, writes dev.json, serves --local, and stops clean
   expect(await portAnswers(ready.endpoints.dynamodb)).toBe(false);
   expect(await portAnswers(ready.endpoints.s3)).toBe(false);
 });
+
+it("refuses a port that is already taken, naming it, and leaves nothing running", async () => {
+  const { createServer } = await import("node:net");
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-dev-"));
+    workdirs.push(workdir);
+    const result = await runCli(["dev", "--dynamodb-port", String(port)], { cwd: workdir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`port ${port} for DynamoDB Local (--dynamodb-port) is already in use`);
+    expect(existsSync(join(workdir, ".bucket-ledger", "dev.json"))).toBe(false);
+  } finally {
+    blocker.close();
+  }
+});
