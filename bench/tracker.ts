@@ -13,6 +13,7 @@ import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
+import { decodeS3EventKey } from "../events/object-key.js";
 import { createDocumentClient, createTableInput, Ledger, partitionKeyOf, toItem } from "../ledger/index.js";
 import { mutationToRecord, type ObjectMutation } from "../ledger/writes.js";
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
@@ -187,7 +188,7 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       return timed("seed-style (HeadObject + unconditional PutItem, sequential)", async () => {
         for (const record of records) {
           const event = JSON.parse(record.body).Records[0];
-          const key = decodeURIComponent(event.s3.object.key.replace(/\+/g, " "));
+          const key = decodeS3EventKey(event.s3.object.key);
           const pk = partitionKeyOf(BUCKET, key);
           if (event.eventName.startsWith("ObjectRemoved")) {
             await documentClient.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk: key } }));

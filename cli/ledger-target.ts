@@ -4,10 +4,9 @@
  * With a table name the default AWS credential and endpoint chain applies
  * (AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3 work).
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createDocumentClient, Ledger } from "../ledger/index.js";
-import { localCredentials } from "../local/credentials.js";
+import { createLocalClients } from "../local/clients.js";
 import { readDevFile } from "../local/dev-file.js";
 import { UsageError } from "./errors.js";
 
@@ -27,11 +26,10 @@ export interface Target {
 export async function openTarget(options: TargetOptions): Promise<Target> {
   if (options.local) {
     const info = await readDevFile();
-    const common = { region: info.region, credentials: localCredentials };
-    const client = new DynamoDBClient({ ...common, endpoint: info.endpoints.dynamodb });
+    const clients = createLocalClients(info.endpoints, info.region);
     return {
-      ledger: new Ledger({ tableName: info.tableName, retentionDays: info.retentionDays, documentClient: createDocumentClient(client) }),
-      s3: () => new S3Client({ ...common, endpoint: info.endpoints.s3, forcePathStyle: true }),
+      ledger: new Ledger({ tableName: info.tableName, retentionDays: info.retentionDays, documentClient: createDocumentClient(clients.dynamodb) }),
+      s3: () => clients.s3,
       local: true,
     };
   }

@@ -45,8 +45,6 @@ export interface S3NotifierOptions {
 
 export class S3Notifier {
   private readonly inFlight = new Set<Promise<void>>();
-  delivered = 0;
-  failed = 0;
 
   constructor(private readonly options: S3NotifierOptions) {}
 
@@ -57,11 +55,8 @@ export class S3Notifier {
     const delivery = this.options.sqs
       .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3NotificationBody(commit, this.options.region) }))
       .then(
-        () => void this.delivered++,
-        (error: unknown) => {
-          this.failed++;
-          this.options.onDeliveryError?.(error, commit);
-        },
+        () => undefined,
+        (error: unknown) => this.options.onDeliveryError?.(error, commit),
       )
       .finally(() => this.inFlight.delete(delivery));
     this.inFlight.add(delivery);

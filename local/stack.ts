@@ -4,9 +4,9 @@
  * handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
  * integration tests and the benchmarks all start it through here.
  */
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateTableCommand, UpdateTimeToLiveCommand, waitUntilTableExists, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient, createTableInput, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
@@ -15,6 +15,7 @@ import { listObjectsSource } from "../reconcile/source.js";
 import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../tracker/object-lookup.js";
+import { createLocalClients, type LocalClients } from "./clients.js";
 import { localCredentials, LOCAL_REGION } from "./credentials.js";
 import type { LocalStackInfo } from "./dev-file.js";
 import { startDynamoDbLocal, type DynamoDbLocal } from "./dynamodb-local.js";
@@ -46,11 +47,7 @@ export interface LocalStackOptions {
   onError?: (error: unknown) => void;
 }
 
-export interface LocalClients {
-  s3: S3Client;
-  sqs: SQSClient;
-  dynamodb: DynamoDBClient;
-}
+export { createLocalClients, type LocalClients };
 
 export const LOCAL_DEFAULTS = {
   buckets: ["ledger-demo"],
@@ -59,15 +56,6 @@ export const LOCAL_DEFAULTS = {
   visibilityTimeoutSeconds: 5,
   maxReceiveCount: 3,
 } as const;
-
-export function createLocalClients(endpoints: { s3: string; sqs: string; dynamodb: string }, region: string = LOCAL_REGION): LocalClients {
-  const common = { region, credentials: localCredentials };
-  return {
-    s3: new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true }),
-    sqs: new SQSClient({ ...common, endpoint: endpoints.sqs }),
-    dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
-  };
-}
 
 async function createLedgerTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
   await dynamodb.send(new CreateTableCommand(createTableInput(tableName)));

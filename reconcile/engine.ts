@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pLimit from "p-limit";
-import { compareUtf8, type Ledger, type LedgerRecord } from "../ledger/index.js";
+import { compareUtf8, type DriftKind, type Ledger, type LedgerRecord, type ObjectState } from "../ledger/index.js";
 import { readAhead } from "../ledger/read-ahead.js";
 import { assertOrdered, diffSorted, type DiffCounts } from "./diff.js";
 import { MaxDeleteExceededError } from "./errors.js";
@@ -137,9 +137,8 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const writer = new BoundedWriter(options.concurrency ?? 16);
   const orphans = new OrphanSpill();
   const snapshotTime = source.snapshotTime;
-  const repair = async (kind: "missing" | "stale" | "orphaned", key: string, object?: SourceObject) => {
-    const { key: _key, ...state } = object ?? { key };
-    const outcome = await ledger.repair({ kind, bucket, key, snapshotTime, ...(object && { state: state as Omit<SourceObject, "key"> }) });
+  const repair = async (kind: DriftKind, key: string, state?: ObjectState) => {
+    const outcome = await ledger.repair({ kind, bucket, key, snapshotTime, ...(state && { state }) });
     summary[outcome === "repaired" ? "repaired" : "newerStateKept"]++;
   };
 
@@ -171,7 +170,10 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
         summary[drift.kind]++;
         options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
         if (drift.kind === "orphaned") await orphans.add(drift.record.key);
-        else if (!dryRun) await writer.submit(() => repair(drift.kind, drift.object.key, drift.object));
+        else if (!dryRun) {
+          const { key, ...state } = drift.object;
+          await writer.submit(() => repair(drift.kind, key, state));
+        }
       }
     } finally {
       await spooled?.discard();
