@@ -53,6 +53,9 @@ const reconcileEnvironmentSchema = z
     INVENTORY_BUCKET: z.string().optional(),
     INVENTORY_PREFIX: z.string().default("inventory"),
     INVENTORY_CONFIGURATION_ID: z.string().default("bucket-ledger"),
+    TASK_QUEUE_URL: z.url("TASK_QUEUE_URL must be the reconcile task queue's URL"),
+    TASKS_PER_RUN: z.coerce.number().int().min(1).max(1000).default(16),
+    STALE_RUN_MINUTES: z.coerce.number().int().positive().default(360),
   })
   .refine((env) => env.RECONCILE_SOURCE !== "inventory" || env.INVENTORY_BUCKET, {
     message: "RECONCILE_SOURCE=inventory needs INVENTORY_BUCKET",

@@ -8,10 +8,14 @@ import { CreateTableCommand, UpdateTimeToLiveCommand, waitUntilTableExists, type
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient, createTableInput, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
-import { reconcileBucket, type ReconcileSummary } from "../reconcile/engine.js";
-import { listObjectsSource } from "../reconcile/source.js";
+import { FanOutReconciler, summarizeRun, type RunSummary } from "../reconcile/fan-out.js";
+import { createReconcileHandler, type PlanResult, type ReconcileHandler } from "../reconcile/handler.js";
+import { openRunSource } from "../reconcile/open-source.js";
+import { FINISHED, RunStore } from "../reconcile/run-store.js";
+import { sqsTaskQueue } from "../reconcile/task-queue.js";
 import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../tracker/object-lookup.js";
@@ -42,7 +46,14 @@ export interface LocalStackOptions {
   logLevel?: LogLevel;
   /** Reconcile every bucket this often (0: never), as the nightly schedule does in AWS. */
   reconcileIntervalMs?: number;
-  onReconcile?: (summary: ReconcileSummary) => void;
+  /** Range tasks per reconciliation run. */
+  reconcileTasks?: number;
+  /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
+  reconcileWorkers?: number;
+  /** Time a worker spends on one task message before it checkpoints and hands over (a Lambda's timeout). */
+  reconcileTaskBudgetMs?: number;
+  reconcileCheckpointIntervalMs?: number;
+  onReconcile?: (summary: RunSummary) => void;
   onBatch?: (counts: TrackerCounts) => void;
   onError?: (error: unknown) => void;
 }
@@ -53,6 +64,9 @@ export const LOCAL_DEFAULTS = {
   buckets: ["ledger-demo"],
   tableName: "bucket-ledger-local",
   queueName: "bucket-ledger-events",
+  taskQueueName: "bucket-ledger-reconcile-tasks",
+  reconcileTasks: 4,
+  reconcileWorkers: 2,
   visibilityTimeoutSeconds: 5,
   maxReceiveCount: 3,
 } as const;
@@ -97,6 +111,17 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ vi
   };
 }
 
+/** The reconciliation half of the local stack: the same handler and task queue as in AWS. */
+export interface LocalReconciler {
+  handler: ReconcileHandler;
+  runs: RunStore;
+  taskQueueUrl: string;
+  taskDeadLetterQueueUrl: string;
+  taskMapping: SqsEventSourceMapping;
+  /** Resolvers of `reconcileAll` calls waiting for their runs to finish. */
+  waiting: Map<string, (summary: RunSummary) => void>;
+}
+
 export class LocalStack {
   private reconcileTimer?: NodeJS.Timeout;
   private reconciling?: Promise<void>;
@@ -107,6 +132,7 @@ export class LocalStack {
     readonly ledger: Ledger,
     readonly notifier: S3Notifier,
     readonly eventSourceMapping: SqsEventSourceMapping,
+    readonly reconciler: LocalReconciler,
     private readonly emulators: { aws: S3SqsEmulator; dynamodb: DynamoDbLocal },
   ) {}
 
@@ -154,7 +180,8 @@ export class LocalStack {
       });
       aws.onCommit(notifier.notify);
 
-      const ledger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(clients.dynamodb) });
+      const documentClient = createDocumentClient(clients.dynamodb);
+      const ledger = new Ledger({ tableName, retentionDays, documentClient });
       const handler = createTrackerHandler({
         ledger,
         lookup: s3ObjectLookup(clients.s3),
@@ -174,6 +201,7 @@ export class LocalStack {
         ...(options.onError && { onError: options.onError }),
       });
       eventSourceMapping.start();
+      const reconciler = await startLocalReconciler(clients, ledger, new RunStore(tableName, documentClient), buckets, options);
 
       const info: LocalStackInfo = {
         ready: true,
@@ -186,7 +214,7 @@ export class LocalStack {
         retentionDays,
         pid: process.pid,
       };
-      const stack = new LocalStack(info, clients, ledger, notifier, eventSourceMapping, { aws, dynamodb });
+      const stack = new LocalStack(info, clients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb });
       if (options.reconcileIntervalMs) stack.scheduleReconciliation(options.reconcileIntervalMs, options);
       return stack;
     } catch (error) {
@@ -195,22 +223,40 @@ export class LocalStack {
     }
   }
 
-  /** Reconciles every bucket once, with the same engine the scheduled Lambda runs. */
-  async reconcileAll(options: { dryRun?: boolean; force?: boolean } = {}): Promise<ReconcileSummary[]> {
-    const summaries: ReconcileSummary[] = [];
-    for (const bucket of this.info.buckets) {
-      // The emulator lists in localeCompare order, not S3's byte order: let the engine sort.
-      const source = listObjectsSource({ s3: this.clients.s3, bucket, ordered: false });
-      summaries.push(await reconcileBucket({ ledger: this.ledger, bucket, source, ...options }));
-    }
-    return summaries;
+  /**
+   * Reconciles every bucket once the way AWS does: the handler plans a run per bucket as the
+   * schedule would, the local task workers carry out its range tasks, and this resolves with
+   * each run's recorded summary (a run already in progress is waited for instead).
+   */
+  async reconcileAll(options: { dryRun?: boolean; force?: boolean; timeoutMs?: number } = {}): Promise<RunSummary[]> {
+    const { handler, waiting, runs } = this.reconciler;
+    const result = (await handler({ source: "schedule", ...(options.dryRun !== undefined && { dryRun: options.dryRun }), ...(options.force !== undefined && { force: options.force }) })) as PlanResult;
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    const runsToWait = [...result.planned, ...result.skipped];
+    return Promise.all(
+      runsToWait.map(async ({ bucket, runId }) => {
+        const finished = new Promise<RunSummary>((resolve) => waiting.set(runId, resolve));
+        // Polled too: the run may have finished before the resolver was registered.
+        for (;;) {
+          const run = await runs.getRun(bucket, runId);
+          if (run && FINISHED.includes(run.status)) {
+            waiting.delete(runId);
+            return summarizeRun(run);
+          }
+          const winner = await Promise.race([finished, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250))]);
+          if (winner) return winner;
+          if (Date.now() > deadline) throw new Error(`reconciliation ${runId} of ${bucket} did not finish within ${options.timeoutMs ?? 120_000} ms (status ${run?.status})`);
+        }
+      }),
+    );
   }
 
   private scheduleReconciliation(intervalMs: number, options: LocalStackOptions): void {
     this.reconcileTimer = setInterval(() => {
       if (this.reconciling) return; // never overlap runs
+      // Each finished run reaches `onReconcile` from the worker that finished it.
       this.reconciling = this.reconcileAll()
-        .then((summaries) => summaries.forEach((summary) => options.onReconcile?.(summary)))
+        .then(() => undefined)
         .catch((error: unknown) => options.onError?.(error))
         .finally(() => (this.reconciling = undefined));
     }, intervalMs);
@@ -253,10 +299,58 @@ export class LocalStack {
 
   async stop(): Promise<void> {
     clearInterval(this.reconcileTimer);
-    await this.reconciling;
-    await this.eventSourceMapping.stop();
+    await this.reconciling?.catch(() => undefined);
+    await Promise.all([this.eventSourceMapping.stop(), this.reconciler.taskMapping.stop()]);
     await this.notifier.flush();
     for (const client of Object.values(this.clients)) client.destroy();
     await Promise.allSettled([this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);
   }
+}
+
+async function startLocalReconciler(clients: LocalClients, ledger: Ledger, runs: RunStore, buckets: string[], options: LocalStackOptions): Promise<LocalReconciler> {
+  const budgetMs = options.reconcileTaskBudgetMs ?? 60_000;
+  // A task message stays invisible while its worker's lease lasts, as the Lambda timeout ensures in AWS.
+  const leaseMarginMs = 2_000;
+  const tasks = await createQueueWithDlq(clients.sqs, LOCAL_DEFAULTS.taskQueueName, Math.ceil((budgetMs + leaseMarginMs) / 1000) + 1, options.maxReceiveCount ?? 5);
+  const waiting = new Map<string, (summary: RunSummary) => void>();
+  const logger = new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel ?? "WARN" });
+  // The emulator lists in localeCompare order, not S3's byte order: the engine sorts.
+  const sources = openRunSource({ s3: clients.s3, ordered: false });
+  const fanOut = new FanOutReconciler({
+    ledger,
+    runs,
+    queue: sqsTaskQueue(clients.sqs, tasks.queueUrl),
+    openSource: sources.reopen,
+    writeConcurrency: options.writeConcurrency ?? 16,
+    leaseMarginMs,
+    ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),
+    onRunFinished: (summary) => {
+      options.onReconcile?.(summary);
+      waiting.get(summary.runId)?.(summary);
+      waiting.delete(summary.runId);
+    },
+  });
+  const handler = createReconcileHandler({
+    fanOut,
+    buckets,
+    openSourceForPlan: sources.forNewRun,
+    tasksPerRun: options.reconcileTasks ?? LOCAL_DEFAULTS.reconcileTasks,
+    maxDeleteFraction: 0.1,
+    staleAfterMs: 10 * 60_000,
+    logger,
+    reserveMs: 0,
+    localBudgetMs: budgetMs,
+  });
+  const taskMapping = new SqsEventSourceMapping({
+    sqs: clients.sqs,
+    queueUrl: tasks.queueUrl,
+    queueArn: tasks.queueArn,
+    region: LOCAL_REGION,
+    handler: handler as (event: SQSEvent) => Promise<SQSBatchResponse>,
+    batchSize: 1,
+    concurrency: options.reconcileWorkers ?? LOCAL_DEFAULTS.reconcileWorkers,
+    ...(options.onError && { onError: options.onError }),
+  });
+  taskMapping.start();
+  return { handler, runs, taskQueueUrl: tasks.queueUrl, taskDeadLetterQueueUrl: tasks.dlqUrl, taskMapping, waiting };
 }

@@ -34,37 +34,61 @@ export interface DiffCounts {
   indexed: number;
 }
 
+/**
+ * Called after each key is compared and its drift (if any) consumed, so every key up to and
+ * including `key` has been handed on: a resumable task checkpoints here. Returning false ends
+ * the diff early (a task out of time).
+ */
+export type OnAdvance = (key: string) => boolean | Promise<boolean>;
+
 export async function* diffSorted(
   source: AsyncIterable<SourceObject>,
   ledger: AsyncIterable<LedgerRecord>,
   counts: DiffCounts,
+  onAdvance?: OnAdvance,
 ): AsyncGenerator<Drift> {
   const objects = source[Symbol.asyncIterator]();
   const records = ledger[Symbol.asyncIterator]();
-  let object = await objects.next();
-  let record = await records.next();
-  while (!object.done || !record.done) {
-    const order = object.done ? 1 : record.done ? -1 : compareUtf8(object.value.key, record.value.key);
-    if (order < 0) {
-      counts.scanned++;
-      yield { kind: "missing", object: object.value as SourceObject };
-      object = await objects.next();
-    } else if (order > 0) {
-      const stored = record.value as LedgerRecord;
-      if (!stored.deleted) {
-        counts.indexed++;
-        yield { kind: "orphaned", record: stored };
+  try {
+    yield* merge();
+  } finally {
+    // Ending early (out of time, or the consumer stopped) must release both readers.
+    await Promise.allSettled([objects.return?.(), records.return?.()]);
+  }
+
+  async function* merge(): AsyncGenerator<Drift> {
+    let object = await objects.next();
+    let record = await records.next();
+    while (!object.done || !record.done) {
+      const order = object.done ? 1 : record.done ? -1 : compareUtf8(object.value.key, record.value.key);
+      let key: string;
+      if (order < 0) {
+        const found = object.value as SourceObject;
+        key = found.key;
+        counts.scanned++;
+        yield { kind: "missing", object: found };
+        object = await objects.next();
+      } else if (order > 0) {
+        const stored = record.value as LedgerRecord;
+        key = stored.key;
+        if (!stored.deleted) {
+          counts.indexed++;
+          yield { kind: "orphaned", record: stored };
+        }
+        record = await records.next();
+      } else {
+        const found = object.value as SourceObject;
+        const stored = record.value as LedgerRecord;
+        key = found.key;
+        counts.scanned++;
+        if (!stored.deleted) counts.indexed++;
+        if (differs(found, stored)) {
+          yield stored.deleted ? { kind: "missing", object: found } : { kind: "stale", object: found, record: stored };
+        }
+        object = await objects.next();
+        record = await records.next();
       }
-      record = await records.next();
-    } else {
-      counts.scanned++;
-      const stored = record.value as LedgerRecord;
-      if (!stored.deleted) counts.indexed++;
-      if (differs(object.value as SourceObject, stored)) {
-        yield stored.deleted ? { kind: "missing", object: object.value as SourceObject } : { kind: "stale", object: object.value as SourceObject, record: stored };
-      }
-      object = await objects.next();
-      record = await records.next();
+      if (onAdvance && !(await onAdvance(key))) return;
     }
   }
 }

@@ -13,15 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pLimit from "p-limit";
-import { compareUtf8, type DriftKind, type Ledger, type LedgerRecord, type ObjectState } from "../ledger/index.js";
-import { readAhead } from "../ledger/read-ahead.js";
-import { assertOrdered, diffSorted, type DiffCounts } from "./diff.js";
+import type { DriftKind, Ledger, LedgerRecord, ObjectState } from "../ledger/index.js";
+import type { DiffCounts } from "./diff.js";
+import { BoundedWriter } from "./bounded-writer.js";
 import { MaxDeleteExceededError } from "./errors.js";
-import { externalSort, spoolToDisk } from "./external-sort.js";
-import type { KeyRange, ObjectSource, SourceObject } from "./source.js";
-
-/** Items each side may be read ahead of the diff: overlaps S3 and DynamoDB I/O. */
-const READ_AHEAD = 2000;
+import { diffRange } from "./range-diff.js";
+import type { KeyRange, ObjectSource } from "./source.js";
 
 export interface ReconcileOptions {
   ledger: Ledger;
@@ -97,35 +94,6 @@ class OrphanSpill {
   }
 }
 
-/** Runs tasks with bounded concurrency without queueing an unbounded number of promises. */
-class BoundedWriter {
-  private readonly limit: ReturnType<typeof pLimit>;
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: unknown;
-
-  constructor(private readonly concurrency: number) {
-    this.limit = pLimit(concurrency);
-  }
-
-  async submit(task: () => Promise<void>): Promise<void> {
-    if (this.failure) throw this.failure;
-    const promise = this.limit(task).then(
-      () => void this.inFlight.delete(promise),
-      (error: unknown) => {
-        this.inFlight.delete(promise);
-        this.failure ??= error;
-      },
-    );
-    this.inFlight.add(promise);
-    if (this.inFlight.size >= this.concurrency * 2) await Promise.race(this.inFlight);
-  }
-
-  async drain(): Promise<void> {
-    await Promise.all(this.inFlight);
-    if (this.failure) throw this.failure;
-  }
-}
-
 export async function reconcileBucket(options: ReconcileOptions): Promise<ReconcileSummary> {
   const now = options.now ?? (() => new Date());
   const started = now();
@@ -146,37 +114,17 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const rangeConcurrency = options.rangeConcurrency ?? 8;
   // Larger index pages mean fewer requests; fewer when many ranges read at once, to bound memory.
   const indexPageSize = Math.min(1000, Math.max(100, Math.floor(2000 / rangeConcurrency)));
-  const diffRange = async (range: KeyRange) => {
-    const where = `${bucket}${range.after !== undefined || range.through !== undefined ? ` (${range.after ?? ""}, ${range.through ?? ""}]` : ""}`;
-    const stored =
-      options.index?.(range) ??
-      ledger.list({ bucket, includeDeleted: true, pageSize: indexPageSize, prefetch: true, ...(range.after !== undefined && { after: range.after }), ...(range.through !== undefined && { through: range.through }) });
-    const index = readAhead(assertOrdered(stored, `the ledger for ${where}`), READ_AHEAD);
-    let objects: AsyncIterable<SourceObject>;
-    let records: AsyncIterable<LedgerRecord>;
-    let spooled: ReturnType<typeof spoolToDisk<LedgerRecord>> | undefined;
-    if (source.ordered) {
-      objects = readAhead(assertOrdered(source.objects(range), `the ${source.kind} source for ${where}`), READ_AHEAD);
-      records = index;
-    } else {
-      // The ledger is fetched to disk while the unordered source is sorted, so neither waits.
-      spooled = spoolToDisk(index);
-      objects = externalSort(source.objects(range), (a, b) => compareUtf8(a.key, b.key));
-      records = spooled.read();
-    }
-    try {
-      for await (const drift of diffSorted(objects, records, counts)) {
-        if (stopped.signal.aborted) return;
-        summary[drift.kind]++;
-        options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
-        if (drift.kind === "orphaned") await orphans.add(drift.record.key);
-        else if (!dryRun) {
-          const { key, ...state } = drift.object;
-          await writer.submit(() => repair(drift.kind, key, state));
-        }
+  const reconcileRange = async (range: KeyRange) => {
+    const drifts = diffRange({ ledger, bucket, source, range, counts, indexPageSize, ...(options.index && { index: options.index }) });
+    for await (const drift of drifts) {
+      if (stopped.signal.aborted) return;
+      summary[drift.kind]++;
+      options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
+      if (drift.kind === "orphaned") await orphans.add(drift.record.key);
+      else if (!dryRun) {
+        const { key, ...state } = drift.object;
+        await writer.submit(() => repair(drift.kind, key, state));
       }
-    } finally {
-      await spooled?.discard();
     }
   };
 
@@ -186,7 +134,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     const results = await Promise.allSettled(
       ranges.map((range) =>
         limit(() =>
-          diffRange(range).catch((error: unknown) => {
+          reconcileRange(range).catch((error: unknown) => {
             // One failed range fails the run: the others stop at their next key.
             stopped.abort();
             throw error;

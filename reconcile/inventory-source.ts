@@ -20,7 +20,7 @@ import { compressors } from "hyparquet-compressors";
 import { z } from "zod";
 import { decodeS3EventKey } from "../events/object-key.js";
 import { ReconcileError } from "./errors.js";
-import type { ObjectSource, SourceObject } from "./source.js";
+import { inRange, type ObjectSource, type SourceObject } from "./source.js";
 
 /** The report is missing, incomplete, corrupt or of a kind we cannot read: nothing is deleted. */
 export class InventoryError extends ReconcileError {}
@@ -70,28 +70,33 @@ async function reportFolders(s3: S3Client, location: InventoryLocation, sourceBu
 
 /** The newest report whose manifest.checksum exists (its creation marks the report complete) and matches. */
 async function newestCompleteReport(s3: S3Client, location: InventoryLocation, sourceBucket: string): Promise<{ folder: string; manifest: Manifest }> {
-  const folders = await reportFolders(s3, location, sourceBucket);
-  for (const folder of folders) {
-    const checksum = await readText(s3, location.bucket, `${folder}manifest.checksum`);
-    if (checksum === undefined) continue; // still being written
-    const manifestText = await readText(s3, location.bucket, `${folder}manifest.json`);
-    if (manifestText === undefined) throw new InventoryError(`${folder}manifest.json is missing although its checksum exists`);
-    const actual = createHash("md5").update(manifestText, "utf8").digest("hex");
-    if (actual !== checksum.trim().toLowerCase()) {
-      throw new InventoryError(`${folder}manifest.json does not match manifest.checksum (${actual} != ${checksum.trim()}); refusing this report`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(manifestText);
-    } catch {
-      throw new InventoryError(`${folder}manifest.json is not JSON`);
-    }
-    const parsed = manifestSchema.safeParse(json);
-    if (!parsed.success) throw new InventoryError(`${folder}manifest.json is not an S3 Inventory manifest: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-    if (parsed.data.sourceBucket !== sourceBucket) throw new InventoryError(`${folder}manifest.json describes ${parsed.data.sourceBucket}, not ${sourceBucket}`);
-    return { folder, manifest: parsed.data };
+  for (const folder of await reportFolders(s3, location, sourceBucket)) {
+    const report = await readReport(s3, location, sourceBucket, folder);
+    if (report) return report;
   }
   throw new InventoryError(`no complete inventory report for ${sourceBucket} under s3://${location.bucket}/${location.prefix}/${sourceBucket}/${location.configurationId}/`);
+}
+
+/** One report, checked; undefined while its manifest.checksum has not been written. */
+async function readReport(s3: S3Client, location: InventoryLocation, sourceBucket: string, folder: string): Promise<{ folder: string; manifest: Manifest } | undefined> {
+  const checksum = await readText(s3, location.bucket, `${folder}manifest.checksum`);
+  if (checksum === undefined) return undefined; // still being written
+  const manifestText = await readText(s3, location.bucket, `${folder}manifest.json`);
+  if (manifestText === undefined) throw new InventoryError(`${folder}manifest.json is missing although its checksum exists`);
+  const actual = createHash("md5").update(manifestText, "utf8").digest("hex");
+  if (actual !== checksum.trim().toLowerCase()) {
+    throw new InventoryError(`${folder}manifest.json does not match manifest.checksum (${actual} != ${checksum.trim()}); refusing this report`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(manifestText);
+  } catch {
+    throw new InventoryError(`${folder}manifest.json is not JSON`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) throw new InventoryError(`${folder}manifest.json is not an S3 Inventory manifest: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (parsed.data.sourceBucket !== sourceBucket) throw new InventoryError(`${folder}manifest.json describes ${parsed.data.sourceBucket}, not ${sourceBucket}`);
+  return { folder, manifest: parsed.data };
 }
 
 /** Downloads a data file to disk, refusing it unless its MD5 matches the manifest. */
@@ -169,12 +174,16 @@ export interface InventorySourceOptions {
   s3: S3Client;
   sourceBucket: string;
   location: InventoryLocation;
+  /** Read this report (a fan-out task continuing a run) instead of the newest complete one. */
+  reportFolder?: string;
 }
 
 /** Locates and checks the newest complete report now; rows are read when the engine asks. */
 export async function inventorySource(options: InventorySourceOptions): Promise<ObjectSource & { reportFolder: string }> {
   const { s3, sourceBucket, location } = options;
-  const { folder, manifest } = await newestCompleteReport(s3, location, sourceBucket);
+  const report = options.reportFolder === undefined ? await newestCompleteReport(s3, location, sourceBucket) : await readReport(s3, location, sourceBucket, options.reportFolder);
+  if (!report) throw new InventoryError(`inventory report ${options.reportFolder} is not complete (no manifest.checksum)`);
+  const { folder, manifest } = report;
   const format = manifest.fileFormat.toUpperCase();
   if (format !== "CSV" && format !== "PARQUET") throw new InventoryError(`inventory format ${manifest.fileFormat} is not supported; configure CSV or Parquet`);
   const snapshotTime = new Date(manifest.creationTimestamp);
@@ -183,7 +192,7 @@ export async function inventorySource(options: InventorySourceOptions): Promise<
     reportFolder: folder,
     snapshotTime,
     ordered: false,
-    async *objects() {
+    async *objects(range = {}) {
       const directory = await mkdtemp(join(tmpdir(), "bucket-ledger-inventory-"));
       try {
         for (const [index, file] of manifest.files.entries()) {
@@ -191,7 +200,7 @@ export async function inventorySource(options: InventorySourceOptions): Promise<
           const rows = format === "CSV" ? csvRows(path, manifest.fileSchema) : parquetRows(path);
           for await (const row of rows) {
             const object = toSourceObject(row, snapshotTime);
-            if (object) yield object;
+            if (object && inRange(object.key, range)) yield object;
           }
           await rm(path, { force: true });
         }

@@ -36,6 +36,10 @@ export interface ListSourceOptions {
   now?: () => Date;
 }
 
+export function inRange(key: string, range: KeyRange): boolean {
+  return (range.after === undefined || compareUtf8(key, range.after) > 0) && (range.through === undefined || compareUtf8(key, range.through) <= 0);
+}
+
 /** Turns sorted boundary keys into ranges (-inf, b1], (b1, b2], ..., (bn, +inf). */
 export function rangesFromBoundaries(boundaries: string[]): KeyRange[] {
   const sorted = [...new Set(boundaries)].sort(compareUtf8);
@@ -61,16 +65,20 @@ function thin(boundaries: string[], target: number): string[] {
 export function listObjectsSource(options: ListSourceOptions): ObjectSource {
   const snapshotTime = (options.now ?? (() => new Date()))();
   const { s3, bucket } = options;
+  const ordered = options.ordered ?? true;
   return {
     kind: "list",
     snapshotTime,
-    ordered: options.ordered ?? true,
+    ordered,
 
     async *objects(range: KeyRange = {}) {
-      const pages = paginateListObjectsV2({ client: s3, pageSize: 1000 }, { Bucket: bucket, ...(range.after !== undefined && { StartAfter: range.after }) });
+      // A store that lists in another order applies StartAfter in that order too: list it all and filter.
+      const startAfter = ordered ? range.after : undefined;
+      const pages = paginateListObjectsV2({ client: s3, pageSize: 1000 }, { Bucket: bucket, ...(startAfter !== undefined && { StartAfter: startAfter }) });
       for await (const page of pages) {
         for (const object of page.Contents ?? []) {
-          if (range.through !== undefined && compareUtf8(object.Key!, range.through) > 0) return;
+          if (ordered && range.through !== undefined && compareUtf8(object.Key!, range.through) > 0) return;
+          if (!ordered && !inRange(object.Key!, range)) continue;
           yield {
             key: object.Key!,
             size: object.Size ?? 0,

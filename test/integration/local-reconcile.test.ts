@@ -2,10 +2,10 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { LocalStack } from "../../local/stack.js";
-import type { ReconcileSummary } from "../../reconcile/engine.js";
+import type { RunSummary } from "../../reconcile/fan-out.js";
 
 let stack: LocalStack;
-const summaries: ReconcileSummary[] = [];
+const summaries: RunSummary[] = [];
 
 beforeAll(async () => {
   stack = await LocalStack.start({ buckets: ["drifty"], logLevel: "SILENT", reconcileIntervalMs: 300, onReconcile: (summary) => summaries.push(summary) });

@@ -1,0 +1,154 @@
+/**
+ * The reconcile Lambda's handler, built by one factory for Lambda (functions/reconcile.ts)
+ * and the local stack, so both run exactly this code.
+ *
+ * - The schedule invokes it with `{"source":"schedule"}`: it plans one run per bucket (unless
+ *   the previous one is still going) and queues the run's range tasks.
+ * - The task queue invokes it with SQS batches: each message is one task, run within the
+ *   invocation's remaining time. Powertools' BatchProcessor reports failed messages alone, and
+ *   SQS retries them (then moves them to the task DLQ).
+ */
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { MetricUnit, type Metrics } from "@aws-lambda-powertools/metrics";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { z } from "zod";
+import { ReconcileError } from "./errors.js";
+import type { FanOutReconciler, RunSummary, TimeBudget } from "./fan-out.js";
+import type { RunSourceSpec } from "./run-store.js";
+import type { ObjectSource } from "./source.js";
+import { parseTaskMessage } from "./task-queue.js";
+
+export interface ReconcileHandlerDependencies {
+  fanOut: FanOutReconciler;
+  buckets: string[];
+  /** Opens the source a new run is planned on: a listing starting now, or the newest complete inventory. */
+  openSourceForPlan: (bucket: string) => Promise<{ source: ObjectSource; spec: RunSourceSpec }>;
+  tasksPerRun: number;
+  maxDeleteFraction: number;
+  /** An unfinished run with no progress for this long is failed, and a new one may start. */
+  staleAfterMs: number;
+  logger: Logger;
+  /** Time kept back from a Lambda invocation for the last checkpoint and the continuation message. */
+  reserveMs: number;
+  /** Time per task where there is no Lambda context (the local stack). */
+  localBudgetMs?: number;
+  /** Called when planning a bucket's run fails (the run never started). */
+  onPlanFailed?: (bucket: string, error: unknown) => void;
+}
+
+const scheduleEventSchema = z.object({
+  source: z.literal("schedule"),
+  /** Overrides for a run started by hand (`aws lambda invoke`). */
+  buckets: z.array(z.string().min(3)).min(1).optional(),
+  dryRun: z.boolean().optional(),
+  force: z.boolean().optional(),
+});
+
+export interface PlanResult {
+  planned: { bucket: string; runId: string; tasks: number }[];
+  skipped: { bucket: string; runId: string; reason: string }[];
+}
+
+export type ReconcileHandler = (event: unknown, context?: Context) => Promise<SQSBatchResponse | PlanResult>;
+
+function isSqsEvent(event: unknown): event is SQSEvent {
+  return typeof event === "object" && event !== null && Array.isArray((event as { Records?: unknown }).Records);
+}
+
+export class InvalidInvocationError extends ReconcileError {}
+
+export function createReconcileHandler(deps: ReconcileHandlerDependencies): ReconcileHandler {
+  const { fanOut, logger } = deps;
+
+  const budgetFor = (context?: Context): TimeBudget => {
+    if (context?.getRemainingTimeInMillis) return { remainingMs: () => context.getRemainingTimeInMillis() - deps.reserveMs };
+    const ends = Date.now() + (deps.localBudgetMs ?? 60_000);
+    return { remainingMs: () => ends - Date.now() };
+  };
+
+  const runTasks = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+    const processRecord = async (record: SQSRecord): Promise<void> => {
+      try {
+        const message = parseTaskMessage(record.body);
+        const outcome = await fanOut.handle(message, budgetFor(context));
+        logger.debug("reconcile task handled", { ...message, outcome });
+      } catch (error) {
+        logger.error("reconcile task failed", { messageId: record.messageId, error: error as Error });
+        throw error;
+      }
+    };
+    return processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
+      ...(context !== undefined && { context }),
+      throwOnFullBatchFailure: false,
+    });
+  };
+
+  const plan = async (event: z.infer<typeof scheduleEventSchema>): Promise<PlanResult> => {
+    const result: PlanResult = { planned: [], skipped: [] };
+    const failures: unknown[] = [];
+    const buckets = event.buckets ?? deps.buckets;
+    // One bucket's failure must not keep the others from being reconciled.
+    for (const bucket of buckets) {
+      try {
+        const running = await fanOut.settlePreviousRuns(bucket, deps.staleAfterMs);
+        if (running) {
+          logger.warn("previous reconciliation still in progress; not starting another", { bucket, runId: running.runId });
+          result.skipped.push({ bucket, runId: running.runId, reason: "previous run in progress" });
+          continue;
+        }
+        const { source, spec } = await deps.openSourceForPlan(bucket);
+        const run = await fanOut.plan({
+          bucket,
+          source,
+          spec,
+          tasks: deps.tasksPerRun,
+          maxDeleteFraction: deps.maxDeleteFraction,
+          ...(event.dryRun !== undefined && { dryRun: event.dryRun }),
+          ...(event.force !== undefined && { force: event.force }),
+        });
+        logger.info("reconciliation planned", { bucket, runId: run.runId, tasks: run.tasksTotal, source: spec.kind, snapshotTime: run.snapshotTime });
+        result.planned.push({ bucket, runId: run.runId, tasks: run.tasksTotal });
+      } catch (error) {
+        logger.error("reconciliation could not start", { bucket, error: error as Error });
+        deps.onPlanFailed?.(bucket, error);
+        failures.push(error);
+      }
+    }
+    // Failing the invocation lets the scheduler retry and shows in the function's errors.
+    if (failures.length > 0) throw new AggregateError(failures, `reconciliation could not start for ${failures.length} of ${buckets.length} buckets`);
+    return result;
+  };
+
+  return async (event, context) => {
+    if (isSqsEvent(event)) return runTasks(event, context);
+    const parsed = scheduleEventSchema.safeParse(event);
+    if (!parsed.success) throw new InvalidInvocationError(`reconcile invoked with an event that is neither an SQS batch nor {"source":"schedule"}: ${JSON.stringify(event).slice(0, 200)}`);
+    return plan(parsed.data);
+  };
+}
+
+/** One structured log line and EMF metrics per finished run: what the alarms and dashboard read. */
+export function reportRun(summary: RunSummary, logger: Logger, metrics?: Metrics): void {
+  if (summary.status === "succeeded") logger.info("reconciliation finished", { ...summary });
+  else logger.error("reconciliation did not succeed", { ...summary });
+  if (!metrics) return;
+  // No bucket dimension: the alarms and dashboard read one series; the log line has the detail.
+  metrics.addMetric("DriftFound", MetricUnit.Count, summary.missing + summary.stale + summary.orphaned);
+  metrics.addMetric("DriftMissing", MetricUnit.Count, summary.missing);
+  metrics.addMetric("DriftStale", MetricUnit.Count, summary.stale);
+  metrics.addMetric("DriftOrphaned", MetricUnit.Count, summary.orphaned);
+  metrics.addMetric("RepairsMade", MetricUnit.Count, summary.repaired);
+  metrics.addMetric("NewerStateKept", MetricUnit.Count, summary.newerStateKept);
+  metrics.addMetric("ObjectsScanned", MetricUnit.Count, summary.scanned);
+  metrics.addMetric("ObjectsPerSecond", MetricUnit.CountPerSecond, summary.objectsPerSecond);
+  metrics.addMetric("RunsFailed", MetricUnit.Count, summary.status === "succeeded" ? 0 : 1);
+  metrics.publishStoredMetrics();
+}
+
+/** A run that could not even start counts as a failed run for the alarm. */
+export function reportPlanFailure(metrics?: Metrics): void {
+  if (!metrics) return;
+  metrics.addMetric("RunsFailed", MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+}

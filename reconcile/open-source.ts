@@ -1,0 +1,35 @@
+/**
+ * Opens a run's source: for a new run (a listing that starts now, or the newest complete
+ * inventory report), and again in each of its tasks (the same snapshot time, the same report).
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import { ReconcileError } from "./errors.js";
+import { inventorySource, type InventoryLocation } from "./inventory-source.js";
+import type { RunSourceSpec } from "./run-store.js";
+import { listObjectsSource, type ObjectSource } from "./source.js";
+
+export interface RunSourceOptions {
+  s3: S3Client;
+  /** Set to read S3 Inventory reports instead of listing. */
+  inventory?: InventoryLocation;
+  /** False for stores that do not list in UTF-8 byte order (the local emulator). */
+  ordered?: boolean;
+}
+
+export function openRunSource(options: RunSourceOptions) {
+  const { s3, inventory } = options;
+  const list = (bucket: string, snapshotTime?: Date) =>
+    listObjectsSource({ s3, bucket, ...(options.ordered !== undefined && { ordered: options.ordered }), ...(snapshotTime && { now: () => snapshotTime }) });
+  return {
+    async forNewRun(bucket: string): Promise<{ source: ObjectSource; spec: RunSourceSpec }> {
+      if (!inventory) return { source: list(bucket), spec: { kind: "list" } };
+      const source = await inventorySource({ s3, sourceBucket: bucket, location: inventory });
+      return { source, spec: { kind: "inventory", reportFolder: source.reportFolder } };
+    },
+    async reopen(bucket: string, spec: RunSourceSpec, snapshotTime: Date): Promise<ObjectSource> {
+      if (spec.kind === "list") return list(bucket, snapshotTime);
+      if (!inventory) throw new ReconcileError(`run of ${bucket} reads inventory report ${spec.reportFolder}, but no inventory location is configured`);
+      return inventorySource({ s3, sourceBucket: bucket, location: inventory, reportFolder: spec.reportFolder });
+    },
+  };
+}

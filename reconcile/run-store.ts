@@ -1,0 +1,359 @@
+/**
+ * Bookkeeping of fan-out reconciliation runs: one run item, one item per range task and one
+ * item per orphan found, kept in the ledger table beside the objects. Their partition keys
+ * start with `reconcile#` followed by a bucket name, which never collides with an object's
+ * `<bucket>#<shard>` key (bucket names cannot contain `#`). Everything expires through the
+ * table's TTL.
+ *
+ * Every state change is conditional, so redelivered task messages and racing workers cannot
+ * count a task twice or finish a run twice: a task is owned through a lease, and a run moves
+ * between statuses only from the status its writer read.
+ */
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  paginateQuery,
+  type DynamoDBDocumentClient,
+  type NativeAttributeValue,
+} from "@aws-sdk/lib-dynamodb";
+import pLimit from "p-limit";
+import { ledgerTable } from "../ledger/index.js";
+import { ReconcileError } from "./errors.js";
+import type { KeyRange } from "./source.js";
+
+export const COUNT_NAMES = ["scanned", "indexed", "missing", "stale", "orphaned", "repaired", "newerStateKept"] as const;
+export type RunCounts = Record<(typeof COUNT_NAMES)[number], number>;
+
+export function zeroCounts(): RunCounts {
+  return { scanned: 0, indexed: 0, missing: 0, stale: 0, orphaned: 0, repaired: 0, newerStateKept: 0 };
+}
+
+/** How each task reopens the run's source: the same listing snapshot or the same inventory report. */
+export type RunSourceSpec = { kind: "list" } | { kind: "inventory"; reportFolder: string };
+
+export type RunStatus = "scanning" | "tombstoning" | "succeeded" | "refused" | "failed";
+export const FINISHED: readonly RunStatus[] = ["succeeded", "refused", "failed"];
+
+export interface RunRecord {
+  bucket: string;
+  runId: string;
+  status: RunStatus;
+  source: RunSourceSpec;
+  snapshotTime: string;
+  dryRun: boolean;
+  force: boolean;
+  maxDeleteFraction: number;
+  tasksTotal: number;
+  tasksDone: number;
+  tombstoneTasksTotal: number;
+  tombstoneTasksDone: number;
+  tombstonesQueued: boolean;
+  /** Sums over finished tasks only: a task's counts join the run once, when it completes. */
+  counts: RunCounts;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  reason?: string;
+}
+
+export type TaskPhase = "scan" | "tombstone";
+
+export interface TaskRecord {
+  bucket: string;
+  runId: string;
+  task: number;
+  range: KeyRange;
+  scanDone: boolean;
+  tombstoneDone: boolean;
+  /** Last key whose drift is fully handled; a resumed scan starts after it. */
+  checkpoint?: string;
+  /** Last orphan tombstoned; a resumed tombstone pass starts after it. */
+  tombstoneCheckpoint?: string;
+  /** Scan counts up to the checkpoint, then the tombstone pass's repairs. */
+  counts: RunCounts;
+  tombstoneCounts: Pick<RunCounts, "repaired" | "newerStateKept">;
+  attempts: number;
+  leaseId?: string;
+  /** Epoch milliseconds. */
+  leaseUntil?: number;
+}
+
+/** Another worker holds the task's lease, or took it over: this worker must stop without writing. */
+export class TaskLeaseError extends ReconcileError {}
+
+const RETENTION_SECONDS = 30 * 86_400;
+const { partitionKey: PK, sortKey: SK } = ledgerTable;
+
+const runPartition = (bucket: string) => `reconcile#${bucket}`;
+const runSortKey = (runId: string) => `run#${runId}`;
+const taskSortKey = (runId: string, task: number) => `task#${runId}#${String(task).padStart(5, "0")}`;
+const orphanPartition = (bucket: string, runId: string, task: number) => `reconcile#${bucket}#${runId}#${task}`;
+
+const isConditionFailure = (error: unknown) =>
+  error instanceof ConditionalCheckFailedException || (error as Error).name === "TransactionCanceledException";
+
+function stripKeys<T>(item: Record<string, NativeAttributeValue>): T {
+  const { [PK]: _pk, [SK]: _sk, expiresAt: _expires, ...rest } = item;
+  return rest as T;
+}
+
+/** `SET #counts.#scanned = #counts.#scanned + :scanned, ...` for the given counts. */
+function addCounts(counts: Partial<RunCounts>, target = "counts") {
+  const names: Record<string, string> = { [`#${target}`]: target };
+  const values: Record<string, number> = {};
+  const clauses = Object.entries(counts).map(([name, value]) => {
+    names[`#${name}`] = name;
+    values[`:${target}_${name}`] = value;
+    return `#${target}.#${name} = #${target}.#${name} + :${target}_${name}`;
+  });
+  return { clauses, names, values };
+}
+
+export class RunStore {
+  constructor(
+    private readonly tableName: string,
+    private readonly documentClient: DynamoDBDocumentClient,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private expiresAt(): number {
+    return Math.floor(this.now().getTime() / 1000) + RETENTION_SECONDS;
+  }
+
+  /** Writes the tasks, then the run: a run item exists only once all its tasks do. */
+  async createRun(run: RunRecord, ranges: KeyRange[]): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = ranges.map((range, task) => ({
+      bucket: run.bucket,
+      runId: run.runId,
+      task,
+      range,
+      scanDone: false,
+      tombstoneDone: false,
+      counts: zeroCounts(),
+      tombstoneCounts: { repaired: 0, newerStateKept: 0 },
+      attempts: 0,
+    }));
+    const limit = pLimit(8);
+    await Promise.all(
+      tasks.map((task) =>
+        limit(() =>
+          this.documentClient.send(
+            new PutCommand({ TableName: this.tableName, Item: { [PK]: runPartition(run.bucket), [SK]: taskSortKey(run.runId, task.task), expiresAt: this.expiresAt(), ...task } }),
+          ),
+        ),
+      ),
+    );
+    await this.documentClient.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [PK]: runPartition(run.bucket), [SK]: runSortKey(run.runId), expiresAt: this.expiresAt(), ...run },
+        ConditionExpression: "attribute_not_exists(#pk)",
+        ExpressionAttributeNames: { "#pk": PK },
+      }),
+    );
+    return tasks;
+  }
+
+  async getRun(bucket: string, runId: string): Promise<RunRecord | undefined> {
+    const { Item } = await this.documentClient.send(
+      new GetCommand({ TableName: this.tableName, Key: { [PK]: runPartition(bucket), [SK]: runSortKey(runId) }, ConsistentRead: true }),
+    );
+    return Item && stripKeys<RunRecord>(Item);
+  }
+
+  /** Runs of a bucket, newest first (run ids begin with the snapshot time). */
+  async *listRuns(bucket: string): AsyncGenerator<RunRecord> {
+    const pages = paginateQuery(
+      { client: this.documentClient },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+        ExpressionAttributeValues: { ":pk": runPartition(bucket), ":prefix": "run#" },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) yield stripKeys<RunRecord>(item);
+  }
+
+  async getTask(bucket: string, runId: string, task: number): Promise<TaskRecord | undefined> {
+    const { Item } = await this.documentClient.send(
+      new GetCommand({ TableName: this.tableName, Key: { [PK]: runPartition(bucket), [SK]: taskSortKey(runId, task) }, ConsistentRead: true }),
+    );
+    return Item && stripKeys<TaskRecord>(Item);
+  }
+
+  async listTasks(bucket: string, runId: string): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = [];
+    const pages = paginateQuery(
+      { client: this.documentClient },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+        ExpressionAttributeValues: { ":pk": runPartition(bucket), ":prefix": `task#${runId}#` },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) tasks.push(stripKeys<TaskRecord>(item));
+    return tasks;
+  }
+
+  /** Takes the task's lease for a phase if nobody holds it and the phase is not done; undefined otherwise. */
+  async claimTask(task: TaskRecord, phase: TaskPhase, leaseId: string, leaseMs: number): Promise<TaskRecord | undefined> {
+    const now = this.now().getTime();
+    try {
+      const { Attributes } = await this.documentClient.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: runPartition(task.bucket), [SK]: taskSortKey(task.runId, task.task) },
+          UpdateExpression: "SET leaseId = :lease, leaseUntil = :until, attempts = attempts + :one",
+          ConditionExpression: "(attribute_not_exists(leaseUntil) OR leaseUntil < :now) AND #done = :false",
+          ExpressionAttributeNames: { "#done": phase === "scan" ? "scanDone" : "tombstoneDone" },
+          ExpressionAttributeValues: { ":lease": leaseId, ":until": now + leaseMs, ":now": now, ":one": 1, ":false": false },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return stripKeys<TaskRecord>(Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Records progress under the lease; `release` lets a continuation claim the task at once. */
+  async saveCheckpoint(task: TaskRecord, phase: TaskPhase, leaseId: string, checkpoint: string, counts: RunCounts, release: boolean): Promise<void> {
+    const progress =
+      phase === "scan"
+        ? { attribute: "checkpoint", countsAttribute: "counts", counts }
+        : { attribute: "tombstoneCheckpoint", countsAttribute: "tombstoneCounts", counts: { repaired: counts.repaired, newerStateKept: counts.newerStateKept } };
+    try {
+      await this.documentClient.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: runPartition(task.bucket), [SK]: taskSortKey(task.runId, task.task) },
+          UpdateExpression: `SET #checkpoint = :checkpoint, #counts = :counts${release ? " REMOVE leaseId, leaseUntil" : ""}`,
+          ConditionExpression: "leaseId = :lease",
+          ExpressionAttributeNames: { "#checkpoint": progress.attribute, "#counts": progress.countsAttribute },
+          ExpressionAttributeValues: { ":checkpoint": checkpoint, ":counts": progress.counts, ":lease": leaseId },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new TaskLeaseError(`task ${task.task} of run ${task.runId} was taken over by another worker`);
+      throw error;
+    }
+    // Progress keeps the run from being failed as stalled by the next scheduled planning.
+    await this.documentClient.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PK]: runPartition(task.bucket), [SK]: runSortKey(task.runId) },
+        UpdateExpression: "SET updatedAt = :now",
+        ConditionExpression: "attribute_exists(#pk)",
+        ExpressionAttributeNames: { "#pk": PK },
+        ExpressionAttributeValues: { ":now": this.now().toISOString() },
+      }),
+    );
+  }
+
+  /** Marks a phase done and adds its counts to the run, in one transaction: counted exactly once. */
+  async completeTask(task: TaskRecord, phase: TaskPhase, leaseId: string, counts: RunCounts): Promise<void> {
+    const phaseCounts = phase === "scan" ? counts : { repaired: counts.repaired, newerStateKept: counts.newerStateKept };
+    const added = addCounts(phaseCounts);
+    const done = phase === "scan" ? "scanDone" : "tombstoneDone";
+    const tally = phase === "scan" ? "tasksDone" : "tombstoneTasksDone";
+    try {
+      await this.documentClient.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { [PK]: runPartition(task.bucket), [SK]: taskSortKey(task.runId, task.task) },
+                UpdateExpression: `SET #done = :true, #counts = :counts REMOVE leaseId, leaseUntil`,
+                ConditionExpression: "leaseId = :lease AND #done = :false",
+                ExpressionAttributeNames: { "#done": done, "#counts": phase === "scan" ? "counts" : "tombstoneCounts" },
+                ExpressionAttributeValues: { ":true": true, ":false": false, ":lease": leaseId, ":counts": phaseCounts },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { [PK]: runPartition(task.bucket), [SK]: runSortKey(task.runId) },
+                UpdateExpression: `SET #tally = #tally + :one, updatedAt = :now, ${added.clauses.join(", ")}`,
+                ConditionExpression: "#status = :status",
+                ExpressionAttributeNames: { "#tally": tally, "#status": "status", ...added.names },
+                ExpressionAttributeValues: { ":one": 1, ":now": this.now().toISOString(), ":status": phase === "scan" ? "scanning" : "tombstoning", ...added.values },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new TaskLeaseError(`task ${task.task} of run ${task.runId} lost its lease or its run moved on before it completed`);
+      throw error;
+    }
+  }
+
+  /** Moves a run from the status its caller read; false if someone else moved it first. */
+  async transition(run: RunRecord, to: RunStatus, fields: Partial<Pick<RunRecord, "tombstoneTasksTotal" | "finishedAt" | "reason">> = {}): Promise<boolean> {
+    const sets = Object.keys(fields).map((name) => `#${name} = :${name}`);
+    try {
+      await this.documentClient.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: runPartition(run.bucket), [SK]: runSortKey(run.runId) },
+          UpdateExpression: `SET #status = :to, updatedAt = :now${sets.map((set) => `, ${set}`).join("")}`,
+          ConditionExpression: "#status = :from",
+          ExpressionAttributeNames: { "#status": "status", ...Object.fromEntries(Object.keys(fields).map((name) => [`#${name}`, name])) },
+          ExpressionAttributeValues: {
+            ":to": to,
+            ":from": run.status,
+            ":now": this.now().toISOString(),
+            ...Object.fromEntries(Object.entries(fields).map(([name, value]) => [`:${name}`, value])),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async markTombstonesQueued(run: RunRecord): Promise<void> {
+    await this.documentClient.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PK]: runPartition(run.bucket), [SK]: runSortKey(run.runId) },
+        UpdateExpression: "SET tombstonesQueued = :true",
+        ExpressionAttributeValues: { ":true": true },
+      }),
+    );
+  }
+
+  /** Orphans wait here until every range has been read; writing one twice is harmless. */
+  async putOrphan(task: TaskRecord, key: string): Promise<void> {
+    await this.documentClient.send(
+      new PutCommand({ TableName: this.tableName, Item: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key, expiresAt: this.expiresAt() } }),
+    );
+  }
+
+  /** A task's orphans in key order, after `after` when resuming. */
+  async *orphans(task: TaskRecord, after?: string): AsyncGenerator<string> {
+    const pages = paginateQuery(
+      { client: this.documentClient },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: after === undefined ? "#pk = :pk" : "#pk = :pk AND #sk > :after",
+        ExpressionAttributeNames: { "#pk": PK, ...(after !== undefined && { "#sk": SK }) },
+        ExpressionAttributeValues: { ":pk": orphanPartition(task.bucket, task.runId, task.task), ...(after !== undefined && { ":after": after }) },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) yield item[SK] as string;
+  }
+}

@@ -1,0 +1,50 @@
+/** The messages that carry fan-out reconciliation tasks, and the SQS queue they travel on. */
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { z } from "zod";
+import { ReconcileError } from "./errors.js";
+
+export const taskMessageSchema = z.object({
+  bucket: z.string().min(3),
+  runId: z.string().min(1),
+  task: z.number().int().nonnegative(),
+  phase: z.enum(["scan", "tombstone"]),
+});
+
+export type TaskMessage = z.infer<typeof taskMessageSchema>;
+
+/** A task message that is not one: retrying cannot help, so it goes to the DLQ with this reason. */
+export class MalformedTaskMessageError extends ReconcileError {}
+
+export function parseTaskMessage(body: string): TaskMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new MalformedTaskMessageError(`reconcile task message is not JSON: ${body.slice(0, 200)}`);
+  }
+  const parsed = taskMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new MalformedTaskMessageError(`reconcile task message is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+  }
+  return parsed.data;
+}
+
+export interface TaskQueue {
+  send(messages: TaskMessage[]): Promise<void>;
+}
+
+export function sqsTaskQueue(sqs: SQSClient, queueUrl: string): TaskQueue {
+  return {
+    async send(messages) {
+      for (let start = 0; start < messages.length; start += 10) {
+        const chunk = messages.slice(start, start + 10);
+        const { Failed = [] } = await sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) })) }),
+        );
+        if (Failed.length > 0) {
+          throw new ReconcileError(`could not queue ${Failed.length} reconcile tasks: ${Failed.map((failure) => `${failure.Code}: ${failure.Message}`).join("; ")}`);
+        }
+      }
+    },
+  };
+}
