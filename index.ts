@@ -21,6 +21,7 @@ export const queueUrl = ledger.queueUrl;
 export const deadLetterQueueUrl = ledger.deadLetterQueueUrl;
 export const trackerFunctionName = ledger.trackerFunctionName;
 export const reconcileFunctionName = ledger.reconcileFunctionName;
+export const reconcileTaskDeadLetterQueueUrl = ledger.reconcileTaskDeadLetterQueueUrl;
 export const scheduleName = ledger.scheduleName;
 export const dashboardUrl = ledger.dashboardUrl;
 export const inventoryDestination = ledger.inventoryDestination;

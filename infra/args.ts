@@ -121,6 +121,10 @@ export const bucketLedgerArgsSchema = z.object({
       maxDeleteFraction: z.number().min(0).max(1).default(0.1),
       timeoutSeconds: z.number().int().min(60).max(900).default(900),
       memoryMb: z.number().int().min(128).max(10_240).default(1024),
+      /** Key ranges a run is split into; each is one resumable task. */
+      tasksPerRun: z.number().int().min(1).max(1000).default(16),
+      /** Task invocations at once (the SQS event source's MaximumConcurrency, at least 2). */
+      maximumConcurrency: z.number().int().min(2).max(1000).default(4),
     })
     .prefault({}),
   monitoring: z

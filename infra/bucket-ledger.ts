@@ -33,6 +33,7 @@ export class BucketLedger extends pulumi.ComponentResource {
   readonly deadLetterQueueUrl: pulumi.Output<string>;
   readonly trackerFunctionName: pulumi.Output<string>;
   readonly reconcileFunctionName: pulumi.Output<string>;
+  readonly reconcileTaskDeadLetterQueueUrl: pulumi.Output<string>;
   readonly scheduleName: pulumi.Output<string>;
   readonly dashboardUrl: pulumi.Output<string>;
   readonly inventoryDestination?: pulumi.Output<string>;
@@ -139,7 +140,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         queueName: this.delivery.queue.name,
         deadLetterQueueName: this.delivery.deadLetterQueue.name,
         trackerFunctionName: this.tracker.name,
-        reconcileFunctionName: this.reconciler.function.name,
+        reconcileTaskDeadLetterQueueName: this.reconciler.taskDeadLetterQueue.name,
       },
       parent,
     );
@@ -151,6 +152,7 @@ export class BucketLedger extends pulumi.ComponentResource {
     this.deadLetterQueueUrl = this.delivery.deadLetterQueue.url;
     this.trackerFunctionName = this.tracker.name;
     this.reconcileFunctionName = this.reconciler.function.name;
+    this.reconcileTaskDeadLetterQueueUrl = this.reconciler.taskDeadLetterQueue.url;
     this.scheduleName = this.reconciler.schedule.name;
     this.dashboardUrl = pulumi.interpolate`https://${region.region}.console.aws.amazon.com/cloudwatch/home?region=${region.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`;
     if (this.reconciler.inventoryDestination) this.inventoryDestination = this.reconciler.inventoryDestination.name;
@@ -162,6 +164,7 @@ export class BucketLedger extends pulumi.ComponentResource {
       deadLetterQueueUrl: this.deadLetterQueueUrl,
       trackerFunctionName: this.trackerFunctionName,
       reconcileFunctionName: this.reconcileFunctionName,
+      reconcileTaskDeadLetterQueueUrl: this.reconcileTaskDeadLetterQueueUrl,
       scheduleName: this.scheduleName,
       dashboardUrl: this.dashboardUrl,
       inventoryDestination: this.inventoryDestination,

@@ -15,7 +15,7 @@ export interface MonitoringArgs {
   queueName: pulumi.Input<string>;
   deadLetterQueueName: pulumi.Input<string>;
   trackerFunctionName: pulumi.Input<string>;
-  reconcileFunctionName: pulumi.Input<string>;
+  reconcileTaskDeadLetterQueueName: pulumi.Input<string>;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -52,6 +52,16 @@ export class Monitoring extends pulumi.ComponentResource {
       threshold: 0,
       comparisonOperator: "GreaterThanThreshold",
     });
+    alarm("reconcile-tasks-dlq", "bucket-ledger: reconciliation tasks failed repeatedly and are in the task DLQ; their run will be failed at the next planning", {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: args.reconcileTaskDeadLetterQueueName },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
     alarm("tracker-errors", "bucket-ledger: the tracker Lambda failed invocations", {
       namespace: "AWS/Lambda",
       metricName: "Errors",
@@ -62,10 +72,11 @@ export class Monitoring extends pulumi.ComponentResource {
       threshold: 0,
       comparisonOperator: "GreaterThanThreshold",
     });
-    alarm("reconcile-failed", "bucket-ledger: a reconciliation run failed or refused to run", {
-      namespace: "AWS/Lambda",
-      metricName: "Errors",
-      dimensions: { FunctionName: args.reconcileFunctionName },
+    // Runs, not invocations: a task that fails once and succeeds on retry is not worth a page.
+    alarm("reconcile-failed", "bucket-ledger: a reconciliation run failed, was refused by the delete guard, or could not start", {
+      namespace: METRIC_NAMESPACE,
+      metricName: "RunsFailed",
+      dimensions: { service: "reconcile" },
       statistic: "Sum",
       period: 3600,
       evaluationPeriods: 1,

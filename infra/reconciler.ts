@@ -1,6 +1,8 @@
 /**
- * The scheduled reconciliation: a Lambda, an EventBridge Scheduler schedule that invokes it,
- * and, for the inventory source, S3 Inventory reports delivered to a destination bucket.
+ * Reconciliation: a Lambda that an EventBridge Scheduler schedule invokes to plan a run per
+ * bucket, a task queue (with its DLQ) that carries the run's range tasks back to the same
+ * Lambda with bounded concurrency, and, for the inventory source, S3 Inventory reports
+ * delivered to a destination bucket.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -24,6 +26,8 @@ export interface ReconcilerArgs {
 export class Reconciler extends pulumi.ComponentResource {
   readonly function: BundledFunction;
   readonly schedule: aws.scheduler.Schedule;
+  readonly taskQueue: aws.sqs.Queue;
+  readonly taskDeadLetterQueue: aws.sqs.Queue;
   readonly inventoryDestination?: SecureBucket;
 
   constructor(name: string, args: ReconcilerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -70,6 +74,19 @@ export class Reconciler extends pulumi.ComponentResource {
       ];
     }
 
+    this.taskDeadLetterQueue = new aws.sqs.Queue(`${name}-tasks-dlq`, { messageRetentionSeconds: 14 * 86_400, sqsManagedSseEnabled: true }, { parent: this });
+    this.taskQueue = new aws.sqs.Queue(
+      `${name}-tasks`,
+      {
+        // Lambda's guidance for SQS sources; a redelivered task also waits for the dead worker's lease.
+        visibilityTimeoutSeconds: settings.timeoutSeconds * 6,
+        messageRetentionSeconds: 4 * 86_400,
+        sqsManagedSseEnabled: true,
+        redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.taskDeadLetterQueue.arn, maxReceiveCount: 5 }),
+      },
+      { parent: this },
+    );
+
     this.function = new BundledFunction(
       `${name}-function`,
       {
@@ -84,6 +101,8 @@ export class Reconciler extends pulumi.ComponentResource {
           BUCKETS: pulumi.jsonStringify(args.buckets.map((bucket) => bucket.name)),
           RECONCILE_SOURCE: settings.source,
           MAX_DELETE_FRACTION: String(settings.maxDeleteFraction),
+          TASK_QUEUE_URL: this.taskQueue.url,
+          TASKS_PER_RUN: String(settings.tasksPerRun),
           ...(this.inventoryDestination && {
             INVENTORY_BUCKET: this.inventoryDestination.name,
             INVENTORY_PREFIX,
@@ -92,9 +111,30 @@ export class Reconciler extends pulumi.ComponentResource {
         },
         statements: [
           { Sid: "ListTrackedBuckets", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArns },
-          { Sid: "ReadAndRepairLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"], Resource: args.table.resourceArns },
+          // UpdateItem: run and task bookkeeping (leases, checkpoints, totals), also inside TransactWriteItems.
+          { Sid: "ReadAndRepairLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], Resource: args.table.resourceArns },
+          { Sid: "QueueTasks", Effect: "Allow", Action: "sqs:SendMessage", Resource: this.taskQueue.arn },
+          {
+            Sid: "ConsumeTaskQueue",
+            Effect: "Allow",
+            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            Resource: this.taskQueue.arn,
+          },
           ...inventoryStatements,
         ],
+      },
+      { parent: this },
+    );
+
+    new aws.lambda.EventSourceMapping(
+      `${name}-tasks`,
+      {
+        eventSourceArn: this.taskQueue.arn,
+        functionName: this.function.arn,
+        // One task per invocation: each gets the whole time budget.
+        batchSize: 1,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        scalingConfig: { maximumConcurrency: settings.maximumConcurrency },
       },
       { parent: this },
     );
@@ -121,6 +161,6 @@ export class Reconciler extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({ functionName: this.function.name, scheduleName: this.schedule.name });
+    this.registerOutputs({ functionName: this.function.name, scheduleName: this.schedule.name, taskQueueUrl: this.taskQueue.url });
   }
 }

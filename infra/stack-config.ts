@@ -28,6 +28,8 @@ export const STACK_CONFIG_KEYS = [
   "reconcileMaxDeletePercent",
   "reconcileTimeoutSeconds",
   "reconcileMemoryMb",
+  "reconcileTasksPerRun",
+  "reconcileMaxConcurrency",
   "alarmEmail",
   "alarmTopicArn",
   "driftAlarmThreshold",
@@ -112,6 +114,8 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
       maxDeleteFraction: maxDeletePercent === undefined ? undefined : maxDeletePercent / 100,
       timeoutSeconds: integer(values, "reconcileTimeoutSeconds"),
       memoryMb: integer(values, "reconcileMemoryMb"),
+      tasksPerRun: integer(values, "reconcileTasksPerRun"),
+      maximumConcurrency: integer(values, "reconcileMaxConcurrency"),
     }),
     monitoring: defined({
       alarmEmail: text(values, "alarmEmail"),

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
-import { BucketLedgerConfigError, type BucketLedgerArgs } from "../../infra/args.js";
+import { BucketLedgerConfigError, resolveBucketLedgerArgs, type BucketLedgerArgs } from "../../infra/args.js";
 import { BucketLedger } from "../../infra/bucket-ledger.js";
 import { ACCOUNT_ID, installMocks, resolve, type RecordedResource } from "./mocks.js";
 
@@ -107,7 +107,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     const tracker = one(resources, "aws:lambda/function:Function", "tracker");
     expect(tracker).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", loggingConfig: { logFormat: "JSON" } });
     expect((tracker.environment as { variables: Record<string, string> }).variables).toMatchObject({ TABLE_NAME: "ledger-ledger-1a2b3c", RETENTION_DAYS: "30", WRITE_CONCURRENCY: "32" });
-    expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping")).toMatchObject({
+    expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping", "tracker")).toMatchObject({
       batchSize: 250,
       maximumBatchingWindowInSeconds: 10,
       functionResponseTypes: ["ReportBatchItemFailures"],
@@ -130,11 +130,44 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     expect(one(resources, "aws:scheduler/schedule:Schedule")).toMatchObject({ scheduleExpression: "cron(0 3 * * ? *)", scheduleExpressionTimezone: "UTC", flexibleTimeWindow: { mode: "OFF" } });
     expect(one(resources, "aws:sns/topicSubscription:TopicSubscription")).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
     const alarms = ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm");
-    expect(alarms.map((alarm) => alarm.name).sort()).toEqual(["ledger-monitoring-dlq-not-empty", "ledger-monitoring-drift", "ledger-monitoring-reconcile-failed", "ledger-monitoring-tracker-errors"]);
+    expect(alarms.map((alarm) => alarm.name).sort()).toEqual([
+      "ledger-monitoring-dlq-not-empty",
+      "ledger-monitoring-drift",
+      "ledger-monitoring-reconcile-failed",
+      "ledger-monitoring-reconcile-tasks-dlq",
+      "ledger-monitoring-tracker-errors",
+    ]);
+    // A run is what fails, not an invocation: the alarm reads the runs' own metric.
+    expect(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "reconcile-failed")).toMatchObject({ namespace: "BucketLedger", metricName: "RunsFailed", statistic: "Sum" });
     for (const alarm of alarms) expect(alarm.inputs.alarmActions).toEqual([expect.stringContaining("arn:")]);
     const dashboard = JSON.parse(one(resources, "aws:cloudwatch/dashboard:Dashboard").dashboardBody as string);
     expect(JSON.stringify(dashboard)).toContain("EventsApplied");
     expect(JSON.stringify(dashboard)).toContain("DriftFound");
+  });
+});
+
+describe("reconciliation fan-out", () => {
+  it("carries range tasks on their own queue to the reconcile function, with bounded concurrency", async () => {
+    const { resources } = await deploy({ createBucket: {}, reconcile: { tasksPerRun: 32, maximumConcurrency: 6, timeoutSeconds: 600 } });
+    const tasks = ofType(resources, "aws:sqs/queue:Queue").find((queue) => queue.name === "ledger-reconcile-tasks")!.inputs;
+    expect(tasks).toMatchObject({ visibilityTimeoutSeconds: 3600, sqsManagedSseEnabled: true });
+    expect(JSON.parse(tasks.redrivePolicy as string)).toMatchObject({ deadLetterTargetArn: expect.stringContaining("reconcile-tasks-dlq"), maxReceiveCount: 5 });
+    expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping", "reconcile-tasks")).toMatchObject({
+      eventSourceArn: expect.stringContaining("reconcile-tasks"),
+      functionName: expect.stringContaining("reconcile-function"),
+      batchSize: 1,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      scalingConfig: { maximumConcurrency: 6 },
+    });
+    const reconcile = one(resources, "aws:lambda/function:Function", "reconcile-function");
+    expect((reconcile.environment as { variables: Record<string, string> }).variables).toMatchObject({ TASKS_PER_RUN: "32", TASK_QUEUE_URL: expect.stringContaining("reconcile-tasks") });
+    const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
+    expect(policy.find((s) => s.Sid === "QueueTasks")).toMatchObject({ Action: "sqs:SendMessage", Resource: expect.stringContaining("reconcile-tasks") });
+    expect(policy.find((s) => s.Sid === "ConsumeTaskQueue")?.Resource).toEqual(expect.not.stringContaining("dlq"));
+  });
+
+  it("rejects a task concurrency below what an SQS event source allows", () => {
+    expect(() => resolveBucketLedgerArgs({ createBucket: {}, reconcile: { maximumConcurrency: 1 } })).toThrow(/maximumConcurrency/);
   });
 });
 

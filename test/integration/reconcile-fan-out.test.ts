@@ -1,0 +1,316 @@
+/**
+ * Reconciliation as range tasks over a real SQS queue (the emulator), worked by the same
+ * handler Lambda runs, against DynamoDB Local: many small tasks reach exactly what one
+ * in-process pass does, a worker killed midway is resumed from its checkpoint, redelivered
+ * messages count nothing twice, and the delete guard holds across tasks.
+ */
+import { randomUUID } from "node:crypto";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compareUtf8, createDocumentClient, type Ledger } from "../../ledger/index.js";
+import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
+import { SqsEventSourceMapping } from "../../local/event-source-mapping.js";
+import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
+import { createQueueWithDlq, queueDepth } from "../../local/stack.js";
+import { compareLedgerWithBucket } from "../../local/verify.js";
+import { reconcileBucket } from "../../reconcile/engine.js";
+import { FanOutReconciler, type RunSummary } from "../../reconcile/fan-out.js";
+import { createReconcileHandler, type PlanResult } from "../../reconcile/handler.js";
+import { openRunSource } from "../../reconcile/open-source.js";
+import { RunStore } from "../../reconcile/run-store.js";
+import type { KeyRange, ObjectSource, SourceObject } from "../../reconcile/source.js";
+import { sqsTaskQueue } from "../../reconcile/task-queue.js";
+import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+
+let dynamodb: TestDynamoDb;
+let emulator: S3SqsEmulator;
+let s3: S3Client;
+let sqs: SQSClient;
+
+beforeAll(async () => {
+  [dynamodb, emulator] = await Promise.all([startTestDynamoDb(), startS3SqsEmulator({ region: LOCAL_REGION })]);
+  const client = { region: LOCAL_REGION, credentials: localCredentials, endpoint: emulator.endpoint };
+  s3 = new S3Client({ ...client, forcePathStyle: true });
+  sqs = new SQSClient(client);
+});
+afterAll(async () => {
+  s3?.destroy();
+  sqs?.destroy();
+  await Promise.all([dynamodb?.stop(), emulator?.stop()]);
+});
+
+const DIRECTORIES = ["alpha/", "beta/", "gamma/", "delta/", "日本/", "z z/"];
+
+/** A bucket of `perDirectory` objects in each directory, indexed exactly, then drifted. */
+async function driftedBucket(ledger: Ledger, perDirectory: number) {
+  const bucket = `fanout-${randomUUID().slice(0, 8)}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const keys = DIRECTORIES.flatMap((directory) => Array.from({ length: perDirectory }, (_, i) => `${directory}${i % 3 === 0 ? "a+b " : ""}${i}.txt`));
+  await Promise.all(keys.map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `v1 ${key}` }))));
+  await reconcileBucket({ ledger, bucket, source: await localSource(bucket) });
+  // Drift the events would have carried: new objects, overwrites, and deletes the ledger missed.
+  await Promise.all(DIRECTORIES.map((directory) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${directory}new.txt`, Body: "new" }))));
+  await Promise.all(keys.filter((_, i) => i % 17 === 0).map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `v2 of ${key}` }))));
+  for (const directory of DIRECTORIES) {
+    await ledger.apply({ kind: "upsert", bucket, key: `${directory}deleted.txt`, sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "gone", lastModified: new Date().toISOString() } });
+  }
+  return bucket;
+}
+
+/** The emulator lists with localeCompare, not byte order: sources sort. */
+const localSource = (bucket: string) => openRunSource({ s3, ordered: false }).forNewRun(bucket).then(({ source }) => source);
+
+interface HarnessOptions {
+  ledger: Ledger;
+  bucket: string;
+  tasks: number;
+  budgetMs: number;
+  checkpointIntervalMs?: number;
+  workers?: number;
+  maxDeleteFraction?: number;
+  /** Receives before a task message goes to the DLQ. */
+  maxReceiveCount?: number;
+  /** Wraps each task's source (fault injection). */
+  wrapSource?: (source: ObjectSource) => ObjectSource;
+}
+
+/** The task queue, the handler and local workers polling it: what Lambda + SQS do in AWS. */
+async function fanOutHarness(options: HarnessOptions) {
+  const leaseMarginMs = 300;
+  const visibilitySeconds = Math.ceil((options.budgetMs + leaseMarginMs) / 1000) + 1;
+  const queue = await createQueueWithDlq(sqs, `tasks-${randomUUID().slice(0, 8)}`, visibilitySeconds, options.maxReceiveCount ?? 5);
+  const runs = new RunStore(options.ledger.tableName, createDocumentClient(dynamodb.client));
+  const sources = openRunSource({ s3, ordered: false });
+  const finished: RunSummary[] = [];
+  const errors: unknown[] = [];
+  const fanOut = new FanOutReconciler({
+    ledger: options.ledger,
+    runs,
+    queue: sqsTaskQueue(sqs, queue.queueUrl),
+    openSource: async (...args) => (options.wrapSource ?? ((source) => source))(await sources.reopen(...args)),
+    checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
+    leaseMarginMs,
+    onRunFinished: (summary) => void finished.push(summary),
+  });
+  const handler = createReconcileHandler({
+    fanOut,
+    buckets: [options.bucket],
+    openSourceForPlan: sources.forNewRun,
+    tasksPerRun: options.tasks,
+    maxDeleteFraction: options.maxDeleteFraction ?? 0.1,
+    staleAfterMs: 60_000,
+    logger: new Logger({ logLevel: "SILENT" }),
+    reserveMs: 0,
+    localBudgetMs: options.budgetMs,
+  });
+  const mapping = new SqsEventSourceMapping({
+    sqs,
+    queueUrl: queue.queueUrl,
+    queueArn: queue.queueArn,
+    region: LOCAL_REGION,
+    handler: handler as (event: SQSEvent) => Promise<SQSBatchResponse>,
+    batchSize: 1,
+    concurrency: options.workers ?? 3,
+    onError: (error) => errors.push(error),
+  });
+  mapping.start();
+
+  const start = async (overrides: { force?: boolean } = {}) => {
+    const plan = (await handler({ source: "schedule", ...overrides })) as PlanResult;
+    return plan.planned[0]!.runId;
+  };
+  const waitFor = async (runId: string, timeoutMs = 60_000): Promise<RunSummary> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const summary = finished.find((candidate) => candidate.runId === runId);
+      if (summary) return summary;
+      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(await runs.getRun(options.bucket, runId))}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  return { runs, queue, fanOut, start, waitFor, finished, errors, stop: () => mapping.stop() };
+}
+
+const driftCounts = (summary: { scanned: number; indexed: number; missing: number; stale: number; orphaned: number }) => ({
+  scanned: summary.scanned,
+  indexed: summary.indexed,
+  missing: summary.missing,
+  stale: summary.stale,
+  orphaned: summary.orphaned,
+});
+
+describe("reconciliation fanned out over range tasks", () => {
+  it("reaches exactly what one in-process pass does, with many small tasks continued across invocations", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await driftedBucket(ledger, 40);
+    const expected = await reconcileBucket({ ledger, bucket, source: await localSource(bucket), dryRun: true });
+    expect(expected.missing + expected.stale + expected.orphaned).toBeGreaterThan(10);
+
+    // A budget this short makes every task hand over to its own continuation several times.
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 6, budgetMs: 150, checkpointIntervalMs: 50 });
+    try {
+      const runId = await harness.start();
+      const summary = await harness.waitFor(runId);
+      expect(summary.status).toBe("succeeded");
+      expect(summary.tasks).toBeGreaterThan(3);
+      expect(driftCounts(summary)).toEqual(driftCounts(expected));
+      expect(summary.repaired).toBe(expected.missing + expected.stale + expected.orphaned);
+      expect(summary.newerStateKept).toBe(0);
+
+      const tasks = await harness.runs.listTasks(bucket, runId);
+      expect(tasks.some((task) => task.attempts > 1)).toBe(true); // continuations happened
+      expect(tasks.every((task) => task.scanDone)).toBe(true);
+      expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
+      expect(await ledger.get(bucket, "alpha/deleted.txt")).toMatchObject({ deleted: true, cause: "Reconcile:Orphaned" });
+
+      const second = await harness.waitFor(await harness.start());
+      expect(second).toMatchObject({ status: "succeeded", missing: 0, stale: 0, orphaned: 0, repaired: 0 });
+      expect(harness.finished.filter((finished) => finished.runId === runId)).toHaveLength(1); // reported once
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("resumes a worker killed midway from its checkpoint, and the result is exact", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await driftedBucket(ledger, 30);
+    const expected = await reconcileBucket({ ledger, bucket, source: await localSource(bucket), dryRun: true });
+    const openedWith: KeyRange[] = [];
+    let killed = false;
+    const harness = await fanOutHarness({
+      ledger,
+      bucket,
+      tasks: 1,
+      budgetMs: 1_000,
+      checkpointIntervalMs: 0,
+      // In byte order, as S3 lists, so the diff (and its checkpoints) runs while listing.
+      wrapSource: (source) => ({
+        ...source,
+        ordered: true,
+        async *objects(range) {
+          openedWith.push(range ?? {});
+          const sorted: SourceObject[] = [];
+          for await (const object of source.objects(range)) sorted.push(object);
+          sorted.sort((a, b) => compareUtf8(a.key, b.key));
+          let yielded = 0;
+          for (const object of sorted) {
+            // The first worker dies without a word after 50 objects: no final checkpoint, no release.
+            if (!killed && ++yielded > 50) {
+              killed = true;
+              throw new Error("worker killed");
+            }
+            yield object;
+          }
+        },
+      }),
+    });
+    try {
+      const summary = await harness.waitFor(await harness.start());
+      expect(killed).toBe(true);
+      expect(summary.status).toBe("succeeded");
+      expect(driftCounts(summary)).toEqual(driftCounts(expected));
+      expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
+      // The retry started after the dead worker's last checkpoint, not from the beginning.
+      expect(openedWith[0]).toEqual({});
+      expect(openedWith[1]!.after).toBeDefined();
+      const [task] = await harness.runs.listTasks(bucket, summary.runId);
+      expect(task!.scanDone).toBe(true);
+      expect(task!.attempts).toBeGreaterThanOrEqual(2);
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("counts nothing twice when every task message is delivered twice", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await driftedBucket(ledger, 20);
+    const expected = await reconcileBucket({ ledger, bucket, source: await localSource(bucket), dryRun: true });
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 10_000, workers: 4 });
+    try {
+      const runId = await harness.start();
+      const tasks = await harness.runs.listTasks(bucket, runId);
+      await sqsTaskQueue(sqs, harness.queue.queueUrl).send(tasks.map((task) => ({ bucket, runId, task: task.task, phase: "scan" })));
+      const summary = await harness.waitFor(runId);
+      expect(driftCounts(summary)).toEqual(driftCounts(expected));
+      expect(summary.repaired + summary.newerStateKept).toBe(expected.missing + expected.stale + expected.orphaned);
+      // Let the duplicates drain: they must not change the recorded run.
+      await waitForEmptyQueue(harness.queue.queueUrl);
+      expect(await harness.runs.getRun(bucket, runId)).toMatchObject({ status: "succeeded", tasksDone: tasks.length, counts: { scanned: expected.scanned } });
+      expect(harness.finished.filter((finished) => finished.runId === runId)).toHaveLength(1);
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("refuses, across all tasks, a run that would tombstone more than the limit, and deletes nothing", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await driftedBucket(ledger, 4); // 6 orphans of about 30 indexed objects: 20%
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 6, budgetMs: 10_000 });
+    try {
+      const summary = await harness.waitFor(await harness.start());
+      expect(summary.status).toBe("refused");
+      expect(summary.reason).toMatch(/refusing to tombstone 6 of \d+ indexed objects/);
+      expect(await ledger.get(bucket, "alpha/deleted.txt")).toMatchObject({ deleted: false });
+
+      const forced = await harness.waitFor(await harness.start({ force: true }));
+      expect(forced).toMatchObject({ status: "succeeded", orphaned: 6 });
+      expect(await ledger.get(bucket, "alpha/deleted.txt")).toMatchObject({ deleted: true });
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("fails a run whose task cannot finish, deletes nothing, and lets the next run start", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await driftedBucket(ledger, 10);
+    let broken = true;
+    const harness = await fanOutHarness({
+      ledger,
+      bucket,
+      tasks: 3,
+      budgetMs: 500,
+      maxReceiveCount: 2,
+      wrapSource: (source) => ({
+        ...source,
+        async *objects(range) {
+          for await (const object of source.objects(range)) {
+            if (broken && object.key.startsWith("beta/")) throw new Error("AccessDenied listing beta/");
+            yield object;
+          }
+        },
+      }),
+    });
+    try {
+      const runId = await harness.start();
+      // Retried up to the redrive limit, then parked in the task DLQ.
+      const deadline = Date.now() + 60_000;
+      while ((await queueDepth(sqs, harness.queue.dlqUrl)).visible === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await queueDepth(sqs, harness.queue.dlqUrl)).visible).toBe(1);
+      expect(await harness.runs.getRun(bucket, runId)).toMatchObject({ status: "scanning" });
+      expect(await ledger.get(bucket, "alpha/deleted.txt")).toMatchObject({ deleted: false });
+
+      // The next scheduled planning finds it stalled, fails it once, and starts afresh.
+      expect(await harness.fanOut.settlePreviousRuns(bucket, 0)).toBeUndefined();
+      expect(harness.finished.find((finished) => finished.runId === runId)).toMatchObject({ status: "failed", reason: expect.stringMatching(/no progress/) });
+      broken = false;
+      const next = await harness.waitFor(await harness.start());
+      expect(next).toMatchObject({ status: "succeeded", orphaned: 6 });
+      expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
+    } finally {
+      await harness.stop();
+    }
+  });
+});
+
+async function waitForEmptyQueue(queueUrl: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const depth = await queueDepth(sqs, queueUrl);
+    if (depth.visible + depth.inFlight + depth.delayed === 0) return;
+    if (Date.now() > deadline) throw new Error(`queue not empty: ${JSON.stringify(depth)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
