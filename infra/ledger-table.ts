@@ -26,6 +26,7 @@ export class LedgerTable extends pulumi.ComponentResource {
         attributes: [
           { name: partitionKey, type: "S" },
           { name: sortKey, type: "S" },
+          { name: changeIndex.partitionKey, type: "S" },
           { name: changeIndex.sortKey, type: "S" },
         ],
         globalSecondaryIndexes: [{ name: changeIndex.name, hashKey: changeIndex.partitionKey, rangeKey: changeIndex.sortKey, projectionType: "ALL" }],

@@ -52,10 +52,29 @@ function changeTokenFromDigest(recordedAt: string, digest: Buffer): string {
   return `${recordedAt}#${digest.subarray(4, 12).toString("hex")}`;
 }
 
-/** Both keys an item needs, from one hash of the object key (the tracker's hot path). */
-export function itemKeys(bucket: string, key: string, recordedAt: string, shardCount: number = ledgerTable.shardCount): { pk: string; changeToken: string } {
+/** Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC). */
+export function changeDayKey(bucket: string, day: string): string {
+  return `${bucket}#${day}`;
+}
+
+/** UTC day of an ISO-8601 timestamp or change token. */
+export function dayOf(isoOrToken: string): string {
+  return isoOrToken.slice(0, 10);
+}
+
+/** The keys an item needs, from one hash of the object key (the tracker's hot path). */
+export function itemKeys(
+  bucket: string,
+  key: string,
+  recordedAt: string,
+  shardCount: number = ledgerTable.shardCount,
+): { pk: string; changeDay: string; changeToken: string } {
   const digest = keyDigest(key);
-  return { pk: partitionKey(bucket, shardFromDigest(digest, shardCount)), changeToken: changeTokenFromDigest(recordedAt, digest) };
+  return {
+    pk: partitionKey(bucket, shardFromDigest(digest, shardCount)),
+    changeDay: changeDayKey(bucket, dayOf(recordedAt)),
+    changeToken: changeTokenFromDigest(recordedAt, digest),
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   listChanges,
   listCursor,
   listObjects,
+  changesPageSizeForLimit,
   pageSizeForLimit,
   takePage,
   type ChangesQuery,
@@ -99,7 +100,7 @@ export class Ledger {
   }
 
   changesPage(query: ChangesQuery & { limit: number }): Promise<Page<LedgerRecord>> {
-    const pageSize = query.pageSize ?? pageSizeForLimit(query.limit);
+    const pageSize = query.pageSize ?? changesPageSizeForLimit(query.limit);
     return takePage(this.changes({ ...query, pageSize }), query.limit, (last) => changesCursor(query.bucket, last));
   }
 }

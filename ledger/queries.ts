@@ -1,12 +1,13 @@
 /**
  * Read paths of the ledger: point lookups, prefix listings in key order and the change feed
- * in time order. Each bucket is spread over `shardCount` partitions, so listings query every
- * shard and merge; nothing here scans the table.
+ * in time order. Objects of a bucket are spread over `shardCount` partitions, so listings
+ * query every shard and merge; changes are read one day partition at a time. Nothing here
+ * scans the table.
  */
 import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { InvalidCursorError } from "./errors.js";
-import { allPartitionKeys, assertValidObjectKey, changeToken, compareUtf8, partitionKeyOf } from "./keys.js";
+import { allPartitionKeys, assertValidObjectKey, changeDayKey, changeToken, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
 import { mergeSorted } from "./merge.js";
 import { readAhead } from "./read-ahead.js";
 import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
@@ -53,7 +54,14 @@ export function pageSizeForLimit(limit: number, shardCount: number = ledgerTable
   return Math.min(DEFAULT_PAGE_SIZE, Math.max(5, Math.ceil((limit + 1) / shardCount) + 2));
 }
 
+/** The change feed reads one partition at a time: one page of `limit` + 1 tells whether more remain. */
+export function changesPageSizeForLimit(limit: number): number {
+  return Math.min(DEFAULT_CHANGES_PAGE_SIZE, limit + 1);
+}
+
 const DEFAULT_PAGE_SIZE = 250;
+/** One day partition is read in order, so large pages only save requests. */
+const DEFAULT_CHANGES_PAGE_SIZE = 1000;
 
 async function* queryShard(
   ctx: QueryContext,
@@ -133,31 +141,50 @@ export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGe
   for await (const item of merged) yield fromItem(item);
 }
 
+/** Days from `first` through `last` (YYYY-MM-DD, UTC), in order. */
+function daysBetween(first: string, last: string): string[] {
+  const days: string[] = [];
+  for (let day = new Date(`${first}T00:00:00.000Z`); day.toISOString().slice(0, 10) <= last; day.setUTCDate(day.getUTCDate() + 1)) {
+    days.push(day.toISOString().slice(0, 10));
+  }
+  return days;
+}
+
+/** A writer's clock a little ahead of ours must not hide its changes at midnight. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 /**
  * Every key whose current state (object or tombstone) was recorded at or after `since`, in
  * the order the ledger recorded it. A key changed several times appears once, at its latest
- * change: the feed is of states, not a journal of every event.
+ * change: the feed is of states, not a journal of every event. Reads the change index one
+ * day partition at a time, from the day of `since` (or of the cursor) through today.
  */
 export async function* listChanges(ctx: QueryContext, query: ChangesQuery): AsyncGenerator<LedgerRecord> {
   const after = resumeAfter(query, "changes") ?? query.since.toISOString();
-  const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
+  const pageSize = query.pageSize ?? DEFAULT_CHANGES_PAGE_SIZE;
   const { changeIndex } = ledgerTable;
-  const shards = allPartitionKeys(query.bucket, ctx.shardCount).map((pk) =>
-    queryShard(
-      ctx,
-      {
-        IndexName: changeIndex.name,
-        KeyConditionExpression: "#pk = :pk AND #token > :after",
-        ExpressionAttributeNames: { "#pk": changeIndex.partitionKey, "#token": changeIndex.sortKey },
-        ExpressionAttributeValues: { ":pk": pk, ":after": after },
-      },
-      pageSize,
-      query.prefetch,
-    ),
-  );
-  const token = (item: LedgerItem) => item[changeIndex.sortKey] as string;
-  const merged = mergeSorted(shards, (a, b) => (token(a) < token(b) ? -1 : token(a) > token(b) ? 1 : 0));
-  for await (const item of merged) yield fromItem(item);
+  const today = () => new Date(Date.now() + CLOCK_SKEW_MS).toISOString().slice(0, 10);
+  let lastDay = today();
+  for (let days = daysBetween(dayOf(after), lastDay); days.length > 0; ) {
+    for (const day of days) {
+      const items = queryShard(
+        ctx,
+        {
+          IndexName: changeIndex.name,
+          KeyConditionExpression: "#day = :day AND #token > :after",
+          ExpressionAttributeNames: { "#day": changeIndex.partitionKey, "#token": changeIndex.sortKey },
+          ExpressionAttributeValues: { ":day": changeDayKey(query.bucket, day), ":after": after },
+        },
+        pageSize,
+        query.prefetch,
+      );
+      for await (const item of items) yield fromItem(item);
+    }
+    // A feed read across midnight goes on into the day that has begun meanwhile.
+    const now = today();
+    days = now > lastDay ? daysBetween(lastDay, now).slice(1) : [];
+    lastDay = now;
+  }
 }
 
 export function listCursor(bucket: string, prefix: string | undefined, last: LedgerRecord): string {

@@ -51,6 +51,7 @@ export type LedgerItem = Record<string, unknown>;
 const A = {
   pk: ledgerTable.partitionKey,
   sk: ledgerTable.sortKey,
+  changeDay: ledgerTable.changeIndex.partitionKey,
   changeToken: ledgerTable.changeIndex.sortKey,
   expiresAt: ledgerTable.ttlAttribute,
 } as const;
@@ -60,6 +61,7 @@ export function toItem(record: LedgerRecord): LedgerItem {
   const item: LedgerItem = {
     [A.pk]: keys.pk,
     [A.sk]: record.key,
+    [A.changeDay]: keys.changeDay,
     [A.changeToken]: keys.changeToken,
     bucket: record.bucket,
     deleted: record.deleted,

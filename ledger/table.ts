@@ -10,10 +10,17 @@ export const ledgerTable = {
   partitionKey: "pk",
   /** The raw S3 key. Nothing is prepended: S3 keys may use all 1,024 bytes a sort key allows. */
   sortKey: "sk",
+  /**
+   * The change feed: one partition per bucket and UTC day of recording, so "what changed
+   * since T" reads one partition per day since T (usually one or two requests) instead of
+   * every shard. The price is a write ceiling of one GSI partition (about 1,000 changes/s)
+   * per bucket; above it, writes are throttled and retried while the queue absorbs the burst.
+   */
   changeIndex: {
     name: "changes",
-    partitionKey: "pk",
-    /** `<recordedAt ISO>#<key hash>`: time order within a shard, unique per key. */
+    /** `<bucket>#<YYYY-MM-DD>` of `recordedAt`. */
+    partitionKey: "changeDay",
+    /** `<recordedAt ISO>#<key hash>`: time order within the day, unique per key. */
     sortKey: "changeToken",
   },
   /** Epoch seconds; set on tombstones only, so live objects never expire. */
@@ -36,6 +43,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
     AttributeDefinitions: [
       { AttributeName: partitionKey, AttributeType: "S" },
       { AttributeName: sortKey, AttributeType: "S" },
+      { AttributeName: changeIndex.partitionKey, AttributeType: "S" },
       { AttributeName: changeIndex.sortKey, AttributeType: "S" },
     ],
     KeySchema: [

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { changesCursor, pageSizeForLimit } from "../../ledger/index.js";
+import { changesCursor, changesPageSizeForLimit } from "../../ledger/index.js";
 import { openLedger, type TargetOptions } from "../ledger-target.js";
 import { changeColumns, changeRow } from "../output.js";
 import { parsePositiveInt, parseSince } from "../time.js";
@@ -28,7 +28,7 @@ export function registerChanges(program: Command): void {
       const since = parseSince(options.since);
       const ledger = await openLedger(options);
       await printRecords({
-        records: ledger.changes({ bucket, since, ...(options.cursor !== undefined && { cursor: options.cursor }), ...(options.limit !== undefined && { pageSize: pageSizeForLimit(options.limit) }) }),
+        records: ledger.changes({ bucket, since, ...(options.cursor !== undefined && { cursor: options.cursor }), ...(options.limit !== undefined && { pageSize: changesPageSizeForLimit(options.limit) }) }),
         ...(options.limit !== undefined && { limit: options.limit }),
         ...(options.json !== undefined && { json: options.json }),
         header: changeColumns,

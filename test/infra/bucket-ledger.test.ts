@@ -65,7 +65,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
       deletionProtectionEnabled: true,
-      globalSecondaryIndexes: [{ name: "changes", hashKey: "pk", rangeKey: "changeToken", projectionType: "ALL" }],
+      globalSecondaryIndexes: [{ name: "changes", hashKey: "changeDay", rangeKey: "changeToken", projectionType: "ALL" }],
     });
     expect(await resolve(ledger.tableName)).toBe("ledger-ledger-1a2b3c");
     assertUniqueNames(resources);
