@@ -1,10 +1,16 @@
 /**
- * Which ledger table a command reads, and how to reach it: `--table`, then the
- * BUCKET_LEDGER_TABLE environment variable, then `--local` (a running `bucket-ledger dev`).
- * With a table name the default AWS credential and endpoint chain applies
- * (AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3 work).
+ * Which ledger table a command reads, and how to reach it. One of `--table <name>`,
+ * `--local` (a running `bucket-ledger dev`) or `--stack <name>` (`pulumi stack output`), or
+ * else the BUCKET_LEDGER_TABLE environment variable. With a table name the default AWS
+ * credential and endpoint chain applies (AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3
+ * work).
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { S3Client } from "@aws-sdk/client-s3";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Command } from "commander";
+import { z } from "zod";
 import { createDocumentClient, Ledger } from "../ledger/index.js";
 import { createLocalClients } from "../local/clients.js";
 import { readDevFile } from "../local/dev-file.js";
@@ -13,35 +19,74 @@ import { UsageError } from "./errors.js";
 export interface TargetOptions {
   table?: string;
   local?: boolean;
+  stack?: string;
 }
 
 export interface Target {
   ledger: Ledger;
+  documentClient: DynamoDBDocumentClient;
   /** Built on first use: most commands never touch S3. */
   s3(): S3Client;
   /** The local emulator does not list in S3's byte order. */
   local: boolean;
 }
 
+/** The options every command that reads the ledger takes. */
+export function withTargetOptions(command: Command): Command {
+  return command
+    .option("--table <name>", "ledger table (default: $BUCKET_LEDGER_TABLE)")
+    .option("--local", "use the running `bucket-ledger dev` stack")
+    .option("--stack <name>", "read the table from `pulumi stack output` of this stack (needs the Pulumi CLI)");
+}
+
+const stackOutputsSchema = z.object({ tableName: z.string().min(3) }).loose();
+
+/** Runs the Pulumi CLI; a separate function so the error names exactly what went wrong. */
+async function tableFromStack(stack: string): Promise<string> {
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(execFile)("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", timeout: 60_000 }));
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & { stderr?: string };
+    if (failure.code === "ENOENT") throw new UsageError("--stack needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/); or pass --table $(pulumi stack output tableName)");
+    throw new UsageError(`pulumi stack output --stack ${stack} failed: ${(failure.stderr ?? failure.message).trim()}`);
+  }
+  let outputs: unknown;
+  try {
+    outputs = JSON.parse(stdout);
+  } catch {
+    throw new UsageError(`pulumi stack output --stack ${stack} did not print JSON`);
+  }
+  const parsed = stackOutputsSchema.safeParse(outputs);
+  if (!parsed.success) throw new UsageError(`stack ${stack} has no tableName output: is it a bucket-ledger stack, and has it been deployed?`);
+  return parsed.data.tableName;
+}
+
 export async function openTarget(options: TargetOptions): Promise<Target> {
+  const given = [options.table !== undefined && "--table", options.local && "--local", options.stack !== undefined && "--stack"].filter(Boolean);
+  if (given.length > 1) throw new UsageError(`${given.join(" and ")} both name a table: give one`);
   if (options.local) {
     const info = await readDevFile();
     const clients = createLocalClients(info.endpoints, info.region);
+    const documentClient = createDocumentClient(clients.dynamodb);
     return {
-      ledger: new Ledger({ tableName: info.tableName, retentionDays: info.retentionDays, documentClient: createDocumentClient(clients.dynamodb) }),
+      ledger: new Ledger({ tableName: info.tableName, retentionDays: info.retentionDays, documentClient }),
+      documentClient,
       s3: () => clients.s3,
       local: true,
     };
   }
-  const tableName = options.table ?? process.env.BUCKET_LEDGER_TABLE;
+  const tableName = options.table ?? (options.stack !== undefined ? await tableFromStack(options.stack) : process.env.BUCKET_LEDGER_TABLE);
   if (!tableName) {
     throw new UsageError(
-      "no ledger table given: pass --table <name> (from `pulumi stack output tableName`), set BUCKET_LEDGER_TABLE, or use --local with a running `bucket-ledger dev`",
+      "no ledger table given: pass --table <name> (from `pulumi stack output tableName`), --stack <name> with the Pulumi CLI installed, --local with a running `bucket-ledger dev`, or set BUCKET_LEDGER_TABLE",
     );
   }
   const retentionDays = process.env.BUCKET_LEDGER_RETENTION_DAYS;
+  const documentClient = createDocumentClient();
   return {
-    ledger: new Ledger({ tableName, ...(retentionDays && { retentionDays: Number(retentionDays) }) }),
+    ledger: new Ledger({ tableName, documentClient, ...(retentionDays && { retentionDays: Number(retentionDays) }) }),
+    documentClient,
     s3: () => new S3Client({}),
     local: false,
   };

@@ -7,9 +7,12 @@ import { MaxDeleteExceededError, ReconcileError } from "../reconcile/errors.js";
 import { registerChanges } from "./commands/changes.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDev } from "./commands/dev.js";
+import { registerGet } from "./commands/get.js";
 import { registerLs } from "./commands/ls.js";
 import { registerReconcile } from "./commands/reconcile.js";
-import { EXIT, UsageError } from "./errors.js";
+import { registerRuns } from "./commands/runs.js";
+import { registerStat } from "./commands/stat.js";
+import { EXIT, LookupFailedError, UsageError } from "./errors.js";
 
 function buildProgram(): Command {
   const program = new Command("bucket-ledger")
@@ -18,7 +21,10 @@ function buildProgram(): Command {
     .exitOverride();
   registerLs(program);
   registerChanges(program);
+  registerGet(program);
+  registerStat(program);
   registerReconcile(program);
+  registerRuns(program);
   registerDev(program);
   registerDemo(program);
   return program;
@@ -41,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its message already; help and version exit 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const message = error instanceof LedgerError || error instanceof UsageError || error instanceof LocalStackNotRunningError || error instanceof ReconcileError || error instanceof PortInUseError
+    const message = error instanceof LedgerError || error instanceof UsageError || error instanceof LookupFailedError || error instanceof LocalStackNotRunningError || error instanceof ReconcileError || error instanceof PortInUseError
       ? (error as Error).message
       : `${(error as Error).name}: ${(error as Error).message}`;
     process.stderr.write(`bucket-ledger: ${message}\n`);

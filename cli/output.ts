@@ -28,7 +28,7 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-function formatTime(iso: string): string {
+export function formatTime(iso: string): string {
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 

@@ -22,6 +22,14 @@ function parseEnvironment<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv
 
 const tableName = z.string().min(3, "TABLE_NAME must name the ledger table");
 const retentionDays = z.coerce.number().int().positive().default(30);
+const bucketList = z.string().transform((value, ctx) => {
+  try {
+    return z.array(z.string().min(3)).min(1).parse(JSON.parse(value));
+  } catch {
+    ctx.addIssue({ code: "custom", message: "BUCKETS must be a JSON list of bucket names" });
+    return z.NEVER;
+  }
+});
 
 const trackerEnvironmentSchema = z.object({
   TABLE_NAME: tableName,
@@ -39,14 +47,7 @@ const reconcileEnvironmentSchema = z
   .object({
     TABLE_NAME: tableName,
     RETENTION_DAYS: retentionDays,
-    BUCKETS: z.string().transform((value, ctx) => {
-      try {
-        return z.array(z.string().min(3)).min(1).parse(JSON.parse(value));
-      } catch {
-        ctx.addIssue({ code: "custom", message: "BUCKETS must be a JSON list of bucket names" });
-        return z.NEVER;
-      }
-    }),
+    BUCKETS: bucketList,
     RECONCILE_SOURCE: z.enum(["list", "inventory"]).default("list"),
     MAX_DELETE_FRACTION: z.coerce.number().min(0).max(1).default(0.1),
     WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
@@ -66,4 +67,16 @@ export type ReconcileEnvironment = z.infer<typeof reconcileEnvironmentSchema>;
 
 export function parseReconcileEnvironment(env: NodeJS.ProcessEnv): ReconcileEnvironment {
   return parseEnvironment(reconcileEnvironmentSchema, env, "reconcile");
+}
+
+const apiEnvironmentSchema = z.object({
+  TABLE_NAME: tableName,
+  RETENTION_DAYS: retentionDays,
+  BUCKETS: bucketList,
+});
+
+export type ApiEnvironment = z.infer<typeof apiEnvironmentSchema>;
+
+export function parseApiEnvironment(env: NodeJS.ProcessEnv): ApiEnvironment {
+  return parseEnvironment(apiEnvironmentSchema, env, "api");
 }

@@ -6,6 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ChangeHorizonError } from "./errors.js";
 import {
+  bucketStats,
   changesCursor,
   getRecord,
   listChanges,
@@ -14,6 +15,7 @@ import {
   changesPageSizeForLimit,
   pageSizeForLimit,
   takePage,
+  type BucketStats,
   type ChangesQuery,
   type ListQuery,
   type Page,
@@ -102,5 +104,10 @@ export class Ledger {
   changesPage(query: ChangesQuery & { limit: number }): Promise<Page<LedgerRecord>> {
     const pageSize = query.pageSize ?? changesPageSizeForLimit(query.limit);
     return takePage(this.changes({ ...query, pageSize }), query.limit, (last) => changesCursor(query.bucket, last));
+  }
+
+  /** Exact object count, bytes and tombstones of a bucket; reads the whole bucket's index (see `bucketStats`). */
+  stats(query: { bucket: string; onProgress?: (itemsRead: number) => void }): Promise<BucketStats> {
+    return bucketStats(this.query, query.bucket, { lookBackDays: this.retentionDays, ...(query.onProgress && { onProgress: query.onProgress }) });
   }
 }

@@ -6,7 +6,7 @@ import { z } from "zod";
 export const localStackInfoSchema = z.object({
   ready: z.literal(true),
   region: z.string(),
-  endpoints: z.object({ s3: z.string().url(), sqs: z.string().url(), dynamodb: z.string().url() }),
+  endpoints: z.object({ s3: z.string().url(), sqs: z.string().url(), dynamodb: z.string().url(), api: z.string().url() }),
   tableName: z.string(),
   buckets: z.array(z.string()).min(1),
   queueUrl: z.string(),

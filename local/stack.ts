@@ -19,6 +19,8 @@ import { sqsTaskQueue } from "../reconcile/task-queue.js";
 import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../tracker/object-lookup.js";
+import { createApiHandler } from "../api/handler.js";
+import { startLocalApiServer, type LocalApiServer } from "./api-server.js";
 import { createLocalClients, type LocalClients } from "./clients.js";
 import { localCredentials, LOCAL_REGION } from "./credentials.js";
 import type { LocalStackInfo } from "./dev-file.js";
@@ -34,6 +36,8 @@ export interface LocalStackOptions {
   /** 0 (the default) picks free ports. */
   awsPort?: number;
   dynamoDbPort?: number;
+  /** Port of the query API on loopback (0, the default: a free port). */
+  apiPort?: number;
   /** Persist DynamoDB Local's data here instead of in memory. */
   dataDirectory?: string;
   retentionDays?: number;
@@ -133,7 +137,7 @@ export class LocalStack {
     readonly notifier: S3Notifier,
     readonly eventSourceMapping: SqsEventSourceMapping,
     readonly reconciler: LocalReconciler,
-    private readonly emulators: { aws: S3SqsEmulator; dynamodb: DynamoDbLocal },
+    private readonly emulators: { aws: S3SqsEmulator; dynamodb: DynamoDbLocal; api: LocalApiServer },
   ) {}
 
   static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -155,8 +159,7 @@ export class LocalStack {
     try {
       const dynamodb = (dynamoResult as PromiseFulfilledResult<DynamoDbLocal>).value;
       const aws = (awsResult as PromiseFulfilledResult<S3SqsEmulator>).value;
-      const endpoints = { s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint };
-      const clients = createLocalClients(endpoints, region);
+      const clients = createLocalClients({ s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint }, region);
 
       const { queueUrl, queueArn, dlqUrl } = await createQueueWithDlq(
         clients.sqs,
@@ -200,8 +203,13 @@ export class LocalStack {
         concurrency: options.pollers ?? 2,
         ...(options.onError && { onError: options.onError }),
       });
-      eventSourceMapping.start();
+      // The API (its port may be taken) and the task queue come up before any poller starts,
+      // so a failure here leaves nothing running.
+      const api = await startLocalApiServer(createApiHandler({ ledger, buckets, ...(options.onError && { onError: options.onError }) }), options.apiPort ?? 0);
+      started.push(api);
       const reconciler = await startLocalReconciler(clients, ledger, new RunStore(tableName, documentClient), buckets, options);
+      eventSourceMapping.start();
+      const endpoints = { s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint, api: api.endpoint };
 
       const info: LocalStackInfo = {
         ready: true,
@@ -214,7 +222,7 @@ export class LocalStack {
         retentionDays,
         pid: process.pid,
       };
-      const stack = new LocalStack(info, clients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb });
+      const stack = new LocalStack(info, clients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb, api });
       if (options.reconcileIntervalMs) stack.scheduleReconciliation(options.reconcileIntervalMs, options);
       return stack;
     } catch (error) {
@@ -303,7 +311,7 @@ export class LocalStack {
     await Promise.all([this.eventSourceMapping.stop(), this.reconciler.taskMapping.stop()]);
     await this.notifier.flush();
     for (const client of Object.values(this.clients)) client.destroy();
-    await Promise.allSettled([this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);
+    await Promise.allSettled([this.emulators.api.stop(), this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { changesCursor, changesPageSizeForLimit } from "../../ledger/index.js";
-import { openLedger, type TargetOptions } from "../ledger-target.js";
+import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { changeColumns, changeRow } from "../output.js";
 import { parsePositiveInt, parseSince } from "../time.js";
 import { printRecords } from "./records.js";
@@ -13,16 +13,13 @@ interface ChangesOptions extends TargetOptions {
 }
 
 export function registerChanges(program: Command): void {
-  program
-    .command("changes")
+  withTargetOptions(program.command("changes"))
     .description("objects created, overwritten or deleted since a time, in the order the ledger recorded them")
     .argument("<bucket>", "bucket name")
     .requiredOption("-s, --since <time>", "ISO-8601 time, or a duration ago: 15m, 6h, 2d")
     .option("-n, --limit <n>", "stop after n changes and print a resume cursor", parsePositiveInt("--limit"))
     .option("--cursor <cursor>", "resume where an earlier --limit stopped")
     .option("--json", "NDJSON output (the default when stdout is not a terminal)")
-    .option("--table <name>", "ledger table (default: $BUCKET_LEDGER_TABLE)")
-    .option("--local", "use the running `bucket-ledger dev` stack")
     .addHelpText("after", "\nExamples:\n  bucket-ledger changes my-bucket --since 24h --table ledger-prod\n  bucket-ledger changes ledger-demo --since 2026-11-21T00:00:00Z --local --json")
     .action(async (bucket: string, options: ChangesOptions) => {
       const since = parseSince(options.since);

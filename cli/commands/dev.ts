@@ -7,6 +7,7 @@ import { parsePositiveInt } from "../time.js";
 interface DevOptions {
   bucket: string[];
   awsPort?: number;
+  apiPort?: number;
   dynamodbPort?: number;
   dataDir?: string;
   retentionDays?: number;
@@ -42,6 +43,7 @@ export function registerDev(program: Command): void {
     .description("run the whole system locally: DynamoDB Local, S3 + SQS emulator with S3 event notifications, and the tracker")
     .option("-b, --bucket <name...>", "buckets to create and track", ["ledger-demo"])
     .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", port("--aws-port"))
+    .option("--api-port <port>", "query API port on 127.0.0.1 (default: a free port)", port("--api-port"))
     .option("--dynamodb-port <port>", "DynamoDB Local port (default: a free port)", port("--dynamodb-port"))
     .option("--data-dir <dir>", "keep DynamoDB Local's data in this directory instead of memory")
     .option("--retention-days <n>", "how long tombstones (and the change feed) are kept", parsePositiveInt("--retention-days"))
@@ -57,6 +59,7 @@ export function registerDev(program: Command): void {
       const stack = await LocalStack.start({
         buckets: options.bucket,
         ...(options.awsPort !== undefined && { awsPort: options.awsPort }),
+        ...(options.apiPort !== undefined && { apiPort: options.apiPort }),
         ...(options.dynamodbPort !== undefined && { dynamoDbPort: options.dynamodbPort }),
         ...(options.dataDir !== undefined && { dataDirectory: options.dataDir }),
         ...(options.retentionDays !== undefined && { retentionDays: options.retentionDays }),
@@ -76,7 +79,7 @@ export function registerDev(program: Command): void {
       if (process.stderr.isTTY) {
         const env = Object.entries(stack.environment).map(([name, value]) => `  export ${name}=${value}`).join("\n");
         process.stderr.write(
-          `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\nCtrl-C to stop.\n\n`,
+          `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\nCtrl-C to stop.\n\n`,
         );
       }
       await new Promise<void>((resolve) => {

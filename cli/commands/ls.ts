@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { listCursor, pageSizeForLimit } from "../../ledger/index.js";
-import { openLedger, type TargetOptions } from "../ledger-target.js";
+import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { objectColumns, objectRow } from "../output.js";
 import { parsePositiveInt } from "../time.js";
 import { printRecords } from "./records.js";
@@ -13,16 +13,13 @@ interface LsOptions extends TargetOptions {
 }
 
 export function registerLs(program: Command): void {
-  program
-    .command("ls")
+  withTargetOptions(program.command("ls"))
     .description("list the objects the ledger holds for a bucket, in key order")
     .argument("<bucket>", "bucket name")
     .option("-p, --prefix <prefix>", "only keys starting with this prefix")
     .option("-n, --limit <n>", "stop after n objects and print a resume cursor", parsePositiveInt("--limit"))
     .option("--cursor <cursor>", "resume a listing where an earlier --limit stopped")
     .option("--json", "NDJSON output (the default when stdout is not a terminal)")
-    .option("--table <name>", "ledger table (default: $BUCKET_LEDGER_TABLE)")
-    .option("--local", "use the running `bucket-ledger dev` stack")
     .addHelpText("after", "\nExamples:\n  bucket-ledger ls my-bucket --prefix logs/2026/ --table ledger-prod\n  bucket-ledger ls ledger-demo --local --json | jq .size")
     .action(async (bucket: string, options: LsOptions) => {
       const ledger = await openLedger(options);

@@ -3,7 +3,7 @@ import { reconcileBucket, type ReconcileSummary } from "../../reconcile/engine.j
 import { inventorySource } from "../../reconcile/inventory-source.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { UsageError } from "../errors.js";
-import { openTarget, type TargetOptions } from "../ledger-target.js";
+import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { statusLine } from "../status-line.js";
 
 interface ReconcileOptions extends TargetOptions {
@@ -41,8 +41,7 @@ function summaryTable(summary: ReconcileSummary): string {
 }
 
 export function registerReconcile(program: Command): void {
-  program
-    .command("reconcile")
+  withTargetOptions(program.command("reconcile"))
     .description("compare the ledger with the bucket and repair drift (missing, stale, orphaned objects)")
     .argument("<bucket>", "bucket name")
     .option("--source <source>", "list (ListObjectsV2) or inventory (newest S3 Inventory report)", "list")
@@ -54,8 +53,6 @@ export function registerReconcile(program: Command): void {
     .option("--force", "tombstone even beyond --max-delete")
     .option("--unordered", "the store does not list in UTF-8 byte order (some S3-compatible stores): sort on disk")
     .option("--json", "print the summary as JSON")
-    .option("--table <name>", "ledger table (default: $BUCKET_LEDGER_TABLE)")
-    .option("--local", "use the running `bucket-ledger dev` stack")
     .addHelpText(
       "after",
       "\nExit codes: 0 in sync or repaired, 1 failure, 2 usage error, 3 refused by the --max-delete guard (nothing deleted).\n\nExamples:\n  bucket-ledger reconcile my-bucket --table ledger-prod --dry-run\n  bucket-ledger reconcile ledger-demo --local",

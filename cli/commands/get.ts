@@ -1,0 +1,47 @@
+import type { Command } from "commander";
+import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
+import { formatBytes, formatTime, outputMode } from "../output.js";
+import { LookupFailedError } from "../errors.js";
+
+interface GetOptions extends TargetOptions {
+  consistent?: boolean;
+  json?: boolean;
+}
+
+export function registerGet(program: Command): void {
+  withTargetOptions(program.command("get"))
+    .description("show what the ledger holds for one object: its state, or the tombstone of its delete")
+    .argument("<bucket>", "bucket name")
+    .argument("<key>", "object key, exactly as in S3 (quote it)")
+    .option("--consistent", "strongly consistent read (sees a write that just happened)")
+    .option("--json", "JSON output (the default when stdout is not a terminal)")
+    .addHelpText("after", "\nExit code 1 when the ledger has no record of the key.\n\nExamples:\n  bucket-ledger get my-bucket 'photos/2026/a b.jpg' --table ledger-prod\n  bucket-ledger get ledger-demo hello.txt --local --json | jq .etag")
+    .action(async (bucket: string, key: string, options: GetOptions) => {
+      const ledger = await openLedger(options);
+      const record = await ledger.get(bucket, key, { consistentRead: Boolean(options.consistent) });
+      if (!record) throw new LookupFailedError(`no record of ${JSON.stringify(key)} in ${bucket}: never seen, or deleted longer ago than the retention window`);
+      if (outputMode(options).json) {
+        process.stdout.write(`${JSON.stringify(record)}\n`);
+        return;
+      }
+      const rows: [string, string | undefined][] = [
+        ["bucket", record.bucket],
+        ["key", record.key],
+        ["state", record.deleted ? "deleted (tombstone)" : "live"],
+        ...(record.deleted
+          ? []
+          : ([
+              ["size", `${formatBytes(record.size)} (${record.size} bytes)`],
+              ["etag", record.etag],
+              ["last modified", formatTime(record.lastModified)],
+              ["storage class", record.storageClass],
+            ] as [string, string | undefined][])),
+        ["version", record.versionId],
+        ["last change", `${record.cause} (${record.source})`],
+        ["sequencer", record.sequencer],
+        ["changed at (S3)", formatTime(record.observedAt)],
+        ["recorded at", formatTime(record.recordedAt)],
+      ];
+      for (const [name, value] of rows) if (value !== undefined) process.stdout.write(`${name.padEnd(18)}${value}\n`);
+    });
+}

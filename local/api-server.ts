@@ -1,0 +1,68 @@
+/**
+ * The query API on loopback for the local stack: each HTTP request becomes the API Gateway
+ * HTTP API (payload 2.0) event Lambda would receive, and goes through the same handler.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { ApiHandler } from "../api/handler.js";
+import { PortInUseError } from "./ports.js";
+
+export interface LocalApiServer {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+function toEvent(method: string, url: URL, headers: Record<string, string>): APIGatewayProxyEventV2 {
+  const query = url.search.slice(1);
+  // API Gateway joins repeated parameters with commas.
+  const parameters: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) parameters[name] = name in parameters ? `${parameters[name]},${value}` : value;
+  const now = new Date();
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: url.pathname,
+    rawQueryString: query,
+    headers,
+    ...(query && { queryStringParameters: parameters }),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      domainName: url.host,
+      domainPrefix: "local",
+      http: { method, path: url.pathname, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+      requestId: crypto.randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+  };
+}
+
+export async function startLocalApiServer(handler: ApiHandler, port = 0): Promise<LocalApiServer> {
+  const server: Server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "127.0.0.1"}`);
+    const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : (value ?? "")]));
+    handler(toEvent(request.method ?? "GET", url, headers))
+      .then((result) => {
+        response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+        response.end(result.body ?? "");
+      })
+      .catch((error: unknown) => {
+        response.writeHead(500, { "content-type": "application/json" });
+        response.end(JSON.stringify({ error: "InternalError", message: (error as Error).message }));
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(port, "the query API") : error));
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${bound}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

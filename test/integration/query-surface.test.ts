@@ -1,0 +1,185 @@
+/**
+ * The query surface against a running local stack: the HTTP API over real HTTP on loopback
+ * (the same handler Lambda runs), and the CLI's get / stat / runs commands, table discovery
+ * and terminal vs piped output.
+ */
+import { execFileSync } from "node:child_process";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeDevFile } from "../../local/dev-file.js";
+import { TRICKY_KEYS } from "../../local/demo.js";
+import { LocalStack } from "../../local/stack.js";
+import { CLI, ndjson, runCli } from "../support/cli.js";
+
+let stack: LocalStack;
+let workdir: string;
+let api: string;
+const bucket = "query-bucket";
+let started: Date;
+
+beforeAll(async () => {
+  stack = await LocalStack.start({ buckets: [bucket, "quiet-bucket"], logLevel: "SILENT", reconcileTasks: 2 });
+  api = stack.info.endpoints.api;
+  workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-query-"));
+  await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
+  started = new Date();
+  await Promise.all(TRICKY_KEYS.map((key, i) => stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "x".repeat(i) }))));
+  await stack.waitForIdle();
+  // Recorded last, after every put: the newest change.
+  await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "empty-file.txt" }));
+  await stack.waitForIdle();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (workdir) await rm(workdir, { recursive: true, force: true });
+});
+
+const live = TRICKY_KEYS.filter((key) => key !== "empty-file.txt");
+
+async function get(path: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${api}${path}`, init);
+  expect(response.headers.get("content-type")).toBe("application/json");
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("HTTP API on loopback", () => {
+  it("lists objects in S3 key order, and a cursor resumes with exactly the remaining ones", async () => {
+    const all = await get(`/buckets/${bucket}/objects?limit=1000`);
+    expect(all.status).toBe(200);
+    const keys = (all.body.items as { key: string }[]).map((item) => item.key);
+    expect(new Set(keys)).toEqual(new Set(live));
+    expect(all.body.cursor).toBeUndefined();
+
+    const collected: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await get(`/buckets/${bucket}/objects?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      expect(page.status).toBe(200);
+      collected.push(...(page.body.items as { key: string }[]).map((item) => item.key));
+      cursor = page.body.cursor as string | undefined;
+    } while (cursor);
+    expect(collected).toEqual(keys);
+  });
+
+  it("filters by prefix, including prefixes that need encoding", async () => {
+    const page = await get(`/buckets/${bucket}/objects?prefix=${encodeURIComponent("math/a + b")}`);
+    expect((page.body.items as { key: string }[]).map((item) => item.key)).toEqual(["math/a + b = c.txt"]);
+  });
+
+  it("returns one object's record for keys with spaces, plus signs, percent signs, ? and # and astral characters", async () => {
+    for (const key of ["math/1+1=2.txt", "percent/100%.txt", "query/what?x=1&y=2#frag.txt", "emoji/😀 party.txt", "reports/2026/q1 summary.pdf"]) {
+      const path = key.split("/").map(encodeURIComponent).join("/");
+      const response = await get(`/buckets/${bucket}/objects/${path}`);
+      expect(response.status, key).toBe(200);
+      expect(response.body).toMatchObject({ bucket, key, deleted: false, size: TRICKY_KEYS.indexOf(key) });
+    }
+    expect((await get(`/buckets/${bucket}/objects/empty-file.txt`)).body).toMatchObject({ deleted: true, cause: "ObjectRemoved:Delete" });
+  });
+
+  it("lists changes since a time, deletes included", async () => {
+    const changes = await get(`/buckets/${bucket}/changes?since=${encodeURIComponent(started.toISOString())}&limit=1000`);
+    expect(changes.status).toBe(200);
+    const items = changes.body.items as { key: string; deleted: boolean }[];
+    expect(items).toHaveLength(TRICKY_KEYS.length);
+    expect(items.find((item) => item.key === "empty-file.txt")).toMatchObject({ deleted: true });
+    const later = await get(`/buckets/${bucket}/changes?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    expect(later.body).toEqual({ items: [] });
+  });
+
+  it.each([
+    ["a limit of 0", `/buckets/${bucket}/objects?limit=0`, /limit must be at least 1/],
+    ["a limit that is not a number", `/buckets/${bucket}/objects?limit=ten`, /limit must be a number/],
+    ["a limit above 1000", `/buckets/${bucket}/objects?limit=5000`, /at most 1000/],
+    ["an unknown parameter", `/buckets/${bucket}/objects?prefx=a`, /unknown parameter prefx/],
+    ["a corrupt cursor", `/buckets/${bucket}/objects?cursor=not-a-cursor`, /cursor/],
+    ["changes without since", `/buckets/${bucket}/changes`, /since is required/],
+    ["since that is not a time", `/buckets/${bucket}/changes?since=yesterday`, /ISO-8601/],
+    ["since beyond the retention window", `/buckets/${bucket}/changes?since=2020-01-01T00:00:00Z`, /horizon/],
+  ])("answers 400 with a JSON error for %s", async (_what, path, message) => {
+    const response = await get(path);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: "BadRequest", message: expect.stringMatching(message) });
+  });
+
+  it("answers 404 for an untracked bucket, an unknown route and a key never seen; 405 for writes", async () => {
+    expect(await get("/buckets/not-tracked/objects")).toMatchObject({ status: 404, body: { error: "NotFound", message: expect.stringMatching(/not tracked/) } });
+    expect((await get(`/buckets/${bucket}/versions`)).status).toBe(404);
+    expect((await get(`/buckets/${bucket}/objects/never/seen.txt`)).status).toBe(404);
+    expect((await get(`/buckets/${bucket}/objects`, { method: "POST" })).status).toBe(405);
+  });
+});
+
+describe("CLI: get, stat, runs and finding the table", () => {
+  it("get prints one record as JSON when piped, and exits 1 for a key never seen", async () => {
+    const found = await runCli(["get", bucket, "unicode/café/ﬁle.txt", "--local"], { cwd: workdir });
+    expect(found.code).toBe(0);
+    expect(JSON.parse(found.stdout)).toMatchObject({ key: "unicode/café/ﬁle.txt", deleted: false });
+    const missing = await runCli(["get", bucket, "nope.txt", "--local"], { cwd: workdir });
+    expect(missing).toMatchObject({ code: 1, stdout: "" });
+    expect(missing.stderr).toMatch(/no record of "nope.txt" in query-bucket/);
+  });
+
+  it("stat counts live objects, bytes and tombstones exactly, and names the newest change", async () => {
+    const result = await runCli(["stat", bucket, "--local", "--json"], { cwd: workdir });
+    expect(result.code).toBe(0);
+    const stats = JSON.parse(result.stdout) as Record<string, unknown>;
+    const bytes = live.reduce((sum, key) => sum + TRICKY_KEYS.indexOf(key), 0);
+    expect(stats).toMatchObject({ bucket, objects: live.length, totalBytes: bytes, tombstones: 1, newestChange: { key: "empty-file.txt", deleted: true } });
+    const empty = await runCli(["stat", "quiet-bucket", "--local", "--json"], { cwd: workdir });
+    expect(JSON.parse(empty.stdout)).toEqual({ bucket: "quiet-bucket", objects: 0, totalBytes: 0, tombstones: 0 });
+  });
+
+  it("runs shows the fan-out runs the local reconciler recorded", async () => {
+    const [summary] = await stack.reconcileAll();
+    const result = await runCli(["runs", bucket, "--local"], { cwd: workdir });
+    expect(result.code).toBe(0);
+    const [run] = ndjson(result.stdout);
+    expect(run).toMatchObject({ runId: summary!.runId, status: "succeeded", tasks: summary!.tasks, scanned: live.length, tasksDone: summary!.tasks });
+  });
+
+  it("reads the table from `pulumi stack output` with --stack, and says what is wrong when it cannot", async () => {
+    const bin = await mkdtemp(join(tmpdir(), "fake-pulumi-"));
+    try {
+      // Stands in for the Pulumi CLI, which these machines do not have: prints what `pulumi stack output --json` prints.
+      await writeFile(
+        join(bin, "pulumi"),
+        `#!/bin/sh\nif [ "$5" = "prod" ]; then echo '{"tableName":"${stack.info.tableName}","bucketNames":["${bucket}"]}'; else echo "error: no stack named '$5' found" >&2; exit 255; fi\n`,
+      );
+      await chmod(join(bin, "pulumi"), 0o755);
+      const env = { ...stack.environment, BUCKET_LEDGER_TABLE: undefined, PATH: `${bin}:${process.env.PATH}` };
+      const result = await runCli(["ls", bucket, "--stack", "prod", "--prefix", "math/"], { env });
+      expect(result.code).toBe(0);
+      expect(ndjson(result.stdout).map((record) => record.key)).toEqual(["math/1+1=2.txt", "math/a + b = c.txt"]);
+      const unknown = await runCli(["ls", bucket, "--stack", "staging"], { env });
+      expect(unknown).toMatchObject({ code: 2 });
+      expect(unknown.stderr).toMatch(/pulumi stack output --stack staging failed: error: no stack named 'staging' found/);
+      const noPulumi = await runCli(["ls", bucket, "--stack", "prod"], { env: { ...env, PATH: "/nonexistent" } });
+      expect(noPulumi).toMatchObject({ code: 2 });
+      expect(noPulumi.stderr).toMatch(/--stack needs the Pulumi CLI on PATH/);
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses two ways of naming the table at once", async () => {
+    const result = await runCli(["stat", bucket, "--local", "--table", "other"], { cwd: workdir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--table and --local both name a table/);
+  });
+
+  it("prints aligned, readable columns on a terminal and NDJSON when piped", () => {
+    // `script` gives the CLI a pseudo-terminal, as an interactive shell would.
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} ls ${bucket} --local --prefix math/`;
+    const terminal = execFileSync("script", ["-qec", command, "/dev/null"], { cwd: workdir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", BUCKET_LEDGER_TABLE: "" } });
+    const lines = terminal.replace(/\r/g, "").trim().split("\n");
+    expect(lines[0]).toMatch(/^LAST MODIFIED\s+SIZE {2}KEY$/);
+    expect(lines[1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z\s+1 B {2}math\/1\+1=2\.txt$/);
+    expect(terminal).not.toContain("{");
+    const piped = execFileSync(process.execPath, [CLI, "ls", bucket, "--local", "--prefix", "math/"], { cwd: workdir, encoding: "utf8", env: { ...process.env, BUCKET_LEDGER_TABLE: "" } });
+    expect(ndjson(piped)).toHaveLength(2);
+  });
+});
