@@ -25,3 +25,4 @@ export const reconcileTaskDeadLetterQueueUrl = ledger.reconcileTaskDeadLetterQue
 export const scheduleName = ledger.scheduleName;
 export const dashboardUrl = ledger.dashboardUrl;
 export const inventoryDestination = ledger.inventoryDestination;
+export const apiEndpoint = ledger.apiEndpoint;

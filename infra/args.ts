@@ -127,6 +127,15 @@ export const bucketLedgerArgsSchema = z.object({
       maximumConcurrency: z.number().int().min(2).max(1000).default(4),
     })
     .prefault({}),
+  /** The HTTP query API: off unless asked for; IAM-authorized unless `authorization: "none"`. */
+  api: z
+    .object({
+      enabled: z.boolean().default(false),
+      authorization: z.enum(["iam", "none"]).default("iam"),
+      throttlingRateLimit: z.number().min(1).max(10_000).default(50),
+      throttlingBurstLimit: z.number().int().min(1).max(5_000).default(100),
+    })
+    .prefault({}),
   monitoring: z
     .object({
       alarmEmail: z.string().email().optional(),

@@ -10,6 +10,7 @@ import { BundledFunction } from "./bundled-function.js";
 import { EventDelivery, type DeliveredBucket } from "./event-delivery.js";
 import { LedgerTable } from "./ledger-table.js";
 import { Monitoring } from "./monitoring.js";
+import { QueryApi } from "./query-api.js";
 import { Reconciler } from "./reconciler.js";
 import { SecureBucket } from "./secure-bucket.js";
 
@@ -25,6 +26,7 @@ export class BucketLedger extends pulumi.ComponentResource {
   readonly tracker: BundledFunction;
   readonly reconciler: Reconciler;
   readonly monitoring: Monitoring;
+  readonly queryApi?: QueryApi;
 
   readonly tableName: pulumi.Output<string>;
   readonly tableArn: pulumi.Output<string>;
@@ -37,6 +39,7 @@ export class BucketLedger extends pulumi.ComponentResource {
   readonly scheduleName: pulumi.Output<string>;
   readonly dashboardUrl: pulumi.Output<string>;
   readonly inventoryDestination?: pulumi.Output<string>;
+  readonly apiEndpoint?: pulumi.Output<string>;
 
   constructor(name: string, args: BucketLedgerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:BucketLedger", name, {}, opts);
@@ -130,6 +133,23 @@ export class BucketLedger extends pulumi.ComponentResource {
       parent,
     );
 
+    if (settings.api.enabled) {
+      this.queryApi = new QueryApi(
+        `${name}-api`,
+        {
+          authorization: settings.api.authorization,
+          throttlingRateLimit: settings.api.throttlingRateLimit,
+          throttlingBurstLimit: settings.api.throttlingBurstLimit,
+          logRetentionDays,
+          retentionDays: settings.retentionDays,
+          buckets: buckets.map((bucket) => bucket.name),
+          table: { name: this.table.name, resourceArns: this.table.resourceArns },
+        },
+        parent,
+      );
+      this.apiEndpoint = this.queryApi.endpoint;
+    }
+
     this.monitoring = new Monitoring(
       `${name}-monitoring`,
       {
@@ -168,6 +188,7 @@ export class BucketLedger extends pulumi.ComponentResource {
       scheduleName: this.scheduleName,
       dashboardUrl: this.dashboardUrl,
       inventoryDestination: this.inventoryDestination,
+      apiEndpoint: this.apiEndpoint,
     });
   }
 }

@@ -30,6 +30,8 @@ export const STACK_CONFIG_KEYS = [
   "reconcileMemoryMb",
   "reconcileTasksPerRun",
   "reconcileMaxConcurrency",
+  "api",
+  "apiAuthorization",
   "alarmEmail",
   "alarmTopicArn",
   "driftAlarmThreshold",
@@ -116,6 +118,10 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
       memoryMb: integer(values, "reconcileMemoryMb"),
       tasksPerRun: integer(values, "reconcileTasksPerRun"),
       maximumConcurrency: integer(values, "reconcileMaxConcurrency"),
+    }),
+    api: defined({
+      enabled: boolean(values, "api"),
+      authorization: text(values, "apiAuthorization") as "iam" | "none" | undefined,
     }),
     monitoring: defined({
       alarmEmail: text(values, "alarmEmail"),

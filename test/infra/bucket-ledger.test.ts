@@ -171,6 +171,38 @@ describe("reconciliation fan-out", () => {
   });
 });
 
+describe("query API", () => {
+  it("is not deployed unless asked for", async () => {
+    const { resources } = await deploy({ createBucket: {} });
+    expect(resources.filter((resource) => resource.type.startsWith("aws:apigatewayv2/"))).toEqual([]);
+  });
+
+  it("serves three GET routes through one Lambda, all IAM-authorized by default, with a throttled stage", async () => {
+    const { resources, ledger } = await deploy({ createBucket: {}, api: { enabled: true } });
+    expect(one(resources, "aws:apigatewayv2/api:Api")).toMatchObject({ protocolType: "HTTP" });
+    const routes = ofType(resources, "aws:apigatewayv2/route:Route");
+    expect(routes.map((route) => route.inputs.routeKey).sort()).toEqual(["GET /buckets/{bucket}/changes", "GET /buckets/{bucket}/objects", "GET /buckets/{bucket}/objects/{key+}"]);
+    // Nothing public: every route needs SigV4, and there is no $default catch-all route.
+    for (const route of routes) expect(route.inputs.authorizationType).toBe("AWS_IAM");
+    expect(one(resources, "aws:apigatewayv2/integration:Integration")).toMatchObject({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0" });
+    expect(one(resources, "aws:apigatewayv2/stage:Stage")).toMatchObject({ name: "$default", autoDeploy: true, defaultRouteSettings: { throttlingRateLimit: 50, throttlingBurstLimit: 100 } });
+    expect(one(resources, "aws:lambda/permission:Permission", "api")).toMatchObject({ principal: "apigateway.amazonaws.com", sourceArn: `arn:aws:execute-api:us-east-1:${ACCOUNT_ID}:a1b2c3d4e5/*/*` });
+    const fn = one(resources, "aws:lambda/function:Function", "api-function");
+    expect((fn.environment as { variables: Record<string, string> }).variables).toMatchObject({ TABLE_NAME: "ledger-ledger-1a2b3c", BUCKETS: '["ledger-bucket-1a2b3c"]' });
+    const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "api-function").policy);
+    expect(policy.find((s) => s.Sid === "ReadLedger")).toMatchObject({ Action: ["dynamodb:Query", "dynamodb:GetItem"] });
+    expect(policy.flatMap((s) => [s.Action].flat()).filter((action) => action.startsWith("dynamodb:") && !["dynamodb:Query", "dynamodb:GetItem"].includes(action))).toEqual([]);
+    expect(await resolve(ledger.apiEndpoint!)).toBe("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com");
+    assertLeastPrivilege(resources);
+    assertUniqueNames(resources);
+  });
+
+  it("opens the routes only when authorization is explicitly none", async () => {
+    const { resources } = await deploy({ createBucket: {}, api: { enabled: true, authorization: "none" } });
+    for (const route of ofType(resources, "aws:apigatewayv2/route:Route")) expect(route.inputs.authorizationType).toBe("NONE");
+  });
+});
+
 describe("eventbridge delivery for adopted buckets", () => {
   it("leaves the adopted buckets' notification configuration alone and routes through rules", async () => {
     const { resources } = await deploy({ adoptBuckets: [{ name: "existing-photos", filters: [{ prefix: "raw/", suffix: ".jpg" }] }, { name: "existing-logs" }], delivery: "eventbridge" });

@@ -28,6 +28,13 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { name: physical, arn: `arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:${physical}` };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { name: physical, arn: `arn:aws:logs:us-east-1:${ACCOUNT_ID}:log-group:${physical}` };
+    case "aws:apigatewayv2/api:Api":
+      return {
+        name: physical,
+        id: "a1b2c3d4e5",
+        apiEndpoint: "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+        executionArn: `arn:aws:execute-api:us-east-1:${ACCOUNT_ID}:a1b2c3d4e5`,
+      };
     default:
       return { name: physical, arn: `arn:aws:mock:us-east-1:${ACCOUNT_ID}:${type.split(":").pop()}/${physical}` };
   }

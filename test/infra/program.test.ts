@@ -16,6 +16,7 @@ describe("function bundles", () => {
   it.each([
     ["tracker", { TABLE_NAME: "ledger-table" }],
     ["reconcile", { TABLE_NAME: "ledger-table", BUCKETS: '["photos"]', TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/tasks" }],
+    ["api", { TABLE_NAME: "ledger-table", BUCKETS: '["photos"]' }],
   ])("bundles %s with esbuild and its handler loads from the built artifact", async (name, env) => {
     const code = bundleFunction(name);
     expect(code).not.toMatch(/@pulumi\//);

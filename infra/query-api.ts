@@ -1,0 +1,81 @@
+/**
+ * The optional query API: an API Gateway HTTP API whose three GET routes invoke one Lambda
+ * (api/handler.ts). Routes require IAM (SigV4) authorization unless the stack says
+ * otherwise, so nothing is public by accident; the $default stage is throttled.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BundledFunction } from "./bundled-function.js";
+
+export const QUERY_ROUTES = ["GET /buckets/{bucket}/objects", "GET /buckets/{bucket}/objects/{key+}", "GET /buckets/{bucket}/changes"] as const;
+
+export interface QueryApiArgs {
+  authorization: "iam" | "none";
+  throttlingRateLimit: number;
+  throttlingBurstLimit: number;
+  logRetentionDays: number;
+  retentionDays: number;
+  buckets: pulumi.Input<string>[];
+  table: { name: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
+}
+
+export class QueryApi extends pulumi.ComponentResource {
+  readonly function: BundledFunction;
+  readonly api: aws.apigatewayv2.Api;
+  readonly routes: aws.apigatewayv2.Route[];
+  readonly endpoint: pulumi.Output<string>;
+
+  constructor(name: string, args: QueryApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucket-ledger:index:QueryApi", name, {}, opts);
+    this.function = new BundledFunction(
+      `${name}-function`,
+      {
+        entry: "api",
+        description: "bucket-ledger: answers the query API from the ledger",
+        // API Gateway gives up on an integration after 30 s.
+        timeoutSeconds: 29,
+        memoryMb: 512,
+        logRetentionDays: args.logRetentionDays,
+        environment: { TABLE_NAME: args.table.name, RETENTION_DAYS: String(args.retentionDays), BUCKETS: pulumi.jsonStringify(args.buckets) },
+        statements: [{ Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem"], Resource: args.table.resourceArns }],
+      },
+      { parent: this },
+    );
+    this.api = new aws.apigatewayv2.Api(name, { protocolType: "HTTP", description: "bucket-ledger query API" }, { parent: this });
+    const integration = new aws.apigatewayv2.Integration(
+      name,
+      { apiId: this.api.id, integrationType: "AWS_PROXY", integrationUri: this.function.arn, payloadFormatVersion: "2.0" },
+      { parent: this },
+    );
+    this.routes = QUERY_ROUTES.map(
+      (routeKey, index) =>
+        new aws.apigatewayv2.Route(
+          `${name}-route-${index}`,
+          { apiId: this.api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}`, authorizationType: args.authorization === "iam" ? "AWS_IAM" : "NONE" },
+          { parent: this },
+        ),
+    );
+    const accessLogs = new aws.cloudwatch.LogGroup(`${name}-access`, { retentionInDays: args.logRetentionDays }, { parent: this });
+    new aws.apigatewayv2.Stage(
+      name,
+      {
+        apiId: this.api.id,
+        name: "$default",
+        autoDeploy: true,
+        defaultRouteSettings: { throttlingRateLimit: args.throttlingRateLimit, throttlingBurstLimit: args.throttlingBurstLimit },
+        accessLogSettings: {
+          destinationArn: accessLogs.arn,
+          format: JSON.stringify({ requestId: "$context.requestId", caller: "$context.identity.caller", routeKey: "$context.routeKey", status: "$context.status", latencyMs: "$context.responseLatency" }),
+        },
+      },
+      { parent: this, dependsOn: this.routes },
+    );
+    new aws.lambda.Permission(
+      name,
+      { action: "lambda:InvokeFunction", function: this.function.name, principal: "apigateway.amazonaws.com", sourceArn: pulumi.interpolate`${this.api.executionArn}/*/*` },
+      { parent: this },
+    );
+    this.endpoint = this.api.apiEndpoint;
+    this.registerOutputs({ endpoint: this.endpoint });
+  }
+}
