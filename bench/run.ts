@@ -1,11 +1,13 @@
 /** `npm run bench`: runs the benchmarks and writes bench/results/<name>.json. */
 import { mkdir, writeFile } from "node:fs/promises";
+import { benchQuery } from "./query.js";
 import { benchReconcile } from "./reconcile.js";
 import { benchTracker } from "./tracker.js";
 
 const benchmarks: Record<string, (log: (line: string) => void) => Promise<object>> = {
   tracker: benchTracker,
   reconcile: benchReconcile,
+  query: benchQuery,
 };
 
 const only = process.argv.slice(2);

@@ -21,3 +21,23 @@ export function parsePositiveInt(name: string) {
     return parsed;
   };
 }
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `500ms`, `2s`, `10m`, `1h` for the option `name`. */
+export function parseDuration(name: string) {
+  return (value: string): number => {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
+    if (!match) throw new InvalidArgumentError(`${name} takes a duration like 500ms, 2s, 10m or 1h, got ${JSON.stringify(value)}`);
+    return Math.round(Number(match[1]) * DURATION_MS[match[2]!]!);
+  };
+}
+
+/** Parses a fraction 0-1 for the option `name`. */
+export function parseFraction(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError(`${name} must be a fraction between 0 and 1 (0.1 = 10%), got ${JSON.stringify(value)}`);
+    return parsed;
+  };
+}

@@ -101,6 +101,8 @@ export class BucketLedger extends pulumi.ComponentResource {
             Resource: this.delivery.queue.arn,
           },
           { Sid: "WriteLedger", Effect: "Allow", Action: "dynamodb:PutItem", Resource: this.table.arn },
+          // The reconciled-through watermark, once per batch: late creates older than it are stale.
+          { Sid: "ReadReconciledWatermark", Effect: "Allow", Action: "dynamodb:GetItem", Resource: this.table.arn },
           // HeadObject, only after a specific version is deleted, to learn what is current.
           { Sid: "HeadTrackedObjects", Effect: "Allow", Action: "s3:GetObject", Resource: buckets.map((bucket) => pulumi.interpolate`${bucket.arn}/*`) },
         ],

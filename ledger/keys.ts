@@ -52,6 +52,14 @@ function changeTokenFromDigest(recordedAt: string, digest: Buffer): string {
   return `${recordedAt}#${digest.subarray(4, 12).toString("hex")}`;
 }
 
+/**
+ * Partition of a bucket's reconciliation bookkeeping (runs, tasks, the reconciled-through
+ * watermark). Bucket names cannot contain `#`, so no object's `<bucket>#<shard>` key collides.
+ */
+export function reconcilePartitionKey(bucket: string): string {
+  return `reconcile#${bucket}`;
+}
+
 /** Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC). */
 export function changeDayKey(bucket: string, day: string): string {
   return `${bucket}#${day}`;

@@ -23,7 +23,7 @@ import {
 } from "./queries.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
-import { applyMutation, applyRepair, type ApplyOutcome, type ObjectMutation, type RepairMutation, type RepairOutcome, type WriteContext } from "./writes.js";
+import { applyMutation, applyRepair, readReconciledThrough, recordReconciledThrough, type ApplyOutcome, type ObjectMutation, type RepairMutation, type RepairOutcome, type WriteContext } from "./writes.js";
 
 export const DEFAULT_RETENTION_DAYS = 30;
 const SECONDS_PER_DAY = 86_400;
@@ -71,6 +71,16 @@ export class Ledger {
   /** Writes one reconciliation repair under invariant 2 (never over state newer than the snapshot). */
   repair(repair: RepairMutation): Promise<RepairOutcome> {
     return applyRepair(this.write, repair);
+  }
+
+  /** Snapshot time of the bucket's last complete reconciliation (see `UpsertMutation.reconciledThrough`). */
+  reconciledThrough(bucket: string): Promise<string | undefined> {
+    return readReconciledThrough(this.write, bucket);
+  }
+
+  /** Called by a reconciliation that listed the whole bucket and repaired what was missing. */
+  recordReconciled(bucket: string, snapshotTime: Date): Promise<void> {
+    return recordReconciledThrough(this.write, bucket, snapshotTime);
   }
 
   /** The stored record for a key: a live object, a tombstone, or undefined if never seen. */

@@ -56,21 +56,21 @@ export function pageSizeForLimit(limit: number, shardCount: number = ledgerTable
 
 /** The change feed reads one partition at a time: one page of `limit` + 1 tells whether more remain. */
 export function changesPageSizeForLimit(limit: number): number {
-  return Math.min(DEFAULT_CHANGES_PAGE_SIZE, limit + 1);
+  return Math.min(MAX_CHANGES_PAGE_SIZE, limit + 1);
 }
 
 const DEFAULT_PAGE_SIZE = 250;
-/** One day partition is read in order, so large pages only save requests. */
-const DEFAULT_CHANGES_PAGE_SIZE = 1000;
+/** Largest page a limited change-feed read asks for; unlimited reads take DynamoDB's 1 MB pages. */
+const MAX_CHANGES_PAGE_SIZE = 1000;
 
 async function* queryShard(
   ctx: QueryContext,
   input: Omit<QueryCommandInput, "TableName">,
-  pageSize: number,
+  pageSize: number | undefined,
   prefetch = false,
 ): AsyncGenerator<LedgerItem> {
   const pages = paginateQuery(
-    { client: ctx.documentClient, pageSize },
+    { client: ctx.documentClient, ...(pageSize !== undefined && { pageSize }) },
     { ...input, TableName: ctx.tableName },
   );
   // With prefetch, each shard fetches its next page while the merge consumes this one.
@@ -161,7 +161,8 @@ const CLOCK_SKEW_MS = 5 * 60_000;
  */
 export async function* listChanges(ctx: QueryContext, query: ChangesQuery): AsyncGenerator<LedgerRecord> {
   const after = resumeAfter(query, "changes") ?? query.since.toISOString();
-  const pageSize = query.pageSize ?? DEFAULT_CHANGES_PAGE_SIZE;
+  // One day partition is read in order: without a limit, DynamoDB's 1 MB pages mean the fewest requests.
+  const pageSize = query.pageSize;
   const { changeIndex } = ledgerTable;
   const today = () => new Date(Date.now() + CLOCK_SKEW_MS).toISOString().slice(0, 10);
   let lastDay = today();

@@ -5,8 +5,8 @@
  * reconciliation's snapshot. Older events and duplicates are no-ops, reported as such.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { assertValidObjectKey } from "./keys.js";
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { assertValidObjectKey, reconcilePartitionKey } from "./keys.js";
 import { attributeNames, toItem, type LedgerRecord, type ObjectState } from "./record.js";
 import { normalizeSequencer } from "./sequencer.js";
 
@@ -24,6 +24,13 @@ interface MutationBase {
 export interface UpsertMutation extends MutationBase {
   kind: "upsert";
   state: ObjectState;
+  /**
+   * Snapshot time of the bucket's last complete reconciliation. A create older than it, for a
+   * key the ledger holds nothing for, is stale: that reconciliation listed the whole bucket and
+   * would have recorded the object had it still existed. Without this, an old create replayed
+   * from a DLQ after its delete event was lost would resurrect the object.
+   */
+  reconciledThrough?: string;
 }
 
 /** The object no longer exists (deleted, expired, or hidden by a delete marker). */
@@ -67,15 +74,16 @@ export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, ret
 export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation): Promise<ApplyOutcome> {
   assertValidObjectKey(mutation.key);
   const record = mutationToRecord(mutation, ctx.now(), ctx.retentionSeconds);
+  const watermark = mutation.kind === "upsert" ? mutation.reconciledThrough : undefined;
+  const firstWrite = watermark === undefined ? "attribute_not_exists(#pk)" : "(attribute_not_exists(#pk) AND :observedAt >= :reconciledThrough)";
   try {
     await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
         Item: toItem(record),
-        ConditionExpression:
-          "attribute_not_exists(#pk) OR #seq < :seq OR (attribute_not_exists(#seq) AND #observedAt < :observedAt)",
+        ConditionExpression: `${firstWrite} OR #seq < :seq OR (attribute_not_exists(#seq) AND #observedAt < :observedAt)`,
         ExpressionAttributeNames: { "#pk": attributeNames.pk, "#seq": "seq", "#observedAt": "observedAt" },
-        ExpressionAttributeValues: { ":seq": record.sequencer, ":observedAt": record.observedAt },
+        ExpressionAttributeValues: { ":seq": record.sequencer, ":observedAt": record.observedAt, ...(watermark !== undefined && { ":reconciledThrough": watermark }) },
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
     );
@@ -138,5 +146,30 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return "newerStateKept";
     throw error;
+  }
+}
+
+/** The reconciled-through watermark of a bucket: one item beside its reconciliation runs. */
+const watermarkKey = (bucket: string) => ({ [attributeNames.pk]: reconcilePartitionKey(bucket), [attributeNames.sk]: "watermark" });
+
+export async function readReconciledThrough(ctx: WriteContext, bucket: string): Promise<string | undefined> {
+  const { Item } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key: watermarkKey(bucket), ConsistentRead: true }));
+  return Item?.reconciledThrough as string | undefined;
+}
+
+/** Moves the watermark forward only: runs may finish out of order. */
+export async function recordReconciledThrough(ctx: WriteContext, bucket: string, snapshotTime: Date): Promise<void> {
+  try {
+    await ctx.documentClient.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: { ...watermarkKey(bucket), bucket, reconciledThrough: snapshotTime.toISOString(), recordedAt: ctx.now().toISOString() },
+        ConditionExpression: "attribute_not_exists(#pk) OR reconciledThrough < :snapshot",
+        ExpressionAttributeNames: { "#pk": attributeNames.pk },
+        ExpressionAttributeValues: { ":snapshot": snapshotTime.toISOString() },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
 }

@@ -13,7 +13,10 @@ import {
   UploadPartCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { LocalStack } from "./stack.js";
+import type { RunSummary } from "../reconcile/fan-out.js";
+import type { DeliveryFaultCounts } from "./delivery-faults.js";
+import { redriveDeadLetters } from "./redrive.js";
+import { LocalStack, queueDepth } from "./stack.js";
 import { compareLedgerWithBucket, type LedgerComparison } from "./verify.js";
 import type { LedgerRecord } from "../ledger/index.js";
 
@@ -84,6 +87,95 @@ export async function runDemo(log: (line: string) => void): Promise<DemoResult> 
     for await (const record of stack.ledger.changes({ bucket, since: started })) changes.push(record);
     const comparison = await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket);
     return { comparison, ledger, changes };
+  } finally {
+    await stack.stop();
+  }
+}
+
+export interface ChaosDemoOptions {
+  seed?: number;
+  dropFraction?: number;
+  duplicateFraction?: number;
+  maxDelayMs?: number;
+  tableOutageMs?: number;
+}
+
+export interface ChaosDemoResult {
+  seed: number;
+  faults: DeliveryFaultCounts;
+  deadLettered: number;
+  diverged: LedgerComparison;
+  reconciliation: RunSummary;
+  repaired: LedgerComparison;
+  redriven: number;
+  afterRedrive: LedgerComparison;
+}
+
+/**
+ * The chaos walk-through: the same workload under lost, duplicated and late notifications and a
+ * table outage long enough to push messages into the DLQ; the ledger diverges, reconciliation
+ * repairs it, and replaying the DLQ afterwards changes nothing.
+ */
+export async function runChaosDemo(log: (line: string) => void, options: ChaosDemoOptions = {}): Promise<ChaosDemoResult> {
+  const seed = options.seed ?? Math.floor(Math.random() * 1_000_000);
+  const tableOutageMs = options.tableOutageMs ?? 3000;
+  let failedMessages = 0;
+  const stack = await LocalStack.start({
+    deliveryFaults: { dropFraction: options.dropFraction ?? 0.2, duplicateFraction: options.duplicateFraction ?? 0.1, maxDelayMs: options.maxDelayMs ?? 1500, seed },
+    tableFaults: true,
+    // Fail fast: a message goes to the DLQ after two receives, one second apart.
+    visibilityTimeoutSeconds: 1,
+    maxReceiveCount: 2,
+    // The tracker's error logs would drown the walk-through; its counts are reported instead.
+    logLevel: "SILENT",
+    onBatch: (counts) => (failedMessages += counts.failedMessages),
+  });
+  try {
+    const bucket = stack.info.buckets[0]!;
+    const s3 = stack.clients.s3;
+    log(`CHAOS: ${stack.deliveryFaults!.describe()}`);
+    log("uploading 40 objects...");
+    await Promise.all(Array.from({ length: 40 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `batch/item-${i}.json`, Body: `{"n":${i}}` }))));
+    await stack.waitForIdle(60_000);
+    log(`CHAOS: the table is unreachable for the tracker for ${tableOutageMs} ms, while the demo workload runs`);
+    stack.startTableOutage(tableOutageMs);
+    await runDemoWorkload(s3, bucket);
+    await new Promise((resolve) => setTimeout(resolve, tableOutageMs));
+    log("table back; overwriting 5 objects and deleting 10...");
+    await Promise.all(Array.from({ length: 5 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `batch/item-${i}.json`, Body: `{"n":${i},"v":2}` }))));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `batch/item-${30 + i}.json` }))));
+    log("waiting for every delivery, retry and dead-lettering to settle...");
+    await stack.waitForIdle(60_000);
+    const deadLettered = (await queueDepth(stack.clients.sqs, stack.info.deadLetterQueueUrl)).visible;
+    const faults = { ...stack.deliveryFaults!.counts };
+    const diverged = await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket);
+    log(
+      `notifications: ${faults.notifications}, dropped ${faults.dropped}, duplicated ${faults.duplicated}, delayed ${faults.delayed}; ` +
+        `tracker deliveries failed (and retried) ${failedMessages}; messages in the DLQ: ${deadLettered}`,
+    );
+    log(
+      `the ledger has diverged from the bucket: ${diverged.missing.length} objects missing, ${diverged.extra.length} extra, ` +
+        `${diverged.different.length} stale (bucket ${diverged.bucketObjects} objects, ledger ${diverged.ledgerObjects})`,
+    );
+    log("running reconciliation (the nightly job, fanned out over range tasks)...");
+    let [reconciliation] = await stack.reconcileAll();
+    if (reconciliation!.status === "refused") {
+      // The delete guard at work: on a bucket this small, the dropped deletes exceed 10% of it.
+      log(`reconciliation refused: ${reconciliation!.reason}`);
+      log("rerunning with force: the deletes were dropped on purpose");
+      [reconciliation] = await stack.reconcileAll({ force: true });
+    }
+    log(
+      `reconciliation ${reconciliation!.status}: scanned ${reconciliation!.scanned}, missing ${reconciliation!.missing}, stale ${reconciliation!.stale}, ` +
+        `orphaned ${reconciliation!.orphaned}, repaired ${reconciliation!.repaired}, newer state kept ${reconciliation!.newerStateKept}`,
+    );
+    const repaired = await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket);
+    log(repaired.matches ? `the ledger matches the bucket again (${repaired.bucketObjects} objects)` : "the ledger still differs from the bucket");
+    const redriven = await redriveDeadLetters(stack.clients.sqs, stack.info.deadLetterQueueUrl, stack.info.queueUrl);
+    await stack.waitForIdle(60_000);
+    const afterRedrive = await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket);
+    log(`replayed ${redriven} dead-lettered messages: ${afterRedrive.matches ? "harmless, the ledger still matches" : "the ledger changed!"}`);
+    return { seed, faults, deadLettered, diverged, reconciliation: reconciliation!, repaired, redriven, afterRedrive };
   } finally {
     await stack.stop();
   }

@@ -8,8 +8,20 @@ import type { AddressInfo } from "node:net";
 
 export type FaultPredicate = (requestBody: string) => boolean;
 
+/**
+ * `reset`: the connection is cut (an outage, as the SDK sees one). `throttle`: DynamoDB's
+ * 400 ProvisionedThroughputExceededException, which the SDK retries with backoff.
+ */
+export type ProxyFault = "reset" | "throttle";
+
+const THROTTLED_BODY = JSON.stringify({
+  __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+  message: "The level of configured provisioned throughput for the table was exceeded (injected by bucket-ledger's fault proxy)",
+});
+
 export class FaultInjectingProxy {
   private predicate: FaultPredicate = () => false;
+  private fault: ProxyFault = "reset";
   private readonly server: Server;
   private readonly target: URL;
   failedRequests = 0;
@@ -34,7 +46,12 @@ export class FaultInjectingProxy {
       const body = Buffer.concat(chunks);
       if (this.predicate(body.toString("utf8"))) {
         this.failedRequests++;
-        incoming.socket.destroy();
+        if (this.fault === "throttle") {
+          outgoing.writeHead(400, { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "fault-proxy" });
+          outgoing.end(THROTTLED_BODY);
+        } else {
+          incoming.socket.destroy();
+        }
         return;
       }
       const forwarded = request(
@@ -49,9 +66,10 @@ export class FaultInjectingProxy {
     });
   }
 
-  /** Cut the connection of every request whose body matches; `() => false` heals. */
-  failWhen(predicate: FaultPredicate): void {
+  /** Fails every request whose body matches, the chosen way; `() => false` heals. */
+  failWhen(predicate: FaultPredicate, fault: ProxyFault = "reset"): void {
     this.predicate = predicate;
+    this.fault = fault;
   }
 
   async stop(): Promise<void> {

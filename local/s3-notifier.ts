@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { encodeS3EventKey } from "../events/object-key.js";
+import type { DeliveryFaults } from "./delivery-faults.js";
 import type { S3Commit } from "./s3-sqs-emulator.js";
 
 export function s3NotificationBody(commit: S3Commit, region: string): string {
@@ -41,6 +42,8 @@ export interface S3NotifierOptions {
   /** Buckets with a notification configuration, and the queue each delivers to. */
   destinations: ReadonlyMap<string, string>;
   onDeliveryError?: (error: unknown, commit: S3Commit) => void;
+  /** Lose, duplicate and delay deliveries (chaos mode); exact delivery without. */
+  faults?: DeliveryFaults;
 }
 
 export class S3Notifier {
@@ -52,14 +55,18 @@ export class S3Notifier {
   readonly notify = (commit: S3Commit): void => {
     const queueUrl = this.options.destinations.get(commit.bucket);
     if (queueUrl === undefined) return;
-    const delivery = this.options.sqs
-      .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3NotificationBody(commit, this.options.region) }))
-      .then(
-        () => undefined,
-        (error: unknown) => this.options.onDeliveryError?.(error, commit),
-      )
-      .finally(() => this.inFlight.delete(delivery));
-    this.inFlight.add(delivery);
+    // The body is built now: a late or repeated delivery carries the commit's own time and sequencer.
+    const body = s3NotificationBody(commit, this.options.region);
+    for (const delayMs of this.options.faults?.plan() ?? [0]) {
+      const delivery = (delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, delayMs)) : Promise.resolve())
+        .then(() => this.options.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body })))
+        .then(
+          () => undefined,
+          (error: unknown) => this.options.onDeliveryError?.(error, commit),
+        )
+        .finally(() => this.inFlight.delete(delivery));
+      this.inFlight.add(delivery);
+    }
   };
 
   get pending(): number {

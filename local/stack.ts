@@ -4,7 +4,7 @@
  * handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
  * integration tests and the benchmarks all start it through here.
  */
-import { CreateTableCommand, UpdateTimeToLiveCommand, waitUntilTableExists, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -22,6 +22,8 @@ import { s3ObjectLookup } from "../tracker/object-lookup.js";
 import { createApiHandler } from "../api/handler.js";
 import { startLocalApiServer, type LocalApiServer } from "./api-server.js";
 import { createLocalClients, type LocalClients } from "./clients.js";
+import { DeliveryFaults, type DeliveryFaultOptions } from "./delivery-faults.js";
+import { FaultInjectingProxy } from "./fault-proxy.js";
 import { localCredentials, LOCAL_REGION } from "./credentials.js";
 import type { LocalStackInfo } from "./dev-file.js";
 import { startDynamoDbLocal, type DynamoDbLocal } from "./dynamodb-local.js";
@@ -58,6 +60,13 @@ export interface LocalStackOptions {
   reconcileTaskBudgetMs?: number;
   reconcileCheckpointIntervalMs?: number;
   onReconcile?: (summary: RunSummary) => void;
+  /** Chaos: lose, duplicate and delay S3 event notifications. */
+  deliveryFaults?: DeliveryFaultOptions;
+  /**
+   * Chaos: the tracker reaches DynamoDB through a fault-injecting proxy, so the table can be
+   * made unavailable (`startTableOutage`) or throttled (`tableProxy.failWhen`).
+   */
+  tableFaults?: boolean;
   onBatch?: (counts: TrackerCounts) => void;
   onError?: (error: unknown) => void;
 }
@@ -138,7 +147,22 @@ export class LocalStack {
     readonly eventSourceMapping: SqsEventSourceMapping,
     readonly reconciler: LocalReconciler,
     private readonly emulators: { aws: S3SqsEmulator; dynamodb: DynamoDbLocal; api: LocalApiServer },
+    /** Present when `deliveryFaults` asked for any. */
+    readonly deliveryFaults?: DeliveryFaults,
+    /** Present with `tableFaults`: stands between the tracker and DynamoDB Local. */
+    readonly tableProxy?: FaultInjectingProxy,
   ) {}
+
+  private outageTimer?: NodeJS.Timeout;
+
+  /** Makes the table unreachable for the tracker for `durationMs` (needs `tableFaults`). */
+  startTableOutage(durationMs: number): void {
+    if (!this.tableProxy) throw new Error("start the local stack with tableFaults to inject table outages");
+    clearTimeout(this.outageTimer);
+    this.tableProxy.failWhen(() => true);
+    this.outageTimer = setTimeout(() => this.tableProxy?.failWhen(() => false), durationMs);
+    this.outageTimer.unref();
+  }
 
   static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
     const region = LOCAL_REGION;
@@ -175,18 +199,25 @@ export class LocalStack {
         ...buckets.map((bucket) => clients.s3.send(new CreateBucketCommand({ Bucket: bucket }))),
       ]);
 
+      const deliveryFaults = options.deliveryFaults && DeliveryFaults.from(options.deliveryFaults);
       const notifier = new S3Notifier({
         sqs: clients.sqs,
         region,
         destinations: new Map(buckets.map((bucket) => [bucket, queueUrl])),
         ...(options.onError && { onDeliveryError: options.onError }),
+        ...(deliveryFaults && { faults: deliveryFaults }),
       });
       aws.onCommit(notifier.notify);
 
       const documentClient = createDocumentClient(clients.dynamodb);
       const ledger = new Ledger({ tableName, retentionDays, documentClient });
+      const tableProxy = options.tableFaults ? await FaultInjectingProxy.start(dynamodb.endpoint) : undefined;
+      if (tableProxy) started.push(tableProxy);
+      const trackerLedger = tableProxy
+        ? new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableProxy.endpoint })) })
+        : ledger;
       const handler = createTrackerHandler({
-        ledger,
+        ledger: trackerLedger,
         lookup: s3ObjectLookup(clients.s3),
         logger: new Logger({ serviceName: "bucket-ledger-tracker", logLevel: options.logLevel ?? "WARN" }),
         concurrency: options.writeConcurrency ?? 32,
@@ -222,7 +253,7 @@ export class LocalStack {
         retentionDays,
         pid: process.pid,
       };
-      const stack = new LocalStack(info, clients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb, api });
+      const stack = new LocalStack(info, clients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb, api }, deliveryFaults, tableProxy);
       if (options.reconcileIntervalMs) stack.scheduleReconciliation(options.reconcileIntervalMs, options);
       return stack;
     } catch (error) {
@@ -307,11 +338,12 @@ export class LocalStack {
 
   async stop(): Promise<void> {
     clearInterval(this.reconcileTimer);
+    clearTimeout(this.outageTimer);
     await this.reconciling?.catch(() => undefined);
     await Promise.all([this.eventSourceMapping.stop(), this.reconciler.taskMapping.stop()]);
     await this.notifier.flush();
     for (const client of Object.values(this.clients)) client.destroy();
-    await Promise.allSettled([this.emulators.api.stop(), this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);
+    await Promise.allSettled([this.emulators.api.stop(), this.tableProxy?.stop(), this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);
   }
 }
 

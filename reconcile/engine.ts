@@ -154,6 +154,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
       for await (const key of orphans.keys()) await writer.submit(() => repair("orphaned", key));
       await writer.drain();
     }
+    if (!dryRun && !options.index) await ledger.recordReconciled(bucket, snapshotTime);
   } finally {
     await orphans.dispose();
   }

@@ -282,6 +282,9 @@ export class FanOutReconciler {
   private async finish(run: RunRecord, status: RunStatus, reason?: string): Promise<void> {
     const won = await this.options.runs.transition(run, status, { finishedAt: this.now().toISOString(), ...(reason !== undefined && { reason }) });
     if (!won) return;
+    // Every range was read to its end and what was missing is recorded: older creates for keys
+    // still absent from the ledger are stale from now on.
+    if (status === "succeeded" && !run.dryRun) await this.options.ledger.recordReconciled(run.bucket, new Date(run.snapshotTime));
     const finished = await this.options.runs.getRun(run.bucket, run.runId);
     if (finished) await this.options.onRunFinished?.(summarizeRun(finished));
   }

@@ -20,7 +20,7 @@ import {
   type NativeAttributeValue,
 } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
-import { ledgerTable } from "../ledger/index.js";
+import { ledgerTable, reconcilePartitionKey } from "../ledger/index.js";
 import { ReconcileError } from "./errors.js";
 import type { KeyRange } from "./source.js";
 
@@ -87,7 +87,7 @@ export class TaskLeaseError extends ReconcileError {}
 const RETENTION_SECONDS = 30 * 86_400;
 const { partitionKey: PK, sortKey: SK } = ledgerTable;
 
-const runPartition = (bucket: string) => `reconcile#${bucket}`;
+const runPartition = reconcilePartitionKey;
 const runSortKey = (runId: string) => `run#${runId}`;
 const taskSortKey = (runId: string, task: number) => `task#${runId}#${String(task).padStart(5, "0")}`;
 const orphanPartition = (bucket: string, runId: string, task: number) => `reconcile#${bucket}#${runId}#${task}`;

@@ -5,7 +5,7 @@ import type { ObjectLookup } from "./object-lookup.js";
 
 export type EventOutcome = ApplyOutcome | "ignored";
 
-async function toMutation(event: Exclude<ObjectEvent, { action: "ignore" }>, lookup: ObjectLookup): Promise<ObjectMutation> {
+async function toMutation(event: Exclude<ObjectEvent, { action: "ignore" }>, lookup: ObjectLookup, reconciledThrough: string | undefined): Promise<ObjectMutation> {
   const base = { bucket: event.bucket, key: event.key, sequencer: event.sequencer, eventTime: event.eventTime, eventName: event.eventName };
   switch (event.action) {
     case "upsert":
@@ -18,6 +18,7 @@ async function toMutation(event: Exclude<ObjectEvent, { action: "ignore" }>, loo
           lastModified: event.eventTime,
           ...(event.versionId !== undefined && { versionId: event.versionId }),
         },
+        ...(reconciledThrough !== undefined && { reconciledThrough }),
       };
     case "delete":
       return { ...base, kind: "delete", ...(event.versionId !== undefined && { versionId: event.versionId }) };
@@ -25,12 +26,15 @@ async function toMutation(event: Exclude<ObjectEvent, { action: "ignore" }>, loo
       // The state S3 reports now is at least as new as this event, so storing it under the
       // event's sequencer is safe: any later event still carries a larger sequencer.
       const current = await lookup.head(event.bucket, event.key);
-      return current ? { ...base, kind: "upsert", state: current } : { ...base, kind: "delete" };
+      return current ? { ...base, kind: "upsert", state: current, ...(reconciledThrough !== undefined && { reconciledThrough }) } : { ...base, kind: "delete" };
     }
   }
 }
 
-export async function applyEvent(ledger: Ledger, lookup: ObjectLookup, event: ObjectEvent): Promise<EventOutcome> {
+/** Reads each bucket's reconciled-through watermark once per batch. */
+export type WatermarkReader = (bucket: string) => Promise<string | undefined>;
+
+export async function applyEvent(ledger: Ledger, lookup: ObjectLookup, event: ObjectEvent, watermark: WatermarkReader = async () => undefined): Promise<EventOutcome> {
   if (event.action === "ignore") return "ignored";
-  return ledger.apply(await toMutation(event, lookup));
+  return ledger.apply(await toMutation(event, lookup, await watermark(event.bucket)));
 }

@@ -52,6 +52,17 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
   return async (event, context) => {
     const counts = emptyCounts();
     const limit = pLimit(deps.concurrency);
+    const watermarks = new Map<string, Promise<string | undefined>>();
+    const watermark = (bucket: string) => {
+      let read = watermarks.get(bucket);
+      if (!read) {
+        read = ledger.reconciledThrough(bucket);
+        // A failed read fails only the messages that needed it, and is retried with them.
+        read.catch(() => watermarks.delete(bucket));
+        watermarks.set(bucket, read);
+      }
+      return read;
+    };
 
     const processRecord = async (record: SQSRecord): Promise<void> => {
       try {
@@ -60,7 +71,7 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
           counts.testEvents++;
           return;
         }
-        const outcomes = await Promise.all(message.events.map((objectEvent) => limit(() => applyEvent(ledger, lookup, objectEvent))));
+        const outcomes = await Promise.all(message.events.map((objectEvent) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark))));
         for (const outcome of outcomes) counts[OUTCOME_COUNTER[outcome]]++;
       } catch (error) {
         counts.failedMessages++;

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { devFilePath, removeDevFile, writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
-import { parsePositiveInt } from "../time.js";
+import { parseDuration, parseFraction, parsePositiveInt } from "../time.js";
 
 interface DevOptions {
   bucket: string[];
@@ -14,6 +14,11 @@ interface DevOptions {
   visibilityTimeout?: number;
   reconcileEvery: number;
   verbose?: boolean;
+  dropEvents?: number;
+  duplicateEvents?: number;
+  maxDelay?: number;
+  tableOutage?: number;
+  faultSeed?: number;
 }
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
@@ -50,9 +55,14 @@ export function registerDev(program: Command): void {
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
     .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", interval, 300_000)
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
+    .option("--drop-events <fraction>", "chaos: lose this share of S3 event notifications", parseFraction("--drop-events"))
+    .option("--duplicate-events <fraction>", "chaos: deliver this share of notifications twice", parseFraction("--duplicate-events"))
+    .option("--max-delay <duration>", "chaos: delay each notification by up to this long, reordering them (e.g. 2s)", parseDuration("--max-delay"))
+    .option("--table-outage <duration>", "chaos: make the table unreachable for the tracker this long, once ready and on each SIGUSR1", parseDuration("--table-outage"))
+    .option("--fault-seed <n>", "chaos: seed of the fault choices, to repeat a run exactly", parsePositiveInt("--fault-seed"))
     .addHelpText(
       "after",
-      "\nPrints one JSON line on stdout once ready ({\"ready\":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000",
+      "\nPrints one JSON line on stdout once ready ({\"ready\":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m",
     )
     .action(async (options: DevOptions) => {
       const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
@@ -65,6 +75,10 @@ export function registerDev(program: Command): void {
         ...(options.retentionDays !== undefined && { retentionDays: options.retentionDays }),
         ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
         logLevel: options.verbose ? "INFO" : "WARN",
+        ...(options.dropEvents !== undefined || options.duplicateEvents !== undefined || options.maxDelay !== undefined
+          ? { deliveryFaults: { dropFraction: options.dropEvents ?? 0, duplicateFraction: options.duplicateEvents ?? 0, maxDelayMs: options.maxDelay ?? 0, ...(options.faultSeed !== undefined && { seed: options.faultSeed }) } }
+          : {}),
+        ...(options.tableOutage !== undefined && { tableFaults: true }),
         onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
         reconcileIntervalMs: options.reconcileEvery,
         onReconcile: (summary) =>
@@ -74,6 +88,16 @@ export function registerDev(program: Command): void {
           ),
         onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
       });
+      // Faults are announced whatever the output: nobody should mistake a chaos run for a healthy one.
+      if (stack.deliveryFaults) process.stderr.write(`CHAOS: ${stack.deliveryFaults.describe()}\n`);
+      if (options.tableOutage !== undefined) {
+        const outage = () => {
+          process.stderr.write(`CHAOS: the table is unreachable for the tracker for ${options.tableOutage} ms (kill -USR1 ${process.pid} to repeat)\n`);
+          stack.startTableOutage(options.tableOutage!);
+        };
+        outage();
+        process.on("SIGUSR1", outage);
+      }
       await writeDevFile(stack.info);
       process.stdout.write(`${JSON.stringify(stack.info)}\n`);
       if (process.stderr.isTTY) {
