@@ -98,15 +98,8 @@ export function registerDev(program: Command): void {
         outage();
         process.on("SIGUSR1", outage);
       }
-      await writeDevFile(stack.info);
-      process.stdout.write(`${JSON.stringify(stack.info)}\n`);
-      if (process.stderr.isTTY) {
-        const env = Object.entries(stack.environment).map(([name, value]) => `  export ${name}=${value}`).join("\n");
-        process.stderr.write(
-          `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\nCtrl-C to stop.\n\n`,
-        );
-      }
-      await new Promise<void>((resolve) => {
+      // Handlers go in before the ready line: a client may signal the moment it reads it.
+      const stopped = new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
           if (stopping) process.exit(130); // a second Ctrl-C means "now"
@@ -119,5 +112,14 @@ export function registerDev(program: Command): void {
         process.on("SIGINT", stop);
         process.on("SIGTERM", stop);
       });
+      await writeDevFile(stack.info);
+      process.stdout.write(`${JSON.stringify(stack.info)}\n`);
+      if (process.stderr.isTTY) {
+        const env = Object.entries(stack.environment).map(([name, value]) => `  export ${name}=${value}`).join("\n");
+        process.stderr.write(
+          `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\nCtrl-C to stop.\n\n`,
+        );
+      }
+      await stopped;
     });
 }
