@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     // Lambda code must stay deployable on its own: never pull in the Pulumi engine.
-    files: ["functions/**", "tracker/**", "ledger/**", "events/**", "reconcile/**"],
+    files: ["functions/**", "tracker/**", "ledger/**", "events/**", "reconcile/**", "api/**"],
     rules: { "no-restricted-imports": ["error", { patterns: ["@pulumi/*"] }] },
   },
 );

@@ -82,9 +82,10 @@ export function registerDev(program: Command): void {
         onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
         reconcileIntervalMs: options.reconcileEvery,
         onReconcile: (summary) =>
-          chatty &&
+          // A run that did not succeed is reported even when quiet: it needs someone's attention.
+          (chatty || summary.status !== "succeeded") &&
           process.stderr.write(
-            `reconciled ${summary.bucket}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}\n`,
+            `reconciliation of ${summary.bucket} ${summary.status}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}${summary.reason ? ` (${summary.reason})` : ""}\n`,
           ),
         onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
       });

@@ -7,6 +7,7 @@
  */
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterEach, describe, expect, it } from "vitest";
+import { runChaosDemo } from "../../local/demo.js";
 import { redriveDeadLetters } from "../../local/redrive.js";
 import { LocalStack, queueDepth } from "../../local/stack.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
@@ -87,5 +88,19 @@ describe("faults", () => {
     expect(stack.tableProxy!.failedRequests).toBeGreaterThanOrEqual(10);
     expect(await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket)).toMatchObject({ matches: true, bucketObjects: 30 });
     expect((await queueDepth(stack.clients.sqs, stack.info.deadLetterQueueUrl)).visible).toBe(0);
+  });
+
+  it("walks through the chaos demo: the ledger diverges under faults, reconciliation makes it exact, a DLQ replay keeps it exact", async () => {
+    const lines: string[] = [];
+    const result = await runChaosDemo((line) => lines.push(line), { seed: 7 });
+    expect(result.faults.dropped).toBeGreaterThan(0);
+    expect(result.deadLettered).toBeGreaterThan(0);
+    expect(result.diverged.matches).toBe(false);
+    expect(result.reconciliation.status).toBe("succeeded");
+    expect(result.reconciliation.repaired).toBeGreaterThan(0);
+    expect(result.repaired.matches).toBe(true);
+    expect(result.redriven).toBe(result.deadLettered);
+    expect(result.afterRedrive.matches).toBe(true);
+    expect(lines.join("\n")).toMatch(/CHAOS: dropping 20% of S3 event notifications/);
   });
 });
