@@ -2,9 +2,10 @@ import { InvalidArgumentError, type Command } from "commander";
 import { devFilePath, removeDevFile, writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
-import { parseDuration, parseFraction, parsePositiveInt } from "../time.js";
+import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
+import { parsePositiveInt } from "../time.js";
 
-interface DevOptions {
+interface DevOptions extends ChaosOptions {
   bucket: string[];
   awsPort?: number;
   apiPort?: number;
@@ -14,11 +15,6 @@ interface DevOptions {
   visibilityTimeout?: number;
   reconcileEvery: number;
   verbose?: boolean;
-  dropEvents?: number;
-  duplicateEvents?: number;
-  maxDelay?: number;
-  tableOutage?: number;
-  faultSeed?: number;
 }
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
@@ -43,8 +39,7 @@ export function registerDev(program: Command): void {
     if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError(`${name} must be a port number (0 picks a free one)`);
     return parsed;
   };
-  program
-    .command("dev")
+  withChaosOptions(program.command("dev"), { prefix: "chaos: ", outage: "make the table unreachable for the tracker this long, once ready and on each SIGUSR1" })
     .description("run the whole system locally: DynamoDB Local, S3 + SQS emulator with S3 event notifications, and the tracker")
     .option("-b, --bucket <name...>", "buckets to create and track", ["ledger-demo"])
     .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", port("--aws-port"))
@@ -55,11 +50,6 @@ export function registerDev(program: Command): void {
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
     .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", interval, 300_000)
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
-    .option("--drop-events <fraction>", "chaos: lose this share of S3 event notifications", parseFraction("--drop-events"))
-    .option("--duplicate-events <fraction>", "chaos: deliver this share of notifications twice", parseFraction("--duplicate-events"))
-    .option("--max-delay <duration>", "chaos: delay each notification by up to this long, reordering them (e.g. 2s)", parseDuration("--max-delay"))
-    .option("--table-outage <duration>", "chaos: make the table unreachable for the tracker this long, once ready and on each SIGUSR1", parseDuration("--table-outage"))
-    .option("--fault-seed <n>", "chaos: seed of the fault choices, to repeat a run exactly", parsePositiveInt("--fault-seed"))
     .addHelpText(
       "after",
       "\nPrints one JSON line on stdout once ready ({\"ready\":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m",
