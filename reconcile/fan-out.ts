@@ -206,6 +206,8 @@ export class FanOutReconciler {
     const writer = new BoundedWriter(this.options.writeConcurrency ?? 16);
     const checkpoint = this.checkpointer(task, "scan", leaseId, counts, writer, budget);
     const range = { ...task.range, ...(task.checkpoint !== undefined && { after: task.checkpoint }) };
+    // An earlier attempt may have recorded orphans beyond its checkpoint before it died.
+    if (task.attempts > 1 && !run.dryRun) await runs.discardOrphansAfter(task, task.checkpoint);
 
     for await (const drift of diffRange({ ledger, bucket, source, range, counts, onAdvance: checkpoint.advance })) {
       counts[drift.kind]++;

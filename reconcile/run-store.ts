@@ -11,6 +11,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
+  DeleteCommand,
   GetCommand,
   PutCommand,
   TransactWriteCommand,
@@ -340,6 +341,19 @@ export class RunStore {
     await this.documentClient.send(
       new PutCommand({ TableName: this.tableName, Item: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key, expiresAt: this.expiresAt() } }),
     );
+  }
+
+  /**
+   * Forgets the orphans a dead worker recorded past its last checkpoint: the resumed scan
+   * finds them again if they still are orphans, and must not tombstone them if they are not.
+   */
+  async discardOrphansAfter(task: TaskRecord, after: string | undefined): Promise<void> {
+    const limit = pLimit(8);
+    const deletions: Promise<unknown>[] = [];
+    for await (const key of this.orphans(task, after)) {
+      deletions.push(limit(() => this.documentClient.send(new DeleteCommand({ TableName: this.tableName, Key: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key } }))));
+    }
+    await Promise.all(deletions);
   }
 
   /** A task's orphans in key order, after `after` when resuming. */

@@ -228,7 +228,7 @@ describe("reconciliation fanned out over range tasks", () => {
     const ledger = await dynamodb.createLedger();
     const bucket = await driftedBucket(ledger, 20);
     const expected = await reconcileBucket({ ledger, bucket, source: await localSource(bucket), dryRun: true });
-    const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 10_000, workers: 4 });
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 2_000, workers: 4 });
     try {
       const runId = await harness.start();
       const tasks = await harness.runs.listTasks(bucket, runId);
