@@ -12,6 +12,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Command } from "commander";
 import { z } from "zod";
 import { createDocumentClient, Ledger } from "../ledger/index.js";
+import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { createLocalClients } from "../local/clients.js";
 import { readDevFile } from "../local/dev-file.js";
 import { UsageError } from "./errors.js";
@@ -87,7 +88,7 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
   return {
     ledger: new Ledger({ tableName, documentClient, ...(retentionDays && { retentionDays: Number(retentionDays) }) }),
     documentClient,
-    s3: () => new S3Client({}),
+    s3: () => withoutSdkLogger(new S3Client({})),
     local: false,
   };
 }

@@ -12,6 +12,7 @@ import { createReconcileHandler, reportPlanFailure, reportRun } from "../reconci
 import { openRunSource } from "../reconcile/open-source.js";
 import { RunStore } from "../reconcile/run-store.js";
 import { sqsTaskQueue } from "../reconcile/task-queue.js";
+import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { parseReconcileEnvironment } from "./environment.js";
 
 const env = parseReconcileEnvironment(process.env);
@@ -19,7 +20,7 @@ const logger = new Logger({ serviceName: "bucket-ledger-reconcile" });
 const metrics = new Metrics({ namespace: "BucketLedger", serviceName: "reconcile" });
 const documentClient = createDocumentClient();
 const ledger = new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS, documentClient });
-const s3 = new S3Client({});
+const s3 = withoutSdkLogger(new S3Client({}));
 const sources = openRunSource({
   s3,
   ...(env.RECONCILE_SOURCE === "inventory" && {
@@ -31,7 +32,7 @@ export const handler = createReconcileHandler({
   fanOut: new FanOutReconciler({
     ledger,
     runs: new RunStore(env.TABLE_NAME, documentClient),
-    queue: sqsTaskQueue(new SQSClient({}), env.TASK_QUEUE_URL),
+    queue: sqsTaskQueue(withoutSdkLogger(new SQSClient({})), env.TASK_QUEUE_URL),
     openSource: sources.reopen,
     writeConcurrency: env.WRITE_CONCURRENCY,
     onRunFinished: (summary) => reportRun(summary, logger, metrics),

@@ -6,12 +6,13 @@ import { Ledger } from "../ledger/index.js";
 import { parseTrackerEnvironment } from "./environment.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../tracker/object-lookup.js";
+import { withoutSdkLogger } from "../sdk/lean-client.js";
 
 const env = parseTrackerEnvironment(process.env);
 
 export const handler = createTrackerHandler({
   ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS }),
-  lookup: s3ObjectLookup(new S3Client({})),
+  lookup: s3ObjectLookup(withoutSdkLogger(new S3Client({}))),
   logger: new Logger({ serviceName: "bucket-ledger-tracker" }),
   metrics: new Metrics({ namespace: "BucketLedger", serviceName: "tracker" }),
   concurrency: env.WRITE_CONCURRENCY,

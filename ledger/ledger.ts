@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { ChangeHorizonError } from "./errors.js";
 import {
   bucketStats,
@@ -37,8 +38,11 @@ export interface LedgerOptions {
   now?: () => Date;
 }
 
-/** Builds a document client that keeps `undefined` out of items. */
-export function createDocumentClient(client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient {
+/**
+ * Builds a document client that keeps `undefined` out of items. The default client is built
+ * without the SDK logger middleware (see sdk/lean-client.ts); a client passed in is used as is.
+ */
+export function createDocumentClient(client: DynamoDBClient = withoutSdkLogger(new DynamoDBClient({}))): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

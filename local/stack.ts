@@ -20,6 +20,7 @@ import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../tracker/object-lookup.js";
 import { createApiHandler } from "../api/handler.js";
+import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { startLocalApiServer, type LocalApiServer } from "./api-server.js";
 import { createLocalClients, type LocalClients } from "./clients.js";
 import { DeliveryFaults, type DeliveryFaultOptions } from "./delivery-faults.js";
@@ -214,7 +215,7 @@ export class LocalStack {
       const tableProxy = options.tableFaults ? await FaultInjectingProxy.start(dynamodb.endpoint) : undefined;
       if (tableProxy) started.push(tableProxy);
       const trackerLedger = tableProxy
-        ? new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableProxy.endpoint })) })
+        ? new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableProxy.endpoint }))) })
         : ledger;
       const handler = createTrackerHandler({
         ledger: trackerLedger,
