@@ -16,6 +16,7 @@ import { createDocumentClient, createTableInput, Ledger, toItem, type LedgerReco
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { createLocalClients } from "../local/stack.js";
 import { startEmulatorProcess } from "./emulator.js";
+import { median } from "./stats.js";
 
 const OBJECTS = 100_000;
 const CHANGED = 1_000;
@@ -56,7 +57,6 @@ async function batchPut(doc: DynamoDBDocumentClient, tableName: string, records:
   );
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchQuery(log: (line: string) => void) {
   const [dynamodb, aws] = await Promise.all([startDynamoDbLocal(), startEmulatorProcess()]);
