@@ -56,6 +56,19 @@ export function registerDev(program: Command): void {
     )
     .action(async (options: DevOptions) => {
       const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
+      // Signals are caught from the first moment: one that arrives while the emulators start
+      // stops them as soon as they are up, so no JVM outlives the command.
+      let signalled: NodeJS.Signals | undefined;
+      let stopStack: (() => void) | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (signalled) process.exit(130); // a second Ctrl-C means "now"
+        signalled = signal;
+        if (chatty) process.stderr.write(`\n${signal}: stopping the local stack...\n`);
+        stopStack?.();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+
       const stack = await LocalStack.start({
         buckets: options.bucket,
         ...(options.awsPort !== undefined && { awsPort: options.awsPort }),
@@ -79,6 +92,16 @@ export function registerDev(program: Command): void {
           ),
         onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
       });
+      const stopped = new Promise<void>((resolve) => {
+        stopStack = () =>
+          void removeDevFile()
+            .then(() => stack.stop())
+            .then(resolve);
+      });
+      if (signalled) {
+        stopStack!();
+        return stopped;
+      }
       // Faults are announced whatever the output: nobody should mistake a chaos run for a healthy one.
       if (stack.deliveryFaults) process.stderr.write(`CHAOS: ${stack.deliveryFaults.describe()}\n`);
       if (options.tableOutage !== undefined) {
@@ -89,20 +112,6 @@ export function registerDev(program: Command): void {
         outage();
         process.on("SIGUSR1", outage);
       }
-      // Handlers go in before the ready line: a client may signal the moment it reads it.
-      const stopped = new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals) => {
-          if (stopping) process.exit(130); // a second Ctrl-C means "now"
-          stopping = true;
-          if (chatty) process.stderr.write(`\n${signal}: stopping the local stack...\n`);
-          void removeDevFile()
-            .then(() => stack.stop())
-            .then(resolve);
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
       await writeDevFile(stack.info);
       process.stdout.write(`${JSON.stringify(stack.info)}\n`);
       if (process.stderr.isTTY) {

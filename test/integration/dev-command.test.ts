@@ -55,6 +55,32 @@ it("prints one ready JSON line, writes dev.json, serves --local, and stops clean
   expect(await portAnswers(ready.endpoints.s3)).toBe(false);
 });
 
+it("stops what it started when Ctrl-C comes before it is ready: no JVM outlives it", async () => {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const dynamodbPort = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const dynamodb = `http://127.0.0.1:${dynamodbPort}`;
+
+  const workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-dev-"));
+  workdirs.push(workdir);
+  const child = spawn(process.execPath, [CLI, "dev", "--dynamodb-port", String(dynamodbPort)], { cwd: workdir, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+
+  // DynamoDB Local answering while the rest still starts: the moment a user gives up waiting.
+  while (!(await portAnswers(dynamodb))) await new Promise((resolve) => setTimeout(resolve, 10));
+  child.kill("SIGINT");
+  expect(stdout).toBe(""); // it was not ready yet, so this is the startup path
+
+  expect(await exited).toBe(0);
+  expect(stdout).toBe(""); // never announced itself ready
+  expect(existsSync(join(workdir, ".bucket-ledger", "dev.json"))).toBe(false);
+  expect(await portAnswers(dynamodb)).toBe(false);
+});
+
 it("refuses a port that is already taken, naming it, and leaves nothing running", async () => {
   const { createServer } = await import("node:net");
   const blocker = createServer();
