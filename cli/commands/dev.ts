@@ -92,9 +92,14 @@ export function registerDev(program: Command): void {
           ),
         onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
       });
+      // dev.json is removed only if this run wrote it (another `dev` may own the one there),
+      // and only once the write has finished, so a signal mid-write leaves none behind.
+      let devFileWritten = Promise.resolve(false);
       const stopped = new Promise<void>((resolve) => {
         stopStack = () =>
-          void removeDevFile()
+          void devFileWritten
+            .then((written) => (written ? removeDevFile() : undefined))
+            .catch(() => undefined)
             .then(() => stack.stop())
             .then(resolve);
       });
@@ -112,7 +117,15 @@ export function registerDev(program: Command): void {
         outage();
         process.on("SIGUSR1", outage);
       }
-      await writeDevFile(stack.info);
+      devFileWritten = writeDevFile(stack.info).then(() => true);
+      try {
+        await devFileWritten;
+      } catch (error) {
+        // A dev.json that cannot be written (read-only directory) must not leave the JVM behind.
+        await stack.stop();
+        throw new Error(`cannot write ${devFilePath()}: ${(error as Error).message}; the local stack was stopped`, { cause: error });
+      }
+      if (signalled) return stopped;
       process.stdout.write(`${JSON.stringify(stack.info)}\n`);
       if (process.stderr.isTTY) {
         const env = Object.entries(stack.environment).map(([name, value]) => `  export ${name}=${value}`).join("\n");

@@ -1,7 +1,7 @@
 /** `bucket-ledger dev` as a user runs it: ready line, dev.json, Ctrl-C stops everything. */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,15 @@ function portAnswers(endpoint: string): Promise<boolean> {
     socket.once("connect", () => (socket.destroy(), resolve(true)));
     socket.once("error", () => resolve(false));
   });
+}
+
+async function unusedPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 it("prints one ready JSON line, writes dev.json, serves --local, and stops cleanly on SIGINT", async () => {
@@ -56,11 +65,7 @@ it("prints one ready JSON line, writes dev.json, serves --local, and stops clean
 });
 
 it("stops what it started when Ctrl-C comes before it is ready: no JVM outlives it", async () => {
-  const { createServer } = await import("node:net");
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const dynamodbPort = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
+  const dynamodbPort = await unusedPort();
   const dynamodb = `http://127.0.0.1:${dynamodbPort}`;
 
   const workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-dev-"));
@@ -79,6 +84,18 @@ it("stops what it started when Ctrl-C comes before it is ready: no JVM outlives 
   expect(stdout).toBe(""); // never announced itself ready
   expect(existsSync(join(workdir, ".bucket-ledger", "dev.json"))).toBe(false);
   expect(await portAnswers(dynamodb)).toBe(false);
+});
+
+it("stops the emulators and names the file when it cannot write dev.json", async () => {
+  const workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-dev-"));
+  workdirs.push(workdir);
+  await writeFile(join(workdir, ".bucket-ledger"), "a file where dev.json's directory should be");
+  const dynamodbPort = await unusedPort();
+  const result = await runCli(["dev", "--dynamodb-port", String(dynamodbPort)], { cwd: workdir });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain(`cannot write ${join(workdir, ".bucket-ledger", "dev.json")}`);
+  expect(result.stdout).toBe("");
+  expect(await portAnswers(`http://127.0.0.1:${dynamodbPort}`)).toBe(false);
 });
 
 it("refuses a port that is already taken, naming it, and leaves nothing running", async () => {
