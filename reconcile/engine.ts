@@ -107,7 +107,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const snapshotTime = source.snapshotTime;
   const repair = async (kind: DriftKind, key: string, state?: ObjectState) => {
     const outcome = await ledger.repair({ kind, bucket, key, snapshotTime, ...(state && { state }) });
-    summary[outcome === "repaired" ? "repaired" : "newerStateKept"]++;
+    summary[outcome]++;
   };
 
   const stopped = new AbortController();

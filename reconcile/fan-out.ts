@@ -21,7 +21,7 @@ import { BoundedWriter } from "./bounded-writer.js";
 import type { ReconcileSummary } from "./engine.js";
 import { MaxDeleteExceededError, ReconcileError } from "./errors.js";
 import { diffRange } from "./range-diff.js";
-import { FINISHED, TaskLeaseError, zeroCounts, type RunCounts, type RunRecord, type RunSourceSpec, type RunStatus, type RunStore, type TaskPhase, type TaskRecord } from "./run-store.js";
+import { FINISHED, PHASES, TaskLeaseError, zeroCounts, type RunCounts, type RunRecord, type RunSourceSpec, type RunStatus, type RunStore, type TaskPhase, type TaskRecord } from "./run-store.js";
 import type { ObjectSource } from "./source.js";
 import type { TaskMessage, TaskQueue } from "./task-queue.js";
 
@@ -145,7 +145,7 @@ export class FanOutReconciler {
     const run = await this.options.runs.getRun(message.bucket, message.runId);
     // The run expired, or finished (failed as stale, perhaps): nothing left for this message.
     if (!run || FINISHED.includes(run.status)) return "skipped";
-    if (run.status !== (message.phase === "scan" ? "scanning" : "tombstoning")) {
+    if (run.status !== PHASES[message.phase].runStatus) {
       // A redelivered message of a worker that died while moving the run on: finish that.
       await this.advance(run.bucket, run.runId);
       return "skipped";
@@ -167,7 +167,7 @@ export class FanOutReconciler {
   /** Takes the task's lease; undefined if the phase is already done. */
   private async claim(message: TaskMessage, budget: TimeBudget): Promise<{ task: TaskRecord; leaseId: string } | undefined> {
     const { runs } = this.options;
-    const phaseDone = (task: TaskRecord) => (message.phase === "scan" ? task.scanDone : task.tombstoneDone);
+    const phaseDone = (task: TaskRecord) => task[PHASES[message.phase].done];
     const task = await runs.getTask(message.bucket, message.runId, message.task);
     if (!task) throw new ReconcileError(`run ${message.runId} of ${message.bucket} has no task ${message.task}`);
     if (phaseDone(task)) return undefined;

@@ -22,6 +22,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
 import { ledgerTable, reconcilePartitionKey } from "../ledger/index.js";
+import { BoundedWriter } from "./bounded-writer.js";
 import { ReconcileError } from "./errors.js";
 import type { KeyRange } from "./source.js";
 
@@ -61,6 +62,26 @@ export interface RunRecord {
 }
 
 export type TaskPhase = "scan" | "tombstone";
+
+/** Where each phase keeps its state on the task and the run, and which counts it owns. */
+export const PHASES = {
+  scan: {
+    runStatus: "scanning",
+    done: "scanDone",
+    checkpoint: "checkpoint",
+    counts: "counts",
+    tally: "tasksDone",
+    ownCounts: (counts: RunCounts): Partial<RunCounts> => counts,
+  },
+  tombstone: {
+    runStatus: "tombstoning",
+    done: "tombstoneDone",
+    checkpoint: "tombstoneCheckpoint",
+    counts: "tombstoneCounts",
+    tally: "tombstoneTasksDone",
+    ownCounts: ({ repaired, newerStateKept }: RunCounts): Partial<RunCounts> => ({ repaired, newerStateKept }),
+  },
+} as const satisfies Record<TaskPhase, { runStatus: RunStatus; done: keyof TaskRecord; checkpoint: keyof TaskRecord; counts: keyof TaskRecord; tally: keyof RunRecord; ownCounts: (counts: RunCounts) => Partial<RunCounts> }>;
 
 export interface TaskRecord {
   bucket: string;
@@ -165,20 +186,25 @@ export class RunStore {
     return Item && stripKeys<RunRecord>(Item);
   }
 
-  /** Runs of a bucket, newest first (run ids begin with the snapshot time). */
-  async *listRuns(bucket: string): AsyncGenerator<RunRecord> {
+  /** Items of a bucket's run partition whose sort key starts with `prefix`. */
+  private async *queryRunPartition<T>(bucket: string, prefix: string, newestFirst = false): AsyncGenerator<T> {
     const pages = paginateQuery(
       { client: this.documentClient },
       {
         TableName: this.tableName,
         KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
         ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-        ExpressionAttributeValues: { ":pk": runPartition(bucket), ":prefix": "run#" },
-        ScanIndexForward: false,
+        ExpressionAttributeValues: { ":pk": runPartition(bucket), ":prefix": prefix },
+        ScanIndexForward: !newestFirst,
         ConsistentRead: true,
       },
     );
-    for await (const page of pages) for (const item of page.Items ?? []) yield stripKeys<RunRecord>(item);
+    for await (const page of pages) for (const item of page.Items ?? []) yield stripKeys<T>(item);
+  }
+
+  /** Runs of a bucket, newest first (run ids begin with the snapshot time). */
+  listRuns(bucket: string): AsyncGenerator<RunRecord> {
+    return this.queryRunPartition<RunRecord>(bucket, "run#", true);
   }
 
   async getTask(bucket: string, runId: string, task: number): Promise<TaskRecord | undefined> {
@@ -190,17 +216,7 @@ export class RunStore {
 
   async listTasks(bucket: string, runId: string): Promise<TaskRecord[]> {
     const tasks: TaskRecord[] = [];
-    const pages = paginateQuery(
-      { client: this.documentClient },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-        ExpressionAttributeValues: { ":pk": runPartition(bucket), ":prefix": `task#${runId}#` },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) tasks.push(stripKeys<TaskRecord>(item));
+    for await (const task of this.queryRunPartition<TaskRecord>(bucket, `task#${runId}#`)) tasks.push(task);
     return tasks;
   }
 
@@ -214,7 +230,7 @@ export class RunStore {
           Key: { [PK]: runPartition(task.bucket), [SK]: taskSortKey(task.runId, task.task) },
           UpdateExpression: "SET leaseId = :lease, leaseUntil = :until, attempts = attempts + :one",
           ConditionExpression: "(attribute_not_exists(leaseUntil) OR leaseUntil < :now) AND #done = :false",
-          ExpressionAttributeNames: { "#done": phase === "scan" ? "scanDone" : "tombstoneDone" },
+          ExpressionAttributeNames: { "#done": PHASES[phase].done },
           ExpressionAttributeValues: { ":lease": leaseId, ":until": now + leaseMs, ":now": now, ":one": 1, ":false": false },
           ReturnValues: "ALL_NEW",
         }),
@@ -228,10 +244,7 @@ export class RunStore {
 
   /** Records progress under the lease; `release` lets a continuation claim the task at once. */
   async saveCheckpoint(task: TaskRecord, phase: TaskPhase, leaseId: string, checkpoint: string, counts: RunCounts, release: boolean): Promise<void> {
-    const progress =
-      phase === "scan"
-        ? { attribute: "checkpoint", countsAttribute: "counts", counts }
-        : { attribute: "tombstoneCheckpoint", countsAttribute: "tombstoneCounts", counts: { repaired: counts.repaired, newerStateKept: counts.newerStateKept } };
+    const fields = PHASES[phase];
     try {
       await this.documentClient.send(
         new UpdateCommand({
@@ -239,8 +252,8 @@ export class RunStore {
           Key: { [PK]: runPartition(task.bucket), [SK]: taskSortKey(task.runId, task.task) },
           UpdateExpression: `SET #checkpoint = :checkpoint, #counts = :counts${release ? " REMOVE leaseId, leaseUntil" : ""}`,
           ConditionExpression: "leaseId = :lease",
-          ExpressionAttributeNames: { "#checkpoint": progress.attribute, "#counts": progress.countsAttribute },
-          ExpressionAttributeValues: { ":checkpoint": checkpoint, ":counts": progress.counts, ":lease": leaseId },
+          ExpressionAttributeNames: { "#checkpoint": fields.checkpoint, "#counts": fields.counts },
+          ExpressionAttributeValues: { ":checkpoint": checkpoint, ":counts": fields.ownCounts(counts), ":lease": leaseId },
         }),
       );
     } catch (error) {
@@ -262,10 +275,9 @@ export class RunStore {
 
   /** Marks a phase done and adds its counts to the run, in one transaction: counted exactly once. */
   async completeTask(task: TaskRecord, phase: TaskPhase, leaseId: string, counts: RunCounts): Promise<void> {
-    const phaseCounts = phase === "scan" ? counts : { repaired: counts.repaired, newerStateKept: counts.newerStateKept };
+    const fields = PHASES[phase];
+    const phaseCounts = fields.ownCounts(counts);
     const added = addCounts(phaseCounts);
-    const done = phase === "scan" ? "scanDone" : "tombstoneDone";
-    const tally = phase === "scan" ? "tasksDone" : "tombstoneTasksDone";
     try {
       await this.documentClient.send(
         new TransactWriteCommand({
@@ -276,7 +288,7 @@ export class RunStore {
                 Key: { [PK]: runPartition(task.bucket), [SK]: taskSortKey(task.runId, task.task) },
                 UpdateExpression: `SET #done = :true, #counts = :counts REMOVE leaseId, leaseUntil`,
                 ConditionExpression: "leaseId = :lease AND #done = :false",
-                ExpressionAttributeNames: { "#done": done, "#counts": phase === "scan" ? "counts" : "tombstoneCounts" },
+                ExpressionAttributeNames: { "#done": fields.done, "#counts": fields.counts },
                 ExpressionAttributeValues: { ":true": true, ":false": false, ":lease": leaseId, ":counts": phaseCounts },
               },
             },
@@ -286,8 +298,8 @@ export class RunStore {
                 Key: { [PK]: runPartition(task.bucket), [SK]: runSortKey(task.runId) },
                 UpdateExpression: `SET #tally = #tally + :one, updatedAt = :now, ${added.clauses.join(", ")}`,
                 ConditionExpression: "#status = :status",
-                ExpressionAttributeNames: { "#tally": tally, "#status": "status", ...added.names },
-                ExpressionAttributeValues: { ":one": 1, ":now": this.now().toISOString(), ":status": phase === "scan" ? "scanning" : "tombstoning", ...added.values },
+                ExpressionAttributeNames: { "#tally": fields.tally, "#status": "status", ...added.names },
+                ExpressionAttributeValues: { ":one": 1, ":now": this.now().toISOString(), ":status": fields.runStatus, ...added.values },
               },
             },
           ],
@@ -348,12 +360,13 @@ export class RunStore {
    * finds them again if they still are orphans, and must not tombstone them if they are not.
    */
   async discardOrphansAfter(task: TaskRecord, after: string | undefined): Promise<void> {
-    const limit = pLimit(8);
-    const deletions: Promise<unknown>[] = [];
+    const deletions = new BoundedWriter(8);
     for await (const key of this.orphans(task, after)) {
-      deletions.push(limit(() => this.documentClient.send(new DeleteCommand({ TableName: this.tableName, Key: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key } }))));
+      await deletions.submit(async () => {
+        await this.documentClient.send(new DeleteCommand({ TableName: this.tableName, Key: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key } }));
+      });
     }
-    await Promise.all(deletions);
+    await deletions.drain();
   }
 
   /** A task's orphans in key order, after `after` when resuming. */
