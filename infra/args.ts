@@ -44,16 +44,16 @@ export function filtersOverlap(a: NotificationFilter, b: NotificationFilter): bo
 
 const describe = (filter: NotificationFilter) => `${filter.prefix}*${filter.suffix}`;
 
-function assertNoOverlap(bucket: string, filters: NotificationFilter[]): void {
+function overlapProblems(bucket: string, filters: NotificationFilter[]): string[] {
+  const problems: string[] = [];
   for (let i = 0; i < filters.length; i++) {
     for (let j = i + 1; j < filters.length; j++) {
       if (filtersOverlap(filters[i]!, filters[j]!)) {
-        throw new BucketLedgerConfigError(
-          `bucket ${bucket}: filters ${describe(filters[i]!)} and ${describe(filters[j]!)} overlap (S3 rejects overlapping notification filters); merge them into one`,
-        );
+        problems.push(`bucket ${bucket}: filters ${describe(filters[i]!)} and ${describe(filters[j]!)} overlap (S3 rejects overlapping notification filters); merge them into one`);
       }
     }
   }
+  return problems;
 }
 
 const CRON = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/;
@@ -82,6 +82,31 @@ function validateTimezone(timezone: string): string {
     throw new BucketLedgerConfigError(`reconcileTimezone ${JSON.stringify(timezone)} is not an IANA time zone (e.g. UTC, Europe/Paris)`);
   }
 }
+
+/**
+ * The retention periods CloudWatch Logs accepts (PutRetentionPolicy, `retentionInDays`):
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+ */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/**
+ * CloudWatch dashboard names: "can contain only alphanumerics, dash (-), and underscore (_)",
+ * at most 255 characters (PutDashboard, DashboardName):
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html
+ */
+const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** The default dashboard name: one per project, stack and component, so two ledgers in one account never share one. */
+export function defaultDashboardName(project: string, stack: string, component: string): string {
+  return `bucket-ledger-${project}-${stack}-${component}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 255);
+}
+
+/**
+ * Lambda's SQS event source: "When you set BatchSize to a value greater than 10, you must set
+ * MaximumBatchingWindowInSeconds to at least 1" (CreateEventSourceMapping):
+ * https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
+ */
+export const MAX_BATCH_WITHOUT_WINDOW = 10;
 
 const filterSchema = z.object({ prefix: z.string().default(""), suffix: z.string().default("") });
 
@@ -141,7 +166,13 @@ export const bucketLedgerArgsSchema = z.object({
       alarmEmail: z.string().email().optional(),
       alarmTopicArn: z.string().startsWith("arn:").optional(),
       driftAlarmThreshold: z.number().int().min(0).default(100),
-      logRetentionDays: z.number().int().default(30),
+      logRetentionDays: z
+        .number()
+        .int()
+        .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), { message: `must be one of the values CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}` })
+        .default(30),
+      /** Defaults to one derived from the project, stack and component names. */
+      dashboardName: z.string().regex(DASHBOARD_NAME, "CloudWatch dashboard names hold only letters, digits, - and _ (at most 255)").optional(),
     })
     .prefault({}),
 });
@@ -149,7 +180,7 @@ export const bucketLedgerArgsSchema = z.object({
 export type BucketLedgerArgs = z.input<typeof bucketLedgerArgsSchema>;
 export type ResolvedBucketLedgerArgs = z.output<typeof bucketLedgerArgsSchema>;
 
-/** Validates component arguments; every rule that S3, SQS or Scheduler would enforce later, now. */
+/** Validates component arguments: every rule that S3, SQS, Lambda, CloudWatch or Scheduler would enforce later, now, all reported at once. */
 export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketLedgerArgs {
   const parsed = bucketLedgerArgsSchema.safeParse(args);
   if (!parsed.success) {
@@ -157,27 +188,43 @@ export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketL
     throw new BucketLedgerConfigError(`invalid bucket-ledger configuration: ${problems}`);
   }
   const resolved = parsed.data;
+  const problems: string[] = [];
+  const check = (rule: () => void) => {
+    try {
+      rule();
+    } catch (error) {
+      if (!(error instanceof BucketLedgerConfigError)) throw error;
+      problems.push(error.message);
+    }
+  };
   if (!resolved.createBucket && resolved.adoptBuckets.length === 0) {
-    throw new BucketLedgerConfigError("no bucket to track: set createBucket (the default) or list existing buckets in adoptBuckets");
+    problems.push("no bucket to track: set createBucket (the default) or list existing buckets in adoptBuckets");
   }
   const seen = new Set<string>();
   for (const bucket of resolved.adoptBuckets) {
-    if (seen.has(bucket.name)) throw new BucketLedgerConfigError(`bucket ${bucket.name} is listed twice; list its filters under one entry`);
+    if (seen.has(bucket.name)) problems.push(`bucket ${bucket.name} is listed twice; list its filters under one entry`);
     seen.add(bucket.name);
-    assertNoOverlap(bucket.name, bucket.filters);
+    problems.push(...overlapProblems(bucket.name, bucket.filters));
   }
-  if (resolved.createBucket) assertNoOverlap(resolved.createBucket.name ?? "created bucket", resolved.createBucket.filters);
+  if (resolved.createBucket) problems.push(...overlapProblems(resolved.createBucket.name ?? "created bucket", resolved.createBucket.filters));
   if (resolved.delivery === "sqs" && resolved.adoptBuckets.length > 0 && !resolved.replaceExistingNotifications) {
-    throw new BucketLedgerConfigError(
+    problems.push(
       `delivery "sqs" would replace the whole notification configuration of ${resolved.adoptBuckets.map((b) => b.name).join(", ")} ` +
         `(S3 keeps one per bucket, and anything else configured there would be lost). Use delivery "eventbridge" ` +
         `(safe alongside existing notifications), or set replaceExistingNotifications to true if this stack may own it.`,
     );
   }
-  validateScheduleExpression(resolved.reconcile.schedule);
-  validateTimezone(resolved.reconcile.timezone);
-  if (resolved.monitoring.alarmEmail && resolved.monitoring.alarmTopicArn) {
-    throw new BucketLedgerConfigError("set alarmEmail or alarmTopicArn, not both");
+  if (resolved.tracker.batchSize > MAX_BATCH_WITHOUT_WINDOW && resolved.tracker.batchingWindowSeconds < 1) {
+    problems.push(
+      `tracker.batchSize ${resolved.tracker.batchSize} needs tracker.batchingWindowSeconds of at least 1 (Lambda rejects a batch size above ${MAX_BATCH_WITHOUT_WINDOW} without a batching window)`,
+    );
   }
+  check(() => validateScheduleExpression(resolved.reconcile.schedule));
+  check(() => validateTimezone(resolved.reconcile.timezone));
+  if (resolved.monitoring.alarmEmail && resolved.monitoring.alarmTopicArn) {
+    problems.push("set alarmEmail or alarmTopicArn, not both");
+  }
+  if (problems.length === 1) throw new BucketLedgerConfigError(problems[0]!);
+  if (problems.length > 1) throw new BucketLedgerConfigError(`invalid bucket-ledger configuration:\n- ${problems.join("\n- ")}`);
   return resolved;
 }

@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { resolveBucketLedgerArgs, type BucketLedgerArgs } from "./args.js";
+import { BucketLedgerConfigError, defaultDashboardName, resolveBucketLedgerArgs, type BucketLedgerArgs } from "./args.js";
 import { BundledFunction } from "./bundled-function.js";
 import { EventDelivery, type DeliveredBucket } from "./event-delivery.js";
 import { LedgerTable } from "./ledger-table.js";
@@ -18,6 +18,21 @@ import { SecureBucket } from "./secure-bucket.js";
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 const logicalName = (bucket: string) => bucket.replace(/[^a-z0-9-]/g, "-");
+
+/** Dashboard names are per account and region: two components of one program must not share one. */
+const claimedDashboardNames = new Map<string, string>();
+
+function claimDashboardName(component: string, requested: string | undefined): string {
+  const dashboardName = requested ?? defaultDashboardName(pulumi.getProject(), pulumi.getStack(), component);
+  const holder = claimedDashboardNames.get(dashboardName);
+  if (holder !== undefined && holder !== component) {
+    throw new BucketLedgerConfigError(
+      `monitoring.dashboardName: BucketLedger ${JSON.stringify(component)} would use the dashboard ${JSON.stringify(dashboardName)}, already used by BucketLedger ${JSON.stringify(holder)}; CloudWatch keeps one dashboard per name in an account, so give one of them another dashboardName`,
+    );
+  }
+  claimedDashboardNames.set(dashboardName, component);
+  return dashboardName;
+}
 
 export class BucketLedger extends pulumi.ComponentResource {
   readonly table: LedgerTable;
@@ -42,8 +57,10 @@ export class BucketLedger extends pulumi.ComponentResource {
   readonly apiEndpoint?: pulumi.Output<string>;
 
   constructor(name: string, args: BucketLedgerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("bucket-ledger:index:BucketLedger", name, {}, opts);
+    // Everything AWS would reject is refused before a single resource is registered.
     const settings = resolveBucketLedgerArgs(args);
+    const dashboardName = claimDashboardName(name, settings.monitoring.dashboardName);
+    super("bucket-ledger:index:BucketLedger", name, {}, opts);
     const parent = { parent: this };
     const identity = aws.getCallerIdentityOutput({}, parent);
     const region = aws.getRegionOutput({}, parent);
@@ -105,6 +122,10 @@ export class BucketLedger extends pulumi.ComponentResource {
           { Sid: "ReadReconciledWatermark", Effect: "Allow", Action: "dynamodb:GetItem", Resource: this.table.arn },
           // HeadObject, only after a specific version is deleted, to learn what is current.
           { Sid: "HeadTrackedObjects", Effect: "Allow", Action: "s3:GetObject", Resource: buckets.map((bucket) => pulumi.interpolate`${bucket.arn}/*`) },
+          // Without s3:ListBucket, HeadObject of a key that no longer exists answers 403, not 404
+          // (S3 API reference, HeadObject, "Permissions"), and the version-delete path would fail
+          // every retry and end in the DLQ.
+          { Sid: "LearnThatTrackedObjectsAreGone", Effect: "Allow", Action: "s3:ListBucket", Resource: buckets.map((bucket) => bucket.arn) },
         ],
       },
       parent,
@@ -155,6 +176,8 @@ export class BucketLedger extends pulumi.ComponentResource {
     this.monitoring = new Monitoring(
       `${name}-monitoring`,
       {
+        dashboardName,
+        accountId: identity.accountId,
         ...(settings.monitoring.alarmEmail !== undefined && { alarmEmail: settings.monitoring.alarmEmail }),
         ...(settings.monitoring.alarmTopicArn !== undefined && { alarmTopicArn: settings.monitoring.alarmTopicArn }),
         driftAlarmThreshold: settings.monitoring.driftAlarmThreshold,

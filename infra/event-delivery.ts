@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { encodeS3EventKey } from "../events/object-key.js";
 import type { NotificationFilter } from "./args.js";
 import { policyDocument, type Statement } from "./policy.js";
 
@@ -132,8 +133,11 @@ export class EventDelivery extends pulumi.ComponentResource {
               queues: filters.map((filter) => ({
                 queueArn: this.queue.arn,
                 events: S3_NOTIFICATION_EVENTS,
-                ...(filter.prefix && { filterPrefix: filter.prefix }),
-                ...(filter.suffix && { filterSuffix: filter.suffix }),
+                // S3 matches filters against the URL-encoded key, so special characters must be
+                // sent encoded, a space as `+` (S3 user guide, "Configuring event notifications
+                // using object key name filtering"). EventBridge patterns match the raw key.
+                ...(filter.prefix && { filterPrefix: encodeS3EventKey(filter.prefix) }),
+                ...(filter.suffix && { filterSuffix: encodeS3EventKey(filter.suffix) }),
               })),
             },
         // S3 sends a test message when the configuration is saved: the queue must already accept it.

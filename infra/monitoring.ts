@@ -5,9 +5,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
+import { AlarmTopic } from "./alarm-topic.js";
+
 export const METRIC_NAMESPACE = "BucketLedger";
 
 export interface MonitoringArgs {
+  /** CloudWatch dashboard name, validated and unique per account (see args.ts). */
+  dashboardName: string;
+  accountId: pulumi.Input<string>;
   alarmEmail?: string;
   alarmTopicArn?: string;
   driftAlarmThreshold: number;
@@ -26,7 +31,7 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:Monitoring", name, {}, opts);
     if (args.alarmEmail) {
-      const topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: "alias/aws/sns" }, { parent: this });
+      const topic = new AlarmTopic(`${name}-alarms`, { region: args.region, accountId: args.accountId }, { parent: this });
       new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail }, { parent: this });
       this.alarmTopicArn = topic.arn;
     } else if (args.alarmTopicArn) {
@@ -98,7 +103,7 @@ export class Monitoring extends pulumi.ComponentResource {
     this.dashboard = new aws.cloudwatch.Dashboard(
       name,
       {
-        dashboardName: pulumi.interpolate`bucket-ledger-${pulumi.getStack()}`,
+        dashboardName: args.dashboardName,
         dashboardBody: pulumi.jsonStringify({
           widgets: [
             {

@@ -6,7 +6,7 @@ export interface Statement {
   Effect: "Allow" | "Deny";
   Action: string | string[];
   Resource: pulumi.Input<string> | pulumi.Input<string>[];
-  Principal?: Record<string, string | string[]>;
+  Principal?: Record<string, pulumi.Input<string> | pulumi.Input<string>[]>;
   Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
 }
 

@@ -111,8 +111,15 @@ export class Reconciler extends pulumi.ComponentResource {
         },
         statements: [
           { Sid: "ListTrackedBuckets", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArns },
-          // UpdateItem: run and task bookkeeping (leases, checkpoints, totals), also inside TransactWriteItems.
-          { Sid: "ReadAndRepairLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], Resource: args.table.resourceArns },
+          // UpdateItem: run and task bookkeeping (leases, checkpoints, totals), also inside
+          // TransactWriteItems, which IAM authorizes item by item. DeleteItem: a resumed task
+          // forgets the orphans its dead predecessor recorded past the checkpoint.
+          {
+            Sid: "ReadAndRepairLedger",
+            Effect: "Allow",
+            Action: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            Resource: args.table.resourceArns,
+          },
           { Sid: "QueueTasks", Effect: "Allow", Action: "sqs:SendMessage", Resource: this.taskQueue.arn },
           {
             Sid: "ConsumeTaskQueue",

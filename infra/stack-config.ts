@@ -36,6 +36,7 @@ export const STACK_CONFIG_KEYS = [
   "alarmTopicArn",
   "driftAlarmThreshold",
   "logRetentionDays",
+  "dashboardName",
 ] as const;
 
 export type StackConfigKey = (typeof STACK_CONFIG_KEYS)[number];
@@ -128,6 +129,7 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
       alarmTopicArn: text(values, "alarmTopicArn"),
       driftAlarmThreshold: integer(values, "driftAlarmThreshold"),
       logRetentionDays: integer(values, "logRetentionDays"),
+      dashboardName: text(values, "dashboardName"),
     }),
   });
 }

@@ -276,3 +276,75 @@ describe("inventory reconciliation", () => {
     expect(inventoryOf(resources)).toMatchSnapshot();
   });
 });
+
+describe("what only AWS enforces", () => {
+  it("encrypts the alarm topic with a key of its own that CloudWatch may use, since alias/aws/sns cannot admit it", async () => {
+    const { resources } = await deploy({ createBucket: {}, monitoring: { alarmEmail: "oncall@example.com" } });
+    const topic = one(resources, "aws:sns/topic:Topic");
+    expect(topic.kmsMasterKeyId).not.toMatch(/^alias\/aws\//);
+    expect(topic.kmsMasterKeyId).toMatch(/^arn:aws:mock:.*:Key\//);
+    const key = one(resources, "aws:kms/key:Key");
+    expect(key.enableKeyRotation).toBe(true);
+    const keyPolicy = statements(key.policy);
+    expect(keyPolicy.find((s) => s.Sid === "CloudWatchAlarmsPublish")).toMatchObject({
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT_ID }, ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:us-east-1:${ACCOUNT_ID}:alarm:*` } },
+    });
+    expect(keyPolicy.find((s) => s.Sid === "AccountAdministers")).toMatchObject({ Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` } });
+    const topicPolicy = statements(one(resources, "aws:sns/topicPolicy:TopicPolicy").policy);
+    expect(topicPolicy).toEqual([expect.objectContaining({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish" })]);
+  });
+
+  it("lets the tracker list the tracked buckets, so HeadObject of a deleted key answers 404 rather than 403", async () => {
+    const { resources } = await deploy({ createBucket: {}, adoptBuckets: [{ name: "existing-photos" }], delivery: "eventbridge" });
+    const trackerPolicy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "tracker").policy);
+    const listing = trackerPolicy.filter((s) => asList(s.Action).includes("s3:ListBucket"));
+    expect(listing.flatMap((s) => asList(s.Resource)).sort()).toEqual(["arn:aws:s3:::existing-photos", "arn:aws:s3:::ledger-bucket-1a2b3c"]);
+  });
+
+  it("lets the reconciler delete the orphans a dead worker recorded, as a resumed task does", async () => {
+    const { resources } = await deploy({ createBucket: {} });
+    const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
+    expect(policy.flatMap((s) => asList(s.Action))).toContain("dynamodb:DeleteItem");
+  });
+
+  it("sends notification filters URL-encoded, as S3 matches them, and keeps EventBridge patterns raw", async () => {
+    const sqs = await deploy({ adoptBuckets: [{ name: "existing-logs", filters: [{ prefix: "my logs/", suffix: "+1.json" }] }], replaceExistingNotifications: true });
+    const notification = one(sqs.resources, "aws:s3/bucketNotification:BucketNotification");
+    expect(notification.queues).toEqual([expect.objectContaining({ filterPrefix: "my+logs/", filterSuffix: "%2B1.json" })]);
+    const eventbridge = await deploy({ adoptBuckets: [{ name: "existing-logs", filters: [{ prefix: "my logs/", suffix: "+1.json" }] }], delivery: "eventbridge" });
+    const pattern = JSON.parse(one(eventbridge.resources, "aws:cloudwatch/eventRule:EventRule").eventPattern as string);
+    expect(pattern.detail.object.key).toEqual([{ wildcard: "my logs/*+1.json" }]);
+  });
+
+  it.each<[string, BucketLedgerArgs, RegExp]>([
+    ["a batch size above 10 without a batching window", { createBucket: {}, tracker: { batchSize: 11, batchingWindowSeconds: 0 } }, /tracker\.batchSize 11 needs tracker\.batchingWindowSeconds of at least 1/],
+    ["a log retention CloudWatch Logs does not accept", { createBucket: {}, monitoring: { logRetentionDays: 31 } }, /monitoring\.logRetentionDays: must be one of the values CloudWatch Logs accepts: 1, 3, 5/],
+    ["a dashboard name with characters CloudWatch rejects", { createBucket: {}, monitoring: { dashboardName: "my ledger.prod" } }, /monitoring\.dashboardName: CloudWatch dashboard names hold only/],
+  ])("refuses %s before registering any resource", (_name, args, message) => {
+    expect(() => new BucketLedger("ledger", args)).toThrow(message);
+    expect(recorded).toEqual([]);
+  });
+
+  it("accepts a batch size of 10 without a window, and any batch size with one", () => {
+    expect(() => resolveBucketLedgerArgs({ createBucket: {}, tracker: { batchSize: 10, batchingWindowSeconds: 0 } })).not.toThrow();
+    expect(() => resolveBucketLedgerArgs({ createBucket: {}, tracker: { batchSize: 10_000, batchingWindowSeconds: 1 } })).not.toThrow();
+  });
+
+  it("reports every configuration error at once", () => {
+    expect(() => resolveBucketLedgerArgs({ tracker: { batchSize: 50, batchingWindowSeconds: 0 }, reconcile: { schedule: "nightly" }, monitoring: { alarmEmail: "a@example.com", alarmTopicArn: "arn:aws:sns:x" } })).toThrow(
+      /no bucket to track[\s\S]*batchingWindowSeconds[\s\S]*reconcileSchedule[\s\S]*not both/,
+    );
+  });
+
+  it("gives each component its own dashboard, and refuses two components that would share one", async () => {
+    const { resources } = await deploy({ createBucket: {} });
+    expect(one(resources, "aws:cloudwatch/dashboard:Dashboard").dashboardName).toBe("bucket-ledger-bucket-ledger-test-ledger");
+    recorded.length = 0;
+    expect(() => new BucketLedger("second", { createBucket: {}, monitoring: { dashboardName: "bucket-ledger-bucket-ledger-test-ledger" } })).toThrow(
+      /already used by BucketLedger "ledger".*give one of them another dashboardName/,
+    );
+    expect(recorded).toEqual([]);
+  });
+});
