@@ -4,8 +4,14 @@
  * handler:
  *
  *   GET /buckets/{bucket}/objects?prefix=&cursor=&limit=   live objects in key order
- *   GET /buckets/{bucket}/objects/{key+}                   one object's record (or tombstone)
+ *   GET /buckets/{bucket}/object?key=                      one object's record (or tombstone)
  *   GET /buckets/{bucket}/changes?since=&cursor=&limit=    changes in recording order
+ *
+ * The object key travels in the query string, never in the path: an HTTP API hands Lambda a
+ * URL-decoded `rawPath`, and a decoded `?` ends the path before Lambda sees it, while REST
+ * APIs and function URLs keep the path encoded. No key survives that in every case. The query
+ * string arrives as sent (`rawQueryString` stays percent-encoded), so parameters are decoded
+ * here, exactly once, with URLSearchParams.
  *
  * Bad parameters are 400 with a JSON body naming the parameter; an untracked bucket, an
  * unknown route or a key the ledger never saw is 404.
@@ -27,6 +33,8 @@ export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayPr
 const MAX_LIMIT = 1000;
 
 const limitSchema = z.coerce.number({ error: "limit must be a number" }).int("limit must be a whole number").min(1, "limit must be at least 1").max(MAX_LIMIT, `limit must be at most ${MAX_LIMIT}`).default(100);
+
+const objectQuerySchema = z.strictObject({ key: z.string({ error: "key is required: GET /buckets/{bucket}/object?key=<URL-encoded key>" }).min(1, "key must not be empty") });
 
 const objectsQuerySchema = z.strictObject({ prefix: z.string().optional(), cursor: z.string().min(1).optional(), limit: limitSchema });
 
@@ -52,8 +60,18 @@ function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify(body) };
 }
 
+/** Parameters from the raw query string, decoded once; a repeated parameter is ambiguous, so refused. */
+function queryParameters(event: APIGatewayProxyEventV2): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(event.rawQueryString ?? "")) {
+    if (name in parameters) throw new HttpError(400, "BadRequest", `parameter ${name} is given more than once`);
+    parameters[name] = value;
+  }
+  return parameters;
+}
+
 function parseQuery<T extends z.ZodType>(schema: T, event: APIGatewayProxyEventV2): z.infer<T> {
-  const parsed = schema.safeParse(event.queryStringParameters ?? {});
+  const parsed = schema.safeParse(queryParameters(event));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => (issue.code === "unrecognized_keys" ? `unknown parameter ${issue.keys.join(", ")}` : issue.message));
     throw new HttpError(400, "BadRequest", problems.join("; "));
@@ -61,20 +79,13 @@ function parseQuery<T extends z.ZodType>(schema: T, event: APIGatewayProxyEventV
   return parsed.data;
 }
 
-type Route = { kind: "objects"; bucket: string } | { kind: "object"; bucket: string; key: string } | { kind: "changes"; bucket: string };
+type Collection = "objects" | "object" | "changes";
 
-/** From the raw (still percent-encoded) path, so keys with `/`, `%` or `+` come through exactly. */
-function route(rawPath: string): Route {
-  const match = /^\/buckets\/([^/]+)\/(objects|changes)(?:\/(.+))?$/.exec(rawPath);
-  if (!match) throw new HttpError(404, "NotFound", `no route for ${rawPath}`);
-  const [, bucket, collection, encodedKey] = match as unknown as [string, string, string, string | undefined];
-  if (collection === "changes" && encodedKey !== undefined) throw new HttpError(404, "NotFound", `no route for ${rawPath}`);
-  if (encodedKey === undefined) return { kind: collection as "objects" | "changes", bucket };
-  try {
-    return { kind: "object", bucket, key: decodeURIComponent(encodedKey) };
-  } catch {
-    throw new HttpError(400, "BadRequest", "the object key in the path is not valid percent-encoding");
-  }
+/** Bucket names hold only letters, digits, `.` and `-`, so the decoded path is safe to match. */
+function route(rawPath: string): { collection: Collection; bucket: string } {
+  const match = /^\/buckets\/([a-z0-9][a-z0-9.-]*)\/(objects|object|changes)$/.exec(rawPath);
+  if (!match) throw new HttpError(404, "NotFound", `no route for ${rawPath}; object keys go in the query string: /buckets/{bucket}/object?key=...`);
+  return { bucket: match[1]!, collection: match[2] as Collection };
 }
 
 export function createApiHandler(deps: ApiDependencies): ApiHandler {
@@ -85,7 +96,7 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
     if (event.requestContext.http.method !== "GET") throw new HttpError(405, "MethodNotAllowed", "only GET is supported");
     const target = route(event.rawPath);
     if (!tracked.has(target.bucket)) throw new HttpError(404, "NotFound", `bucket ${target.bucket} is not tracked by this ledger`);
-    switch (target.kind) {
+    switch (target.collection) {
       case "objects": {
         const query = parseQuery(objectsQuerySchema, event);
         const page = await ledger.listPage({ bucket: target.bucket, limit: query.limit, ...(query.prefix !== undefined && { prefix: query.prefix }), ...(query.cursor !== undefined && { cursor: query.cursor }) });
@@ -99,9 +110,9 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
         return json(200, page);
       }
       case "object": {
-        parseQuery(z.strictObject({}), event);
-        const record = await ledger.get(target.bucket, target.key);
-        if (!record) throw new HttpError(404, "NotFound", `no record of ${JSON.stringify(target.key)} in ${target.bucket}`);
+        const { key } = parseQuery(objectQuerySchema, event);
+        const record = await ledger.get(target.bucket, key);
+        if (!record) throw new HttpError(404, "NotFound", `no record of ${JSON.stringify(key)} in ${target.bucket}`);
         return json(200, record);
       }
     }

@@ -7,7 +7,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BundledFunction } from "./bundled-function.js";
 
-export const QUERY_ROUTES = ["GET /buckets/{bucket}/objects", "GET /buckets/{bucket}/objects/{key+}", "GET /buckets/{bucket}/changes"] as const;
+/** The object key is a query parameter: HTTP APIs decode the path (see api/handler.ts). */
+export const QUERY_ROUTES = ["GET /buckets/{bucket}/objects", "GET /buckets/{bucket}/object", "GET /buckets/{bucket}/changes"] as const;
 
 export interface QueryApiArgs {
   authorization: "iam" | "none";

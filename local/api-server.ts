@@ -13,26 +13,36 @@ export interface LocalApiServer {
   stop(): Promise<void>;
 }
 
-function toEvent(method: string, url: URL, headers: Record<string, string>): APIGatewayProxyEventV2 {
-  const query = url.search.slice(1);
-  // API Gateway joins repeated parameters with commas.
+/**
+ * What API Gateway's HTTP API does to a request before Lambda sees it, so loopback tests
+ * exercise AWS's behaviour rather than Node's:
+ * - `rawPath` is URL-decoded, and a `?` that decoding produces ends the path (what follows is
+ *   lost). REST APIs and function URLs keep the path encoded; HTTP APIs do not
+ *   (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html,
+ *   and captures published in hotsock/voker#8).
+ * - `rawQueryString` is the query string as sent, still percent-encoded;
+ *   `queryStringParameters` are decoded, and repeated parameters are joined with commas.
+ */
+export function toHttpApiEvent(method: string, url: URL, headers: Record<string, string>, now = new Date()): APIGatewayProxyEventV2 {
+  const rawQueryString = url.search.slice(1);
   const parameters: Record<string, string> = {};
   for (const [name, value] of url.searchParams) parameters[name] = name in parameters ? `${parameters[name]},${value}` : value;
-  const now = new Date();
+  const decodedPath = decodeURIComponent(url.pathname);
+  const rawPath = decodedPath.includes("?") ? decodedPath.slice(0, decodedPath.indexOf("?")) : decodedPath;
   return {
     version: "2.0",
     routeKey: "$default",
-    rawPath: url.pathname,
-    rawQueryString: query,
+    rawPath,
+    rawQueryString,
     headers,
-    ...(query && { queryStringParameters: parameters }),
+    ...(rawQueryString && { queryStringParameters: parameters }),
     isBase64Encoded: false,
     requestContext: {
       accountId: "000000000000",
       apiId: "local",
       domainName: url.host,
       domainPrefix: "local",
-      http: { method, path: url.pathname, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
       requestId: crypto.randomUUID(),
       routeKey: "$default",
       stage: "$default",
@@ -46,7 +56,16 @@ export async function startLocalApiServer(handler: ApiHandler, port = 0): Promis
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "127.0.0.1"}`);
     const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : (value ?? "")]));
-    handler(toEvent(request.method ?? "GET", url, headers))
+    let event: APIGatewayProxyEventV2;
+    try {
+      event = toHttpApiEvent(request.method ?? "GET", url, headers);
+    } catch {
+      // A path whose percent-encoding does not decode never reaches the integration.
+      response.writeHead(400, { "content-type": "application/json" });
+      response.end(JSON.stringify({ message: "Bad Request" }));
+      return;
+    }
+    handler(event)
       .then((result) => {
         response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
         response.end(result.body ?? "");

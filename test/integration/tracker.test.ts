@@ -134,7 +134,7 @@ describe("tracker: keys and envelopes", () => {
   it("acknowledges s3:TestEvent and writes nothing", async () => {
     const ledger = await dynamodb.createLedger();
     const { handler, totals } = trackerFor(ledger);
-    const testEvent = readFileSync(new URL("../fixtures/s3-test-event.json", import.meta.url), "utf8");
+    const testEvent = readFileSync(new URL("../fixtures/aws/s3-test-event.json", import.meta.url), "utf8");
     expect(await handler({ Records: [sqsRecord(testEvent)] })).toEqual({ batchItemFailures: [] });
     expect(totals).toMatchObject({ testEvents: 1, applied: 0 });
     const listed = await ledger.listPage({ bucket: "amzn-s3-demo-bucket", limit: 10 });
@@ -144,8 +144,8 @@ describe("tracker: keys and envelopes", () => {
   it("applies EventBridge Object Created and Object Deleted events", async () => {
     const ledger = await dynamodb.createLedger();
     const { handler } = trackerFor(ledger);
-    const created = readFileSync(new URL("../fixtures/eventbridge-object-created.json", import.meta.url), "utf8");
-    const deleted = readFileSync(new URL("../fixtures/eventbridge-object-deleted.json", import.meta.url), "utf8");
+    const created = readFileSync(new URL("../fixtures/aws/eventbridge-object-created.json", import.meta.url), "utf8");
+    const deleted = readFileSync(new URL("../fixtures/aws/eventbridge-object-deleted.json", import.meta.url), "utf8");
     await handler({ Records: [sqsRecord(created)] });
     expect(await current(ledger, "example-key", "amzn-s3-demo-bucket1")).toMatchObject({ deleted: false, size: 5 });
     await handler({ Records: [sqsRecord(deleted)] });

@@ -4,7 +4,7 @@ import { MalformedMessageError } from "../../events/errors.js";
 import { parseMessageBody, type ObjectEvent } from "../../events/parse.js";
 import { s3EventRecord } from "../support/events.js";
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/aws/${name}`, import.meta.url), "utf8");
 const eventsOf = (body: string): ObjectEvent[] => {
   const parsed = parseMessageBody(body);
   if (parsed.kind !== "events") throw new Error(`expected events, got ${parsed.kind}`);
