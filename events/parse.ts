@@ -23,6 +23,11 @@ interface EventBase {
   eventName: string;
   /** ISO-8601. */
   eventTime: string;
+  /**
+   * How finely the source states `eventTime`: S3 notifications give milliseconds, EventBridge
+   * whole seconds (its `time` field), so such an event happened anywhere in that second.
+   */
+  eventTimeResolutionMs: number;
 }
 
 /** The object now exists with this state. */
@@ -65,6 +70,7 @@ interface RawObjectEvent {
   key: string;
   eventName: string;
   eventTime: string;
+  eventTimeResolutionMs: number;
   size?: number | undefined;
   etag?: string | undefined;
   versionId?: string | undefined;
@@ -94,7 +100,7 @@ function isRealVersion(versionId: string | undefined): versionId is string {
 }
 
 function classify(raw: RawObjectEvent): ObjectEvent {
-  const base = { bucket: raw.bucket, key: raw.key, eventName: raw.eventName, eventTime: new Date(raw.eventTime).toISOString() };
+  const base = { bucket: raw.bucket, key: raw.key, eventName: raw.eventName, eventTime: new Date(raw.eventTime).toISOString(), eventTimeResolutionMs: raw.eventTimeResolutionMs };
   const [category, detail] = raw.eventName.split(":", 2);
   const isDeletion = category === "ObjectRemoved" || category === "LifecycleExpiration";
   if (category === "ObjectCreated") {
@@ -117,9 +123,10 @@ function classify(raw: RawObjectEvent): ObjectEvent {
   }
   if (isDeletion && detail === "Delete") {
     const sequencer = requireField(raw.sequencer, "sequencer", raw);
-    return isRealVersion(raw.versionId)
-      ? { ...base, action: "version-deleted", sequencer, versionId: raw.versionId }
-      : { ...base, action: "delete", sequencer };
+    // Any delete naming a version, "null" included (the version written while versioning was
+    // suspended), removed that version only: an older one may be current now, so S3 is asked.
+    // Only a delete in a bucket that was never versioned carries no version id.
+    return raw.versionId !== undefined ? { ...base, action: "version-deleted", sequencer, versionId: raw.versionId } : { ...base, action: "delete", sequencer };
   }
   return { ...base, action: "ignore" };
 }
@@ -131,6 +138,7 @@ function fromS3Record(record: S3EventRecord): RawObjectEvent {
     key: decodeS3EventKey(object.key),
     eventName: record.eventName.replace(/^s3:/, ""),
     eventTime: record.eventTime,
+    eventTimeResolutionMs: 1,
     size: object.size,
     etag: object.eTag,
     versionId: object.versionId,
@@ -164,10 +172,14 @@ function fromEventBridge(event: EventBridgeEvent): RawObjectEvent {
   const { bucket, object } = event.detail;
   return {
     bucket: bucket.name,
-    // EventBridge keys are not documented as URL-encoded (design notes, section 2): taken as-is.
-    key: object.key,
+    // Form-style URL-encoded like notification keys: AWS's own Powertools for Python decodes
+    // `detail.object.key` with unquote_plus. Not verifiable here, so reconciliation reports
+    // orphans and missing keys that are each other's encoded form (design notes, section 2).
+    key: decodeS3EventKey(object.key),
     eventName: eventBridgeEventName(event),
     eventTime: event.time,
+    // EventBridge's `time` has whole seconds only.
+    eventTimeResolutionMs: 1000,
     size: object.size,
     etag: object.etag,
     versionId: object["version-id"],

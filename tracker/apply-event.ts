@@ -31,10 +31,20 @@ async function toMutation(event: Exclude<ObjectEvent, { action: "ignore" }>, loo
   }
 }
 
+/**
+ * The watermark as this event can be compared with it: an event stated to the second may have
+ * happened anywhere in that second, so only a watermark in a later second makes it stale.
+ */
+function comparableWatermark(reconciledThrough: string | undefined, resolutionMs: number): string | undefined {
+  if (reconciledThrough === undefined || resolutionMs <= 1) return reconciledThrough;
+  const time = new Date(reconciledThrough).getTime();
+  return new Date(time - (time % resolutionMs)).toISOString();
+}
+
 /** Reads each bucket's reconciled-through watermark once per batch. */
 export type WatermarkReader = (bucket: string) => Promise<string | undefined>;
 
 export async function applyEvent(ledger: Ledger, lookup: ObjectLookup, event: ObjectEvent, watermark: WatermarkReader = async () => undefined): Promise<EventOutcome> {
   if (event.action === "ignore") return "ignored";
-  return ledger.apply(await toMutation(event, lookup, await watermark(event.bucket)));
+  return ledger.apply(await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs)));
 }

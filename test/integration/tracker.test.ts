@@ -153,6 +153,51 @@ describe("tracker: keys and envelopes", () => {
   });
 });
 
+describe("tracker: what AWS sends that the emulators do not", () => {
+  const eventBridgeCreate = (key: string, time: string, sequencer: string) => {
+    const event = JSON.parse(readFileSync(new URL("../fixtures/aws/eventbridge-object-created.json", import.meta.url), "utf8"));
+    event.time = time;
+    event.detail.bucket.name = "photos";
+    event.detail.object = { ...event.detail.object, key, sequencer };
+    return sqsRecord(JSON.stringify(event));
+  };
+
+  it("keeps an EventBridge create stated in the same second as the reconciled-through watermark (EventBridge time has whole seconds)", async () => {
+    const ledger = await dynamodb.createLedger();
+    const { handler, totals } = trackerFor(ledger);
+    // The run's listing began at .500; the object was created at .700, after the listing passed it.
+    await ledger.recordReconciled("photos", new Date("2026-11-21T10:00:00.500Z"));
+    expect(await handler({ Records: [eventBridgeCreate("same-second.txt", "2026-11-21T10:00:00Z", "0100")] })).toEqual({ batchItemFailures: [] });
+    expect(await current(ledger, "same-second.txt")).toMatchObject({ deleted: false });
+    // A create a whole second before the watermark is still stale: that run listed past it.
+    await handler({ Records: [eventBridgeCreate("second-before.txt", "2026-11-21T09:59:59Z", "0101")] });
+    expect(await current(ledger, "second-before.txt")).toBeUndefined();
+    expect(totals).toMatchObject({ applied: 1, skippedOlder: 1 });
+  });
+
+  it("stores EventBridge keys decoded, like notification keys", async () => {
+    const ledger = await dynamodb.createLedger();
+    const { handler } = trackerFor(ledger);
+    await handler({ Records: [eventBridgeCreate("my+photos/a%2Bb.jpg", "2026-11-21T10:00:00Z", "0100")] });
+    expect(await current(ledger, "my photos/a+b.jpg")).toMatchObject({ deleted: false });
+  });
+
+  it("asks S3 what is current after version null is deleted (versioning suspended), rather than writing a tombstone", async () => {
+    const ledger = await dynamodb.createLedger();
+    const heads: string[] = [];
+    const lookup: ObjectLookup = {
+      head: async (_bucket, key) => {
+        heads.push(key);
+        return { size: 7, etag: "older-version", lastModified: "2026-11-20T00:00:00.000Z", versionId: "v-older" };
+      },
+    };
+    const { handler } = trackerFor(ledger, lookup);
+    await deliverInOrder(handler, [put("suspended.txt", "0A", 3), { ...del("suspended.txt", "0B"), versionId: "null" }]);
+    expect(heads).toEqual(["suspended.txt"]);
+    expect(await current(ledger, "suspended.txt")).toMatchObject({ deleted: false, etag: "older-version", versionId: "v-older" });
+  });
+});
+
 describe("tracker: failures stay per message", () => {
   it("fails only the malformed message of a batch", async () => {
     const ledger = await dynamodb.createLedger();
