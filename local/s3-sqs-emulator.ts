@@ -1,5 +1,6 @@
 /**
- * S3 and SQS on loopback, from fauxqs, plus what fauxqs lacks: S3 event notifications.
+ * S3 and SQS on loopback, from fauxqs, plus what fauxqs lacks: S3 event notifications, and
+ * URL-encoded listings (local/s3-list-encoding.ts).
  *
  * fauxqs keeps objects in an S3Store class; we give it a subclass that reports every
  * committed write and delete synchronously, at the moment the object map changes, so the
@@ -12,6 +13,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { assertPortFree } from "./ports.js";
+import { urlEncodeListing, wantsUrlEncodedListing } from "./s3-list-encoding.js";
 import { SequencerClock } from "./sequencer-clock.js";
 
 export type S3CommitEventName =
@@ -55,6 +57,7 @@ type Constructor<T> = new () => T;
 interface FauxqsApp {
   listen(options: { port: number; host: string }): Promise<string>;
   close(): Promise<void>;
+  addHook(name: "onSend", hook: (request: { query: unknown }, reply: unknown, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => void): void;
 }
 
 interface FauxqsInternals {
@@ -135,6 +138,9 @@ export async function startS3SqsEmulator(options: { port?: number; region: strin
     logger: false,
     defaultRegion: options.region,
     stores: { s3Store: new NotifyingS3Store(), sqsStore: new fauxqs.SqsStore(), snsStore: new fauxqs.SnsStore() },
+  });
+  app.addHook("onSend", (request, _reply, payload, done) => {
+    done(null, wantsUrlEncodedListing(request.query, payload) ? urlEncodeListing(payload) : payload);
   });
   const address = await app.listen({ port: options.port ?? 0, host: "127.0.0.1" });
   return {

@@ -2,8 +2,9 @@
  * Compares the ledger with a full listing of the bucket, for the demo and the tests. Holds
  * both sides in memory, which is fine at demo size; reconciliation does this by streaming.
  */
-import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { Ledger } from "../ledger/index.js";
+import { listObjectPages } from "../sdk/list-objects.js";
 
 export interface LedgerComparison {
   bucketObjects: number;
@@ -19,8 +20,8 @@ export interface LedgerComparison {
 
 export async function compareLedgerWithBucket(ledger: Ledger, s3: S3Client, bucket: string): Promise<LedgerComparison> {
   const inBucket = new Map<string, string>();
-  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket })) {
-    for (const object of page.Contents ?? []) inBucket.set(object.Key!, `${object.Size}/${object.ETag?.replace(/"/g, "")}`);
+  for await (const page of listObjectPages(s3, { Bucket: bucket })) {
+    for (const object of page) inBucket.set(object.Key, `${object.Size}/${object.ETag?.replace(/"/g, "")}`);
   }
   const inLedger = new Map<string, string>();
   for await (const record of ledger.list({ bucket })) inLedger.set(record.key, `${record.size}/${record.etag}`);

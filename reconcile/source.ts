@@ -1,6 +1,7 @@
 /** Where reconciliation learns what the bucket holds. */
-import { ListObjectsV2Command, paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { compareUtf8, type ObjectState } from "../ledger/index.js";
+import { listCommonPrefixes, listObjectPages } from "../sdk/list-objects.js";
 
 export interface SourceObject extends ObjectState {
   key: string;
@@ -74,13 +75,12 @@ export function listObjectsSource(options: ListSourceOptions): ObjectSource {
     async *objects(range: KeyRange = {}) {
       // A store that lists in another order applies StartAfter in that order too: list it all and filter.
       const startAfter = ordered ? range.after : undefined;
-      const pages = paginateListObjectsV2({ client: s3, pageSize: 1000 }, { Bucket: bucket, ...(startAfter !== undefined && { StartAfter: startAfter }) });
-      for await (const page of pages) {
-        for (const object of page.Contents ?? []) {
-          if (ordered && range.through !== undefined && compareUtf8(object.Key!, range.through) > 0) return;
-          if (!ordered && !inRange(object.Key!, range)) continue;
+      for await (const page of listObjectPages(s3, { Bucket: bucket, ...(startAfter !== undefined && { StartAfter: startAfter }) })) {
+        for (const object of page) {
+          if (ordered && range.through !== undefined && compareUtf8(object.Key, range.through) > 0) return;
+          if (!ordered && !inRange(object.Key, range)) continue;
           yield {
-            key: object.Key!,
+            key: object.Key,
             size: object.Size ?? 0,
             etag: (object.ETag ?? "").replace(/"/g, ""),
             lastModified: (object.LastModified ?? snapshotTime).toISOString(),
@@ -102,8 +102,7 @@ export function listObjectsSource(options: ListSourceOptions): ObjectSource {
       while (frontier.length > 0 && boundaries.length < target * 4 && requests < (options.planningRequests ?? 16)) {
         const prefix = frontier.shift()!;
         requests++;
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: "/", MaxKeys: 1000 }));
-        const children = (page.CommonPrefixes ?? []).map((common) => common.Prefix!).filter(Boolean);
+        const children = await listCommonPrefixes(s3, { Bucket: bucket, Prefix: prefix, Delimiter: "/" });
         boundaries.push(...children);
         frontier.push(...children);
       }

@@ -66,6 +66,17 @@ describe("reconciliation", () => {
     expect(second).toMatchObject({ missing: 0, stale: 0, orphaned: 0, repaired: 0 });
   });
 
+  it("lists keys holding CR, LF, TAB and other control characters exactly (URL-encoded listing), and tombstones none of them", async () => {
+    const controlKeys = ["cr\rkey.txt", "lf\nkey.txt", "crlf\r\nkey.txt", "tab\tkey.txt", "bell\u0007key.txt", "escape\u001bkey.txt", "del\u007fkey.txt", "plus+and space.txt", "pct%41.txt"];
+    const ledger = await dynamodb.createLedger();
+    const bucket = await newBucket(controlKeys);
+    // The ledger already knows every object, as the tracker would have recorded it.
+    for (const key of controlKeys) await ledger.repair({ kind: "missing", bucket, key, state: { size: `body of ${key}`.length, etag: "unknown", lastModified: new Date().toISOString() }, snapshotTime: new Date(Date.now() - 60_000) });
+    const summary = await reconcileBucket({ ledger, bucket, source: source(bucket), force: true });
+    expect(summary).toMatchObject({ scanned: controlKeys.length, missing: 0, orphaned: 0, stale: controlKeys.length });
+    for (const key of controlKeys) expect(await ledger.get(bucket, key), JSON.stringify(key)).toMatchObject({ deleted: false, size: `body of ${key}`.length });
+  });
+
   it("reports without writing in dry-run mode", async () => {
     const ledger = await dynamodb.createLedger();
     const bucket = await newBucket(["only-in-s3.txt"]);
