@@ -27,6 +27,9 @@ const source: ObjectSource = {
   kind: "list",
   snapshotTime: new Date(),
   ordered: true,
+  lagsBucket: false,
+  // Bench keys are plain ASCII: no encoded forms to look up.
+  head: async () => undefined,
   async *objects() {
     for (const i of orderedIndexes()) {
       if (i % 100 === 1) continue; // orphan: only in the index

@@ -23,7 +23,7 @@ import { createLocalClients } from "../local/stack.js";
 import { startS3SqsEmulator } from "../local/s3-sqs-emulator.js";
 import { addCounts, emptyCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
-import { s3ObjectLookup } from "../tracker/object-lookup.js";
+import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { LOCAL_REGION } from "../local/credentials.js";
 
 const EVENTS = 20_000;

@@ -8,7 +8,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient, Ledger } from "../ledger/index.js";
 import { FanOutReconciler } from "../reconcile/fan-out.js";
-import { createReconcileHandler, reportPlanFailure, reportRun } from "../reconcile/handler.js";
+import { createReconcileHandler, reportEncodingMismatch, reportPlanFailure, reportRun } from "../reconcile/handler.js";
 import { openRunSource } from "../reconcile/open-source.js";
 import { RunStore } from "../reconcile/run-store.js";
 import { sqsTaskQueue } from "../reconcile/task-queue.js";
@@ -36,6 +36,7 @@ export const handler = createReconcileHandler({
     openSource: sources.reopen,
     writeConcurrency: env.WRITE_CONCURRENCY,
     onRunFinished: (summary) => reportRun(summary, logger, metrics),
+    onEncodingMismatch: (bucket, mismatch) => reportEncodingMismatch(bucket, mismatch, logger),
   }),
   buckets: env.BUCKETS,
   openSourceForPlan: sources.forNewRun,

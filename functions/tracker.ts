@@ -5,7 +5,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { Ledger } from "../ledger/index.js";
 import { parseTrackerEnvironment } from "./environment.js";
 import { createTrackerHandler } from "../tracker/handler.js";
-import { s3ObjectLookup } from "../tracker/object-lookup.js";
+import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 
 const env = parseTrackerEnvironment(process.env);

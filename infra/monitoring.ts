@@ -99,6 +99,17 @@ export class Monitoring extends pulumi.ComponentResource {
       comparisonOperator: "GreaterThanThreshold",
     });
 
+    alarm("key-encoding", "bucket-ledger: reconciliation found ledger keys that are the URL-encoded (or decoded) form of bucket keys: S3 event keys are being decoded wrongly, and the same keys will drift every night; see the reconcile function's logs", {
+      namespace: METRIC_NAMESPACE,
+      metricName: "KeyEncodingMismatches",
+      dimensions: { service: "reconcile" },
+      statistic: "Maximum",
+      period: 86_400,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+
     const tracker = (metric: string) => [METRIC_NAMESPACE, metric, "service", "tracker"];
     this.dashboard = new aws.cloudwatch.Dashboard(
       name,

@@ -110,7 +110,10 @@ export class Reconciler extends pulumi.ComponentResource {
           }),
         },
         statements: [
+          // ListBucket also makes HeadObject of a missing key answer 404 rather than 403.
           { Sid: "ListTrackedBuckets", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArns },
+          // HeadObject: confirming an inventory report's drift, and orphans that may be another encoding of a bucket key.
+          { Sid: "HeadTrackedObjects", Effect: "Allow", Action: "s3:GetObject", Resource: bucketArns.map((arn) => pulumi.interpolate`${arn}/*`) },
           // UpdateItem: run and task bookkeeping (leases, checkpoints, totals), also inside
           // TransactWriteItems, which IAM authorizes item by item. DeleteItem: a resumed task
           // forgets the orphans its dead predecessor recorded past the checkpoint.

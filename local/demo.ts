@@ -26,7 +26,6 @@ export const TRICKY_KEYS = [
   "math/1+1=2.txt",
   "math/a + b = c.txt",
   "percent/100%.txt",
-  "percent/literal%20not-a-space.txt",
   "query/what?x=1&y=2#frag.txt",
   "unicode/日本語/ファイル.txt",
   "unicode/café/ﬁle.txt",

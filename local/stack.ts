@@ -12,13 +12,13 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient, createTableInput, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
 import { FanOutReconciler, summarizeRun, type RunSummary } from "../reconcile/fan-out.js";
-import { createReconcileHandler, type PlanResult, type ReconcileHandler } from "../reconcile/handler.js";
+import { createReconcileHandler, reportEncodingMismatch, type PlanResult, type ReconcileHandler } from "../reconcile/handler.js";
 import { openRunSource } from "../reconcile/open-source.js";
 import { FINISHED, RunStore } from "../reconcile/run-store.js";
 import { sqsTaskQueue } from "../reconcile/task-queue.js";
 import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
-import { s3ObjectLookup } from "../tracker/object-lookup.js";
+import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { createApiHandler } from "../api/handler.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { startLocalApiServer, type LocalApiServer } from "./api-server.js";
@@ -370,6 +370,7 @@ async function startLocalReconciler(clients: LocalClients, ledger: Ledger, runs:
       waiting.get(summary.runId)?.(summary);
       waiting.delete(summary.runId);
     },
+    onEncodingMismatch: (bucket, mismatch) => reportEncodingMismatch(bucket, mismatch, logger),
   });
   const handler = createReconcileHandler({
     fanOut,

@@ -13,12 +13,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pLimit from "p-limit";
-import type { DriftKind, Ledger, LedgerRecord, ObjectState } from "../ledger/index.js";
+import type { Ledger, LedgerRecord } from "../ledger/index.js";
 import type { DiffCounts } from "./diff.js";
 import { BoundedWriter } from "./bounded-writer.js";
+import { driftChecks, type CheckedRepairOutcome, type EncodingMismatch } from "./drift-checks.js";
 import { MaxDeleteExceededError } from "./errors.js";
 import { diffRange } from "./range-diff.js";
 import type { KeyRange, ObjectSource } from "./source.js";
+
+/** Encoding mismatches kept for the summary; the count is always exact. */
+export const ENCODING_SAMPLE_SIZE = 10;
 
 export interface ReconcileOptions {
   ledger: Ledger;
@@ -51,6 +55,12 @@ export interface ReconcileSummary {
   orphaned: number;
   repaired: number;
   newerStateKept: number;
+  /** Drift a lagging source (S3 Inventory) reported that S3 contradicted: left alone. */
+  unconfirmed: number;
+  /** Orphans that are another (URL-encoded or decoded) form of a key the bucket holds. */
+  encodingMismatches: number;
+  /** The first few of them. */
+  encodingMismatchSample: EncodingMismatch[];
   durationMs: number;
   objectsPerSecond: number;
 }
@@ -101,13 +111,20 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const dryRun = options.dryRun ?? false;
   const maxDeleteFraction = options.maxDeleteFraction ?? 0.1;
   const counts: DiffCounts = { scanned: 0, indexed: 0 };
-  const summary = { missing: 0, stale: 0, orphaned: 0, repaired: 0, newerStateKept: 0 };
+  const summary = { missing: 0, stale: 0, orphaned: 0, repaired: 0, newerStateKept: 0, unconfirmed: 0, encodingMismatches: 0 };
+  const encodingMismatchSample: EncodingMismatch[] = [];
   const writer = new BoundedWriter(options.concurrency ?? 16);
   const orphans = new OrphanSpill();
   const snapshotTime = source.snapshotTime;
-  const repair = async (kind: DriftKind, key: string, state?: ObjectState) => {
-    const outcome = await ledger.repair({ kind, bucket, key, snapshotTime, ...(state && { state }) });
+  const checks = driftChecks({ ledger, bucket, source });
+  const count = (outcome: CheckedRepairOutcome) => {
     summary[outcome]++;
+  };
+  const checkEncoding = async (key: string) => {
+    const mismatch = await checks.encodingMismatch(key);
+    if (!mismatch) return;
+    summary.encodingMismatches++;
+    if (encodingMismatchSample.length < ENCODING_SAMPLE_SIZE) encodingMismatchSample.push(mismatch);
   };
 
   const stopped = new AbortController();
@@ -120,10 +137,14 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
       if (stopped.signal.aborted) return;
       summary[drift.kind]++;
       options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
-      if (drift.kind === "orphaned") await orphans.add(drift.record.key);
-      else if (!dryRun) {
+      if (drift.kind === "orphaned") {
+        const { key } = drift.record;
+        await orphans.add(key);
+        await writer.submit(() => checkEncoding(key));
+      } else if (!dryRun) {
+        const { kind } = drift;
         const { key, ...state } = drift.object;
-        await writer.submit(() => repair(drift.kind, key, state));
+        await writer.submit(async () => count(await checks.repairPresent(kind, key, state)));
       }
     }
   };
@@ -151,7 +172,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
       throw new MaxDeleteExceededError(summary.orphaned, counts.indexed, maxDeleteFraction);
     }
     if (!dryRun) {
-      for await (const key of orphans.keys()) await writer.submit(() => repair("orphaned", key));
+      for await (const key of orphans.keys()) await writer.submit(async () => count(await checks.tombstone(key)));
       await writer.drain();
     }
     if (!dryRun && !options.index) await ledger.recordReconciled(bucket, snapshotTime);
@@ -168,6 +189,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     scanned: counts.scanned,
     indexed: counts.indexed,
     ...summary,
+    encodingMismatchSample,
     durationMs,
     objectsPerSecond: Math.round(counts.scanned / Math.max(durationMs / 1000, 0.001)),
   };

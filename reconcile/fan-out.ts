@@ -20,6 +20,7 @@ import type { Ledger } from "../ledger/index.js";
 import { BoundedWriter } from "./bounded-writer.js";
 import type { ReconcileSummary } from "./engine.js";
 import { MaxDeleteExceededError, ReconcileError } from "./errors.js";
+import { driftChecks, type EncodingMismatch } from "./drift-checks.js";
 import { diffRange } from "./range-diff.js";
 import { FINISHED, PHASES, TaskLeaseError, zeroCounts, type RunCounts, type RunRecord, type RunSourceSpec, type RunStatus, type RunStore, type TaskPhase, type TaskRecord } from "./run-store.js";
 import type { ObjectSource } from "./source.js";
@@ -52,6 +53,8 @@ export interface FanOutOptions {
   now?: () => Date;
   /** Called once per run, by whichever worker finishes it. */
   onRunFinished?: (summary: RunSummary) => void | Promise<void>;
+  /** Called for each orphan that is another form of a bucket key (the run counts them too). */
+  onEncodingMismatch?: (bucket: string, mismatch: EncodingMismatch) => void;
 }
 
 export interface PlanRequest {
@@ -75,7 +78,10 @@ export function summarizeRun(run: RunRecord): RunSummary {
     source: run.source.kind,
     snapshotTime: run.snapshotTime,
     dryRun: run.dryRun,
+    ...zeroCounts(),
     ...run.counts,
+    // Fan-out runs report each mismatch as it is found (onEncodingMismatch): no sample here.
+    encodingMismatchSample: [],
     durationMs,
     objectsPerSecond: Math.round(run.counts.scanned / Math.max(durationMs / 1000, 0.001)),
     ...(run.reason !== undefined && { reason: run.reason }),
@@ -209,18 +215,24 @@ export class FanOutReconciler {
     // An earlier attempt may have recorded orphans beyond its checkpoint before it died.
     if (task.attempts > 1 && !run.dryRun) await runs.discardOrphansAfter(task, task.checkpoint);
 
+    const checks = driftChecks({ ledger, bucket, source, snapshotTime });
     for await (const drift of diffRange({ ledger, bucket, source, range, counts, onAdvance: checkpoint.advance })) {
       counts[drift.kind]++;
-      if (run.dryRun) continue;
       if (drift.kind === "orphaned") {
         const key = drift.record.key;
-        await writer.submit(() => runs.putOrphan(task, key));
-      } else {
+        await writer.submit(async () => {
+          const mismatch = await checks.encodingMismatch(key);
+          if (mismatch) {
+            counts.encodingMismatches++;
+            this.options.onEncodingMismatch?.(bucket, mismatch);
+          }
+          if (!run.dryRun) await runs.putOrphan(task, key);
+        });
+      } else if (!run.dryRun) {
         const { kind } = drift;
         const { key, ...state } = drift.object;
         await writer.submit(async () => {
-          const outcome = await ledger.repair({ kind, bucket, key, state, snapshotTime });
-          counts[outcome]++;
+          counts[await checks.repairPresent(kind, key, state)]++;
         });
       }
     }
@@ -236,10 +248,11 @@ export class FanOutReconciler {
     const counts: RunCounts = { ...zeroCounts(), ...task.tombstoneCounts };
     const writer = new BoundedWriter(this.options.writeConcurrency ?? 16);
     const checkpoint = this.checkpointer(task, "tombstone", leaseId, counts, writer, budget);
+    const source = await this.options.openSource(run.bucket, run.source, snapshotTime);
+    const checks = driftChecks({ ledger, bucket: run.bucket, source, snapshotTime });
     for await (const key of runs.orphans(task, task.tombstoneCheckpoint)) {
       await writer.submit(async () => {
-        const outcome = await ledger.repair({ kind: "orphaned", bucket: run.bucket, key, snapshotTime });
-        counts[outcome]++;
+        counts[await checks.tombstone(key)]++;
       });
       if (!(await checkpoint.advance(key))) break;
     }

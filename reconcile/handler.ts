@@ -13,6 +13,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { MetricUnit, type Metrics } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
+import type { EncodingMismatch } from "./drift-checks.js";
 import { ReconcileError } from "./errors.js";
 import type { FanOutReconciler, RunSummary, TimeBudget } from "./fan-out.js";
 import type { RunSourceSpec } from "./run-store.js";
@@ -107,7 +108,9 @@ export function createReconcileHandler(deps: ReconcileHandlerDependencies): Reco
           ...(event.dryRun !== undefined && { dryRun: event.dryRun }),
           ...(event.force !== undefined && { force: event.force }),
         });
-        logger.info("reconciliation planned", { bucket, runId: run.runId, tasks: run.tasksTotal, source: spec.kind, snapshotTime: run.snapshotTime });
+        const planned = { bucket, runId: run.runId, tasks: run.tasksTotal, source: spec.kind, snapshotTime: run.snapshotTime };
+        if (spec.kind === "list" && spec.fallback) logger.warn("reconciliation planned on a listing", { ...planned, fallback: spec.fallback });
+        else logger.info("reconciliation planned", planned);
         result.planned.push({ bucket, runId: run.runId, tasks: run.tasksTotal });
       } catch (error) {
         logger.error("reconciliation could not start", { bucket, error: error as Error });
@@ -128,6 +131,11 @@ export function createReconcileHandler(deps: ReconcileHandlerDependencies): Reco
   };
 }
 
+/** Each orphan that is another form of a bucket key: a key-decoding defect, worth a line of its own. */
+export function reportEncodingMismatch(bucket: string, mismatch: EncodingMismatch, logger: Logger): void {
+  logger.error("ledger key is another URL-encoding form of a bucket key: S3 event keys are being decoded wrongly", { bucket, ...mismatch });
+}
+
 /** One structured log line and EMF metrics per finished run: what the alarms and dashboard read. */
 export function reportRun(summary: RunSummary, logger: Logger, metrics?: Metrics): void {
   if (summary.status === "succeeded") logger.info("reconciliation finished", { ...summary });
@@ -140,6 +148,8 @@ export function reportRun(summary: RunSummary, logger: Logger, metrics?: Metrics
   metrics.addMetric("DriftOrphaned", MetricUnit.Count, summary.orphaned);
   metrics.addMetric("RepairsMade", MetricUnit.Count, summary.repaired);
   metrics.addMetric("NewerStateKept", MetricUnit.Count, summary.newerStateKept);
+  metrics.addMetric("DriftUnconfirmed", MetricUnit.Count, summary.unconfirmed);
+  metrics.addMetric("KeyEncodingMismatches", MetricUnit.Count, summary.encodingMismatches);
   metrics.addMetric("ObjectsScanned", MetricUnit.Count, summary.scanned);
   metrics.addMetric("ObjectsPerSecond", MetricUnit.CountPerSecond, summary.objectsPerSecond);
   metrics.addMetric("RunsFailed", MetricUnit.Count, summary.status === "succeeded" ? 0 : 1);

@@ -19,11 +19,15 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "h
 import { compressors } from "hyparquet-compressors";
 import { z } from "zod";
 import { decodeS3EventKey } from "../events/object-key.js";
+import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { ReconcileError } from "./errors.js";
 import { inRange, type ObjectSource, type SourceObject } from "./source.js";
 
 /** The report is missing, incomplete, corrupt or of a kind we cannot read: nothing is deleted. */
 export class InventoryError extends ReconcileError {}
+
+/** No complete report exists yet: S3 delivers the first one up to 48 hours after configuration. */
+export class NoInventoryReportError extends InventoryError {}
 
 export interface InventoryLocation {
   /** Destination bucket of the inventory configuration. */
@@ -74,7 +78,7 @@ async function newestCompleteReport(s3: S3Client, location: InventoryLocation, s
     const report = await readReport(s3, location, sourceBucket, folder);
     if (report) return report;
   }
-  throw new InventoryError(`no complete inventory report for ${sourceBucket} under s3://${location.bucket}/${location.prefix}/${sourceBucket}/${location.configurationId}/`);
+  throw new NoInventoryReportError(`no complete inventory report for ${sourceBucket} under s3://${location.bucket}/${location.prefix}/${sourceBucket}/${location.configurationId}/`);
 }
 
 /** One report, checked; undefined while its manifest.checksum has not been written. */
@@ -187,11 +191,16 @@ export async function inventorySource(options: InventorySourceOptions): Promise<
   const format = manifest.fileFormat.toUpperCase();
   if (format !== "CSV" && format !== "PARQUET") throw new InventoryError(`inventory format ${manifest.fileFormat} is not supported; configure CSV or Parquet`);
   const snapshotTime = new Date(manifest.creationTimestamp);
+  const lookup = s3ObjectLookup(s3);
   return {
     kind: "inventory",
     reportFolder: folder,
     snapshotTime,
     ordered: false,
+    // "An inventory list might not include recently added or deleted objects" (S3 user guide,
+    // "Cataloging and analyzing your data with S3 Inventory"): confirm before repairing.
+    lagsBucket: true,
+    head: (key) => lookup.head(sourceBucket, key),
     async *objects(range = {}) {
       const directory = await mkdtemp(join(tmpdir(), "bucket-ledger-inventory-"));
       try {

@@ -4,7 +4,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ReconcileError } from "./errors.js";
-import { inventorySource, type InventoryLocation } from "./inventory-source.js";
+import { inventorySource, NoInventoryReportError, type InventoryLocation } from "./inventory-source.js";
 import type { RunSourceSpec } from "./run-store.js";
 import { listObjectsSource, type ObjectSource } from "./source.js";
 
@@ -21,10 +21,19 @@ export function openRunSource(options: RunSourceOptions) {
   const list = (bucket: string, snapshotTime?: Date) =>
     listObjectsSource({ s3, bucket, ...(options.ordered !== undefined && { ordered: options.ordered }), ...(snapshotTime && { now: () => snapshotTime }) });
   return {
+    /**
+     * Until S3 delivers the first inventory report (up to 48 hours after the configuration is
+     * saved), a run lists the bucket instead of failing and paging someone; the run records why.
+     */
     async forNewRun(bucket: string): Promise<{ source: ObjectSource; spec: RunSourceSpec }> {
       if (!inventory) return { source: list(bucket), spec: { kind: "list" } };
-      const source = await inventorySource({ s3, sourceBucket: bucket, location: inventory });
-      return { source, spec: { kind: "inventory", reportFolder: source.reportFolder } };
+      try {
+        const source = await inventorySource({ s3, sourceBucket: bucket, location: inventory });
+        return { source, spec: { kind: "inventory", reportFolder: source.reportFolder } };
+      } catch (error) {
+        if (!(error instanceof NoInventoryReportError)) throw error;
+        return { source: list(bucket), spec: { kind: "list", fallback: `no complete inventory report yet (S3 delivers the first within 48 hours): listed the bucket instead` } };
+      }
     },
     async reopen(bucket: string, spec: RunSourceSpec, snapshotTime: Date): Promise<ObjectSource> {
       if (spec.kind === "list") return list(bucket, snapshotTime);

@@ -26,15 +26,18 @@ import { BoundedWriter } from "./bounded-writer.js";
 import { ReconcileError } from "./errors.js";
 import type { KeyRange } from "./source.js";
 
-export const COUNT_NAMES = ["scanned", "indexed", "missing", "stale", "orphaned", "repaired", "newerStateKept"] as const;
+export const COUNT_NAMES = ["scanned", "indexed", "missing", "stale", "orphaned", "repaired", "newerStateKept", "unconfirmed", "encodingMismatches"] as const;
 export type RunCounts = Record<(typeof COUNT_NAMES)[number], number>;
 
 export function zeroCounts(): RunCounts {
-  return { scanned: 0, indexed: 0, missing: 0, stale: 0, orphaned: 0, repaired: 0, newerStateKept: 0 };
+  return Object.fromEntries(COUNT_NAMES.map((name) => [name, 0])) as RunCounts;
 }
 
+/** What the tombstone phase counts: its own repairs. */
+export type TombstoneCounts = Pick<RunCounts, "repaired" | "newerStateKept" | "unconfirmed">;
+
 /** How each task reopens the run's source: the same listing snapshot or the same inventory report. */
-export type RunSourceSpec = { kind: "list" } | { kind: "inventory"; reportFolder: string };
+export type RunSourceSpec = { kind: "list"; /** Why a run meant to read inventory listed instead. */ fallback?: string } | { kind: "inventory"; reportFolder: string };
 
 export type RunStatus = "scanning" | "tombstoning" | "succeeded" | "refused" | "failed";
 export const FINISHED: readonly RunStatus[] = ["succeeded", "refused", "failed"];
@@ -79,7 +82,7 @@ export const PHASES = {
     checkpoint: "tombstoneCheckpoint",
     counts: "tombstoneCounts",
     tally: "tombstoneTasksDone",
-    ownCounts: ({ repaired, newerStateKept }: RunCounts): Partial<RunCounts> => ({ repaired, newerStateKept }),
+    ownCounts: ({ repaired, newerStateKept, unconfirmed }: RunCounts): TombstoneCounts => ({ repaired, newerStateKept, unconfirmed }),
   },
 } as const satisfies Record<TaskPhase, { runStatus: RunStatus; done: keyof TaskRecord; checkpoint: keyof TaskRecord; counts: keyof TaskRecord; tally: keyof RunRecord; ownCounts: (counts: RunCounts) => Partial<RunCounts> }>;
 
@@ -96,7 +99,7 @@ export interface TaskRecord {
   tombstoneCheckpoint?: string;
   /** Scan counts up to the checkpoint, then the tombstone pass's repairs. */
   counts: RunCounts;
-  tombstoneCounts: Pick<RunCounts, "repaired" | "newerStateKept">;
+  tombstoneCounts: TombstoneCounts;
   attempts: number;
   leaseId?: string;
   /** Epoch milliseconds. */
@@ -155,7 +158,7 @@ export class RunStore {
       scanDone: false,
       tombstoneDone: false,
       counts: zeroCounts(),
-      tombstoneCounts: { repaired: 0, newerStateKept: 0 },
+      tombstoneCounts: { repaired: 0, newerStateKept: 0, unconfirmed: 0 },
       attempts: 0,
     }));
     const limit = pLimit(8);

@@ -2,6 +2,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { compareUtf8, type ObjectState } from "../ledger/index.js";
 import { listCommonPrefixes, listObjectPages } from "../sdk/list-objects.js";
+import { s3ObjectLookup } from "../sdk/object-lookup.js";
 
 export interface SourceObject extends ObjectState {
   key: string;
@@ -19,7 +20,14 @@ export interface ObjectSource {
   readonly snapshotTime: Date;
   /** True if objects come in UTF-8 byte order (verified while reading, never trusted). */
   readonly ordered: boolean;
+  /**
+   * True if the source can miss recent changes (S3 Inventory): its repairs are confirmed with
+   * `head` first (reconcile/drift-checks.ts). A listing is strongly consistent.
+   */
+  readonly lagsBucket: boolean;
   objects(range?: KeyRange): AsyncIterable<SourceObject>;
+  /** What S3 holds for the key now (HeadObject), or undefined if nothing. */
+  head(key: string): Promise<ObjectState | undefined>;
   /** Splits the key space into ranges that can be read in parallel (ordered sources only). */
   planRanges?(target: number): Promise<KeyRange[]>;
 }
@@ -67,10 +75,13 @@ export function listObjectsSource(options: ListSourceOptions): ObjectSource {
   const snapshotTime = (options.now ?? (() => new Date()))();
   const { s3, bucket } = options;
   const ordered = options.ordered ?? true;
+  const lookup = s3ObjectLookup(s3);
   return {
     kind: "list",
     snapshotTime,
     ordered,
+    lagsBucket: false,
+    head: (key) => lookup.head(bucket, key),
 
     async *objects(range: KeyRange = {}) {
       // A store that lists in another order applies StartAfter in that order too: list it all and filter.

@@ -1,7 +1,7 @@
 /** Applies one parsed S3 event to the ledger. */
 import type { ApplyOutcome, Ledger, ObjectMutation } from "../ledger/index.js";
 import type { ObjectEvent } from "../events/parse.js";
-import type { ObjectLookup } from "./object-lookup.js";
+import type { ObjectLookup } from "../sdk/object-lookup.js";
 
 export type EventOutcome = ApplyOutcome | "ignored";
 

@@ -16,7 +16,7 @@ import { parseMessageBody } from "../events/parse.js";
 import type { Ledger } from "../ledger/index.js";
 import { applyEvent, type EventOutcome } from "./apply-event.js";
 import { emptyCounts, type TrackerCounts } from "./counts.js";
-import type { ObjectLookup } from "./object-lookup.js";
+import type { ObjectLookup } from "../sdk/object-lookup.js";
 
 export interface TrackerDependencies {
   ledger: Ledger;

@@ -35,9 +35,13 @@ function summaryTable(summary: ReconcileSummary): string {
     ["orphaned", summary.orphaned],
     [summary.dryRun ? "repairs (dry run: none made)" : "repairs made", summary.repaired],
     ["newer state kept", summary.newerStateKept],
+    ...(summary.source === "inventory" ? ([["not confirmed by S3 (left alone)", summary.unconfirmed]] as [string, number][]) : []),
     ["duration", `${(summary.durationMs / 1000).toFixed(1)} s (${summary.objectsPerSecond} objects/s)`],
   ];
-  return rows.map(([name, value]) => `${name.padEnd(30)}${value}`).join("\n");
+  const table = rows.map(([name, value]) => `${name.padEnd(34)}${value}`).join("\n");
+  if (summary.encodingMismatches === 0) return table;
+  const pairs = summary.encodingMismatchSample.map(({ ledgerKey, bucketKey }) => `  ledger ${JSON.stringify(ledgerKey)}  <->  bucket ${JSON.stringify(bucketKey)}`);
+  return `${table}\n\nKEY ENCODING: ${summary.encodingMismatches} ledger keys are another URL-encoding form of a bucket key.\nS3 event keys are being decoded wrongly; these keys will drift again after every event.\n${pairs.join("\n")}`;
 }
 
 export function registerReconcile(program: Command): void {

@@ -41,7 +41,7 @@ import { compareLedgerWithBucket } from "../../local/verify.js";
 import { reconcileBucket } from "../../reconcile/engine.js";
 import { listObjectsSource, type ObjectSource } from "../../reconcile/source.js";
 import { createTrackerHandler, type TrackerHandler } from "../../tracker/handler.js";
-import { s3ObjectLookup } from "../../tracker/object-lookup.js";
+import { s3ObjectLookup } from "../../sdk/object-lookup.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 
 const KEYS = ["plain.txt", "a b+c%20.txt", "日本/ファイル.txt", "emoji/😀.bin", "\uFF61half.txt", `long/${"k".repeat(1000)}`];

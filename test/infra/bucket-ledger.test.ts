@@ -133,6 +133,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     expect(alarms.map((alarm) => alarm.name).sort()).toEqual([
       "ledger-monitoring-dlq-not-empty",
       "ledger-monitoring-drift",
+      "ledger-monitoring-key-encoding",
       "ledger-monitoring-reconcile-failed",
       "ledger-monitoring-reconcile-tasks-dlq",
       "ledger-monitoring-tracker-errors",
@@ -307,6 +308,18 @@ describe("what only AWS enforces", () => {
     const { resources } = await deploy({ createBucket: {} });
     const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
     expect(policy.flatMap((s) => asList(s.Action))).toContain("dynamodb:DeleteItem");
+  });
+
+  it("lets the reconciler HEAD tracked objects (confirming inventory drift), with ListBucket so a missing key answers 404", async () => {
+    const { resources } = await deploy({ createBucket: {}, reconcile: { source: "inventory" } });
+    const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
+    expect(policy.find((s) => s.Sid === "HeadTrackedObjects")).toMatchObject({ Action: "s3:GetObject", Resource: ["arn:aws:s3:::ledger-bucket-1a2b3c/*"] });
+    expect(policy.find((s) => s.Sid === "ListTrackedBuckets")).toMatchObject({ Action: "s3:ListBucket", Resource: ["arn:aws:s3:::ledger-bucket-1a2b3c"] });
+  });
+
+  it("alarms when reconciliation finds keys stored in another URL-encoding form", async () => {
+    const { resources } = await deploy({ createBucket: {} });
+    expect(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "key-encoding")).toMatchObject({ namespace: "BucketLedger", metricName: "KeyEncodingMismatches", threshold: 0, comparisonOperator: "GreaterThanThreshold" });
   });
 
   it("sends notification filters URL-encoded, as S3 matches them, and keeps EventBridge patterns raw", async () => {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
-import { TRICKY_KEYS } from "../../local/demo.js";
+import { TRICKY_KEYS as DEMO_KEYS } from "../../local/demo.js";
 import { LocalStack } from "../../local/stack.js";
 import { CLI, ndjson, runCli } from "../support/cli.js";
 
@@ -18,6 +18,8 @@ let stack: LocalStack;
 let workdir: string;
 let api: string;
 const bucket = "query-bucket";
+// A literal %20 must come back as written, never as a space.
+const TRICKY_KEYS = [...DEMO_KEYS, "percent/literal%20not-a-space.txt"];
 let started: Date;
 
 beforeAll(async () => {

@@ -19,6 +19,8 @@ import { compareLedgerWithBucket } from "../../local/verify.js";
 import { reconcileBucket } from "../../reconcile/engine.js";
 import { FanOutReconciler, type RunSummary } from "../../reconcile/fan-out.js";
 import { createReconcileHandler, type PlanResult } from "../../reconcile/handler.js";
+import type { EncodingMismatch } from "../../reconcile/drift-checks.js";
+import type { InventoryLocation } from "../../reconcile/inventory-source.js";
 import { openRunSource } from "../../reconcile/open-source.js";
 import { RunStore } from "../../reconcile/run-store.js";
 import type { KeyRange, ObjectSource, SourceObject } from "../../reconcile/source.js";
@@ -75,6 +77,8 @@ interface HarnessOptions {
   maxReceiveCount?: number;
   /** Wraps each task's source (fault injection). */
   wrapSource?: (source: ObjectSource) => ObjectSource;
+  /** Read S3 Inventory reports from here instead of listing. */
+  inventory?: InventoryLocation;
 }
 
 /** The task queue, the handler and local workers polling it: what Lambda + SQS do in AWS. */
@@ -83,9 +87,10 @@ async function fanOutHarness(options: HarnessOptions) {
   const visibilitySeconds = Math.ceil((options.budgetMs + leaseMarginMs) / 1000) + 1;
   const queue = await createQueueWithDlq(sqs, `tasks-${randomUUID().slice(0, 8)}`, visibilitySeconds, options.maxReceiveCount ?? 5);
   const runs = new RunStore(options.ledger.tableName, createDocumentClient(dynamodb.client));
-  const sources = openRunSource({ s3, ordered: false });
+  const sources = openRunSource({ s3, ordered: false, ...(options.inventory && { inventory: options.inventory }) });
   const finished: RunSummary[] = [];
   const errors: unknown[] = [];
+  const encodingMismatches: EncodingMismatch[] = [];
   const fanOut = new FanOutReconciler({
     ledger: options.ledger,
     runs,
@@ -94,6 +99,7 @@ async function fanOutHarness(options: HarnessOptions) {
     checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
     leaseMarginMs,
     onRunFinished: (summary) => void finished.push(summary),
+    onEncodingMismatch: (_bucket, mismatch) => void encodingMismatches.push(mismatch),
   });
   const handler = createReconcileHandler({
     fanOut,
@@ -131,7 +137,7 @@ async function fanOutHarness(options: HarnessOptions) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  return { runs, queue, fanOut, start, waitFor, finished, errors, stop: () => mapping.stop() };
+  return { runs, queue, fanOut, start, waitFor, finished, errors, encodingMismatches, stop: () => mapping.stop() };
 }
 
 const driftCounts = (summary: { scanned: number; indexed: number; missing: number; stale: number; orphaned: number }) => ({
@@ -169,6 +175,38 @@ describe("reconciliation fanned out over range tasks", () => {
       const second = await harness.waitFor(await harness.start());
       expect(second).toMatchObject({ status: "succeeded", missing: 0, stale: 0, orphaned: 0, repaired: 0 });
       expect(harness.finished.filter((finished) => finished.runId === runId)).toHaveLength(1); // reported once
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("lists the bucket until the first inventory report exists, and succeeds rather than paging someone", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await driftedBucket(ledger, 5);
+    const destination = `inventory-${randomUUID().slice(0, 8)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: destination }));
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 2, budgetMs: 5_000, maxDeleteFraction: 1, inventory: { bucket: destination, prefix: "inventory", configurationId: "bucket-ledger" } });
+    try {
+      const runId = await harness.start();
+      const summary = await harness.waitFor(runId);
+      expect(summary).toMatchObject({ status: "succeeded", source: "list" });
+      expect((await harness.runs.getRun(bucket, runId))!.source).toEqual({ kind: "list", fallback: expect.stringMatching(/no complete inventory report yet/) });
+      expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("reports ledger keys that are the URL-encoded form of bucket keys as a finding of their own", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await driftedBucket(ledger, 10);
+    // What a tracker that forgot to decode event keys would have stored for "alpha/a+b 0.txt".
+    await ledger.apply({ kind: "upsert", bucket, key: "alpha/a%2Bb+0.txt", sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "e", lastModified: new Date().toISOString() } });
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 3, budgetMs: 5_000, maxDeleteFraction: 1 });
+    try {
+      const summary = await harness.waitFor(await harness.start());
+      expect(summary).toMatchObject({ status: "succeeded", encodingMismatches: 1 });
+      expect(harness.encodingMismatches).toEqual([{ ledgerKey: "alpha/a%2Bb+0.txt", bucketKey: "alpha/a+b 0.txt" }]);
     } finally {
       await harness.stop();
     }

@@ -4,7 +4,7 @@
  * the source fails or the run would delete too much.
  */
 import { randomUUID } from "node:crypto";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ledger } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
@@ -75,6 +75,26 @@ describe("reconciliation", () => {
     const summary = await reconcileBucket({ ledger, bucket, source: source(bucket), force: true });
     expect(summary).toMatchObject({ scanned: controlKeys.length, missing: 0, orphaned: 0, stale: controlKeys.length });
     for (const key of controlKeys) expect(await ledger.get(bucket, key), JSON.stringify(key)).toMatchObject({ deleted: false, size: `body of ${key}`.length });
+  });
+
+  it("names orphans that are the URL-encoded or decoded form of a bucket key, dry run or not", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await newBucket(["my photos/a+b.jpg", "100%.txt", "plain.txt"]);
+    for (const key of ["my photos/a+b.jpg", "100%.txt", "plain.txt"]) await ledger.repair({ kind: "missing", bucket, key, state: { size: `body of ${key}`.length, etag: "e", lastModified: new Date().toISOString() }, snapshotTime: new Date(Date.now() - 60_000) });
+    // Left by a tracker that stored one key still encoded, and decoded another twice.
+    await put(ledger, bucket, "my+photos/a%2Bb.jpg", 1);
+    await put(ledger, bucket, "100%25.txt", 1);
+    await put(ledger, bucket, "gone for real.txt", 1);
+    for (const dryRun of [true, false]) {
+      const summary = await reconcileBucket({ ledger, bucket, source: source(bucket), dryRun, force: true });
+      expect(summary).toMatchObject({ orphaned: 3, encodingMismatches: 2 });
+      expect(summary.encodingMismatchSample).toEqual(
+        expect.arrayContaining([
+          { ledgerKey: "my+photos/a%2Bb.jpg", bucketKey: "my photos/a+b.jpg" },
+          { ledgerKey: "100%25.txt", bucketKey: "100%.txt" },
+        ]),
+      );
+    }
   });
 
   it("reports without writing in dry-run mode", async () => {
@@ -176,15 +196,25 @@ describe("reconciliation in parallel key ranges", () => {
 });
 
 describe("reconciliation from S3 Inventory", () => {
-  const entries: InventoryEntry[] = TRICKY.map((key, i) => ({ key, size: i + 1, etag: `etag-${i}` }));
   const location = (bucket: string) => ({ bucket, prefix: "inventory", configurationId: "bucket-ledger" });
 
+  /** What a report lists for these objects of the bucket: their real size and ETag, as S3 Inventory would. */
+  async function entriesOf(bucket: string, keys: string[]): Promise<InventoryEntry[]> {
+    return Promise.all(
+      keys.map(async (key) => {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { key, size: head.ContentLength!, etag: head.ETag!.replace(/"/g, "") };
+      }),
+    );
+  }
+
+  /** A source bucket holding TRICKY, and a report of it (in a destination bucket of its own). */
   async function inventoryFixture(format: "CSV" | "Parquet", overrides: Partial<Parameters<typeof writeInventoryReport>[1]> = {}) {
-    const destination = await newBucket([]);
-    const sourceBucket = `src-${randomUUID().slice(0, 8)}`;
+    const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(TRICKY)]);
+    const entries = await entriesOf(sourceBucket, TRICKY);
     const createdAt = new Date("2026-11-21T01:00:00Z");
     await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt, format, entries, files: 2, ...overrides });
-    return { destination, sourceBucket, createdAt };
+    return { destination, sourceBucket, createdAt, entries };
   }
 
   async function liveKeys(ledger: Ledger, bucket: string) {
@@ -192,16 +222,16 @@ describe("reconciliation from S3 Inventory", () => {
     for await (const record of ledger.list({ bucket })) out[record.key] = [record.size, record.etag];
     return out;
   }
-  const expected = Object.fromEntries(entries.map((entry) => [entry.key, [entry.size, entry.etag]]));
+  const asExpected = (entries: InventoryEntry[]) => Object.fromEntries(entries.map((entry) => [entry.key, [entry.size, entry.etag]]));
 
   it.each(["CSV", "Parquet"] as const)("repairs the ledger from a %s report, URL-encoded keys included; a second run is clean", async (format) => {
-    const { destination, sourceBucket, createdAt } = await inventoryFixture(format);
+    const { destination, sourceBucket, createdAt, entries } = await inventoryFixture(format);
     const ledger = await dynamodb.createLedger();
     const source = await inventorySource({ s3, sourceBucket, location: location(destination) });
     expect(source.snapshotTime).toEqual(createdAt);
     const first = await reconcileBucket({ ledger, bucket: sourceBucket, source });
-    expect(first).toMatchObject({ source: "inventory", missing: entries.length, scanned: entries.length, snapshotTime: createdAt.toISOString() });
-    expect(await liveKeys(ledger, sourceBucket)).toEqual(expected);
+    expect(first).toMatchObject({ source: "inventory", missing: entries.length, scanned: entries.length, snapshotTime: createdAt.toISOString(), unconfirmed: 0 });
+    expect(await liveKeys(ledger, sourceBucket)).toEqual(asExpected(entries));
     const second = await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }) });
     expect(second).toMatchObject({ missing: 0, stale: 0, orphaned: 0 });
   });
@@ -214,20 +244,20 @@ describe("reconciliation from S3 Inventory", () => {
   });
 
   it("reduces an all-versions report to the current, non-delete-marker version of each key", async () => {
-    const destination = await newBucket([]);
-    const sourceBucket = `src-${randomUUID().slice(0, 8)}`;
+    const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(["kept.txt"])]);
+    const [current] = await entriesOf(sourceBucket, ["kept.txt"]);
     await writeInventoryReport(s3, {
       destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt: new Date("2026-11-21T01:00:00Z"), format: "CSV", allVersions: true,
       entries: [
         { key: "kept.txt", size: 1, etag: "old", versionId: "v1", isLatest: false },
-        { key: "kept.txt", size: 2, etag: "current", versionId: "v2", isLatest: true },
+        { ...current!, versionId: "v2", isLatest: true },
         { key: "deleted.txt", size: 3, etag: "gone", versionId: "v1", isLatest: false },
         { key: "deleted.txt", size: 0, etag: "", versionId: "marker", isLatest: true, isDeleteMarker: true },
       ],
     });
     const ledger = await dynamodb.createLedger();
     await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }) });
-    expect(await liveKeys(ledger, sourceBucket)).toEqual({ "kept.txt": [2, "current"] });
+    expect(await liveKeys(ledger, sourceBucket)).toEqual(asExpected([current!]));
   });
 
   it("refuses a report whose manifest does not match its checksum", async () => {
@@ -244,6 +274,36 @@ describe("reconciliation from S3 Inventory", () => {
     expect(await ledger.get(sourceBucket, "orphan-candidate")).toMatchObject({ deleted: false });
     // Unordered sources are sorted in full before the diff: no row of a bad report was used.
     expect(await liveKeys(ledger, sourceBucket)).toEqual({ "orphan-candidate": [1, "stale-etag"] });
+  });
+
+  it("never tombstones an object the report missed, nor resurrects one deleted before the report was taken (the report lags the bucket)", async () => {
+    // The scan behind the report started a minute from now, so the ledger's writes below precede it.
+    const createdAt = new Date(Date.now() + 60_000);
+    const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(["listed.txt", "added late.txt", "deleted-late.txt", ...Array.from({ length: 20 }, (_, i) => `f/${i}`)])]);
+    const ledger = await dynamodb.createLedger();
+    const listed = await entriesOf(sourceBucket, ["listed.txt", "deleted-late.txt", ...Array.from({ length: 20 }, (_, i) => `f/${i}`)]);
+    for (const entry of listed) await ledger.repair({ kind: "missing", bucket: sourceBucket, key: entry.key, state: { ...entry, lastModified: new Date().toISOString() }, snapshotTime: new Date() });
+    // Created just before the report's scan: the tracker recorded it, the report does not list it.
+    await ledger.repair({ kind: "missing", bucket: sourceBucket, key: "added late.txt", state: { size: 1, etag: "e", lastModified: new Date().toISOString() }, snapshotTime: new Date() });
+    // Deleted just before the report's scan: the tracker recorded the tombstone, the report still lists it.
+    await s3.send(new DeleteObjectCommand({ Bucket: sourceBucket, Key: "deleted-late.txt" }));
+    await ledger.apply({ kind: "delete", bucket: sourceBucket, key: "deleted-late.txt", sequencer: "05", eventTime: new Date().toISOString(), eventName: "ObjectRemoved:Delete" });
+    await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt, format: "CSV", entries: listed });
+
+    const summary = await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }), force: true });
+    expect(summary).toMatchObject({ orphaned: 1, missing: 1, unconfirmed: 2 });
+    expect(await ledger.get(sourceBucket, "added late.txt")).toMatchObject({ deleted: false });
+    expect(await ledger.get(sourceBucket, "deleted-late.txt")).toMatchObject({ deleted: true, cause: "ObjectRemoved:Delete" });
+  });
+
+  it("writes the state S3 holds now, not the report's older one", async () => {
+    const { destination, sourceBucket, entries } = await inventoryFixture("CSV");
+    await s3.send(new PutObjectCommand({ Bucket: sourceBucket, Key: "a b.txt", Body: "rewritten after the report" }));
+    const ledger = await dynamodb.createLedger();
+    await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }) });
+    const [now] = await entriesOf(sourceBucket, ["a b.txt"]);
+    expect(now!.etag).not.toBe(entries.find((entry) => entry.key === "a b.txt")!.etag);
+    expect((await liveKeys(ledger, sourceBucket))["a b.txt"]).toEqual([now!.size, now!.etag]);
   });
 
   it("says so when there is no report at all", async () => {

@@ -10,7 +10,7 @@ import { normalizeSequencer } from "../../ledger/index.js";
 import { FaultInjectingProxy } from "../../local/fault-proxy.js";
 import { emptyCounts, addCounts, type TrackerCounts } from "../../tracker/counts.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
-import type { ObjectLookup } from "../../tracker/object-lookup.js";
+import type { ObjectLookup } from "../../sdk/object-lookup.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { del, put, s3EventRecord, sqsEventOf, sqsRecord, type S3EventSpec } from "../support/events.js";
 

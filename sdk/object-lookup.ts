@@ -1,6 +1,11 @@
 /**
- * Asks S3 what a key holds now. Needed only when a specific version is permanently deleted:
- * the event cannot say whether an older version became current again.
+ * Asks S3 what a key holds now (HeadObject). The tracker needs it when a specific version is
+ * permanently deleted (the event cannot say whether an older version became current again);
+ * reconciliation needs it to confirm what a lagging source (S3 Inventory) reports.
+ *
+ * HeadObject of a key that does not exist answers 404 only if the caller also has
+ * `s3:ListBucket` on the bucket, and 403 otherwise (S3 API reference, HeadObject,
+ * "Permissions"): every role that uses this needs both.
  */
 import { HeadObjectCommand, NotFound, type S3Client } from "@aws-sdk/client-s3";
 import type { ObjectState } from "../ledger/index.js";

@@ -1,0 +1,73 @@
+/**
+ * What reconciliation asks S3 before it acts on what a source reported.
+ *
+ * - A source that lags the bucket (S3 Inventory: an eventually consistent snapshot that can
+ *   miss objects added or deleted shortly before its creationTimestamp, and for which AWS
+ *   advises a HEAD before acting) has every repair confirmed with HeadObject: an object the
+ *   report lists is written with the state S3 reports now, or left alone if S3 says it is
+ *   gone; an orphan is tombstoned only if S3 confirms it is gone. A listing is strongly
+ *   consistent and needs none of this.
+ * - An orphan whose key is the form-URL-encoded (or decoded) form of a key the bucket holds
+ *   means events are being decoded wrongly: it is reported as a finding of its own, so the
+ *   same keys are not silently repaired every night.
+ */
+import { decodeS3EventKey, encodeS3EventKey } from "../events/object-key.js";
+import type { DriftKind, Ledger, ObjectState, RepairOutcome } from "../ledger/index.js";
+import type { ObjectSource } from "./source.js";
+
+/** `unconfirmed`: the source reported drift that S3 contradicts now; nothing was written. */
+export type CheckedRepairOutcome = RepairOutcome | "unconfirmed";
+
+/** A ledger key that is another form of a bucket key: evidence of a key-decoding defect. */
+export interface EncodingMismatch {
+  ledgerKey: string;
+  bucketKey: string;
+}
+
+export interface DriftChecksOptions {
+  ledger: Ledger;
+  bucket: string;
+  source: ObjectSource;
+  /** The run's snapshot time (a fan-out task's source is reopened with it). */
+  snapshotTime?: Date;
+}
+
+function otherForms(key: string): string[] {
+  const forms = new Set<string>([encodeS3EventKey(key)]);
+  try {
+    forms.add(decodeS3EventKey(key));
+  } catch {
+    // Not valid URL encoding: it cannot be the encoded form of anything.
+  }
+  forms.delete(key);
+  return [...forms];
+}
+
+export function driftChecks(options: DriftChecksOptions) {
+  const { ledger, bucket, source } = options;
+  const snapshotTime = options.snapshotTime ?? source.snapshotTime;
+  return {
+    /** Repairs a missing or stale object, confirming a lagging source's state first. */
+    async repairPresent(kind: Exclude<DriftKind, "orphaned">, key: string, reported: ObjectState): Promise<CheckedRepairOutcome> {
+      const state = source.lagsBucket ? await source.head(key) : reported;
+      if (!state) return "unconfirmed";
+      return ledger.repair({ kind, bucket, key, state, snapshotTime });
+    },
+
+    /** Tombstones an orphan, unless a lagging source missed an object S3 still holds. */
+    async tombstone(key: string): Promise<CheckedRepairOutcome> {
+      if (source.lagsBucket && (await source.head(key))) return "unconfirmed";
+      return ledger.repair({ kind: "orphaned", bucket, key, snapshotTime });
+    },
+
+    /** The bucket key this orphan is an encoded or decoded form of, if the bucket holds one. */
+    async encodingMismatch(orphanKey: string): Promise<EncodingMismatch | undefined> {
+      for (const bucketKey of otherForms(orphanKey)) {
+        if (await source.head(bucketKey)) return { ledgerKey: orphanKey, bucketKey };
+      }
+      return undefined;
+    },
+  };
+}
+
+export type DriftChecks = ReturnType<typeof driftChecks>;
