@@ -114,7 +114,8 @@ export class BucketLedger extends pulumi.ComponentResource {
           {
             Sid: "ConsumeEventQueue",
             Effect: "Allow",
-            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            // What Lambda's SQS event source needs of the function's role, and nothing more.
+            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             Resource: this.delivery.queue.arn,
           },
           { Sid: "WriteLedger", Effect: "Allow", Action: "dynamodb:PutItem", Resource: this.table.arn },

@@ -127,7 +127,8 @@ export class Reconciler extends pulumi.ComponentResource {
           {
             Sid: "ConsumeTaskQueue",
             Effect: "Allow",
-            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            // What Lambda's SQS event source needs of the function's role, and nothing more.
+            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             Resource: this.taskQueue.arn,
           },
           ...inventoryStatements,

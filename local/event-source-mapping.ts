@@ -7,6 +7,7 @@
  */
 import {
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type Message,
   type SQSClient,
@@ -58,7 +59,13 @@ export class SqsEventSourceMapping {
     if (this.running) return;
     this.running = true;
     const concurrency = this.options.concurrency ?? 2;
-    this.workers = Array.from({ length: concurrency }, () => this.poll());
+    // Lambda reads the queue's attributes with the function's role before it polls
+    // (the execution role needs sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes:
+    // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
+    const attributes = this.options.sqs
+      .send(new GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ["VisibilityTimeout", "RedrivePolicy"] }))
+      .catch((error: unknown) => this.options.onError?.(error));
+    this.workers = Array.from({ length: concurrency }, () => attributes.then(() => this.poll()));
   }
 
   async stop(): Promise<void> {

@@ -134,10 +134,16 @@ export async function startS3SqsEmulator(options: { port?: number; region: strin
     const sequenced = { ...commit, sequencer: clock.next() };
     for (const listener of listeners) listener(sequenced);
   });
+  const sqsStore = new fauxqs.SqsStore() as { host: string };
+  // Queue URLs on the host the request came to (127.0.0.1:port), not fauxqs's
+  // sqs.<region>.localhost, which does not resolve: the SDK sends each request to its queue
+  // URL's host when no endpoint is configured in code (as with AWS_ENDPOINT_URL_SQS), and an
+  // AWS queue URL always names a reachable endpoint.
+  sqsStore.host = "";
   const app = fauxqs.buildApp({
     logger: false,
     defaultRegion: options.region,
-    stores: { s3Store: new NotifyingS3Store(), sqsStore: new fauxqs.SqsStore(), snsStore: new fauxqs.SnsStore() },
+    stores: { s3Store: new NotifyingS3Store(), sqsStore, snsStore: new fauxqs.SnsStore() },
   });
   app.addHook("onSend", (request, _reply, payload, done) => {
     done(null, wantsUrlEncodedListing(request.query, payload) ? urlEncodeListing(payload) : payload);

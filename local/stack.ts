@@ -22,6 +22,7 @@ import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { createApiHandler } from "../api/handler.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { startLocalApiServer, type LocalApiServer } from "./api-server.js";
+import { declareResource, queueName, recordCalls, type FunctionRole } from "./call-recorder.js";
 import { createLocalClients, type LocalClients } from "./clients.js";
 import { DeliveryFaults, type DeliveryFaultOptions } from "./delivery-faults.js";
 import { FaultInjectingProxy } from "./fault-proxy.js";
@@ -73,6 +74,9 @@ export interface LocalStackOptions {
 }
 
 export { createLocalClients, type LocalClients };
+
+/** One set of clients per deployed function: what each Lambda's role would call. */
+type RoleClients = Record<FunctionRole, LocalClients>;
 
 export const LOCAL_DEFAULTS = {
   buckets: ["ledger-demo"],
@@ -142,7 +146,9 @@ export class LocalStack {
 
   private constructor(
     readonly info: LocalStackInfo,
+    /** The caller's clients (tests, the demo, the CLI): not any function's role. */
     readonly clients: LocalClients,
+    private readonly roleClients: RoleClients,
     readonly ledger: Ledger,
     readonly notifier: S3Notifier,
     readonly eventSourceMapping: SqsEventSourceMapping,
@@ -184,7 +190,14 @@ export class LocalStack {
     try {
       const dynamodb = (dynamoResult as PromiseFulfilledResult<DynamoDbLocal>).value;
       const aws = (awsResult as PromiseFulfilledResult<S3SqsEmulator>).value;
-      const clients = createLocalClients({ s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint }, region);
+      const awsEndpoints = { s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint };
+      const clients = createLocalClients(awsEndpoints, region);
+      // Each function gets clients of its own, as each Lambda has a role of its own.
+      const roleClients: RoleClients = {
+        tracker: createLocalClients(awsEndpoints, region, "tracker"),
+        reconcile: createLocalClients(awsEndpoints, region, "reconcile"),
+        api: createLocalClients(awsEndpoints, region, "api"),
+      };
 
       const { queueUrl, queueArn, dlqUrl } = await createQueueWithDlq(
         clients.sqs,
@@ -192,6 +205,8 @@ export class LocalStack {
         options.visibilityTimeoutSeconds ?? LOCAL_DEFAULTS.visibilityTimeoutSeconds,
         options.maxReceiveCount ?? LOCAL_DEFAULTS.maxReceiveCount,
       );
+      declareResource("queue", queueName(queueUrl), "eventQueue");
+      declareResource("queue", queueName(dlqUrl), "eventDeadLetterQueue");
       await Promise.all([
         createLedgerTable(clients.dynamodb, tableName).catch((error: unknown) => {
           // A persisted data directory already holds the table.
@@ -214,18 +229,18 @@ export class LocalStack {
       const ledger = new Ledger({ tableName, retentionDays, documentClient });
       const tableProxy = options.tableFaults ? await FaultInjectingProxy.start(dynamodb.endpoint) : undefined;
       if (tableProxy) started.push(tableProxy);
-      const trackerLedger = tableProxy
-        ? new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableProxy.endpoint }))) })
-        : ledger;
+      const trackerTable = tableProxy ? recordCalls(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableProxy.endpoint })), "tracker") : roleClients.tracker.dynamodb;
+      const trackerLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(trackerTable) });
       const handler = createTrackerHandler({
         ledger: trackerLedger,
-        lookup: s3ObjectLookup(clients.s3),
+        lookup: s3ObjectLookup(roleClients.tracker.s3),
         logger: new Logger({ serviceName: "bucket-ledger-tracker", logLevel: options.logLevel ?? "WARN" }),
         concurrency: options.writeConcurrency ?? 32,
         ...(options.onBatch && { onBatchComplete: options.onBatch }),
       });
+      // Lambda polls the queue with the function's own role.
       const eventSourceMapping = new SqsEventSourceMapping({
-        sqs: clients.sqs,
+        sqs: roleClients.tracker.sqs,
         queueUrl,
         queueArn,
         region,
@@ -237,11 +252,20 @@ export class LocalStack {
       });
       // The API (its port may be taken) and the task queue come up before any poller starts,
       // so a failure here leaves nothing running.
-      const api = await startLocalApiServer(createApiHandler({ ledger, buckets, ...(options.onError && { onError: options.onError }) }), options.apiPort ?? 0);
+      const apiLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(roleClients.api.dynamodb) });
+      const api = await startLocalApiServer(createApiHandler({ ledger: apiLedger, buckets, ...(options.onError && { onError: options.onError }) }), options.apiPort ?? 0);
       started.push(api);
-      const reconciler = await startLocalReconciler(clients, ledger, new RunStore(tableName, documentClient), buckets, options);
+      const reconcileDocuments = createDocumentClient(roleClients.reconcile.dynamodb);
+      const reconciler = await startLocalReconciler(
+        clients,
+        roleClients.reconcile,
+        new Ledger({ tableName, retentionDays, documentClient: reconcileDocuments }),
+        new RunStore(tableName, reconcileDocuments),
+        buckets,
+        options,
+      );
       eventSourceMapping.start();
-      const endpoints = { s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint, api: api.endpoint };
+      const endpoints = { ...awsEndpoints, api: api.endpoint };
 
       const info: LocalStackInfo = {
         ready: true,
@@ -254,7 +278,7 @@ export class LocalStack {
         retentionDays,
         pid: process.pid,
       };
-      const stack = new LocalStack(info, clients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb, api }, deliveryFaults, tableProxy);
+      const stack = new LocalStack(info, clients, roleClients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb, api }, deliveryFaults, tableProxy);
       if (options.reconcileIntervalMs) stack.scheduleReconciliation(options.reconcileIntervalMs, options);
       return stack;
     } catch (error) {
@@ -343,12 +367,12 @@ export class LocalStack {
     await this.reconciling?.catch(() => undefined);
     await Promise.all([this.eventSourceMapping.stop(), this.reconciler.taskMapping.stop()]);
     await this.notifier.flush();
-    for (const client of Object.values(this.clients)) client.destroy();
+    for (const set of [this.clients, ...Object.values(this.roleClients)]) for (const client of Object.values(set)) client.destroy();
     await Promise.allSettled([this.emulators.api.stop(), this.tableProxy?.stop(), this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);
   }
 }
 
-async function startLocalReconciler(clients: LocalClients, ledger: Ledger, runs: RunStore, buckets: string[], options: LocalStackOptions): Promise<LocalReconciler> {
+async function startLocalReconciler(clients: LocalClients, role: LocalClients, ledger: Ledger, runs: RunStore, buckets: string[], options: LocalStackOptions): Promise<LocalReconciler> {
   const budgetMs = options.reconcileTaskBudgetMs ?? 60_000;
   // A task message stays invisible while its worker's lease lasts, as the Lambda timeout ensures in AWS.
   const leaseMarginMs = 2_000;
@@ -356,11 +380,13 @@ async function startLocalReconciler(clients: LocalClients, ledger: Ledger, runs:
   const waiting = new Map<string, (summary: RunSummary) => void>();
   const logger = new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel ?? "WARN" });
   // The emulator lists in localeCompare order, not S3's byte order: the engine sorts.
-  const sources = openRunSource({ s3: clients.s3, ordered: false });
+  declareResource("queue", queueName(tasks.queueUrl), "taskQueue");
+  declareResource("queue", queueName(tasks.dlqUrl), "taskDeadLetterQueue");
+  const sources = openRunSource({ s3: role.s3, ordered: false });
   const fanOut = new FanOutReconciler({
     ledger,
     runs,
-    queue: sqsTaskQueue(clients.sqs, tasks.queueUrl),
+    queue: sqsTaskQueue(role.sqs, tasks.queueUrl),
     openSource: sources.reopen,
     writeConcurrency: options.writeConcurrency ?? 16,
     leaseMarginMs,
@@ -384,7 +410,7 @@ async function startLocalReconciler(clients: LocalClients, ledger: Ledger, runs:
     localBudgetMs: budgetMs,
   });
   const taskMapping = new SqsEventSourceMapping({
-    sqs: clients.sqs,
+    sqs: role.sqs,
     queueUrl: tasks.queueUrl,
     queueArn: tasks.queueArn,
     region: LOCAL_REGION,

@@ -5,12 +5,14 @@
  * messages count nothing twice, and the delete guard holds across tasks.
  */
 import { randomUUID } from "node:crypto";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareUtf8, createDocumentClient, type Ledger } from "../../ledger/index.js";
+import { compareUtf8, createDocumentClient, Ledger } from "../../ledger/index.js";
+import { declareResource, queueName } from "../../local/call-recorder.js";
+import { createLocalClients } from "../../local/clients.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { SqsEventSourceMapping } from "../../local/event-source-mapping.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
@@ -26,6 +28,7 @@ import { RunStore } from "../../reconcile/run-store.js";
 import type { KeyRange, ObjectSource, SourceObject } from "../../reconcile/source.js";
 import { sqsTaskQueue } from "../../reconcile/task-queue.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+import { writeInventoryReport } from "../support/inventory.js";
 
 let dynamodb: TestDynamoDb;
 let emulator: S3SqsEmulator;
@@ -86,15 +89,21 @@ async function fanOutHarness(options: HarnessOptions) {
   const leaseMarginMs = 300;
   const visibilitySeconds = Math.ceil((options.budgetMs + leaseMarginMs) / 1000) + 1;
   const queue = await createQueueWithDlq(sqs, `tasks-${randomUUID().slice(0, 8)}`, visibilitySeconds, options.maxReceiveCount ?? 5);
-  const runs = new RunStore(options.ledger.tableName, createDocumentClient(dynamodb.client));
-  const sources = openRunSource({ s3, ordered: false, ...(options.inventory && { inventory: options.inventory }) });
+  declareResource("queue", queueName(queue.queueUrl), "taskQueue");
+  if (options.inventory) declareResource("bucket", options.inventory.bucket, "inventoryDestination");
+  // The reconcile function's own clients: what they call is checked against its IAM policy.
+  const role = createLocalClients({ s3: emulator.endpoint, sqs: emulator.endpoint, dynamodb: dynamodb.emulator.endpoint }, LOCAL_REGION, "reconcile");
+  const documents = createDocumentClient(role.dynamodb);
+  const ledger = new Ledger({ tableName: options.ledger.tableName, documentClient: documents });
+  const runs = new RunStore(options.ledger.tableName, documents);
+  const sources = openRunSource({ s3: role.s3, ordered: false, ...(options.inventory && { inventory: options.inventory }) });
   const finished: RunSummary[] = [];
   const errors: unknown[] = [];
   const encodingMismatches: EncodingMismatch[] = [];
   const fanOut = new FanOutReconciler({
-    ledger: options.ledger,
+    ledger,
     runs,
-    queue: sqsTaskQueue(sqs, queue.queueUrl),
+    queue: sqsTaskQueue(role.sqs, queue.queueUrl),
     openSource: async (...args) => (options.wrapSource ?? ((source) => source))(await sources.reopen(...args)),
     checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
     leaseMarginMs,
@@ -113,7 +122,7 @@ async function fanOutHarness(options: HarnessOptions) {
     localBudgetMs: options.budgetMs,
   });
   const mapping = new SqsEventSourceMapping({
-    sqs,
+    sqs: role.sqs,
     queueUrl: queue.queueUrl,
     queueArn: queue.queueArn,
     region: LOCAL_REGION,
@@ -137,7 +146,11 @@ async function fanOutHarness(options: HarnessOptions) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  return { runs, queue, fanOut, start, waitFor, finished, errors, encodingMismatches, stop: () => mapping.stop() };
+  const stop = async () => {
+    await mapping.stop();
+    for (const client of Object.values(role)) client.destroy();
+  };
+  return { runs, queue, fanOut, start, waitFor, finished, errors, encodingMismatches, stop };
 }
 
 const driftCounts = (summary: { scanned: number; indexed: number; missing: number; stale: number; orphaned: number }) => ({
@@ -207,6 +220,71 @@ describe("reconciliation fanned out over range tasks", () => {
       const summary = await harness.waitFor(await harness.start());
       expect(summary).toMatchObject({ status: "succeeded", encodingMismatches: 1 });
       expect(harness.encodingMismatches).toEqual([{ ledgerKey: "alpha/a%2Bb+0.txt", bucketKey: "alpha/a+b 0.txt" }]);
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("forgets the orphans a killed worker recorded past its last checkpoint, so none is counted or tombstoned twice", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = await driftedBucket(ledger, 30);
+    const expected = await reconcileBucket({ ledger, bucket, source: await localSource(bucket), dryRun: true });
+    expect(expected.orphaned).toBeGreaterThan(3);
+    let killed = false;
+    const harness = await fanOutHarness({
+      ledger,
+      bucket,
+      tasks: 1,
+      budgetMs: 1_000,
+      maxDeleteFraction: 1,
+      // No checkpoint before the worker dies: every orphan it recorded lies past the checkpoint.
+      checkpointIntervalMs: 60_000,
+      wrapSource: (source) => ({
+        ...source,
+        ordered: true,
+        async *objects(range) {
+          const sorted: SourceObject[] = [];
+          for await (const object of source.objects(range)) sorted.push(object);
+          sorted.sort((a, b) => compareUtf8(a.key, b.key));
+          for (const [index, object] of sorted.entries()) {
+            if (!killed && index > sorted.length - 10) {
+              killed = true;
+              throw new Error("worker killed");
+            }
+            yield object;
+          }
+        },
+      }),
+    });
+    try {
+      const summary = await harness.waitFor(await harness.start());
+      expect(killed).toBe(true);
+      // Repairs the dead worker made since its checkpoint are found in sync when the scan is
+      // redone, so only the orphans (recorded, then discarded and found again) count exactly.
+      expect(summary).toMatchObject({ status: "succeeded", orphaned: expected.orphaned });
+      expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("reconciles from an S3 Inventory report through the tasks, confirming its drift with S3", async () => {
+    const ledger = await dynamodb.createLedger();
+    const bucket = `fanout-${randomUUID().slice(0, 8)}`;
+    const destination = `inventory-${randomUUID().slice(0, 8)}`;
+    await Promise.all([bucket, destination].map((name) => s3.send(new CreateBucketCommand({ Bucket: name }))));
+    const keys = ["a.txt", "b b.txt", "c+c.txt", "d/e.txt"];
+    await Promise.all(keys.map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))));
+    const entries = await Promise.all(keys.map(async (key) => ({ key, size: key.length, etag: (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag!.replace(/"/g, "") })));
+    // Listed by the report but deleted since: confirmation leaves it out.
+    await ledger.apply({ kind: "upsert", bucket, key: "listed-then-deleted.txt", sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "x", lastModified: new Date().toISOString() } });
+    await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket: bucket, configurationId: "bucket-ledger", createdAt: new Date(Date.now() + 60_000), format: "CSV", entries: [...entries, { key: "gone.txt", size: 1, etag: "g" }] });
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 5_000, maxDeleteFraction: 1, inventory: { bucket: destination, prefix: "inventory", configurationId: "bucket-ledger" } });
+    try {
+      const summary = await harness.waitFor(await harness.start());
+      expect(summary).toMatchObject({ status: "succeeded", source: "inventory", missing: 5, orphaned: 1, unconfirmed: 1 });
+      expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
+      expect(await ledger.get(bucket, "gone.txt")).toBeUndefined();
     } finally {
       await harness.stop();
     }

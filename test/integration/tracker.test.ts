@@ -198,6 +198,35 @@ describe("tracker: what AWS sends that the emulators do not", () => {
   });
 });
 
+describe("tracker: every message body AWS documents", () => {
+  const fixture = (name: string) => readFileSync(new URL(`../fixtures/aws/events/${name}`, import.meta.url), "utf8");
+  const { cases } = JSON.parse(fixture("index.json")) as { cases: { file: string; expect: { action: string; key?: string } }[] };
+
+  it("applies creates and deletes, asks S3 after a version delete, and acknowledges the rest without writing", async () => {
+    const ledger = await dynamodb.createLedger();
+    const heads: string[] = [];
+    // After a version delete S3 answers that nothing is left (the 404 case; the local-stack and Node 22 tests HEAD a real emulator).
+    const lookup: ObjectLookup = { head: async (_bucket, key) => void heads.push(key) };
+    const { handler, totals } = trackerFor(ledger, lookup);
+    for (const entry of cases) {
+      const response = await handler({ Records: [sqsRecord(fixture(entry.file))] });
+      expect(response.batchItemFailures, entry.file).toEqual([]);
+    }
+    const count = (action: string) => cases.filter((entry) => entry.expect.action === action).length;
+    expect(totals.testEvents).toBe(count("test"));
+    expect(totals.ignored).toBe(count("ignore"));
+    expect(heads.length).toBe(count("version-deleted"));
+    expect(totals.applied + totals.skippedOlder + totals.duplicates).toBe(count("upsert") + count("delete") + count("version-deleted"));
+    for (const bucket of ["amzn-s3-demo-bucket", "amzn-s3-demo-bucket1"]) {
+      for await (const record of ledger.list({ bucket, includeDeleted: true })) {
+        expect(cases.some((entry) => entry.expect.key === record.key && entry.expect.action !== "ignore"), record.key).toBe(true);
+      }
+    }
+    expect(await current(ledger, "photos/my summer+2026.jpg", "amzn-s3-demo-bucket")).toMatchObject({ deleted: false, size: 1024 });
+    expect(await current(ledger, "logs/old.gz", "amzn-s3-demo-bucket")).toMatchObject({ deleted: true });
+  });
+});
+
 describe("tracker: failures stay per message", () => {
   it("fails only the malformed message of a batch", async () => {
     const ledger = await dynamodb.createLedger();

@@ -134,3 +134,29 @@ describe("malformed messages", () => {
     expect(() => parseMessageBody(body)).toThrow(message);
   });
 });
+
+describe("every message body AWS documents for the events the tracker handles or ignores", () => {
+  interface Case {
+    file: string;
+    source: string;
+    expect: { action: ObjectEvent["action"] | "test"; eventName?: string; key?: string; size?: number };
+  }
+  const { cases } = JSON.parse(fixture("events/index.json")) as { cases: Case[] };
+
+  it("covers each event kind the design notes list", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+    for (const kind of ["upsert", "delete", "version-deleted", "ignore", "test"]) expect(cases.some((c) => c.expect.action === kind), kind).toBe(true);
+    for (const entry of cases) expect(entry.source, entry.file).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+  });
+
+  it.each(cases.map((entry) => [entry.file, entry] as const))("%s", (_file, entry) => {
+    const parsed = parseMessageBody(fixture(`events/${entry.file}`));
+    if (entry.expect.action === "test") {
+      expect(parsed).toEqual({ kind: "test" });
+      return;
+    }
+    expect(parsed.kind).toBe("events");
+    const [event] = (parsed as { events: ObjectEvent[] }).events;
+    expect(event).toMatchObject({ action: entry.expect.action, eventName: entry.expect.eventName, key: entry.expect.key, ...(entry.expect.size !== undefined && { size: entry.expect.size }) });
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Records every AWS API call a function's code makes while the tests run, so the IAM contract
+ * test (test/contract/iam.test.ts) can check each one against the policy the Pulumi program
+ * gives that function. The emulators enforce no IAM; this is how a call the deployed role
+ * would refuse still fails a test here.
+ *
+ * Off unless BUCKET_LEDGER_CALL_LOG names a directory (the test configuration sets it); each
+ * process appends NDJSON lines to a file of its own there. Lambda code never uses this: the
+ * local stack and the test harnesses wrap the clients they build for each function.
+ */
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+/** The functions the stack deploys, each with a role of its own. */
+export type FunctionRole = "tracker" | "reconcile" | "api";
+
+/** What a queue or bucket is in the deployed stack: local names are random, roles are not. */
+export type ResourceRole = "eventQueue" | "eventDeadLetterQueue" | "taskQueue" | "taskDeadLetterQueue" | "trackedBucket" | "inventoryDestination";
+
+export interface RecordedCall {
+  type: "call";
+  role: FunctionRole;
+  service: string;
+  command: string;
+  input: Record<string, unknown>;
+  /** HTTP status of the response; 0 when none came (a network failure). */
+  status: number;
+}
+
+export interface ResourceDeclaration {
+  type: "resource";
+  kind: "queue" | "bucket";
+  /** A queue URL's last path segment, or a bucket name. */
+  name: string;
+  resourceRole: ResourceRole;
+}
+
+export const CALL_LOG_ENV = "BUCKET_LEDGER_CALL_LOG";
+
+function write(line: RecordedCall | ResourceDeclaration): void {
+  const directory = process.env[CALL_LOG_ENV];
+  if (!directory) return;
+  mkdirSync(directory, { recursive: true });
+  appendFileSync(join(directory, `${process.pid}.ndjson`), `${JSON.stringify(line)}\n`);
+}
+
+/** The parts of a request that decide its IAM action and resource. */
+function summarize(input: Record<string, unknown>): Record<string, unknown> {
+  const summary: Record<string, unknown> = {};
+  for (const name of ["TableName", "IndexName", "Bucket", "Key", "QueueUrl"]) if (typeof input[name] === "string") summary[name] = input[name];
+  if (Array.isArray(input.TransactItems)) {
+    summary.TransactItems = (input.TransactItems as Record<string, { TableName?: string }>[]).map((item) => {
+      const [operation, body] = Object.entries(item)[0]!;
+      return { operation, TableName: body.TableName };
+    });
+  }
+  if (input.RequestItems && typeof input.RequestItems === "object") summary.RequestItems = Object.keys(input.RequestItems);
+  return summary;
+}
+
+interface HasMiddlewareStack {
+  middlewareStack: {
+    add(
+      middleware: (next: (args: { input: object }) => Promise<{ response: unknown }>, context: { clientName?: string; commandName?: string }) => (args: { input: object }) => Promise<{ response: unknown }>,
+      options: { step: "initialize"; name: string },
+    ): void;
+  };
+}
+
+/** Records the client's calls as made by `role`'s code (a no-op unless the call log is on). */
+export function recordCalls<Client extends HasMiddlewareStack>(client: Client, role: FunctionRole): Client {
+  if (!process.env[CALL_LOG_ENV]) return client;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const call = { type: "call" as const, role, service: (context.clientName ?? "").replace(/Client$/, ""), command: (context.commandName ?? "").replace(/Command$/, ""), input: summarize(args.input as Record<string, unknown>) };
+      try {
+        const result = await next(args);
+        write({ ...call, status: (result.response as { statusCode?: number }).statusCode ?? 200 });
+        return result;
+      } catch (error) {
+        write({ ...call, status: (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0 });
+        throw error;
+      }
+    },
+    { step: "initialize", name: "bucketLedgerCallRecorder" },
+  );
+  return client;
+}
+
+/** Says what a local queue or bucket stands for in the deployed stack. */
+export function declareResource(kind: ResourceDeclaration["kind"], name: string, resourceRole: ResourceRole): void {
+  write({ type: "resource", kind, name, resourceRole });
+}
+
+/** A queue's name, from its URL. */
+export const queueName = (queueUrl: string) => queueUrl.slice(queueUrl.lastIndexOf("/") + 1);

@@ -1,0 +1,204 @@
+/**
+ * The IAM contract, both ways. Every AWS call each function's code made during the
+ * integration, fault and convergence tests (recorded by local/call-recorder.ts) is mapped to
+ * the IAM action and resource AWS would authorize, in the deployed stack's terms, and checked
+ * against the role policy the Pulumi program builds for that function under mocks:
+ *
+ * - a call the policy does not allow fails (the emulators enforce no IAM: this is where
+ *   a missing permission shows before a `pulumi up` does);
+ * - an allowed action no test ever exercised fails too (least privilege), unless AWS needs it
+ *   for something no SDK call of ours shows, listed in NEEDED_WITHOUT_A_CALL with its source.
+ *
+ * Runs after every other test file (vitest.config.ts: groupOrder), on this run's log only.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { BucketLedger } from "../../infra/bucket-ledger.js";
+import { INVENTORY_PREFIX } from "../../infra/reconciler.js";
+import { CALL_LOG_ENV, queueName, type FunctionRole, type RecordedCall, type ResourceDeclaration, type ResourceRole } from "../../local/call-recorder.js";
+import { installMocks, resolve, type RecordedResource } from "../infra/mocks.js";
+
+interface Statement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action: string | string[];
+  Resource: string | string[];
+}
+
+/** One authorization AWS performs for a call. */
+interface Requirement {
+  action: string;
+  resource: string;
+  why: string;
+}
+
+const asList = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
+
+/** IAM's wildcard match for actions and resources (`*` any run, `?` any one character). */
+function matches(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+  return regex.test(value);
+}
+
+/** Role policy statements of each function, as the program builds them. */
+const ROLE_POLICY_NAMES: Record<FunctionRole, string> = { tracker: "ledger-tracker", reconcile: "ledger-reconcile-function", api: "ledger-api-function" };
+
+/**
+ * Allowed actions that no SDK call of our code shows, and why AWS needs them.
+ * Everything else a policy allows must be exercised by a test.
+ */
+const NEEDED_WITHOUT_A_CALL: { role: FunctionRole | "*"; action: string; source: string }[] = [
+  { role: "*", action: "logs:CreateLogStream", source: "The Lambda runtime writes the function's logs with its role (Lambda developer guide, 'Sending Lambda function logs to CloudWatch Logs')" },
+  { role: "*", action: "logs:PutLogEvents", source: "As above" },
+];
+
+/** Deployed-stack names standing in for the local ones. */
+interface Deployed {
+  tableArn: string;
+  bucketName: Record<"trackedBucket" | "inventoryDestination", string>;
+  queueArn: Record<"eventQueue" | "eventDeadLetterQueue" | "taskQueue" | "taskDeadLetterQueue", string>;
+}
+
+const DYNAMODB_ITEM_ACTIONS: Record<string, string> = { Put: "PutItem", Update: "UpdateItem", Delete: "DeleteItem", ConditionCheck: "ConditionCheckItem", Get: "GetItem" };
+/** Batch SQS operations are authorized as their single-message action (SQS developer guide, "Amazon SQS API permissions"). */
+const SQS_BATCH_ACTIONS: Record<string, string> = { SendMessageBatch: "SendMessage", DeleteMessageBatch: "DeleteMessage", ChangeMessageVisibilityBatch: "ChangeMessageVisibility" };
+/** lib-dynamodb's command names, should the recorder see them instead of the client's. */
+const DOCUMENT_COMMANDS: Record<string, string> = { Put: "PutItem", Get: "GetItem", Update: "UpdateItem", Delete: "DeleteItem", TransactWrite: "TransactWriteItems", TransactGet: "TransactGetItems", BatchWrite: "BatchWriteItem", BatchGet: "BatchGetItem" };
+
+function requirements(call: RecordedCall, deployed: Deployed, queues: Map<string, ResourceRole>, buckets: Map<string, ResourceRole>): Requirement[] {
+  const { input } = call;
+  const why = `${call.role} ${call.service}.${call.command}`;
+  switch (call.service) {
+    case "DynamoDB": {
+      const command = DOCUMENT_COMMANDS[call.command] ?? call.command;
+      // Every table the tests create stands for the stack's one ledger table.
+      if (command === "TransactWriteItems") {
+        // IAM authorizes each item of a transaction by its own action (DynamoDB developer guide,
+        // "Using IAM with DynamoDB transactions").
+        return (input.TransactItems as { operation: string }[]).map(({ operation }) => ({ action: `dynamodb:${DYNAMODB_ITEM_ACTIONS[operation]}`, resource: deployed.tableArn, why: `${why} (${operation})` }));
+      }
+      const resource = typeof input.IndexName === "string" ? `${deployed.tableArn}/index/${input.IndexName}` : deployed.tableArn;
+      return [{ action: `dynamodb:${command}`, resource, why }];
+    }
+    case "S3": {
+      const role = buckets.get(input.Bucket as string) ?? "trackedBucket";
+      const bucket = deployed.bucketName[role as keyof Deployed["bucketName"]];
+      const bucketArn = `arn:aws:s3:::${bucket}`;
+      if (call.command === "ListObjectsV2") return [{ action: "s3:ListBucket", resource: bucketArn, why }];
+      if (call.command === "HeadObject" || call.command === "GetObject") {
+        const read = { action: "s3:GetObject", resource: `${bucketArn}/${input.Key as string}`, why };
+        // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key (S3 API
+        // reference, HeadObject and GetObject, "Permissions"): the code's not-found path needs it.
+        return call.status === 404 ? [read, { action: "s3:ListBucket", resource: bucketArn, why: `${why} answered 404` }] : [read];
+      }
+      return [{ action: `s3:${call.command}`, resource: `${bucketArn}/${(input.Key as string | undefined) ?? ""}`, why }];
+    }
+    case "SQS": {
+      const name = queueName(input.QueueUrl as string);
+      const role = queues.get(name);
+      if (!role) return [{ action: `sqs:${call.command}`, resource: `undeclared queue ${name}`, why }];
+      return [{ action: `sqs:${SQS_BATCH_ACTIONS[call.command] ?? call.command}`, resource: deployed.queueArn[role as keyof Deployed["queueArn"]], why }];
+    }
+    default:
+      return [{ action: `${call.service.toLowerCase()}:${call.command}`, resource: "unknown", why }];
+  }
+}
+
+function readLog(): { calls: RecordedCall[]; declarations: ResourceDeclaration[] } {
+  const directory = process.env[CALL_LOG_ENV];
+  if (!directory) throw new Error(`${CALL_LOG_ENV} is not set: run the tests through vitest.config.ts`);
+  let files: string[] = [];
+  try {
+    files = readdirSync(directory).filter((file) => file.endsWith(".ndjson"));
+  } catch {
+    // No directory: nothing was recorded.
+  }
+  const lines = files.flatMap((file) => readFileSync(join(directory, file), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as RecordedCall | ResourceDeclaration));
+  return { calls: lines.filter((line): line is RecordedCall => line.type === "call"), declarations: lines.filter((line): line is ResourceDeclaration => line.type === "resource") };
+}
+
+let deployed: Deployed;
+let policies: Record<FunctionRole, Statement[]>;
+let calls: RecordedCall[];
+let queues: Map<string, ResourceRole>;
+let buckets: Map<string, ResourceRole>;
+
+beforeAll(async () => {
+  const recorded: RecordedResource[] = installMocks();
+  // Every option that adds a permission: the policies are the union of what any stack gets.
+  const ledger = new BucketLedger("ledger", { createBucket: {}, reconcile: { source: "inventory" }, api: { enabled: true } });
+  const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue] = await resolve(
+    pulumi.all([
+      ledger.tableArn,
+      ledger.createdBucket!.name,
+      ledger.inventoryDestination!,
+      ledger.delivery.queue.arn,
+      ledger.delivery.deadLetterQueue.arn,
+      ledger.reconciler.taskQueue.arn,
+      ledger.reconciler.taskDeadLetterQueue.arn,
+    ]),
+  );
+  await new Promise((wait) => setTimeout(wait, 300));
+  deployed = { tableArn, bucketName: { trackedBucket: tracked, inventoryDestination: destination }, queueArn: { eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue } };
+  const policyOf = (name: string) => {
+    const policy = recorded.find((resource) => resource.type === "aws:iam/rolePolicy:RolePolicy" && resource.name === name);
+    if (!policy) throw new Error(`no role policy ${name}`);
+    return (JSON.parse(policy.inputs.policy as string) as { Statement: Statement[] }).Statement;
+  };
+  policies = { tracker: policyOf(ROLE_POLICY_NAMES.tracker), reconcile: policyOf(ROLE_POLICY_NAMES.reconcile), api: policyOf(ROLE_POLICY_NAMES.api) };
+  const log = readLog();
+  calls = log.calls;
+  queues = new Map(log.declarations.filter((d) => d.kind === "queue").map((d) => [d.name, d.resourceRole]));
+  buckets = new Map(log.declarations.filter((d) => d.kind === "bucket").map((d) => [d.name, d.resourceRole]));
+});
+
+const allowedBy = (statements: Statement[], requirement: Requirement) =>
+  statements.filter((statement) => statement.Effect === "Allow" && asList(statement.Action).some((action) => matches(action, requirement.action)) && asList(statement.Resource).some((resource) => matches(resource, requirement.resource)));
+
+describe("IAM contract: what each function calls, against the policy it is deployed with", () => {
+  it("has a recording of every function's calls from this run", () => {
+    const roles = new Set(calls.map((call) => call.role));
+    expect([...roles].sort(), "run the whole suite (npm test): this file checks what the other tests recorded").toEqual(["api", "reconcile", "tracker"]);
+  });
+
+  it.each<FunctionRole>(["tracker", "reconcile", "api"])("%s: every call is allowed by its role policy", (role) => {
+    const refused = new Set<string>();
+    for (const call of calls.filter((candidate) => candidate.role === role)) {
+      for (const requirement of requirements(call, deployed, queues, buckets)) {
+        if (allowedBy(policies[role], requirement).length === 0) refused.add(`${requirement.action} on ${requirement.resource} (${requirement.why})`);
+      }
+    }
+    expect([...refused].sort()).toEqual([]);
+  });
+
+  it.each<FunctionRole>(["tracker", "reconcile", "api"])("%s: every allowed action is exercised by some test (least privilege)", (role) => {
+    const exercised = new Set<string>();
+    for (const call of calls.filter((candidate) => candidate.role === role)) {
+      for (const requirement of requirements(call, deployed, queues, buckets)) {
+        for (const statement of allowedBy(policies[role], requirement)) {
+          for (const action of asList(statement.Action)) if (matches(action, requirement.action)) exercised.add(`${statement.Sid ?? "?"} ${action}`);
+        }
+      }
+    }
+    const unexercised = policies[role]
+      .filter((statement) => statement.Effect === "Allow")
+      .flatMap((statement) => asList(statement.Action).map((action) => ({ sid: statement.Sid ?? "?", action })))
+      .filter(({ sid, action }) => !exercised.has(`${sid} ${action}`))
+      .filter(({ action }) => !NEEDED_WITHOUT_A_CALL.some((need) => (need.role === "*" || need.role === role) && need.action === action))
+      .map(({ sid, action }) => `${sid}: ${action}`);
+    expect(unexercised).toEqual([]);
+  });
+
+  it("maps calls to actions as AWS authorizes them (the contract's own rules)", () => {
+    const at = (call: Partial<RecordedCall>) => requirements({ type: "call", role: "tracker", service: "S3", command: "HeadObject", input: { Bucket: "b", Key: "k" }, status: 200, ...call }, deployed, new Map([["tasks-1", "taskQueue"]]), new Map());
+    expect(at({}).map((r) => r.action)).toEqual(["s3:GetObject"]);
+    expect(at({ status: 404 }).map((r) => r.action)).toEqual(["s3:GetObject", "s3:ListBucket"]);
+    expect(at({ service: "SQS", command: "DeleteMessageBatch", input: { QueueUrl: "http://127.0.0.1:1/000000000000/tasks-1" } })).toEqual([expect.objectContaining({ action: "sqs:DeleteMessage", resource: deployed.queueArn.taskQueue })]);
+    expect(at({ service: "DynamoDB", command: "TransactWriteItems", input: { TransactItems: [{ operation: "Update" }, { operation: "ConditionCheck" }] } }).map((r) => r.action)).toEqual(["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]);
+    expect(at({ service: "DynamoDB", command: "Query", input: { TableName: "t", IndexName: "changes" } })[0]!.resource).toBe(`${deployed.tableArn}/index/changes`);
+    expect(matches(`arn:aws:s3:::b/${INVENTORY_PREFIX}/*`, "arn:aws:s3:::b/inventory/x/y")).toBe(true);
+    expect(matches("arn:aws:s3:::b/inventory/*", "arn:aws:s3:::b/other/x")).toBe(false);
+  });
+});
