@@ -3,7 +3,8 @@
  * repaired, a second run is clean, newer state survives a run, and nothing is deleted when
  * the source fails or the run would delete too much.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ledger } from "../../ledger/index.js";
@@ -304,6 +305,19 @@ describe("reconciliation from S3 Inventory", () => {
     const [now] = await entriesOf(sourceBucket, ["a b.txt"]);
     expect(now!.etag).not.toBe(entries.find((entry) => entry.key === "a b.txt")!.etag);
     expect((await liveKeys(ledger, sourceBucket))["a b.txt"]).toEqual([now!.size, now!.etag]);
+  });
+
+  it("reads the manifest S3 documents, byte for byte (S3 user guide, 'Locating your inventory list')", async () => {
+    // test/fixtures/aws/inventory-manifest-csv.json is the guide's example, spacing and all:
+    // the checksum is over those exact bytes.
+    const manifest = readFileSync(new URL("../fixtures/aws/inventory-manifest-csv.json", import.meta.url), "utf8");
+    const destination = await newBucket([]);
+    const folder = "inventory/example-source-bucket/bucket-ledger/2018-01-03T02-00Z/";
+    await s3.send(new PutObjectCommand({ Bucket: destination, Key: `${folder}manifest.json`, Body: manifest }));
+    await s3.send(new PutObjectCommand({ Bucket: destination, Key: `${folder}manifest.checksum`, Body: createHash("md5").update(manifest).digest("hex") }));
+    const source = await inventorySource({ s3, sourceBucket: "example-source-bucket", location: location(destination) });
+    expect(source).toMatchObject({ kind: "inventory", reportFolder: folder, lagsBucket: true });
+    expect(source.snapshotTime.toISOString()).toBe(new Date(1514944800000).toISOString());
   });
 
   it("says so when there is no report at all", async () => {
