@@ -1,26 +1,33 @@
 /**
- * S3 and SQS on loopback, from fauxqs, plus what fauxqs lacks: S3 event notifications, and
- * URL-encoded listings (local/s3-list-encoding.ts).
+ * S3 and SQS on one loopback endpoint, as one AWS_ENDPOINT_URL serves both.
  *
- * fauxqs keeps objects in an S3Store class; we give it a subclass that reports every
- * committed write and delete synchronously, at the moment the object map changes, so the
- * sequencer order is the commit order, exactly as S3 defines it. The store classes are not in
- * fauxqs's public exports, so they are imported by file path; fauxqs is pinned to the version
- * this was written against, and the integration tests fail loudly if that ever changes.
+ * - S3 is bucket-ledger's own (local/s3/): objects on disk, streamed, persistent across
+ *   restarts on the same directory, and what everyday clients send (single PUTs to 5 GiB,
+ *   multipart uploads whose XML is parsed as XML, UploadPartCopy, ranges, URL-encoded
+ *   listings in byte order). fauxqs's S3 holds every object in memory, caps request bodies at
+ *   11 MiB, matches CompleteMultipartUpload with regular expressions and has no
+ *   UploadPartCopy, so rclone and boto3 failed against it; patching it would have meant
+ *   rewriting it.
+ * - SQS is fauxqs's (DLQ redrive, visibility timeouts, long polling), behind this server on a
+ *   port of its own; SQS requests are passed through untouched.
+ *
+ * Every committed write and delete is reported synchronously with a sequencer, in commit
+ * order, for the local S3 event notifications.
  */
 import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { assertPortFree } from "./ports.js";
-import { urlEncodeListing, wantsUrlEncodedListing } from "./s3-list-encoding.js";
+import { assertPortFree, PortInUseError } from "./ports.js";
+import { DiskObjectStore, type CommitEventName } from "./s3/object-store.js";
+import { createS3Handler } from "./s3/s3-handler.js";
 import { SequencerClock } from "./sequencer-clock.js";
 
-export type S3CommitEventName =
-  | "ObjectCreated:Put"
-  | "ObjectCreated:Copy"
-  | "ObjectCreated:CompleteMultipartUpload"
-  | "ObjectRemoved:Delete";
+export type S3CommitEventName = CommitEventName;
 
 export interface S3Commit {
   eventName: S3CommitEventName;
@@ -28,7 +35,7 @@ export interface S3Commit {
   key: string;
   /** Absent for deletes. */
   size?: number;
-  /** Quoted, as fauxqs stores it; absent for deletes. */
+  /** Quoted, as S3 returns it; absent for deletes. */
   etag?: string;
   time: Date;
   sequencer: string;
@@ -36,35 +43,15 @@ export interface S3Commit {
 
 export type S3CommitListener = (commit: S3Commit) => void;
 
-interface StoredObject {
-  body: Buffer;
-  contentLength: number;
-  etag: string;
-  lastModified: Date;
-}
-
-interface S3StoreBase {
-  putObject(bucket: string, key: string, body: Buffer, contentType?: string, metadata?: Record<string, string>): StoredObject;
-  getObject(bucket: string, key: string): StoredObject;
-  deleteObject(bucket: string, key: string): void;
-  completeMultipartUpload(uploadId: string, parts: unknown): StoredObject & { key: string };
-  multipartUploads: Map<string, { bucket: string; key: string }>;
-}
-
-type Constructor<T> = new () => T;
-
 /** The part of fauxqs's fastify app we use. */
 interface FauxqsApp {
   listen(options: { port: number; host: string }): Promise<string>;
   close(): Promise<void>;
-  addHook(name: "onSend", hook: (request: { query: unknown }, reply: unknown, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => void): void;
 }
 
 interface FauxqsInternals {
-  buildApp(options: { logger: boolean; defaultRegion: string; stores: { s3Store: unknown; sqsStore: unknown; snsStore: unknown } }): FauxqsApp;
-  S3Store: Constructor<S3StoreBase>;
-  SqsStore: Constructor<unknown>;
-  SnsStore: Constructor<unknown>;
+  buildApp(options: { logger: boolean; defaultRegion: string; stores: { sqsStore: unknown } }): FauxqsApp;
+  SqsStore: new () => { host: string };
 }
 
 /** fauxqs's dist/ folder, found the way Node finds packages (its exports map hides it). */
@@ -78,86 +65,104 @@ function fauxqsDistUrl(): URL {
 async function loadFauxqs(): Promise<FauxqsInternals> {
   const dist = fauxqsDistUrl();
   const internal = (path: string) => import(new URL(path, dist).href);
-  const [app, s3, sqs, sns] = await Promise.all([internal("./app.js"), internal("./s3/s3Store.js"), internal("./sqs/sqsStore.js"), internal("./sns/snsStore.js")]);
-  return { buildApp: app.buildApp as unknown as FauxqsInternals["buildApp"], S3Store: s3.S3Store, SqsStore: sqs.SqsStore, SnsStore: sns.SnsStore };
+  const [app, sqs] = await Promise.all([internal("./app.js"), internal("./sqs/sqsStore.js")]);
+  return { buildApp: app.buildApp as unknown as FauxqsInternals["buildApp"], SqsStore: sqs.SqsStore };
 }
 
-function notifyingStoreClass(Base: Constructor<S3StoreBase>, emit: (commit: Omit<S3Commit, "sequencer">) => void): Constructor<S3StoreBase> {
-  return class NotifyingS3Store extends Base {
-    /** CopyObject reads the source and then writes its very Buffer; that is how a copy is recognised. */
-    private lastRead: StoredObject | undefined;
+/**
+ * SQS's JSON protocol names its operation in `x-amz-target`; its query protocol POSTs a form to
+ * `/` or to a queue URL's path (`/<account>/<queue>`). S3 never POSTs to either.
+ */
+export function isSqsRequest(request: IncomingMessage): boolean {
+  const target = request.headers["x-amz-target"];
+  if (typeof target === "string" && target.startsWith("AmazonSQS")) return true;
+  const form = String(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded");
+  const path = (request.url ?? "/").split("?")[0]!;
+  return request.method === "POST" && form && (path === "/" || /^\/\d{12}\/[^/]+$/.test(path));
+}
 
-    override getObject(bucket: string, key: string): StoredObject {
-      const object = super.getObject(bucket, key);
-      this.lastRead = object;
-      return object;
-    }
-
-    override putObject(bucket: string, key: string, body: Buffer, contentType?: string, metadata?: Record<string, string>): StoredObject {
-      const isCopy = this.lastRead !== undefined && this.lastRead.body === body;
-      this.lastRead = undefined;
-      const object = super.putObject(bucket, key, body, contentType, metadata);
-      emit({ eventName: isCopy ? "ObjectCreated:Copy" : "ObjectCreated:Put", bucket, key, size: object.contentLength, etag: object.etag, time: object.lastModified });
-      return object;
-    }
-
-    override completeMultipartUpload(uploadId: string, parts: unknown): StoredObject & { key: string } {
-      const upload = this.multipartUploads.get(uploadId);
-      const object = super.completeMultipartUpload(uploadId, parts);
-      if (upload) {
-        emit({ eventName: "ObjectCreated:CompleteMultipartUpload", bucket: upload.bucket, key: upload.key, size: object.contentLength, etag: object.etag, time: object.lastModified });
-      }
-      return object;
-    }
-
-    override deleteObject(bucket: string, key: string): void {
-      super.deleteObject(bucket, key);
-      // S3 notifies deletes of absent keys too: DeleteObject succeeds either way.
-      emit({ eventName: "ObjectRemoved:Delete", bucket, key, time: new Date() });
-    }
-  };
+function passThrough(request: IncomingMessage, response: ServerResponse, port: number): void {
+  // The Host header is kept: fauxqs builds queue URLs from it, and they must name this endpoint.
+  const upstream = httpRequest({ host: "127.0.0.1", port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+    response.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(response);
+  });
+  upstream.on("error", (error) => {
+    response.writeHead(502, { "content-type": "text/plain" });
+    response.end(`SQS emulator unavailable: ${error.message}`);
+  });
+  request.pipe(upstream);
 }
 
 export interface S3SqsEmulator {
   /** One endpoint for both S3 (path-style, as the SDK uses for IP hosts) and SQS. */
   endpoint: string;
+  /** Where objects live: under the data directory, or a temporary one removed at stop. */
+  s3Directory: string;
   onCommit(listener: S3CommitListener): () => void;
   stop(): Promise<void>;
 }
 
-export async function startS3SqsEmulator(options: { port?: number; region: string }): Promise<S3SqsEmulator> {
+export interface S3SqsEmulatorOptions {
+  port?: number;
+  region: string;
+  /** Keep buckets and objects here across restarts (a temporary directory without it). */
+  s3Directory?: string;
+}
+
+export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise<S3SqsEmulator> {
   if (options.port) await assertPortFree(options.port, "the S3 + SQS emulator (--aws-port)");
   const fauxqs = await loadFauxqs();
+  const temporary = options.s3Directory === undefined ? await mkdtemp(join(tmpdir(), "bucket-ledger-s3-")) : undefined;
+  const s3Directory = options.s3Directory ?? temporary!;
+  const store = new DiskObjectStore(s3Directory);
   const listeners = new Set<S3CommitListener>();
   const clock = new SequencerClock();
-  const NotifyingS3Store = notifyingStoreClass(fauxqs.S3Store, (commit) => {
+  store.onCommit((commit) => {
     const sequenced = { ...commit, sequencer: clock.next() };
     for (const listener of listeners) listener(sequenced);
   });
-  const sqsStore = new fauxqs.SqsStore() as { host: string };
-  // Queue URLs on the host the request came to (127.0.0.1:port), not fauxqs's
+
+  const sqsStore = new fauxqs.SqsStore();
+  // Queue URLs on the host the request came to (this endpoint), not fauxqs's
   // sqs.<region>.localhost, which does not resolve: the SDK sends each request to its queue
   // URL's host when no endpoint is configured in code (as with AWS_ENDPOINT_URL_SQS), and an
   // AWS queue URL always names a reachable endpoint.
   sqsStore.host = "";
-  const app = fauxqs.buildApp({
-    logger: false,
-    defaultRegion: options.region,
-    stores: { s3Store: new NotifyingS3Store(), sqsStore, snsStore: new fauxqs.SnsStore() },
+  const sqs = fauxqs.buildApp({ logger: false, defaultRegion: options.region, stores: { sqsStore } });
+  const sqsAddress = new URL(await sqs.listen({ port: 0, host: "127.0.0.1" }));
+  const sqsPort = Number(sqsAddress.port);
+
+  const s3 = createS3Handler(store);
+  const server = createServer((request, response) => {
+    if (isSqsRequest(request)) passThrough(request, response, sqsPort);
+    else void s3(request, response);
   });
-  app.addHook("onSend", (request, _reply, payload, done) => {
-    done(null, wantsUrlEncodedListing(request.query, payload) ? urlEncodeListing(payload) : payload);
-  });
-  const address = await app.listen({ port: options.port ?? 0, host: "127.0.0.1" });
+  // Large uploads take long: Node's default request timeout (5 minutes) would cut them off.
+  server.requestTimeout = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(options.port ?? 0, "the S3 + SQS emulator (--aws-port)") : error));
+      server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+    });
+  } catch (error) {
+    await sqs.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: address.replace("localhost", "127.0.0.1"),
+    endpoint: `http://127.0.0.1:${port}`,
+    s3Directory,
     onCommit(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async stop() {
       listeners.clear();
-      await app.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sqs.close();
+      if (temporary) await rm(temporary, { recursive: true, force: true });
     },
   };
 }

@@ -4,6 +4,8 @@
  * handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
  * integration tests and the benchmarks all start it through here.
  */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
@@ -42,7 +44,7 @@ export interface LocalStackOptions {
   dynamoDbPort?: number;
   /** Port of the query API on loopback (0, the default: a free port). */
   apiPort?: number;
-  /** Persist DynamoDB Local's data here instead of in memory. */
+  /** Keep the ledger and the buckets here across restarts (created if missing); in memory and a temporary directory without it. */
   dataDirectory?: string;
   retentionDays?: number;
   visibilityTimeoutSeconds?: number;
@@ -176,10 +178,14 @@ export class LocalStack {
     const buckets = options.buckets ?? [...LOCAL_DEFAULTS.buckets];
     const tableName = options.tableName ?? LOCAL_DEFAULTS.tableName;
     const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    // A data directory keeps the whole state or none of it: the ledger (DynamoDB Local's file)
+    // and the buckets (objects under s3/) together. A directory that does not exist yet is made.
+    const s3Directory = options.dataDirectory !== undefined ? join(options.dataDirectory, "s3") : undefined;
+    if (s3Directory) await mkdir(s3Directory, { recursive: true });
     // Both emulators settle before anything else: if one fails, the other is stopped, not leaked.
     const [dynamoResult, awsResult] = await Promise.allSettled([
       startDynamoDbLocal({ port: options.dynamoDbPort ?? 0, ...(options.dataDirectory !== undefined && { dataDirectory: options.dataDirectory }) }),
-      startS3SqsEmulator({ port: options.awsPort ?? 0, region }),
+      startS3SqsEmulator({ port: options.awsPort ?? 0, region, ...(s3Directory !== undefined && { s3Directory }) }),
     ]);
     const started = [dynamoResult, awsResult].flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
     const failed = [dynamoResult, awsResult].find((result): result is PromiseRejectedResult => result.status === "rejected");
@@ -379,10 +385,10 @@ async function startLocalReconciler(clients: LocalClients, role: LocalClients, l
   const tasks = await createQueueWithDlq(clients.sqs, LOCAL_DEFAULTS.taskQueueName, Math.ceil((budgetMs + leaseMarginMs) / 1000) + 1, options.maxReceiveCount ?? 5);
   const waiting = new Map<string, (summary: RunSummary) => void>();
   const logger = new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel ?? "WARN" });
-  // The emulator lists in localeCompare order, not S3's byte order: the engine sorts.
   declareResource("queue", queueName(tasks.queueUrl), "taskQueue");
   declareResource("queue", queueName(tasks.dlqUrl), "taskDeadLetterQueue");
-  const sources = openRunSource({ s3: role.s3, ordered: false });
+  // The local S3 lists in UTF-8 byte order, as S3 does: the same ordered path as in AWS.
+  const sources = openRunSource({ s3: role.s3 });
   const fanOut = new FanOutReconciler({
     ledger,
     runs,

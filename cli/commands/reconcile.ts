@@ -69,7 +69,7 @@ export function registerReconcile(program: Command): void {
       const source =
         options.source === "inventory"
           ? await inventorySource({ s3, sourceBucket: bucket, location: { bucket: options.inventoryBucket!, prefix: options.inventoryPrefix, configurationId: options.inventoryId } })
-          : listObjectsSource({ s3, bucket, ordered: !(options.unordered || target.local) });
+          : listObjectsSource({ s3, bucket, ordered: !options.unordered });
       const progress = statusLine(process.stderr);
       const summary = await reconcileBucket({
         ledger: target.ledger,

@@ -65,8 +65,8 @@ async function driftedBucket(ledger: Ledger, perDirectory: number) {
   return bucket;
 }
 
-/** The emulator lists with localeCompare, not byte order: sources sort. */
-const localSource = (bucket: string) => openRunSource({ s3, ordered: false }).forNewRun(bucket).then(({ source }) => source);
+/** The local S3 lists in byte order, as S3 does. */
+const localSource = (bucket: string) => openRunSource({ s3 }).forNewRun(bucket).then(({ source }) => source);
 
 interface HarnessOptions {
   ledger: Ledger;
@@ -96,7 +96,7 @@ async function fanOutHarness(options: HarnessOptions) {
   const documents = createDocumentClient(role.dynamodb);
   const ledger = new Ledger({ tableName: options.ledger.tableName, documentClient: documents });
   const runs = new RunStore(options.ledger.tableName, documents);
-  const sources = openRunSource({ s3: role.s3, ordered: false, ...(options.inventory && { inventory: options.inventory }) });
+  const sources = openRunSource({ s3: role.s3, ...(options.inventory && { inventory: options.inventory }) });
   const finished: RunSummary[] = [];
   const errors: unknown[] = [];
   const encodingMismatches: EncodingMismatch[] = [];

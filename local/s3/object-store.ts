@@ -1,0 +1,343 @@
+/**
+ * The local S3's objects, on disk. Bodies never sit in memory: uploads stream to a temporary
+ * file and are committed by renaming a metadata file into place, so a crash leaves either the
+ * old object or the new one. Only the metadata (key, size, ETag, times) is indexed in memory,
+ * rebuilt from disk at start, so a restart on the same directory finds every bucket and
+ * object as it was left.
+ *
+ *   <root>/buckets/<bucket>/bucket.json
+ *   <root>/buckets/<bucket>/objects/<sha256(key)>.json   metadata, names its body file
+ *   <root>/buckets/<bucket>/objects/<uuid>.body
+ *   <root>/uploads/<uploadId>/upload.json, part-<n>.body, part-<n>.json
+ *   <root>/tmp/
+ *
+ * Each commit (a write or a delete) is reported synchronously, at the moment the index
+ * changes, so notification sequencers follow commit order as S3 defines it.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { S3Error } from "./errors.js";
+
+export interface ObjectMetadata {
+  key: string;
+  size: number;
+  /** Quoted, as S3 returns it. */
+  etag: string;
+  lastModified: string;
+  contentType: string;
+  /** `x-amz-meta-*` headers, names lower case without the prefix. */
+  userMetadata: Record<string, string>;
+  body: string;
+}
+
+export type CommitEventName = "ObjectCreated:Put" | "ObjectCreated:Copy" | "ObjectCreated:CompleteMultipartUpload" | "ObjectRemoved:Delete";
+
+export interface StoreCommit {
+  eventName: CommitEventName;
+  bucket: string;
+  key: string;
+  size?: number;
+  etag?: string;
+  time: Date;
+}
+
+export interface UploadMetadata {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  contentType: string;
+  userMetadata: Record<string, string>;
+  initiated: string;
+}
+
+export interface PartMetadata {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+/** S3's smallest part, except the last (S3 user guide, "Amazon S3 multipart upload limits"). */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** S3's largest single PUT. */
+export const MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024;
+
+const keyFile = (key: string) => createHash("sha256").update(key, "utf8").digest("hex");
+const quoted = (hex: string) => `"${hex}"`;
+
+export class DiskObjectStore {
+  private readonly buckets = new Map<string, { created: string; objects: Map<string, ObjectMetadata>; sorted?: ObjectMetadata[] }>();
+  private readonly listeners = new Set<(commit: StoreCommit) => void>();
+
+  constructor(private readonly root: string) {
+    for (const directory of ["buckets", "uploads", "tmp"]) mkdirSync(join(root, directory), { recursive: true });
+    this.load();
+  }
+
+  onCommit(listener: (commit: StoreCommit) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(commit: StoreCommit): void {
+    for (const listener of this.listeners) listener(commit);
+  }
+
+  private load(): void {
+    const bucketsDir = join(this.root, "buckets");
+    for (const bucket of readdirSync(bucketsDir)) {
+      const info = JSON.parse(readFileSync(join(bucketsDir, bucket, "bucket.json"), "utf8")) as { created: string };
+      const objects = new Map<string, ObjectMetadata>();
+      const objectsDir = join(bucketsDir, bucket, "objects");
+      for (const file of readdirSync(objectsDir)) {
+        if (!file.endsWith(".json")) continue;
+        const metadata = JSON.parse(readFileSync(join(objectsDir, file), "utf8")) as ObjectMetadata;
+        objects.set(metadata.key, metadata);
+      }
+      this.buckets.set(bucket, { created: info.created, objects });
+    }
+  }
+
+  private bucket(name: string) {
+    const bucket = this.buckets.get(name);
+    if (!bucket) throw new S3Error(404, "NoSuchBucket", "The specified bucket does not exist", { BucketName: name });
+    return bucket;
+  }
+
+  private objectsDir(bucket: string): string {
+    return join(this.root, "buckets", bucket, "objects");
+  }
+
+  private tempPath(): string {
+    return join(this.root, "tmp", randomUUID());
+  }
+
+  listBuckets(): { name: string; created: string }[] {
+    return [...this.buckets].map(([name, { created }]) => ({ name, created })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  hasBucket(name: string): boolean {
+    return this.buckets.has(name);
+  }
+
+  async createBucket(name: string): Promise<void> {
+    // us-east-1 answers 200 to the owner creating its own bucket again (S3 API reference, CreateBucket).
+    if (this.buckets.has(name)) return;
+    const created = new Date().toISOString();
+    mkdirSync(this.objectsDir(name), { recursive: true });
+    await writeFile(join(this.root, "buckets", name, "bucket.json"), JSON.stringify({ created }));
+    this.buckets.set(name, { created, objects: new Map() });
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    if (this.bucket(name).objects.size > 0) throw new S3Error(409, "BucketNotEmpty", "The bucket you tried to delete is not empty", { BucketName: name });
+    this.buckets.delete(name);
+    await rm(join(this.root, "buckets", name), { recursive: true, force: true });
+  }
+
+  head(bucket: string, key: string): ObjectMetadata {
+    const object = this.bucket(bucket).objects.get(key);
+    if (!object) throw new S3Error(404, "NoSuchKey", "The specified key does not exist.", { Key: key });
+    return object;
+  }
+
+  /** Keys of a bucket in UTF-8 byte order, as general purpose buckets list them. */
+  sortedObjects(bucket: string): readonly ObjectMetadata[] {
+    const state = this.bucket(bucket);
+    // Sorted once per change, not once per page.
+    state.sorted ??= [...state.objects.values()].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    return state.sorted;
+  }
+
+  read(bucket: string, key: string, range?: { start: number; end: number }): Readable {
+    const object = this.head(bucket, key);
+    return createReadStream(join(this.objectsDir(bucket), object.body), range ? { start: range.start, end: range.end } : {});
+  }
+
+  /** Streams `body` to disk and returns its size and MD5, removing the file on failure. */
+  private async spool(body: Readable, path: string, limit: number): Promise<{ size: number; md5: Buffer }> {
+    const md5 = createHash("md5");
+    let size = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            size += chunk.length;
+            if (size > limit) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
+            md5.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(path),
+      );
+      return { size, md5: md5.digest() };
+    } catch (error) {
+      await rm(path, { force: true });
+      throw error;
+    }
+  }
+
+  /** Makes `metadata` the object's current version; the previous body is removed after. */
+  private async commit(bucket: string, metadata: ObjectMetadata, eventName: CommitEventName): Promise<ObjectMetadata> {
+    const state = this.bucket(bucket);
+    const objects = state.objects;
+    const metaPath = join(this.objectsDir(bucket), `${keyFile(metadata.key)}.json`);
+    const temp = this.tempPath();
+    await writeFile(temp, JSON.stringify(metadata));
+    await rename(temp, metaPath);
+    const previous = objects.get(metadata.key);
+    objects.set(metadata.key, metadata);
+    delete state.sorted;
+    this.emit({ eventName, bucket, key: metadata.key, size: metadata.size, etag: metadata.etag, time: new Date(metadata.lastModified) });
+    if (previous && previous.body !== metadata.body) await rm(join(this.objectsDir(bucket), previous.body), { force: true });
+    return metadata;
+  }
+
+  async put(bucket: string, key: string, body: Readable, options: { contentType: string; userMetadata: Record<string, string>; contentMd5?: string }): Promise<ObjectMetadata> {
+    this.bucket(bucket);
+    const bodyName = `${randomUUID()}.body`;
+    const path = join(this.objectsDir(bucket), bodyName);
+    const { size, md5 } = await this.spool(body, path, MAX_PUT_SIZE);
+    if (options.contentMd5 !== undefined && options.contentMd5 !== md5.toString("base64")) {
+      await rm(path, { force: true });
+      throw new S3Error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+    }
+    return this.commit(bucket, { key, size, etag: quoted(md5.toString("hex")), lastModified: new Date().toISOString(), contentType: options.contentType, userMetadata: options.userMetadata, body: bodyName }, "ObjectCreated:Put");
+  }
+
+  async copy(source: { bucket: string; key: string }, bucket: string, key: string, replace?: { contentType: string; userMetadata: Record<string, string> }): Promise<ObjectMetadata> {
+    const original = this.head(source.bucket, source.key);
+    this.bucket(bucket);
+    const bodyName = `${randomUUID()}.body`;
+    await this.spool(this.read(source.bucket, source.key), join(this.objectsDir(bucket), bodyName), MAX_PUT_SIZE);
+    return this.commit(
+      bucket,
+      { ...original, key, lastModified: new Date().toISOString(), body: bodyName, ...(replace && { contentType: replace.contentType, userMetadata: replace.userMetadata }) },
+      "ObjectCreated:Copy",
+    );
+  }
+
+  /** Deleting a key that does not exist succeeds, and S3 notifies it too. */
+  async delete(bucket: string, key: string): Promise<void> {
+    const state = this.bucket(bucket);
+    const previous = state.objects.get(key);
+    if (previous) {
+      await rm(join(this.objectsDir(bucket), `${keyFile(key)}.json`), { force: true });
+      state.objects.delete(key);
+      delete state.sorted;
+    }
+    this.emit({ eventName: "ObjectRemoved:Delete", bucket, key, time: new Date() });
+    if (previous) await rm(join(this.objectsDir(bucket), previous.body), { force: true });
+  }
+
+  // Multipart uploads.
+
+  private uploadDir(uploadId: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new S3Error(404, "NoSuchUpload", "The specified upload does not exist.", { UploadId: uploadId });
+    return join(this.root, "uploads", uploadId);
+  }
+
+  upload(uploadId: string): UploadMetadata {
+    const path = join(this.uploadDir(uploadId), "upload.json");
+    if (!existsSync(path)) throw new S3Error(404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.", { UploadId: uploadId });
+    return JSON.parse(readFileSync(path, "utf8")) as UploadMetadata;
+  }
+
+  async createUpload(bucket: string, key: string, options: { contentType: string; userMetadata: Record<string, string> }): Promise<UploadMetadata> {
+    this.bucket(bucket);
+    const upload: UploadMetadata = { uploadId: randomUUID(), bucket, key, contentType: options.contentType, userMetadata: options.userMetadata, initiated: new Date().toISOString() };
+    mkdirSync(this.uploadDir(upload.uploadId), { recursive: true });
+    await writeFile(join(this.uploadDir(upload.uploadId), "upload.json"), JSON.stringify(upload));
+    return upload;
+  }
+
+  private async savePart(uploadId: string, partNumber: number, spooled: { size: number; md5: Buffer }, temp: string): Promise<PartMetadata> {
+    const part: PartMetadata = { partNumber, etag: quoted(spooled.md5.toString("hex")), size: spooled.size };
+    const directory = this.uploadDir(uploadId);
+    await rename(temp, join(directory, `part-${partNumber}.body`));
+    await writeFile(join(directory, `part-${partNumber}.json`), JSON.stringify(part));
+    return part;
+  }
+
+  async uploadPart(uploadId: string, partNumber: number, body: Readable): Promise<PartMetadata> {
+    this.upload(uploadId);
+    const temp = this.tempPath();
+    return this.savePart(uploadId, partNumber, await this.spool(body, temp, MAX_PUT_SIZE), temp);
+  }
+
+  /** UploadPartCopy: a part from (a byte range of) an existing object. */
+  async copyPart(uploadId: string, partNumber: number, source: { bucket: string; key: string }, range?: { start: number; end: number }): Promise<PartMetadata & { lastModified: string }> {
+    this.upload(uploadId);
+    const original = this.head(source.bucket, source.key);
+    if (range && (range.start > range.end || range.end >= original.size)) {
+      throw new S3Error(400, "InvalidArgument", `Range specified is not valid for source object of size: ${original.size}`);
+    }
+    const temp = this.tempPath();
+    const part = await this.savePart(uploadId, partNumber, await this.spool(this.read(source.bucket, source.key, range), temp, MAX_PUT_SIZE), temp);
+    return { ...part, lastModified: original.lastModified };
+  }
+
+  parts(uploadId: string): PartMetadata[] {
+    const directory = this.uploadDir(uploadId);
+    return readdirSync(directory)
+      .filter((file) => /^part-\d+\.json$/.test(file))
+      .map((file) => JSON.parse(readFileSync(join(directory, file), "utf8")) as PartMetadata)
+      .sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  /**
+   * Joins the listed parts into the object, with S3's checks: parts in ascending order, each
+   * uploaded with that ETag, every part but the last at least 5 MiB. The ETag is the MD5 of
+   * the parts' MD5s, a dash and the part count, as S3 computes it.
+   */
+  async completeUpload(uploadId: string, requested: { partNumber: number; etag: string }[]): Promise<ObjectMetadata> {
+    const upload = this.upload(uploadId);
+    if (requested.length === 0) throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+    const stored = new Map(this.parts(uploadId).map((part) => [part.partNumber, part]));
+    const chosen: PartMetadata[] = [];
+    for (const [index, { partNumber, etag }] of requested.entries()) {
+      if (index > 0 && partNumber <= requested[index - 1]!.partNumber) throw new S3Error(400, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.");
+      const part = stored.get(partNumber);
+      const normalized = quoted(etag.replace(/"/g, "").toLowerCase());
+      if (!part || part.etag !== normalized) {
+        throw new S3Error(400, "InvalidPart", "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.", { PartNumber: String(partNumber), ETag: etag });
+      }
+      chosen.push(part);
+    }
+    for (const part of chosen.slice(0, -1)) {
+      if (part.size < MIN_PART_SIZE) throw new S3Error(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", { PartNumber: String(part.partNumber), ProposedSize: String(part.size), MinSizeAllowed: String(MIN_PART_SIZE) });
+    }
+    const bodyName = `${randomUUID()}.body`;
+    const path = join(this.objectsDir(upload.bucket), bodyName);
+    const directory = this.uploadDir(uploadId);
+    const out = createWriteStream(path);
+    try {
+      for (const part of chosen) await pipeline(createReadStream(join(directory, `part-${part.partNumber}.body`)), out, { end: false });
+      out.end();
+      await new Promise<void>((resolve, reject) => out.once("finish", resolve).once("error", reject));
+    } catch (error) {
+      out.destroy();
+      await rm(path, { force: true });
+      throw error;
+    }
+    const md5s = Buffer.concat(chosen.map((part) => Buffer.from(part.etag.replace(/"/g, ""), "hex")));
+    const etag = quoted(`${createHash("md5").update(md5s).digest("hex")}-${chosen.length}`);
+    const size = chosen.reduce((sum, part) => sum + part.size, 0);
+    const object = await this.commit(
+      upload.bucket,
+      { key: upload.key, size, etag, lastModified: new Date().toISOString(), contentType: upload.contentType, userMetadata: upload.userMetadata, body: bodyName },
+      "ObjectCreated:CompleteMultipartUpload",
+    );
+    await rm(directory, { recursive: true, force: true });
+    return object;
+  }
+
+  async abortUpload(uploadId: string): Promise<void> {
+    this.upload(uploadId);
+    await rm(this.uploadDir(uploadId), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * The local S3's HTTP API, path-style (`/bucket/key`), over the disk store: what rclone, the
+ * AWS CLI, boto3 and the AWS SDKs send for buckets, objects (single PUTs up to S3's 5 GiB,
+ * streamed), copies, ranges, listings (v1 and v2, in UTF-8 byte order, `encoding-type=url`),
+ * batch deletes and multipart uploads (UploadPartCopy with ranges included). Requests are
+ * not authenticated; anything else answers 501 NotImplemented rather than pretending.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import { encodeS3EventKey } from "../../events/object-key.js";
+import { AwsChunkedDecoder } from "./aws-chunked.js";
+import { S3Error } from "./errors.js";
+import type { DiskObjectStore, ObjectMetadata } from "./object-store.js";
+import { escapeXml, parseCompleteMultipartUpload, parseDelete, xmlDocument } from "./xml.js";
+
+const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+/** Small XML bodies (CompleteMultipartUpload, DeleteObjects) are read whole; 1,000 keys of 1 KiB fit. */
+const MAX_XML_BODY = 4 * 1024 * 1024;
+
+interface S3Request {
+  method: string;
+  bucket: string;
+  key: string;
+  query: URLSearchParams;
+  headers: IncomingMessage["headers"];
+  body: Readable;
+}
+
+const header = (request: S3Request, name: string): string | undefined => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+function userMetadataOf(request: S3Request): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) if (name.startsWith("x-amz-meta-") && value !== undefined) metadata[name.slice(11)] = String(value);
+  return metadata;
+}
+
+/** The body as the client meant it: `aws-chunked` decoded when the client framed it so. */
+function payload(request: S3Request): Readable {
+  const encoding = header(request, "content-encoding") ?? "";
+  const sha = header(request, "x-amz-content-sha256") ?? "";
+  return encoding.includes("aws-chunked") || sha.startsWith("STREAMING-") ? request.body.pipe(new AwsChunkedDecoder()) : request.body;
+}
+
+async function readText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_XML_BODY) throw new S3Error(400, "MalformedXML", "The XML you provided was too large.");
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `x-amz-copy-source`: `[/]bucket/key[?versionId=...]`, URL-encoded. */
+function copySource(request: S3Request): { bucket: string; key: string } {
+  const raw = header(request, "x-amz-copy-source")!;
+  const path = decodeURIComponent(raw.split("?")[0]!).replace(/^\//, "");
+  const slash = path.indexOf("/");
+  if (slash <= 0 || slash === path.length - 1) throw new S3Error(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+  return { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+}
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n` within an object of `size` bytes; undefined for none or many. */
+export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
+  const match = value && /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return undefined;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    return suffix === 0 ? undefined : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (start >= size || start > end) throw new S3Error(416, "InvalidRange", "The requested range is not satisfiable", { ActualObjectSize: String(size), RangeRequested: value! });
+  return { start, end };
+}
+
+function objectHeaders(object: ObjectMetadata): Record<string, string> {
+  return {
+    etag: object.etag,
+    "last-modified": new Date(object.lastModified).toUTCString(),
+    "content-type": object.contentType,
+    "accept-ranges": "bytes",
+    ...Object.fromEntries(Object.entries(object.userMetadata).map(([name, value]) => [`x-amz-meta-${name}`, value])),
+  };
+}
+
+interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  xml?: string;
+  stream?: Readable;
+}
+
+const xml = (body: string, status = 200): Reply => ({ status, xml: xmlDocument(body) });
+
+function listing(store: DiskObjectStore, request: S3Request): Reply {
+  const { query, bucket } = request;
+  const v2 = query.get("list-type") === "2";
+  const prefix = query.get("prefix") ?? "";
+  const delimiter = query.get("delimiter") ?? "";
+  const maxKeys = Math.min(1000, Math.max(0, Number(query.get("max-keys") ?? 1000)));
+  const encode = query.get("encoding-type") === "url";
+  const out = (text: string) => escapeXml(encode ? encodeS3EventKey(text) : text);
+  const token = query.get("continuation-token");
+  const after = v2 ? (token ? Buffer.from(token, "base64url").toString("utf8") : (query.get("start-after") ?? "")) : (query.get("marker") ?? "");
+  const afterBytes = Buffer.from(after);
+
+  const contents: ObjectMetadata[] = [];
+  const prefixes: string[] = [];
+  let truncated = false;
+  let last = "";
+  for (const object of store.sortedObjects(bucket)) {
+    if (!object.key.startsWith(prefix) || Buffer.compare(Buffer.from(object.key), afterBytes) <= 0) continue;
+    let entry: string = object.key;
+    if (delimiter) {
+      const at = object.key.indexOf(delimiter, prefix.length);
+      if (at !== -1) entry = object.key.slice(0, at + delimiter.length);
+    }
+    if (entry !== object.key && prefixes.at(-1) === entry) continue;
+    // A common prefix already returned on an earlier page is skipped whole.
+    if (entry !== object.key && Buffer.compare(Buffer.from(entry), afterBytes) <= 0 && after.startsWith(entry)) continue;
+    if (contents.length + prefixes.length >= maxKeys) {
+      truncated = true;
+      break;
+    }
+    if (entry === object.key) contents.push(object);
+    else prefixes.push(entry);
+    last = entry;
+  }
+  const body = [
+    `<ListBucketResult ${NS}>`,
+    `<Name>${escapeXml(bucket)}</Name>`,
+    `<Prefix>${out(prefix)}</Prefix>`,
+    v2 ? `<KeyCount>${contents.length + prefixes.length}</KeyCount>` : `<Marker>${out(after)}</Marker>`,
+    `<MaxKeys>${maxKeys}</MaxKeys>`,
+    delimiter ? `<Delimiter>${out(delimiter)}</Delimiter>` : "",
+    encode ? `<EncodingType>url</EncodingType>` : "",
+    `<IsTruncated>${truncated}</IsTruncated>`,
+    v2 && token ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : "",
+    v2 && query.get("start-after") ? `<StartAfter>${out(query.get("start-after")!)}</StartAfter>` : "",
+    truncated && v2 ? `<NextContinuationToken>${Buffer.from(last).toString("base64url")}</NextContinuationToken>` : "",
+    truncated && !v2 && delimiter ? `<NextMarker>${out(last)}</NextMarker>` : "",
+    ...contents.map(
+      (object) =>
+        `<Contents><Key>${out(object.key)}</Key><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag><Size>${object.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+    ),
+    ...prefixes.map((common) => `<CommonPrefixes><Prefix>${out(common)}</Prefix></CommonPrefixes>`),
+    `</ListBucketResult>`,
+  ].filter(Boolean);
+  return xml(body.join(""));
+}
+
+async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<Reply> {
+  const { method, bucket, query } = request;
+  if (method === "PUT" && query.size === 0) {
+    await store.createBucket(bucket);
+    return { status: 200, headers: { location: `/${bucket}` } };
+  }
+  if (method === "HEAD") {
+    if (!store.hasBucket(bucket)) return { status: 404 };
+    return { status: 200, headers: { "x-amz-bucket-region": "us-east-1" } };
+  }
+  if (method === "DELETE" && query.size === 0) {
+    await store.deleteBucket(bucket);
+    return { status: 204 };
+  }
+  if (method === "GET" && query.has("location")) {
+    store.sortedObjects(bucket);
+    return xml(`<LocationConstraint ${NS}></LocationConstraint>`);
+  }
+  if (method === "GET" && query.has("versioning")) {
+    store.sortedObjects(bucket);
+    return xml(`<VersioningConfiguration ${NS}/>`);
+  }
+  if (method === "GET" && [...query.keys()].every((name) => ["list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "marker", "encoding-type", "fetch-owner"].includes(name))) {
+    return listing(store, request);
+  }
+  if (method === "POST" && query.has("delete")) {
+    const { keys, quiet } = parseDelete(await readText(request.body));
+    for (const key of keys) await store.delete(bucket, key);
+    return xml(`<DeleteResult ${NS}>${quiet ? "" : keys.map((key) => `<Deleted><Key>${escapeXml(key)}</Key></Deleted>`).join("")}</DeleteResult>`);
+  }
+  throw new S3Error(501, "NotImplemented", `the local S3 does not implement ${method} on a bucket with ${[...query.keys()].join(", ") || "no parameters"}`);
+}
+
+async function serveObject(store: DiskObjectStore, request: S3Request): Promise<Reply> {
+  const { method, bucket, key, query } = request;
+  const uploadId = query.get("uploadId");
+  const contentType = header(request, "content-type") ?? "binary/octet-stream";
+  if (method === "PUT" && uploadId) {
+    const partNumber = Number(query.get("partNumber"));
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new S3Error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    if (header(request, "x-amz-copy-source")) {
+      const source = copySource(request);
+      const size = store.head(source.bucket, source.key).size;
+      const range = header(request, "x-amz-copy-source-range");
+      const part = await store.copyPart(uploadId, partNumber, source, range ? parseRange(range, size) : undefined);
+      return xml(`<CopyPartResult ${NS}><LastModified>${part.lastModified}</LastModified><ETag>${escapeXml(part.etag)}</ETag></CopyPartResult>`);
+    }
+    const part = await store.uploadPart(uploadId, partNumber, payload(request));
+    return { status: 200, headers: { etag: part.etag } };
+  }
+  if (method === "PUT") {
+    if (header(request, "x-amz-copy-source")) {
+      const replace = (header(request, "x-amz-metadata-directive") ?? "COPY").toUpperCase() === "REPLACE";
+      const object = await store.copy(copySource(request), bucket, key, replace ? { contentType, userMetadata: userMetadataOf(request) } : undefined);
+      return xml(`<CopyObjectResult ${NS}><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag></CopyObjectResult>`);
+    }
+    const declared = Number(header(request, "x-amz-decoded-content-length") ?? header(request, "content-length") ?? 0);
+    if (declared > 5 * 1024 * 1024 * 1024) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
+    const md5 = header(request, "content-md5");
+    const object = await store.put(bucket, key, payload(request), { contentType, userMetadata: userMetadataOf(request), ...(md5 !== undefined && { contentMd5: md5 }) });
+    return { status: 200, headers: { etag: object.etag } };
+  }
+  if (method === "POST" && query.has("uploads")) {
+    const upload = await store.createUpload(bucket, key, { contentType, userMetadata: userMetadataOf(request) });
+    return xml(`<InitiateMultipartUploadResult ${NS}><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${upload.uploadId}</UploadId></InitiateMultipartUploadResult>`);
+  }
+  if (method === "POST" && uploadId) {
+    const object = await store.completeUpload(uploadId, parseCompleteMultipartUpload(await readText(request.body)));
+    return xml(
+      `<CompleteMultipartUploadResult ${NS}><Location>/${escapeXml(bucket)}/${escapeXml(encodeURIComponent(key))}</Location><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(object.etag)}</ETag></CompleteMultipartUploadResult>`,
+    );
+  }
+  if (method === "DELETE" && uploadId) {
+    await store.abortUpload(uploadId);
+    return { status: 204 };
+  }
+  if (method === "GET" && uploadId) {
+    const upload = store.upload(uploadId);
+    const parts = store.parts(uploadId).map((part) => `<Part><PartNumber>${part.partNumber}</PartNumber><ETag>${escapeXml(part.etag)}</ETag><Size>${part.size}</Size></Part>`);
+    return xml(`<ListPartsResult ${NS}><Bucket>${escapeXml(upload.bucket)}</Bucket><Key>${escapeXml(upload.key)}</Key><UploadId>${uploadId}</UploadId><IsTruncated>false</IsTruncated>${parts.join("")}</ListPartsResult>`);
+  }
+  if (method === "DELETE") {
+    await store.delete(bucket, key);
+    return { status: 204 };
+  }
+  if (method === "GET" || method === "HEAD") {
+    const object = store.head(bucket, key);
+    const range = parseRange(header(request, "range"), object.size);
+    const headers = objectHeaders(object);
+    if (method === "HEAD") return { status: 200, headers: { ...headers, "content-length": String(object.size) } };
+    if (!range) return { status: 200, headers: { ...headers, "content-length": String(object.size) }, stream: store.read(bucket, key) };
+    return {
+      status: 206,
+      headers: { ...headers, "content-length": String(range.end - range.start + 1), "content-range": `bytes ${range.start}-${range.end}/${object.size}` },
+      stream: store.read(bucket, key, range),
+    };
+  }
+  throw new S3Error(501, "NotImplemented", `the local S3 does not implement ${method} on an object with ${[...query.keys()].join(", ") || "no parameters"}`);
+}
+
+function send(response: ServerResponse, reply: Reply, requestId: string): void {
+  const headers: Record<string, string> = { "x-amz-request-id": requestId, "x-amz-id-2": requestId, ...reply.headers };
+  if (reply.xml !== undefined) {
+    const body = Buffer.from(reply.xml);
+    response.writeHead(reply.status, { ...headers, "content-type": "application/xml", "content-length": String(body.length) });
+    response.end(body);
+  } else if (reply.stream) {
+    response.writeHead(reply.status, headers);
+    reply.stream.on("error", () => response.destroy());
+    reply.stream.pipe(response);
+  } else {
+    response.writeHead(reply.status, { ...headers, ...(!("content-length" in headers) && { "content-length": "0" }) });
+    response.end();
+  }
+}
+
+/** Handles one S3 request; errors become S3's XML error responses. */
+export function createS3Handler(store: DiskObjectStore) {
+  return async (incoming: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const requestId = randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase();
+    const url = new URL(incoming.url ?? "/", "http://local");
+    const path = url.pathname;
+    const slash = path.indexOf("/", 1);
+    const bucket = decodeURIComponent(slash === -1 ? path.slice(1) : path.slice(1, slash));
+    const key = slash === -1 ? "" : decodeURIComponent(path.slice(slash + 1));
+    const request: S3Request = { method: incoming.method ?? "GET", bucket, key, query: url.searchParams, headers: incoming.headers, body: incoming };
+    try {
+      let reply: Reply;
+      if (!bucket) {
+        if (request.method !== "GET") throw new S3Error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
+        const buckets = store.listBuckets().map(({ name, created }) => `<Bucket><Name>${escapeXml(name)}</Name><CreationDate>${created}</CreationDate></Bucket>`);
+        reply = xml(`<ListAllMyBucketsResult ${NS}><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${buckets.join("")}</Buckets></ListAllMyBucketsResult>`);
+      } else {
+        reply = key ? await serveObject(store, request) : await serveBucket(store, request);
+      }
+      // Whatever of the request body a handler did not need is read off, so the connection can be reused.
+      if (!incoming.readableEnded) incoming.resume();
+      send(response, reply, requestId);
+    } catch (error) {
+      if (!incoming.readableEnded) incoming.resume();
+      const s3Error = error instanceof S3Error ? error : new S3Error(500, "InternalError", (error as Error).message);
+      if (request.method === "HEAD") send(response, { status: s3Error.statusCode }, requestId);
+      else send(response, { status: s3Error.statusCode, xml: s3Error.toXml(path, requestId) }, requestId);
+    }
+  };
+}
