@@ -188,8 +188,18 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
   throw new S3Error(501, "NotImplemented", `the local S3 does not implement ${method} on a bucket with ${[...query.keys()].join(", ") || "no parameters"}`);
 }
 
+/** Query parameters an object request may carry here; any other is a subresource not implemented. */
+const OBJECT_PARAMETERS = new Set(["uploadId", "partNumber", "uploads", "versionId", "x-id", "response-content-type", "response-content-disposition", "response-cache-control", "response-content-encoding", "response-content-language", "response-expires"]);
+
 async function serveObject(store: DiskObjectStore, request: S3Request): Promise<Reply> {
   const { method, bucket, key, query } = request;
+  if (method === "GET" && query.has("tagging")) {
+    // No tags are kept: an object has an empty tag set (the AWS CLI copies tags this way).
+    store.head(bucket, key);
+    return xml(`<Tagging ${NS}><TagSet></TagSet></Tagging>`);
+  }
+  const unknown = [...query.keys()].filter((name) => !OBJECT_PARAMETERS.has(name));
+  if (unknown.length > 0) throw new S3Error(501, "NotImplemented", `the local S3 does not implement ${method} ?${unknown.join("&")} on objects`);
   const uploadId = query.get("uploadId");
   const contentType = header(request, "content-type") ?? "binary/octet-stream";
   if (method === "PUT" && uploadId) {
