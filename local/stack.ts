@@ -1,7 +1,7 @@
 /**
- * The whole system on loopback: DynamoDB Local, fauxqs (S3 + SQS) with S3 event
- * notifications, the ledger table, buckets, the event queue with its DLQ, and the tracker
- * handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
+ * The whole system on loopback: DynamoDB Local, S3 (local/s3/) and SQS (fauxqs) on one
+ * endpoint with S3 event notifications, the ledger table, buckets, the event queue with its
+ * DLQ, and the tracker handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
  * integration tests and the benchmarks all start it through here.
  */
 import { mkdir } from "node:fs/promises";

@@ -8,7 +8,8 @@ import { SourceOrderError } from "./errors.js";
 import type { SourceObject } from "./source.js";
 
 export type Drift =
-  | { kind: "missing"; object: SourceObject }
+  /** `tombstone`: the ledger recorded the object's deletion; absent if it never saw the key. */
+  | { kind: "missing"; object: SourceObject; tombstone?: LedgerRecord }
   | { kind: "stale"; object: SourceObject; record: LedgerRecord }
   | { kind: "orphaned"; record: LedgerRecord };
 
@@ -83,7 +84,7 @@ export async function* diffSorted(
         counts.scanned++;
         if (!stored.deleted) counts.indexed++;
         if (differs(found, stored)) {
-          yield stored.deleted ? { kind: "missing", object: found } : { kind: "stale", object: found, record: stored };
+          yield stored.deleted ? { kind: "missing", object: found, tombstone: stored } : { kind: "stale", object: found, record: stored };
         }
         object = await objects.next();
         record = await records.next();

@@ -3,10 +3,13 @@
  *
  * - A source that lags the bucket (S3 Inventory: an eventually consistent snapshot that can
  *   miss objects added or deleted shortly before its creationTimestamp, and for which AWS
- *   advises a HEAD before acting) has every repair confirmed with HeadObject: an object the
- *   report lists is written with the state S3 reports now, or left alone if S3 says it is
- *   gone; an orphan is tombstoned only if S3 confirms it is gone. A listing is strongly
- *   consistent and needs none of this.
+ *   advises a HEAD before acting) has its repairs confirmed with HeadObject where acting on a
+ *   stale report would undo what the ledger knows: an orphan is tombstoned only if S3 confirms
+ *   it is gone, and an object the ledger holds (stale) or recorded as deleted (a resurrection)
+ *   is written with the state S3 reports now, or left alone if S3 says it is gone. A key the
+ *   ledger never saw is written from the report without a HEAD, so a first backfill costs no
+ *   request per object; if it was deleted meanwhile, a later report leaves it an orphan, which
+ *   is confirmed then. A listing is strongly consistent and needs none of this.
  * - An orphan whose key is the form-URL-encoded (or decoded) form of a key the bucket holds
  *   means events are being decoded wrongly: it is reported as a finding of its own, so the
  *   same keys are not silently repaired every night.
@@ -47,9 +50,12 @@ export function driftChecks(options: DriftChecksOptions) {
   const { ledger, bucket, source } = options;
   const snapshotTime = options.snapshotTime ?? source.snapshotTime;
   return {
-    /** Repairs a missing or stale object, confirming a lagging source's state first. */
-    async repairPresent(kind: Exclude<DriftKind, "orphaned">, key: string, reported: ObjectState): Promise<CheckedRepairOutcome> {
-      const state = source.lagsBucket ? await source.head(key) : reported;
+    /**
+     * Repairs a missing or stale object; with a lagging source, one the ledger knows of
+     * (`known`: a stale item, or a tombstone) is confirmed first.
+     */
+    async repairPresent(kind: Exclude<DriftKind, "orphaned">, key: string, reported: ObjectState, known: boolean): Promise<CheckedRepairOutcome> {
+      const state = source.lagsBucket && known ? await source.head(key) : reported;
       if (!state) return "unconfirmed";
       return ledger.repair({ kind, bucket, key, state, snapshotTime });
     },

@@ -144,7 +144,8 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
       } else if (!dryRun) {
         const { kind } = drift;
         const { key, ...state } = drift.object;
-        await writer.submit(async () => count(await checks.repairPresent(kind, key, state)));
+        const known = drift.kind === "stale" || drift.tombstone !== undefined;
+        await writer.submit(async () => count(await checks.repairPresent(kind, key, state, known)));
       }
     }
   };

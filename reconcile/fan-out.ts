@@ -231,8 +231,9 @@ export class FanOutReconciler {
       } else if (!run.dryRun) {
         const { kind } = drift;
         const { key, ...state } = drift.object;
+        const known = drift.kind === "stale" || drift.tombstone !== undefined;
         await writer.submit(async () => {
-          counts[await checks.repairPresent(kind, key, state)]++;
+          counts[await checks.repairPresent(kind, key, state, known)]++;
         });
       }
     }

@@ -45,7 +45,7 @@ export function registerDev(program: Command): void {
     .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", port("--aws-port"))
     .option("--api-port <port>", "query API port on 127.0.0.1 (default: a free port)", port("--api-port"))
     .option("--dynamodb-port <port>", "DynamoDB Local port (default: a free port)", port("--dynamodb-port"))
-    .option("--data-dir <dir>", "keep DynamoDB Local's data in this directory instead of memory")
+    .option("--data-dir <dir>", "keep the ledger and the buckets in this directory across restarts (created if missing)")
     .option("--retention-days <n>", "how long tombstones (and the change feed) are kept", parsePositiveInt("--retention-days"))
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
     .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", interval, 300_000)

@@ -69,7 +69,7 @@ const keyFile = (key: string) => createHash("sha256").update(key, "utf8").digest
 const quoted = (hex: string) => `"${hex}"`;
 
 export class DiskObjectStore {
-  private readonly buckets = new Map<string, { created: string; objects: Map<string, ObjectMetadata>; sorted?: ObjectMetadata[] }>();
+  private readonly buckets = new Map<string, { created: string; objects: Map<string, ObjectMetadata>; sorted?: { objects: ObjectMetadata[]; keys: Buffer[] } }>();
   private readonly listeners = new Set<(commit: StoreCommit) => void>();
 
   constructor(private readonly root: string) {
@@ -123,6 +123,11 @@ export class DiskObjectStore {
     return this.buckets.has(name);
   }
 
+  /** Throws S3's NoSuchBucket unless the bucket exists. */
+  assertBucket(name: string): void {
+    this.bucket(name);
+  }
+
   async createBucket(name: string): Promise<void> {
     // us-east-1 answers 200 to the owner creating its own bucket again (S3 API reference, CreateBucket).
     if (this.buckets.has(name)) return;
@@ -144,12 +149,33 @@ export class DiskObjectStore {
     return object;
   }
 
-  /** Keys of a bucket in UTF-8 byte order, as general purpose buckets list them. */
-  sortedObjects(bucket: string): readonly ObjectMetadata[] {
+  /**
+   * The bucket's objects whose keys start with `prefix` and come after `after`, in UTF-8 byte
+   * order as general purpose buckets list them. Sorted once per change, not once per page, and
+   * found by binary search, so a page costs the same wherever it starts.
+   */
+  *objectsAfter(bucket: string, prefix: string, after: string): Generator<ObjectMetadata> {
     const state = this.bucket(bucket);
-    // Sorted once per change, not once per page.
-    state.sorted ??= [...state.objects.values()].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
-    return state.sorted;
+    if (!state.sorted) {
+      const objects = [...state.objects.values()].map((object) => ({ object, key: Buffer.from(object.key) })).sort((a, b) => Buffer.compare(a.key, b.key));
+      state.sorted = { objects: objects.map((entry) => entry.object), keys: objects.map((entry) => entry.key) };
+    }
+    const { objects, keys } = state.sorted;
+    const prefixBytes = Buffer.from(prefix);
+    const afterBytes = Buffer.from(after);
+    // The first key >= prefix and > after.
+    let low = 0;
+    let high = keys.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const key = keys[middle]!;
+      if (Buffer.compare(key, prefixBytes) < 0 || Buffer.compare(key, afterBytes) <= 0) low = middle + 1;
+      else high = middle;
+    }
+    for (let index = low; index < keys.length; index++) {
+      if (!objects[index]!.key.startsWith(prefix)) return;
+      yield objects[index]!;
+    }
   }
 
   read(bucket: string, key: string, range?: { start: number; end: number }): Readable {

@@ -114,8 +114,7 @@ function listing(store: DiskObjectStore, request: S3Request): Reply {
   const prefixes: string[] = [];
   let truncated = false;
   let last = "";
-  for (const object of store.sortedObjects(bucket)) {
-    if (!object.key.startsWith(prefix) || Buffer.compare(Buffer.from(object.key), afterBytes) <= 0) continue;
+  for (const object of store.objectsAfter(bucket, prefix, after)) {
     let entry: string = object.key;
     if (delimiter) {
       const at = object.key.indexOf(delimiter, prefix.length);
@@ -170,11 +169,11 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
     return { status: 204 };
   }
   if (method === "GET" && query.has("location")) {
-    store.sortedObjects(bucket);
+    store.assertBucket(bucket);
     return xml(`<LocationConstraint ${NS}></LocationConstraint>`);
   }
   if (method === "GET" && query.has("versioning")) {
-    store.sortedObjects(bucket);
+    store.assertBucket(bucket);
     return xml(`<VersioningConfiguration ${NS}/>`);
   }
   if (method === "GET" && [...query.keys()].every((name) => ["list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "marker", "encoding-type", "fetch-owner"].includes(name))) {

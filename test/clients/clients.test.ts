@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { LocalStack } from "../../local/stack.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
-import { runCommand } from "../support/node22.js";
+import { runCommand } from "../support/run.js";
 
 const MiB = 1024 * 1024;
 const bucket = "clients";

@@ -10,7 +10,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareUtf8, createDocumentClient, Ledger } from "../../ledger/index.js";
+import { createDocumentClient, Ledger } from "../../ledger/index.js";
 import { declareResource, queueName } from "../../local/call-recorder.js";
 import { createLocalClients } from "../../local/clients.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
@@ -25,7 +25,7 @@ import type { EncodingMismatch } from "../../reconcile/drift-checks.js";
 import type { InventoryLocation } from "../../reconcile/inventory-source.js";
 import { openRunSource } from "../../reconcile/open-source.js";
 import { RunStore } from "../../reconcile/run-store.js";
-import type { KeyRange, ObjectSource, SourceObject } from "../../reconcile/source.js";
+import type { KeyRange, ObjectSource } from "../../reconcile/source.js";
 import { sqsTaskQueue } from "../../reconcile/task-queue.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { writeInventoryReport } from "../support/inventory.js";
@@ -153,6 +153,29 @@ async function fanOutHarness(options: HarnessOptions) {
   return { runs, queue, fanOut, start, waitFor, finished, errors, encodingMismatches, stop };
 }
 
+/**
+ * The first worker to read its source dies without a word after handing on `objects` objects:
+ * no last checkpoint, no lease released. Every later worker reads to the end.
+ */
+function dyingOnce(objects: number, opened?: KeyRange[]) {
+  let killed = false;
+  const wrap = (source: ObjectSource): ObjectSource => ({
+    ...source,
+    async *objects(range) {
+      opened?.push(range ?? {});
+      let handedOn = 0;
+      for await (const object of source.objects(range)) {
+        if (!killed && ++handedOn > objects) {
+          killed = true;
+          throw new Error("worker killed");
+        }
+        yield object;
+      }
+    },
+  });
+  return { wrap, killed: () => killed };
+}
+
 const driftCounts = (summary: { scanned: number; indexed: number; missing: number; stale: number; orphaned: number }) => ({
   scanned: summary.scanned,
   indexed: summary.indexed,
@@ -230,7 +253,8 @@ describe("reconciliation fanned out over range tasks", () => {
     const bucket = await driftedBucket(ledger, 30);
     const expected = await reconcileBucket({ ledger, bucket, source: await localSource(bucket), dryRun: true });
     expect(expected.orphaned).toBeGreaterThan(3);
-    let killed = false;
+    // The bucket holds 186 objects: the worker dies near the end of its range.
+    const dying = dyingOnce(170);
     const harness = await fanOutHarness({
       ledger,
       bucket,
@@ -239,26 +263,11 @@ describe("reconciliation fanned out over range tasks", () => {
       maxDeleteFraction: 1,
       // No checkpoint before the worker dies: every orphan it recorded lies past the checkpoint.
       checkpointIntervalMs: 60_000,
-      wrapSource: (source) => ({
-        ...source,
-        ordered: true,
-        async *objects(range) {
-          const sorted: SourceObject[] = [];
-          for await (const object of source.objects(range)) sorted.push(object);
-          sorted.sort((a, b) => compareUtf8(a.key, b.key));
-          for (const [index, object] of sorted.entries()) {
-            if (!killed && index > sorted.length - 10) {
-              killed = true;
-              throw new Error("worker killed");
-            }
-            yield object;
-          }
-        },
-      }),
+      wrapSource: dying.wrap,
     });
     try {
       const summary = await harness.waitFor(await harness.start());
-      expect(killed).toBe(true);
+      expect(dying.killed()).toBe(true);
       // Repairs the dead worker made since its checkpoint are found in sync when the scan is
       // redone, so only the orphans (recorded, then discarded and found again) count exactly.
       expect(summary).toMatchObject({ status: "succeeded", orphaned: expected.orphaned });
@@ -276,15 +285,17 @@ describe("reconciliation fanned out over range tasks", () => {
     const keys = ["a.txt", "b b.txt", "c+c.txt", "d/e.txt"];
     await Promise.all(keys.map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))));
     const entries = await Promise.all(keys.map(async (key) => ({ key, size: key.length, etag: (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag!.replace(/"/g, "") })));
-    // Listed by the report but deleted since: confirmation leaves it out.
+    // An orphan of the ledger's, which S3 confirms is gone.
     await ledger.apply({ kind: "upsert", bucket, key: "listed-then-deleted.txt", sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "x", lastModified: new Date().toISOString() } });
+    // Deleted after the report was taken: the tracker recorded the delete, the report still lists it.
+    await ledger.apply({ kind: "delete", bucket, key: "gone.txt", sequencer: "02", eventTime: new Date().toISOString(), eventName: "ObjectRemoved:Delete" });
     await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket: bucket, configurationId: "bucket-ledger", createdAt: new Date(Date.now() + 60_000), format: "CSV", entries: [...entries, { key: "gone.txt", size: 1, etag: "g" }] });
     const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 5_000, maxDeleteFraction: 1, inventory: { bucket: destination, prefix: "inventory", configurationId: "bucket-ledger" } });
     try {
       const summary = await harness.waitFor(await harness.start());
       expect(summary).toMatchObject({ status: "succeeded", source: "inventory", missing: 5, orphaned: 1, unconfirmed: 1 });
       expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
-      expect(await ledger.get(bucket, "gone.txt")).toBeUndefined();
+      expect(await ledger.get(bucket, "gone.txt")).toMatchObject({ deleted: true, cause: "ObjectRemoved:Delete" });
     } finally {
       await harness.stop();
     }
@@ -295,37 +306,11 @@ describe("reconciliation fanned out over range tasks", () => {
     const bucket = await driftedBucket(ledger, 30);
     const expected = await reconcileBucket({ ledger, bucket, source: await localSource(bucket), dryRun: true });
     const openedWith: KeyRange[] = [];
-    let killed = false;
-    const harness = await fanOutHarness({
-      ledger,
-      bucket,
-      tasks: 1,
-      budgetMs: 1_000,
-      checkpointIntervalMs: 0,
-      // In byte order, as S3 lists, so the diff (and its checkpoints) runs while listing.
-      wrapSource: (source) => ({
-        ...source,
-        ordered: true,
-        async *objects(range) {
-          openedWith.push(range ?? {});
-          const sorted: SourceObject[] = [];
-          for await (const object of source.objects(range)) sorted.push(object);
-          sorted.sort((a, b) => compareUtf8(a.key, b.key));
-          let yielded = 0;
-          for (const object of sorted) {
-            // The first worker dies without a word after 50 objects: no final checkpoint, no release.
-            if (!killed && ++yielded > 50) {
-              killed = true;
-              throw new Error("worker killed");
-            }
-            yield object;
-          }
-        },
-      }),
-    });
+    const dying = dyingOnce(50, openedWith);
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 1, budgetMs: 1_000, checkpointIntervalMs: 0, wrapSource: dying.wrap });
     try {
       const summary = await harness.waitFor(await harness.start());
-      expect(killed).toBe(true);
+      expect(dying.killed()).toBe(true);
       expect(summary.status).toBe("succeeded");
       expect(driftCounts(summary)).toEqual(driftCounts(expected));
       expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });

@@ -241,6 +241,7 @@ describe("reconciliation from S3 Inventory", () => {
     expect(source.snapshotTime).toEqual(createdAt);
     const first = await reconcileBucket({ ledger, bucket: sourceBucket, source });
     expect(first).toMatchObject({ source: "inventory", missing: entries.length, scanned: entries.length, snapshotTime: createdAt.toISOString(), unconfirmed: 0 });
+    // Keys the ledger never saw are written from the report: no HEAD per object on a first backfill.
     expect(await liveKeys(ledger, sourceBucket)).toEqual(asExpected(entries));
     const second = await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }) });
     expect(second).toMatchObject({ missing: 0, stale: 0, orphaned: 0 });
@@ -306,10 +307,12 @@ describe("reconciliation from S3 Inventory", () => {
     expect(await ledger.get(sourceBucket, "deleted-late.txt")).toMatchObject({ deleted: true, cause: "ObjectRemoved:Delete" });
   });
 
-  it("writes the state S3 holds now, not the report's older one", async () => {
-    const { destination, sourceBucket, entries } = await inventoryFixture("CSV");
+  it("writes the state S3 holds now, not the report's older one, for an object the ledger knows", async () => {
+    // The report's scan began after the ledger's write below.
+    const { destination, sourceBucket, entries } = await inventoryFixture("CSV", { createdAt: new Date(Date.now() + 60_000) });
     await s3.send(new PutObjectCommand({ Bucket: sourceBucket, Key: "a b.txt", Body: "rewritten after the report" }));
     const ledger = await dynamodb.createLedger();
+    await put(ledger, sourceBucket, "a b.txt", 1); // stale against the report, and against S3
     await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }) });
     const [now] = await entriesOf(sourceBucket, ["a b.txt"]);
     expect(now!.etag).not.toBe(entries.find((entry) => entry.key === "a b.txt")!.etag);

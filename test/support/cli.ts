@@ -1,29 +1,13 @@
 /** Runs the real CLI as a child process, the way a user or a script would. */
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { runCommand, type RunResult } from "./run.js";
 
 export const CLI = fileURLToPath(new URL("../../bin/bucket-ledger.js", import.meta.url));
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = RunResult;
 
 export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, BUCKET_LEDGER_TABLE: undefined, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCommand(process.execPath, [CLI, ...args], { cwd: options.cwd ?? process.cwd(), env: { ...process.env, BUCKET_LEDGER_TABLE: undefined, ...options.env } });
 }
 
 export const ndjson = (text: string) =>
