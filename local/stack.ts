@@ -10,14 +10,11 @@ import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilT
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient, createTableInput, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
-import { FanOutReconciler, summarizeRun, type RunSummary } from "../reconcile/fan-out.js";
-import { createReconcileHandler, reportEncodingMismatch, type PlanResult, type ReconcileHandler } from "../reconcile/handler.js";
-import { openRunSource } from "../reconcile/open-source.js";
-import { FINISHED, RunStore } from "../reconcile/run-store.js";
-import { sqsTaskQueue } from "../reconcile/task-queue.js";
+import { summarizeRun, type RunSummary } from "../reconcile/fan-out.js";
+import { buildReconciler, type Reconciler } from "../reconcile/wiring.js";
+import { FINISHED, type RunStore } from "../reconcile/run-store.js";
 import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../sdk/object-lookup.js";
@@ -133,7 +130,7 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ vi
 
 /** The reconciliation half of the local stack: the same handler and task queue as in AWS. */
 export interface LocalReconciler {
-  handler: ReconcileHandler;
+  reconciler: Reconciler;
   runs: RunStore;
   taskQueueUrl: string;
   taskDeadLetterQueueUrl: string;
@@ -261,15 +258,7 @@ export class LocalStack {
       const apiLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(roleClients.api.dynamodb) });
       const api = await startLocalApiServer(createApiHandler({ ledger: apiLedger, buckets, ...(options.onError && { onError: options.onError }) }), options.apiPort ?? 0);
       started.push(api);
-      const reconcileDocuments = createDocumentClient(roleClients.reconcile.dynamodb);
-      const reconciler = await startLocalReconciler(
-        clients,
-        roleClients.reconcile,
-        new Ledger({ tableName, retentionDays, documentClient: reconcileDocuments }),
-        new RunStore(tableName, reconcileDocuments),
-        buckets,
-        options,
-      );
+      const reconciler = await startLocalReconciler(clients, roleClients.reconcile, tableName, retentionDays, buckets, options);
       eventSourceMapping.start();
       const endpoints = { ...awsEndpoints, api: api.endpoint };
 
@@ -299,8 +288,8 @@ export class LocalStack {
    * each run's recorded summary (a run already in progress is waited for instead).
    */
   async reconcileAll(options: { dryRun?: boolean; force?: boolean; timeoutMs?: number } = {}): Promise<RunSummary[]> {
-    const { handler, waiting, runs } = this.reconciler;
-    const result = (await handler({ source: "schedule", ...(options.dryRun !== undefined && { dryRun: options.dryRun }), ...(options.force !== undefined && { force: options.force }) })) as PlanResult;
+    const { reconciler, waiting, runs } = this.reconciler;
+    const result = await reconciler.planRuns({ source: "schedule", ...(options.dryRun !== undefined && { dryRun: options.dryRun }), ...(options.force !== undefined && { force: options.force }) });
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     const runsToWait = [...result.planned, ...result.skipped];
     return Promise.all(
@@ -378,53 +367,47 @@ export class LocalStack {
   }
 }
 
-async function startLocalReconciler(clients: LocalClients, role: LocalClients, ledger: Ledger, runs: RunStore, buckets: string[], options: LocalStackOptions): Promise<LocalReconciler> {
+async function startLocalReconciler(clients: LocalClients, role: LocalClients, tableName: string, retentionDays: number, buckets: string[], options: LocalStackOptions): Promise<LocalReconciler> {
   const budgetMs = options.reconcileTaskBudgetMs ?? 60_000;
   // A task message stays invisible while its worker's lease lasts, as the Lambda timeout ensures in AWS.
   const leaseMarginMs = 2_000;
   const tasks = await createQueueWithDlq(clients.sqs, LOCAL_DEFAULTS.taskQueueName, Math.ceil((budgetMs + leaseMarginMs) / 1000) + 1, options.maxReceiveCount ?? 5);
-  const waiting = new Map<string, (summary: RunSummary) => void>();
-  const logger = new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel ?? "WARN" });
   declareResource("queue", queueName(tasks.queueUrl), "taskQueue");
   declareResource("queue", queueName(tasks.dlqUrl), "taskDeadLetterQueue");
-  // The local S3 lists in UTF-8 byte order, as S3 does: the same ordered path as in AWS.
-  const sources = openRunSource({ s3: role.s3 });
-  const fanOut = new FanOutReconciler({
-    ledger,
-    runs,
-    queue: sqsTaskQueue(role.sqs, tasks.queueUrl),
-    openSource: sources.reopen,
-    writeConcurrency: options.writeConcurrency ?? 16,
-    leaseMarginMs,
-    ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),
+  const waiting = new Map<string, (summary: RunSummary) => void>();
+  const reconciler = buildReconciler({
+    clients: { s3: role.s3, sqs: role.sqs, documentClient: createDocumentClient(role.dynamodb) },
+    tableName,
+    retentionDays,
+    taskQueueUrl: tasks.queueUrl,
+    buckets,
+    settings: {
+      tasksPerRun: options.reconcileTasks ?? LOCAL_DEFAULTS.reconcileTasks,
+      maxDeleteFraction: 0.1,
+      staleAfterMs: 10 * 60_000,
+      writeConcurrency: options.writeConcurrency ?? 16,
+      reserveMs: 0,
+      localBudgetMs: budgetMs,
+      leaseMarginMs,
+      ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),
+    },
+    logger: new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel ?? "WARN" }),
     onRunFinished: (summary) => {
       options.onReconcile?.(summary);
       waiting.get(summary.runId)?.(summary);
       waiting.delete(summary.runId);
     },
-    onEncodingMismatch: (bucket, mismatch) => reportEncodingMismatch(bucket, mismatch, logger),
-  });
-  const handler = createReconcileHandler({
-    fanOut,
-    buckets,
-    openSourceForPlan: sources.forNewRun,
-    tasksPerRun: options.reconcileTasks ?? LOCAL_DEFAULTS.reconcileTasks,
-    maxDeleteFraction: 0.1,
-    staleAfterMs: 10 * 60_000,
-    logger,
-    reserveMs: 0,
-    localBudgetMs: budgetMs,
   });
   const taskMapping = new SqsEventSourceMapping({
     sqs: role.sqs,
     queueUrl: tasks.queueUrl,
     queueArn: tasks.queueArn,
     region: LOCAL_REGION,
-    handler: handler as (event: SQSEvent) => Promise<SQSBatchResponse>,
+    handler: reconciler.runTasks,
     batchSize: 1,
     concurrency: options.reconcileWorkers ?? LOCAL_DEFAULTS.reconcileWorkers,
     ...(options.onError && { onError: options.onError }),
   });
   taskMapping.start();
-  return { handler, runs, taskQueueUrl: tasks.queueUrl, taskDeadLetterQueueUrl: tasks.dlqUrl, taskMapping, waiting };
+  return { reconciler, runs: reconciler.runs, taskQueueUrl: tasks.queueUrl, taskDeadLetterQueueUrl: tasks.dlqUrl, taskMapping, waiting };
 }

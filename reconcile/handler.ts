@@ -51,7 +51,17 @@ export interface PlanResult {
   skipped: { bucket: string; runId: string; reason: string }[];
 }
 
-export type ReconcileHandler = (event: unknown, context?: Context) => Promise<SQSBatchResponse | PlanResult>;
+/** The schedule's invocation (`{"source":"schedule"}`): plans one run per bucket. */
+export type PlanRuns = (event: unknown, context?: Context) => Promise<PlanResult>;
+/** The task queue's invocation: works each message's task. */
+export type RunTasks = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/** Both entry points, and the one handler Lambda calls, which tells the two invocations apart. */
+export interface ReconcileHandler {
+  planRuns: PlanRuns;
+  runTasks: RunTasks;
+  handler: (event: unknown, context?: Context) => Promise<SQSBatchResponse | PlanResult>;
+}
 
 function isSqsEvent(event: unknown): event is SQSEvent {
   return typeof event === "object" && event !== null && Array.isArray((event as { Records?: unknown }).Records);
@@ -123,11 +133,16 @@ export function createReconcileHandler(deps: ReconcileHandlerDependencies): Reco
     return result;
   };
 
-  return async (event, context) => {
-    if (isSqsEvent(event)) return runTasks(event, context);
+  const planRuns: PlanRuns = async (event) => {
     const parsed = scheduleEventSchema.safeParse(event);
     if (!parsed.success) throw new InvalidInvocationError(`reconcile invoked with an event that is neither an SQS batch nor {"source":"schedule"}: ${JSON.stringify(event).slice(0, 200)}`);
     return plan(parsed.data);
+  };
+
+  return {
+    planRuns,
+    runTasks,
+    handler: (event, context) => (isSqsEvent(event) ? runTasks(event, context) : planRuns(event, context)),
   };
 }
 

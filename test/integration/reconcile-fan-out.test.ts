@@ -8,9 +8,8 @@ import { randomUUID } from "node:crypto";
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDocumentClient, Ledger } from "../../ledger/index.js";
+import { createDocumentClient, DEFAULT_RETENTION_DAYS, type Ledger } from "../../ledger/index.js";
 import { declareResource, queueName } from "../../local/call-recorder.js";
 import { createLocalClients } from "../../local/clients.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
@@ -19,14 +18,13 @@ import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emula
 import { createQueueWithDlq, queueDepth } from "../../local/stack.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
 import { reconcileBucket } from "../../reconcile/engine.js";
-import { FanOutReconciler, type RunSummary } from "../../reconcile/fan-out.js";
-import { createReconcileHandler, type PlanResult } from "../../reconcile/handler.js";
+import type { RunSummary } from "../../reconcile/fan-out.js";
 import type { EncodingMismatch } from "../../reconcile/drift-checks.js";
 import type { InventoryLocation } from "../../reconcile/inventory-source.js";
 import { openRunSource } from "../../reconcile/open-source.js";
-import { RunStore } from "../../reconcile/run-store.js";
 import type { KeyRange, ObjectSource } from "../../reconcile/source.js";
 import { sqsTaskQueue } from "../../reconcile/task-queue.js";
+import { buildReconciler } from "../../reconcile/wiring.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { writeInventoryReport } from "../support/inventory.js";
 
@@ -93,40 +91,38 @@ async function fanOutHarness(options: HarnessOptions) {
   if (options.inventory) declareResource("bucket", options.inventory.bucket, "inventoryDestination");
   // The reconcile function's own clients: what they call is checked against its IAM policy.
   const role = createLocalClients({ s3: emulator.endpoint, sqs: emulator.endpoint, dynamodb: dynamodb.emulator.endpoint }, LOCAL_REGION, "reconcile");
-  const documents = createDocumentClient(role.dynamodb);
-  const ledger = new Ledger({ tableName: options.ledger.tableName, documentClient: documents });
-  const runs = new RunStore(options.ledger.tableName, documents);
-  const sources = openRunSource({ s3: role.s3, ...(options.inventory && { inventory: options.inventory }) });
   const finished: RunSummary[] = [];
   const errors: unknown[] = [];
   const encodingMismatches: EncodingMismatch[] = [];
-  const fanOut = new FanOutReconciler({
-    ledger,
-    runs,
-    queue: sqsTaskQueue(role.sqs, queue.queueUrl),
-    openSource: async (...args) => (options.wrapSource ?? ((source) => source))(await sources.reopen(...args)),
-    checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
-    leaseMarginMs,
+  const reconciler = buildReconciler({
+    clients: { s3: role.s3, sqs: role.sqs, documentClient: createDocumentClient(role.dynamodb) },
+    tableName: options.ledger.tableName,
+    retentionDays: DEFAULT_RETENTION_DAYS,
+    taskQueueUrl: queue.queueUrl,
+    buckets: [options.bucket],
+    ...(options.inventory && { inventory: options.inventory }),
+    settings: {
+      tasksPerRun: options.tasks,
+      maxDeleteFraction: options.maxDeleteFraction ?? 0.1,
+      staleAfterMs: 60_000,
+      writeConcurrency: 16,
+      reserveMs: 0,
+      localBudgetMs: options.budgetMs,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
+      leaseMarginMs,
+    },
+    logger: new Logger({ logLevel: "SILENT" }),
     onRunFinished: (summary) => void finished.push(summary),
     onEncodingMismatch: (_bucket, mismatch) => void encodingMismatches.push(mismatch),
+    ...(options.wrapSource && { wrapSource: options.wrapSource }),
   });
-  const handler = createReconcileHandler({
-    fanOut,
-    buckets: [options.bucket],
-    openSourceForPlan: sources.forNewRun,
-    tasksPerRun: options.tasks,
-    maxDeleteFraction: options.maxDeleteFraction ?? 0.1,
-    staleAfterMs: 60_000,
-    logger: new Logger({ logLevel: "SILENT" }),
-    reserveMs: 0,
-    localBudgetMs: options.budgetMs,
-  });
+  const { runs, fanOut } = reconciler;
   const mapping = new SqsEventSourceMapping({
     sqs: role.sqs,
     queueUrl: queue.queueUrl,
     queueArn: queue.queueArn,
     region: LOCAL_REGION,
-    handler: handler as (event: SQSEvent) => Promise<SQSBatchResponse>,
+    handler: reconciler.runTasks,
     batchSize: 1,
     concurrency: options.workers ?? 3,
     onError: (error) => errors.push(error),
@@ -134,7 +130,7 @@ async function fanOutHarness(options: HarnessOptions) {
   mapping.start();
 
   const start = async (overrides: { force?: boolean } = {}) => {
-    const plan = (await handler({ source: "schedule", ...overrides })) as PlanResult;
+    const plan = await reconciler.planRuns({ source: "schedule", ...overrides });
     return plan.planned[0]!.runId;
   };
   const waitFor = async (runId: string, timeoutMs = 60_000): Promise<RunSummary> => {

@@ -1,0 +1,96 @@
+/**
+ * Reconciliation wired once: the run store, the task queue, the run's sources, the fan-out
+ * and the handler's two entry points, from clients and settings. The Lambda
+ * (functions/reconcile.ts), the local stack and the fan-out tests all build it here, so they
+ * run one configuration of one code path and differ only in what they pass.
+ */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { Ledger } from "../ledger/index.js";
+import type { EncodingMismatch } from "./drift-checks.js";
+import { FanOutReconciler, type RunSummary } from "./fan-out.js";
+import { createReconcileHandler, reportEncodingMismatch, reportPlanFailure, reportRun, type ReconcileHandler } from "./handler.js";
+import type { InventoryLocation } from "./inventory-source.js";
+import { openRunSource } from "./open-source.js";
+import { RunStore } from "./run-store.js";
+import type { ObjectSource } from "./source.js";
+import { sqsTaskQueue } from "./task-queue.js";
+
+export interface ReconcilerSettings {
+  tasksPerRun: number;
+  maxDeleteFraction: number;
+  /** An unfinished run with no progress for this long is failed, and a new one may start. */
+  staleAfterMs: number;
+  writeConcurrency: number;
+  /** Time kept back from a Lambda invocation for the last checkpoint and the continuation. */
+  reserveMs: number;
+  /** Time per task where there is no Lambda context (the local stack). */
+  localBudgetMs?: number;
+  checkpointIntervalMs?: number;
+  leaseMarginMs?: number;
+}
+
+export interface ReconcilerWiring {
+  clients: { s3: S3Client; sqs: SQSClient; documentClient: DynamoDBDocumentClient };
+  tableName: string;
+  retentionDays: number;
+  taskQueueUrl: string;
+  buckets: string[];
+  /** Read S3 Inventory reports from here instead of listing. */
+  inventory?: InventoryLocation;
+  settings: ReconcilerSettings;
+  logger: Logger;
+  /** Absent locally: runs are reported through `onRunFinished` instead. */
+  metrics?: Metrics;
+  onRunFinished?: (summary: RunSummary) => void;
+  /** Wraps each task's source (fault injection in tests). */
+  wrapSource?: (source: ObjectSource) => ObjectSource;
+  onEncodingMismatch?: (bucket: string, mismatch: EncodingMismatch) => void;
+}
+
+export interface Reconciler extends ReconcileHandler {
+  fanOut: FanOutReconciler;
+  runs: RunStore;
+}
+
+export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
+  const { clients, settings, logger, metrics } = wiring;
+  const ledger = new Ledger({ tableName: wiring.tableName, retentionDays: wiring.retentionDays, documentClient: clients.documentClient });
+  const runs = new RunStore(wiring.tableName, clients.documentClient);
+  const sources = openRunSource({ s3: clients.s3, ...(wiring.inventory && { inventory: wiring.inventory }) });
+  const wrap = wiring.wrapSource ?? ((source: ObjectSource) => source);
+  const fanOut = new FanOutReconciler({
+    ledger,
+    runs,
+    queue: sqsTaskQueue(clients.sqs, wiring.taskQueueUrl),
+    openSource: async (...args) => wrap(await sources.reopen(...args)),
+    writeConcurrency: settings.writeConcurrency,
+    ...(settings.checkpointIntervalMs !== undefined && { checkpointIntervalMs: settings.checkpointIntervalMs }),
+    ...(settings.leaseMarginMs !== undefined && { leaseMarginMs: settings.leaseMarginMs }),
+    onRunFinished: (summary) => {
+      // The summary line and EMF metrics are what the alarms read; locally the caller reports.
+      if (metrics) reportRun(summary, logger, metrics);
+      wiring.onRunFinished?.(summary);
+    },
+    onEncodingMismatch: (bucket, mismatch) => {
+      reportEncodingMismatch(bucket, mismatch, logger);
+      wiring.onEncodingMismatch?.(bucket, mismatch);
+    },
+  });
+  const handler = createReconcileHandler({
+    fanOut,
+    buckets: wiring.buckets,
+    openSourceForPlan: sources.forNewRun,
+    tasksPerRun: settings.tasksPerRun,
+    maxDeleteFraction: settings.maxDeleteFraction,
+    staleAfterMs: settings.staleAfterMs,
+    logger,
+    reserveMs: settings.reserveMs,
+    ...(settings.localBudgetMs !== undefined && { localBudgetMs: settings.localBudgetMs }),
+    onPlanFailed: () => reportPlanFailure(metrics),
+  });
+  return { ...handler, fanOut, runs };
+}
