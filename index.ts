@@ -3,15 +3,12 @@
  * what `pulumi stack output` shows. Everything else lives in infra/.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { resolveBucketLedgerArgs } from "./infra/args.js";
 import { BucketLedger } from "./infra/bucket-ledger.js";
 import { argsFromStackConfig, STACK_CONFIG_KEYS } from "./infra/stack-config.js";
 
 const config = new pulumi.Config();
 const args = argsFromStackConfig(Object.fromEntries(STACK_CONFIG_KEYS.map((key) => [key, config.get(key)])));
-// Fail before any resource is registered, with the message naming the key to fix.
-resolveBucketLedgerArgs(args);
-
+// Validated by the component before it registers anything: a bad key fails with its name.
 const ledger = new BucketLedger("bucket-ledger", args);
 
 export const tableName = ledger.tableName;
