@@ -117,6 +117,20 @@ describe("the local S3", () => {
     expect(await stack.ledger.get(bucket, "copy/target.bin")).toMatchObject({ size: source.length, cause: "ObjectCreated:CompleteMultipartUpload" });
   });
 
+  it("takes a streaming upload framed as aws-chunked (a checksum trailer included) and stores the payload alone", async () => {
+    const payload = pattern(100_000, 8);
+    const framed = Buffer.concat([Buffer.from(`${payload.length.toString(16)}\r\n`), payload, Buffer.from("\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n")]);
+    const response = await fetch(`${stack.info.endpoints.s3}/${bucket}/chunked.bin`, {
+      method: "PUT",
+      body: framed,
+      headers: { "content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-decoded-content-length": String(payload.length), "x-amz-trailer": "x-amz-checksum-crc32" },
+    });
+    expect(response.status).toBe(200);
+    expect(Buffer.compare(await bodyOf("chunked.bin"), payload)).toBe(0);
+    await ledgerMatches();
+    expect(await stack.ledger.get(bucket, "chunked.bin")).toMatchObject({ size: payload.length });
+  });
+
   it("serves byte ranges", async () => {
     const body = pattern(1 * MiB, 7);
     await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "ranged.bin", Body: body }));
