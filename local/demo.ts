@@ -16,7 +16,8 @@ import {
 import type { RunSummary } from "../reconcile/fan-out.js";
 import type { DeliveryFaultCounts } from "./delivery-faults.js";
 import { redriveDeadLetters } from "./redrive.js";
-import { LocalStack, queueDepth } from "./stack.js";
+import { queueDepth } from "./queues.js";
+import { LocalStack } from "./stack.js";
 import { compareLedgerWithBucket, type LedgerComparison } from "./verify.js";
 import type { LedgerRecord } from "../ledger/index.js";
 
@@ -138,7 +139,7 @@ export async function runChaosDemo(log: (line: string) => void, options: ChaosDe
     await Promise.all(Array.from({ length: 40 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `batch/item-${i}.json`, Body: `{"n":${i}}` }))));
     await stack.waitForIdle(60_000);
     log(`CHAOS: the table is unreachable for the tracker for ${tableOutageMs} ms, while the demo workload runs`);
-    stack.startTableOutage(tableOutageMs);
+    stack.tableFaults!.startOutage(tableOutageMs);
     await runDemoWorkload(s3, bucket);
     await new Promise((resolve) => setTimeout(resolve, tableOutageMs));
     log("table back; overwriting 5 objects and deleting 10...");

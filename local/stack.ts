@@ -8,13 +8,10 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient, createTableInput, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
-import { summarizeRun, type RunSummary } from "../reconcile/fan-out.js";
-import { buildReconciler, type Reconciler } from "../reconcile/wiring.js";
-import { FINISHED, type RunStore } from "../reconcile/run-store.js";
+import type { RunSummary } from "../reconcile/fan-out.js";
 import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../sdk/object-lookup.js";
@@ -24,12 +21,14 @@ import { startLocalApiServer, type LocalApiServer } from "./api-server.js";
 import { declareResource, queueName, recordCalls, type FunctionRole } from "./call-recorder.js";
 import { createLocalClients, type LocalClients } from "./clients.js";
 import { DeliveryFaults, type DeliveryFaultOptions } from "./delivery-faults.js";
-import { FaultInjectingProxy } from "./fault-proxy.js";
 import { localCredentials, LOCAL_REGION } from "./credentials.js";
 import type { LocalStackInfo } from "./dev-file.js";
 import { startDynamoDbLocal, type DynamoDbLocal } from "./dynamodb-local.js";
+import { LocalReconciler } from "./local-reconciler.js";
+import { createQueueWithDlq, queueDepth } from "./queues.js";
 import { SqsEventSourceMapping } from "./event-source-mapping.js";
 import { S3Notifier } from "./s3-notifier.js";
+import { TableFaults } from "./table-faults.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "./s3-sqs-emulator.js";
 
 export interface LocalStackOptions {
@@ -65,7 +64,7 @@ export interface LocalStackOptions {
   deliveryFaults?: DeliveryFaultOptions;
   /**
    * Chaos: the tracker reaches DynamoDB through a fault-injecting proxy, so the table can be
-   * made unavailable (`startTableOutage`) or throttled (`tableProxy.failWhen`).
+   * made unavailable (`tableFaults.startOutage`) or throttled (`tableFaults.proxy.failWhen`).
    */
   tableFaults?: boolean;
   onBatch?: (counts: TrackerCounts) => void;
@@ -81,7 +80,6 @@ export const LOCAL_DEFAULTS = {
   buckets: ["ledger-demo"],
   tableName: "bucket-ledger-local",
   queueName: "bucket-ledger-events",
-  taskQueueName: "bucket-ledger-reconcile-tasks",
   reconcileTasks: 4,
   reconcileWorkers: 2,
   visibilityTimeoutSeconds: 5,
@@ -96,52 +94,7 @@ async function createLedgerTable(dynamodb: DynamoDBClient, tableName: string): P
   );
 }
 
-export async function createQueueWithDlq(sqs: SQSClient, name: string, visibilityTimeoutSeconds: number, maxReceiveCount: number) {
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const dlqUrl = dlq.QueueUrl!;
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }));
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: {
-        VisibilityTimeout: String(visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount }),
-      },
-    }),
-  );
-  const queueUrl = queue.QueueUrl!;
-  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
-  return { queueUrl, queueArn, dlqUrl };
-}
-
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number; delayed: number }> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
-    }),
-  );
-  return {
-    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
-}
-
-/** The reconciliation half of the local stack: the same handler and task queue as in AWS. */
-export interface LocalReconciler {
-  reconciler: Reconciler;
-  runs: RunStore;
-  taskQueueUrl: string;
-  taskDeadLetterQueueUrl: string;
-  taskMapping: SqsEventSourceMapping;
-  /** Resolvers of `reconcileAll` calls waiting for their runs to finish. */
-  waiting: Map<string, (summary: RunSummary) => void>;
-}
-
 export class LocalStack {
-  private reconcileTimer?: NodeJS.Timeout;
-  private reconciling?: Promise<void>;
 
   private constructor(
     readonly info: LocalStackInfo,
@@ -156,19 +109,8 @@ export class LocalStack {
     /** Present when `deliveryFaults` asked for any. */
     readonly deliveryFaults?: DeliveryFaults,
     /** Present with `tableFaults`: stands between the tracker and DynamoDB Local. */
-    readonly tableProxy?: FaultInjectingProxy,
+    readonly tableFaults?: TableFaults,
   ) {}
-
-  private outageTimer?: NodeJS.Timeout;
-
-  /** Makes the table unreachable for the tracker for `durationMs` (needs `tableFaults`). */
-  startTableOutage(durationMs: number): void {
-    if (!this.tableProxy) throw new Error("start the local stack with tableFaults to inject table outages");
-    clearTimeout(this.outageTimer);
-    this.tableProxy.failWhen(() => true);
-    this.outageTimer = setTimeout(() => this.tableProxy?.failWhen(() => false), durationMs);
-    this.outageTimer.unref();
-  }
 
   static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
     const region = LOCAL_REGION;
@@ -230,9 +172,9 @@ export class LocalStack {
 
       const documentClient = createDocumentClient(clients.dynamodb);
       const ledger = new Ledger({ tableName, retentionDays, documentClient });
-      const tableProxy = options.tableFaults ? await FaultInjectingProxy.start(dynamodb.endpoint) : undefined;
-      if (tableProxy) started.push(tableProxy);
-      const trackerTable = tableProxy ? recordCalls(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableProxy.endpoint })), "tracker") : roleClients.tracker.dynamodb;
+      const tableFaults = options.tableFaults ? await TableFaults.start(dynamodb.endpoint) : undefined;
+      if (tableFaults) started.push(tableFaults);
+      const trackerTable = tableFaults ? recordCalls(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableFaults.endpoint })), "tracker") : roleClients.tracker.dynamodb;
       const trackerLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(trackerTable) });
       const handler = createTrackerHandler({
         ledger: trackerLedger,
@@ -258,7 +200,22 @@ export class LocalStack {
       const apiLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(roleClients.api.dynamodb) });
       const api = await startLocalApiServer(createApiHandler({ ledger: apiLedger, buckets, ...(options.onError && { onError: options.onError }) }), options.apiPort ?? 0);
       started.push(api);
-      const reconciler = await startLocalReconciler(clients, roleClients.reconcile, tableName, retentionDays, buckets, options);
+      const reconciler = await LocalReconciler.start({
+        clients,
+        role: roleClients.reconcile,
+        tableName,
+        retentionDays,
+        buckets,
+        ...(options.reconcileTaskBudgetMs !== undefined && { taskBudgetMs: options.reconcileTaskBudgetMs }),
+        ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),
+        tasksPerRun: options.reconcileTasks ?? LOCAL_DEFAULTS.reconcileTasks,
+        workers: options.reconcileWorkers ?? LOCAL_DEFAULTS.reconcileWorkers,
+        writeConcurrency: options.writeConcurrency ?? 16,
+        maxReceiveCount: options.maxReceiveCount ?? 5,
+        logLevel: options.logLevel ?? "WARN",
+        ...(options.onReconcile && { onReconcile: options.onReconcile }),
+        ...(options.onError && { onError: options.onError }),
+      });
       eventSourceMapping.start();
       const endpoints = { ...awsEndpoints, api: api.endpoint };
 
@@ -273,8 +230,8 @@ export class LocalStack {
         retentionDays,
         pid: process.pid,
       };
-      const stack = new LocalStack(info, clients, roleClients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb, api }, deliveryFaults, tableProxy);
-      if (options.reconcileIntervalMs) stack.scheduleReconciliation(options.reconcileIntervalMs, options);
+      const stack = new LocalStack(info, clients, roleClients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb, api }, deliveryFaults, tableFaults);
+      if (options.reconcileIntervalMs) reconciler.scheduleEvery(options.reconcileIntervalMs, options.onError);
       return stack;
     } catch (error) {
       await Promise.allSettled(started.map((emulator) => emulator.stop()));
@@ -283,56 +240,11 @@ export class LocalStack {
   }
 
   /**
-   * Reconciles every bucket once the way AWS does: the handler plans a run per bucket as the
-   * schedule would, the local task workers carry out its range tasks, and this resolves with
-   * each run's recorded summary (a run already in progress is waited for instead).
+   * Reconciles every bucket once the way AWS does (see LocalReconciler.reconcileAll) and
+   * resolves with each run's recorded summary.
    */
-  async reconcileAll(options: { dryRun?: boolean; force?: boolean; timeoutMs?: number } = {}): Promise<RunSummary[]> {
-    const { reconciler, waiting, runs } = this.reconciler;
-    const result = await reconciler.planRuns({ source: "schedule", ...(options.dryRun !== undefined && { dryRun: options.dryRun }), ...(options.force !== undefined && { force: options.force }) });
-    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-    const runsToWait = [...result.planned, ...result.skipped];
-    return Promise.all(
-      runsToWait.map(async ({ bucket, runId }) => {
-        const finished = new Promise<RunSummary>((resolve) => waiting.set(runId, resolve));
-        // Polled too: the run may have finished before the resolver was registered.
-        for (;;) {
-          const run = await runs.getRun(bucket, runId);
-          if (run && FINISHED.includes(run.status)) {
-            waiting.delete(runId);
-            return summarizeRun(run);
-          }
-          const winner = await Promise.race([finished, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250))]);
-          if (winner) return winner;
-          if (Date.now() > deadline) throw new Error(`reconciliation ${runId} of ${bucket} did not finish within ${options.timeoutMs ?? 120_000} ms (status ${run?.status})`);
-        }
-      }),
-    );
-  }
-
-  private scheduleReconciliation(intervalMs: number, options: LocalStackOptions): void {
-    this.reconcileTimer = setInterval(() => {
-      if (this.reconciling) return; // never overlap runs
-      // Each finished run reaches `onReconcile` from the worker that finished it.
-      this.reconciling = this.reconcileAll()
-        .then(() => undefined)
-        .catch((error: unknown) => options.onError?.(error))
-        .finally(() => (this.reconciling = undefined));
-    }, intervalMs);
-    this.reconcileTimer.unref();
-  }
-
-  /** Environment that points the AWS SDK (and this project's CLI) at the stack. */
-  get environment(): Record<string, string> {
-    return {
-      AWS_REGION: this.info.region,
-      AWS_ENDPOINT_URL_S3: this.info.endpoints.s3,
-      AWS_ENDPOINT_URL_SQS: this.info.endpoints.sqs,
-      AWS_ENDPOINT_URL_DYNAMODB: this.info.endpoints.dynamodb,
-      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-      BUCKET_LEDGER_TABLE: this.info.tableName,
-    };
+  reconcileAll(options: { dryRun?: boolean; force?: boolean; timeoutMs?: number } = {}): Promise<RunSummary[]> {
+    return this.reconciler.reconcileAll(options);
   }
 
   /**
@@ -357,57 +269,9 @@ export class LocalStack {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.reconcileTimer);
-    clearTimeout(this.outageTimer);
-    await this.reconciling?.catch(() => undefined);
-    await Promise.all([this.eventSourceMapping.stop(), this.reconciler.taskMapping.stop()]);
+    await Promise.all([this.eventSourceMapping.stop(), this.reconciler.stop()]);
     await this.notifier.flush();
     for (const set of [this.clients, ...Object.values(this.roleClients)]) for (const client of Object.values(set)) client.destroy();
-    await Promise.allSettled([this.emulators.api.stop(), this.tableProxy?.stop(), this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);
+    await Promise.allSettled([this.emulators.api.stop(), this.tableFaults?.stop(), this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);
   }
-}
-
-async function startLocalReconciler(clients: LocalClients, role: LocalClients, tableName: string, retentionDays: number, buckets: string[], options: LocalStackOptions): Promise<LocalReconciler> {
-  const budgetMs = options.reconcileTaskBudgetMs ?? 60_000;
-  // A task message stays invisible while its worker's lease lasts, as the Lambda timeout ensures in AWS.
-  const leaseMarginMs = 2_000;
-  const tasks = await createQueueWithDlq(clients.sqs, LOCAL_DEFAULTS.taskQueueName, Math.ceil((budgetMs + leaseMarginMs) / 1000) + 1, options.maxReceiveCount ?? 5);
-  declareResource("queue", queueName(tasks.queueUrl), "taskQueue");
-  declareResource("queue", queueName(tasks.dlqUrl), "taskDeadLetterQueue");
-  const waiting = new Map<string, (summary: RunSummary) => void>();
-  const reconciler = buildReconciler({
-    clients: { s3: role.s3, sqs: role.sqs, documentClient: createDocumentClient(role.dynamodb) },
-    tableName,
-    retentionDays,
-    taskQueueUrl: tasks.queueUrl,
-    buckets,
-    settings: {
-      tasksPerRun: options.reconcileTasks ?? LOCAL_DEFAULTS.reconcileTasks,
-      maxDeleteFraction: 0.1,
-      staleAfterMs: 10 * 60_000,
-      writeConcurrency: options.writeConcurrency ?? 16,
-      reserveMs: 0,
-      localBudgetMs: budgetMs,
-      leaseMarginMs,
-      ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),
-    },
-    logger: new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel ?? "WARN" }),
-    onRunFinished: (summary) => {
-      options.onReconcile?.(summary);
-      waiting.get(summary.runId)?.(summary);
-      waiting.delete(summary.runId);
-    },
-  });
-  const taskMapping = new SqsEventSourceMapping({
-    sqs: role.sqs,
-    queueUrl: tasks.queueUrl,
-    queueArn: tasks.queueArn,
-    region: LOCAL_REGION,
-    handler: reconciler.runTasks,
-    batchSize: 1,
-    concurrency: options.reconcileWorkers ?? LOCAL_DEFAULTS.reconcileWorkers,
-    ...(options.onError && { onError: options.onError }),
-  });
-  taskMapping.start();
-  return { reconciler, runs: reconciler.runs, taskQueueUrl: tasks.queueUrl, taskDeadLetterQueueUrl: tasks.dlqUrl, taskMapping, waiting };
 }

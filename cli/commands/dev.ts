@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { devFilePath, removeDevFile, writeDevFile } from "../../local/dev-file.js";
+import { localEnvironment } from "../../local/environment.js";
 import { LocalStack } from "../../local/stack.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
 import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
@@ -112,7 +113,7 @@ export function registerDev(program: Command): void {
       if (options.tableOutage !== undefined) {
         const outage = () => {
           process.stderr.write(`CHAOS: the table is unreachable for the tracker for ${options.tableOutage} ms (kill -USR1 ${process.pid} to repeat)\n`);
-          stack.startTableOutage(options.tableOutage!);
+          stack.tableFaults!.startOutage(options.tableOutage!);
         };
         outage();
         process.on("SIGUSR1", outage);
@@ -128,7 +129,7 @@ export function registerDev(program: Command): void {
       if (signalled) return stopped;
       process.stdout.write(`${JSON.stringify(stack.info)}\n`);
       if (process.stderr.isTTY) {
-        const env = Object.entries(stack.environment).map(([name, value]) => `  export ${name}=${value}`).join("\n");
+        const env = Object.entries(localEnvironment(stack.info)).map(([name, value]) => `  export ${name}=${value}`).join("\n");
         process.stderr.write(
           `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\nCtrl-C to stop.\n\n`,
         );

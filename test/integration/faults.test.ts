@@ -9,7 +9,8 @@ import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterEach, describe, expect, it } from "vitest";
 import { runChaosDemo } from "../../local/demo.js";
 import { redriveDeadLetters } from "../../local/redrive.js";
-import { LocalStack, queueDepth } from "../../local/stack.js";
+import { queueDepth } from "../../local/queues.js";
+import { LocalStack } from "../../local/stack.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
 
@@ -37,14 +38,14 @@ describe("faults", () => {
     for (let i = 0; i < 20; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `kept/${i}.txt`, Body: `v1 ${i}` }));
     await stack.waitForIdle();
 
-    stack.tableProxy!.failWhen(() => true);
+    stack.tableFaults!.proxy.failWhen(() => true);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "during outage.txt", Body: "new" }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "kept/0.txt", Body: "v2 of 0" }));
     // Created and deleted during the outage: both events end in the DLQ...
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "short-lived.txt", Body: "gone soon" }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "short-lived.txt" }));
     await waitFor(async () => (await queueDepth(stack!.clients.sqs, stack!.info.deadLetterQueueUrl)).visible === 4, "4 messages in the DLQ");
-    stack.tableProxy!.failWhen(() => false);
+    stack.tableFaults!.proxy.failWhen(() => false);
     expect(batches.some((counts) => counts.failedMessages > 0)).toBe(true);
 
     const diverged = await compareLedgerWithBucket(stack.ledger, s3, bucket);
@@ -82,10 +83,10 @@ describe("faults", () => {
     stack = await LocalStack.start({ buckets: [bucket], tableFaults: true, logLevel: "SILENT" });
     let request = 0;
     // Every third write is throttled, as a hot partition would be.
-    stack.tableProxy!.failWhen((body) => body.includes('"ConditionExpression"') && ++request % 3 === 0, "throttle");
+    stack.tableFaults!.proxy.failWhen((body) => body.includes('"ConditionExpression"') && ++request % 3 === 0, "throttle");
     await Promise.all(Array.from({ length: 30 }, (_, i) => stack!.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `hot/${i}`, Body: String(i) }))));
     await stack.waitForIdle();
-    expect(stack.tableProxy!.failedRequests).toBeGreaterThanOrEqual(10);
+    expect(stack.tableFaults!.proxy.failedRequests).toBeGreaterThanOrEqual(10);
     expect(await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket)).toMatchObject({ matches: true, bucketObjects: 30 });
     expect((await queueDepth(stack.clients.sqs, stack.info.deadLetterQueueUrl)).visible).toBe(0);
   });

@@ -11,7 +11,9 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
 import { runDemoWorkload, TRICKY_KEYS } from "../../local/demo.js";
-import { LocalStack, queueDepth } from "../../local/stack.js";
+import { queueDepth } from "../../local/queues.js";
+import { localEnvironment } from "../../local/environment.js";
+import { LocalStack } from "../../local/stack.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
 import { ndjson, runCli } from "../support/cli.js";
 import { s3EventRecord } from "../support/events.js";
@@ -103,7 +105,7 @@ describe("CLI against the local stack", () => {
   });
 
   it("changes --since lists deletes too, and uses the table from the environment", async () => {
-    const env = { ...stack.environment };
+    const env = { ...localEnvironment(stack.info) };
     const result = await runCli(["changes", bucket, "--since", started.toISOString(), "--json"], { env });
     expect(result.code).toBe(0);
     const changes = ndjson(result.stdout);

@@ -11,6 +11,7 @@ import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
 import { TRICKY_KEYS as DEMO_KEYS } from "../../local/demo.js";
+import { localEnvironment } from "../../local/environment.js";
 import { LocalStack } from "../../local/stack.js";
 import { CLI, ndjson, runCli } from "../support/cli.js";
 
@@ -162,7 +163,7 @@ describe("CLI: get, stat, runs and finding the table", () => {
         `#!/bin/sh\nif [ "$5" = "prod" ]; then echo '{"tableName":"${stack.info.tableName}","bucketNames":["${bucket}"]}'; else echo "error: no stack named '$5' found" >&2; exit 255; fi\n`,
       );
       await chmod(join(bin, "pulumi"), 0o755);
-      const env = { ...stack.environment, BUCKET_LEDGER_TABLE: undefined, PATH: `${bin}:${process.env.PATH}` };
+      const env = { ...localEnvironment(stack.info), BUCKET_LEDGER_TABLE: undefined, PATH: `${bin}:${process.env.PATH}` };
       const result = await runCli(["ls", bucket, "--stack", "prod", "--prefix", "math/"], { env });
       expect(result.code).toBe(0);
       expect(ndjson(result.stdout).map((record) => record.key)).toEqual(["math/1+1=2.txt", "math/a + b = c.txt"]);

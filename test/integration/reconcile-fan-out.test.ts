@@ -15,7 +15,7 @@ import { createLocalClients } from "../../local/clients.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { SqsEventSourceMapping } from "../../local/event-source-mapping.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
-import { createQueueWithDlq, queueDepth } from "../../local/stack.js";
+import { createQueueWithDlq, queueDepth } from "../../local/queues.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
 import { reconcileBucket } from "../../reconcile/engine.js";
 import type { RunSummary } from "../../reconcile/fan-out.js";

@@ -19,7 +19,7 @@ import { createLocalClients, type LocalClients } from "../../local/clients.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { startDynamoDbLocal, type DynamoDbLocal } from "../../local/dynamodb-local.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
-import { createQueueWithDlq } from "../../local/stack.js";
+import { createQueueWithDlq } from "../../local/queues.js";
 import { NODE22 } from "../support/node22.js";
 import { runCommand } from "../support/run.js";
 import { del, put, sqsEventOf } from "../support/events.js";

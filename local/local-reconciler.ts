@@ -1,0 +1,151 @@
+/**
+ * The reconciliation half of the local stack: the same wiring as the Lambda
+ * (reconcile/wiring.ts), a local task queue with its DLQ, and workers polling it as Lambda's
+ * event source mapping does. It plans runs on demand or on an interval, as the nightly
+ * schedule does in AWS, and keeps to itself which callers wait for which run.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { LogLevel } from "@aws-lambda-powertools/logger/types";
+import { createDocumentClient } from "../ledger/index.js";
+import { summarizeRun, type RunSummary } from "../reconcile/fan-out.js";
+import { FINISHED, type RunStore } from "../reconcile/run-store.js";
+import { buildReconciler, type Reconciler } from "../reconcile/wiring.js";
+import { declareResource, queueName } from "./call-recorder.js";
+import type { LocalClients } from "./clients.js";
+import { LOCAL_REGION } from "./credentials.js";
+import { SqsEventSourceMapping } from "./event-source-mapping.js";
+import { createQueueWithDlq } from "./queues.js";
+
+export const LOCAL_TASK_QUEUE = "bucket-ledger-reconcile-tasks";
+
+export interface LocalReconcilerOptions {
+  /** Clients of the caller, for setting up the task queue. */
+  clients: LocalClients;
+  /** The reconcile function's own clients: what they call is checked against its IAM policy. */
+  role: LocalClients;
+  tableName: string;
+  retentionDays: number;
+  buckets: string[];
+  tasksPerRun: number;
+  /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
+  workers: number;
+  writeConcurrency: number;
+  maxReceiveCount: number;
+  /** Time a worker spends on one task message before it checkpoints and hands over (a Lambda's timeout). */
+  taskBudgetMs?: number;
+  checkpointIntervalMs?: number;
+  logLevel: LogLevel;
+  onReconcile?: (summary: RunSummary) => void;
+  onError?: (error: unknown) => void;
+}
+
+export class LocalReconciler {
+  /** Resolvers of `reconcileAll` calls waiting for their runs to finish. */
+  private readonly waiting = new Map<string, (summary: RunSummary) => void>();
+  private timer?: NodeJS.Timeout;
+  private reconciling?: Promise<void>;
+  private reconciler!: Reconciler;
+  private taskMapping!: SqsEventSourceMapping;
+  taskQueueUrl = "";
+  taskDeadLetterQueueUrl = "";
+
+  private constructor() {}
+
+  get runs(): RunStore {
+    return this.reconciler.runs;
+  }
+
+  static async start(options: LocalReconcilerOptions): Promise<LocalReconciler> {
+    const local = new LocalReconciler();
+    const budgetMs = options.taskBudgetMs ?? 60_000;
+    // A task message stays invisible while its worker's lease lasts, as the Lambda timeout ensures in AWS.
+    const leaseMarginMs = 2_000;
+    const tasks = await createQueueWithDlq(options.clients.sqs, LOCAL_TASK_QUEUE, Math.ceil((budgetMs + leaseMarginMs) / 1000) + 1, options.maxReceiveCount);
+    declareResource("queue", queueName(tasks.queueUrl), "taskQueue");
+    declareResource("queue", queueName(tasks.dlqUrl), "taskDeadLetterQueue");
+    local.taskQueueUrl = tasks.queueUrl;
+    local.taskDeadLetterQueueUrl = tasks.dlqUrl;
+    local.reconciler = buildReconciler({
+      clients: { s3: options.role.s3, sqs: options.role.sqs, documentClient: createDocumentClient(options.role.dynamodb) },
+      tableName: options.tableName,
+      retentionDays: options.retentionDays,
+      taskQueueUrl: tasks.queueUrl,
+      buckets: options.buckets,
+      settings: {
+        tasksPerRun: options.tasksPerRun,
+        maxDeleteFraction: 0.1,
+        staleAfterMs: 10 * 60_000,
+        writeConcurrency: options.writeConcurrency,
+        reserveMs: 0,
+        localBudgetMs: budgetMs,
+        leaseMarginMs,
+        ...(options.checkpointIntervalMs !== undefined && { checkpointIntervalMs: options.checkpointIntervalMs }),
+      },
+      logger: new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel }),
+      onRunFinished: (summary) => {
+        options.onReconcile?.(summary);
+        local.waiting.get(summary.runId)?.(summary);
+        local.waiting.delete(summary.runId);
+      },
+    });
+    local.taskMapping = new SqsEventSourceMapping({
+      sqs: options.role.sqs,
+      queueUrl: tasks.queueUrl,
+      queueArn: tasks.queueArn,
+      region: LOCAL_REGION,
+      handler: local.reconciler.runTasks,
+      batchSize: 1,
+      concurrency: options.workers,
+      ...(options.onError && { onError: options.onError }),
+    });
+    local.taskMapping.start();
+    return local;
+  }
+
+  /**
+   * Reconciles every bucket once the way AWS does: the handler plans a run per bucket as the
+   * schedule would, the local task workers carry out its range tasks, and this resolves with
+   * each run's recorded summary (a run already in progress is waited for instead).
+   */
+  async reconcileAll(options: { dryRun?: boolean; force?: boolean; timeoutMs?: number } = {}): Promise<RunSummary[]> {
+    const result = await this.reconciler.planRuns({ source: "schedule", ...(options.dryRun !== undefined && { dryRun: options.dryRun }), ...(options.force !== undefined && { force: options.force }) });
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const deadline = Date.now() + timeoutMs;
+    return Promise.all(
+      [...result.planned, ...result.skipped].map(async ({ bucket, runId }) => {
+        const finished = new Promise<RunSummary>((resolve) => this.waiting.set(runId, resolve));
+        // Polled too: the run may have finished before the resolver was registered.
+        for (;;) {
+          const run = await this.runs.getRun(bucket, runId);
+          if (run && FINISHED.includes(run.status)) {
+            this.waiting.delete(runId);
+            return summarizeRun(run);
+          }
+          const winner = await Promise.race([finished, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250))]);
+          if (winner) return winner;
+          if (Date.now() > deadline) throw new Error(`reconciliation ${runId} of ${bucket} did not finish within ${timeoutMs} ms (status ${run?.status})`);
+        }
+      }),
+    );
+  }
+
+  /** Reconciles every bucket this often, never two at once, as the nightly schedule does in AWS. */
+  scheduleEvery(intervalMs: number, onError?: (error: unknown) => void): void {
+    clearInterval(this.timer);
+    this.timer = setInterval(() => {
+      if (this.reconciling) return;
+      // Each finished run reaches `onReconcile` from the worker that finished it.
+      this.reconciling = this.reconcileAll()
+        .then(() => undefined)
+        .catch((error: unknown) => onError?.(error))
+        .finally(() => (this.reconciling = undefined));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.reconciling?.catch(() => undefined);
+    await this.taskMapping.stop();
+  }
+}
