@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { devFilePath, removeDevFile, writeDevFile } from "../../local/dev-file.js";
+import { devFilePath } from "../../local/dev-file.js";
+import { runDevSession } from "../../local/dev-session.js";
 import { localEnvironment } from "../../local/environment.js";
-import { LocalStack } from "../../local/stack.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
 import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
 import { parsePositiveInt } from "../time.js";
@@ -57,83 +57,52 @@ export function registerDev(program: Command): void {
     )
     .action(async (options: DevOptions) => {
       const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
-      // Signals are caught from the first moment: one that arrives while the emulators start
-      // stops them as soon as they are up, so no JVM outlives the command.
-      let signalled: NodeJS.Signals | undefined;
-      let stopStack: (() => void) | undefined;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (signalled) process.exit(130); // a second Ctrl-C means "now"
-        signalled = signal;
-        if (chatty) process.stderr.write(`\n${signal}: stopping the local stack...\n`);
-        stopStack?.();
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-
-      const stack = await LocalStack.start({
-        buckets: options.bucket,
-        ...(options.awsPort !== undefined && { awsPort: options.awsPort }),
-        ...(options.apiPort !== undefined && { apiPort: options.apiPort }),
-        ...(options.dynamodbPort !== undefined && { dynamoDbPort: options.dynamodbPort }),
-        ...(options.dataDir !== undefined && { dataDirectory: options.dataDir }),
-        ...(options.retentionDays !== undefined && { retentionDays: options.retentionDays }),
-        ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
-        logLevel: options.verbose ? "INFO" : "WARN",
-        ...(options.dropEvents !== undefined || options.duplicateEvents !== undefined || options.maxDelay !== undefined
-          ? { deliveryFaults: { dropFraction: options.dropEvents ?? 0, duplicateFraction: options.duplicateEvents ?? 0, maxDelayMs: options.maxDelay ?? 0, ...(options.faultSeed !== undefined && { seed: options.faultSeed }) } }
-          : {}),
-        ...(options.tableOutage !== undefined && { tableFaults: true }),
-        onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
-        reconcileIntervalMs: options.reconcileEvery,
-        onReconcile: (summary) =>
-          // A run that did not succeed is reported even when quiet: it needs someone's attention.
-          (chatty || summary.status !== "succeeded") &&
-          process.stderr.write(
-            `reconciliation of ${summary.bucket} ${summary.status}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}${summary.reason ? ` (${summary.reason})` : ""}\n`,
-          ),
-        onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
-      });
-      // dev.json is removed only if this run wrote it (another `dev` may own the one there),
-      // and only once the write has finished, so a signal mid-write leaves none behind.
-      let devFileWritten = Promise.resolve(false);
-      const stopped = new Promise<void>((resolve) => {
-        stopStack = () =>
-          void devFileWritten
-            .then((written) => (written ? removeDevFile() : undefined))
-            .catch(() => undefined)
-            .then(() => stack.stop())
-            .then(resolve);
-      });
-      if (signalled) {
-        stopStack!();
-        return stopped;
-      }
-      // Faults are announced whatever the output: nobody should mistake a chaos run for a healthy one.
-      if (stack.deliveryFaults) process.stderr.write(`CHAOS: ${stack.deliveryFaults.describe()}\n`);
-      if (options.tableOutage !== undefined) {
-        const outage = () => {
-          process.stderr.write(`CHAOS: the table is unreachable for the tracker for ${options.tableOutage} ms (kill -USR1 ${process.pid} to repeat)\n`);
-          stack.tableFaults!.startOutage(options.tableOutage!);
-        };
-        outage();
-        process.on("SIGUSR1", outage);
-      }
-      devFileWritten = writeDevFile(stack.info).then(() => true);
-      try {
-        await devFileWritten;
-      } catch (error) {
-        // A dev.json that cannot be written (read-only directory) must not leave the JVM behind.
-        await stack.stop();
-        throw new Error(`cannot write ${devFilePath()}: ${(error as Error).message}; the local stack was stopped`, { cause: error });
-      }
-      if (signalled) return stopped;
-      process.stdout.write(`${JSON.stringify(stack.info)}\n`);
-      if (process.stderr.isTTY) {
-        const env = Object.entries(localEnvironment(stack.info)).map(([name, value]) => `  export ${name}=${value}`).join("\n");
-        process.stderr.write(
-          `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\nCtrl-C to stop.\n\n`,
-        );
-      }
-      await stopped;
+      await runDevSession(
+        {
+          buckets: options.bucket,
+          ...(options.awsPort !== undefined && { awsPort: options.awsPort }),
+          ...(options.apiPort !== undefined && { apiPort: options.apiPort }),
+          ...(options.dynamodbPort !== undefined && { dynamoDbPort: options.dynamodbPort }),
+          ...(options.dataDir !== undefined && { dataDirectory: options.dataDir }),
+          ...(options.retentionDays !== undefined && { retentionDays: options.retentionDays }),
+          ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
+          logLevel: options.verbose ? "INFO" : "WARN",
+          ...(options.dropEvents !== undefined || options.duplicateEvents !== undefined || options.maxDelay !== undefined
+            ? { deliveryFaults: { dropFraction: options.dropEvents ?? 0, duplicateFraction: options.duplicateEvents ?? 0, maxDelayMs: options.maxDelay ?? 0, ...(options.faultSeed !== undefined && { seed: options.faultSeed }) } }
+            : {}),
+          ...(options.tableOutage !== undefined && { tableFaults: true }),
+          onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
+          reconcileIntervalMs: options.reconcileEvery,
+          onReconcile: (summary) =>
+            // A run that did not succeed is reported even when quiet: it needs someone's attention.
+            (chatty || summary.status !== "succeeded") &&
+            process.stderr.write(
+              `reconciliation of ${summary.bucket} ${summary.status}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}${summary.reason ? ` (${summary.reason})` : ""}\n`,
+            ),
+          onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
+        },
+        {
+          onSignal: (signal) => chatty && process.stderr.write(`\n${signal}: stopping the local stack...\n`),
+          onStarted: (stack) => {
+            // Faults are announced whatever the output: nobody should mistake a chaos run for a healthy one.
+            if (stack.deliveryFaults) process.stderr.write(`CHAOS: ${stack.deliveryFaults.describe()}\n`);
+            if (options.tableOutage === undefined) return;
+            const outage = () => {
+              process.stderr.write(`CHAOS: the table is unreachable for the tracker for ${options.tableOutage} ms (kill -USR1 ${process.pid} to repeat)\n`);
+              stack.tableFaults!.startOutage(options.tableOutage!);
+            };
+            outage();
+            process.on("SIGUSR1", outage);
+          },
+          onReady: (stack) => {
+            process.stdout.write(`${JSON.stringify(stack.info)}\n`);
+            if (!process.stderr.isTTY) return;
+            const env = Object.entries(localEnvironment(stack.info)).map(([name, value]) => `  export ${name}=${value}`).join("\n");
+            process.stderr.write(
+              `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\nCtrl-C to stop.\n\n`,
+            );
+          },
+        },
+      );
     });
 }
