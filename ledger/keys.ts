@@ -53,12 +53,27 @@ function changeTokenFromDigest(recordedAt: string, digest: Buffer): string {
 }
 
 /**
- * Partition of a bucket's reconciliation bookkeeping (runs, tasks, the reconciled-through
- * watermark). Bucket names cannot contain `#`, so no object's `<bucket>#<shard>` key collides.
+ * The keys of reconciliation's bookkeeping, beside the objects in the ledger table:
+ *
+ *   reconcile#<bucket>                        run#<runId>, task#<runId>#<00000>, watermark
+ *   reconcile#<bucket>#<runId>#<task>         one item per orphan, sort key the object key
+ *
+ * Bucket names cannot contain `#`, so none of these collides with an object's
+ * `<bucket>#<shard>` partition.
  */
 export function reconcilePartitionKey(bucket: string): string {
   return `reconcile#${bucket}`;
 }
+
+export const reconcileKeys = {
+  run: (runId: string) => `run#${runId}`,
+  /** Prefix of a bucket's run items, newest last (run ids start with their snapshot time). */
+  runs: "run#",
+  task: (runId: string, task: number) => `task#${runId}#${String(task).padStart(5, "0")}`,
+  tasksOf: (runId: string) => `task#${runId}#`,
+  watermark: "watermark",
+  orphanPartition: (bucket: string, runId: string, task: number) => `${reconcilePartitionKey(bucket)}#${runId}#${task}`,
+} as const;
 
 /** Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC). */
 export function changeDayKey(bucket: string, day: string): string {

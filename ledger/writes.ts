@@ -6,7 +6,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { assertValidObjectKey, reconcilePartitionKey } from "./keys.js";
+import { assertValidObjectKey, reconcileKeys, reconcilePartitionKey } from "./keys.js";
 import { attributeNames, toItem, type LedgerRecord, type ObjectState } from "./record.js";
 import { normalizeSequencer } from "./sequencer.js";
 
@@ -150,7 +150,7 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
 }
 
 /** The reconciled-through watermark of a bucket: one item beside its reconciliation runs. */
-const watermarkKey = (bucket: string) => ({ [attributeNames.pk]: reconcilePartitionKey(bucket), [attributeNames.sk]: "watermark" });
+const watermarkKey = (bucket: string) => ({ [attributeNames.pk]: reconcilePartitionKey(bucket), [attributeNames.sk]: reconcileKeys.watermark });
 
 export async function readReconciledThrough(ctx: WriteContext, bucket: string): Promise<string | undefined> {
   const { Item } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key: watermarkKey(bucket), ConsistentRead: true }));

@@ -17,7 +17,7 @@ import type { Ledger, LedgerRecord } from "../ledger/index.js";
 import type { DiffCounts } from "./diff.js";
 import { BoundedWriter } from "./bounded-writer.js";
 import { driftChecks, type CheckedRepairOutcome, type EncodingMismatch } from "./drift-checks.js";
-import { MaxDeleteExceededError } from "./errors.js";
+import { deleteGuard } from "./delete-guard.js";
 import { diffRange } from "./range-diff.js";
 import type { KeyRange, ObjectSource } from "./source.js";
 
@@ -169,9 +169,8 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     if (failure) throw failure.reason;
 
     // The source has been read to its end: only now may anything be deleted.
-    if (!options.force && summary.orphaned > maxDeleteFraction * counts.indexed) {
-      throw new MaxDeleteExceededError(summary.orphaned, counts.indexed, maxDeleteFraction);
-    }
+    const refusal = deleteGuard({ orphaned: summary.orphaned, indexed: counts.indexed, maxDeleteFraction, force: options.force ?? false });
+    if (refusal) throw refusal;
     if (!dryRun) {
       for await (const key of orphans.keys()) await writer.submit(async () => count(await checks.tombstone(key)));
       await writer.drain();

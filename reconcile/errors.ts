@@ -22,3 +22,6 @@ export class MaxDeleteExceededError extends ReconcileError {
     );
   }
 }
+
+/** Another worker holds the task's lease, or took it over: this worker must stop without writing. */
+export class TaskLeaseError extends ReconcileError {}

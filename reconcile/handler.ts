@@ -16,7 +16,7 @@ import { z } from "zod";
 import type { EncodingMismatch } from "./drift-checks.js";
 import { ReconcileError } from "./errors.js";
 import type { FanOutReconciler, RunSummary, TimeBudget } from "./fan-out.js";
-import type { RunSourceSpec } from "./run-store.js";
+import type { RunSourceSpec } from "./run-model.js";
 import type { ObjectSource } from "./source.js";
 import { parseTaskMessage } from "./task-queue.js";
 

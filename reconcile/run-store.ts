@@ -1,9 +1,7 @@
 /**
- * Bookkeeping of fan-out reconciliation runs: one run item, one item per range task and one
- * item per orphan found, kept in the ledger table beside the objects. Their partition keys
- * start with `reconcile#` followed by a bucket name, which never collides with an object's
- * `<bucket>#<shard>` key (bucket names cannot contain `#`). Everything expires through the
- * table's TTL.
+ * Persistence of fan-out reconciliation runs (the model is in run-model.ts): one run item,
+ * one item per range task and one item per orphan found, kept in the ledger table beside the
+ * objects under the keys `ledger/keys.ts` lays out. Everything expires through the table's TTL.
  *
  * Every state change is conditional, so redelivered task messages and racing workers cannot
  * count a task twice or finish a run twice: a task is owned through a lease, and a run moves
@@ -21,101 +19,17 @@ import {
   type NativeAttributeValue,
 } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
-import { ledgerTable, reconcilePartitionKey } from "../ledger/index.js";
+import { ledgerTable, reconcileKeys, reconcilePartitionKey } from "../ledger/index.js";
 import { BoundedWriter } from "./bounded-writer.js";
-import { ReconcileError } from "./errors.js";
+import { TaskLeaseError } from "./errors.js";
+import { PHASES, zeroCounts, type RunCounts, type RunRecord, type RunStatus, type TaskPhase, type TaskRecord } from "./run-model.js";
 import type { KeyRange } from "./source.js";
-
-export const COUNT_NAMES = ["scanned", "indexed", "missing", "stale", "orphaned", "repaired", "newerStateKept", "unconfirmed", "encodingMismatches"] as const;
-export type RunCounts = Record<(typeof COUNT_NAMES)[number], number>;
-
-export function zeroCounts(): RunCounts {
-  return Object.fromEntries(COUNT_NAMES.map((name) => [name, 0])) as RunCounts;
-}
-
-/** What the tombstone phase counts: its own repairs. */
-export type TombstoneCounts = Pick<RunCounts, "repaired" | "newerStateKept" | "unconfirmed">;
-
-/** How each task reopens the run's source: the same listing snapshot or the same inventory report. */
-export type RunSourceSpec = { kind: "list"; /** Why a run meant to read inventory listed instead. */ fallback?: string } | { kind: "inventory"; reportFolder: string };
-
-export type RunStatus = "scanning" | "tombstoning" | "succeeded" | "refused" | "failed";
-export const FINISHED: readonly RunStatus[] = ["succeeded", "refused", "failed"];
-
-export interface RunRecord {
-  bucket: string;
-  runId: string;
-  status: RunStatus;
-  source: RunSourceSpec;
-  snapshotTime: string;
-  dryRun: boolean;
-  force: boolean;
-  maxDeleteFraction: number;
-  tasksTotal: number;
-  tasksDone: number;
-  tombstoneTasksTotal: number;
-  tombstoneTasksDone: number;
-  tombstonesQueued: boolean;
-  /** Sums over finished tasks only: a task's counts join the run once, when it completes. */
-  counts: RunCounts;
-  startedAt: string;
-  updatedAt: string;
-  finishedAt?: string;
-  reason?: string;
-}
-
-export type TaskPhase = "scan" | "tombstone";
-
-/** Where each phase keeps its state on the task and the run, and which counts it owns. */
-export const PHASES = {
-  scan: {
-    runStatus: "scanning",
-    done: "scanDone",
-    checkpoint: "checkpoint",
-    counts: "counts",
-    tally: "tasksDone",
-    ownCounts: (counts: RunCounts): Partial<RunCounts> => counts,
-  },
-  tombstone: {
-    runStatus: "tombstoning",
-    done: "tombstoneDone",
-    checkpoint: "tombstoneCheckpoint",
-    counts: "tombstoneCounts",
-    tally: "tombstoneTasksDone",
-    ownCounts: ({ repaired, newerStateKept, unconfirmed }: RunCounts): TombstoneCounts => ({ repaired, newerStateKept, unconfirmed }),
-  },
-} as const satisfies Record<TaskPhase, { runStatus: RunStatus; done: keyof TaskRecord; checkpoint: keyof TaskRecord; counts: keyof TaskRecord; tally: keyof RunRecord; ownCounts: (counts: RunCounts) => Partial<RunCounts> }>;
-
-export interface TaskRecord {
-  bucket: string;
-  runId: string;
-  task: number;
-  range: KeyRange;
-  scanDone: boolean;
-  tombstoneDone: boolean;
-  /** Last key whose drift is fully handled; a resumed scan starts after it. */
-  checkpoint?: string;
-  /** Last orphan tombstoned; a resumed tombstone pass starts after it. */
-  tombstoneCheckpoint?: string;
-  /** Scan counts up to the checkpoint, then the tombstone pass's repairs. */
-  counts: RunCounts;
-  tombstoneCounts: TombstoneCounts;
-  attempts: number;
-  leaseId?: string;
-  /** Epoch milliseconds. */
-  leaseUntil?: number;
-}
-
-/** Another worker holds the task's lease, or took it over: this worker must stop without writing. */
-export class TaskLeaseError extends ReconcileError {}
 
 const RETENTION_SECONDS = 30 * 86_400;
 const { partitionKey: PK, sortKey: SK } = ledgerTable;
 
 const runPartition = reconcilePartitionKey;
-const runSortKey = (runId: string) => `run#${runId}`;
-const taskSortKey = (runId: string, task: number) => `task#${runId}#${String(task).padStart(5, "0")}`;
-const orphanPartition = (bucket: string, runId: string, task: number) => `reconcile#${bucket}#${runId}#${task}`;
+const { run: runSortKey, task: taskSortKey, orphanPartition } = reconcileKeys;
 
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException || (error as Error).name === "TransactionCanceledException";
@@ -207,7 +121,7 @@ export class RunStore {
 
   /** Runs of a bucket, newest first (run ids begin with the snapshot time). */
   listRuns(bucket: string): AsyncGenerator<RunRecord> {
-    return this.queryRunPartition<RunRecord>(bucket, "run#", true);
+    return this.queryRunPartition<RunRecord>(bucket, reconcileKeys.runs, true);
   }
 
   async getTask(bucket: string, runId: string, task: number): Promise<TaskRecord | undefined> {
@@ -219,7 +133,7 @@ export class RunStore {
 
   async listTasks(bucket: string, runId: string): Promise<TaskRecord[]> {
     const tasks: TaskRecord[] = [];
-    for await (const task of this.queryRunPartition<TaskRecord>(bucket, `task#${runId}#`)) tasks.push(task);
+    for await (const task of this.queryRunPartition<TaskRecord>(bucket, reconcileKeys.tasksOf(runId))) tasks.push(task);
     return tasks;
   }
 

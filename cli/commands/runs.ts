@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { FINISHED, RunStore, type RunRecord } from "../../reconcile/run-store.js";
+import { FINISHED, type RunRecord } from "../../reconcile/run-model.js";
+import { RunStore } from "../../reconcile/run-store.js";
 import { summarizeRun } from "../../reconcile/fan-out.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { formatTime, outputMode } from "../output.js";

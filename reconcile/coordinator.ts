@@ -1,0 +1,129 @@
+/**
+ * The coordinator of fan-out runs: plans a run (snapshot, key ranges, one task each, queued),
+ * fails runs that stopped making progress, and moves a run on when a phase completes: the
+ * delete guard on the run's totals when the last scan ends, then the tombstone tasks, then one
+ * final status, written once, whose winner reports the summary.
+ */
+import { randomUUID } from "node:crypto";
+import { deleteGuard } from "./delete-guard.js";
+import type { FanOutOptions, PlanRequest, RunSummary } from "./fan-out.js";
+import { FINISHED, zeroCounts, type RunRecord, type RunStatus } from "./run-model.js";
+
+export function summarizeRun(run: RunRecord): RunSummary {
+  const durationMs = Math.max(0, new Date(run.finishedAt ?? run.updatedAt).getTime() - new Date(run.startedAt).getTime());
+  return {
+    runId: run.runId,
+    status: run.status,
+    tasks: run.tasksTotal,
+    bucket: run.bucket,
+    source: run.source.kind,
+    snapshotTime: run.snapshotTime,
+    dryRun: run.dryRun,
+    ...zeroCounts(),
+    ...run.counts,
+    // Fan-out runs report each mismatch as it is found (onEncodingMismatch): no sample here.
+    encodingMismatchSample: [],
+    durationMs,
+    objectsPerSecond: Math.round(run.counts.scanned / Math.max(durationMs / 1000, 0.001)),
+    ...(run.reason !== undefined && { reason: run.reason }),
+  };
+}
+
+export class RunCoordinator {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: FanOutOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Records a run and its range tasks, then queues the tasks. */
+  async plan(request: PlanRequest): Promise<RunRecord> {
+    const { bucket, source } = request;
+    const ranges = request.tasks > 1 && source.planRanges ? await source.planRanges(request.tasks) : [{}];
+    const snapshotTime = source.snapshotTime.toISOString();
+    const started = this.now().toISOString();
+    const run: RunRecord = {
+      bucket,
+      // Sorts by time, so the newest run of a bucket is found first.
+      runId: `${snapshotTime}~${randomUUID().slice(0, 8)}`,
+      status: "scanning",
+      source: request.spec,
+      snapshotTime,
+      dryRun: request.dryRun ?? false,
+      force: request.force ?? false,
+      maxDeleteFraction: request.maxDeleteFraction ?? 0.1,
+      tasksTotal: ranges.length,
+      tasksDone: 0,
+      tombstoneTasksTotal: 0,
+      tombstoneTasksDone: 0,
+      tombstonesQueued: false,
+      counts: zeroCounts(),
+      startedAt: started,
+      updatedAt: started,
+    };
+    await this.options.runs.createRun(run, ranges);
+    await this.options.queue.send(ranges.map((_, task) => ({ bucket, runId: run.runId, task, phase: "scan" as const })));
+    return run;
+  }
+
+  /**
+   * Finishes runs that made no progress for `staleAfterMs` as failed (their tasks died in the
+   * DLQ, or planning crashed) and returns the newest run still in progress, if any: a new run
+   * must not overlap it.
+   */
+  async settlePreviousRuns(bucket: string, staleAfterMs: number): Promise<RunRecord | undefined> {
+    let inProgress: RunRecord | undefined;
+    let seen = 0;
+    for await (const run of this.options.runs.listRuns(bucket)) {
+      if (++seen > 20) break;
+      if (FINISHED.includes(run.status)) continue;
+      const idleMs = this.now().getTime() - new Date(run.updatedAt).getTime();
+      if (idleMs > staleAfterMs) await this.finish(run, "failed", `no progress for ${Math.round(idleMs / 60_000)} min: tasks failed (see the task DLQ) or planning was interrupted`);
+      else inProgress ??= run;
+    }
+    return inProgress;
+  }
+
+  /**
+   * Moves the run on if its phase is complete. Safe to call any number of times from any
+   * worker: each step is conditional or idempotent, so a worker that died half-way through is
+   * completed by the next message that arrives (its own redelivery included).
+   */
+  async advance(bucket: string, runId: string): Promise<void> {
+    const { runs, queue } = this.options;
+    let run = await runs.getRun(bucket, runId);
+    if (!run) return;
+    if (run.status === "scanning" && run.tasksDone === run.tasksTotal) {
+      const { orphaned, indexed } = run.counts;
+      const refusal = deleteGuard({ orphaned, indexed, maxDeleteFraction: run.maxDeleteFraction, force: run.force });
+      if (refusal) {
+        await this.finish(run, "refused", refusal.message);
+        return;
+      }
+      if (run.dryRun || orphaned === 0) {
+        await this.finish(run, "succeeded");
+        return;
+      }
+      const withOrphans = (await runs.listTasks(bucket, runId)).filter((task) => task.counts.orphaned > 0);
+      await runs.transition(run, "tombstoning", { tombstoneTasksTotal: withOrphans.length });
+      run = (await runs.getRun(bucket, runId))!;
+    }
+    if (run.status === "tombstoning" && !run.tombstonesQueued) {
+      // Queued again if a worker died before marking them: duplicates are harmless (leases).
+      const pending = (await runs.listTasks(bucket, runId)).filter((task) => task.counts.orphaned > 0 && !task.tombstoneDone);
+      await queue.send(pending.map((task) => ({ bucket, runId, task: task.task, phase: "tombstone" as const })));
+      await runs.markTombstonesQueued(run);
+    }
+    if (run.status === "tombstoning" && run.tombstoneTasksDone === run.tombstoneTasksTotal) await this.finish(run, "succeeded");
+  }
+
+  async finish(run: RunRecord, status: RunStatus, reason?: string): Promise<void> {
+    const won = await this.options.runs.transition(run, status, { finishedAt: this.now().toISOString(), ...(reason !== undefined && { reason }) });
+    if (!won) return;
+    // Every range was read to its end and what was missing is recorded: older creates for keys
+    // still absent from the ledger are stale from now on.
+    if (status === "succeeded" && !run.dryRun) await this.options.ledger.recordReconciled(run.bucket, new Date(run.snapshotTime));
+    const finished = await this.options.runs.getRun(run.bucket, run.runId);
+    if (finished) await this.options.onRunFinished?.(summarizeRun(finished));
+  }
+}
