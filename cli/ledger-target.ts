@@ -16,6 +16,7 @@ import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { createLocalClients } from "../local/clients.js";
 import { readDevFile } from "../local/dev-file.js";
 import { UsageError } from "./errors.js";
+import { parseJsonWith } from "../validation/parse.js";
 
 export interface TargetOptions {
   table?: string;
@@ -52,15 +53,12 @@ async function tableFromStack(stack: string): Promise<string> {
     if (failure.code === "ENOENT") throw new UsageError("--stack needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/); or pass --table $(pulumi stack output tableName)");
     throw new UsageError(`pulumi stack output --stack ${stack} failed: ${(failure.stderr ?? failure.message).trim()}`);
   }
-  let outputs: unknown;
-  try {
-    outputs = JSON.parse(stdout);
-  } catch {
-    throw new UsageError(`pulumi stack output --stack ${stack} did not print JSON`);
-  }
-  const parsed = stackOutputsSchema.safeParse(outputs);
-  if (!parsed.success) throw new UsageError(`stack ${stack} has no tableName output: is it a bucket-ledger stack, and has it been deployed?`);
-  return parsed.data.tableName;
+  const outputs = parseJsonWith(stackOutputsSchema, stdout, (failure) =>
+    failure.reason === "json"
+      ? new UsageError(`pulumi stack output --stack ${stack} did not print JSON`)
+      : new UsageError(`stack ${stack} has no tableName output: is it a bucket-ledger stack, and has it been deployed?`),
+  );
+  return outputs.tableName;
 }
 
 export async function openTarget(options: TargetOptions): Promise<Target> {

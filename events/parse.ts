@@ -15,6 +15,7 @@ import {
   type EventBridgeEvent,
   type S3EventRecord,
 } from "./schema.js";
+import { describeIssues } from "../validation/parse.js";
 
 interface EventBase {
   bucket: string;
@@ -75,10 +76,6 @@ interface RawObjectEvent {
   etag?: string | undefined;
   versionId?: string | undefined;
   sequencer?: string | undefined;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
 }
 
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {

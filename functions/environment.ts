@@ -3,6 +3,10 @@
  * start so a misconfigured deployment fails loudly with the variable named.
  */
 import { z } from "zod";
+import { DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
+import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
+import { describeIssues } from "../validation/parse.js";
 
 export class ConfigurationError extends Error {
   constructor(message: string) {
@@ -14,14 +18,14 @@ export class ConfigurationError extends Error {
 function parseEnvironment<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv, what: string): z.infer<T> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    const problems = describeIssues(parsed.error);
     throw new ConfigurationError(`invalid ${what} environment: ${problems}`);
   }
   return parsed.data;
 }
 
 const tableName = z.string().min(3, "TABLE_NAME must name the ledger table");
-const retentionDays = z.coerce.number().int().positive().default(30);
+const retentionDays = z.coerce.number().int().positive().default(DEFAULT_RETENTION_DAYS);
 const bucketList = z.string().transform((value, ctx) => {
   try {
     return z.array(z.string().min(3)).min(1).parse(JSON.parse(value));
@@ -34,7 +38,7 @@ const bucketList = z.string().transform((value, ctx) => {
 const trackerEnvironmentSchema = z.object({
   TABLE_NAME: tableName,
   RETENTION_DAYS: retentionDays,
-  WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+  WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
 });
 
 export type TrackerEnvironment = z.infer<typeof trackerEnvironmentSchema>;
@@ -49,14 +53,14 @@ const reconcileEnvironmentSchema = z
     RETENTION_DAYS: retentionDays,
     BUCKETS: bucketList,
     RECONCILE_SOURCE: z.enum(["list", "inventory"]).default("list"),
-    MAX_DELETE_FRACTION: z.coerce.number().min(0).max(1).default(0.1),
-    WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+    MAX_DELETE_FRACTION: z.coerce.number().min(0).max(1).default(RECONCILE_DEFAULTS.maxDeleteFraction),
+    WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(RECONCILE_DEFAULTS.writeConcurrency),
     INVENTORY_BUCKET: z.string().optional(),
     INVENTORY_PREFIX: z.string().default("inventory"),
     INVENTORY_CONFIGURATION_ID: z.string().default("bucket-ledger"),
     TASK_QUEUE_URL: z.url("TASK_QUEUE_URL must be the reconcile task queue's URL"),
-    TASKS_PER_RUN: z.coerce.number().int().min(1).max(1000).default(16),
-    STALE_RUN_MINUTES: z.coerce.number().int().positive().default(360),
+    TASKS_PER_RUN: z.coerce.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
+    STALE_RUN_MINUTES: z.coerce.number().int().positive().default(RECONCILE_DEFAULTS.staleRunMinutes),
   })
   .refine((env) => env.RECONCILE_SOURCE !== "inventory" || env.INVENTORY_BUCKET, {
     message: "RECONCILE_SOURCE=inventory needs INVENTORY_BUCKET",
@@ -80,3 +84,13 @@ export type ApiEnvironment = z.infer<typeof apiEnvironmentSchema>;
 export function parseApiEnvironment(env: NodeJS.ProcessEnv): ApiEnvironment {
   return parseEnvironment(apiEnvironmentSchema, env, "api");
 }
+
+/**
+ * The variables a function's environment holds: each one its schema reads, optional where the
+ * schema has a default. infra/ builds each function's environment against these (with
+ * `satisfies`), so a misspelt or a missing variable fails the type check, not a cold start.
+ */
+export type EnvironmentVariables<Schema extends z.ZodType, Value = string> = { [Name in keyof z.input<Schema>]: Value };
+export type TrackerVariables<Value = string> = EnvironmentVariables<typeof trackerEnvironmentSchema, Value>;
+export type ReconcileVariables<Value = string> = EnvironmentVariables<typeof reconcileEnvironmentSchema, Value>;
+export type ApiVariables<Value = string> = EnvironmentVariables<typeof apiEnvironmentSchema, Value>;

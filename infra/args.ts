@@ -4,6 +4,10 @@
  * Pure: no Pulumi imports, so the rules are unit-testable.
  */
 import { z } from "zod";
+import { DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
+import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
+import { describeIssues } from "../validation/parse.js";
 
 export class BucketLedgerConfigError extends Error {
   constructor(message: string) {
@@ -125,7 +129,7 @@ export const bucketLedgerArgsSchema = z.object({
   delivery: z.enum(["sqs", "eventbridge"]).default("sqs"),
   /** Opt-in: let the stack own (and so replace) adopted buckets' notification configuration. */
   replaceExistingNotifications: z.boolean().default(false),
-  retentionDays: z.number().int().min(1).max(3650).default(30),
+  retentionDays: z.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
   deletionProtection: z.boolean().default(true),
   maxReceiveCount: z.number().int().min(1).max(1000).default(5),
   tracker: z
@@ -135,7 +139,7 @@ export const bucketLedgerArgsSchema = z.object({
       maximumConcurrency: z.number().int().min(2).max(1000).default(10),
       timeoutSeconds: z.number().int().min(3).max(900).default(60),
       memoryMb: z.number().int().min(128).max(10_240).default(512),
-      writeConcurrency: z.number().int().min(1).max(256).default(32),
+      writeConcurrency: z.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
     })
     .prefault({}),
   reconcile: z
@@ -143,13 +147,13 @@ export const bucketLedgerArgsSchema = z.object({
       source: z.enum(["list", "inventory"]).default("list"),
       schedule: z.string().default("cron(0 3 * * ? *)"),
       timezone: z.string().default("UTC"),
-      maxDeleteFraction: z.number().min(0).max(1).default(0.1),
+      maxDeleteFraction: z.number().min(0).max(1).default(RECONCILE_DEFAULTS.maxDeleteFraction),
       timeoutSeconds: z.number().int().min(60).max(900).default(900),
       memoryMb: z.number().int().min(128).max(10_240).default(1024),
       /** Key ranges a run is split into; each is one resumable task. */
-      tasksPerRun: z.number().int().min(1).max(1000).default(16),
+      tasksPerRun: z.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
       /** Task invocations at once (the SQS event source's MaximumConcurrency, at least 2). */
-      maximumConcurrency: z.number().int().min(2).max(1000).default(4),
+      maximumConcurrency: z.number().int().min(2).max(1000).default(RECONCILE_DEFAULTS.maximumConcurrency),
     })
     .prefault({}),
   /** The HTTP query API: off unless asked for; IAM-authorized unless `authorization: "none"`. */
@@ -184,7 +188,7 @@ export type ResolvedBucketLedgerArgs = z.output<typeof bucketLedgerArgsSchema>;
 export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketLedgerArgs {
   const parsed = bucketLedgerArgsSchema.safeParse(args);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(args)"}: ${issue.message}`).join("; ");
+    const problems = describeIssues(parsed.error, "(args)");
     throw new BucketLedgerConfigError(`invalid bucket-ledger configuration: ${problems}`);
   }
   const resolved = parsed.data;

@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketLedgerConfigError, defaultDashboardName, resolveBucketLedgerArgs, type BucketLedgerArgs } from "./args.js";
+import type { TrackerVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
 import { EventDelivery, type DeliveredBucket } from "./event-delivery.js";
 import { LedgerTable } from "./ledger-table.js";
@@ -109,7 +110,7 @@ export class BucketLedger extends pulumi.ComponentResource {
           TABLE_NAME: this.table.name,
           RETENTION_DAYS: String(settings.retentionDays),
           WRITE_CONCURRENCY: String(settings.tracker.writeConcurrency),
-        },
+        } satisfies TrackerVariables<pulumi.Input<string>>,
         statements: [
           {
             Sid: "ConsumeEventQueue",

@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { ApiVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
 
 /** The object key is a query parameter: HTTP APIs decode the path (see api/handler.ts). */
@@ -37,7 +38,7 @@ export class QueryApi extends pulumi.ComponentResource {
         timeoutSeconds: 29,
         memoryMb: 512,
         logRetentionDays: args.logRetentionDays,
-        environment: { TABLE_NAME: args.table.name, RETENTION_DAYS: String(args.retentionDays), BUCKETS: pulumi.jsonStringify(args.buckets) },
+        environment: { TABLE_NAME: args.table.name, RETENTION_DAYS: String(args.retentionDays), BUCKETS: pulumi.jsonStringify(args.buckets) } satisfies ApiVariables<pulumi.Input<string>>,
         statements: [{ Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem"], Resource: args.table.resourceArns }],
       },
       { parent: this },

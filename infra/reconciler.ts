@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
+import type { ReconcileVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
 import { assumeRolePolicy, policyDocument, type Statement } from "./policy.js";
 import { SecureBucket } from "./secure-bucket.js";
@@ -108,7 +109,7 @@ export class Reconciler extends pulumi.ComponentResource {
             INVENTORY_PREFIX,
             INVENTORY_CONFIGURATION_ID,
           }),
-        },
+        } satisfies ReconcileVariables<pulumi.Input<string>>,
         statements: [
           // ListBucket also makes HeadObject of a missing key answer 404 rather than 403.
           { Sid: "ListTrackedBuckets", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArns },

@@ -3,6 +3,8 @@
  * values over as strings; each is parsed here with an error that names the key.
  */
 import { BucketLedgerConfigError, parseBucketPattern, parseFilter, type BucketLedgerArgs, type NotificationFilter } from "./args.js";
+import { z } from "zod";
+import { parseJsonWith } from "../validation/parse.js";
 
 /** Every key the project declares in Pulumi.yaml. */
 export const STACK_CONFIG_KEYS = [
@@ -65,16 +67,11 @@ function text(values: StackConfigValues, key: StackConfigKey): string | undefine
 function list(values: StackConfigValues, key: StackConfigKey): string[] {
   const value = values[key];
   if (value === undefined || value === "") return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new BucketLedgerConfigError(`config ${key}: expected a list, e.g. pulumi config set --path '${key}[0]' value`);
-  }
-  if (!Array.isArray(parsed) || parsed.some((item) => typeof item !== "string")) {
-    throw new BucketLedgerConfigError(`config ${key}: expected a list of strings`);
-  }
-  return parsed as string[];
+  return parseJsonWith(z.array(z.string()), value, (failure) =>
+    failure.reason === "json"
+      ? new BucketLedgerConfigError(`config ${key}: expected a list, e.g. pulumi config set --path '${key}[0]' value`)
+      : new BucketLedgerConfigError(`config ${key}: expected a list of strings`),
+  );
 }
 
 const defined = <T extends object>(object: T): T => Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;

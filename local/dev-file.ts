@@ -2,6 +2,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { parseJsonWith } from "../validation/parse.js";
 
 export const localStackInfoSchema = z.object({
   ready: z.literal(true),
@@ -43,20 +44,15 @@ export async function readDevFile(path: string = devFilePath()): Promise<LocalSt
   } catch {
     throw new LocalStackNotRunningError(path, `${path} does not exist`);
   }
-  let json: unknown;
+  const info = parseJsonWith(localStackInfoSchema, text, (failure) =>
+    failure.reason === "json" ? new LocalStackNotRunningError(path, `${path} is not valid JSON`) : new LocalStackNotRunningError(path, `${path} is not a dev.json written by this version`),
+  );
   try {
-    json = JSON.parse(text);
+    process.kill(info.pid, 0);
   } catch {
-    throw new LocalStackNotRunningError(path, `${path} is not valid JSON`);
+    throw new LocalStackNotRunningError(path, `the stack that wrote ${path} (pid ${info.pid}) is no longer running`);
   }
-  const parsed = localStackInfoSchema.safeParse(json);
-  if (!parsed.success) throw new LocalStackNotRunningError(path, `${path} is not a dev.json written by this version`);
-  try {
-    process.kill(parsed.data.pid, 0);
-  } catch {
-    throw new LocalStackNotRunningError(path, `the stack that wrote ${path} (pid ${parsed.data.pid}) is no longer running`);
-  }
-  return parsed.data;
+  return info;
 }
 
 export async function removeDevFile(path: string = devFilePath()): Promise<void> {

@@ -16,6 +16,7 @@ import type { LocalClients } from "./clients.js";
 import { LOCAL_REGION } from "./credentials.js";
 import { SqsEventSourceMapping } from "./event-source-mapping.js";
 import { createQueueWithDlq } from "./queues.js";
+import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 
 export const LOCAL_TASK_QUEUE = "bucket-ledger-reconcile-tasks";
 
@@ -74,7 +75,7 @@ export class LocalReconciler {
       buckets: options.buckets,
       settings: {
         tasksPerRun: options.tasksPerRun,
-        maxDeleteFraction: 0.1,
+        maxDeleteFraction: RECONCILE_DEFAULTS.maxDeleteFraction,
         staleAfterMs: 10 * 60_000,
         writeConcurrency: options.writeConcurrency,
         reserveMs: 0,

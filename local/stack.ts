@@ -30,6 +30,8 @@ import { SqsEventSourceMapping } from "./event-source-mapping.js";
 import { S3Notifier } from "./s3-notifier.js";
 import { TableFaults } from "./table-faults.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "./s3-sqs-emulator.js";
+import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 
 export interface LocalStackOptions {
   buckets?: string[];
@@ -180,7 +182,7 @@ export class LocalStack {
         ledger: trackerLedger,
         lookup: s3ObjectLookup(roleClients.tracker.s3),
         logger: new Logger({ serviceName: "bucket-ledger-tracker", logLevel: options.logLevel ?? "WARN" }),
-        concurrency: options.writeConcurrency ?? 32,
+        concurrency: options.writeConcurrency ?? TRACKER_DEFAULTS.writeConcurrency,
         ...(options.onBatch && { onBatchComplete: options.onBatch }),
       });
       // Lambda polls the queue with the function's own role.
@@ -210,7 +212,7 @@ export class LocalStack {
         ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),
         tasksPerRun: options.reconcileTasks ?? LOCAL_DEFAULTS.reconcileTasks,
         workers: options.reconcileWorkers ?? LOCAL_DEFAULTS.reconcileWorkers,
-        writeConcurrency: options.writeConcurrency ?? 16,
+        writeConcurrency: options.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency,
         maxReceiveCount: options.maxReceiveCount ?? 5,
         logLevel: options.logLevel ?? "WARN",
         ...(options.onReconcile && { onReconcile: options.onReconcile }),

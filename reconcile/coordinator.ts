@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { deleteGuard } from "./delete-guard.js";
 import type { FanOutOptions, PlanRequest, RunSummary } from "./fan-out.js";
 import { FINISHED, zeroCounts, type RunRecord, type RunStatus } from "./run-model.js";
+import { RECONCILE_DEFAULTS } from "./defaults.js";
 
 export function summarizeRun(run: RunRecord): RunSummary {
   const durationMs = Math.max(0, new Date(run.finishedAt ?? run.updatedAt).getTime() - new Date(run.startedAt).getTime());
@@ -51,7 +52,7 @@ export class RunCoordinator {
       snapshotTime,
       dryRun: request.dryRun ?? false,
       force: request.force ?? false,
-      maxDeleteFraction: request.maxDeleteFraction ?? 0.1,
+      maxDeleteFraction: request.maxDeleteFraction ?? RECONCILE_DEFAULTS.maxDeleteFraction,
       tasksTotal: ranges.length,
       tasksDone: 0,
       tombstoneTasksTotal: 0,

@@ -20,6 +20,7 @@ import { driftChecks, type CheckedRepairOutcome, type EncodingMismatch } from ".
 import { deleteGuard } from "./delete-guard.js";
 import { diffRange } from "./range-diff.js";
 import type { KeyRange, ObjectSource } from "./source.js";
+import { RECONCILE_DEFAULTS } from "./defaults.js";
 
 /** Encoding mismatches kept for the summary; the count is always exact. */
 export const ENCODING_SAMPLE_SIZE = 10;
@@ -30,7 +31,7 @@ export interface ReconcileOptions {
   source: ObjectSource;
   /** Report what would change, write nothing. */
   dryRun?: boolean;
-  /** Largest share of the index one run may tombstone (default 0.1). */
+  /** Largest share of the index one run may tombstone (RECONCILE_DEFAULTS.maxDeleteFraction). */
   maxDeleteFraction?: number;
   force?: boolean;
   /** Repair writes in flight. */
@@ -109,11 +110,11 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const started = now();
   const { ledger, bucket, source } = options;
   const dryRun = options.dryRun ?? false;
-  const maxDeleteFraction = options.maxDeleteFraction ?? 0.1;
+  const maxDeleteFraction = options.maxDeleteFraction ?? RECONCILE_DEFAULTS.maxDeleteFraction;
   const counts: DiffCounts = { scanned: 0, indexed: 0 };
   const summary = { missing: 0, stale: 0, orphaned: 0, repaired: 0, newerStateKept: 0, unconfirmed: 0, encodingMismatches: 0 };
   const encodingMismatchSample: EncodingMismatch[] = [];
-  const writer = new BoundedWriter(options.concurrency ?? 16);
+  const writer = new BoundedWriter(options.concurrency ?? RECONCILE_DEFAULTS.writeConcurrency);
   const orphans = new OrphanSpill();
   const snapshotTime = source.snapshotTime;
   const checks = driftChecks({ ledger, bucket, source });

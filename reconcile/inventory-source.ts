@@ -22,6 +22,7 @@ import { decodeS3EventKey } from "../events/object-key.js";
 import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { ReconcileError } from "./errors.js";
 import { inRange, type ObjectSource, type SourceObject } from "./source.js";
+import { parseJsonWith } from "../validation/parse.js";
 
 /** The report is missing, incomplete, corrupt or of a kind we cannot read: nothing is deleted. */
 export class InventoryError extends ReconcileError {}
@@ -91,16 +92,11 @@ async function readReport(s3: S3Client, location: InventoryLocation, sourceBucke
   if (actual !== checksum.trim().toLowerCase()) {
     throw new InventoryError(`${folder}manifest.json does not match manifest.checksum (${actual} != ${checksum.trim()}); refusing this report`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(manifestText);
-  } catch {
-    throw new InventoryError(`${folder}manifest.json is not JSON`);
-  }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) throw new InventoryError(`${folder}manifest.json is not an S3 Inventory manifest: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  if (parsed.data.sourceBucket !== sourceBucket) throw new InventoryError(`${folder}manifest.json describes ${parsed.data.sourceBucket}, not ${sourceBucket}`);
-  return { folder, manifest: parsed.data };
+  const manifest = parseJsonWith(manifestSchema, manifestText, (failure) =>
+    failure.reason === "json" ? new InventoryError(`${folder}manifest.json is not JSON`) : new InventoryError(`${folder}manifest.json is not an S3 Inventory manifest: ${failure.issues}`),
+  );
+  if (manifest.sourceBucket !== sourceBucket) throw new InventoryError(`${folder}manifest.json describes ${manifest.sourceBucket}, not ${sourceBucket}`);
+  return { folder, manifest };
 }
 
 /** Downloads a data file to disk, refusing it unless its MD5 matches the manifest. */

@@ -24,8 +24,9 @@ import { BoundedWriter } from "./bounded-writer.js";
 import { TaskLeaseError } from "./errors.js";
 import { PHASES, zeroCounts, type RunCounts, type RunRecord, type RunStatus, type TaskPhase, type TaskRecord } from "./run-model.js";
 import type { KeyRange } from "./source.js";
+import { RECONCILE_DEFAULTS } from "./defaults.js";
 
-const RETENTION_SECONDS = 30 * 86_400;
+const RETENTION_SECONDS = RECONCILE_DEFAULTS.runRetentionDays * 86_400;
 const { partitionKey: PK, sortKey: SK } = ledgerTable;
 
 const runPartition = reconcilePartitionKey;

@@ -2,6 +2,7 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
 import { ReconcileError } from "./errors.js";
+import { parseJsonWith } from "../validation/parse.js";
 
 export const taskMessageSchema = z.object({
   bucket: z.string().min(3),
@@ -16,17 +17,9 @@ export type TaskMessage = z.infer<typeof taskMessageSchema>;
 export class MalformedTaskMessageError extends ReconcileError {}
 
 export function parseTaskMessage(body: string): TaskMessage {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new MalformedTaskMessageError(`reconcile task message is not JSON: ${body.slice(0, 200)}`);
-  }
-  const parsed = taskMessageSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new MalformedTaskMessageError(`reconcile task message is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
-  }
-  return parsed.data;
+  return parseJsonWith(taskMessageSchema, body, (failure) =>
+    failure.reason === "json" ? new MalformedTaskMessageError(`reconcile task message is not JSON: ${body.slice(0, 200)}`) : new MalformedTaskMessageError(`reconcile task message is invalid: ${failure.issues}`),
+  );
 }
 
 export interface TaskQueue {

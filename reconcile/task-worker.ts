@@ -15,6 +15,7 @@ import type { FanOutOptions, TaskOutcome, TimeBudget } from "./fan-out.js";
 import { diffRange } from "./range-diff.js";
 import { FINISHED, PHASES, zeroCounts, type RunCounts, type RunRecord, type TaskPhase, type TaskRecord } from "./run-model.js";
 import type { TaskMessage } from "./task-queue.js";
+import { RECONCILE_DEFAULTS } from "./defaults.js";
 
 export class TaskWorker {
   private readonly checkpointIntervalMs: number;
@@ -24,8 +25,8 @@ export class TaskWorker {
     private readonly options: FanOutOptions,
     private readonly coordinator: RunCoordinator,
   ) {
-    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 15_000;
-    this.leaseMarginMs = options.leaseMarginMs ?? 60_000;
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? RECONCILE_DEFAULTS.checkpointIntervalMs;
+    this.leaseMarginMs = options.leaseMarginMs ?? RECONCILE_DEFAULTS.leaseMarginMs;
   }
 
   async handle(message: TaskMessage, budget: TimeBudget): Promise<TaskOutcome> {
@@ -90,7 +91,7 @@ export class TaskWorker {
     const snapshotTime = new Date(run.snapshotTime);
     const source = await this.options.openSource(bucket, run.source, snapshotTime);
     const counts: RunCounts = { ...zeroCounts(), ...task.counts };
-    const writer = new BoundedWriter(this.options.writeConcurrency ?? 16);
+    const writer = new BoundedWriter(this.options.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency);
     const checkpoint = this.checkpointer(task, "scan", leaseId, counts, writer, budget);
     const range = { ...task.range, ...(task.checkpoint !== undefined && { after: task.checkpoint }) };
     // An earlier attempt may have recorded orphans beyond its checkpoint before it died.
@@ -128,7 +129,7 @@ export class TaskWorker {
     const { ledger, runs } = this.options;
     const snapshotTime = new Date(run.snapshotTime);
     const counts: RunCounts = { ...zeroCounts(), ...task.tombstoneCounts };
-    const writer = new BoundedWriter(this.options.writeConcurrency ?? 16);
+    const writer = new BoundedWriter(this.options.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency);
     const checkpoint = this.checkpointer(task, "tombstone", leaseId, counts, writer, budget);
     const source = await this.options.openSource(run.bucket, run.source, snapshotTime);
     const checks = driftChecks({ ledger, bucket: run.bucket, source, snapshotTime });

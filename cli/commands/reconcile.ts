@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
+import { RECONCILE_DEFAULTS } from "../../reconcile/defaults.js";
 import { reconcileBucket, type ReconcileSummary } from "../../reconcile/engine.js";
 import { inventorySource } from "../../reconcile/inventory-source.js";
 import { listObjectsSource } from "../../reconcile/source.js";
@@ -53,7 +54,7 @@ export function registerReconcile(program: Command): void {
     .option("--inventory-prefix <prefix>", "inventory destination prefix", "inventory")
     .option("--inventory-id <id>", "inventory configuration id", "bucket-ledger")
     .option("--dry-run", "report what would change, write nothing")
-    .option("--max-delete <fraction>", "refuse to tombstone more than this fraction of the index", fraction, 0.1)
+    .option("--max-delete <fraction>", "refuse to tombstone more than this fraction of the index", fraction, RECONCILE_DEFAULTS.maxDeleteFraction)
     .option("--force", "tombstone even beyond --max-delete")
     .option("--unordered", "the store does not list in UTF-8 byte order (some S3-compatible stores): sort on disk")
     .option("--json", "print the summary as JSON")
