@@ -11,15 +11,6 @@ const args = argsFromStackConfig(Object.fromEntries(STACK_CONFIG_KEYS.map((key) 
 // Validated by the component before it registers anything: a bad key fails with its name.
 const ledger = new BucketLedger("bucket-ledger", args);
 
-export const tableName = ledger.tableName;
-export const tableArn = ledger.tableArn;
-export const bucketNames = ledger.bucketNames;
-export const queueUrl = ledger.queueUrl;
-export const deadLetterQueueUrl = ledger.deadLetterQueueUrl;
-export const trackerFunctionName = ledger.trackerFunctionName;
-export const reconcileFunctionName = ledger.reconcileFunctionName;
-export const reconcileTaskDeadLetterQueueUrl = ledger.reconcileTaskDeadLetterQueueUrl;
-export const scheduleName = ledger.scheduleName;
-export const dashboardUrl = ledger.dashboardUrl;
-export const inventoryDestination = ledger.inventoryDestination;
-export const apiEndpoint = ledger.apiEndpoint;
+// Every output of the component, by name; what `pulumi stack output` shows.
+export const { tableName, tableArn, bucketNames, queueUrl, deadLetterQueueUrl, trackerFunctionName, reconcileFunctionName, reconcileTaskDeadLetterQueueUrl, scheduleName, dashboardUrl, inventoryDestination, apiEndpoint } =
+  ledger.outputs;

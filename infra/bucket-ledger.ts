@@ -6,14 +6,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketLedgerConfigError, defaultDashboardName, resolveBucketLedgerArgs, type BucketLedgerArgs } from "./args.js";
-import type { TrackerVariables } from "../functions/environment.js";
-import { BundledFunction } from "./bundled-function.js";
 import { EventDelivery, type DeliveredBucket } from "./event-delivery.js";
 import { LedgerTable } from "./ledger-table.js";
 import { Monitoring } from "./monitoring.js";
 import { QueryApi } from "./query-api.js";
 import { Reconciler } from "./reconciler.js";
 import { SecureBucket } from "./secure-bucket.js";
+import { Tracker } from "./tracker.js";
 
 /** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout, plus the batching window. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -35,27 +34,34 @@ function claimDashboardName(component: string, requested: string | undefined): s
   return dashboardName;
 }
 
+export interface BucketLedgerOutputs {
+  tableName: pulumi.Output<string>;
+  tableArn: pulumi.Output<string>;
+  bucketNames: pulumi.Output<string[]>;
+  queueUrl: pulumi.Output<string>;
+  deadLetterQueueUrl: pulumi.Output<string>;
+  trackerFunctionName: pulumi.Output<string>;
+  reconcileFunctionName: pulumi.Output<string>;
+  reconcileTaskDeadLetterQueueUrl: pulumi.Output<string>;
+  scheduleName: pulumi.Output<string>;
+  dashboardUrl: pulumi.Output<string>;
+  /** With the inventory source. */
+  inventoryDestination?: pulumi.Output<string>;
+  /** With the query API. */
+  apiEndpoint?: pulumi.Output<string>;
+}
+
 export class BucketLedger extends pulumi.ComponentResource {
   readonly table: LedgerTable;
   readonly createdBucket?: SecureBucket;
   readonly delivery: EventDelivery;
-  readonly tracker: BundledFunction;
+  readonly tracker: Tracker;
   readonly reconciler: Reconciler;
   readonly monitoring: Monitoring;
   readonly queryApi?: QueryApi;
 
-  readonly tableName: pulumi.Output<string>;
-  readonly tableArn: pulumi.Output<string>;
-  readonly bucketNames: pulumi.Output<string[]>;
-  readonly queueUrl: pulumi.Output<string>;
-  readonly deadLetterQueueUrl: pulumi.Output<string>;
-  readonly trackerFunctionName: pulumi.Output<string>;
-  readonly reconcileFunctionName: pulumi.Output<string>;
-  readonly reconcileTaskDeadLetterQueueUrl: pulumi.Output<string>;
-  readonly scheduleName: pulumi.Output<string>;
-  readonly dashboardUrl: pulumi.Output<string>;
-  readonly inventoryDestination?: pulumi.Output<string>;
-  readonly apiEndpoint?: pulumi.Output<string>;
+  /** What `pulumi stack output` shows (index.ts exports each). */
+  readonly outputs: BucketLedgerOutputs;
 
   constructor(name: string, args: BucketLedgerArgs, opts?: pulumi.ComponentResourceOptions) {
     // Everything AWS would reject is refused before a single resource is registered.
@@ -98,49 +104,16 @@ export class BucketLedger extends pulumi.ComponentResource {
     );
 
     const logRetentionDays = settings.monitoring.logRetentionDays;
-    this.tracker = new BundledFunction(
+    this.tracker = new Tracker(
       `${name}-tracker`,
       {
-        entry: "tracker",
-        description: "bucket-ledger: applies S3 events to the ledger",
-        timeoutSeconds: settings.tracker.timeoutSeconds,
-        memoryMb: settings.tracker.memoryMb,
+        settings: settings.tracker,
+        retentionDays: settings.retentionDays,
         logRetentionDays,
-        environment: {
-          TABLE_NAME: this.table.name,
-          RETENTION_DAYS: String(settings.retentionDays),
-          WRITE_CONCURRENCY: String(settings.tracker.writeConcurrency),
-        } satisfies TrackerVariables<pulumi.Input<string>>,
-        statements: [
-          {
-            Sid: "ConsumeEventQueue",
-            Effect: "Allow",
-            // What Lambda's SQS event source needs of the function's role, and nothing more.
-            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
-            Resource: this.delivery.queue.arn,
-          },
-          { Sid: "WriteLedger", Effect: "Allow", Action: "dynamodb:PutItem", Resource: this.table.arn },
-          // The reconciled-through watermark, once per batch: late creates older than it are stale.
-          { Sid: "ReadReconciledWatermark", Effect: "Allow", Action: "dynamodb:GetItem", Resource: this.table.arn },
-          // HeadObject, only after a specific version is deleted, to learn what is current.
-          { Sid: "HeadTrackedObjects", Effect: "Allow", Action: "s3:GetObject", Resource: buckets.map((bucket) => pulumi.interpolate`${bucket.arn}/*`) },
-          // Without s3:ListBucket, HeadObject of a key that no longer exists answers 403, not 404
-          // (S3 API reference, HeadObject, "Permissions"), and the version-delete path would fail
-          // every retry and end in the DLQ.
-          { Sid: "LearnThatTrackedObjectsAreGone", Effect: "Allow", Action: "s3:ListBucket", Resource: buckets.map((bucket) => bucket.arn) },
-        ],
-      },
-      parent,
-    );
-    new aws.lambda.EventSourceMapping(
-      `${name}-tracker`,
-      {
-        eventSourceArn: this.delivery.queue.arn,
-        functionName: this.tracker.function.arn,
-        batchSize: settings.tracker.batchSize,
-        maximumBatchingWindowInSeconds: settings.tracker.batchingWindowSeconds,
-        functionResponseTypes: ["ReportBatchItemFailures"],
-        scalingConfig: { maximumConcurrency: settings.tracker.maximumConcurrency },
+        table: { name: this.table.name, arn: this.table.arn },
+        queueArn: this.delivery.queue.arn,
+        buckets,
+        formerParent: this,
       },
       parent,
     );
@@ -172,7 +145,6 @@ export class BucketLedger extends pulumi.ComponentResource {
         },
         parent,
       );
-      this.apiEndpoint = this.queryApi.endpoint;
     }
 
     this.monitoring = new Monitoring(
@@ -192,30 +164,20 @@ export class BucketLedger extends pulumi.ComponentResource {
       parent,
     );
 
-    this.tableName = this.table.name;
-    this.tableArn = this.table.arn;
-    this.bucketNames = pulumi.all(buckets.map((bucket) => bucket.name));
-    this.queueUrl = this.delivery.queue.url;
-    this.deadLetterQueueUrl = this.delivery.deadLetterQueue.url;
-    this.trackerFunctionName = this.tracker.name;
-    this.reconcileFunctionName = this.reconciler.function.name;
-    this.reconcileTaskDeadLetterQueueUrl = this.reconciler.taskDeadLetterQueue.url;
-    this.scheduleName = this.reconciler.schedule.name;
-    this.dashboardUrl = pulumi.interpolate`https://${region.region}.console.aws.amazon.com/cloudwatch/home?region=${region.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`;
-    if (this.reconciler.inventoryDestination) this.inventoryDestination = this.reconciler.inventoryDestination.name;
-    this.registerOutputs({
-      tableName: this.tableName,
-      tableArn: this.tableArn,
-      bucketNames: this.bucketNames,
-      queueUrl: this.queueUrl,
-      deadLetterQueueUrl: this.deadLetterQueueUrl,
-      trackerFunctionName: this.trackerFunctionName,
-      reconcileFunctionName: this.reconcileFunctionName,
-      reconcileTaskDeadLetterQueueUrl: this.reconcileTaskDeadLetterQueueUrl,
-      scheduleName: this.scheduleName,
-      dashboardUrl: this.dashboardUrl,
-      inventoryDestination: this.inventoryDestination,
-      apiEndpoint: this.apiEndpoint,
-    });
+    this.outputs = {
+      tableName: this.table.name,
+      tableArn: this.table.arn,
+      bucketNames: pulumi.all(buckets.map((bucket) => bucket.name)),
+      queueUrl: this.delivery.queue.url,
+      deadLetterQueueUrl: this.delivery.deadLetterQueue.url,
+      trackerFunctionName: this.tracker.name,
+      reconcileFunctionName: this.reconciler.function.name,
+      reconcileTaskDeadLetterQueueUrl: this.reconciler.taskDeadLetterQueue.url,
+      scheduleName: this.reconciler.schedule.name,
+      dashboardUrl: pulumi.interpolate`https://${region.region}.console.aws.amazon.com/cloudwatch/home?region=${region.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+      ...(this.reconciler.inventoryDestination && { inventoryDestination: this.reconciler.inventoryDestination.name }),
+      ...(this.queryApi && { apiEndpoint: this.queryApi.endpoint }),
+    };
+    this.registerOutputs(this.outputs);
   }
 }

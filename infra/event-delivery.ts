@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { encodeS3EventKey } from "../events/object-key.js";
 import type { NotificationFilter } from "./args.js";
 import { policyDocument, type Statement } from "./policy.js";
+import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 
 export interface DeliveredBucket {
   /** Stable logical name for child resources. */
@@ -48,17 +49,9 @@ export class EventDelivery extends pulumi.ComponentResource {
 
   constructor(name: string, args: EventDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:EventDelivery", name, {}, opts);
-    this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, { messageRetentionSeconds: 14 * 86_400, sqsManagedSseEnabled: true }, { parent: this });
-    this.queue = new aws.sqs.Queue(
-      name,
-      {
-        visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
-        messageRetentionSeconds: 4 * 86_400,
-        sqsManagedSseEnabled: true,
-        redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.deadLetterQueue.arn, maxReceiveCount: args.maxReceiveCount }),
-      },
-      { parent: this },
-    );
+    const queues = new QueueWithDeadLetter(name, { visibilityTimeoutSeconds: args.visibilityTimeoutSeconds, maxReceiveCount: args.maxReceiveCount, formerParent: this }, { parent: this });
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
 
     if (args.mode === "eventbridge") {
       for (const bucket of args.buckets) {

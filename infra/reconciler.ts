@@ -10,6 +10,7 @@ import type { ResolvedBucketLedgerArgs } from "./args.js";
 import type { ReconcileVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
 import { assumeRolePolicy, policyDocument, type Statement } from "./policy.js";
+import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 import { SecureBucket } from "./secure-bucket.js";
 
 export const INVENTORY_CONFIGURATION_ID = "bucket-ledger";
@@ -75,18 +76,14 @@ export class Reconciler extends pulumi.ComponentResource {
       ];
     }
 
-    this.taskDeadLetterQueue = new aws.sqs.Queue(`${name}-tasks-dlq`, { messageRetentionSeconds: 14 * 86_400, sqsManagedSseEnabled: true }, { parent: this });
-    this.taskQueue = new aws.sqs.Queue(
+    const tasks = new QueueWithDeadLetter(
       `${name}-tasks`,
-      {
-        // Lambda's guidance for SQS sources; a redelivered task also waits for the dead worker's lease.
-        visibilityTimeoutSeconds: settings.timeoutSeconds * 6,
-        messageRetentionSeconds: 4 * 86_400,
-        sqsManagedSseEnabled: true,
-        redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.taskDeadLetterQueue.arn, maxReceiveCount: 5 }),
-      },
+      // Lambda's guidance for SQS sources; a redelivered task also waits for the dead worker's lease.
+      { visibilityTimeoutSeconds: settings.timeoutSeconds * 6, maxReceiveCount: 5, formerParent: this },
       { parent: this },
     );
+    this.taskQueue = tasks.queue;
+    this.taskDeadLetterQueue = tasks.deadLetterQueue;
 
     this.function = new BundledFunction(
       `${name}-function`,

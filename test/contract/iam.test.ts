@@ -131,9 +131,9 @@ beforeAll(async () => {
   const ledger = new BucketLedger("ledger", { createBucket: {}, reconcile: { source: "inventory" }, api: { enabled: true } });
   const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue] = await resolve(
     pulumi.all([
-      ledger.tableArn,
+      ledger.outputs.tableArn,
       ledger.createdBucket!.name,
-      ledger.inventoryDestination!,
+      ledger.outputs.inventoryDestination!,
       ledger.delivery.queue.arn,
       ledger.delivery.deadLetterQueue.arn,
       ledger.reconciler.taskQueue.arn,

@@ -17,7 +17,7 @@ beforeEach(() => {
 async function deploy(args: BucketLedgerArgs): Promise<{ ledger: BucketLedger; resources: RecordedResource[] }> {
   const ledger = new BucketLedger("ledger", args);
   await resolve(
-    pulumi.all([ledger.tableName, ledger.queueUrl, ledger.deadLetterQueueUrl, ledger.trackerFunctionName, ledger.reconcileFunctionName, ledger.scheduleName, ledger.dashboardUrl, ledger.bucketNames]),
+    pulumi.all([ledger.outputs.tableName, ledger.outputs.queueUrl, ledger.outputs.deadLetterQueueUrl, ledger.outputs.trackerFunctionName, ledger.outputs.reconcileFunctionName, ledger.outputs.scheduleName, ledger.outputs.dashboardUrl, ledger.outputs.bucketNames]),
   );
   // Let resources whose inputs wait on those outputs finish registering.
   await new Promise((r) => setTimeout(r, 200));
@@ -67,7 +67,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
       deletionProtectionEnabled: true,
       globalSecondaryIndexes: [{ name: "changes", hashKey: "changeDay", rangeKey: "changeToken", projectionType: "ALL" }],
     });
-    expect(await resolve(ledger.tableName)).toBe("ledger-ledger-1a2b3c");
+    expect(await resolve(ledger.outputs.tableName)).toBe("ledger-ledger-1a2b3c");
     assertUniqueNames(resources);
     expect(inventoryOf(resources)).toMatchSnapshot();
   });
@@ -193,7 +193,7 @@ describe("query API", () => {
     const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "api-function").policy);
     expect(policy.find((s) => s.Sid === "ReadLedger")).toMatchObject({ Action: ["dynamodb:Query", "dynamodb:GetItem"] });
     expect(policy.flatMap((s) => [s.Action].flat()).filter((action) => action.startsWith("dynamodb:") && !["dynamodb:Query", "dynamodb:GetItem"].includes(action))).toEqual([]);
-    expect(await resolve(ledger.apiEndpoint!)).toBe("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com");
+    expect(await resolve(ledger.outputs.apiEndpoint!)).toBe("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com");
     assertLeastPrivilege(resources);
     assertUniqueNames(resources);
   });
@@ -271,7 +271,7 @@ describe("inventory reconciliation", () => {
     });
     const reconcilePolicy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
     expect(reconcilePolicy.find((s) => s.Sid === "ReadInventoryReports")).toMatchObject({ Action: "s3:GetObject", Resource: "arn:aws:s3:::ledger-reconcile-inventory-1a2b3c/inventory/*" });
-    expect(await resolve(ledger.inventoryDestination!)).toBe("ledger-reconcile-inventory-1a2b3c");
+    expect(await resolve(ledger.outputs.inventoryDestination!)).toBe("ledger-reconcile-inventory-1a2b3c");
     assertLeastPrivilege(resources);
     assertUniqueNames(resources);
     expect(inventoryOf(resources)).toMatchSnapshot();

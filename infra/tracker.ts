@@ -1,0 +1,83 @@
+/**
+ * The tracker: the Lambda that applies S3 events to the ledger, its role, and the SQS event
+ * source that feeds it batches with partial batch failures and bounded concurrency.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { TrackerVariables } from "../functions/environment.js";
+import type { ResolvedBucketLedgerArgs } from "./args.js";
+import { BundledFunction } from "./bundled-function.js";
+
+export interface TrackerArgs {
+  settings: ResolvedBucketLedgerArgs["tracker"];
+  retentionDays: number;
+  logRetentionDays: number;
+  table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  queueArn: pulumi.Input<string>;
+  buckets: { arn: pulumi.Input<string> }[];
+  /**
+   * Where these resources lived before this component existed (the BucketLedger itself):
+   * aliases keep their URNs, so an upgrade does not replace the function or its mapping.
+   */
+  formerParent?: pulumi.Resource;
+}
+
+export class Tracker extends pulumi.ComponentResource {
+  readonly function: BundledFunction;
+  readonly eventSourceMapping: aws.lambda.EventSourceMapping;
+  readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: TrackerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucket-ledger:index:Tracker", name, {}, opts);
+    const { settings } = args;
+    const child = { parent: this, ...(args.formerParent && { aliases: [{ parent: args.formerParent }] }) };
+    this.function = new BundledFunction(
+      name,
+      {
+        entry: "tracker",
+        description: "bucket-ledger: applies S3 events to the ledger",
+        timeoutSeconds: settings.timeoutSeconds,
+        memoryMb: settings.memoryMb,
+        logRetentionDays: args.logRetentionDays,
+        environment: {
+          TABLE_NAME: args.table.name,
+          RETENTION_DAYS: String(args.retentionDays),
+          WRITE_CONCURRENCY: String(settings.writeConcurrency),
+        } satisfies TrackerVariables<pulumi.Input<string>>,
+        statements: [
+          {
+            Sid: "ConsumeEventQueue",
+            Effect: "Allow",
+            // What Lambda's SQS event source needs of the function's role, and nothing more.
+            Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            Resource: args.queueArn,
+          },
+          { Sid: "WriteLedger", Effect: "Allow", Action: "dynamodb:PutItem", Resource: args.table.arn },
+          // The reconciled-through watermark, once per batch: late creates older than it are stale.
+          { Sid: "ReadReconciledWatermark", Effect: "Allow", Action: "dynamodb:GetItem", Resource: args.table.arn },
+          // HeadObject, only after a specific version is deleted, to learn what is current.
+          { Sid: "HeadTrackedObjects", Effect: "Allow", Action: "s3:GetObject", Resource: args.buckets.map((bucket) => pulumi.interpolate`${bucket.arn}/*`) },
+          // Without s3:ListBucket, HeadObject of a key that no longer exists answers 403, not 404
+          // (S3 API reference, HeadObject, "Permissions"), and the version-delete path would fail
+          // every retry and end in the DLQ.
+          { Sid: "LearnThatTrackedObjectsAreGone", Effect: "Allow", Action: "s3:ListBucket", Resource: args.buckets.map((bucket) => bucket.arn) },
+        ],
+      },
+      child,
+    );
+    this.eventSourceMapping = new aws.lambda.EventSourceMapping(
+      name,
+      {
+        eventSourceArn: args.queueArn,
+        functionName: this.function.function.arn,
+        batchSize: settings.batchSize,
+        maximumBatchingWindowInSeconds: settings.batchingWindowSeconds,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        scalingConfig: { maximumConcurrency: settings.maximumConcurrency },
+      },
+      child,
+    );
+    this.name = this.function.name;
+    this.registerOutputs({ functionName: this.name });
+  }
+}
