@@ -49,7 +49,7 @@ async function batchPut(doc: DynamoDBDocumentClient, tableName: string, records:
       limit(async () => {
         let pending: unknown[] | undefined = chunk.map((record) => ({ PutRequest: { Item: toItem(record) } }));
         while (pending && pending.length > 0) {
-          const result: { UnprocessedItems?: Record<string, unknown[]> } = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
+          const result: { UnprocessedItems?: Record<string, unknown[]> | undefined } = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
           pending = result.UnprocessedItems?.[tableName];
         }
       }),

@@ -95,6 +95,8 @@ function optionalStr(item: LedgerItem, name: string): string | undefined {
 }
 
 export function fromItem(item: LedgerItem): LedgerRecord {
+  const sequencer = optionalStr(item, "seq");
+  const versionId = optionalStr(item, "versionId");
   const base = {
     bucket: str(item, "bucket"),
     key: str(item, A.sk),
@@ -102,21 +104,20 @@ export function fromItem(item: LedgerItem): LedgerRecord {
     source: str(item, "source") as RecordSource,
     observedAt: str(item, "observedAt"),
     recordedAt: str(item, "recordedAt"),
-    ...(optionalStr(item, "seq") !== undefined && { sequencer: optionalStr(item, "seq") }),
-    ...(optionalStr(item, "versionId") !== undefined && { versionId: optionalStr(item, "versionId") }),
+    ...(sequencer !== undefined && { sequencer }),
+    ...(versionId !== undefined && { versionId }),
   };
   if (item.deleted === true) {
     return { ...base, deleted: true, expiresAt: Number(item[A.expiresAt]) };
   }
+  const storageClass = optionalStr(item, "storageClass");
   return {
     ...base,
     deleted: false,
     size: Number(item.size),
     etag: str(item, "etag"),
     lastModified: str(item, "lastModified"),
-    ...(optionalStr(item, "storageClass") !== undefined && {
-      storageClass: optionalStr(item, "storageClass"),
-    }),
+    ...(storageClass !== undefined && { storageClass }),
   };
 }
 

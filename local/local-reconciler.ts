@@ -45,7 +45,7 @@ export class LocalReconciler {
   /** Resolvers of `reconcileAll` calls waiting for their runs to finish. */
   private readonly waiting = new Map<string, (summary: RunSummary) => void>();
   private timer?: NodeJS.Timeout;
-  private reconciling?: Promise<void>;
+  private reconciling: Promise<void> | undefined;
   private reconciler!: Reconciler;
   private taskMapping!: SqsEventSourceMapping;
   taskQueueUrl = "";
