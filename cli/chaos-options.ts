@@ -1,6 +1,6 @@
 /** The chaos flags `dev` and `demo --chaos` share: the faults S3 and DynamoDB really have. */
 import type { Command } from "commander";
-import { parseDuration, parseFraction, parsePositiveInt } from "./time.js";
+import { parseDuration, parseFraction, parsePositiveInt } from "./option-parsers.js";
 
 export interface ChaosOptions {
   dropEvents?: number;

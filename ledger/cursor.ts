@@ -4,6 +4,8 @@
  */
 import { z } from "zod";
 import { InvalidCursorError } from "./errors.js";
+import { changeToken } from "./keys.js";
+import type { LedgerRecord } from "./record.js";
 
 const cursorSchema = z.discriminatedUnion("q", [
   z.object({ v: z.literal(1), q: z.literal("list"), b: z.string(), p: z.string(), after: z.string() }),
@@ -26,4 +28,22 @@ export function decodeCursor(cursor: string): CursorState {
   const parsed = cursorSchema.safeParse(json);
   if (!parsed.success) throw new InvalidCursorError("cursor is not a bucket-ledger cursor");
   return parsed.data;
+}
+
+export function listCursor(bucket: string, prefix: string | undefined, last: LedgerRecord): string {
+  return encodeCursor({ v: 1, q: "list", b: bucket, p: prefix ?? "", after: last.key });
+}
+
+export function changesCursor(bucket: string, last: LedgerRecord): string {
+  return encodeCursor({ v: 1, q: "changes", b: bucket, after: changeToken(last.recordedAt, last.key) });
+}
+
+/** Where a query resumes: after its cursor's position, if the cursor belongs to this query. */
+export function resumeAfter(query: { bucket: string; cursor?: string }, kind: "list" | "changes", prefix?: string): string | undefined {
+  if (query.cursor === undefined) return undefined;
+  const state = decodeCursor(query.cursor);
+  if (state.q !== kind || state.b !== query.bucket || (state.q === "list" && state.p !== (prefix ?? ""))) {
+    throw new InvalidCursorError(`cursor belongs to a different ${state.q} query`);
+  }
+  return state.after;
 }

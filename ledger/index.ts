@@ -4,5 +4,7 @@ export * from "./ledger.js";
 export * from "./record.js";
 export * from "./sequencer.js";
 export * from "./table.js";
-export { changesCursor, changesPageSizeForLimit, listCursor, pageSizeForLimit, type BucketStats, type ChangesQuery, type ListQuery, type Page } from "./queries.js";
+export { changesCursor, listCursor } from "./cursor.js";
+export { changesPageSizeForLimit, pageSizeForLimit, type ChangesQuery, type ListQuery, type Page } from "./queries.js";
+export type { BucketStats } from "./stats.js";
 export type { ApplyOutcome, DeleteMutation, DriftKind, ObjectMutation, RepairMutation, RepairOutcome, UpsertMutation } from "./writes.js";

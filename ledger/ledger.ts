@@ -6,22 +6,10 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { ChangeHorizonError } from "./errors.js";
-import {
-  bucketStats,
-  changesCursor,
-  getRecord,
-  listChanges,
-  listCursor,
-  listObjects,
-  changesPageSizeForLimit,
-  pageSizeForLimit,
-  takePage,
-  type BucketStats,
-  type ChangesQuery,
-  type ListQuery,
-  type Page,
-  type QueryContext,
-} from "./queries.js";
+import { changesCursor, listCursor } from "./cursor.js";
+import { takePage } from "./paging.js";
+import { getRecord, listChanges, listObjects, changesPageSizeForLimit, pageSizeForLimit, type ChangesQuery, type ListQuery, type Page, type QueryContext } from "./queries.js";
+import { bucketStats, type BucketStats } from "./stats.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
 import { applyMutation, applyRepair, readReconciledThrough, recordReconciledThrough, type ApplyOutcome, type ObjectMutation, type RepairMutation, type RepairOutcome, type WriteContext } from "./writes.js";

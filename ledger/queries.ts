@@ -4,10 +4,9 @@
  * query every shard and merge; changes are read one day partition at a time. Nothing here
  * scans the table.
  */
-import { GetCommand, paginateQuery, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
-import { decodeCursor, encodeCursor } from "./cursor.js";
-import { InvalidCursorError } from "./errors.js";
-import { allPartitionKeys, assertValidObjectKey, changeDayKey, changeToken, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
+import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { resumeAfter } from "./cursor.js";
+import { allPartitionKeys, assertValidObjectKey, changeDayKey, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
 import { mergeSorted } from "./merge.js";
 import { readAhead } from "./read-ahead.js";
 import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
@@ -96,15 +95,6 @@ export async function getRecord(
   return Item ? fromItem(Item) : undefined;
 }
 
-function resumeAfter(query: { bucket: string; cursor?: string }, kind: "list" | "changes", prefix?: string): string | undefined {
-  if (query.cursor === undefined) return undefined;
-  const state = decodeCursor(query.cursor);
-  if (state.q !== kind || state.b !== query.bucket || (state.q === "list" && state.p !== (prefix ?? ""))) {
-    throw new InvalidCursorError(`cursor belongs to a different ${state.q} query`);
-  }
-  return state.after;
-}
-
 /** Stops a shard's stream at the first key past `through`, so a range reads little beyond itself. */
 async function* takeThrough(items: AsyncGenerator<LedgerItem>, keyOf: (item: LedgerItem) => string, through: string): AsyncGenerator<LedgerItem> {
   for await (const item of items) {
@@ -151,7 +141,7 @@ function daysBetween(first: string, last: string): string[] {
 }
 
 /** A writer's clock a little ahead of ours must not hide its changes at midnight. */
-const CLOCK_SKEW_MS = 5 * 60_000;
+export const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * Every key whose current state (object or tombstone) was recorded at or after `since`, in
@@ -186,103 +176,4 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
     days = now > lastDay ? daysBetween(lastDay, now).slice(1) : [];
     lastDay = now;
   }
-}
-
-export function listCursor(bucket: string, prefix: string | undefined, last: LedgerRecord): string {
-  return encodeCursor({ v: 1, q: "list", b: bucket, p: prefix ?? "", after: last.key });
-}
-
-export function changesCursor(bucket: string, last: LedgerRecord): string {
-  return encodeCursor({ v: 1, q: "changes", b: bucket, after: changeToken(last.recordedAt, last.key) });
-}
-
-/** Takes up to `limit` items and a cursor to resume after the last one if more remain. */
-export async function takePage<T>(
-  source: AsyncGenerator<T>,
-  limit: number,
-  cursorOf: (last: T) => string,
-): Promise<Page<T>> {
-  const items: T[] = [];
-  for await (const item of source) {
-    if (items.length === limit) {
-      await source.return(undefined);
-      return { items, cursor: cursorOf(items[limit - 1]!) };
-    }
-    items.push(item);
-  }
-  return { items };
-}
-
-export interface BucketStats {
-  bucket: string;
-  /** Live objects. */
-  objects: number;
-  /** Sum of their sizes. */
-  totalBytes: number;
-  /** Deletes still remembered (until their TTL, `retentionDays` after the delete). */
-  tombstones: number;
-  /** The most recently recorded change within the retention window, if any. */
-  newestChange?: { key: string; recordedAt: string; deleted: boolean };
-}
-
-/**
- * Exact counts for one bucket. Reads every item of the bucket (all shards in parallel, only
- * size and the delete flag projected): cost and time grow with the bucket, about 1 read
- * unit per 20,000 objects (eventually consistent). The newest change is one request per day
- * looked back.
- */
-export async function bucketStats(
-  ctx: QueryContext,
-  bucket: string,
-  options: { lookBackDays: number; onProgress?: (itemsRead: number) => void },
-): Promise<BucketStats> {
-  const stats: BucketStats = { bucket, objects: 0, totalBytes: 0, tombstones: 0 };
-  let itemsRead = 0;
-  await Promise.all(
-    allPartitionKeys(bucket, ctx.shardCount).map(async (pk) => {
-      const pages = paginateQuery(
-        { client: ctx.documentClient, pageSize: 5000 },
-        {
-          TableName: ctx.tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ProjectionExpression: "#size, #deleted",
-          ExpressionAttributeNames: { "#pk": attributeNames.pk, "#size": "size", "#deleted": "deleted" },
-          ExpressionAttributeValues: { ":pk": pk },
-        },
-      );
-      for await (const page of pages) {
-        for (const item of page.Items ?? []) {
-          if (item.deleted) stats.tombstones++;
-          else {
-            stats.objects++;
-            stats.totalBytes += Number(item.size ?? 0);
-          }
-        }
-        itemsRead += page.Items?.length ?? 0;
-        options.onProgress?.(itemsRead);
-      }
-    }),
-  );
-  const { changeIndex } = ledgerTable;
-  const day = new Date(Date.now() + CLOCK_SKEW_MS);
-  for (let looked = 0; looked <= options.lookBackDays; looked++, day.setUTCDate(day.getUTCDate() - 1)) {
-    const { Items } = await ctx.documentClient.send(
-      new QueryCommand({
-        TableName: ctx.tableName,
-        IndexName: changeIndex.name,
-        KeyConditionExpression: "#day = :day",
-        ExpressionAttributeNames: { "#day": changeIndex.partitionKey },
-        ExpressionAttributeValues: { ":day": changeDayKey(bucket, day.toISOString().slice(0, 10)) },
-        ScanIndexForward: false,
-        Limit: 1,
-      }),
-    );
-    const newest = Items?.[0];
-    if (newest) {
-      const record = fromItem(newest);
-      stats.newestChange = { key: record.key, recordedAt: record.recordedAt, deleted: record.deleted };
-      break;
-    }
-  }
-  return stats;
 }

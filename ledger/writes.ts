@@ -26,7 +26,7 @@ export interface UpsertMutation extends MutationBase {
   state: ObjectState;
   /**
    * Snapshot time of the bucket's last complete reconciliation. A create older than it, for a
-   * key the ledger holds nothing for, is stale: that reconciliation listed the whole bucket and
+   * key the ledger holds nothing for, predates that reconciliation: it listed the whole bucket and
    * would have recorded the object had it still existed. Without this, an old create replayed
    * from a DLQ after its delete event was lost would resurrect the object.
    */
@@ -41,8 +41,13 @@ export interface DeleteMutation extends MutationBase {
 
 export type ObjectMutation = UpsertMutation | DeleteMutation;
 
-/** `stale`: an event with a newer sequencer (or a later snapshot) is already stored. */
-export type ApplyOutcome = "applied" | "stale" | "duplicate";
+/**
+ * `superseded`: the ledger already holds a newer event (a larger sequencer) or a later repair.
+ * `predatesReconciliation`: a create for a key the ledger holds nothing for, older than the
+ * bucket's last complete reconciliation, which would have recorded it had it still existed.
+ * (Drift whose size or ETag differs is `stale`, a DriftKind: a different idea.)
+ */
+export type ApplyOutcome = "applied" | "superseded" | "predatesReconciliation" | "duplicate";
 
 export interface WriteContext {
   tableName: string;
@@ -90,8 +95,8 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
     return "applied";
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
-      const stored = error.Item?.seq?.S;
-      return stored === record.sequencer ? "duplicate" : "stale";
+      if (!error.Item) return "predatesReconciliation";
+      return error.Item.seq?.S === record.sequencer ? "duplicate" : "superseded";
     }
     throw error;
   }

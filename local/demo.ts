@@ -18,25 +18,10 @@ import type { DeliveryFaultCounts } from "./delivery-faults.js";
 import { redriveDeadLetters } from "./redrive.js";
 import { queueDepth } from "./queues.js";
 import { LocalStack } from "./stack.js";
+import { TRICKY_KEYS } from "./tricky-keys.js";
 import { compareLedgerWithBucket, type LedgerComparison } from "./verify.js";
 import type { LedgerRecord } from "../ledger/index.js";
 
-/** Keys that break naive trackers: form encoding, unicode, astral characters, 1,024 bytes. */
-export const TRICKY_KEYS = [
-  "reports/2026/q1 summary.pdf",
-  "math/1+1=2.txt",
-  "math/a + b = c.txt",
-  "percent/100%.txt",
-  "query/what?x=1&y=2#frag.txt",
-  "unicode/日本語/ファイル.txt",
-  "unicode/café/ﬁle.txt",
-  "emoji/😀 party.txt",
-  "emoji/\u{1F680}/rocket.bin",
-  "halfwidth/\uFF61dot.txt",
-  `long/${"k".repeat(1024 - "long/".length)}`,
-  "empty-file.txt",
-  "deep/a/b/c/d/e/f/g/h.json",
-];
 
 async function multipartUpload(s3: S3Client, bucket: string, key: string): Promise<void> {
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));

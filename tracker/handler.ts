@@ -33,7 +33,8 @@ export type TrackerHandler = (event: SQSEvent, context?: Context) => Promise<SQS
 
 const OUTCOME_COUNTER: Record<EventOutcome, keyof TrackerCounts> = {
   applied: "applied",
-  stale: "skippedOlder",
+  superseded: "skippedOlder",
+  predatesReconciliation: "skippedOlder",
   duplicate: "duplicates",
   ignored: "ignored",
 };

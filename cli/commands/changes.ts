@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { changesCursor, changesPageSizeForLimit } from "../../ledger/index.js";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { changeColumns, changeRow } from "../output.js";
-import { parsePositiveInt, parseSince } from "../time.js";
+import { parsePositiveInt, parseSince } from "../option-parsers.js";
 import { printRecords } from "./records.js";
 
 interface ChangesOptions extends TargetOptions {

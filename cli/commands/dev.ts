@@ -1,10 +1,10 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { devFilePath } from "../../local/dev-file.js";
 import { runDevSession } from "../../local/dev-session.js";
 import { localEnvironment } from "../../local/environment.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
 import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
-import { parsePositiveInt } from "../time.js";
+import { parseInterval, parsePort, parsePositiveInt } from "../option-parsers.js";
 
 interface DevOptions extends ChaosOptions {
   bucket: string[];
@@ -18,15 +18,6 @@ interface DevOptions extends ChaosOptions {
   verbose?: boolean;
 }
 
-const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
-
-function interval(value: string): number {
-  if (value === "off") return 0;
-  const match = /^(\d+)([smh])$/.exec(value);
-  if (!match) throw new InvalidArgumentError("--reconcile-every takes a duration like 30s, 10m, 1h, or off");
-  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
-}
-
 function describeBatch(counts: TrackerCounts): string {
   const parts = Object.entries(counts)
     .filter(([, value]) => value > 0)
@@ -35,21 +26,16 @@ function describeBatch(counts: TrackerCounts): string {
 }
 
 export function registerDev(program: Command): void {
-  const port = (name: string) => (value: string) => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError(`${name} must be a port number (0 picks a free one)`);
-    return parsed;
-  };
   withChaosOptions(program.command("dev"), { prefix: "chaos: ", outage: "make the table unreachable for the tracker this long, once ready and on each SIGUSR1" })
     .description("run the whole system locally: DynamoDB Local, S3 + SQS emulator with S3 event notifications, and the tracker")
     .option("-b, --bucket <name...>", "buckets to create and track", ["ledger-demo"])
-    .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", port("--aws-port"))
-    .option("--api-port <port>", "query API port on 127.0.0.1 (default: a free port)", port("--api-port"))
-    .option("--dynamodb-port <port>", "DynamoDB Local port (default: a free port)", port("--dynamodb-port"))
+    .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", parsePort("--aws-port"))
+    .option("--api-port <port>", "query API port on 127.0.0.1 (default: a free port)", parsePort("--api-port"))
+    .option("--dynamodb-port <port>", "DynamoDB Local port (default: a free port)", parsePort("--dynamodb-port"))
     .option("--data-dir <dir>", "keep the ledger and the buckets in this directory across restarts (created if missing)")
     .option("--retention-days <n>", "how long tombstones (and the change feed) are kept", parsePositiveInt("--retention-days"))
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
-    .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", interval, 300_000)
+    .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", parseInterval("--reconcile-every"), 300_000)
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
     .addHelpText(
       "after",

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { listCursor, pageSizeForLimit } from "../../ledger/index.js";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { objectColumns, objectRow } from "../output.js";
-import { parsePositiveInt } from "../time.js";
+import { parsePositiveInt } from "../option-parsers.js";
 import { printRecords } from "./records.js";
 
 interface LsOptions extends TargetOptions {

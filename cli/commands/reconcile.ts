@@ -1,9 +1,10 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { RECONCILE_DEFAULTS } from "../../reconcile/defaults.js";
 import { reconcileBucket, type ReconcileSummary } from "../../reconcile/engine.js";
 import { inventorySource } from "../../reconcile/inventory-source.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { UsageError } from "../errors.js";
+import { parseFraction } from "../option-parsers.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { statusLine } from "../status-line.js";
 
@@ -17,12 +18,6 @@ interface ReconcileOptions extends TargetOptions {
   force?: boolean;
   unordered?: boolean;
   json?: boolean;
-}
-
-function fraction(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError("--max-delete must be a fraction between 0 and 1 (0.1 = 10%)");
-  return parsed;
 }
 
 function summaryTable(summary: ReconcileSummary): string {
@@ -54,7 +49,7 @@ export function registerReconcile(program: Command): void {
     .option("--inventory-prefix <prefix>", "inventory destination prefix", "inventory")
     .option("--inventory-id <id>", "inventory configuration id", "bucket-ledger")
     .option("--dry-run", "report what would change, write nothing")
-    .option("--max-delete <fraction>", "refuse to tombstone more than this fraction of the index", fraction, RECONCILE_DEFAULTS.maxDeleteFraction)
+    .option("--max-delete <fraction>", "refuse to tombstone more than this fraction of the index", parseFraction("--max-delete"), RECONCILE_DEFAULTS.maxDeleteFraction)
     .option("--force", "tombstone even beyond --max-delete")
     .option("--unordered", "the store does not list in UTF-8 byte order (some S3-compatible stores): sort on disk")
     .option("--json", "print the summary as JSON")

@@ -4,7 +4,7 @@ import { RunStore } from "../../reconcile/run-store.js";
 import { summarizeRun } from "../../reconcile/fan-out.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { formatTime, outputMode } from "../output.js";
-import { parsePositiveInt } from "../time.js";
+import { parsePositiveInt } from "../option-parsers.js";
 
 interface RunsOptions extends TargetOptions {
   limit: number;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
-import { TRICKY_KEYS as DEMO_KEYS } from "../../local/demo.js";
+import { TRICKY_KEYS as DEMO_KEYS } from "../../local/tricky-keys.js";
 import { localEnvironment } from "../../local/environment.js";
 import { LocalStack } from "../../local/stack.js";
 import { CLI, ndjson, runCli } from "../support/cli.js";

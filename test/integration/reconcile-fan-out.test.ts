@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createDocumentClient, DEFAULT_RETENTION_DAYS, type Ledger } from "../../ledger/index.js";
 import { declareResource, queueName } from "../../local/call-recorder.js";
 import { createLocalClients } from "../../local/clients.js";
@@ -133,15 +133,15 @@ async function fanOutHarness(options: HarnessOptions) {
     const plan = await reconciler.planRuns({ source: "schedule", ...overrides });
     return plan.planned[0]!.runId;
   };
-  const waitFor = async (runId: string, timeoutMs = 60_000): Promise<RunSummary> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const summary = finished.find((candidate) => candidate.runId === runId);
-      if (summary) return summary;
-      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(await runs.getRun(options.bucket, runId))}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
+  const waitFor = (runId: string, timeout = 60_000): Promise<RunSummary> =>
+    vi.waitFor(
+      async () => {
+        const summary = finished.find((candidate) => candidate.runId === runId);
+        if (!summary) throw new Error(`run ${runId} did not finish: ${JSON.stringify(await runs.getRun(options.bucket, runId))}`);
+        return summary;
+      },
+      { timeout, interval: 100 },
+    );
   const stop = async () => {
     await mapping.stop();
     for (const client of Object.values(role)) client.destroy();
@@ -403,11 +403,11 @@ describe("reconciliation fanned out over range tasks", () => {
 });
 
 async function waitForEmptyQueue(queueUrl: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const depth = await queueDepth(sqs, queueUrl);
-    if (depth.visible + depth.inFlight + depth.delayed === 0) return;
-    if (Date.now() > deadline) throw new Error(`queue not empty: ${JSON.stringify(depth)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await vi.waitFor(
+    async () => {
+      const depth = await queueDepth(sqs, queueUrl);
+      if (depth.visible + depth.inFlight + depth.delayed > 0) throw new Error(`queue not empty: ${JSON.stringify(depth)}`);
+    },
+    { timeout: 30_000, interval: 100 },
+  );
 }

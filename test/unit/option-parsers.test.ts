@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../cli/errors.js";
-import { parseSince } from "../../cli/time.js";
+import { parseSince } from "../../cli/option-parsers.js";
 
 describe("--since", () => {
   const now = new Date("2026-11-22T12:00:00.000Z");

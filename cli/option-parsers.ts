@@ -1,3 +1,4 @@
+/** Parsers for the CLI's option values; each names its option in the error it throws. */
 import { InvalidArgumentError } from "commander";
 import { UsageError } from "./errors.js";
 
@@ -30,6 +31,25 @@ export function parseDuration(name: string) {
     const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
     if (!match) throw new InvalidArgumentError(`${name} takes a duration like 500ms, 2s, 10m or 1h, got ${JSON.stringify(value)}`);
     return Math.round(Number(match[1]) * DURATION_MS[match[2]!]!);
+  };
+}
+
+/** A port for the option `name`; 0 picks a free one. */
+export function parsePort(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError(`${name} must be a port number (0 picks a free one)`);
+    return parsed;
+  };
+}
+
+/** `30s`, `10m`, `1h` or `off` (0) for the option `name`. */
+export function parseInterval(name: string) {
+  return (value: string): number => {
+    if (value === "off") return 0;
+    const match = /^(\d+)([smh])$/.exec(value);
+    if (!match) throw new InvalidArgumentError(`${name} takes a duration like 30s, 10m, 1h, or off`);
+    return Number(match[1]) * DURATION_MS[match[2]!]!;
   };
 }
 
