@@ -12,5 +12,17 @@ const args = argsFromStackConfig(Object.fromEntries(STACK_CONFIG_KEYS.map((key) 
 const ledger = new BucketLedger("bucket-ledger", args);
 
 // Every output of the component, by name; what `pulumi stack output` shows.
-export const { tableName, tableArn, bucketNames, queueUrl, deadLetterQueueUrl, trackerFunctionName, reconcileFunctionName, reconcileTaskDeadLetterQueueUrl, scheduleName, dashboardUrl, inventoryDestination, apiEndpoint } =
-  ledger.outputs;
+export const {
+  tableName,
+  tableArn,
+  bucketNames,
+  queueUrl,
+  deadLetterQueueUrl,
+  trackerFunctionName,
+  reconcileFunctionName,
+  reconcileTaskDeadLetterQueueUrl,
+  scheduleName,
+  dashboardUrl,
+  inventoryDestination,
+  apiEndpoint,
+} = ledger.outputs;

@@ -32,9 +32,16 @@ export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayPr
 
 const MAX_LIMIT = 1000;
 
-const limitSchema = z.coerce.number({ error: "limit must be a number" }).int("limit must be a whole number").min(1, "limit must be at least 1").max(MAX_LIMIT, `limit must be at most ${MAX_LIMIT}`).default(100);
+const limitSchema = z.coerce
+  .number({ error: "limit must be a number" })
+  .int("limit must be a whole number")
+  .min(1, "limit must be at least 1")
+  .max(MAX_LIMIT, `limit must be at most ${MAX_LIMIT}`)
+  .default(100);
 
-const objectQuerySchema = z.strictObject({ key: z.string({ error: "key is required: GET /buckets/{bucket}/object?key=<URL-encoded key>" }).min(1, "key must not be empty") });
+const objectQuerySchema = z.strictObject({
+  key: z.string({ error: "key is required: GET /buckets/{bucket}/object?key=<URL-encoded key>" }).min(1, "key must not be empty"),
+});
 
 const objectsQuerySchema = z.strictObject({ prefix: z.string().optional(), cursor: z.string().min(1).optional(), limit: limitSchema });
 
@@ -44,7 +51,10 @@ const changesQuerySchema = z
     cursor: z.string().min(1).optional(),
     limit: limitSchema,
   })
-  .refine((query) => query.since !== undefined || query.cursor !== undefined, { message: "since is required (or a cursor from an earlier page)", path: ["since"] });
+  .refine((query) => query.since !== undefined || query.cursor !== undefined, {
+    message: "since is required (or a cursor from an earlier page)",
+    path: ["since"],
+  });
 
 class HttpError extends Error {
   constructor(
@@ -99,14 +109,24 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
     switch (target.collection) {
       case "objects": {
         const query = parseQuery(objectsQuerySchema, event);
-        const page = await ledger.listPage({ bucket: target.bucket, limit: query.limit, ...(query.prefix !== undefined && { prefix: query.prefix }), ...(query.cursor !== undefined && { cursor: query.cursor }) });
+        const page = await ledger.listPage({
+          bucket: target.bucket,
+          limit: query.limit,
+          ...(query.prefix !== undefined && { prefix: query.prefix }),
+          ...(query.cursor !== undefined && { cursor: query.cursor }),
+        });
         return json(200, page);
       }
       case "changes": {
         const query = parseQuery(changesQuerySchema, event);
         // A cursor carries its own position; `since` only starts a feed.
         const since = query.since !== undefined ? new Date(query.since) : ledger.changeHorizon();
-        const page = await ledger.changesPage({ bucket: target.bucket, since, limit: query.limit, ...(query.cursor !== undefined && { cursor: query.cursor }) });
+        const page = await ledger.changesPage({
+          bucket: target.bucket,
+          since,
+          limit: query.limit,
+          ...(query.cursor !== undefined && { cursor: query.cursor }),
+        });
         return json(200, page);
       }
       case "object": {

@@ -49,14 +49,15 @@ async function batchPut(doc: DynamoDBDocumentClient, tableName: string, records:
       limit(async () => {
         let pending: unknown[] | undefined = chunk.map((record) => ({ PutRequest: { Item: toItem(record) } }));
         while (pending && pending.length > 0) {
-          const result: { UnprocessedItems?: Record<string, unknown[]> | undefined } = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
+          const result: { UnprocessedItems?: Record<string, unknown[]> | undefined } = await doc.send(
+            new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }),
+          );
           pending = result.UnprocessedItems?.[tableName];
         }
       }),
     ),
   );
 }
-
 
 export async function benchQuery(log: (line: string) => void) {
   const [dynamodb, aws] = await Promise.all([startDynamoDbLocal(), startEmulatorProcess()]);
@@ -66,7 +67,9 @@ export async function benchQuery(log: (line: string) => void) {
     log(`  preparing ${OBJECTS} objects, indexed, then ${CHANGED} of them changed after T...`);
     await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const upload = pLimit(64);
-    await Promise.all(Array.from({ length: OBJECTS }, (_, i) => upload(() => clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key(i), Body: `v1 ${i}` })))));
+    await Promise.all(
+      Array.from({ length: OBJECTS }, (_, i) => upload(() => clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key(i), Body: `v1 ${i}` })))),
+    );
     const tableName = `bench-${randomUUID()}`;
     await clients.dynamodb.send(new CreateTableCommand(createTableInput(tableName)));
     await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: tableName });
@@ -75,7 +78,19 @@ export async function benchQuery(log: (line: string) => void) {
     await batchPut(
       doc,
       tableName,
-      Array.from({ length: OBJECTS }, (_, i) => ({ bucket: BUCKET, key: key(i), deleted: false, size: `v1 ${i}`.length, etag: "v1", lastModified: before, cause: "ObjectCreated:Put", source: "event", sequencer: "0000000000000000000000000000000A", observedAt: before, recordedAt: before })),
+      Array.from({ length: OBJECTS }, (_, i) => ({
+        bucket: BUCKET,
+        key: key(i),
+        deleted: false,
+        size: `v1 ${i}`.length,
+        etag: "v1",
+        lastModified: before,
+        cause: "ObjectCreated:Put",
+        source: "event",
+        sequencer: "0000000000000000000000000000000A",
+        observedAt: before,
+        recordedAt: before,
+      })),
     );
     // S3's LastModified has one-second resolution: T sits strictly between the two generations.
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -87,7 +102,15 @@ export async function benchQuery(log: (line: string) => void) {
       changed.map((i) =>
         upload(async () => {
           await clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key(i), Body: `v2 of ${i}` }));
-          await ledger.apply({ kind: "upsert", bucket: BUCKET, key: key(i), sequencer: "0000000000000000000000000000000B", eventTime: new Date().toISOString(), eventName: "ObjectCreated:Put", state: { size: `v2 of ${i}`.length, etag: "v2", lastModified: new Date().toISOString() } });
+          await ledger.apply({
+            kind: "upsert",
+            bucket: BUCKET,
+            key: key(i),
+            sequencer: "0000000000000000000000000000000B",
+            eventTime: new Date().toISOString(),
+            eventName: "ObjectCreated:Put",
+            state: { size: `v2 of ${i}`.length, etag: "v2", lastModified: new Date().toISOString() },
+          });
         }),
       ),
     );
@@ -124,11 +147,17 @@ export async function benchQuery(log: (line: string) => void) {
       prefix_list: () =>
         measure(s3Requests, async () => {
           let n = 0;
-          for await (const page of paginateListObjectsV2({ client: clients.s3, pageSize: 1000 }, { Bucket: BUCKET, Prefix: PREFIX })) n += page.Contents?.length ?? 0;
+          for await (const page of paginateListObjectsV2({ client: clients.s3, pageSize: 1000 }, { Bucket: BUCKET, Prefix: PREFIX }))
+            n += page.Contents?.length ?? 0;
           return n;
         }),
     };
-    const results: Record<keyof typeof variants, { seconds: number; requests: number; items: number }[]> = { changes_ledger: [], changes_list_filter: [], prefix_ledger: [], prefix_list: [] };
+    const results: Record<keyof typeof variants, { seconds: number; requests: number; items: number }[]> = {
+      changes_ledger: [],
+      changes_list_filter: [],
+      prefix_ledger: [],
+      prefix_list: [],
+    };
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, run] of Object.entries(variants) as [keyof typeof variants, () => ReturnType<typeof measure>][]) {
         const result = await run();
@@ -137,7 +166,8 @@ export async function benchQuery(log: (line: string) => void) {
       }
     }
     for (const name of ["changes_ledger", "changes_list_filter"] as const) {
-      if (results[name].some((result) => result.items !== CHANGED)) throw new Error(`${name} found ${results[name].map((r) => r.items).join(", ")} changes, expected ${CHANGED}`);
+      if (results[name].some((result) => result.items !== CHANGED))
+        throw new Error(`${name} found ${results[name].map((r) => r.items).join(", ")} changes, expected ${CHANGED}`);
     }
     const seconds = (name: keyof typeof variants) => median(results[name].map((result) => result.seconds));
     const requests = (name: keyof typeof variants) => results[name][0]!.requests;

@@ -17,10 +17,11 @@ const keyOrder = Array.from({ length: 1000 }, (_, d) => d); // directories in or
 
 function* orderedIndexes(): Generator<number> {
   const perDirectory = Math.ceil(objects / 1000);
-  for (const d of keyOrder) for (let j = 0; j < perDirectory; j++) {
-    const i = j * 1000 + d;
-    if (i < objects) yield i;
-  }
+  for (const d of keyOrder)
+    for (let j = 0; j < perDirectory; j++) {
+      const i = j * 1000 + d;
+      if (i < objects) yield i;
+    }
 }
 
 const source: ObjectSource = {
@@ -76,4 +77,6 @@ const summary = await reconcileBucket({
 clearInterval(sampler);
 clearInterval(liveSampler);
 peak = Math.max(peak, process.memoryUsage().rss);
-process.stdout.write(`${JSON.stringify({ objects, peak_rss_mb: Math.round((peak / 1024 / 1024) * 10) / 10, ...(collect && { peak_live_heap_mb: Math.round((peakLiveHeap / 1024 / 1024) * 10) / 10 }), missing: summary.missing, stale: summary.stale, orphaned: summary.orphaned, scanned: summary.scanned })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ objects, peak_rss_mb: Math.round((peak / 1024 / 1024) * 10) / 10, ...(collect && { peak_live_heap_mb: Math.round((peakLiveHeap / 1024 / 1024) * 10) / 10 }), missing: summary.missing, stale: summary.stale, orphaned: summary.orphaned, scanned: summary.scanned })}\n`,
+);

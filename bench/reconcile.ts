@@ -43,7 +43,19 @@ const ROUNDS = 3;
 const RSS_RUNS = 5;
 
 function record(keyName: string, size: number, etagValue: string): LedgerRecord {
-  return { bucket: BUCKET, key: keyName, deleted: false, size, etag: etagValue, lastModified: "2026-11-20T00:00:00.000Z", cause: "ObjectCreated:Put", source: "event", sequencer: "00000000000000000000000000000001", observedAt: "2026-11-20T00:00:00.000Z", recordedAt: "2026-11-20T00:00:00.000Z" };
+  return {
+    bucket: BUCKET,
+    key: keyName,
+    deleted: false,
+    size,
+    etag: etagValue,
+    lastModified: "2026-11-20T00:00:00.000Z",
+    cause: "ObjectCreated:Put",
+    source: "event",
+    sequencer: "00000000000000000000000000000001",
+    observedAt: "2026-11-20T00:00:00.000Z",
+    recordedAt: "2026-11-20T00:00:00.000Z",
+  };
 }
 
 async function batchWrite(doc: DynamoDBDocumentClient, tableName: string, requests: Record<string, unknown>[]): Promise<void> {
@@ -87,7 +99,10 @@ function redriftWrites(): Record<string, unknown>[] {
 
 function engineMemory(objects: number): { peak_rss_mb: number; peak_live_heap_mb: number } {
   const script = fileURLToPath(new URL("./reconcile-rss.ts", import.meta.url));
-  const output = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", script, String(objects)], { encoding: "utf8", env: { ...process.env, AWS_REGION: LOCAL_REGION } });
+  const output = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", script, String(objects)], {
+    encoding: "utf8",
+    env: { ...process.env, AWS_REGION: LOCAL_REGION },
+  });
   return JSON.parse(output.trim().split("\n").at(-1)!) as { peak_rss_mb: number; peak_live_heap_mb: number };
 }
 
@@ -99,7 +114,9 @@ export async function benchReconcile(log: (line: string) => void) {
     log(`  preparing ${OBJECTS} objects and a drifted index (1% missing, 1% stale, 1% orphaned)...`);
     await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const upload = pLimit(64);
-    await Promise.all(Array.from({ length: OBJECTS }, (_, i) => upload(() => clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key(i), Body: body(i) })))));
+    await Promise.all(
+      Array.from({ length: OBJECTS }, (_, i) => upload(() => clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key(i), Body: body(i) })))),
+    );
     const tableName = `bench-${randomUUID()}`;
     await clients.dynamodb.send(new CreateTableCommand(createTableInput(tableName)));
     await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: tableName });
@@ -123,7 +140,11 @@ export async function benchReconcile(log: (line: string) => void) {
             for await (const page of paginateListObjectsV2({ client: clients.s3, pageSize: 1000 }, { Bucket: BUCKET })) listed += page.Contents?.length ?? 0;
           })(),
           ...allPartitionKeys(BUCKET).map(async (pk) => {
-            for await (const page of paginateQuery({ client: doc, pageSize: 1000 }, { TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": pk } })) read += page.Items?.length ?? 0;
+            for await (const page of paginateQuery(
+              { client: doc, pageSize: 1000 },
+              { TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": pk } },
+            ))
+              read += page.Items?.length ?? 0;
           }),
         ]);
         return { listed, read };
@@ -131,7 +152,13 @@ export async function benchReconcile(log: (line: string) => void) {
 
     const ours = (rangeConcurrency?: number, dryRun = false) =>
       timed(`ours (bucket-ledger reconcile, ${rangeConcurrency === 1 ? "one key range" : "parallel key ranges"}${dryRun ? ", dry run" : ""})`, () =>
-        reconcileBucket({ ledger, bucket: BUCKET, source: listObjectsSource({ s3: clients.s3, bucket: BUCKET }), dryRun, ...(rangeConcurrency !== undefined && { rangeConcurrency }) }),
+        reconcileBucket({
+          ledger,
+          bucket: BUCKET,
+          source: listObjectsSource({ s3: clients.s3, bucket: BUCKET }),
+          dryRun,
+          ...(rangeConcurrency !== undefined && { rangeConcurrency }),
+        }),
       );
 
     const seed = () =>
@@ -141,7 +168,8 @@ export async function benchReconcile(log: (line: string) => void) {
           for (const object of page.Contents ?? []) listed.set(object.Key!, { size: object.Size!, etag: object.ETag!.replace(/"/g, "") });
         }
         const indexed = new Map<string, Record<string, unknown>>();
-        for await (const page of paginateScan({ client: doc }, { TableName: tableName })) for (const item of page.Items ?? []) if (item.bucket === BUCKET && !item.deleted) indexed.set(item.sk as string, item);
+        for await (const page of paginateScan({ client: doc }, { TableName: tableName }))
+          for (const item of page.Items ?? []) if (item.bucket === BUCKET && !item.deleted) indexed.set(item.sk as string, item);
         let writes = 0;
         for (const [objectKey, object] of listed) {
           const item = indexed.get(objectKey);
@@ -179,7 +207,8 @@ export async function benchReconcile(log: (line: string) => void) {
     // The same run without writes: how much of the gap to the floor is the repairs themselves.
     const dry = await ours(undefined, true);
     const seedRun = await seed();
-    if (summary?.missing !== ORPHANS || summary.stale !== ORPHANS || summary.orphaned !== ORPHANS) throw new Error(`unexpected drift ${JSON.stringify(summary)}`);
+    if (summary?.missing !== ORPHANS || summary.stale !== ORPHANS || summary.orphaned !== ORPHANS)
+      throw new Error(`unexpected drift ${JSON.stringify(summary)}`);
     const oursMedian = median(rounds.map((round) => round.ours));
     const floorMedian = median(rounds.map((round) => round.floor));
     const ratios = rounds.map((round) => round.ours / round.floor);

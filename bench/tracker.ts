@@ -58,7 +58,14 @@ function buildHistory(): S3Commit[] {
     const key = `data/${k % 100}/object ${k}+${k}.bin`;
     const roll = random();
     const eventName = roll < 0.15 && commits.length > KEYS ? "ObjectRemoved:Delete" : "ObjectCreated:Put";
-    commits.push({ eventName, bucket: BUCKET, key, time, sequencer: next(), ...(eventName !== "ObjectRemoved:Delete" && { size: Math.floor(random() * 1e6), etag: `"${randomUUID().replace(/-/g, "")}"` }) });
+    commits.push({
+      eventName,
+      bucket: BUCKET,
+      key,
+      time,
+      sequencer: next(),
+      ...(eventName !== "ObjectRemoved:Delete" && { size: Math.floor(random() * 1e6), etag: `"${randomUUID().replace(/-/g, "")}"` }),
+    });
   }
   // At-least-once delivery: 10% duplicates.
   while (commits.length < EVENTS) commits.push(commits[Math.floor(random() * commits.length)]!);
@@ -195,7 +202,10 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
           } else {
             const head = await clients.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
             await documentClient.send(
-              new PutCommand({ TableName: tableName, Item: { pk, sk: key, size: head.ContentLength, etag: head.ETag, lastModified: head.LastModified?.toISOString() } }),
+              new PutCommand({
+                TableName: tableName,
+                Item: { pk, sk: key, size: head.ContentLength, etag: head.ETag, lastModified: head.LastModified?.toISOString() },
+              }),
             );
           }
         }

@@ -50,7 +50,8 @@ async function tableFromStack(stack: string): Promise<string> {
     ({ stdout } = await promisify(execFile)("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", timeout: 60_000 }));
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { stderr?: string };
-    if (failure.code === "ENOENT") throw new UsageError("--stack needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/); or pass --table $(pulumi stack output tableName)");
+    if (failure.code === "ENOENT")
+      throw new UsageError("--stack needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/); or pass --table $(pulumi stack output tableName)");
     throw new UsageError(`pulumi stack output --stack ${stack} failed: ${(failure.stderr ?? failure.message).trim()}`);
   }
   const outputs = parseJsonWith(stackOutputsSchema, stdout, (failure) =>

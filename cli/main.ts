@@ -47,9 +47,15 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its message already; help and version exit 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const message = error instanceof LedgerError || error instanceof UsageError || error instanceof LookupFailedError || error instanceof LocalStackNotRunningError || error instanceof ReconcileError || error instanceof PortInUseError
-      ? (error as Error).message
-      : `${(error as Error).name}: ${(error as Error).message}`;
+    const message =
+      error instanceof LedgerError ||
+      error instanceof UsageError ||
+      error instanceof LookupFailedError ||
+      error instanceof LocalStackNotRunningError ||
+      error instanceof ReconcileError ||
+      error instanceof PortInUseError
+        ? (error as Error).message
+        : `${(error as Error).name}: ${(error as Error).message}`;
     process.stderr.write(`bucket-ledger: ${message}\n`);
     return exitCodeFor(error);
   }

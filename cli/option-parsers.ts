@@ -57,7 +57,8 @@ export function parseInterval(name: string) {
 export function parseFraction(name: string) {
   return (value: string): number => {
     const parsed = Number(value);
-    if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError(`${name} must be a fraction between 0 and 1 (0.1 = 10%), got ${JSON.stringify(value)}`);
+    if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0 || parsed > 1)
+      throw new InvalidArgumentError(`${name} must be a fraction between 0 and 1 (0.1 = 10%), got ${JSON.stringify(value)}`);
     return parsed;
   };
 }

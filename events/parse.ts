@@ -97,7 +97,13 @@ function isRealVersion(versionId: string | undefined): versionId is string {
 }
 
 function classify(raw: RawObjectEvent): ObjectEvent {
-  const base = { bucket: raw.bucket, key: raw.key, eventName: raw.eventName, eventTime: new Date(raw.eventTime).toISOString(), eventTimeResolutionMs: raw.eventTimeResolutionMs };
+  const base = {
+    bucket: raw.bucket,
+    key: raw.key,
+    eventName: raw.eventName,
+    eventTime: new Date(raw.eventTime).toISOString(),
+    eventTimeResolutionMs: raw.eventTimeResolutionMs,
+  };
   const [category, detail] = raw.eventName.split(":", 2);
   const isDeletion = category === "ObjectRemoved" || category === "LifecycleExpiration";
   if (category === "ObjectCreated") {
@@ -188,9 +194,7 @@ function parseEnvelope(json: unknown, depth: number): ParsedMessage {
   if (s3TestEventSchema.safeParse(json).success) return { kind: "test" };
   const notification = s3NotificationSchema.safeParse(json);
   if (notification.success) {
-    const events = notification.data.Records.map((record, index) =>
-      classify(fromS3Record(parseWith(s3EventRecordSchema, record, `S3 event record ${index}`))),
-    );
+    const events = notification.data.Records.map((record, index) => classify(fromS3Record(parseWith(s3EventRecordSchema, record, `S3 event record ${index}`))));
     return { kind: "events", events };
   }
   if (typeof json === "object" && json !== null && "detail-type" in json) {

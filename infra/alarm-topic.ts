@@ -38,7 +38,13 @@ export class AlarmTopic extends pulumi.ComponentResource {
         deletionWindowInDays: 30,
         policy: policyDocument([
           // Without this statement the key could become unmanageable (KMS default key policy).
-          { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: pulumi.interpolate`arn:aws:iam::${args.accountId}:root` }, Action: "kms:*", Resource: "*" },
+          {
+            Sid: "AccountAdministers",
+            Effect: "Allow",
+            Principal: { AWS: pulumi.interpolate`arn:aws:iam::${args.accountId}:root` },
+            Action: "kms:*",
+            Resource: "*",
+          },
           {
             Sid: "CloudWatchAlarmsPublish",
             Effect: "Allow",

@@ -53,7 +53,9 @@ function overlapProblems(bucket: string, filters: NotificationFilter[]): string[
   for (let i = 0; i < filters.length; i++) {
     for (let j = i + 1; j < filters.length; j++) {
       if (filtersOverlap(filters[i]!, filters[j]!)) {
-        problems.push(`bucket ${bucket}: filters ${describe(filters[i]!)} and ${describe(filters[j]!)} overlap (S3 rejects overlapping notification filters); merge them into one`);
+        problems.push(
+          `bucket ${bucket}: filters ${describe(filters[i]!)} and ${describe(filters[j]!)} overlap (S3 rejects overlapping notification filters); merge them into one`,
+        );
       }
     }
   }
@@ -125,7 +127,9 @@ export const bucketLedgerArgsSchema = z.object({
     })
     .optional(),
   /** Existing buckets to track; the stack never deletes them. */
-  adoptBuckets: z.array(z.object({ name: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name"), filters: z.array(filterSchema).default([]) })).default([]),
+  adoptBuckets: z
+    .array(z.object({ name: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name"), filters: z.array(filterSchema).default([]) }))
+    .default([]),
   delivery: z.enum(["sqs", "eventbridge"]).default("sqs"),
   /** Opt-in: let the stack own (and so replace) adopted buckets' notification configuration. */
   replaceExistingNotifications: z.boolean().default(false),
@@ -173,7 +177,9 @@ export const bucketLedgerArgsSchema = z.object({
       logRetentionDays: z
         .number()
         .int()
-        .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), { message: `must be one of the values CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}` })
+        .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+          message: `must be one of the values CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`,
+        })
         .default(30),
       /** Defaults to one derived from the project, stack and component names. */
       dashboardName: z.string().regex(DASHBOARD_NAME, "CloudWatch dashboard names hold only letters, digits, - and _ (at most 255)").optional(),

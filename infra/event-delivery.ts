@@ -49,7 +49,11 @@ export class EventDelivery extends pulumi.ComponentResource {
 
   constructor(name: string, args: EventDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:EventDelivery", name, {}, opts);
-    const queues = new QueueWithDeadLetter(name, { visibilityTimeoutSeconds: args.visibilityTimeoutSeconds, maxReceiveCount: args.maxReceiveCount, formerParent: this }, { parent: this });
+    const queues = new QueueWithDeadLetter(
+      name,
+      { visibilityTimeoutSeconds: args.visibilityTimeoutSeconds, maxReceiveCount: args.maxReceiveCount, formerParent: this },
+      { parent: this },
+    );
     this.queue = queues.queue;
     this.deadLetterQueue = queues.deadLetterQueue;
 

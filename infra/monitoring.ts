@@ -57,16 +57,20 @@ export class Monitoring extends pulumi.ComponentResource {
       threshold: 0,
       comparisonOperator: "GreaterThanThreshold",
     });
-    alarm("reconcile-tasks-dlq", "bucket-ledger: reconciliation tasks failed repeatedly and are in the task DLQ; their run will be failed at the next planning", {
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: args.reconcileTaskDeadLetterQueueName },
-      statistic: "Maximum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: "GreaterThanThreshold",
-    });
+    alarm(
+      "reconcile-tasks-dlq",
+      "bucket-ledger: reconciliation tasks failed repeatedly and are in the task DLQ; their run will be failed at the next planning",
+      {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: args.reconcileTaskDeadLetterQueueName },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+      },
+    );
     alarm("tracker-errors", "bucket-ledger: the tracker Lambda failed invocations", {
       namespace: "AWS/Lambda",
       metricName: "Errors",
@@ -99,16 +103,20 @@ export class Monitoring extends pulumi.ComponentResource {
       comparisonOperator: "GreaterThanThreshold",
     });
 
-    alarm("key-encoding", "bucket-ledger: reconciliation found ledger keys that are the URL-encoded (or decoded) form of bucket keys: S3 event keys are being decoded wrongly, and the same keys will drift every night; see the reconcile function's logs", {
-      namespace: METRIC_NAMESPACE,
-      metricName: "KeyEncodingMismatches",
-      dimensions: { service: "reconcile" },
-      statistic: "Maximum",
-      period: 86_400,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: "GreaterThanThreshold",
-    });
+    alarm(
+      "key-encoding",
+      "bucket-ledger: reconciliation found ledger keys that are the URL-encoded (or decoded) form of bucket keys: S3 event keys are being decoded wrongly, and the same keys will drift every night; see the reconcile function's logs",
+      {
+        namespace: METRIC_NAMESPACE,
+        metricName: "KeyEncodingMismatches",
+        dimensions: { service: "reconcile" },
+        statistic: "Maximum",
+        period: 86_400,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+      },
+    );
 
     const tracker = (metric: string) => [METRIC_NAMESPACE, metric, "service", "tracker"];
     this.dashboard = new aws.cloudwatch.Dashboard(
@@ -153,7 +161,10 @@ export class Monitoring extends pulumi.ComponentResource {
                 region: args.region,
                 stat: "Maximum",
                 period: 86_400,
-                metrics: [[METRIC_NAMESPACE, "DriftFound", "service", "reconcile"], [METRIC_NAMESPACE, "RepairsMade", "service", "reconcile"]],
+                metrics: [
+                  [METRIC_NAMESPACE, "DriftFound", "service", "reconcile"],
+                  [METRIC_NAMESPACE, "RepairsMade", "service", "reconcile"],
+                ],
               },
             },
           ],

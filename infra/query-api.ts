@@ -38,7 +38,11 @@ export class QueryApi extends pulumi.ComponentResource {
         timeoutSeconds: 29,
         memoryMb: 512,
         logRetentionDays: args.logRetentionDays,
-        environment: { TABLE_NAME: args.table.name, RETENTION_DAYS: String(args.retentionDays), BUCKETS: pulumi.jsonStringify(args.buckets) } satisfies ApiVariables<pulumi.Input<string>>,
+        environment: {
+          TABLE_NAME: args.table.name,
+          RETENTION_DAYS: String(args.retentionDays),
+          BUCKETS: pulumi.jsonStringify(args.buckets),
+        } satisfies ApiVariables<pulumi.Input<string>>,
         statements: [{ Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem"], Resource: args.table.resourceArns }],
       },
       { parent: this },
@@ -53,7 +57,12 @@ export class QueryApi extends pulumi.ComponentResource {
       (routeKey, index) =>
         new aws.apigatewayv2.Route(
           `${name}-route-${index}`,
-          { apiId: this.api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}`, authorizationType: args.authorization === "iam" ? "AWS_IAM" : "NONE" },
+          {
+            apiId: this.api.id,
+            routeKey,
+            target: pulumi.interpolate`integrations/${integration.id}`,
+            authorizationType: args.authorization === "iam" ? "AWS_IAM" : "NONE",
+          },
           { parent: this },
         ),
     );
@@ -67,14 +76,25 @@ export class QueryApi extends pulumi.ComponentResource {
         defaultRouteSettings: { throttlingRateLimit: args.throttlingRateLimit, throttlingBurstLimit: args.throttlingBurstLimit },
         accessLogSettings: {
           destinationArn: accessLogs.arn,
-          format: JSON.stringify({ requestId: "$context.requestId", caller: "$context.identity.caller", routeKey: "$context.routeKey", status: "$context.status", latencyMs: "$context.responseLatency" }),
+          format: JSON.stringify({
+            requestId: "$context.requestId",
+            caller: "$context.identity.caller",
+            routeKey: "$context.routeKey",
+            status: "$context.status",
+            latencyMs: "$context.responseLatency",
+          }),
         },
       },
       { parent: this, dependsOn: this.routes },
     );
     new aws.lambda.Permission(
       name,
-      { action: "lambda:InvokeFunction", function: this.function.name, principal: "apigateway.amazonaws.com", sourceArn: pulumi.interpolate`${this.api.executionArn}/*/*` },
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${this.api.executionArn}/*/*`,
+      },
       { parent: this },
     );
     this.endpoint = this.api.apiEndpoint;

@@ -151,7 +151,10 @@ export class Reconciler extends pulumi.ComponentResource {
     const schedulerRole = new aws.iam.Role(`${name}-scheduler`, { assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com") }, { parent: this });
     new aws.iam.RolePolicy(
       `${name}-scheduler`,
-      { role: schedulerRole.id, policy: policyDocument([{ Sid: "InvokeReconciler", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: this.function.arn }]) },
+      {
+        role: schedulerRole.id,
+        policy: policyDocument([{ Sid: "InvokeReconciler", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: this.function.arn }]),
+      },
       { parent: this },
     );
     this.schedule = new aws.scheduler.Schedule(

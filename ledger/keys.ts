@@ -8,9 +8,7 @@ export const MAX_OBJECT_KEY_BYTES = 1024;
 export function assertValidObjectKey(key: string): void {
   const bytes = Buffer.byteLength(key, "utf8");
   if (bytes === 0 || bytes > MAX_OBJECT_KEY_BYTES) {
-    throw new InvalidObjectKeyError(
-      `object key must be 1 to ${MAX_OBJECT_KEY_BYTES} UTF-8 bytes, got ${bytes}`,
-    );
+    throw new InvalidObjectKeyError(`object key must be 1 to ${MAX_OBJECT_KEY_BYTES} UTF-8 bytes, got ${bytes}`);
   }
 }
 

@@ -8,11 +8,31 @@ import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { ChangeHorizonError } from "./errors.js";
 import { changesCursor, listCursor } from "./cursor.js";
 import { takePage } from "./paging.js";
-import { getRecord, listChanges, listObjects, changesPageSizeForLimit, pageSizeForLimit, type ChangesQuery, type ListQuery, type Page, type QueryContext } from "./queries.js";
+import {
+  getRecord,
+  listChanges,
+  listObjects,
+  changesPageSizeForLimit,
+  pageSizeForLimit,
+  type ChangesQuery,
+  type ListQuery,
+  type Page,
+  type QueryContext,
+} from "./queries.js";
 import { bucketStats, type BucketStats } from "./stats.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
-import { applyMutation, applyRepair, readReconciledThrough, recordReconciledThrough, type ApplyOutcome, type ObjectMutation, type RepairMutation, type RepairOutcome, type WriteContext } from "./writes.js";
+import {
+  applyMutation,
+  applyRepair,
+  readReconciledThrough,
+  recordReconciledThrough,
+  type ApplyOutcome,
+  type ObjectMutation,
+  type RepairMutation,
+  type RepairOutcome,
+  type WriteContext,
+} from "./writes.js";
 
 export const DEFAULT_RETENTION_DAYS = 30;
 const SECONDS_PER_DAY = 86_400;

@@ -2,10 +2,7 @@
  * k-way merge of sorted async streams: one stream per shard, each already in order, merged
  * lazily so only one page per shard is held in memory whatever the bucket size.
  */
-export async function* mergeSorted<T>(
-  sources: AsyncIterable<T>[],
-  compare: (a: T, b: T) => number,
-): AsyncGenerator<T> {
+export async function* mergeSorted<T>(sources: AsyncIterable<T>[], compare: (a: T, b: T) => number): AsyncGenerator<T> {
   const iterators = sources.map((source) => source[Symbol.asyncIterator]());
   try {
     const heads = await Promise.all(iterators.map((it) => it.next()));

@@ -2,11 +2,7 @@
 import type { Page } from "./queries.js";
 
 /** Takes up to `limit` items and a cursor to resume after the last one if more remain. */
-export async function takePage<T>(
-  source: AsyncGenerator<T>,
-  limit: number,
-  cursorOf: (last: T) => string,
-): Promise<Page<T>> {
+export async function takePage<T>(source: AsyncGenerator<T>, limit: number, cursorOf: (last: T) => string): Promise<Page<T>> {
   const items: T[] = [];
   for await (const item of source) {
     if (items.length === limit) {

@@ -68,22 +68,14 @@ async function* queryShard(
   pageSize: number | undefined,
   prefetch = false,
 ): AsyncGenerator<LedgerItem> {
-  const pages = paginateQuery(
-    { client: ctx.documentClient, ...(pageSize !== undefined && { pageSize }) },
-    { ...input, TableName: ctx.tableName },
-  );
+  const pages = paginateQuery({ client: ctx.documentClient, ...(pageSize !== undefined && { pageSize }) }, { ...input, TableName: ctx.tableName });
   // With prefetch, each shard fetches its next page while the merge consumes this one.
   for await (const page of prefetch ? readAhead(pages, 1) : pages) {
     for (const item of page.Items ?? []) yield item;
   }
 }
 
-export async function getRecord(
-  ctx: QueryContext,
-  bucket: string,
-  key: string,
-  options: { consistentRead?: boolean } = {},
-): Promise<LedgerRecord | undefined> {
+export async function getRecord(ctx: QueryContext, bucket: string, key: string, options: { consistentRead?: boolean } = {}): Promise<LedgerRecord | undefined> {
   assertValidObjectKey(key);
   const { Item } = await ctx.documentClient.send(
     new GetCommand({
@@ -109,7 +101,12 @@ export function listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator
 export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord> {
   const prefix = query.prefix ?? "";
   const cursorAfter = resumeAfter(query, "list", prefix);
-  const after = cursorAfter !== undefined && query.after !== undefined ? (compareUtf8(cursorAfter, query.after) > 0 ? cursorAfter : query.after) : (cursorAfter ?? query.after);
+  const after =
+    cursorAfter !== undefined && query.after !== undefined
+      ? compareUtf8(cursorAfter, query.after) > 0
+        ? cursorAfter
+        : query.after
+      : (cursorAfter ?? query.after);
   const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
   const shards = allPartitionKeys(query.bucket, ctx.shardCount).map((pk) =>
     queryShard(
@@ -117,7 +114,11 @@ export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGe
       {
         KeyConditionExpression: prefix ? "#pk = :pk AND begins_with(#sk, :prefix)" : "#pk = :pk",
         ...(!query.includeDeleted && { FilterExpression: "#deleted = :false" }),
-        ExpressionAttributeNames: { "#pk": attributeNames.pk, ...(!query.includeDeleted && { "#deleted": "deleted" }), ...(prefix && { "#sk": attributeNames.sk }) },
+        ExpressionAttributeNames: {
+          "#pk": attributeNames.pk,
+          ...(!query.includeDeleted && { "#deleted": "deleted" }),
+          ...(prefix && { "#sk": attributeNames.sk }),
+        },
         ExpressionAttributeValues: { ":pk": pk, ...(!query.includeDeleted && { ":false": false }), ...(prefix && { ":prefix": prefix }) },
         ...(after !== undefined && { ExclusiveStartKey: { [attributeNames.pk]: pk, [attributeNames.sk]: after } }),
       },
@@ -156,7 +157,7 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
   const { changeIndex } = ledgerTable;
   const today = () => new Date(Date.now() + CLOCK_SKEW_MS).toISOString().slice(0, 10);
   let lastDay = today();
-  for (let days = daysBetween(dayOf(after), lastDay); days.length > 0; ) {
+  for (let days = daysBetween(dayOf(after), lastDay); days.length > 0;) {
     for (const day of days) {
       const items = queryShard(
         ctx,

@@ -16,9 +16,7 @@ export function normalizeSequencer(raw: string): string {
     throw new InvalidSequencerError(`sequencer ${JSON.stringify(raw)} is not a hex string`);
   }
   if (raw.length > SEQUENCER_WIDTH) {
-    throw new InvalidSequencerError(
-      `sequencer ${JSON.stringify(raw)} is longer than ${SEQUENCER_WIDTH} digits and cannot be ordered safely`,
-    );
+    throw new InvalidSequencerError(`sequencer ${JSON.stringify(raw)} is longer than ${SEQUENCER_WIDTH} digits and cannot be ordered safely`);
   }
   return raw.toUpperCase().padEnd(SEQUENCER_WIDTH, "0");
 }

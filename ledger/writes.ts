@@ -88,7 +88,11 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
         Item: toItem(record),
         ConditionExpression: `${firstWrite} OR #seq < :seq OR (attribute_not_exists(#seq) AND #observedAt < :observedAt)`,
         ExpressionAttributeNames: { "#pk": attributeNames.pk, "#seq": "seq", "#observedAt": "observedAt" },
-        ExpressionAttributeValues: { ":seq": record.sequencer, ":observedAt": record.observedAt, ...(watermark !== undefined && { ":reconciledThrough": watermark }) },
+        ExpressionAttributeValues: {
+          ":seq": record.sequencer,
+          ":observedAt": record.observedAt,
+          ...(watermark !== undefined && { ":reconciledThrough": watermark }),
+        },
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
     );

@@ -61,7 +61,10 @@ function summarize(input: Record<string, unknown>): Record<string, unknown> {
 interface HasMiddlewareStack {
   middlewareStack: {
     add(
-      middleware: (next: (args: { input: object }) => Promise<{ response: unknown }>, context: { clientName?: string; commandName?: string }) => (args: { input: object }) => Promise<{ response: unknown }>,
+      middleware: (
+        next: (args: { input: object }) => Promise<{ response: unknown }>,
+        context: { clientName?: string; commandName?: string },
+      ) => (args: { input: object }) => Promise<{ response: unknown }>,
       options: { step: "initialize"; name: string },
     ): void;
   };
@@ -72,7 +75,13 @@ export function recordCalls<Client extends HasMiddlewareStack>(client: Client, r
   if (!process.env[CALL_LOG_ENV]) return client;
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const call = { type: "call" as const, role, service: (context.clientName ?? "").replace(/Client$/, ""), command: (context.commandName ?? "").replace(/Command$/, ""), input: summarize(args.input as Record<string, unknown>) };
+      const call = {
+        type: "call" as const,
+        role,
+        service: (context.clientName ?? "").replace(/Client$/, ""),
+        command: (context.commandName ?? "").replace(/Command$/, ""),
+        input: summarize(args.input as Record<string, unknown>),
+      };
       try {
         const result = await next(args);
         write({ ...call, status: (result.response as { statusCode?: number }).statusCode ?? 200 });

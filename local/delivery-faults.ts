@@ -41,8 +41,16 @@ export class DeliveryFaults {
   }
 
   static from(options: DeliveryFaultOptions): DeliveryFaults | undefined {
-    const resolved = { dropFraction: options.dropFraction ?? 0, duplicateFraction: options.duplicateFraction ?? 0, maxDelayMs: options.maxDelayMs ?? 0, seed: options.seed ?? Date.now() };
-    for (const [name, value] of [["drop", resolved.dropFraction], ["duplicate", resolved.duplicateFraction]] as const) {
+    const resolved = {
+      dropFraction: options.dropFraction ?? 0,
+      duplicateFraction: options.duplicateFraction ?? 0,
+      maxDelayMs: options.maxDelayMs ?? 0,
+      seed: options.seed ?? Date.now(),
+    };
+    for (const [name, value] of [
+      ["drop", resolved.dropFraction],
+      ["duplicate", resolved.duplicateFraction],
+    ] as const) {
       if (!(value >= 0 && value <= 1)) throw new RangeError(`${name} fraction must be between 0 and 1, got ${value}`);
     }
     if (!(resolved.maxDelayMs >= 0)) throw new RangeError(`max delay must be 0 or more milliseconds, got ${resolved.maxDelayMs}`);

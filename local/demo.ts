@@ -22,7 +22,6 @@ import { TRICKY_KEYS } from "./tricky-keys.js";
 import { compareLedgerWithBucket, type LedgerComparison } from "./verify.js";
 import type { LedgerRecord } from "../ledger/index.js";
 
-
 async function multipartUpload(s3: S3Client, bucket: string, key: string): Promise<void> {
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
   const parts = [Buffer.alloc(5 * 1024 * 1024, 1), Buffer.from("the last part")];
@@ -36,9 +35,15 @@ async function multipartUpload(s3: S3Client, bucket: string, key: string): Promi
 
 /** Runs the S3 workload; returns the keys it expects to remain. */
 export async function runDemoWorkload(s3: S3Client, bucket: string): Promise<void> {
-  await Promise.all(TRICKY_KEYS.map((key, index) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key === "empty-file.txt" ? new Uint8Array(0) : `object ${index}: ${key}` }))));
+  await Promise.all(
+    TRICKY_KEYS.map((key, index) =>
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key === "empty-file.txt" ? new Uint8Array(0) : `object ${index}: ${key}` })),
+    ),
+  );
   await multipartUpload(s3, bucket, "videos/big upload.mp4");
-  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "copies/summary copy.pdf", CopySource: `${bucket}/${encodeURIComponent("reports/2026/q1 summary.pdf")}` }));
+  await s3.send(
+    new CopyObjectCommand({ Bucket: bucket, Key: "copies/summary copy.pdf", CopySource: `${bucket}/${encodeURIComponent("reports/2026/q1 summary.pdf")}` }),
+  );
   for (let version = 1; version <= 3; version++) {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "math/1+1=2.txt", Body: `overwrite ${version}` }));
   }
@@ -107,7 +112,12 @@ export async function runChaosDemo(log: (line: string) => void, options: ChaosDe
   const tableOutageMs = options.tableOutageMs ?? 3000;
   let failedMessages = 0;
   const stack = await LocalStack.start({
-    deliveryFaults: { dropFraction: options.dropFraction ?? 0.2, duplicateFraction: options.duplicateFraction ?? 0.1, maxDelayMs: options.maxDelayMs ?? 1500, seed },
+    deliveryFaults: {
+      dropFraction: options.dropFraction ?? 0.2,
+      duplicateFraction: options.duplicateFraction ?? 0.1,
+      maxDelayMs: options.maxDelayMs ?? 1500,
+      seed,
+    },
     tableFaults: true,
     // Fail fast: a message goes to the DLQ after two receives, one second apart.
     visibilityTimeoutSeconds: 1,
@@ -128,7 +138,9 @@ export async function runChaosDemo(log: (line: string) => void, options: ChaosDe
     await runDemoWorkload(s3, bucket);
     await new Promise((resolve) => setTimeout(resolve, tableOutageMs));
     log("table back; overwriting 5 objects and deleting 10...");
-    await Promise.all(Array.from({ length: 5 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `batch/item-${i}.json`, Body: `{"n":${i},"v":2}` }))));
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `batch/item-${i}.json`, Body: `{"n":${i},"v":2}` }))),
+    );
     await Promise.all(Array.from({ length: 10 }, (_, i) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `batch/item-${30 + i}.json` }))));
     log("waiting for every delivery, retry and dead-lettering to settle...");
     await stack.waitForIdle(60_000);

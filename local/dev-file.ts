@@ -23,7 +23,10 @@ export function devFilePath(cwd: string = process.cwd()): string {
 }
 
 export class LocalStackNotRunningError extends Error {
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`no local stack found (${reason}); start one with \`bucket-ledger dev\` (it writes ${path})`);
     this.name = "LocalStackNotRunningError";
   }
@@ -45,7 +48,9 @@ export async function readDevFile(path: string = devFilePath()): Promise<LocalSt
     throw new LocalStackNotRunningError(path, `${path} does not exist`);
   }
   const info = parseJsonWith(localStackInfoSchema, text, (failure) =>
-    failure.reason === "json" ? new LocalStackNotRunningError(path, `${path} is not valid JSON`) : new LocalStackNotRunningError(path, `${path} is not a dev.json written by this version`),
+    failure.reason === "json"
+      ? new LocalStackNotRunningError(path, `${path} is not valid JSON`)
+      : new LocalStackNotRunningError(path, `${path} is not a dev.json written by this version`),
   );
   try {
     process.kill(info.pid, 0);

@@ -5,13 +5,7 @@
  * leave failed ones to reappear after the visibility timeout. The queue's redrive policy moves
  * a message to the DLQ after `maxReceiveCount` receives, as in AWS.
  */
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 
 export interface EventSourceMappingOptions {

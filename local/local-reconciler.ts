@@ -110,7 +110,11 @@ export class LocalReconciler {
    * each run's recorded summary (a run already in progress is waited for instead).
    */
   async reconcileAll(options: { dryRun?: boolean; force?: boolean; timeoutMs?: number } = {}): Promise<RunSummary[]> {
-    const result = await this.reconciler.planRuns({ source: "schedule", ...(options.dryRun !== undefined && { dryRun: options.dryRun }), ...(options.force !== undefined && { force: options.force }) });
+    const result = await this.reconciler.planRuns({
+      source: "schedule",
+      ...(options.dryRun !== undefined && { dryRun: options.dryRun }),
+      ...(options.force !== undefined && { force: options.force }),
+    });
     const timeoutMs = options.timeoutMs ?? 120_000;
     const deadline = Date.now() + timeoutMs;
     return Promise.all(

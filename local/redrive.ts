@@ -4,7 +4,9 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchComma
 export async function redriveDeadLetters(sqs: SQSClient, deadLetterQueueUrl: string, queueUrl: string): Promise<number> {
   let moved = 0;
   for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
+    );
     if (Messages.length === 0) return moved;
     const entries = Messages.map((message, index) => ({ Id: String(index), MessageBody: message.Body ?? "" }));
     const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
@@ -12,7 +14,12 @@ export async function redriveDeadLetters(sqs: SQSClient, deadLetterQueueUrl: str
     const delivered = new Set((sent.Successful ?? []).map((entry) => entry.Id));
     const done = Messages.filter((_, index) => delivered.has(String(index)));
     if (done.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: deadLetterQueueUrl,
+          Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+        }),
+      );
     }
     moved += done.length;
     if (done.length < Messages.length) throw new Error(`redrive: ${Messages.length - done.length} messages could not be sent back to the queue`);

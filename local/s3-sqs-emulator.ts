@@ -142,7 +142,9 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
   server.requestTimeout = 0;
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(options.port ?? 0, "the S3 + SQS emulator (--aws-port)") : error));
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(error.code === "EADDRINUSE" ? new PortInUseError(options.port ?? 0, "the S3 + SQS emulator (--aws-port)") : error),
+      );
       server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
     });
   } catch (error) {

@@ -97,7 +97,6 @@ async function createLedgerTable(dynamodb: DynamoDBClient, tableName: string): P
 }
 
 export class LocalStack {
-
   private constructor(
     readonly info: LocalStackInfo,
     /** The caller's clients (tests, the demo, the CLI): not any function's role. */
@@ -176,7 +175,9 @@ export class LocalStack {
       const ledger = new Ledger({ tableName, retentionDays, documentClient });
       const tableFaults = options.tableFaults ? await TableFaults.start(dynamodb.endpoint) : undefined;
       if (tableFaults) started.push(tableFaults);
-      const trackerTable = tableFaults ? recordCalls(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableFaults.endpoint })), "tracker") : roleClients.tracker.dynamodb;
+      const trackerTable = tableFaults
+        ? recordCalls(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableFaults.endpoint })), "tracker")
+        : roleClients.tracker.dynamodb;
       const trackerLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(trackerTable) });
       const handler = createTrackerHandler({
         ledger: trackerLedger,
@@ -200,7 +201,10 @@ export class LocalStack {
       // The API (its port may be taken) and the task queue come up before any poller starts,
       // so a failure here leaves nothing running.
       const apiLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(roleClients.api.dynamodb) });
-      const api = await startLocalApiServer(createApiHandler({ ledger: apiLedger, buckets, ...(options.onError && { onError: options.onError }) }), options.apiPort ?? 0);
+      const api = await startLocalApiServer(
+        createApiHandler({ ledger: apiLedger, buckets, ...(options.onError && { onError: options.onError }) }),
+        options.apiPort ?? 0,
+      );
       started.push(api);
       const reconciler = await LocalReconciler.start({
         clients,
@@ -232,7 +236,18 @@ export class LocalStack {
         retentionDays,
         pid: process.pid,
       };
-      const stack = new LocalStack(info, clients, roleClients, ledger, notifier, eventSourceMapping, reconciler, { aws, dynamodb, api }, deliveryFaults, tableFaults);
+      const stack = new LocalStack(
+        info,
+        clients,
+        roleClients,
+        ledger,
+        notifier,
+        eventSourceMapping,
+        reconciler,
+        { aws, dynamodb, api },
+        deliveryFaults,
+        tableFaults,
+      );
       if (options.reconcileIntervalMs) reconciler.scheduleEvery(options.reconcileIntervalMs, options.onError);
       return stack;
     } catch (error) {

@@ -79,7 +79,8 @@ export class RunCoordinator {
       if (++seen > 20) break;
       if (FINISHED.includes(run.status)) continue;
       const idleMs = this.now().getTime() - new Date(run.updatedAt).getTime();
-      if (idleMs > staleAfterMs) await this.finish(run, "failed", `no progress for ${Math.round(idleMs / 60_000)} min: tasks failed (see the task DLQ) or planning was interrupted`);
+      if (idleMs > staleAfterMs)
+        await this.finish(run, "failed", `no progress for ${Math.round(idleMs / 60_000)} min: tasks failed (see the task DLQ) or planning was interrupted`);
       else inProgress ??= run;
     }
     return inProgress;

@@ -135,7 +135,10 @@ export function createReconcileHandler(deps: ReconcileHandlerDependencies): Reco
 
   const planRuns: PlanRuns = async (event) => {
     const parsed = scheduleEventSchema.safeParse(event);
-    if (!parsed.success) throw new InvalidInvocationError(`reconcile invoked with an event that is neither an SQS batch nor {"source":"schedule"}: ${JSON.stringify(event).slice(0, 200)}`);
+    if (!parsed.success)
+      throw new InvalidInvocationError(
+        `reconcile invoked with an event that is neither an SQS batch nor {"source":"schedule"}: ${JSON.stringify(event).slice(0, 200)}`,
+      );
     return plan(parsed.data);
   };
 

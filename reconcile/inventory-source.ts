@@ -79,11 +79,18 @@ async function newestCompleteReport(s3: S3Client, location: InventoryLocation, s
     const report = await readReport(s3, location, sourceBucket, folder);
     if (report) return report;
   }
-  throw new NoInventoryReportError(`no complete inventory report for ${sourceBucket} under s3://${location.bucket}/${location.prefix}/${sourceBucket}/${location.configurationId}/`);
+  throw new NoInventoryReportError(
+    `no complete inventory report for ${sourceBucket} under s3://${location.bucket}/${location.prefix}/${sourceBucket}/${location.configurationId}/`,
+  );
 }
 
 /** One report, checked; undefined while its manifest.checksum has not been written. */
-async function readReport(s3: S3Client, location: InventoryLocation, sourceBucket: string, folder: string): Promise<{ folder: string; manifest: Manifest } | undefined> {
+async function readReport(
+  s3: S3Client,
+  location: InventoryLocation,
+  sourceBucket: string,
+  folder: string,
+): Promise<{ folder: string; manifest: Manifest } | undefined> {
   const checksum = await readText(s3, location.bucket, `${folder}manifest.checksum`);
   if (checksum === undefined) return undefined; // still being written
   const manifestText = await readText(s3, location.bucket, `${folder}manifest.json`);
@@ -93,7 +100,9 @@ async function readReport(s3: S3Client, location: InventoryLocation, sourceBucke
     throw new InventoryError(`${folder}manifest.json does not match manifest.checksum (${actual} != ${checksum.trim()}); refusing this report`);
   }
   const manifest = parseJsonWith(manifestSchema, manifestText, (failure) =>
-    failure.reason === "json" ? new InventoryError(`${folder}manifest.json is not JSON`) : new InventoryError(`${folder}manifest.json is not an S3 Inventory manifest: ${failure.issues}`),
+    failure.reason === "json"
+      ? new InventoryError(`${folder}manifest.json is not JSON`)
+      : new InventoryError(`${folder}manifest.json is not an S3 Inventory manifest: ${failure.issues}`),
   );
   if (manifest.sourceBucket !== sourceBucket) throw new InventoryError(`${folder}manifest.json describes ${manifest.sourceBucket}, not ${sourceBucket}`);
   return { folder, manifest };
@@ -134,7 +143,8 @@ const truthy = (value: unknown) => value === true || value === "true";
 function toSourceObject(row: InventoryRow, snapshotTime: Date): SourceObject | undefined {
   if (row.islatest !== undefined && !truthy(row.islatest)) return undefined;
   if (truthy(row.isdeletemarker)) return undefined;
-  const lastModified = row.lastmodifieddate instanceof Date ? row.lastmodifieddate : row.lastmodifieddate ? new Date(String(row.lastmodifieddate)) : snapshotTime;
+  const lastModified =
+    row.lastmodifieddate instanceof Date ? row.lastmodifieddate : row.lastmodifieddate ? new Date(String(row.lastmodifieddate)) : snapshotTime;
   return {
     key: row.key,
     size: Number(row.size ?? 0),
@@ -147,7 +157,9 @@ function toSourceObject(row: InventoryRow, snapshotTime: Date): SourceObject | u
 async function* csvRows(path: string, fileSchema: string): AsyncGenerator<InventoryRow> {
   const columns = fileSchema.split(",").map((column) => normalizeColumn(column.trim()));
   if (!columns.includes("key")) throw new InventoryError(`CSV fileSchema ${JSON.stringify(fileSchema)} has no Key column`);
-  const parser = createReadStream(path).pipe(createGunzip()).pipe(parseCsv({ columns, relax_column_count: false }));
+  const parser = createReadStream(path)
+    .pipe(createGunzip())
+    .pipe(parseCsv({ columns, relax_column_count: false }));
   for await (const record of parser as AsyncIterable<Record<string, string>>) {
     // CSV keys are URL-encoded (form style, as in event notifications); Parquet keys are not.
     yield { ...record, key: decodeS3EventKey(record.key!) };
@@ -163,7 +175,9 @@ async function* parquetRows(path: string): AsyncGenerator<InventoryRow> {
     const rowEnd = rowStart + Number(group.num_rows);
     const rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd, compressors });
     for (const row of rows) {
-      const normalized = Object.fromEntries(Object.entries(row).map(([name, value]) => [normalizeColumn(name), typeof value === "bigint" ? Number(value) : value]));
+      const normalized = Object.fromEntries(
+        Object.entries(row).map(([name, value]) => [normalizeColumn(name), typeof value === "bigint" ? Number(value) : value]),
+      );
       yield normalized as unknown as InventoryRow;
     }
     rowStart = rowEnd;
@@ -181,7 +195,10 @@ export interface InventorySourceOptions {
 /** Locates and checks the newest complete report now; rows are read when the engine asks. */
 export async function inventorySource(options: InventorySourceOptions): Promise<ObjectSource & { reportFolder: string }> {
   const { s3, sourceBucket, location } = options;
-  const report = options.reportFolder === undefined ? await newestCompleteReport(s3, location, sourceBucket) : await readReport(s3, location, sourceBucket, options.reportFolder);
+  const report =
+    options.reportFolder === undefined
+      ? await newestCompleteReport(s3, location, sourceBucket)
+      : await readReport(s3, location, sourceBucket, options.reportFolder);
   if (!report) throw new InventoryError(`inventory report ${options.reportFolder} is not complete (no manifest.checksum)`);
   const { folder, manifest } = report;
   const format = manifest.fileFormat.toUpperCase();

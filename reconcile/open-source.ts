@@ -32,7 +32,10 @@ export function openRunSource(options: RunSourceOptions) {
         return { source, spec: { kind: "inventory", reportFolder: source.reportFolder } };
       } catch (error) {
         if (!(error instanceof NoInventoryReportError)) throw error;
-        return { source: list(bucket), spec: { kind: "list", fallback: `no complete inventory report yet (S3 delivers the first within 48 hours): listed the bucket instead` } };
+        return {
+          source: list(bucket),
+          spec: { kind: "list", fallback: `no complete inventory report yet (S3 delivers the first within 48 hours): listed the bucket instead` },
+        };
       }
     },
     async reopen(bucket: string, spec: RunSourceSpec, snapshotTime: Date): Promise<ObjectSource> {

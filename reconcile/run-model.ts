@@ -16,7 +16,8 @@ export function zeroCounts(): RunCounts {
 export type TombstoneCounts = Pick<RunCounts, "repaired" | "newerStateKept" | "unconfirmed">;
 
 /** How each task reopens the run's source: the same listing snapshot or the same inventory report. */
-export type RunSourceSpec = { kind: "list"; /** Why a run meant to read inventory listed instead. */ fallback?: string } | { kind: "inventory"; reportFolder: string };
+export type RunSourceSpec =
+  { kind: "list"; /** Why a run meant to read inventory listed instead. */ fallback?: string } | { kind: "inventory"; reportFolder: string };
 
 export type RunStatus = "scanning" | "tombstoning" | "succeeded" | "refused" | "failed";
 export const FINISHED: readonly RunStatus[] = ["succeeded", "refused", "failed"];
@@ -63,7 +64,17 @@ export const PHASES = {
     tally: "tombstoneTasksDone",
     ownCounts: ({ repaired, newerStateKept, unconfirmed }: RunCounts): TombstoneCounts => ({ repaired, newerStateKept, unconfirmed }),
   },
-} as const satisfies Record<TaskPhase, { runStatus: RunStatus; done: keyof TaskRecord; checkpoint: keyof TaskRecord; counts: keyof TaskRecord; tally: keyof RunRecord; ownCounts: (counts: RunCounts) => Partial<RunCounts> }>;
+} as const satisfies Record<
+  TaskPhase,
+  {
+    runStatus: RunStatus;
+    done: keyof TaskRecord;
+    checkpoint: keyof TaskRecord;
+    counts: keyof TaskRecord;
+    tally: keyof RunRecord;
+    ownCounts: (counts: RunCounts) => Partial<RunCounts>;
+  }
+>;
 
 export interface TaskRecord {
   bucket: string;

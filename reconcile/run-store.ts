@@ -32,8 +32,7 @@ const { partitionKey: PK, sortKey: SK } = ledgerTable;
 const runPartition = reconcilePartitionKey;
 const { run: runSortKey, task: taskSortKey, orphanPartition } = reconcileKeys;
 
-const isConditionFailure = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException || (error as Error).name === "TransactionCanceledException";
+const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as Error).name === "TransactionCanceledException";
 
 function stripKeys<T>(item: Record<string, NativeAttributeValue>): T {
   const { [PK]: _pk, [SK]: _sk, expiresAt: _expires, ...rest } = item;
@@ -81,7 +80,10 @@ export class RunStore {
       tasks.map((task) =>
         limit(() =>
           this.documentClient.send(
-            new PutCommand({ TableName: this.tableName, Item: { [PK]: runPartition(run.bucket), [SK]: taskSortKey(run.runId, task.task), expiresAt: this.expiresAt(), ...task } }),
+            new PutCommand({
+              TableName: this.tableName,
+              Item: { [PK]: runPartition(run.bucket), [SK]: taskSortKey(run.runId, task.task), expiresAt: this.expiresAt(), ...task },
+            }),
           ),
         ),
       ),
@@ -269,7 +271,10 @@ export class RunStore {
   /** Orphans wait here until every range has been read; writing one twice is harmless. */
   async putOrphan(task: TaskRecord, key: string): Promise<void> {
     await this.documentClient.send(
-      new PutCommand({ TableName: this.tableName, Item: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key, expiresAt: this.expiresAt() } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key, expiresAt: this.expiresAt() },
+      }),
     );
   }
 
@@ -281,7 +286,9 @@ export class RunStore {
     const deletions = new BoundedWriter(8);
     for await (const key of this.orphans(task, after)) {
       await deletions.submit(async () => {
-        await this.documentClient.send(new DeleteCommand({ TableName: this.tableName, Key: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key } }));
+        await this.documentClient.send(
+          new DeleteCommand({ TableName: this.tableName, Key: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key } }),
+        );
       });
     }
     await deletions.drain();

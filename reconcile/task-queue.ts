@@ -18,7 +18,9 @@ export class MalformedTaskMessageError extends ReconcileError {}
 
 export function parseTaskMessage(body: string): TaskMessage {
   return parseJsonWith(taskMessageSchema, body, (failure) =>
-    failure.reason === "json" ? new MalformedTaskMessageError(`reconcile task message is not JSON: ${body.slice(0, 200)}`) : new MalformedTaskMessageError(`reconcile task message is invalid: ${failure.issues}`),
+    failure.reason === "json"
+      ? new MalformedTaskMessageError(`reconcile task message is not JSON: ${body.slice(0, 200)}`)
+      : new MalformedTaskMessageError(`reconcile task message is invalid: ${failure.issues}`),
   );
 }
 
@@ -32,10 +34,15 @@ export function sqsTaskQueue(sqs: SQSClient, queueUrl: string): TaskQueue {
       for (let start = 0; start < messages.length; start += 10) {
         const chunk = messages.slice(start, start + 10);
         const { Failed = [] } = await sqs.send(
-          new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) })) }),
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) })),
+          }),
         );
         if (Failed.length > 0) {
-          throw new ReconcileError(`could not queue ${Failed.length} reconcile tasks: ${Failed.map((failure) => `${failure.Code}: ${failure.Message}`).join("; ")}`);
+          throw new ReconcileError(
+            `could not queue ${Failed.length} reconcile tasks: ${Failed.map((failure) => `${failure.Code}: ${failure.Message}`).join("; ")}`,
+          );
         }
       }
     },

@@ -43,7 +43,8 @@ export class TaskWorker {
       await this.coordinator.advance(run.bucket, run.runId);
       return "skipped";
     }
-    const outcome = message.phase === "scan" ? await this.scan(run, claimed.task, claimed.leaseId, budget) : await this.tombstone(run, claimed.task, claimed.leaseId, budget);
+    const outcome =
+      message.phase === "scan" ? await this.scan(run, claimed.task, claimed.leaseId, budget) : await this.tombstone(run, claimed.task, claimed.leaseId, budget);
     if (outcome === "continued") {
       await this.options.queue.send([message]);
       return outcome;
@@ -65,7 +66,9 @@ export class TaskWorker {
     const current = await runs.getTask(message.bucket, message.runId, message.task);
     if (current && phaseDone(current)) return undefined;
     // Thrown so the queue redelivers later, by which time the holder has finished or its lease has run out.
-    throw new TaskLeaseError(`task ${message.task} of run ${message.runId} is held by another worker until ${new Date(current?.leaseUntil ?? 0).toISOString()}`);
+    throw new TaskLeaseError(
+      `task ${message.task} of run ${message.runId} is held by another worker until ${new Date(current?.leaseUntil ?? 0).toISOString()}`,
+    );
   }
 
   /** Checkpoints every interval, and for the last time when the budget is spent (returns false then). */
@@ -144,5 +147,4 @@ export class TaskWorker {
     await runs.completeTask(task, "tombstone", leaseId, counts);
     return "completed";
   }
-
 }

@@ -5,7 +5,11 @@ import type { ObjectLookup } from "../sdk/object-lookup.js";
 
 export type EventOutcome = ApplyOutcome | "ignored";
 
-async function toMutation(event: Exclude<ObjectEvent, { action: "ignore" }>, lookup: ObjectLookup, reconciledThrough: string | undefined): Promise<ObjectMutation> {
+async function toMutation(
+  event: Exclude<ObjectEvent, { action: "ignore" }>,
+  lookup: ObjectLookup,
+  reconciledThrough: string | undefined,
+): Promise<ObjectMutation> {
   const base = { bucket: event.bucket, key: event.key, sequencer: event.sequencer, eventTime: event.eventTime, eventName: event.eventName };
   switch (event.action) {
     case "upsert":
@@ -44,7 +48,12 @@ function comparableWatermark(reconciledThrough: string | undefined, resolutionMs
 /** Reads each bucket's reconciled-through watermark once per batch. */
 export type WatermarkReader = (bucket: string) => Promise<string | undefined>;
 
-export async function applyEvent(ledger: Ledger, lookup: ObjectLookup, event: ObjectEvent, watermark: WatermarkReader = async () => undefined): Promise<EventOutcome> {
+export async function applyEvent(
+  ledger: Ledger,
+  lookup: ObjectLookup,
+  event: ObjectEvent,
+  watermark: WatermarkReader = async () => undefined,
+): Promise<EventOutcome> {
   if (event.action === "ignore") return "ignored";
   return ledger.apply(await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs)));
 }

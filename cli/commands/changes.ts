@@ -20,12 +20,20 @@ export function registerChanges(program: Command): void {
     .option("-n, --limit <n>", "stop after n changes and print a resume cursor", parsePositiveInt("--limit"))
     .option("--cursor <cursor>", "resume where an earlier --limit stopped")
     .option("--json", "NDJSON output (the default when stdout is not a terminal)")
-    .addHelpText("after", "\nExamples:\n  bucket-ledger changes my-bucket --since 24h --table ledger-prod\n  bucket-ledger changes ledger-demo --since 2026-11-21T00:00:00Z --local --json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  bucket-ledger changes my-bucket --since 24h --table ledger-prod\n  bucket-ledger changes ledger-demo --since 2026-11-21T00:00:00Z --local --json",
+    )
     .action(async (bucket: string, options: ChangesOptions) => {
       const since = parseSince(options.since);
       const ledger = await openLedger(options);
       await printRecords({
-        records: ledger.changes({ bucket, since, ...(options.cursor !== undefined && { cursor: options.cursor }), ...(options.limit !== undefined && { pageSize: changesPageSizeForLimit(options.limit) }) }),
+        records: ledger.changes({
+          bucket,
+          since,
+          ...(options.cursor !== undefined && { cursor: options.cursor }),
+          ...(options.limit !== undefined && { pageSize: changesPageSizeForLimit(options.limit) }),
+        }),
         ...(options.limit !== undefined && { limit: options.limit }),
         ...(options.json !== undefined && { json: options.json }),
         header: changeColumns,

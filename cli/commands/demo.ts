@@ -17,7 +17,10 @@ export function registerDemo(program: Command): void {
     .description("start the local stack, run a scripted S3 workload, and check the ledger against the bucket")
     .option("--json", "print the result as one JSON document")
     .option("--chaos", "the same workload under dropped, duplicated and late events and a table outage; then reconciliation repairs it")
-    .addHelpText("after", "\nExits 0 only if the ledger matches a full listing of the bucket (with --chaos: after reconciliation,\nand again after the DLQ is replayed).\n\nExamples:\n  npm run demo\n  npm run demo -- --chaos --fault-seed 42")
+    .addHelpText(
+      "after",
+      "\nExits 0 only if the ledger matches a full listing of the bucket (with --chaos: after reconciliation,\nand again after the DLQ is replayed).\n\nExamples:\n  npm run demo\n  npm run demo -- --chaos --fault-seed 42",
+    )
     .action(async (options: DemoOptions) => {
       const log = (line: string) => !options.json && process.stdout.write(`${line}\n`);
       if (options.chaos) {
@@ -30,7 +33,11 @@ export function registerDemo(program: Command): void {
         });
         if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         const ok = result.repaired.matches && result.afterRedrive.matches;
-        log(ok ? `\nOK: exact again after reconciliation, and still exact after the DLQ replay (seed ${result.seed}).` : `\nMISMATCH after reconciliation (seed ${result.seed}): ${JSON.stringify(result.afterRedrive)}`);
+        log(
+          ok
+            ? `\nOK: exact again after reconciliation, and still exact after the DLQ replay (seed ${result.seed}).`
+            : `\nMISMATCH after reconciliation (seed ${result.seed}): ${JSON.stringify(result.afterRedrive)}`,
+        );
         if (!ok) process.exitCode = 1;
         return;
       }

@@ -26,7 +26,10 @@ function describeBatch(counts: TrackerCounts): string {
 }
 
 export function registerDev(program: Command): void {
-  withChaosOptions(program.command("dev"), { prefix: "chaos: ", outage: "make the table unreachable for the tracker this long, once ready and on each SIGUSR1" })
+  withChaosOptions(program.command("dev"), {
+    prefix: "chaos: ",
+    outage: "make the table unreachable for the tracker this long, once ready and on each SIGUSR1",
+  })
     .description("run the whole system locally: DynamoDB Local, S3 + SQS emulator with S3 event notifications, and the tracker")
     .option("-b, --bucket <name...>", "buckets to create and track", ["ledger-demo"])
     .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", parsePort("--aws-port"))
@@ -39,7 +42,7 @@ export function registerDev(program: Command): void {
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
     .addHelpText(
       "after",
-      "\nPrints one JSON line on stdout once ready ({\"ready\":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m",
+      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
     )
     .action(async (options: DevOptions) => {
       const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
@@ -54,7 +57,14 @@ export function registerDev(program: Command): void {
           ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
           logLevel: options.verbose ? "INFO" : "WARN",
           ...(options.dropEvents !== undefined || options.duplicateEvents !== undefined || options.maxDelay !== undefined
-            ? { deliveryFaults: { dropFraction: options.dropEvents ?? 0, duplicateFraction: options.duplicateEvents ?? 0, maxDelayMs: options.maxDelay ?? 0, ...(options.faultSeed !== undefined && { seed: options.faultSeed }) } }
+            ? {
+                deliveryFaults: {
+                  dropFraction: options.dropEvents ?? 0,
+                  duplicateFraction: options.duplicateEvents ?? 0,
+                  maxDelayMs: options.maxDelay ?? 0,
+                  ...(options.faultSeed !== undefined && { seed: options.faultSeed }),
+                },
+              }
             : {}),
           ...(options.tableOutage !== undefined && { tableFaults: true }),
           onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
@@ -83,7 +93,9 @@ export function registerDev(program: Command): void {
           onReady: (stack) => {
             process.stdout.write(`${JSON.stringify(stack.info)}\n`);
             if (!process.stderr.isTTY) return;
-            const env = Object.entries(localEnvironment(stack.info)).map(([name, value]) => `  export ${name}=${value}`).join("\n");
+            const env = Object.entries(localEnvironment(stack.info))
+              .map(([name, value]) => `  export ${name}=${value}`)
+              .join("\n");
             process.stderr.write(
               `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\nCtrl-C to stop.\n\n`,
             );

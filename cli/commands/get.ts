@@ -15,7 +15,10 @@ export function registerGet(program: Command): void {
     .argument("<key>", "object key, exactly as in S3 (quote it)")
     .option("--consistent", "strongly consistent read (sees a write that just happened)")
     .option("--json", "JSON output (the default when stdout is not a terminal)")
-    .addHelpText("after", "\nExit code 1 when the ledger has no record of the key.\n\nExamples:\n  bucket-ledger get my-bucket 'photos/2026/a b.jpg' --table ledger-prod\n  bucket-ledger get ledger-demo hello.txt --local --json | jq .etag")
+    .addHelpText(
+      "after",
+      "\nExit code 1 when the ledger has no record of the key.\n\nExamples:\n  bucket-ledger get my-bucket 'photos/2026/a b.jpg' --table ledger-prod\n  bucket-ledger get ledger-demo hello.txt --local --json | jq .etag",
+    )
     .action(async (bucket: string, key: string, options: GetOptions) => {
       const ledger = await openLedger(options);
       const record = await ledger.get(bucket, key, { consistentRead: Boolean(options.consistent) });

@@ -20,11 +20,19 @@ export function registerLs(program: Command): void {
     .option("-n, --limit <n>", "stop after n objects and print a resume cursor", parsePositiveInt("--limit"))
     .option("--cursor <cursor>", "resume a listing where an earlier --limit stopped")
     .option("--json", "NDJSON output (the default when stdout is not a terminal)")
-    .addHelpText("after", "\nExamples:\n  bucket-ledger ls my-bucket --prefix logs/2026/ --table ledger-prod\n  bucket-ledger ls ledger-demo --local --json | jq .size")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  bucket-ledger ls my-bucket --prefix logs/2026/ --table ledger-prod\n  bucket-ledger ls ledger-demo --local --json | jq .size",
+    )
     .action(async (bucket: string, options: LsOptions) => {
       const ledger = await openLedger(options);
       await printRecords({
-        records: ledger.list({ bucket, ...(options.prefix !== undefined && { prefix: options.prefix }), ...(options.cursor !== undefined && { cursor: options.cursor }), ...(options.limit !== undefined && { pageSize: pageSizeForLimit(options.limit) }) }),
+        records: ledger.list({
+          bucket,
+          ...(options.prefix !== undefined && { prefix: options.prefix }),
+          ...(options.cursor !== undefined && { cursor: options.cursor }),
+          ...(options.limit !== undefined && { pageSize: pageSizeForLimit(options.limit) }),
+        }),
         ...(options.limit !== undefined && { limit: options.limit }),
         ...(options.json !== undefined && { json: options.json }),
         header: objectColumns,

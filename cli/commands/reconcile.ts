@@ -36,7 +36,9 @@ function summaryTable(summary: ReconcileSummary): string {
   ];
   const table = rows.map(([name, value]) => `${name.padEnd(34)}${value}`).join("\n");
   if (summary.encodingMismatches === 0) return table;
-  const pairs = summary.encodingMismatchSample.map(({ ledgerKey, bucketKey }) => `  ledger ${JSON.stringify(ledgerKey)}  <->  bucket ${JSON.stringify(bucketKey)}`);
+  const pairs = summary.encodingMismatchSample.map(
+    ({ ledgerKey, bucketKey }) => `  ledger ${JSON.stringify(ledgerKey)}  <->  bucket ${JSON.stringify(bucketKey)}`,
+  );
   return `${table}\n\nKEY ENCODING: ${summary.encodingMismatches} ledger keys are another URL-encoding form of a bucket key.\nS3 event keys are being decoded wrongly; these keys will drift again after every event.\n${pairs.join("\n")}`;
 }
 
@@ -49,7 +51,12 @@ export function registerReconcile(program: Command): void {
     .option("--inventory-prefix <prefix>", "inventory destination prefix", "inventory")
     .option("--inventory-id <id>", "inventory configuration id", "bucket-ledger")
     .option("--dry-run", "report what would change, write nothing")
-    .option("--max-delete <fraction>", "refuse to tombstone more than this fraction of the index", parseFraction("--max-delete"), RECONCILE_DEFAULTS.maxDeleteFraction)
+    .option(
+      "--max-delete <fraction>",
+      "refuse to tombstone more than this fraction of the index",
+      parseFraction("--max-delete"),
+      RECONCILE_DEFAULTS.maxDeleteFraction,
+    )
     .option("--force", "tombstone even beyond --max-delete")
     .option("--unordered", "the store does not list in UTF-8 byte order (some S3-compatible stores): sort on disk")
     .option("--json", "print the summary as JSON")
@@ -58,13 +65,19 @@ export function registerReconcile(program: Command): void {
       "\nExit codes: 0 in sync or repaired, 1 failure, 2 usage error, 3 refused by the --max-delete guard (nothing deleted).\n\nExamples:\n  bucket-ledger reconcile my-bucket --table ledger-prod --dry-run\n  bucket-ledger reconcile ledger-demo --local",
     )
     .action(async (bucket: string, options: ReconcileOptions) => {
-      if (options.source !== "list" && options.source !== "inventory") throw new UsageError(`--source must be list or inventory, got ${JSON.stringify(options.source)}`);
-      if (options.source === "inventory" && !options.inventoryBucket) throw new UsageError("--source inventory needs --inventory-bucket (pulumi stack output inventoryDestination)");
+      if (options.source !== "list" && options.source !== "inventory")
+        throw new UsageError(`--source must be list or inventory, got ${JSON.stringify(options.source)}`);
+      if (options.source === "inventory" && !options.inventoryBucket)
+        throw new UsageError("--source inventory needs --inventory-bucket (pulumi stack output inventoryDestination)");
       const target = await openTarget(options);
       const s3 = target.s3();
       const source =
         options.source === "inventory"
-          ? await inventorySource({ s3, sourceBucket: bucket, location: { bucket: options.inventoryBucket!, prefix: options.inventoryPrefix, configurationId: options.inventoryId } })
+          ? await inventorySource({
+              s3,
+              sourceBucket: bucket,
+              location: { bucket: options.inventoryBucket!, prefix: options.inventoryPrefix, configurationId: options.inventoryId },
+            })
           : listObjectsSource({ s3, bucket, ordered: !options.unordered });
       const progress = statusLine(process.stderr);
       const summary = await reconcileBucket({

@@ -19,7 +19,9 @@ export function registerStat(program: Command): void {
     .action(async (bucket: string, options: StatOptions) => {
       const ledger = await openLedger(options);
       const progress = statusLine(process.stderr);
-      const stats = await ledger.stats({ bucket, onProgress: (read) => progress.update(`reading the index of ${bucket}: ${read} items`) }).finally(() => progress.done());
+      const stats = await ledger
+        .stats({ bucket, onProgress: (read) => progress.update(`reading the index of ${bucket}: ${read} items`) })
+        .finally(() => progress.done());
       if (outputMode(options).json) {
         process.stdout.write(`${JSON.stringify(stats)}\n`);
         return;
@@ -30,7 +32,10 @@ export function registerStat(program: Command): void {
         ["objects", stats.objects.toLocaleString("en-US")],
         ["total size", `${formatBytes(stats.totalBytes)} (${stats.totalBytes.toLocaleString("en-US")} bytes)`],
         ["tombstones held", stats.tombstones.toLocaleString("en-US")],
-        ["newest change", newest ? `${formatTime(newest.recordedAt)}  ${newest.deleted ? "deleted " : ""}${newest.key}` : `none in the last ${ledger.retentionDays} days`],
+        [
+          "newest change",
+          newest ? `${formatTime(newest.recordedAt)}  ${newest.deleted ? "deleted " : ""}${newest.key}` : `none in the last ${ledger.retentionDays} days`,
+        ],
       ];
       for (const [name, value] of rows) process.stdout.write(`${name.padEnd(18)}${value}\n`);
     });

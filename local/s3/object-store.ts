@@ -69,7 +69,10 @@ const keyFile = (key: string) => createHash("sha256").update(key, "utf8").digest
 const quoted = (hex: string) => `"${hex}"`;
 
 export class DiskObjectStore {
-  private readonly buckets = new Map<string, { created: string; objects: Map<string, ObjectMetadata>; sorted?: { objects: ObjectMetadata[]; keys: Buffer[] } }>();
+  private readonly buckets = new Map<
+    string,
+    { created: string; objects: Map<string, ObjectMetadata>; sorted?: { objects: ObjectMetadata[]; keys: Buffer[] } }
+  >();
   private readonly listeners = new Set<(commit: StoreCommit) => void>();
 
   constructor(private readonly root: string) {
@@ -223,7 +226,12 @@ export class DiskObjectStore {
     return metadata;
   }
 
-  async put(bucket: string, key: string, body: Readable, options: { contentType: string; userMetadata: Record<string, string>; contentMd5?: string }): Promise<ObjectMetadata> {
+  async put(
+    bucket: string,
+    key: string,
+    body: Readable,
+    options: { contentType: string; userMetadata: Record<string, string>; contentMd5?: string },
+  ): Promise<ObjectMetadata> {
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
     const path = join(this.objectsDir(bucket), bodyName);
@@ -232,17 +240,40 @@ export class DiskObjectStore {
       await rm(path, { force: true });
       throw new S3Error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
     }
-    return this.commit(bucket, { key, size, etag: quoted(md5.toString("hex")), lastModified: new Date().toISOString(), contentType: options.contentType, userMetadata: options.userMetadata, body: bodyName }, "ObjectCreated:Put");
+    return this.commit(
+      bucket,
+      {
+        key,
+        size,
+        etag: quoted(md5.toString("hex")),
+        lastModified: new Date().toISOString(),
+        contentType: options.contentType,
+        userMetadata: options.userMetadata,
+        body: bodyName,
+      },
+      "ObjectCreated:Put",
+    );
   }
 
-  async copy(source: { bucket: string; key: string }, bucket: string, key: string, replace?: { contentType: string; userMetadata: Record<string, string> }): Promise<ObjectMetadata> {
+  async copy(
+    source: { bucket: string; key: string },
+    bucket: string,
+    key: string,
+    replace?: { contentType: string; userMetadata: Record<string, string> },
+  ): Promise<ObjectMetadata> {
     const original = this.head(source.bucket, source.key);
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
     await this.spool(this.read(source.bucket, source.key), join(this.objectsDir(bucket), bodyName), MAX_PUT_SIZE);
     return this.commit(
       bucket,
-      { ...original, key, lastModified: new Date().toISOString(), body: bodyName, ...(replace && { contentType: replace.contentType, userMetadata: replace.userMetadata }) },
+      {
+        ...original,
+        key,
+        lastModified: new Date().toISOString(),
+        body: bodyName,
+        ...(replace && { contentType: replace.contentType, userMetadata: replace.userMetadata }),
+      },
       "ObjectCreated:Copy",
     );
   }
@@ -269,13 +300,26 @@ export class DiskObjectStore {
 
   upload(uploadId: string): UploadMetadata {
     const path = join(this.uploadDir(uploadId), "upload.json");
-    if (!existsSync(path)) throw new S3Error(404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.", { UploadId: uploadId });
+    if (!existsSync(path))
+      throw new S3Error(
+        404,
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+        { UploadId: uploadId },
+      );
     return JSON.parse(readFileSync(path, "utf8")) as UploadMetadata;
   }
 
   async createUpload(bucket: string, key: string, options: { contentType: string; userMetadata: Record<string, string> }): Promise<UploadMetadata> {
     this.bucket(bucket);
-    const upload: UploadMetadata = { uploadId: randomUUID(), bucket, key, contentType: options.contentType, userMetadata: options.userMetadata, initiated: new Date().toISOString() };
+    const upload: UploadMetadata = {
+      uploadId: randomUUID(),
+      bucket,
+      key,
+      contentType: options.contentType,
+      userMetadata: options.userMetadata,
+      initiated: new Date().toISOString(),
+    };
     mkdirSync(this.uploadDir(upload.uploadId), { recursive: true });
     await writeFile(join(this.uploadDir(upload.uploadId), "upload.json"), JSON.stringify(upload));
     return upload;
@@ -296,7 +340,12 @@ export class DiskObjectStore {
   }
 
   /** UploadPartCopy: a part from (a byte range of) an existing object. */
-  async copyPart(uploadId: string, partNumber: number, source: { bucket: string; key: string }, range?: { start: number; end: number }): Promise<PartMetadata & { lastModified: string }> {
+  async copyPart(
+    uploadId: string,
+    partNumber: number,
+    source: { bucket: string; key: string },
+    range?: { start: number; end: number },
+  ): Promise<PartMetadata & { lastModified: string }> {
     this.upload(uploadId);
     const original = this.head(source.bucket, source.key);
     if (range && (range.start > range.end || range.end >= original.size)) {
@@ -322,20 +371,32 @@ export class DiskObjectStore {
    */
   async completeUpload(uploadId: string, requested: { partNumber: number; etag: string }[]): Promise<ObjectMetadata> {
     const upload = this.upload(uploadId);
-    if (requested.length === 0) throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+    if (requested.length === 0)
+      throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
     const stored = new Map(this.parts(uploadId).map((part) => [part.partNumber, part]));
     const chosen: PartMetadata[] = [];
     for (const [index, { partNumber, etag }] of requested.entries()) {
-      if (index > 0 && partNumber <= requested[index - 1]!.partNumber) throw new S3Error(400, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.");
+      if (index > 0 && partNumber <= requested[index - 1]!.partNumber)
+        throw new S3Error(400, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.");
       const part = stored.get(partNumber);
       const normalized = quoted(etag.replace(/"/g, "").toLowerCase());
       if (!part || part.etag !== normalized) {
-        throw new S3Error(400, "InvalidPart", "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.", { PartNumber: String(partNumber), ETag: etag });
+        throw new S3Error(
+          400,
+          "InvalidPart",
+          "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
+          { PartNumber: String(partNumber), ETag: etag },
+        );
       }
       chosen.push(part);
     }
     for (const part of chosen.slice(0, -1)) {
-      if (part.size < MIN_PART_SIZE) throw new S3Error(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", { PartNumber: String(part.partNumber), ProposedSize: String(part.size), MinSizeAllowed: String(MIN_PART_SIZE) });
+      if (part.size < MIN_PART_SIZE)
+        throw new S3Error(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", {
+          PartNumber: String(part.partNumber),
+          ProposedSize: String(part.size),
+          MinSizeAllowed: String(MIN_PART_SIZE),
+        });
     }
     const bodyName = `${randomUUID()}.body`;
     const path = join(this.objectsDir(upload.bucket), bodyName);
@@ -355,7 +416,15 @@ export class DiskObjectStore {
     const size = chosen.reduce((sum, part) => sum + part.size, 0);
     const object = await this.commit(
       upload.bucket,
-      { key: upload.key, size, etag, lastModified: new Date().toISOString(), contentType: upload.contentType, userMetadata: upload.userMetadata, body: bodyName },
+      {
+        key: upload.key,
+        size,
+        etag,
+        lastModified: new Date().toISOString(),
+        contentType: upload.contentType,
+        userMetadata: upload.userMetadata,
+        body: bodyName,
+      },
       "ObjectCreated:CompleteMultipartUpload",
     );
     await rm(directory, { recursive: true, force: true });

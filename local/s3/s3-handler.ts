@@ -34,7 +34,8 @@ const header = (request: S3Request, name: string): string | undefined => {
 
 function userMetadataOf(request: S3Request): Record<string, string> {
   const metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) if (name.startsWith("x-amz-meta-") && value !== undefined) metadata[name.slice(11)] = String(value);
+  for (const [name, value] of Object.entries(request.headers))
+    if (name.startsWith("x-amz-meta-") && value !== undefined) metadata[name.slice(11)] = String(value);
   return metadata;
 }
 
@@ -61,7 +62,8 @@ function copySource(request: S3Request): { bucket: string; key: string } {
   const raw = header(request, "x-amz-copy-source")!;
   const path = decodeURIComponent(raw.split("?")[0]!).replace(/^\//, "");
   const slash = path.indexOf("/");
-  if (slash <= 0 || slash === path.length - 1) throw new S3Error(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+  if (slash <= 0 || slash === path.length - 1)
+    throw new S3Error(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
   return { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
 }
 
@@ -75,7 +77,8 @@ export function parseRange(value: string | undefined, size: number): { start: nu
   }
   const start = Number(match[1]);
   const end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
-  if (start >= size || start > end) throw new S3Error(416, "InvalidRange", "The requested range is not satisfiable", { ActualObjectSize: String(size), RangeRequested: value! });
+  if (start >= size || start > end)
+    throw new S3Error(416, "InvalidRange", "The requested range is not satisfiable", { ActualObjectSize: String(size), RangeRequested: value! });
   return { start, end };
 }
 
@@ -176,7 +179,12 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
     store.assertBucket(bucket);
     return xml(`<VersioningConfiguration ${NS}/>`);
   }
-  if (method === "GET" && [...query.keys()].every((name) => ["list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "marker", "encoding-type", "fetch-owner"].includes(name))) {
+  if (
+    method === "GET" &&
+    [...query.keys()].every((name) =>
+      ["list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "marker", "encoding-type", "fetch-owner"].includes(name),
+    )
+  ) {
     return listing(store, request);
   }
   if (method === "POST" && query.has("delete")) {
@@ -188,7 +196,19 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
 }
 
 /** Query parameters an object request may carry here; any other is a subresource not implemented. */
-const OBJECT_PARAMETERS = new Set(["uploadId", "partNumber", "uploads", "versionId", "x-id", "response-content-type", "response-content-disposition", "response-cache-control", "response-content-encoding", "response-content-language", "response-expires"]);
+const OBJECT_PARAMETERS = new Set([
+  "uploadId",
+  "partNumber",
+  "uploads",
+  "versionId",
+  "x-id",
+  "response-content-type",
+  "response-content-disposition",
+  "response-cache-control",
+  "response-content-encoding",
+  "response-content-language",
+  "response-expires",
+]);
 
 async function serveObject(store: DiskObjectStore, request: S3Request): Promise<Reply> {
   const { method, bucket, key, query } = request;
@@ -203,7 +223,8 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
   const contentType = header(request, "content-type") ?? "binary/octet-stream";
   if (method === "PUT" && uploadId) {
     const partNumber = Number(query.get("partNumber"));
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new S3Error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000)
+      throw new S3Error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
     if (header(request, "x-amz-copy-source")) {
       const source = copySource(request);
       const size = store.head(source.bucket, source.key).size;
@@ -223,12 +244,18 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
     const declared = Number(header(request, "x-amz-decoded-content-length") ?? header(request, "content-length") ?? 0);
     if (declared > 5 * 1024 * 1024 * 1024) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
     const md5 = header(request, "content-md5");
-    const object = await store.put(bucket, key, payload(request), { contentType, userMetadata: userMetadataOf(request), ...(md5 !== undefined && { contentMd5: md5 }) });
+    const object = await store.put(bucket, key, payload(request), {
+      contentType,
+      userMetadata: userMetadataOf(request),
+      ...(md5 !== undefined && { contentMd5: md5 }),
+    });
     return { status: 200, headers: { etag: object.etag } };
   }
   if (method === "POST" && query.has("uploads")) {
     const upload = await store.createUpload(bucket, key, { contentType, userMetadata: userMetadataOf(request) });
-    return xml(`<InitiateMultipartUploadResult ${NS}><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${upload.uploadId}</UploadId></InitiateMultipartUploadResult>`);
+    return xml(
+      `<InitiateMultipartUploadResult ${NS}><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${upload.uploadId}</UploadId></InitiateMultipartUploadResult>`,
+    );
   }
   if (method === "POST" && uploadId) {
     const object = await store.completeUpload(uploadId, parseCompleteMultipartUpload(await readText(request.body)));
@@ -242,8 +269,12 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
   }
   if (method === "GET" && uploadId) {
     const upload = store.upload(uploadId);
-    const parts = store.parts(uploadId).map((part) => `<Part><PartNumber>${part.partNumber}</PartNumber><ETag>${escapeXml(part.etag)}</ETag><Size>${part.size}</Size></Part>`);
-    return xml(`<ListPartsResult ${NS}><Bucket>${escapeXml(upload.bucket)}</Bucket><Key>${escapeXml(upload.key)}</Key><UploadId>${uploadId}</UploadId><IsTruncated>false</IsTruncated>${parts.join("")}</ListPartsResult>`);
+    const parts = store
+      .parts(uploadId)
+      .map((part) => `<Part><PartNumber>${part.partNumber}</PartNumber><ETag>${escapeXml(part.etag)}</ETag><Size>${part.size}</Size></Part>`);
+    return xml(
+      `<ListPartsResult ${NS}><Bucket>${escapeXml(upload.bucket)}</Bucket><Key>${escapeXml(upload.key)}</Key><UploadId>${uploadId}</UploadId><IsTruncated>false</IsTruncated>${parts.join("")}</ListPartsResult>`,
+    );
   }
   if (method === "DELETE") {
     await store.delete(bucket, key);
@@ -294,8 +325,12 @@ export function createS3Handler(store: DiskObjectStore) {
       let reply: Reply;
       if (!bucket) {
         if (request.method !== "GET") throw new S3Error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
-        const buckets = store.listBuckets().map(({ name, created }) => `<Bucket><Name>${escapeXml(name)}</Name><CreationDate>${created}</CreationDate></Bucket>`);
-        reply = xml(`<ListAllMyBucketsResult ${NS}><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${buckets.join("")}</Buckets></ListAllMyBucketsResult>`);
+        const buckets = store
+          .listBuckets()
+          .map(({ name, created }) => `<Bucket><Name>${escapeXml(name)}</Name><CreationDate>${created}</CreationDate></Bucket>`);
+        reply = xml(
+          `<ListAllMyBucketsResult ${NS}><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${buckets.join("")}</Buckets></ListAllMyBucketsResult>`,
+        );
       } else {
         reply = key ? await serveObject(store, request) : await serveBucket(store, request);
       }

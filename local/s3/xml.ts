@@ -8,7 +8,14 @@ import { S3Error } from "./errors.js";
 const ALWAYS_LISTS = new Set(["Part", "Object"]);
 
 // Values are not trimmed: an object key may begin or end with spaces.
-const parser = new XMLParser({ htmlEntities: true, parseTagValue: false, trimValues: false, ignoreDeclaration: true, removeNSPrefix: true, isArray: (name) => ALWAYS_LISTS.has(name) });
+const parser = new XMLParser({
+  htmlEntities: true,
+  parseTagValue: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  removeNSPrefix: true,
+  isArray: (name) => ALWAYS_LISTS.has(name),
+});
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
@@ -39,7 +46,8 @@ export function parseCompleteMultipartUpload(body: string): { partNumber: number
 export function parseDelete(body: string): { keys: string[]; quiet: boolean } {
   const root = parse(body).Delete as { Quiet?: string; Object?: { Key?: string }[] } | undefined;
   const objects = root?.Object ?? [];
-  if (objects.length === 0 || objects.length > 1000) throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+  if (objects.length === 0 || objects.length > 1000)
+    throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
   return { keys: objects.map((object) => String(object.Key ?? "")), quiet: String(root?.Quiet ?? "").trim() === "true" };
 }
 

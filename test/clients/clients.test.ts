@@ -28,7 +28,9 @@ const CLIENTS = {
   // Debian's boto3 lives in Debian's Python, not in whichever python3 is first on PATH.
   boto3: find("/usr/bin/python3") && existsSync("/usr/lib/python3/dist-packages/boto3") ? "/usr/bin/python3" : undefined,
 };
-const missing = Object.entries(CLIENTS).filter(([, path]) => !path).map(([name]) => name);
+const missing = Object.entries(CLIENTS)
+  .filter(([, path]) => !path)
+  .map(([name]) => name);
 if (missing.length > 0) {
   const message = `clients: ${missing.join(", ")} not installed here (apt-get install rclone awscli python3-boto3; .ci/run does)`;
   // CI installs every client: there, a missing one is a failure, never a skip.
@@ -181,7 +183,9 @@ for root, _, files in os.walk(os.path.join(work, "tree")):
     await python(`${prelude}s3.upload_file(os.path.join(work, "64mib.bin"), bucket, "boto3/single.bin", Config=TransferConfig(multipart_threshold=128 * MiB))`);
     await ledgerMatchesBucket("boto3 single PUT");
     expect(await stack.ledger.get(bucket, "boto3/single.bin")).toMatchObject({ size: 64 * MiB, cause: "ObjectCreated:Put" });
-    await python(`${prelude}s3.upload_file(os.path.join(work, "12mib.bin"), bucket, "boto3/multipart.bin", Config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))`);
+    await python(
+      `${prelude}s3.upload_file(os.path.join(work, "12mib.bin"), bucket, "boto3/multipart.bin", Config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))`,
+    );
     await ledgerMatchesBucket("boto3 multipart");
     expect(await stack.ledger.get(bucket, "boto3/multipart.bin")).toMatchObject({ size: 12 * MiB, cause: "ObjectCreated:CompleteMultipartUpload" });
     await python(`${prelude}s3.copy({"Bucket": bucket, "Key": "source/20mib.bin"}, bucket, "boto3/copy.bin")`);

@@ -38,7 +38,13 @@ const asList = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
 
 /** IAM's wildcard match for actions and resources (`*` any run, `?` any one character). */
 function matches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "s",
+  );
   return regex.test(value);
 }
 
@@ -50,7 +56,11 @@ const ROLE_POLICY_NAMES: Record<FunctionRole, string> = { tracker: "ledger-track
  * Everything else a policy allows must be exercised by a test.
  */
 const NEEDED_WITHOUT_A_CALL: { role: FunctionRole | "*"; action: string; source: string }[] = [
-  { role: "*", action: "logs:CreateLogStream", source: "The Lambda runtime writes the function's logs with its role (Lambda developer guide, 'Sending Lambda function logs to CloudWatch Logs')" },
+  {
+    role: "*",
+    action: "logs:CreateLogStream",
+    source: "The Lambda runtime writes the function's logs with its role (Lambda developer guide, 'Sending Lambda function logs to CloudWatch Logs')",
+  },
   { role: "*", action: "logs:PutLogEvents", source: "As above" },
 ];
 
@@ -61,11 +71,30 @@ interface Deployed {
   queueArn: Record<"eventQueue" | "eventDeadLetterQueue" | "taskQueue" | "taskDeadLetterQueue", string>;
 }
 
-const DYNAMODB_ITEM_ACTIONS: Record<string, string> = { Put: "PutItem", Update: "UpdateItem", Delete: "DeleteItem", ConditionCheck: "ConditionCheckItem", Get: "GetItem" };
+const DYNAMODB_ITEM_ACTIONS: Record<string, string> = {
+  Put: "PutItem",
+  Update: "UpdateItem",
+  Delete: "DeleteItem",
+  ConditionCheck: "ConditionCheckItem",
+  Get: "GetItem",
+};
 /** Batch SQS operations are authorized as their single-message action (SQS developer guide, "Amazon SQS API permissions"). */
-const SQS_BATCH_ACTIONS: Record<string, string> = { SendMessageBatch: "SendMessage", DeleteMessageBatch: "DeleteMessage", ChangeMessageVisibilityBatch: "ChangeMessageVisibility" };
+const SQS_BATCH_ACTIONS: Record<string, string> = {
+  SendMessageBatch: "SendMessage",
+  DeleteMessageBatch: "DeleteMessage",
+  ChangeMessageVisibilityBatch: "ChangeMessageVisibility",
+};
 /** lib-dynamodb's command names, should the recorder see them instead of the client's. */
-const DOCUMENT_COMMANDS: Record<string, string> = { Put: "PutItem", Get: "GetItem", Update: "UpdateItem", Delete: "DeleteItem", TransactWrite: "TransactWriteItems", TransactGet: "TransactGetItems", BatchWrite: "BatchWriteItem", BatchGet: "BatchGetItem" };
+const DOCUMENT_COMMANDS: Record<string, string> = {
+  Put: "PutItem",
+  Get: "GetItem",
+  Update: "UpdateItem",
+  Delete: "DeleteItem",
+  TransactWrite: "TransactWriteItems",
+  TransactGet: "TransactGetItems",
+  BatchWrite: "BatchWriteItem",
+  BatchGet: "BatchGetItem",
+};
 
 function requirements(call: RecordedCall, deployed: Deployed, queues: Map<string, ResourceRole>, buckets: Map<string, ResourceRole>): Requirement[] {
   const { input } = call;
@@ -77,7 +106,11 @@ function requirements(call: RecordedCall, deployed: Deployed, queues: Map<string
       if (command === "TransactWriteItems") {
         // IAM authorizes each item of a transaction by its own action (DynamoDB developer guide,
         // "Using IAM with DynamoDB transactions").
-        return (input.TransactItems as { operation: string }[]).map(({ operation }) => ({ action: `dynamodb:${DYNAMODB_ITEM_ACTIONS[operation]}`, resource: deployed.tableArn, why: `${why} (${operation})` }));
+        return (input.TransactItems as { operation: string }[]).map(({ operation }) => ({
+          action: `dynamodb:${DYNAMODB_ITEM_ACTIONS[operation]}`,
+          resource: deployed.tableArn,
+          why: `${why} (${operation})`,
+        }));
       }
       const resource = typeof input.IndexName === "string" ? `${deployed.tableArn}/index/${input.IndexName}` : deployed.tableArn;
       return [{ action: `dynamodb:${command}`, resource, why }];
@@ -115,8 +148,16 @@ function readLog(): { calls: RecordedCall[]; declarations: ResourceDeclaration[]
   } catch {
     // No directory: nothing was recorded.
   }
-  const lines = files.flatMap((file) => readFileSync(join(directory, file), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as RecordedCall | ResourceDeclaration));
-  return { calls: lines.filter((line): line is RecordedCall => line.type === "call"), declarations: lines.filter((line): line is ResourceDeclaration => line.type === "resource") };
+  const lines = files.flatMap((file) =>
+    readFileSync(join(directory, file), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as RecordedCall | ResourceDeclaration),
+  );
+  return {
+    calls: lines.filter((line): line is RecordedCall => line.type === "call"),
+    declarations: lines.filter((line): line is ResourceDeclaration => line.type === "resource"),
+  };
 }
 
 let deployed: Deployed;
@@ -141,7 +182,11 @@ beforeAll(async () => {
     ]),
   );
   await new Promise((wait) => setTimeout(wait, 300));
-  deployed = { tableArn, bucketName: { trackedBucket: tracked, inventoryDestination: destination }, queueArn: { eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue } };
+  deployed = {
+    tableArn,
+    bucketName: { trackedBucket: tracked, inventoryDestination: destination },
+    queueArn: { eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue },
+  };
   const policyOf = (name: string) => {
     const policy = recorded.find((resource) => resource.type === "aws:iam/rolePolicy:RolePolicy" && resource.name === name);
     if (!policy) throw new Error(`no role policy ${name}`);
@@ -155,7 +200,12 @@ beforeAll(async () => {
 });
 
 const allowedBy = (statements: Statement[], requirement: Requirement) =>
-  statements.filter((statement) => statement.Effect === "Allow" && asList(statement.Action).some((action) => matches(action, requirement.action)) && asList(statement.Resource).some((resource) => matches(resource, requirement.resource)));
+  statements.filter(
+    (statement) =>
+      statement.Effect === "Allow" &&
+      asList(statement.Action).some((action) => matches(action, requirement.action)) &&
+      asList(statement.Resource).some((resource) => matches(resource, requirement.resource)),
+  );
 
 describe("IAM contract: what each function calls, against the policy it is deployed with", () => {
   it("has a recording of every function's calls from this run", () => {
@@ -192,12 +242,26 @@ describe("IAM contract: what each function calls, against the policy it is deplo
   });
 
   it("maps calls to actions as AWS authorizes them (the contract's own rules)", () => {
-    const at = (call: Partial<RecordedCall>) => requirements({ type: "call", role: "tracker", service: "S3", command: "HeadObject", input: { Bucket: "b", Key: "k" }, status: 200, ...call }, deployed, new Map([["tasks-1", "taskQueue"]]), new Map());
+    const at = (call: Partial<RecordedCall>) =>
+      requirements(
+        { type: "call", role: "tracker", service: "S3", command: "HeadObject", input: { Bucket: "b", Key: "k" }, status: 200, ...call },
+        deployed,
+        new Map([["tasks-1", "taskQueue"]]),
+        new Map(),
+      );
     expect(at({}).map((r) => r.action)).toEqual(["s3:GetObject"]);
     expect(at({ status: 404 }).map((r) => r.action)).toEqual(["s3:GetObject", "s3:ListBucket"]);
-    expect(at({ service: "SQS", command: "DeleteMessageBatch", input: { QueueUrl: "http://127.0.0.1:1/000000000000/tasks-1" } })).toEqual([expect.objectContaining({ action: "sqs:DeleteMessage", resource: deployed.queueArn.taskQueue })]);
-    expect(at({ service: "DynamoDB", command: "TransactWriteItems", input: { TransactItems: [{ operation: "Update" }, { operation: "ConditionCheck" }] } }).map((r) => r.action)).toEqual(["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]);
-    expect(at({ service: "DynamoDB", command: "Query", input: { TableName: "t", IndexName: "changes" } })[0]!.resource).toBe(`${deployed.tableArn}/index/changes`);
+    expect(at({ service: "SQS", command: "DeleteMessageBatch", input: { QueueUrl: "http://127.0.0.1:1/000000000000/tasks-1" } })).toEqual([
+      expect.objectContaining({ action: "sqs:DeleteMessage", resource: deployed.queueArn.taskQueue }),
+    ]);
+    expect(
+      at({ service: "DynamoDB", command: "TransactWriteItems", input: { TransactItems: [{ operation: "Update" }, { operation: "ConditionCheck" }] } }).map(
+        (r) => r.action,
+      ),
+    ).toEqual(["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]);
+    expect(at({ service: "DynamoDB", command: "Query", input: { TableName: "t", IndexName: "changes" } })[0]!.resource).toBe(
+      `${deployed.tableArn}/index/changes`,
+    );
     expect(matches(`arn:aws:s3:::b/${INVENTORY_PREFIX}/*`, "arn:aws:s3:::b/inventory/x/y")).toBe(true);
     expect(matches("arn:aws:s3:::b/inventory/*", "arn:aws:s3:::b/other/x")).toBe(false);
   });

@@ -149,7 +149,8 @@ async function runCase(input: Case): Promise<void> {
       const record = await ledger.get(bucket, key, { consistentRead: true });
       if (record?.sequencer === undefined) continue;
       const previous = highWater.get(key);
-      if (previous !== undefined) expect(record.sequencer >= previous, `property 2: ${key} went back from sequencer ${previous} to ${record.sequencer}`).toBe(true);
+      if (previous !== undefined)
+        expect(record.sequencer >= previous, `property 2: ${key} went back from sequencer ${previous} to ${record.sequencer}`).toBe(true);
       if (previous === undefined || record.sequencer > previous) highWater.set(key, record.sequencer);
     }
   };
@@ -188,14 +189,18 @@ async function runCase(input: Case): Promise<void> {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key(step.key), Body: new Uint8Array(step.size).fill(120) }));
         break;
       case "copy":
-        await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key(step.to), CopySource: `${bucket}/${encodeURIComponent(key(step.from))}` })).catch((error: Error) => {
-          if (error.name !== "NoSuchKey" && error.name !== "InvalidRequest") throw error; // copying nothing, or onto itself
-        });
+        await s3
+          .send(new CopyObjectCommand({ Bucket: bucket, Key: key(step.to), CopySource: `${bucket}/${encodeURIComponent(key(step.from))}` }))
+          .catch((error: Error) => {
+            if (error.name !== "NoSuchKey" && error.name !== "InvalidRequest") throw error; // copying nothing, or onto itself
+          });
         break;
       case "multipart": {
         const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key(step.key) }));
         const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key(step.key), UploadId, PartNumber: 1, Body: "m".repeat(step.size + 1) }));
-        await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key(step.key), UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }));
+        await s3.send(
+          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key(step.key), UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }),
+        );
         break;
       }
       case "delete":
@@ -224,7 +229,12 @@ async function runCase(input: Case): Promise<void> {
   await reconcile(0);
   await checkNeverBackwards();
   const final = await compareLedgerWithBucket(ledger, s3, bucket);
-  expect(final, "property 1: after the final reconciliation the ledger equals the bucket").toMatchObject({ missing: [], extra: [], different: [], matches: true });
+  expect(final, "property 1: after the final reconciliation the ledger equals the bucket").toMatchObject({
+    missing: [],
+    extra: [],
+    different: [],
+    matches: true,
+  });
 }
 
 async function liveKeys(bucket: string): Promise<string[]> {
@@ -234,16 +244,12 @@ async function liveKeys(bucket: string): Promise<string[]> {
   return keys;
 }
 
-it(
-  `converges to the bucket under dropped, duplicated and reordered events and interleaved reconciliation (${RUNS} generated histories)`,
-  async () => {
-    await fc.assert(fc.asyncProperty(caseArbitrary, runCase), {
-      numRuns: RUNS,
-      ...(process.env.CONVERGENCE_SEED !== undefined && { seed: Number(process.env.CONVERGENCE_SEED) }),
-      ...(process.env.CONVERGENCE_PATH !== undefined && { path: process.env.CONVERGENCE_PATH }),
-      // The shrunk history is printed as plain data (steps, fates, final order), replayable as above.
-      verbose: 1,
-    });
-  },
-  600_000,
-);
+it(`converges to the bucket under dropped, duplicated and reordered events and interleaved reconciliation (${RUNS} generated histories)`, async () => {
+  await fc.assert(fc.asyncProperty(caseArbitrary, runCase), {
+    numRuns: RUNS,
+    ...(process.env.CONVERGENCE_SEED !== undefined && { seed: Number(process.env.CONVERGENCE_SEED) }),
+    ...(process.env.CONVERGENCE_PATH !== undefined && { path: process.env.CONVERGENCE_PATH }),
+    // The shrunk history is printed as plain data (steps, fates, final order), replayable as above.
+    verbose: 1,
+  });
+}, 600_000);

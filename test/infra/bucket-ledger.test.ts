@@ -17,7 +17,16 @@ beforeEach(() => {
 async function deploy(args: BucketLedgerArgs): Promise<{ ledger: BucketLedger; resources: RecordedResource[] }> {
   const ledger = new BucketLedger("ledger", args);
   await resolve(
-    pulumi.all([ledger.outputs.tableName, ledger.outputs.queueUrl, ledger.outputs.deadLetterQueueUrl, ledger.outputs.trackerFunctionName, ledger.outputs.reconcileFunctionName, ledger.outputs.scheduleName, ledger.outputs.dashboardUrl, ledger.outputs.bucketNames]),
+    pulumi.all([
+      ledger.outputs.tableName,
+      ledger.outputs.queueUrl,
+      ledger.outputs.deadLetterQueueUrl,
+      ledger.outputs.trackerFunctionName,
+      ledger.outputs.reconcileFunctionName,
+      ledger.outputs.scheduleName,
+      ledger.outputs.dashboardUrl,
+      ledger.outputs.bucketNames,
+    ]),
   );
   // Let resources whose inputs wait on those outputs finish registering.
   await new Promise((r) => setTimeout(r, 200));
@@ -30,7 +39,14 @@ const one = (resources: RecordedResource[], type: string, nameIncludes = "") => 
   expect(matches, `${type} ${nameIncludes}`).toHaveLength(1);
   return matches[0]!.inputs;
 };
-type PolicyStatement = { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> };
+type PolicyStatement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
 const statements = (policy: unknown): PolicyStatement[] => (JSON.parse(policy as string) as { Statement: PolicyStatement[] }).Statement;
 const asList = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
 
@@ -74,14 +90,22 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
 
   it("creates a private, encrypted, TLS-only bucket and points its notifications at the queue", async () => {
     const { resources } = await deploy({ createBucket: { versioning: true } });
-    expect(one(resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(one(resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
     expect(one(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")).toBeDefined();
     expect(one(resources, "aws:s3/bucketVersioning:BucketVersioning")).toMatchObject({ versioningConfiguration: { status: "Enabled" } });
     const bucketPolicy = statements(one(resources, "aws:s3/bucketPolicy:BucketPolicy").policy);
     expect(bucketPolicy).toContainEqual(expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }));
     const notification = one(resources, "aws:s3/bucketNotification:BucketNotification");
     expect(notification.queues).toEqual([
-      { queueArn: `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:ledger-events-1a2b3c`, events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"] },
+      {
+        queueArn: `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:ledger-events-1a2b3c`,
+        events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"],
+      },
     ]);
   });
 
@@ -91,7 +115,10 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     expect(queues.every((q) => q.inputs.sqsManagedSseEnabled === true)).toBe(true);
     const mainQueue = queues.find((q) => q.name === "ledger-events")!.inputs;
     expect(mainQueue.visibilityTimeoutSeconds).toBe(275); // 6 x the function timeout + the batching window
-    expect(JSON.parse(mainQueue.redrivePolicy as string)).toEqual({ deadLetterTargetArn: `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:ledger-events-dlq-1a2b3c`, maxReceiveCount: 5 });
+    expect(JSON.parse(mainQueue.redrivePolicy as string)).toEqual({
+      deadLetterTargetArn: `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:ledger-events-dlq-1a2b3c`,
+      maxReceiveCount: 5,
+    });
     const [allow, deny] = statements(one(resources, "aws:sqs/queuePolicy:QueuePolicy").policy);
     expect(allow).toMatchObject({
       Effect: "Allow",
@@ -106,7 +133,11 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     const { resources } = await deploy({ createBucket: {}, tracker: { batchSize: 250, batchingWindowSeconds: 10, maximumConcurrency: 4 } });
     const tracker = one(resources, "aws:lambda/function:Function", "tracker");
     expect(tracker).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", loggingConfig: { logFormat: "JSON" } });
-    expect((tracker.environment as { variables: Record<string, string> }).variables).toMatchObject({ TABLE_NAME: "ledger-ledger-1a2b3c", RETENTION_DAYS: "30", WRITE_CONCURRENCY: "32" });
+    expect((tracker.environment as { variables: Record<string, string> }).variables).toMatchObject({
+      TABLE_NAME: "ledger-ledger-1a2b3c",
+      RETENTION_DAYS: "30",
+      WRITE_CONCURRENCY: "32",
+    });
     expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping", "tracker")).toMatchObject({
       batchSize: 250,
       maximumBatchingWindowInSeconds: 10,
@@ -120,14 +151,24 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     const { resources } = await deploy({ createBucket: {} });
     assertLeastPrivilege(resources);
     const trackerPolicy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "tracker").policy);
-    expect(trackerPolicy.find((s) => s.Sid === "WriteLedger")).toMatchObject({ Action: "dynamodb:PutItem", Resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT_ID}:table/ledger-ledger-1a2b3c` });
+    expect(trackerPolicy.find((s) => s.Sid === "WriteLedger")).toMatchObject({
+      Action: "dynamodb:PutItem",
+      Resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT_ID}:table/ledger-ledger-1a2b3c`,
+    });
     const reconcilePolicy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
-    expect(reconcilePolicy.find((s) => s.Sid === "ListTrackedBuckets")).toMatchObject({ Action: "s3:ListBucket", Resource: ["arn:aws:s3:::ledger-bucket-1a2b3c"] });
+    expect(reconcilePolicy.find((s) => s.Sid === "ListTrackedBuckets")).toMatchObject({
+      Action: "s3:ListBucket",
+      Resource: ["arn:aws:s3:::ledger-bucket-1a2b3c"],
+    });
   });
 
   it("schedules reconciliation nightly, and alarms route to the email topic", async () => {
     const { resources } = await deploy({ createBucket: {}, monitoring: { alarmEmail: "oncall@example.com" } });
-    expect(one(resources, "aws:scheduler/schedule:Schedule")).toMatchObject({ scheduleExpression: "cron(0 3 * * ? *)", scheduleExpressionTimezone: "UTC", flexibleTimeWindow: { mode: "OFF" } });
+    expect(one(resources, "aws:scheduler/schedule:Schedule")).toMatchObject({
+      scheduleExpression: "cron(0 3 * * ? *)",
+      scheduleExpressionTimezone: "UTC",
+      flexibleTimeWindow: { mode: "OFF" },
+    });
     expect(one(resources, "aws:sns/topicSubscription:TopicSubscription")).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
     const alarms = ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm");
     expect(alarms.map((alarm) => alarm.name).sort()).toEqual([
@@ -139,7 +180,11 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
       "ledger-monitoring-tracker-errors",
     ]);
     // A run is what fails, not an invocation: the alarm reads the runs' own metric.
-    expect(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "reconcile-failed")).toMatchObject({ namespace: "BucketLedger", metricName: "RunsFailed", statistic: "Sum" });
+    expect(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "reconcile-failed")).toMatchObject({
+      namespace: "BucketLedger",
+      metricName: "RunsFailed",
+      statistic: "Sum",
+    });
     for (const alarm of alarms) expect(alarm.inputs.alarmActions).toEqual([expect.stringContaining("arn:")]);
     const dashboard = JSON.parse(one(resources, "aws:cloudwatch/dashboard:Dashboard").dashboardBody as string);
     expect(JSON.stringify(dashboard)).toContain("EventsApplied");
@@ -152,7 +197,10 @@ describe("reconciliation fan-out", () => {
     const { resources } = await deploy({ createBucket: {}, reconcile: { tasksPerRun: 32, maximumConcurrency: 6, timeoutSeconds: 600 } });
     const tasks = ofType(resources, "aws:sqs/queue:Queue").find((queue) => queue.name === "ledger-reconcile-tasks")!.inputs;
     expect(tasks).toMatchObject({ visibilityTimeoutSeconds: 3600, sqsManagedSseEnabled: true });
-    expect(JSON.parse(tasks.redrivePolicy as string)).toMatchObject({ deadLetterTargetArn: expect.stringContaining("reconcile-tasks-dlq"), maxReceiveCount: 5 });
+    expect(JSON.parse(tasks.redrivePolicy as string)).toMatchObject({
+      deadLetterTargetArn: expect.stringContaining("reconcile-tasks-dlq"),
+      maxReceiveCount: 5,
+    });
     expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping", "reconcile-tasks")).toMatchObject({
       eventSourceArn: expect.stringContaining("reconcile-tasks"),
       functionName: expect.stringContaining("reconcile-function"),
@@ -161,7 +209,10 @@ describe("reconciliation fan-out", () => {
       scalingConfig: { maximumConcurrency: 6 },
     });
     const reconcile = one(resources, "aws:lambda/function:Function", "reconcile-function");
-    expect((reconcile.environment as { variables: Record<string, string> }).variables).toMatchObject({ TASKS_PER_RUN: "32", TASK_QUEUE_URL: expect.stringContaining("reconcile-tasks") });
+    expect((reconcile.environment as { variables: Record<string, string> }).variables).toMatchObject({
+      TASKS_PER_RUN: "32",
+      TASK_QUEUE_URL: expect.stringContaining("reconcile-tasks"),
+    });
     const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
     expect(policy.find((s) => s.Sid === "QueueTasks")).toMatchObject({ Action: "sqs:SendMessage", Resource: expect.stringContaining("reconcile-tasks") });
     expect(policy.find((s) => s.Sid === "ConsumeTaskQueue")?.Resource).toEqual(expect.not.stringContaining("dlq"));
@@ -182,17 +233,33 @@ describe("query API", () => {
     const { resources, ledger } = await deploy({ createBucket: {}, api: { enabled: true } });
     expect(one(resources, "aws:apigatewayv2/api:Api")).toMatchObject({ protocolType: "HTTP" });
     const routes = ofType(resources, "aws:apigatewayv2/route:Route");
-    expect(routes.map((route) => route.inputs.routeKey).sort()).toEqual(["GET /buckets/{bucket}/changes", "GET /buckets/{bucket}/object", "GET /buckets/{bucket}/objects"]);
+    expect(routes.map((route) => route.inputs.routeKey).sort()).toEqual([
+      "GET /buckets/{bucket}/changes",
+      "GET /buckets/{bucket}/object",
+      "GET /buckets/{bucket}/objects",
+    ]);
     // Nothing public: every route needs SigV4, and there is no $default catch-all route.
     for (const route of routes) expect(route.inputs.authorizationType).toBe("AWS_IAM");
     expect(one(resources, "aws:apigatewayv2/integration:Integration")).toMatchObject({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0" });
-    expect(one(resources, "aws:apigatewayv2/stage:Stage")).toMatchObject({ name: "$default", autoDeploy: true, defaultRouteSettings: { throttlingRateLimit: 50, throttlingBurstLimit: 100 } });
-    expect(one(resources, "aws:lambda/permission:Permission", "api")).toMatchObject({ principal: "apigateway.amazonaws.com", sourceArn: `arn:aws:execute-api:us-east-1:${ACCOUNT_ID}:a1b2c3d4e5/*/*` });
+    expect(one(resources, "aws:apigatewayv2/stage:Stage")).toMatchObject({
+      name: "$default",
+      autoDeploy: true,
+      defaultRouteSettings: { throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+    });
+    expect(one(resources, "aws:lambda/permission:Permission", "api")).toMatchObject({
+      principal: "apigateway.amazonaws.com",
+      sourceArn: `arn:aws:execute-api:us-east-1:${ACCOUNT_ID}:a1b2c3d4e5/*/*`,
+    });
     const fn = one(resources, "aws:lambda/function:Function", "api-function");
-    expect((fn.environment as { variables: Record<string, string> }).variables).toMatchObject({ TABLE_NAME: "ledger-ledger-1a2b3c", BUCKETS: '["ledger-bucket-1a2b3c"]' });
+    expect((fn.environment as { variables: Record<string, string> }).variables).toMatchObject({
+      TABLE_NAME: "ledger-ledger-1a2b3c",
+      BUCKETS: '["ledger-bucket-1a2b3c"]',
+    });
     const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "api-function").policy);
     expect(policy.find((s) => s.Sid === "ReadLedger")).toMatchObject({ Action: ["dynamodb:Query", "dynamodb:GetItem"] });
-    expect(policy.flatMap((s) => [s.Action].flat()).filter((action) => action.startsWith("dynamodb:") && !["dynamodb:Query", "dynamodb:GetItem"].includes(action))).toEqual([]);
+    expect(
+      policy.flatMap((s) => [s.Action].flat()).filter((action) => action.startsWith("dynamodb:") && !["dynamodb:Query", "dynamodb:GetItem"].includes(action)),
+    ).toEqual([]);
     expect(await resolve(ledger.outputs.apiEndpoint!)).toBe("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com");
     assertLeastPrivilege(resources);
     assertUniqueNames(resources);
@@ -206,16 +273,26 @@ describe("query API", () => {
 
 describe("eventbridge delivery for adopted buckets", () => {
   it("leaves the adopted buckets' notification configuration alone and routes through rules", async () => {
-    const { resources } = await deploy({ adoptBuckets: [{ name: "existing-photos", filters: [{ prefix: "raw/", suffix: ".jpg" }] }, { name: "existing-logs" }], delivery: "eventbridge" });
+    const { resources } = await deploy({
+      adoptBuckets: [{ name: "existing-photos", filters: [{ prefix: "raw/", suffix: ".jpg" }] }, { name: "existing-logs" }],
+      delivery: "eventbridge",
+    });
     expect(ofType(resources, "aws:s3/bucketNotification:BucketNotification")).toEqual([]);
     expect(ofType(resources, "aws:s3/bucket:Bucket")).toEqual([]);
     const rules = ofType(resources, "aws:cloudwatch/eventRule:EventRule").map((rule) => JSON.parse(rule.inputs.eventPattern as string));
     expect(rules).toEqual([
-      { source: ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"], detail: { bucket: { name: ["existing-photos"] }, object: { key: [{ wildcard: "raw/*.jpg" }] } } },
+      {
+        source: ["aws.s3"],
+        "detail-type": ["Object Created", "Object Deleted"],
+        detail: { bucket: { name: ["existing-photos"] }, object: { key: [{ wildcard: "raw/*.jpg" }] } },
+      },
       { source: ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"], detail: { bucket: { name: ["existing-logs"] } } },
     ]);
     const [allow] = statements(one(resources, "aws:sqs/queuePolicy:QueuePolicy").policy);
-    expect(allow).toMatchObject({ Principal: { Service: "events.amazonaws.com" }, Condition: { ArnEquals: { "aws:SourceArn": [expect.stringContaining(":EventRule/"), expect.stringContaining(":EventRule/")] } } });
+    expect(allow).toMatchObject({
+      Principal: { Service: "events.amazonaws.com" },
+      Condition: { ArnEquals: { "aws:SourceArn": [expect.stringContaining(":EventRule/"), expect.stringContaining(":EventRule/")] } },
+    });
     expect(ofType(resources, "aws:cloudwatch/eventTarget:EventTarget")).toHaveLength(2);
     assertLeastPrivilege(resources);
     assertUniqueNames(resources);
@@ -233,7 +310,9 @@ describe("eventbridge delivery for adopted buckets", () => {
 describe("sqs delivery for adopted buckets", () => {
   it("refuses to replace an adopted bucket's notification configuration without an explicit opt-in", () => {
     expect(() => new BucketLedger("ledger", { adoptBuckets: [{ name: "existing-photos" }], delivery: "sqs" })).toThrow(BucketLedgerConfigError);
-    expect(() => new BucketLedger("ledger", { adoptBuckets: [{ name: "existing-photos" }] })).toThrow(/Use delivery "eventbridge".*or set replaceExistingNotifications/);
+    expect(() => new BucketLedger("ledger", { adoptBuckets: [{ name: "existing-photos" }] })).toThrow(
+      /Use delivery "eventbridge".*or set replaceExistingNotifications/,
+    );
   });
 
   it("owns it when told to, with one queue entry per filter", async () => {
@@ -244,7 +323,9 @@ describe("sqs delivery for adopted buckets", () => {
     });
     const notification = one(resources, "aws:s3/bucketNotification:BucketNotification");
     expect(notification.bucket).toBe("existing-photos");
-    expect((notification.queues as { filterPrefix?: string; filterSuffix?: string }[]).map(({ filterPrefix, filterSuffix }) => ({ filterPrefix, filterSuffix }))).toEqual([
+    expect(
+      (notification.queues as { filterPrefix?: string; filterSuffix?: string }[]).map(({ filterPrefix, filterSuffix }) => ({ filterPrefix, filterSuffix })),
+    ).toEqual([
       { filterPrefix: "raw/", filterSuffix: undefined },
       { filterPrefix: "thumbs/", filterSuffix: ".png" },
     ]);
@@ -270,7 +351,10 @@ describe("inventory reconciliation", () => {
       Condition: { ArnLike: { "aws:SourceArn": ["arn:aws:s3:::ledger-bucket-1a2b3c"] }, StringEquals: { "aws:SourceAccount": ACCOUNT_ID } },
     });
     const reconcilePolicy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
-    expect(reconcilePolicy.find((s) => s.Sid === "ReadInventoryReports")).toMatchObject({ Action: "s3:GetObject", Resource: "arn:aws:s3:::ledger-reconcile-inventory-1a2b3c/inventory/*" });
+    expect(reconcilePolicy.find((s) => s.Sid === "ReadInventoryReports")).toMatchObject({
+      Action: "s3:GetObject",
+      Resource: "arn:aws:s3:::ledger-reconcile-inventory-1a2b3c/inventory/*",
+    });
     expect(await resolve(ledger.outputs.inventoryDestination!)).toBe("ledger-reconcile-inventory-1a2b3c");
     assertLeastPrivilege(resources);
     assertUniqueNames(resources);
@@ -319,22 +403,45 @@ describe("what only AWS enforces", () => {
 
   it("alarms when reconciliation finds keys stored in another URL-encoding form", async () => {
     const { resources } = await deploy({ createBucket: {} });
-    expect(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "key-encoding")).toMatchObject({ namespace: "BucketLedger", metricName: "KeyEncodingMismatches", threshold: 0, comparisonOperator: "GreaterThanThreshold" });
+    expect(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "key-encoding")).toMatchObject({
+      namespace: "BucketLedger",
+      metricName: "KeyEncodingMismatches",
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
   });
 
   it("sends notification filters URL-encoded, as S3 matches them, and keeps EventBridge patterns raw", async () => {
-    const sqs = await deploy({ adoptBuckets: [{ name: "existing-logs", filters: [{ prefix: "my logs/", suffix: "+1.json" }] }], replaceExistingNotifications: true });
+    const sqs = await deploy({
+      adoptBuckets: [{ name: "existing-logs", filters: [{ prefix: "my logs/", suffix: "+1.json" }] }],
+      replaceExistingNotifications: true,
+    });
     const notification = one(sqs.resources, "aws:s3/bucketNotification:BucketNotification");
     expect(notification.queues).toEqual([expect.objectContaining({ filterPrefix: "my+logs/", filterSuffix: "%2B1.json" })]);
-    const eventbridge = await deploy({ adoptBuckets: [{ name: "existing-logs", filters: [{ prefix: "my logs/", suffix: "+1.json" }] }], delivery: "eventbridge" });
+    const eventbridge = await deploy({
+      adoptBuckets: [{ name: "existing-logs", filters: [{ prefix: "my logs/", suffix: "+1.json" }] }],
+      delivery: "eventbridge",
+    });
     const pattern = JSON.parse(one(eventbridge.resources, "aws:cloudwatch/eventRule:EventRule").eventPattern as string);
     expect(pattern.detail.object.key).toEqual([{ wildcard: "my logs/*+1.json" }]);
   });
 
   it.each<[string, BucketLedgerArgs, RegExp]>([
-    ["a batch size above 10 without a batching window", { createBucket: {}, tracker: { batchSize: 11, batchingWindowSeconds: 0 } }, /tracker\.batchSize 11 needs tracker\.batchingWindowSeconds of at least 1/],
-    ["a log retention CloudWatch Logs does not accept", { createBucket: {}, monitoring: { logRetentionDays: 31 } }, /monitoring\.logRetentionDays: must be one of the values CloudWatch Logs accepts: 1, 3, 5/],
-    ["a dashboard name with characters CloudWatch rejects", { createBucket: {}, monitoring: { dashboardName: "my ledger.prod" } }, /monitoring\.dashboardName: CloudWatch dashboard names hold only/],
+    [
+      "a batch size above 10 without a batching window",
+      { createBucket: {}, tracker: { batchSize: 11, batchingWindowSeconds: 0 } },
+      /tracker\.batchSize 11 needs tracker\.batchingWindowSeconds of at least 1/,
+    ],
+    [
+      "a log retention CloudWatch Logs does not accept",
+      { createBucket: {}, monitoring: { logRetentionDays: 31 } },
+      /monitoring\.logRetentionDays: must be one of the values CloudWatch Logs accepts: 1, 3, 5/,
+    ],
+    [
+      "a dashboard name with characters CloudWatch rejects",
+      { createBucket: {}, monitoring: { dashboardName: "my ledger.prod" } },
+      /monitoring\.dashboardName: CloudWatch dashboard names hold only/,
+    ],
   ])("refuses %s before registering any resource", (_name, args, message) => {
     expect(() => new BucketLedger("ledger", args)).toThrow(message);
     expect(recorded).toEqual([]);
@@ -346,9 +453,13 @@ describe("what only AWS enforces", () => {
   });
 
   it("reports every configuration error at once", () => {
-    expect(() => resolveBucketLedgerArgs({ tracker: { batchSize: 50, batchingWindowSeconds: 0 }, reconcile: { schedule: "nightly" }, monitoring: { alarmEmail: "a@example.com", alarmTopicArn: "arn:aws:sns:x" } })).toThrow(
-      /no bucket to track[\s\S]*batchingWindowSeconds[\s\S]*reconcileSchedule[\s\S]*not both/,
-    );
+    expect(() =>
+      resolveBucketLedgerArgs({
+        tracker: { batchSize: 50, batchingWindowSeconds: 0 },
+        reconcile: { schedule: "nightly" },
+        monitoring: { alarmEmail: "a@example.com", alarmTopicArn: "arn:aws:sns:x" },
+      }),
+    ).toThrow(/no bucket to track[\s\S]*batchingWindowSeconds[\s\S]*reconcileSchedule[\s\S]*not both/);
   });
 
   it("gives each component its own dashboard, and refuses two components that would share one", async () => {

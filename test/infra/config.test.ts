@@ -23,7 +23,13 @@ describe("stack configuration", () => {
   it("reads adopted buckets with prefix*suffix filters, grouped per bucket", () => {
     const args = resolve({ createBucket: "false", delivery: "eventbridge", adoptBuckets: list("photos/raw/*.jpg", "photos/thumbs/", "logs") });
     expect(args.adoptBuckets).toEqual([
-      { name: "photos", filters: [{ prefix: "raw/", suffix: ".jpg" }, { prefix: "thumbs/", suffix: "" }] },
+      {
+        name: "photos",
+        filters: [
+          { prefix: "raw/", suffix: ".jpg" },
+          { prefix: "thumbs/", suffix: "" },
+        ],
+      },
       { name: "logs", filters: [] },
     ]);
     expect(args.createBucket).toBeUndefined();
@@ -35,7 +41,11 @@ describe("stack configuration", () => {
     ["an unknown delivery mode", { delivery: "kinesis" }, /delivery: Invalid option: expected one of "sqs"\|"eventbridge"/],
     ["no bucket", { createBucket: "false" }, /no bucket to track/],
     ["overlapping filters", { bucketFilters: list("logs/", "logs/2026/*.gz") }, /filters logs\/\* and logs\/2026\/\*\.gz overlap/],
-    ["an invalid bucket name", { createBucket: "false", delivery: "eventbridge", adoptBuckets: list("Not_A_Bucket") }, /"Not_A_Bucket" is not a valid S3 bucket name/],
+    [
+      "an invalid bucket name",
+      { createBucket: "false", delivery: "eventbridge", adoptBuckets: list("Not_A_Bucket") },
+      /"Not_A_Bucket" is not a valid S3 bucket name/,
+    ],
     ["a non-boolean", { deletionProtection: "yes" }, /config deletionProtection: expected true or false/],
     ["a non-integer", { retentionDays: "thirty" }, /config retentionDays: expected an integer/],
     ["an unknown time zone", { reconcileTimezone: "Mars/Olympus" }, /not an IANA time zone/],
@@ -52,7 +62,9 @@ describe("stack configuration", () => {
   });
 
   it("declares every key in Pulumi.yaml with the same defaults the program applies", () => {
-    const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8")) as { config: Record<string, { type: string; default: unknown; description: string }> };
+    const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8")) as {
+      config: Record<string, { type: string; default: unknown; description: string }>;
+    };
     expect(Object.keys(project.config).sort()).toEqual([...STACK_CONFIG_KEYS].sort());
     for (const [key, declaration] of Object.entries(project.config)) expect(declaration.description, key).toBeTruthy();
     // Feeding Pulumi.yaml's defaults through the program gives the program's own defaults.

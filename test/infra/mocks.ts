@@ -50,7 +50,8 @@ export function installMocks(): RecordedResource[] {
         return { id: (state.id as string | undefined) ?? `${args.name}-id`, state };
       },
       call: (args) => {
-        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:root`, userId: "mock" };
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
+          return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:root`, userId: "mock" };
         if (args.token === "aws:index/getRegion:getRegion") return { region: "us-east-1", name: "us-east-1", id: "us-east-1" };
         throw new Error(`unmocked invoke ${args.token}`);
       },

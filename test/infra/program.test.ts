@@ -52,6 +52,10 @@ describe("the Pulumi program", () => {
     });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ tableName: expect.any(String), queueUrl: expect.stringContaining("bucket-ledger-events"), scheduleName: expect.any(String) });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      tableName: expect.any(String),
+      queueUrl: expect.stringContaining("bucket-ledger-events"),
+      scheduleName: expect.any(String),
+    });
   }, 90_000);
 });

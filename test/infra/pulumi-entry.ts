@@ -6,9 +6,19 @@ import * as pulumi from "@pulumi/pulumi";
 
 pulumi.runtime.setMocks(
   {
-    newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, arn: `arn:aws:mock:::${args.name}`, name: args.inputs.name ?? args.name, url: `https://mock/${args.name}`, bucket: args.inputs.bucket ?? args.name } }),
+    newResource: (args) => ({
+      id: `${args.name}-id`,
+      state: {
+        ...args.inputs,
+        arn: `arn:aws:mock:::${args.name}`,
+        name: args.inputs.name ?? args.name,
+        url: `https://mock/${args.name}`,
+        bucket: args.inputs.bucket ?? args.name,
+      },
+    }),
     call: (args) => {
-      if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:root", userId: "mock" };
+      if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
+        return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:root", userId: "mock" };
       if (args.token === "aws:index/getRegion:getRegion") return { region: "eu-west-1", name: "eu-west-1", id: "eu-west-1" };
       throw new Error(`unexpected invoke ${args.token}`);
     },
@@ -19,5 +29,7 @@ pulumi.runtime.setMocks(
 );
 
 const program = await import("../../index.js");
-const outputs = await new Promise((resolve) => pulumi.all({ tableName: program.tableName, queueUrl: program.queueUrl, scheduleName: program.scheduleName }).apply(resolve));
+const outputs = await new Promise((resolve) =>
+  pulumi.all({ tableName: program.tableName, queueUrl: program.queueUrl, scheduleName: program.scheduleName }).apply(resolve),
+);
 process.stdout.write(`${JSON.stringify(outputs)}\n`);

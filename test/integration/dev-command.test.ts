@@ -118,10 +118,14 @@ it("refuses a port that is already taken, naming it, and leaves nothing running"
 it("announces chaos flags on stderr even when piped, and rejects a fraction above 1", async () => {
   const workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-chaos-"));
   workdirs.push(workdir);
-  const child = spawn(process.execPath, [CLI, "dev", "--drop-events", "0.1", "--duplicate-events", "0.05", "--max-delay", "500ms", "--table-outage", "1s", "--fault-seed", "9"], {
-    cwd: workdir,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, "dev", "--drop-events", "0.1", "--duplicate-events", "0.05", "--max-delay", "500ms", "--table-outage", "1s", "--fault-seed", "9"],
+    {
+      cwd: workdir,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -131,7 +135,9 @@ it("announces chaos flags on stderr even when piped, and rejects a fraction abov
   });
   child.kill("SIGINT");
   expect(await exited).toBe(0);
-  expect(stderr).toContain("CHAOS: dropping 10% of S3 event notifications, duplicating 5%, delaying each by up to 500 ms (so they arrive out of order) (seed 9)");
+  expect(stderr).toContain(
+    "CHAOS: dropping 10% of S3 event notifications, duplicating 5%, delaying each by up to 500 ms (so they arrive out of order) (seed 9)",
+  );
   expect(stderr).toMatch(/CHAOS: the table is unreachable for the tracker for 1000 ms \(kill -USR1 \d+ to repeat\)/);
 
   const refused = await runCli(["dev", "--drop-events", "1.5"], { cwd: workdir });

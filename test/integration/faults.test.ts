@@ -33,7 +33,14 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
 describe("faults", () => {
   it("parks events in the DLQ while the table is down past the retry budget; reconciliation repairs; a redrive is harmless", async () => {
     const batches: TrackerCounts[] = [];
-    stack = await LocalStack.start({ buckets: [bucket], tableFaults: true, visibilityTimeoutSeconds: 1, maxReceiveCount: 2, logLevel: "SILENT", onBatch: (counts) => batches.push(counts) });
+    stack = await LocalStack.start({
+      buckets: [bucket],
+      tableFaults: true,
+      visibilityTimeoutSeconds: 1,
+      maxReceiveCount: 2,
+      logLevel: "SILENT",
+      onBatch: (counts) => batches.push(counts),
+    });
     const s3 = stack.clients.s3;
     for (let i = 0; i < 20; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `kept/${i}.txt`, Body: `v1 ${i}` }));
     await stack.waitForIdle();
@@ -75,7 +82,10 @@ describe("faults", () => {
     await stack.waitForIdle();
     expect(await compareLedgerWithBucket(stack.ledger, s3, bucket)).toMatchObject({ matches: true });
     expect(await stack.ledger.get(bucket, "short-lived.txt")).toBeUndefined();
-    const replayed = batches.reduce((sum, counts) => ({ applied: sum.applied + counts.applied, skipped: sum.skipped + counts.skippedOlder + counts.duplicates }), { applied: 0, skipped: 0 });
+    const replayed = batches.reduce(
+      (sum, counts) => ({ applied: sum.applied + counts.applied, skipped: sum.skipped + counts.skippedOlder + counts.duplicates }),
+      { applied: 0, skipped: 0 },
+    );
     expect(replayed).toEqual({ applied: 0, skipped: 3 });
   });
 

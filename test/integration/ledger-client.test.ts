@@ -31,7 +31,15 @@ async function ledgerWithClock(): Promise<{ ledger: Ledger; setNow: (date: Date)
 }
 
 async function put(ledger: Ledger, key: string, sequencer: string, size = 1): Promise<void> {
-  await ledger.apply({ kind: "upsert", bucket: "photos", key, sequencer, eventTime: new Date().toISOString(), eventName: "ObjectCreated:Put", state: { size, etag: `e-${size}`, lastModified: new Date().toISOString() } });
+  await ledger.apply({
+    kind: "upsert",
+    bucket: "photos",
+    key,
+    sequencer,
+    eventTime: new Date().toISOString(),
+    eventName: "ObjectCreated:Put",
+    state: { size, etag: `e-${size}`, lastModified: new Date().toISOString() },
+  });
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -57,7 +65,9 @@ describe("typed client", () => {
       } while (cursor);
       expect(keys, `limit ${limit}`).toEqual(all);
     }
-    await expect(ledger.listPage({ bucket: "other", limit: 1, cursor: (await ledger.listPage({ bucket: "photos", limit: 1 })).cursor! })).rejects.toThrow(InvalidCursorError);
+    await expect(ledger.listPage({ bucket: "other", limit: 1, cursor: (await ledger.listPage({ bucket: "photos", limit: 1 })).cursor! })).rejects.toThrow(
+      InvalidCursorError,
+    );
   });
 
   it("reads changes across day partitions in recording order, deletes included, and resumes across days", async () => {
@@ -119,7 +129,7 @@ describe("typed client", () => {
 });
 
 describe("package entry point", () => {
-  it("lets a consumer `import { Ledger } from \"bucket-ledger\"` after the build", async () => {
+  it('lets a consumer `import { Ledger } from "bucket-ledger"` after the build', async () => {
     const root = fileURLToPath(new URL("../../", import.meta.url));
     execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")], { cwd: root });
     const consumer = await mkdtemp(join(tmpdir(), "bucket-ledger-consumer-"));
@@ -135,7 +145,11 @@ try { ledger.changes({ bucket: "b", since: new Date(0) }); } catch (error) { ref
 console.log(JSON.stringify({ ledger: typeof Ledger, methods: ["get", "list", "changes", "stats"].every((m) => typeof ledger[m] === "function"), refused }));
 `,
       );
-      const output = execFileSync(process.execPath, [join(consumer, "main.mjs")], { cwd: consumer, encoding: "utf8", env: { ...process.env, AWS_REGION: "us-east-1" } });
+      const output = execFileSync(process.execPath, [join(consumer, "main.mjs")], {
+        cwd: consumer,
+        encoding: "utf8",
+        env: { ...process.env, AWS_REGION: "us-east-1" },
+      });
       expect(JSON.parse(output)).toEqual({ ledger: "function", methods: true, refused: true });
     } finally {
       await rm(consumer, { recursive: true, force: true });

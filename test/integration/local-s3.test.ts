@@ -59,7 +59,11 @@ async function uploadParts(key: string, parts: Buffer[]) {
 
 /** CompleteMultipartUpload sent as raw XML, the way a client other than the JS SDK writes it. */
 async function complete(key: string, uploadId: string, xml: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(`${stack.info.endpoints.s3}/${bucket}/${encodeURIComponent(key)}?uploadId=${uploadId}`, { method: "POST", body: xml, headers: { "content-type": "application/xml" } });
+  const response = await fetch(`${stack.info.endpoints.s3}/${bucket}/${encodeURIComponent(key)}?uploadId=${uploadId}`, {
+    method: "POST",
+    body: xml,
+    headers: { "content-type": "application/xml" },
+  });
   return { status: response.status, text: await response.text() };
 }
 
@@ -90,7 +94,9 @@ describe("the local S3", () => {
     const { uploadId, etags } = await uploadParts("checked.bin", [pattern(1 * MiB, 4), pattern(1 * MiB, 5)]);
     const part = (number: number, etag: string) => `<Part><PartNumber>${number}</PartNumber><ETag>${etag}</ETag></Part>`;
     const body = (...parts: string[]) => `<CompleteMultipartUpload>${parts.join("")}</CompleteMultipartUpload>`;
-    expect((await complete("checked.bin", uploadId, body(part(1, '"0123456789abcdef0123456789abcdef"'), part(2, etags[1]!)))).text).toMatch(/<Code>InvalidPart<\/Code>/);
+    expect((await complete("checked.bin", uploadId, body(part(1, '"0123456789abcdef0123456789abcdef"'), part(2, etags[1]!)))).text).toMatch(
+      /<Code>InvalidPart<\/Code>/,
+    );
     expect((await complete("checked.bin", uploadId, body(part(2, etags[1]!), part(1, etags[0]!)))).text).toMatch(/<Code>InvalidPartOrder<\/Code>/);
     expect((await complete("checked.bin", uploadId, body(part(1, etags[0]!), part(2, etags[1]!)))).text).toMatch(/<Code>EntityTooSmall<\/Code>/);
     expect((await complete("checked.bin", uploadId, "<CompleteMultipartUpload><Part>")).text).toMatch(/<Code>MalformedXML<\/Code>/);
@@ -107,7 +113,14 @@ describe("the local S3", () => {
     const parts = [];
     for (const [index, range] of ranges.entries()) {
       const { CopyPartResult } = await stack.clients.s3.send(
-        new UploadPartCopyCommand({ Bucket: bucket, Key: "copy/target.bin", UploadId, PartNumber: index + 1, CopySource: `${bucket}/copy/source.bin`, CopySourceRange: range }),
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: "copy/target.bin",
+          UploadId,
+          PartNumber: index + 1,
+          CopySource: `${bucket}/copy/source.bin`,
+          CopySourceRange: range,
+        }),
       );
       parts.push({ PartNumber: index + 1, ETag: CopyPartResult!.ETag! });
     }
@@ -123,7 +136,12 @@ describe("the local S3", () => {
     const response = await fetch(`${stack.info.endpoints.s3}/${bucket}/chunked.bin`, {
       method: "PUT",
       body: framed,
-      headers: { "content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-decoded-content-length": String(payload.length), "x-amz-trailer": "x-amz-checksum-crc32" },
+      headers: {
+        "content-encoding": "aws-chunked",
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "x-amz-decoded-content-length": String(payload.length),
+        "x-amz-trailer": "x-amz-checksum-crc32",
+      },
     });
     expect(response.status).toBe(200);
     expect(Buffer.compare(await bodyOf("chunked.bin"), payload)).toBe(0);
@@ -154,7 +172,9 @@ describe("a data directory", () => {
       }
       const second = await LocalStack.start({ buckets: ["kept"], dataDirectory, logLevel: "SILENT" });
       try {
-        expect(await second.clients.s3.send(new HeadObjectCommand({ Bucket: "kept", Key: "survives restart.txt" }))).toMatchObject({ ContentLength: "still here".length });
+        expect(await second.clients.s3.send(new HeadObjectCommand({ Bucket: "kept", Key: "survives restart.txt" }))).toMatchObject({
+          ContentLength: "still here".length,
+        });
         expect(await second.ledger.get("kept", "survives restart.txt")).toMatchObject({ deleted: false, size: "still here".length });
         const [run] = await second.reconcileAll({ dryRun: true });
         expect(run).toMatchObject({ status: "succeeded", missing: 0, stale: 0, orphaned: 0, scanned: 1 });

@@ -49,7 +49,10 @@ describe("local stack", () => {
   it("shows deletes and overwrites in the change feed", async () => {
     const changes = [];
     for await (const change of stack.ledger.changes({ bucket, since: started })) changes.push(change);
-    const deleted = changes.filter((change) => change.deleted).map((change) => change.key).sort();
+    const deleted = changes
+      .filter((change) => change.deleted)
+      .map((change) => change.key)
+      .sort();
     expect(deleted).toEqual(["deep/a/b/c/d/e/f/g/h.json", "emoji/😀 party.txt", "percent/100%.txt", "query/what?x=1&y=2#frag.txt"]);
     const overwritten = changes.find((change) => change.key === "math/1+1=2.txt");
     expect(overwritten).toMatchObject({ deleted: false, size: "overwrite 3".length });
@@ -69,7 +72,9 @@ describe("local stack", () => {
     await stack.clients.s3.send(new PutObjectCommand({ Bucket: other, Key: "versioned.txt", Body: "current version" }));
     await stack.waitForIdle();
     const versionDelete = (key: string) =>
-      JSON.stringify({ Records: [s3EventRecord({ bucket: other, key, eventName: "ObjectRemoved:Delete", versionId: "noncurrent-v1", sequencer: "FFFFFFFFFFFFFFFFFF" })] });
+      JSON.stringify({
+        Records: [s3EventRecord({ bucket: other, key, eventName: "ObjectRemoved:Delete", versionId: "noncurrent-v1", sequencer: "FFFFFFFFFFFFFFFFFF" })],
+      });
     for (const key of ["versioned.txt", "never-existed.txt"]) {
       await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.info.queueUrl, MessageBody: versionDelete(key) }));
     }
@@ -140,7 +145,15 @@ describe("CLI against the local stack", () => {
     expect(JSON.parse(clean.stdout)).toMatchObject({ bucket, source: "list", missing: 0, stale: 0, orphaned: 0, scanned: 11 });
 
     // An index entry for an object S3 never had: an orphan, 1 of 12 indexed objects.
-    await stack.ledger.apply({ kind: "upsert", bucket, key: "ghost.txt", sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "x", lastModified: new Date().toISOString() } });
+    await stack.ledger.apply({
+      kind: "upsert",
+      bucket,
+      key: "ghost.txt",
+      sequencer: "01",
+      eventTime: new Date(Date.now() - 60_000).toISOString(),
+      eventName: "ObjectCreated:Put",
+      state: { size: 1, etag: "x", lastModified: new Date().toISOString() },
+    });
     const dry = await runCli(["reconcile", bucket, "--local", "--dry-run", "--max-delete", "0.5"], { cwd: workdir });
     expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, orphaned: 1, repaired: 0 });
     expect(await stack.ledger.get(bucket, "ghost.txt")).toMatchObject({ deleted: false });

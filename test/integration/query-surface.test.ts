@@ -74,7 +74,14 @@ describe("HTTP API on loopback", () => {
   });
 
   it("returns one object's record for keys with spaces, plus signs, percent signs, ? and # and astral characters, from the query string", async () => {
-    for (const key of ["math/1+1=2.txt", "percent/100%.txt", "percent/literal%20not-a-space.txt", "query/what?x=1&y=2#frag.txt", "emoji/😀 party.txt", "reports/2026/q1 summary.pdf"]) {
+    for (const key of [
+      "math/1+1=2.txt",
+      "percent/100%.txt",
+      "percent/literal%20not-a-space.txt",
+      "query/what?x=1&y=2#frag.txt",
+      "emoji/😀 party.txt",
+      "reports/2026/q1 summary.pdf",
+    ]) {
       const response = await get(`/buckets/${bucket}/object?key=${encodeURIComponent(key)}`);
       expect(response.status, key).toBe(200);
       expect(response.body).toMatchObject({ bucket, key, deleted: false, size: TRICKY_KEYS.indexOf(key) });
@@ -90,7 +97,10 @@ describe("HTTP API on loopback", () => {
   it("answers 400 for a missing, empty or repeated key", async () => {
     expect((await get(`/buckets/${bucket}/object`)).body).toMatchObject({ error: "BadRequest", message: expect.stringMatching(/key is required/) });
     expect((await get(`/buckets/${bucket}/object?key=`)).body).toMatchObject({ error: "BadRequest", message: expect.stringMatching(/key must not be empty/) });
-    expect((await get(`/buckets/${bucket}/object?key=a&key=b`)).body).toMatchObject({ error: "BadRequest", message: expect.stringMatching(/key is given more than once/) });
+    expect((await get(`/buckets/${bucket}/object?key=a&key=b`)).body).toMatchObject({
+      error: "BadRequest",
+      message: expect.stringMatching(/key is given more than once/),
+    });
   });
 
   it("lists changes since a time, deletes included", async () => {
@@ -119,7 +129,10 @@ describe("HTTP API on loopback", () => {
   });
 
   it("answers 404 for an untracked bucket, an unknown route and a key never seen; 405 for writes", async () => {
-    expect(await get("/buckets/not-tracked/objects")).toMatchObject({ status: 404, body: { error: "NotFound", message: expect.stringMatching(/not tracked/) } });
+    expect(await get("/buckets/not-tracked/objects")).toMatchObject({
+      status: 404,
+      body: { error: "NotFound", message: expect.stringMatching(/not tracked/) },
+    });
     expect((await get(`/buckets/${bucket}/versions`)).status).toBe(404);
     expect((await get(`/buckets/${bucket}/object?key=${encodeURIComponent("never/seen.txt")}`)).status).toBe(404);
     expect((await get(`/buckets/${bucket}/objects`, { method: "POST" })).status).toBe(405);
@@ -187,12 +200,20 @@ describe("CLI: get, stat, runs and finding the table", () => {
   it("prints aligned, readable columns on a terminal and NDJSON when piped", () => {
     // `script` gives the CLI a pseudo-terminal, as an interactive shell would.
     const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} ls ${bucket} --local --prefix math/`;
-    const terminal = execFileSync("script", ["-qec", command, "/dev/null"], { cwd: workdir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", BUCKET_LEDGER_TABLE: "" } });
+    const terminal = execFileSync("script", ["-qec", command, "/dev/null"], {
+      cwd: workdir,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", BUCKET_LEDGER_TABLE: "" },
+    });
     const lines = terminal.replace(/\r/g, "").trim().split("\n");
     expect(lines[0]).toMatch(/^LAST MODIFIED\s+SIZE {2}KEY$/);
     expect(lines[1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z\s+1 B {2}math\/1\+1=2\.txt$/);
     expect(terminal).not.toContain("{");
-    const piped = execFileSync(process.execPath, [CLI, "ls", bucket, "--local", "--prefix", "math/"], { cwd: workdir, encoding: "utf8", env: { ...process.env, BUCKET_LEDGER_TABLE: "" } });
+    const piped = execFileSync(process.execPath, [CLI, "ls", bucket, "--local", "--prefix", "math/"], {
+      cwd: workdir,
+      encoding: "utf8",
+      env: { ...process.env, BUCKET_LEDGER_TABLE: "" },
+    });
     expect(ndjson(piped)).toHaveLength(2);
   });
 });

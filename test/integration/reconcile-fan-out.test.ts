@@ -58,13 +58,24 @@ async function driftedBucket(ledger: Ledger, perDirectory: number) {
   await Promise.all(DIRECTORIES.map((directory) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${directory}new.txt`, Body: "new" }))));
   await Promise.all(keys.filter((_, i) => i % 17 === 0).map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `v2 of ${key}` }))));
   for (const directory of DIRECTORIES) {
-    await ledger.apply({ kind: "upsert", bucket, key: `${directory}deleted.txt`, sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "gone", lastModified: new Date().toISOString() } });
+    await ledger.apply({
+      kind: "upsert",
+      bucket,
+      key: `${directory}deleted.txt`,
+      sequencer: "01",
+      eventTime: new Date(Date.now() - 60_000).toISOString(),
+      eventName: "ObjectCreated:Put",
+      state: { size: 1, etag: "gone", lastModified: new Date().toISOString() },
+    });
   }
   return bucket;
 }
 
 /** The local S3 lists in byte order, as S3 does. */
-const localSource = (bucket: string) => openRunSource({ s3 }).forNewRun(bucket).then(({ source }) => source);
+const localSource = (bucket: string) =>
+  openRunSource({ s3 })
+    .forNewRun(bucket)
+    .then(({ source }) => source);
 
 interface HarnessOptions {
   ledger: Ledger;
@@ -217,7 +228,14 @@ describe("reconciliation fanned out over range tasks", () => {
     const bucket = await driftedBucket(ledger, 5);
     const destination = `inventory-${randomUUID().slice(0, 8)}`;
     await s3.send(new CreateBucketCommand({ Bucket: destination }));
-    const harness = await fanOutHarness({ ledger, bucket, tasks: 2, budgetMs: 5_000, maxDeleteFraction: 1, inventory: { bucket: destination, prefix: "inventory", configurationId: "bucket-ledger" } });
+    const harness = await fanOutHarness({
+      ledger,
+      bucket,
+      tasks: 2,
+      budgetMs: 5_000,
+      maxDeleteFraction: 1,
+      inventory: { bucket: destination, prefix: "inventory", configurationId: "bucket-ledger" },
+    });
     try {
       const runId = await harness.start();
       const summary = await harness.waitFor(runId);
@@ -233,7 +251,15 @@ describe("reconciliation fanned out over range tasks", () => {
     const ledger = await dynamodb.createLedger();
     const bucket = await driftedBucket(ledger, 10);
     // What a tracker that forgot to decode event keys would have stored for "alpha/a+b 0.txt".
-    await ledger.apply({ kind: "upsert", bucket, key: "alpha/a%2Bb+0.txt", sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "e", lastModified: new Date().toISOString() } });
+    await ledger.apply({
+      kind: "upsert",
+      bucket,
+      key: "alpha/a%2Bb+0.txt",
+      sequencer: "01",
+      eventTime: new Date(Date.now() - 60_000).toISOString(),
+      eventName: "ObjectCreated:Put",
+      state: { size: 1, etag: "e", lastModified: new Date().toISOString() },
+    });
     const harness = await fanOutHarness({ ledger, bucket, tasks: 3, budgetMs: 5_000, maxDeleteFraction: 1 });
     try {
       const summary = await harness.waitFor(await harness.start());
@@ -280,13 +306,38 @@ describe("reconciliation fanned out over range tasks", () => {
     await Promise.all([bucket, destination].map((name) => s3.send(new CreateBucketCommand({ Bucket: name }))));
     const keys = ["a.txt", "b b.txt", "c+c.txt", "d/e.txt"];
     await Promise.all(keys.map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))));
-    const entries = await Promise.all(keys.map(async (key) => ({ key, size: key.length, etag: (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag!.replace(/"/g, "") })));
+    const entries = await Promise.all(
+      keys.map(async (key) => ({ key, size: key.length, etag: (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag!.replace(/"/g, "") })),
+    );
     // An orphan of the ledger's, which S3 confirms is gone.
-    await ledger.apply({ kind: "upsert", bucket, key: "listed-then-deleted.txt", sequencer: "01", eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size: 1, etag: "x", lastModified: new Date().toISOString() } });
+    await ledger.apply({
+      kind: "upsert",
+      bucket,
+      key: "listed-then-deleted.txt",
+      sequencer: "01",
+      eventTime: new Date(Date.now() - 60_000).toISOString(),
+      eventName: "ObjectCreated:Put",
+      state: { size: 1, etag: "x", lastModified: new Date().toISOString() },
+    });
     // Deleted after the report was taken: the tracker recorded the delete, the report still lists it.
     await ledger.apply({ kind: "delete", bucket, key: "gone.txt", sequencer: "02", eventTime: new Date().toISOString(), eventName: "ObjectRemoved:Delete" });
-    await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket: bucket, configurationId: "bucket-ledger", createdAt: new Date(Date.now() + 60_000), format: "CSV", entries: [...entries, { key: "gone.txt", size: 1, etag: "g" }] });
-    const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 5_000, maxDeleteFraction: 1, inventory: { bucket: destination, prefix: "inventory", configurationId: "bucket-ledger" } });
+    await writeInventoryReport(s3, {
+      destinationBucket: destination,
+      prefix: "inventory",
+      sourceBucket: bucket,
+      configurationId: "bucket-ledger",
+      createdAt: new Date(Date.now() + 60_000),
+      format: "CSV",
+      entries: [...entries, { key: "gone.txt", size: 1, etag: "g" }],
+    });
+    const harness = await fanOutHarness({
+      ledger,
+      bucket,
+      tasks: 4,
+      budgetMs: 5_000,
+      maxDeleteFraction: 1,
+      inventory: { bucket: destination, prefix: "inventory", configurationId: "bucket-ledger" },
+    });
     try {
       const summary = await harness.waitFor(await harness.start());
       expect(summary).toMatchObject({ status: "succeeded", source: "inventory", missing: 5, orphaned: 1, unconfirmed: 1 });

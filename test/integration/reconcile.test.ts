@@ -44,7 +44,15 @@ async function newBucket(keys: string[]): Promise<string> {
 const source = (bucket: string) => listObjectsSource({ s3, bucket, ordered: false });
 
 async function put(ledger: Ledger, bucket: string, key: string, size: number, sequencer = "01") {
-  await ledger.apply({ kind: "upsert", bucket, key, sequencer, eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: "ObjectCreated:Put", state: { size, etag: "stale-etag", lastModified: new Date().toISOString() } });
+  await ledger.apply({
+    kind: "upsert",
+    bucket,
+    key,
+    sequencer,
+    eventTime: new Date(Date.now() - 60_000).toISOString(),
+    eventName: "ObjectCreated:Put",
+    state: { size, etag: "stale-etag", lastModified: new Date().toISOString() },
+  });
 }
 
 describe("reconciliation", () => {
@@ -68,11 +76,28 @@ describe("reconciliation", () => {
   });
 
   it("lists keys holding CR, LF, TAB and other control characters exactly (URL-encoded listing), and tombstones none of them", async () => {
-    const controlKeys = ["cr\rkey.txt", "lf\nkey.txt", "crlf\r\nkey.txt", "tab\tkey.txt", "bell\u0007key.txt", "escape\u001bkey.txt", "del\u007fkey.txt", "plus+and space.txt", "pct%41.txt"];
+    const controlKeys = [
+      "cr\rkey.txt",
+      "lf\nkey.txt",
+      "crlf\r\nkey.txt",
+      "tab\tkey.txt",
+      "bell\u0007key.txt",
+      "escape\u001bkey.txt",
+      "del\u007fkey.txt",
+      "plus+and space.txt",
+      "pct%41.txt",
+    ];
     const ledger = await dynamodb.createLedger();
     const bucket = await newBucket(controlKeys);
     // The ledger already knows every object, as the tracker would have recorded it.
-    for (const key of controlKeys) await ledger.repair({ kind: "missing", bucket, key, state: { size: `body of ${key}`.length, etag: "unknown", lastModified: new Date().toISOString() }, snapshotTime: new Date(Date.now() - 60_000) });
+    for (const key of controlKeys)
+      await ledger.repair({
+        kind: "missing",
+        bucket,
+        key,
+        state: { size: `body of ${key}`.length, etag: "unknown", lastModified: new Date().toISOString() },
+        snapshotTime: new Date(Date.now() - 60_000),
+      });
     const summary = await reconcileBucket({ ledger, bucket, source: source(bucket), force: true });
     expect(summary).toMatchObject({ scanned: controlKeys.length, missing: 0, orphaned: 0, stale: controlKeys.length });
     for (const key of controlKeys) expect(await ledger.get(bucket, key), JSON.stringify(key)).toMatchObject({ deleted: false, size: `body of ${key}`.length });
@@ -81,7 +106,14 @@ describe("reconciliation", () => {
   it("names orphans that are the URL-encoded or decoded form of a bucket key, dry run or not", async () => {
     const ledger = await dynamodb.createLedger();
     const bucket = await newBucket(["my photos/a+b.jpg", "100%.txt", "plain.txt"]);
-    for (const key of ["my photos/a+b.jpg", "100%.txt", "plain.txt"]) await ledger.repair({ kind: "missing", bucket, key, state: { size: `body of ${key}`.length, etag: "e", lastModified: new Date().toISOString() }, snapshotTime: new Date(Date.now() - 60_000) });
+    for (const key of ["my photos/a+b.jpg", "100%.txt", "plain.txt"])
+      await ledger.repair({
+        kind: "missing",
+        bucket,
+        key,
+        state: { size: `body of ${key}`.length, etag: "e", lastModified: new Date().toISOString() },
+        snapshotTime: new Date(Date.now() - 60_000),
+      });
     // Left by a tracker that stored one key still encoded, and decoded another twice.
     await put(ledger, bucket, "my+photos/a%2Bb.jpg", 1);
     await put(ledger, bucket, "100%25.txt", 1);
@@ -122,8 +154,24 @@ describe("reconciliation", () => {
         for await (const object of listing.objects()) {
           if (first) {
             first = false;
-            await ledger.apply({ kind: "upsert", bucket, key: "recreated.txt", sequencer: "02", eventTime: new Date().toISOString(), eventName: "ObjectCreated:Put", state: { size: 9, etag: "new", lastModified: new Date().toISOString() } });
-            await ledger.apply({ kind: "upsert", bucket, key: "keep.txt", sequencer: "05", eventTime: new Date().toISOString(), eventName: "ObjectCreated:Put", state: { size: 7, etag: "event-etag", lastModified: new Date().toISOString() } });
+            await ledger.apply({
+              kind: "upsert",
+              bucket,
+              key: "recreated.txt",
+              sequencer: "02",
+              eventTime: new Date().toISOString(),
+              eventName: "ObjectCreated:Put",
+              state: { size: 9, etag: "new", lastModified: new Date().toISOString() },
+            });
+            await ledger.apply({
+              kind: "upsert",
+              bucket,
+              key: "keep.txt",
+              sequencer: "05",
+              eventTime: new Date().toISOString(),
+              eventName: "ObjectCreated:Put",
+              state: { size: 7, etag: "event-etag", lastModified: new Date().toISOString() },
+            });
           }
           yield object;
         }
@@ -223,7 +271,17 @@ describe("reconciliation from S3 Inventory", () => {
     const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(TRICKY)]);
     const entries = await entriesOf(sourceBucket, TRICKY);
     const createdAt = new Date("2026-11-21T01:00:00Z");
-    await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt, format, entries, files: 2, ...overrides });
+    await writeInventoryReport(s3, {
+      destinationBucket: destination,
+      prefix: "inventory",
+      sourceBucket,
+      configurationId: "bucket-ledger",
+      createdAt,
+      format,
+      entries,
+      files: 2,
+      ...overrides,
+    });
     return { destination, sourceBucket, createdAt, entries };
   }
 
@@ -240,16 +298,35 @@ describe("reconciliation from S3 Inventory", () => {
     const source = await inventorySource({ s3, sourceBucket, location: location(destination) });
     expect(source.snapshotTime).toEqual(createdAt);
     const first = await reconcileBucket({ ledger, bucket: sourceBucket, source });
-    expect(first).toMatchObject({ source: "inventory", missing: entries.length, scanned: entries.length, snapshotTime: createdAt.toISOString(), unconfirmed: 0 });
+    expect(first).toMatchObject({
+      source: "inventory",
+      missing: entries.length,
+      scanned: entries.length,
+      snapshotTime: createdAt.toISOString(),
+      unconfirmed: 0,
+    });
     // Keys the ledger never saw are written from the report: no HEAD per object on a first backfill.
     expect(await liveKeys(ledger, sourceBucket)).toEqual(asExpected(entries));
-    const second = await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }) });
+    const second = await reconcileBucket({
+      ledger,
+      bucket: sourceBucket,
+      source: await inventorySource({ s3, sourceBucket, location: location(destination) }),
+    });
     expect(second).toMatchObject({ missing: 0, stale: 0, orphaned: 0 });
   });
 
   it("uses the newest complete report, skipping one still being written", async () => {
     const { destination, sourceBucket, createdAt } = await inventoryFixture("CSV");
-    await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt: new Date("2026-11-22T01:00:00Z"), format: "CSV", entries: [], incomplete: true });
+    await writeInventoryReport(s3, {
+      destinationBucket: destination,
+      prefix: "inventory",
+      sourceBucket,
+      configurationId: "bucket-ledger",
+      createdAt: new Date("2026-11-22T01:00:00Z"),
+      format: "CSV",
+      entries: [],
+      incomplete: true,
+    });
     const source = await inventorySource({ s3, sourceBucket, location: location(destination) });
     expect(source.snapshotTime).toEqual(createdAt);
   });
@@ -258,7 +335,13 @@ describe("reconciliation from S3 Inventory", () => {
     const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(["kept.txt"])]);
     const [current] = await entriesOf(sourceBucket, ["kept.txt"]);
     await writeInventoryReport(s3, {
-      destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt: new Date("2026-11-21T01:00:00Z"), format: "CSV", allVersions: true,
+      destinationBucket: destination,
+      prefix: "inventory",
+      sourceBucket,
+      configurationId: "bucket-ledger",
+      createdAt: new Date("2026-11-21T01:00:00Z"),
+      format: "CSV",
+      allVersions: true,
       entries: [
         { key: "kept.txt", size: 1, etag: "old", versionId: "v1", isLatest: false },
         { ...current!, versionId: "v2", isLatest: true },
@@ -290,18 +373,54 @@ describe("reconciliation from S3 Inventory", () => {
   it("never tombstones an object the report missed, nor resurrects one deleted before the report was taken (the report lags the bucket)", async () => {
     // The scan behind the report started a minute from now, so the ledger's writes below precede it.
     const createdAt = new Date(Date.now() + 60_000);
-    const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(["listed.txt", "added late.txt", "deleted-late.txt", ...Array.from({ length: 20 }, (_, i) => `f/${i}`)])]);
+    const [destination, sourceBucket] = await Promise.all([
+      newBucket([]),
+      newBucket(["listed.txt", "added late.txt", "deleted-late.txt", ...Array.from({ length: 20 }, (_, i) => `f/${i}`)]),
+    ]);
     const ledger = await dynamodb.createLedger();
     const listed = await entriesOf(sourceBucket, ["listed.txt", "deleted-late.txt", ...Array.from({ length: 20 }, (_, i) => `f/${i}`)]);
-    for (const entry of listed) await ledger.repair({ kind: "missing", bucket: sourceBucket, key: entry.key, state: { ...entry, lastModified: new Date().toISOString() }, snapshotTime: new Date() });
+    for (const entry of listed)
+      await ledger.repair({
+        kind: "missing",
+        bucket: sourceBucket,
+        key: entry.key,
+        state: { ...entry, lastModified: new Date().toISOString() },
+        snapshotTime: new Date(),
+      });
     // Created just before the report's scan: the tracker recorded it, the report does not list it.
-    await ledger.repair({ kind: "missing", bucket: sourceBucket, key: "added late.txt", state: { size: 1, etag: "e", lastModified: new Date().toISOString() }, snapshotTime: new Date() });
+    await ledger.repair({
+      kind: "missing",
+      bucket: sourceBucket,
+      key: "added late.txt",
+      state: { size: 1, etag: "e", lastModified: new Date().toISOString() },
+      snapshotTime: new Date(),
+    });
     // Deleted just before the report's scan: the tracker recorded the tombstone, the report still lists it.
     await s3.send(new DeleteObjectCommand({ Bucket: sourceBucket, Key: "deleted-late.txt" }));
-    await ledger.apply({ kind: "delete", bucket: sourceBucket, key: "deleted-late.txt", sequencer: "05", eventTime: new Date().toISOString(), eventName: "ObjectRemoved:Delete" });
-    await writeInventoryReport(s3, { destinationBucket: destination, prefix: "inventory", sourceBucket, configurationId: "bucket-ledger", createdAt, format: "CSV", entries: listed });
+    await ledger.apply({
+      kind: "delete",
+      bucket: sourceBucket,
+      key: "deleted-late.txt",
+      sequencer: "05",
+      eventTime: new Date().toISOString(),
+      eventName: "ObjectRemoved:Delete",
+    });
+    await writeInventoryReport(s3, {
+      destinationBucket: destination,
+      prefix: "inventory",
+      sourceBucket,
+      configurationId: "bucket-ledger",
+      createdAt,
+      format: "CSV",
+      entries: listed,
+    });
 
-    const summary = await reconcileBucket({ ledger, bucket: sourceBucket, source: await inventorySource({ s3, sourceBucket, location: location(destination) }), force: true });
+    const summary = await reconcileBucket({
+      ledger,
+      bucket: sourceBucket,
+      source: await inventorySource({ s3, sourceBucket, location: location(destination) }),
+      force: true,
+    });
     expect(summary).toMatchObject({ orphaned: 1, missing: 1, unconfirmed: 2 });
     expect(await ledger.get(sourceBucket, "added late.txt")).toMatchObject({ deleted: false });
     expect(await ledger.get(sourceBucket, "deleted-late.txt")).toMatchObject({ deleted: true, cause: "ObjectRemoved:Delete" });
@@ -334,6 +453,8 @@ describe("reconciliation from S3 Inventory", () => {
 
   it("says so when there is no report at all", async () => {
     const destination = await newBucket([]);
-    await expect(inventorySource({ s3, sourceBucket: "nothing-here", location: location(destination) })).rejects.toThrow(/no complete inventory report for nothing-here/);
+    await expect(inventorySource({ s3, sourceBucket: "nothing-here", location: location(destination) })).rejects.toThrow(
+      /no complete inventory report for nothing-here/,
+    );
   });
 });

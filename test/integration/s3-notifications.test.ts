@@ -68,7 +68,9 @@ it("notifies every kind of write and delete, with S3's event names, encoding and
   await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "copy/😀.txt", CopySource: `${bucket}/${encodeURIComponent("docs/a b+c.txt")}` }));
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "big.bin" }));
   const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: "big.bin", UploadId, PartNumber: 1, Body: "only part" }));
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: "big.bin", UploadId, MultipartUpload: { Parts: [{ ETag: part.ETag, PartNumber: 1 }] } }));
+  await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: bucket, Key: "big.bin", UploadId, MultipartUpload: { Parts: [{ ETag: part.ETag, PartNumber: 1 }] } }),
+  );
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "big.bin" }));
   await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: "docs/a b+c.txt" }, { Key: "copy/😀.txt" }] } }));
   await s3.send(new PutObjectCommand({ Bucket: "not-tracked", Key: "ignored", Body: "x" }));
@@ -88,7 +90,10 @@ it("notifies every kind of write and delete, with S3's event names, encoding and
     ].sort(),
   );
 
-  const first = received.find(({ event }) => event.key === "docs/a b+c.txt")!.raw as { s3: { object: { key: string; size: number; eTag: string } }; eventSource: string };
+  const first = received.find(({ event }) => event.key === "docs/a b+c.txt")!.raw as {
+    s3: { object: { key: string; size: number; eTag: string } };
+    eventSource: string;
+  };
   expect(first.eventSource).toBe("aws:s3");
   expect(first.s3.object.key).toBe("docs/a+b%2Bc.txt");
   expect(first.s3.object.eTag).toMatch(/^[0-9a-f]{32}$/);

@@ -109,7 +109,10 @@ describe("tracker: ordering under invariant 1", () => {
       specs.push(put(`many/${k}`, "01", 1), put(`many/${k}`, "02", 2));
       if (k % 3 === 0) specs.push(del(`many/${k}`, "03"));
     }
-    const shuffled = specs.map((spec, i) => ({ spec, order: (i * 7919) % specs.length })).sort((a, b) => a.order - b.order).map(({ spec }) => spec);
+    const shuffled = specs
+      .map((spec, i) => ({ spec, order: (i * 7919) % specs.length }))
+      .sort((a, b) => a.order - b.order)
+      .map(({ spec }) => spec);
     expect((await handler(sqsEventOf(...shuffled))).batchItemFailures).toEqual([]);
     const live = [];
     for await (const record of ledger.list({ bucket: "photos", prefix: "many/" })) live.push(record);
@@ -219,7 +222,10 @@ describe("tracker: every message body AWS documents", () => {
     expect(totals.applied + totals.skippedOlder + totals.duplicates).toBe(count("upsert") + count("delete") + count("version-deleted"));
     for (const bucket of ["amzn-s3-demo-bucket", "amzn-s3-demo-bucket1"]) {
       for await (const record of ledger.list({ bucket, includeDeleted: true })) {
-        expect(cases.some((entry) => entry.expect.key === record.key && entry.expect.action !== "ignore"), record.key).toBe(true);
+        expect(
+          cases.some((entry) => entry.expect.key === record.key && entry.expect.action !== "ignore"),
+          record.key,
+        ).toBe(true);
       }
     }
     expect(await current(ledger, "photos/my summer+2026.jpg", "amzn-s3-demo-bucket")).toMatchObject({ deleted: false, size: 1024 });
@@ -233,7 +239,10 @@ describe("tracker: failures stay per message", () => {
     const { handler, totals } = trackerFor(ledger);
     const good = sqsEventOf(put("ok-1", "01"), put("ok-2", "01"));
     const poison = sqsRecord("{not json", "poison-message");
-    const badKey = sqsRecord(JSON.stringify({ Records: [s3EventRecord({ ...put("x", "01"), key: "x" })] }).replace('"key":"x"', '"key":"bad%E0%A4%A"'), "bad-key");
+    const badKey = sqsRecord(
+      JSON.stringify({ Records: [s3EventRecord({ ...put("x", "01"), key: "x" })] }).replace('"key":"x"', '"key":"bad%E0%A4%A"'),
+      "bad-key",
+    );
     const response = await handler({ Records: [good.Records[0]!, poison, badKey, good.Records[1]!] });
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(["bad-key", "poison-message"]);
     expect(totals).toMatchObject({ applied: 2, failedMessages: 2 });

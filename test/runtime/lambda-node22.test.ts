@@ -105,7 +105,12 @@ describe("the deployed bundles under Node 22 (Lambda's nodejs22.x)", () => {
         messageId: message.MessageId!,
         receiptHandle: message.ReceiptHandle!,
         body: message.Body!,
-        attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now()), SenderId: "local", ApproximateFirstReceiveTimestamp: String(Date.now()) },
+        attributes: {
+          ApproximateReceiveCount: "1",
+          SentTimestamp: String(Date.now()),
+          SenderId: "local",
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
         messageAttributes: {},
         md5OfBody: message.MD5OfBody!,
         eventSource: "aws:sqs",

@@ -7,7 +7,10 @@ export const CLI = fileURLToPath(new URL("../../bin/bucket-ledger.js", import.me
 export type CliResult = RunResult;
 
 export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
-  return runCommand(process.execPath, [CLI, ...args], { cwd: options.cwd ?? process.cwd(), env: { ...process.env, BUCKET_LEDGER_TABLE: undefined, ...options.env } });
+  return runCommand(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...process.env, BUCKET_LEDGER_TABLE: undefined, ...options.env },
+  });
 }
 
 export const ndjson = (text: string) =>

@@ -25,7 +25,9 @@ export async function startTestDynamoDb(): Promise<TestDynamoDb> {
     async createLedger(options = {}) {
       const tableName = options.tableName ?? `ledger-${randomUUID()}`;
       await client.send(new CreateTableCommand(createTableInput(tableName)));
-      await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: ledgerTable.ttlAttribute } }));
+      await client.send(
+        new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: ledgerTable.ttlAttribute } }),
+      );
       const writer = options.endpoint ? dynamoDbClient(options.endpoint, options.maxAttempts) : client;
       return new Ledger({ ...options, tableName, documentClient: createDocumentClient(writer) });
     },

@@ -61,12 +61,20 @@ function csvFile(entries: InventoryEntry[], bucket: string, allVersions: boolean
 }
 
 function parquetFile(entries: InventoryEntry[], bucket: string, allVersions: boolean): Buffer {
-  const column = <T>(name: string, type: "STRING" | "INT64" | "BOOLEAN" | "TIMESTAMP", pick: (entry: InventoryEntry) => T) => ({ name, type, data: entries.map(pick) });
+  const column = <T>(name: string, type: "STRING" | "INT64" | "BOOLEAN" | "TIMESTAMP", pick: (entry: InventoryEntry) => T) => ({
+    name,
+    type,
+    data: entries.map(pick),
+  });
   const columnData = [
     column("bucket", "STRING", () => bucket),
     column("key", "STRING", (entry) => entry.key),
     ...(allVersions
-      ? [column("version_id", "STRING", (entry) => entry.versionId ?? ""), column("is_latest", "BOOLEAN", (entry) => entry.isLatest ?? true), column("is_delete_marker", "BOOLEAN", (entry) => entry.isDeleteMarker ?? false)]
+      ? [
+          column("version_id", "STRING", (entry) => entry.versionId ?? ""),
+          column("is_latest", "BOOLEAN", (entry) => entry.isLatest ?? true),
+          column("is_delete_marker", "BOOLEAN", (entry) => entry.isDeleteMarker ?? false),
+        ]
       : []),
     column("size", "INT64", (entry) => BigInt(entry.size)),
     column("last_modified_date", "TIMESTAMP", (entry) => entry.lastModified ?? new Date("2026-11-20T00:00:00Z")),
@@ -104,7 +112,13 @@ export async function writeInventoryReport(s3: S3Client, options: ReportOptions)
   const folder = `${base}/${folderName(options.createdAt)}/`;
   await s3.send(new PutObjectCommand({ Bucket: options.destinationBucket, Key: `${folder}manifest.json`, Body: manifest }));
   if (!options.incomplete) {
-    await s3.send(new PutObjectCommand({ Bucket: options.destinationBucket, Key: `${folder}manifest.checksum`, Body: options.badManifestChecksum ? md5("something else") : md5(manifest) }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: options.destinationBucket,
+        Key: `${folder}manifest.checksum`,
+        Body: options.badManifestChecksum ? md5("something else") : md5(manifest),
+      }),
+    );
   }
   return folder;
 }

@@ -5,11 +5,21 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseApiEnvironment, parseReconcileEnvironment, parseTrackerEnvironment, type ReconcileVariables, type TrackerVariables } from "../../functions/environment.js";
+import {
+  parseApiEnvironment,
+  parseReconcileEnvironment,
+  parseTrackerEnvironment,
+  type ReconcileVariables,
+  type TrackerVariables,
+} from "../../functions/environment.js";
 
 describe("the function environment contract", () => {
   it("is checked by the type checker", () => {
-    const complete = { TABLE_NAME: "ledger", BUCKETS: '["photos"]', TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/tasks" } satisfies ReconcileVariables;
+    const complete = {
+      TABLE_NAME: "ledger",
+      BUCKETS: '["photos"]',
+      TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/tasks",
+    } satisfies ReconcileVariables;
     // @ts-expect-error a misspelt variable is not in the contract
     const misspelt: TrackerVariables = { TABLE_NAME: "ledger", WRITE_CONCURENCY: "8" };
     // @ts-expect-error TASK_QUEUE_URL is required

@@ -9,7 +9,10 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { toHttpApiEvent } from "../../local/api-server.js";
 
-const fixture = JSON.parse(readFileSync(new URL("../fixtures/aws/apigateway-http-api-v2-request.json", import.meta.url), "utf8")) as { request: string; event: APIGatewayProxyEventV2 };
+const fixture = JSON.parse(readFileSync(new URL("../fixtures/aws/apigateway-http-api-v2-request.json", import.meta.url), "utf8")) as {
+  request: string;
+  event: APIGatewayProxyEventV2;
+};
 
 describe("the local HTTP API event", () => {
   it("matches the documented payload for the same request", () => {

@@ -5,7 +5,8 @@ import { createDocumentClient } from "../../ledger/index.js";
 import { createLocalClients } from "../../local/clients.js";
 import { withoutSdkLogger } from "../../sdk/lean-client.js";
 
-const loggerMiddlewares = (client: { middlewareStack: { identify(): string[] } }) => client.middlewareStack.identify().filter((entry) => entry.startsWith("loggerMiddleware"));
+const loggerMiddlewares = (client: { middlewareStack: { identify(): string[] } }) =>
+  client.middlewareStack.identify().filter((entry) => entry.startsWith("loggerMiddleware"));
 
 describe("SDK clients without the logger middleware", () => {
   it("removes the middleware by the name the SDK gives it (an SDK rename fails here, not silently in production)", () => {

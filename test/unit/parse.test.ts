@@ -60,7 +60,14 @@ describe("S3 -> SQS notifications", () => {
   });
 
   it("ignores events that do not change the indexed state", () => {
-    for (const eventName of ["ObjectTagging:Put", "ObjectAcl:Put", "ObjectRestore:Completed", "LifecycleTransition", "IntelligentTiering", "Replication:OperationFailedReplication"]) {
+    for (const eventName of [
+      "ObjectTagging:Put",
+      "ObjectAcl:Put",
+      "ObjectRestore:Completed",
+      "LifecycleTransition",
+      "IntelligentTiering",
+      "Replication:OperationFailedReplication",
+    ]) {
       expect(eventsOf(notification(s3EventRecord({ key: "k", eventName, sequencer: "0A" })))[0]!.action).toBe("ignore");
     }
   });
@@ -126,9 +133,24 @@ describe("malformed messages", () => {
   it.each([
     ["not JSON", "{oops", /not JSON/],
     ["unknown envelope", JSON.stringify({ hello: "world" }), /not an S3 event/],
-    ["record without bucket", notification({ eventSource: "aws:s3", eventName: "ObjectCreated:Put", eventTime: "2026-01-01T00:00:00Z", s3: { object: { key: "k" } } }), /S3 event record 0: s3.bucket/],
-    ["create without sequencer", notification({ ...s3EventRecord({ key: "k", eventName: "ObjectCreated:Put", sequencer: "1", size: 1, eTag: "e" }), s3: { bucket: { name: "b" }, object: { key: "k", size: 1, eTag: "e" } } }), /has no sequencer/],
-    ["bad event time", notification({ ...s3EventRecord({ key: "k", eventName: "ObjectRemoved:Delete", sequencer: "1" }), eventTime: "yesterday" }), /eventTime/],
+    [
+      "record without bucket",
+      notification({ eventSource: "aws:s3", eventName: "ObjectCreated:Put", eventTime: "2026-01-01T00:00:00Z", s3: { object: { key: "k" } } }),
+      /S3 event record 0: s3.bucket/,
+    ],
+    [
+      "create without sequencer",
+      notification({
+        ...s3EventRecord({ key: "k", eventName: "ObjectCreated:Put", sequencer: "1", size: 1, eTag: "e" }),
+        s3: { bucket: { name: "b" }, object: { key: "k", size: 1, eTag: "e" } },
+      }),
+      /has no sequencer/,
+    ],
+    [
+      "bad event time",
+      notification({ ...s3EventRecord({ key: "k", eventName: "ObjectRemoved:Delete", sequencer: "1" }), eventTime: "yesterday" }),
+      /eventTime/,
+    ],
   ])("rejects %s with a typed error naming the problem", (_name, body, message) => {
     expect(() => parseMessageBody(body)).toThrow(MalformedMessageError);
     expect(() => parseMessageBody(body)).toThrow(message);
@@ -145,7 +167,11 @@ describe("every message body AWS documents for the events the tracker handles or
 
   it("covers each event kind the design notes list", () => {
     expect(cases.length).toBeGreaterThanOrEqual(25);
-    for (const kind of ["upsert", "delete", "version-deleted", "ignore", "test"]) expect(cases.some((c) => c.expect.action === kind), kind).toBe(true);
+    for (const kind of ["upsert", "delete", "version-deleted", "ignore", "test"])
+      expect(
+        cases.some((c) => c.expect.action === kind),
+        kind,
+      ).toBe(true);
     for (const entry of cases) expect(entry.source, entry.file).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
   });
 
@@ -157,6 +183,11 @@ describe("every message body AWS documents for the events the tracker handles or
     }
     expect(parsed.kind).toBe("events");
     const [event] = (parsed as { events: ObjectEvent[] }).events;
-    expect(event).toMatchObject({ action: entry.expect.action, eventName: entry.expect.eventName, key: entry.expect.key, ...(entry.expect.size !== undefined && { size: entry.expect.size }) });
+    expect(event).toMatchObject({
+      action: entry.expect.action,
+      eventName: entry.expect.eventName,
+      key: entry.expect.key,
+      ...(entry.expect.size !== undefined && { size: entry.expect.size }),
+    });
   });
 });
