@@ -37,10 +37,16 @@ export interface ResourceDeclaration {
 
 export const CALL_LOG_ENV = "BUCKET_LEDGER_CALL_LOG";
 
+/** Directories already made by this process: the log is appended to on every call. */
+const made = new Set<string>();
+
 function write(line: RecordedCall | ResourceDeclaration): void {
   const directory = process.env[CALL_LOG_ENV];
   if (!directory) return;
-  mkdirSync(directory, { recursive: true });
+  if (!made.has(directory)) {
+    mkdirSync(directory, { recursive: true });
+    made.add(directory);
+  }
   appendFileSync(join(directory, `${process.pid}.ndjson`), `${JSON.stringify(line)}\n`);
 }
 

@@ -42,32 +42,29 @@ export interface LocalReconcilerOptions {
 }
 
 export class LocalReconciler {
-  /** Resolvers of `reconcileAll` calls waiting for their runs to finish. */
-  private readonly waiting = new Map<string, (summary: RunSummary) => void>();
   private timer?: NodeJS.Timeout;
   private reconciling: Promise<void> | undefined;
-  private reconciler!: Reconciler;
-  private taskMapping!: SqsEventSourceMapping;
-  taskQueueUrl = "";
-  taskDeadLetterQueueUrl = "";
 
-  private constructor() {}
+  private constructor(
+    private readonly reconciler: Reconciler,
+    private readonly taskMapping: SqsEventSourceMapping,
+    /** Resolvers of `reconcileAll` calls waiting for their runs to finish. */
+    private readonly waiting: Map<string, (summary: RunSummary) => void>,
+  ) {}
 
   get runs(): RunStore {
     return this.reconciler.runs;
   }
 
   static async start(options: LocalReconcilerOptions): Promise<LocalReconciler> {
-    const local = new LocalReconciler();
     const budgetMs = options.taskBudgetMs ?? 60_000;
     // A task message stays invisible while its worker's lease lasts, as the Lambda timeout ensures in AWS.
     const leaseMarginMs = 2_000;
     const tasks = await createQueueWithDlq(options.clients.sqs, LOCAL_TASK_QUEUE, Math.ceil((budgetMs + leaseMarginMs) / 1000) + 1, options.maxReceiveCount);
     declareResource("queue", queueName(tasks.queueUrl), "taskQueue");
     declareResource("queue", queueName(tasks.dlqUrl), "taskDeadLetterQueue");
-    local.taskQueueUrl = tasks.queueUrl;
-    local.taskDeadLetterQueueUrl = tasks.dlqUrl;
-    local.reconciler = buildReconciler({
+    const waiting = new Map<string, (summary: RunSummary) => void>();
+    const reconciler = buildReconciler({
       clients: { s3: options.role.s3, sqs: options.role.sqs, documentClient: createDocumentClient(options.role.dynamodb) },
       tableName: options.tableName,
       retentionDays: options.retentionDays,
@@ -86,22 +83,22 @@ export class LocalReconciler {
       logger: new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel }),
       onRunFinished: (summary) => {
         options.onReconcile?.(summary);
-        local.waiting.get(summary.runId)?.(summary);
-        local.waiting.delete(summary.runId);
+        waiting.get(summary.runId)?.(summary);
+        waiting.delete(summary.runId);
       },
     });
-    local.taskMapping = new SqsEventSourceMapping({
+    const taskMapping = new SqsEventSourceMapping({
       sqs: options.role.sqs,
       queueUrl: tasks.queueUrl,
       queueArn: tasks.queueArn,
       region: LOCAL_REGION,
-      handler: local.reconciler.runTasks,
+      handler: reconciler.runTasks,
       batchSize: 1,
       concurrency: options.workers,
       ...(options.onError && { onError: options.onError }),
     });
-    local.taskMapping.start();
-    return local;
+    taskMapping.start();
+    return new LocalReconciler(reconciler, taskMapping, waiting);
   }
 
   /**

@@ -23,23 +23,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { assertPortFree, PortInUseError } from "./ports.js";
-import { DiskObjectStore, type CommitEventName } from "./s3/object-store.js";
+import { DiskObjectStore, type StoreCommit } from "./s3/object-store.js";
 import { createS3Handler } from "./s3/s3-handler.js";
 import { SequencerClock } from "./sequencer-clock.js";
 
-export type S3CommitEventName = CommitEventName;
-
-export interface S3Commit {
-  eventName: S3CommitEventName;
-  bucket: string;
-  key: string;
-  /** Absent for deletes. */
-  size?: number;
-  /** Quoted, as S3 returns it; absent for deletes. */
-  etag?: string;
-  time: Date;
-  sequencer: string;
-}
+/** A committed write or delete, with the sequencer its notification carries. */
+export type S3Commit = StoreCommit & { sequencer: string };
 
 export type S3CommitListener = (commit: S3Commit) => void;
 
@@ -97,8 +86,6 @@ function passThrough(request: IncomingMessage, response: ServerResponse, port: n
 export interface S3SqsEmulator {
   /** One endpoint for both S3 (path-style, as the SDK uses for IP hosts) and SQS. */
   endpoint: string;
-  /** Where objects live: under the data directory, or a temporary one removed at stop. */
-  s3Directory: string;
   onCommit(listener: S3CommitListener): () => void;
   stop(): Promise<void>;
 }
@@ -140,6 +127,11 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
   });
   // Large uploads take long: Node's default request timeout (5 minutes) would cut them off.
   server.requestTimeout = 0;
+  // Node closes an idle keep-alive connection after 5 s, about when clients reuse it, and the
+  // request then sent on it dies with ECONNRESET (seen once in the suite). A server should keep
+  // idle connections longer than its clients' pools do; stop() closes them all anyway.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) =>
@@ -154,7 +146,6 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    s3Directory,
     onCommit(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -40,7 +40,9 @@ export interface StoreCommit {
   eventName: CommitEventName;
   bucket: string;
   key: string;
+  /** Absent for deletes. */
   size?: number;
+  /** Quoted, as S3 returns it; absent for deletes. */
   etag?: string;
   time: Date;
 }

@@ -11,7 +11,7 @@ import type { Readable } from "node:stream";
 import { encodeS3EventKey } from "../../events/object-key.js";
 import { AwsChunkedDecoder } from "./aws-chunked.js";
 import { S3Error } from "./errors.js";
-import type { DiskObjectStore, ObjectMetadata } from "./object-store.js";
+import { MAX_PUT_SIZE, type DiskObjectStore, type ObjectMetadata } from "./object-store.js";
 import { escapeXml, parseCompleteMultipartUpload, parseDelete, xmlDocument } from "./xml.js";
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
@@ -242,7 +242,7 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
       return xml(`<CopyObjectResult ${NS}><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag></CopyObjectResult>`);
     }
     const declared = Number(header(request, "x-amz-decoded-content-length") ?? header(request, "content-length") ?? 0);
-    if (declared > 5 * 1024 * 1024 * 1024) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
+    if (declared > MAX_PUT_SIZE) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
     const md5 = header(request, "content-md5");
     const object = await store.put(bucket, key, payload(request), {
       contentType,
