@@ -73,6 +73,25 @@ export const reconcileKeys = {
   orphanPartition: (bucket: string, runId: string, task: number) => `${reconcilePartitionKey(bucket)}#${runId}#${task}`,
 } as const;
 
+/**
+ * The keys of row ingestion's records, beside the objects in the ledger table:
+ *
+ *   ingest#<bucket>                  sort key the object key: its latest ingestion
+ *   ingest#<bucket>#<key hash>       <version>#<line>: the rows that ingestion rejected
+ */
+export function ingestionPartitionKey(bucket: string): string {
+  return `ingest#${bucket}`;
+}
+
+export function rejectedRowsPartitionKey(bucket: string, key: string): string {
+  return `${ingestionPartitionKey(bucket)}#${keyDigest(key).subarray(0, 12).toString("hex")}`;
+}
+
+export const rejectedRowKeys = {
+  row: (version: string, line: number) => `${version}#${String(line).padStart(12, "0")}`,
+  of: (version: string) => `${version}#`,
+} as const;
+
 /** Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC). */
 export function changeDayKey(bucket: string, day: string): string {
   return `${bucket}#${day}`;

@@ -11,8 +11,27 @@ export type FaultPredicate = (requestBody: string) => boolean;
 /**
  * `reset`: the connection is cut (an outage, as the SDK sees one). `throttle`: DynamoDB's
  * 400 ProvisionedThroughputExceededException, which the SDK retries with backoff.
+ * `unprocessed`: a BatchWriteItem succeeds for only the first half of its requests and hands
+ * the rest back in UnprocessedItems, as DynamoDB does when a partition is hot
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html).
  */
-export type ProxyFault = "reset" | "throttle";
+export type ProxyFault = "reset" | "throttle" | "unprocessed";
+
+type WriteRequests = Record<string, unknown[]>;
+
+/** Splits a BatchWriteItem body: what is forwarded, and what comes back unprocessed. */
+function splitBatchWrite(body: Buffer): { forwarded: Buffer; unprocessed: WriteRequests } | undefined {
+  const request = JSON.parse(body.toString("utf8")) as { RequestItems?: WriteRequests };
+  if (!request.RequestItems) return undefined;
+  const kept: WriteRequests = {};
+  const unprocessed: WriteRequests = {};
+  for (const [table, requests] of Object.entries(request.RequestItems)) {
+    const half = Math.ceil(requests.length / 2);
+    kept[table] = requests.slice(0, half);
+    if (requests.length > half) unprocessed[table] = requests.slice(half);
+  }
+  return { forwarded: Buffer.from(JSON.stringify({ ...request, RequestItems: kept })), unprocessed };
+}
 
 const THROTTLED_BODY = JSON.stringify({
   __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
@@ -46,6 +65,16 @@ export class FaultInjectingProxy {
       const body = Buffer.concat(chunks);
       if (this.predicate(body.toString("utf8"))) {
         this.failedRequests++;
+        const split = this.fault === "unprocessed" ? splitBatchWrite(body) : undefined;
+        if (split) {
+          this.forward(incoming, outgoing, split.forwarded, (response) => {
+            const merged = JSON.parse(response.toString("utf8")) as { UnprocessedItems?: WriteRequests };
+            const unprocessed = { ...(merged.UnprocessedItems ?? {}) };
+            for (const [table, requests] of Object.entries(split.unprocessed)) unprocessed[table] = [...(unprocessed[table] ?? []), ...requests];
+            return Buffer.from(JSON.stringify({ ...merged, UnprocessedItems: unprocessed }));
+          });
+          return;
+        }
         if (this.fault === "throttle") {
           outgoing.writeHead(400, { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "fault-proxy" });
           outgoing.end(THROTTLED_BODY);
@@ -54,16 +83,31 @@ export class FaultInjectingProxy {
         }
         return;
       }
-      const forwarded = request(
-        { hostname: this.target.hostname, port: this.target.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
-        (response) => {
-          outgoing.writeHead(response.statusCode ?? 502, response.headers);
-          response.pipe(outgoing);
-        },
-      );
-      forwarded.on("error", () => incoming.socket.destroy());
-      forwarded.end(body);
+      this.forward(incoming, outgoing, body);
     });
+  }
+
+  /** Sends the request on; `rewrite`, if given, replaces the response body. */
+  private forward(incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer, rewrite?: (response: Buffer) => Buffer): void {
+    const headers = { ...incoming.headers, "content-length": String(body.length) };
+    const forwarded = request({ hostname: this.target.hostname, port: this.target.port, path: incoming.url, method: incoming.method, headers }, (response) => {
+      if (!rewrite) {
+        outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        response.pipe(outgoing);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        const rewritten = response.statusCode === 200 ? rewrite(Buffer.concat(chunks)) : Buffer.concat(chunks);
+        // DynamoDB's CRC32 of the body no longer matches the rewritten one.
+        const { "x-amz-crc32": _crc, ...responseHeaders } = response.headers;
+        outgoing.writeHead(response.statusCode ?? 502, { ...responseHeaders, "content-length": String(rewritten.length) });
+        outgoing.end(rewritten);
+      });
+    });
+    forwarded.on("error", () => incoming.socket.destroy());
+    forwarded.end(body);
   }
 
   /** Fails every request whose body matches, the chosen way; `() => false` heals. */

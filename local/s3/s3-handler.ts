@@ -282,6 +282,13 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
   }
   if (method === "GET" || method === "HEAD") {
     const object = store.head(bucket, key);
+    // "Return the object only if its entity tag (ETag) is the same as the one specified in this
+    // header; otherwise, return a 412 Precondition Failed error" (GetObject, If-Match):
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+    const ifMatch = header(request, "if-match");
+    if (ifMatch !== undefined && ifMatch !== "*" && ifMatch.replaceAll('"', "") !== object.etag.replaceAll('"', "")) {
+      throw new S3Error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", { Condition: "If-Match" });
+    }
     const range = parseRange(header(request, "range"), object.size);
     const headers = objectHeaders(object);
     if (method === "HEAD") return { status: 200, headers: { ...headers, "content-length": String(object.size) } };

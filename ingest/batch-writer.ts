@@ -1,0 +1,156 @@
+/**
+ * Writes row items with BatchWriteItem the way its documentation asks
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html):
+ * at most 25 requests per call, no two for the same key in one call ("you cannot put and
+ * delete the same item in the same BatchWriteItem request" and duplicates are a
+ * ValidationException), and UnprocessedItems retried "using an exponential backoff algorithm".
+ * Throttling errors are retried by the SDK first, then by the same backoff.
+ *
+ * Rows are written in file order per key: a group holding a key still in flight in an earlier
+ * group waits for it, so the last row of a file with a repeated key is the one that stays.
+ */
+import { BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BoundedWriter } from "../reconcile/bounded-writer.js";
+import type { RowItem } from "./row-item.js";
+
+export const MAX_BATCH_ITEMS = 25;
+
+export interface PendingRow {
+  item: RowItem;
+  /** The item's table key as a string: rows with the same identity are the same item. */
+  identity: string;
+  line: number;
+}
+
+export interface RejectedRow {
+  line: number;
+  reason: string;
+}
+
+export interface BatchWriterOptions {
+  documentClient: DynamoDBDocumentClient;
+  tableName: string;
+  /** BatchWriteItem calls in flight. */
+  concurrency: number;
+  /** Calls per group, the first included, before what is still unprocessed is rejected. */
+  maxAttempts: number;
+  /** Backoff base and cap (full jitter: a random delay up to min(cap, base x 2^attempt)). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  identify: (item: RowItem) => string;
+  onRejected: (row: RejectedRow) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface BatchWriterCounts {
+  written: number;
+  /** Rows replaced by a later row with the same key in the same group (only the later is sent). */
+  collapsed: number;
+  calls: number;
+  retries: number;
+}
+
+const RETRYABLE = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "ServiceUnavailable",
+]);
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class RowBatchWriter {
+  readonly counts: BatchWriterCounts = { written: 0, collapsed: 0, calls: 0, retries: 0 };
+  private group = new Map<string, PendingRow>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly pool: BoundedWriter;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: BatchWriterOptions) {
+    this.pool = new BoundedWriter(options.concurrency);
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  async add(row: PendingRow): Promise<void> {
+    if (this.group.has(row.identity)) {
+      this.counts.collapsed++;
+      this.group.delete(row.identity);
+    }
+    this.group.set(row.identity, row);
+    if (this.group.size >= MAX_BATCH_ITEMS) await this.dispatch();
+  }
+
+  /** Sends what is buffered and waits for every write; after it, every row added is written or rejected. */
+  async flush(): Promise<void> {
+    if (this.group.size > 0) await this.dispatch();
+    await this.pool.drain();
+  }
+
+  private async dispatch(): Promise<void> {
+    const rows = [...this.group.values()];
+    this.group = new Map();
+    const earlier = new Set(rows.map((row) => this.inFlight.get(row.identity)).filter((write) => write !== undefined));
+    let done!: () => void;
+    const written = new Promise<void>((resolve) => (done = resolve));
+    for (const row of rows) this.inFlight.set(row.identity, written);
+    await this.pool.submit(async () => {
+      try {
+        await Promise.all(earlier);
+        await this.write(rows);
+      } finally {
+        for (const row of rows) if (this.inFlight.get(row.identity) === written) this.inFlight.delete(row.identity);
+        done();
+      }
+    });
+  }
+
+  private backoff(attempt: number): number {
+    return Math.random() * Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** attempt);
+  }
+
+  private async write(rows: PendingRow[]): Promise<void> {
+    const { documentClient, tableName, identify } = this.options;
+    const byIdentity = new Map(rows.map((row) => [row.identity, row]));
+    let pending = rows;
+    let lastProblem = "";
+    for (let attempt = 0; attempt < this.options.maxAttempts && pending.length > 0; attempt++) {
+      if (attempt > 0) {
+        this.counts.retries++;
+        await this.sleep(this.backoff(attempt));
+      }
+      this.counts.calls++;
+      try {
+        const response = await documentClient.send(
+          new BatchWriteCommand({ RequestItems: { [tableName]: pending.map((row) => ({ PutRequest: { Item: row.item } })) } }),
+        );
+        const unprocessed = (response.UnprocessedItems?.[tableName] ?? []).flatMap((request) =>
+          request.PutRequest?.Item ? [byIdentity.get(identify(request.PutRequest.Item))!] : [],
+        );
+        this.counts.written += pending.length - unprocessed.length;
+        pending = unprocessed;
+        lastProblem = "left in UnprocessedItems";
+      } catch (error) {
+        const name = (error as Error).name;
+        if (name === "ValidationException") return this.writeOneByOne(pending);
+        if (!RETRYABLE.has(name)) throw error;
+        lastProblem = `${name} after the SDK's retries`;
+      }
+    }
+    for (const row of pending)
+      this.options.onRejected({ line: row.line, reason: `not written after ${this.options.maxAttempts} BatchWriteItem attempts (${lastProblem})` });
+  }
+
+  /** A group DynamoDB refused as a whole: each row alone, so only the bad one is rejected. */
+  private async writeOneByOne(rows: PendingRow[]): Promise<void> {
+    for (const row of rows) {
+      try {
+        await this.options.documentClient.send(new PutCommand({ TableName: this.options.tableName, Item: row.item }));
+        this.counts.written++;
+      } catch (error) {
+        if ((error as Error).name !== "ValidationException") throw error;
+        this.options.onRejected({ line: row.line, reason: `DynamoDB refused the row: ${(error as Error).message}` });
+      }
+    }
+  }
+}

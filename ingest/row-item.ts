@@ -1,0 +1,141 @@
+/**
+ * One parsed row -> the DynamoDB item bucket-ledger writes, or the reason it cannot be written.
+ * The seed's cleaning (empty strings dropped) plus what DynamoDB would refuse, checked before
+ * the write so that one bad row is rejected alone instead of failing its batch of 25.
+ */
+import { NumberValue } from "@aws-sdk/lib-dynamodb";
+import { ROW_ATTRIBUTES, type IngestRule } from "./rules.js";
+
+export type RowItem = Record<string, unknown>;
+
+export interface RowOrigin {
+  source: string;
+  version: string;
+  line: number;
+}
+
+export type RowResult = { ok: true; item: RowItem; identity: string } | { ok: false; reason: string };
+
+/**
+ * DynamoDB's limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html):
+ * an item is at most 400 KB, names included; a partition key value at most 2,048 bytes, a sort key
+ * value at most 1,024; numbers have up to 38 significant digits.
+ */
+export const MAX_ITEM_BYTES = 400 * 1024;
+const MAX_PARTITION_KEY_BYTES = 2048;
+const MAX_SORT_KEY_BYTES = 1024;
+const MAX_NUMBER_DIGITS = 38;
+/** Digits a JS number holds exactly; beyond them a number is kept as its decimal text. */
+const SAFE_DIGITS = 15;
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function significantDigits(text: string): number {
+  const mantissa = text.replace(/^[+-]/, "").split(/[eE]/)[0]!.replace(".", "");
+  return mantissa.replace(/^0+/, "").replace(/0+$/, "").length || 1;
+}
+
+function toNumber(value: unknown): number | NumberValue | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== "string") return undefined;
+  const text = value.trim();
+  if (!NUMBER.test(text)) return undefined;
+  const digits = significantDigits(text);
+  if (digits > MAX_NUMBER_DIGITS) return undefined;
+  const number = Number(text);
+  if (!Number.isFinite(number)) return undefined;
+  return digits > SAFE_DIGITS ? NumberValue.from(text) : number;
+}
+
+function toBoolean(value: unknown): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  if (typeof value !== "string") return undefined;
+  const text = value.trim().toLowerCase();
+  return text === "true" ? true : text === "false" ? false : undefined;
+}
+
+/**
+ * An upper bound of DynamoDB's item size: names and string values in UTF-8 bytes, numbers at
+ * one byte per two significant digits plus one, 3 bytes of overhead per map or list
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+ */
+export function itemSize(item: RowItem): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name) + valueSize(value);
+  return size;
+}
+
+function valueSize(value: unknown): number {
+  if (typeof value === "string") return Buffer.byteLength(value);
+  if (typeof value === "number") return Math.ceil(significantDigits(String(value)) / 2) + 1;
+  if (value instanceof NumberValue) return Math.ceil(significantDigits(value.toString()) / 2) + 1;
+  if (typeof value === "boolean" || value === null) return 1;
+  if (Array.isArray(value)) return 3 + value.reduce((sum: number, element) => sum + 1 + valueSize(element), 0);
+  if (typeof value === "object") return 3 + itemSize(value as RowItem) + Object.keys(value).length;
+  return 0;
+}
+
+function keyValue(
+  rule: IngestRule,
+  values: Record<string, unknown>,
+  column: string,
+  maxBytes: number,
+): { value: string | number | NumberValue } | { reason: string } {
+  const value = values[column];
+  if (value === undefined) return { reason: `key column ${column} is missing or empty` };
+  if (typeof value !== "string" && typeof value !== "number" && !(value instanceof NumberValue)) {
+    return { reason: `key column ${column} must be a string or a number, got ${Array.isArray(value) ? "a list" : typeof value}` };
+  }
+  const bytes = Buffer.byteLength(String(value));
+  if (bytes > maxBytes) return { reason: `key column ${column} is ${bytes} bytes; DynamoDB allows ${maxBytes}` };
+  if (rule.types[column] !== "number" && typeof value !== "string") return { value: String(value) };
+  return { value };
+}
+
+/** Stable identity of a row's table key, so duplicates in one batch can be collapsed. */
+function identityOf(partition: unknown, sort: unknown): string {
+  return JSON.stringify([String(partition), sort === undefined ? null : String(sort)]);
+}
+
+export function toRowItem(rule: IngestRule, values: Record<string, unknown>, origin: RowOrigin): RowResult {
+  const item: RowItem = {};
+  for (const [column, raw] of Object.entries(values)) {
+    if (raw === "" || raw === undefined) continue;
+    if ((Object.values(ROW_ATTRIBUTES) as string[]).includes(column))
+      return { ok: false, reason: `column ${column} is reserved for bucket-ledger's row attributes` };
+    const type = rule.types[column];
+    if (type === "number") {
+      const number = toNumber(raw);
+      if (number === undefined) return { ok: false, reason: `column ${column} is declared number, got ${JSON.stringify(raw).slice(0, 80)}` };
+      item[column] = number;
+    } else if (type === "boolean") {
+      const boolean = toBoolean(raw);
+      if (boolean === undefined) return { ok: false, reason: `column ${column} is declared boolean (true or false), got ${JSON.stringify(raw).slice(0, 80)}` };
+      item[column] = boolean;
+    } else {
+      item[column] = raw;
+    }
+  }
+  const partition = keyValue(rule, item, rule.partitionKey, MAX_PARTITION_KEY_BYTES);
+  if ("reason" in partition) return { ok: false, reason: partition.reason };
+  item[rule.partitionKey] = partition.value;
+  let sortValue: unknown;
+  if (rule.sortKey !== undefined) {
+    const sort = keyValue(rule, item, rule.sortKey, MAX_SORT_KEY_BYTES);
+    if ("reason" in sort) return { ok: false, reason: sort.reason };
+    item[rule.sortKey] = sortValue = sort.value;
+  }
+  item[ROW_ATTRIBUTES.source] = origin.source;
+  item[ROW_ATTRIBUTES.version] = origin.version;
+  item[ROW_ATTRIBUTES.line] = origin.line;
+  const size = itemSize(item);
+  if (size > MAX_ITEM_BYTES) return { ok: false, reason: `row is ${size} bytes as an item; DynamoDB allows ${MAX_ITEM_BYTES} (400 KB)` };
+  return { ok: true, item, identity: identityOf(partition.value, sortValue) };
+}
+
+/** The table key of an item, as DeleteItem takes it. */
+export function rowKey(rule: Pick<IngestRule, "partitionKey" | "sortKey">, item: RowItem): RowItem {
+  return rule.sortKey === undefined
+    ? { [rule.partitionKey]: item[rule.partitionKey] }
+    : { [rule.partitionKey]: item[rule.partitionKey], [rule.sortKey]: item[rule.sortKey] };
+}

@@ -1,0 +1,69 @@
+/**
+ * Removes a file's rows that no longer belong to it: after a `replace` ingestion, the rows of
+ * older versions; after a delete under `delete`, all of them. Rows are found through the
+ * target table's source index (partition key `_source`), which is eventually consistent, so
+ * each delete is conditional: the row is removed only if it still names this file as its
+ * source and is not of the version being kept. A row another file has since written, or that
+ * the new version rewrote, fails the condition and stays.
+ */
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BoundedWriter } from "../reconcile/bounded-writer.js";
+import { rowKey } from "./row-item.js";
+import { ROW_ATTRIBUTES, type IngestRule } from "./rules.js";
+
+export interface SweepTarget {
+  documentClient: DynamoDBDocumentClient;
+  tableName: string;
+  rule: Pick<IngestRule, "partitionKey" | "sortKey" | "sourceIndex">;
+  concurrency: number;
+}
+
+export interface SweepCounts {
+  deleted: number;
+  /** Rows the index listed that had meanwhile been rewritten or taken over by another file. */
+  kept: number;
+}
+
+/** Deletes the rows of `source` whose version is not `keepVersion` (all of them when it is absent). */
+export async function sweepRows(target: SweepTarget, source: string, keepVersion?: string): Promise<SweepCounts> {
+  const { documentClient, tableName, rule } = target;
+  const counts: SweepCounts = { deleted: 0, kept: 0 };
+  const writer = new BoundedWriter(target.concurrency);
+  const names = { "#source": ROW_ATTRIBUTES.source, ...(keepVersion !== undefined && { "#version": ROW_ATTRIBUTES.version }) };
+  const pages = paginateQuery(
+    { client: documentClient },
+    {
+      TableName: tableName,
+      IndexName: rule.sourceIndex,
+      // `_version` is the index's sort key, which a filter may not name: the kept version's rows are skipped here.
+      KeyConditionExpression: "#source = :source",
+      ExpressionAttributeNames: { "#source": ROW_ATTRIBUTES.source },
+      ExpressionAttributeValues: { ":source": source },
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
+      if (item[ROW_ATTRIBUTES.version] === keepVersion) continue;
+      await writer.submit(async () => {
+        try {
+          await documentClient.send(
+            new DeleteCommand({
+              TableName: tableName,
+              Key: rowKey(rule, item),
+              ConditionExpression: keepVersion === undefined ? "#source = :source" : "#source = :source AND #version <> :keep",
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: { ":source": source, ...(keepVersion !== undefined && { ":keep": keepVersion }) },
+            }),
+          );
+          counts.deleted++;
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          counts.kept++;
+        }
+      });
+    }
+  }
+  await writer.drain();
+  return counts;
+}
