@@ -25,4 +25,8 @@ export const {
   dashboardUrl,
   inventoryDestination,
   apiEndpoint,
+  ingestQueueUrl,
+  ingestDeadLetterQueueUrl,
+  ingestFunctionName,
+  rowTableNames,
 } = ledger.outputs;

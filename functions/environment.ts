@@ -6,6 +6,8 @@ import { z } from "zod";
 import { DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
+import { INGEST_DEFAULTS } from "../ingest/defaults.js";
+import { ingestRulesSchema, type IngestRule } from "../ingest/rules.js";
 import { describeIssues } from "../validation/parse.js";
 
 export class ConfigurationError extends Error {
@@ -35,11 +37,35 @@ const bucketList = z.string().transform((value, ctx) => {
   }
 });
 
-const trackerEnvironmentSchema = z.object({
-  TABLE_NAME: tableName,
-  RETENTION_DAYS: retentionDays,
-  WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
-});
+/** The rules as the component resolved them (every rule's `table` set), as JSON. */
+const ingestRules = z
+  .string()
+  .default("[]")
+  .transform((value, ctx): IngestRule[] => {
+    let json: unknown;
+    try {
+      json = JSON.parse(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "INGEST_RULES must be a JSON list of ingestion rules" });
+      return z.NEVER;
+    }
+    const parsed = ingestRulesSchema.safeParse(json);
+    if (!parsed.success) {
+      ctx.addIssue({ code: "custom", message: `INGEST_RULES: ${describeIssues(parsed.error)}` });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+
+const trackerEnvironmentSchema = z
+  .object({
+    TABLE_NAME: tableName,
+    RETENTION_DAYS: retentionDays,
+    WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
+    INGEST_RULES: ingestRules,
+    INGEST_QUEUE_URL: z.url("INGEST_QUEUE_URL must be the ingestion queue's URL").optional(),
+  })
+  .refine((env) => env.INGEST_RULES.length === 0 || env.INGEST_QUEUE_URL, { message: "INGEST_RULES needs INGEST_QUEUE_URL", path: ["INGEST_QUEUE_URL"] });
 
 export type TrackerEnvironment = z.infer<typeof trackerEnvironmentSchema>;
 
@@ -73,6 +99,21 @@ export function parseReconcileEnvironment(env: NodeJS.ProcessEnv): ReconcileEnvi
   return parseEnvironment(reconcileEnvironmentSchema, env, "reconcile");
 }
 
+const ingestEnvironmentSchema = z.object({
+  TABLE_NAME: tableName,
+  RETENTION_DAYS: retentionDays,
+  INGEST_RULES: ingestRules,
+  INGEST_QUEUE_URL: z.url("INGEST_QUEUE_URL must be the ingestion queue's URL"),
+  WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(INGEST_DEFAULTS.writeConcurrency),
+  STOP_MARGIN_MS: z.coerce.number().int().min(1000).default(INGEST_DEFAULTS.stopMarginMs),
+});
+
+export type IngestEnvironment = z.infer<typeof ingestEnvironmentSchema>;
+
+export function parseIngestEnvironment(env: NodeJS.ProcessEnv): IngestEnvironment {
+  return parseEnvironment(ingestEnvironmentSchema, env, "ingest");
+}
+
 const apiEnvironmentSchema = z.object({
   TABLE_NAME: tableName,
   RETENTION_DAYS: retentionDays,
@@ -94,3 +135,4 @@ export type EnvironmentVariables<Schema extends z.ZodType, Value = string> = { [
 export type TrackerVariables<Value = string> = EnvironmentVariables<typeof trackerEnvironmentSchema, Value>;
 export type ReconcileVariables<Value = string> = EnvironmentVariables<typeof reconcileEnvironmentSchema, Value>;
 export type ApiVariables<Value = string> = EnvironmentVariables<typeof apiEnvironmentSchema, Value>;
+export type IngestVariables<Value = string> = EnvironmentVariables<typeof ingestEnvironmentSchema, Value>;

@@ -7,6 +7,8 @@ import { z } from "zod";
 import { DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
+import { INGEST_DEFAULTS } from "../ingest/defaults.js";
+import { IngestRulesError, ingestRuleSchema, resolveIngestRules } from "../ingest/rules.js";
 import { describeIssues } from "../validation/parse.js";
 
 export class BucketLedgerConfigError extends Error {
@@ -169,6 +171,17 @@ export const bucketLedgerArgsSchema = z.object({
       throttlingBurstLimit: z.number().int().min(1).max(5_000).default(100),
     })
     .prefault({}),
+  /** Row ingestion: CSV / JSON Lines objects mirrored row by row into DynamoDB tables (see ingest/rules.ts). */
+  ingest: z
+    .object({
+      rules: z.array(ingestRuleSchema).default([]),
+      timeoutSeconds: z.number().int().min(60).max(900).default(900),
+      memoryMb: z.number().int().min(128).max(10_240).default(1024),
+      /** Ingestion invocations at once (the FIFO event source's MaximumConcurrency, at least 2). */
+      maximumConcurrency: z.number().int().min(2).max(1000).default(5),
+      writeConcurrency: z.number().int().min(1).max(256).default(INGEST_DEFAULTS.writeConcurrency),
+    })
+    .prefault({}),
   monitoring: z
     .object({
       alarmEmail: z.string().email().optional(),
@@ -231,6 +244,16 @@ export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketL
   }
   check(() => validateScheduleExpression(resolved.reconcile.schedule));
   check(() => validateTimezone(resolved.reconcile.timezone));
+  if (resolved.ingest.rules.length > 0) {
+    const tracked = [...resolved.adoptBuckets.map((bucket) => bucket.name), ...(resolved.createBucket?.name !== undefined ? [resolved.createBucket.name] : [])];
+    try {
+      resolveIngestRules(resolved.ingest.rules, tracked);
+    } catch (error) {
+      if (!(error instanceof IngestRulesError)) throw error;
+      const unnamed = resolved.createBucket && resolved.createBucket.name === undefined ? " (to ingest from the created bucket, give it a name: createBucket.name)" : "";
+      problems.push(...error.message.replace(/^invalid ingestRules:\n- /, "").split("\n- ").map((problem) => problem + (problem.includes("is not tracked") ? unnamed : "")));
+    }
+  }
   if (resolved.monitoring.alarmEmail && resolved.monitoring.alarmTopicArn) {
     problems.push("set alarmEmail or alarmTopicArn, not both");
   }

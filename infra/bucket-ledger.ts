@@ -13,6 +13,7 @@ import { QueryApi } from "./query-api.js";
 import { Reconciler } from "./reconciler.js";
 import { SecureBucket } from "./secure-bucket.js";
 import { Tracker } from "./tracker.js";
+import { Ingestion } from "./ingestion.js";
 
 /** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout, plus the batching window. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -49,6 +50,12 @@ export interface BucketLedgerOutputs {
   inventoryDestination?: pulumi.Output<string>;
   /** With the query API. */
   apiEndpoint?: pulumi.Output<string>;
+  /** With ingestion rules. */
+  ingestQueueUrl?: pulumi.Output<string>;
+  ingestDeadLetterQueueUrl?: pulumi.Output<string>;
+  ingestFunctionName?: pulumi.Output<string>;
+  /** Each rule's target table, by rule name. */
+  rowTableNames?: pulumi.Output<Record<string, string>>;
 }
 
 export class BucketLedger extends pulumi.ComponentResource {
@@ -59,6 +66,7 @@ export class BucketLedger extends pulumi.ComponentResource {
   readonly reconciler: Reconciler;
   readonly monitoring: Monitoring;
   readonly queryApi?: QueryApi;
+  readonly ingestion?: Ingestion;
 
   /** What `pulumi stack output` shows (index.ts exports each). */
   readonly outputs: BucketLedgerOutputs;
@@ -104,6 +112,23 @@ export class BucketLedger extends pulumi.ComponentResource {
     );
 
     const logRetentionDays = settings.monitoring.logRetentionDays;
+    if (settings.ingest.rules.length > 0) {
+      this.ingestion = new Ingestion(
+        `${name}-ingest`,
+        {
+          settings: settings.ingest,
+          retentionDays: settings.retentionDays,
+          logRetentionDays,
+          deletionProtection: settings.deletionProtection,
+          visibilityTimeoutSeconds: settings.ingest.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
+          maxReceiveCount: settings.maxReceiveCount,
+          ledgerTable: { name: this.table.name, arn: this.table.arn },
+          region: region.region,
+          accountId: identity.accountId,
+        },
+        parent,
+      );
+    }
     this.tracker = new Tracker(
       `${name}-tracker`,
       {
@@ -114,6 +139,9 @@ export class BucketLedger extends pulumi.ComponentResource {
         queueArn: this.delivery.queue.arn,
         buckets,
         formerParent: this,
+        ...(this.ingestion && {
+          ingestion: { rules: pulumi.jsonStringify(this.ingestion.boundRules), queueUrl: this.ingestion.queue.queue.url, queueArn: this.ingestion.queue.queue.arn },
+        }),
       },
       parent,
     );
@@ -160,6 +188,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         deadLetterQueueName: this.delivery.deadLetterQueue.name,
         trackerFunctionName: this.tracker.name,
         reconcileTaskDeadLetterQueueName: this.reconciler.taskDeadLetterQueue.name,
+        ...(this.ingestion && { ingestDeadLetterQueueName: this.ingestion.queue.deadLetterQueue.name }),
       },
       parent,
     );
@@ -177,6 +206,12 @@ export class BucketLedger extends pulumi.ComponentResource {
       dashboardUrl: pulumi.interpolate`https://${region.region}.console.aws.amazon.com/cloudwatch/home?region=${region.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
       ...(this.reconciler.inventoryDestination && { inventoryDestination: this.reconciler.inventoryDestination.name }),
       ...(this.queryApi && { apiEndpoint: this.queryApi.endpoint }),
+      ...(this.ingestion && {
+        ingestQueueUrl: this.ingestion.queue.queue.url,
+        ingestDeadLetterQueueUrl: this.ingestion.queue.deadLetterQueue.url,
+        ingestFunctionName: this.ingestion.function.name,
+        rowTableNames: this.ingestion.tableNames,
+      }),
     };
     this.registerOutputs(this.outputs);
   }

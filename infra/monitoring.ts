@@ -21,6 +21,8 @@ export interface MonitoringArgs {
   deadLetterQueueName: pulumi.Input<string>;
   trackerFunctionName: pulumi.Input<string>;
   reconcileTaskDeadLetterQueueName: pulumi.Input<string>;
+  /** With ingestion rules. */
+  ingestDeadLetterQueueName?: pulumi.Input<string>;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -118,7 +120,31 @@ export class Monitoring extends pulumi.ComponentResource {
       },
     );
 
+    if (args.ingestDeadLetterQueueName) {
+      alarm("ingest-failed", "bucket-ledger: a file could not be ingested (malformed, or rows DynamoDB never took); see `bucket-ledger ingestions <bucket> --failed`", {
+        namespace: METRIC_NAMESPACE,
+        metricName: "IngestionsFailed",
+        dimensions: { service: "ingest" },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+      });
+      alarm("ingest-dlq", "bucket-ledger: ingestion requests failed repeatedly and are in the ingestion DLQ; reconciliation queues their files again", {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: args.ingestDeadLetterQueueName },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+      });
+    }
+
     const tracker = (metric: string) => [METRIC_NAMESPACE, metric, "service", "tracker"];
+    const ingest = (metric: string) => [METRIC_NAMESPACE, metric, "service", "ingest"];
     this.dashboard = new aws.cloudwatch.Dashboard(
       name,
       {
@@ -167,6 +193,30 @@ export class Monitoring extends pulumi.ComponentResource {
                 ],
               },
             },
+            ...(args.ingestDeadLetterQueueName
+              ? [
+                  {
+                    type: "metric",
+                    width: 24,
+                    height: 6,
+                    properties: {
+                      title: "Row ingestion: files and rows",
+                      region: args.region,
+                      stat: "Sum",
+                      period: 300,
+                      metrics: [
+                        ingest("IngestionsSucceeded"),
+                        ingest("IngestionsPartial"),
+                        ingest("IngestionsFailed"),
+                        ingest("IngestionsContinued"),
+                        ingest("RowsWritten"),
+                        ingest("RowsRejected"),
+                        ingest("RowsDeleted"),
+                      ],
+                    },
+                  },
+                ]
+              : []),
           ],
         }),
       },

@@ -14,6 +14,11 @@ export interface QueueWithDeadLetterArgs {
    * upgrade does not replace a queue and lose its messages.
    */
   formerParent?: pulumi.Resource;
+  /**
+   * FIFO (ordered per message group, and deduplicated); its DLQ must be FIFO too. Autonamed
+   * FIFO queues get their `.fifo` suffix from the provider (pulumi/pulumi-aws#1398).
+   */
+  fifo?: boolean;
 }
 
 export class QueueWithDeadLetter extends pulumi.ComponentResource {
@@ -23,13 +28,15 @@ export class QueueWithDeadLetter extends pulumi.ComponentResource {
   constructor(name: string, args: QueueWithDeadLetterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:QueueWithDeadLetter", name, {}, opts);
     const child = { parent: this, ...(args.formerParent && { aliases: [{ parent: args.formerParent }] }) };
-    this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, { messageRetentionSeconds: 14 * 86_400, sqsManagedSseEnabled: true }, child);
+    const fifo = args.fifo ? { fifoQueue: true, contentBasedDeduplication: false } : {};
+    this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, { messageRetentionSeconds: 14 * 86_400, sqsManagedSseEnabled: true, ...fifo }, child);
     this.queue = new aws.sqs.Queue(
       name,
       {
         visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
         messageRetentionSeconds: 4 * 86_400,
         sqsManagedSseEnabled: true,
+        ...fifo,
         redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.deadLetterQueue.arn, maxReceiveCount: args.maxReceiveCount }),
       },
       child,

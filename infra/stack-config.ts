@@ -5,6 +5,7 @@
 import { BucketLedgerConfigError, parseBucketPattern, parseFilter, type BucketLedgerArgs, type NotificationFilter } from "./args.js";
 import { z } from "zod";
 import { parseJsonWith } from "../validation/parse.js";
+import type { IngestRuleInput } from "../ingest/rules.js";
 
 /** Every key the project declares in Pulumi.yaml. */
 export const STACK_CONFIG_KEYS = [
@@ -39,6 +40,7 @@ export const STACK_CONFIG_KEYS = [
   "driftAlarmThreshold",
   "logRetentionDays",
   "dashboardName",
+  "ingestRules",
 ] as const;
 
 export type StackConfigKey = (typeof STACK_CONFIG_KEYS)[number];
@@ -71,6 +73,17 @@ function list(values: StackConfigValues, key: StackConfigKey): string[] {
     failure.reason === "json"
       ? new BucketLedgerConfigError(`config ${key}: expected a list, e.g. pulumi config set --path '${key}[0]' value`)
       : new BucketLedgerConfigError(`config ${key}: expected a list of strings`),
+  );
+}
+
+/** A structured value (`pulumi config set --path 'ingestRules[0].bucket' ...`), which Pulumi hands over as JSON. */
+function objects(values: StackConfigValues, key: StackConfigKey): unknown[] | undefined {
+  const value = values[key];
+  if (value === undefined || value === "") return undefined;
+  return parseJsonWith(z.array(z.record(z.string(), z.unknown())), value, (failure) =>
+    failure.reason === "json"
+      ? new BucketLedgerConfigError(`config ${key}: expected a list of objects, e.g. pulumi config set --path '${key}[0].bucket' my-bucket`)
+      : new BucketLedgerConfigError(`config ${key}: expected a list of objects (one per rule)`),
   );
 }
 
@@ -121,6 +134,8 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
       enabled: boolean(values, "api"),
       authorization: text(values, "apiAuthorization") as "iam" | "none" | undefined,
     }),
+    // Each rule is validated by the component's schema, which names the rule and the field.
+    ingest: defined({ rules: objects(values, "ingestRules") as IngestRuleInput[] | undefined }),
     monitoring: defined({
       alarmEmail: text(values, "alarmEmail"),
       alarmTopicArn: text(values, "alarmTopicArn"),

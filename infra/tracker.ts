@@ -15,6 +15,8 @@ export interface TrackerArgs {
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   queueArn: pulumi.Input<string>;
   buckets: { arn: pulumi.Input<string> }[];
+  /** Row ingestion: the rules (each with its table) and the queue the tracker sends requests to. */
+  ingestion?: { rules: pulumi.Input<string>; queueUrl: pulumi.Input<string>; queueArn: pulumi.Input<string> };
   /**
    * Where these resources lived before this component existed (the BucketLedger itself):
    * aliases keep their URNs, so an upgrade does not replace the function or its mapping.
@@ -43,6 +45,7 @@ export class Tracker extends pulumi.ComponentResource {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
           WRITE_CONCURRENCY: String(settings.writeConcurrency),
+          ...(args.ingestion && { INGEST_RULES: args.ingestion.rules, INGEST_QUEUE_URL: args.ingestion.queueUrl }),
         } satisfies TrackerVariables<pulumi.Input<string>>,
         statements: [
           {
@@ -61,6 +64,7 @@ export class Tracker extends pulumi.ComponentResource {
           // (S3 API reference, HeadObject, "Permissions"), and the version-delete path would fail
           // every retry and end in the DLQ.
           { Sid: "LearnThatTrackedObjectsAreGone", Effect: "Allow", Action: "s3:ListBucket", Resource: args.buckets.map((bucket) => bucket.arn) },
+          ...(args.ingestion ? [{ Sid: "RequestIngestion", Effect: "Allow" as const, Action: "sqs:SendMessage", Resource: args.ingestion.queueArn }] : []),
         ],
       },
       child,

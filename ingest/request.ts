@@ -30,8 +30,10 @@ export const ingestRequestSchema = z.discriminatedUnion("kind", [
     cause: ingestCauseSchema,
     /** Ingest again even if this version was ingested already. */
     again: z.boolean().default(false),
+    /** The event's sequencer: two events' requests stay distinct even with the same version (an ETag can recur). */
+    sequencer: z.string().optional(),
   }),
-  z.object({ kind: z.literal("remove"), bucket: z.string().min(3), key: z.string().min(1), cause: ingestCauseSchema }),
+  z.object({ kind: z.literal("remove"), bucket: z.string().min(3), key: z.string().min(1), cause: ingestCauseSchema, sequencer: z.string().optional() }),
 ]);
 
 export type IngestRequest = z.output<typeof ingestRequestSchema>;
@@ -55,7 +57,7 @@ export function messageGroupOf(bucket: string, key: string): string {
  * request, which SQS then drops; a continuation or a retry is a new request.
  */
 export function deduplicationIdOf(request: IngestRequestInput, nonce = ""): string {
-  return digest(JSON.stringify([request.kind, request.bucket, request.key, "version" in request ? request.version : "", request.cause, nonce]));
+  return digest(JSON.stringify([request.kind, request.bucket, request.key, "version" in request ? request.version : "", request.sequencer ?? "", request.cause, nonce]));
 }
 
 /** The version of an object ingestion works on: its version ID, or its ETag in an unversioned bucket. */

@@ -12,10 +12,19 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 /** The functions the stack deploys, each with a role of its own. */
-export type FunctionRole = "tracker" | "reconcile" | "api";
+export type FunctionRole = "tracker" | "reconcile" | "api" | "ingest";
 
 /** What a queue or bucket is in the deployed stack: local names are random, roles are not. */
-export type ResourceRole = "eventQueue" | "eventDeadLetterQueue" | "taskQueue" | "taskDeadLetterQueue" | "trackedBucket" | "inventoryDestination";
+export type ResourceRole =
+  | "eventQueue"
+  | "eventDeadLetterQueue"
+  | "taskQueue"
+  | "taskDeadLetterQueue"
+  | "ingestQueue"
+  | "ingestDeadLetterQueue"
+  | "trackedBucket"
+  | "inventoryDestination"
+  | "rowTable";
 
 export interface RecordedCall {
   type: "call";
@@ -29,8 +38,8 @@ export interface RecordedCall {
 
 export interface ResourceDeclaration {
   type: "resource";
-  kind: "queue" | "bucket";
-  /** A queue URL's last path segment, or a bucket name. */
+  kind: "queue" | "bucket" | "table";
+  /** A queue URL's last path segment, a bucket name, or a table name. */
   name: string;
   resourceRole: ResourceRole;
 }

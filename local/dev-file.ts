@@ -2,6 +2,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { ingestRuleSchema } from "../ingest/rules.js";
 import { parseJsonWith } from "../validation/parse.js";
 
 export const localStackInfoSchema = z.object({
@@ -14,6 +15,10 @@ export const localStackInfoSchema = z.object({
   deadLetterQueueUrl: z.string(),
   retentionDays: z.number().int().positive(),
   pid: z.number().int(),
+  ingestQueueUrl: z.string().optional(),
+  ingestDeadLetterQueueUrl: z.string().optional(),
+  /** Each with the table `dev` made for it. */
+  ingestRules: z.array(ingestRuleSchema).optional(),
 });
 
 export type LocalStackInfo = z.infer<typeof localStackInfoSchema>;

@@ -33,6 +33,11 @@ function toRecord(message: Message, options: EventSourceMappingOptions): SQSReco
       SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
       SenderId: attributes.SenderId ?? "LOCAL",
       ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      // FIFO queues' records carry these (Lambda developer guide, "Using Lambda with Amazon SQS",
+      // the FIFO example event); Powertools' FIFO processor groups by MessageGroupId.
+      ...(attributes.MessageGroupId !== undefined && { MessageGroupId: attributes.MessageGroupId }),
+      ...(attributes.MessageDeduplicationId !== undefined && { MessageDeduplicationId: attributes.MessageDeduplicationId }),
+      ...(attributes.SequenceNumber !== undefined && { SequenceNumber: attributes.SequenceNumber }),
     },
     messageAttributes: {},
     md5OfBody: message.MD5OfBody ?? "",

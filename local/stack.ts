@@ -25,6 +25,9 @@ import { localCredentials, LOCAL_REGION } from "./credentials.js";
 import type { LocalStackInfo } from "./dev-file.js";
 import { startDynamoDbLocal, type DynamoDbLocal } from "./dynamodb-local.js";
 import { LocalReconciler } from "./local-reconciler.js";
+import { LocalIngestion } from "./local-ingestion.js";
+import type { IngestRuleInput } from "../ingest/rules.js";
+import type { IngestOutcome } from "../ingest/ingester.js";
 import { createQueueWithDlq, queueDepth } from "./queues.js";
 import { SqsEventSourceMapping } from "./event-source-mapping.js";
 import { S3Notifier } from "./s3-notifier.js";
@@ -71,6 +74,12 @@ export interface LocalStackOptions {
   tableFaults?: boolean;
   onBatch?: (counts: TrackerCounts) => void;
   onError?: (error: unknown) => void;
+  /** Row ingestion rules (the stack config's `ingestRules`); their tables are created in DynamoDB Local. */
+  ingestRules?: IngestRuleInput[];
+  /** A local ingestion invocation's length, and how long before its end a file is checkpointed. */
+  ingestInvocationMs?: number;
+  ingestStopMarginMs?: number;
+  onIngest?: (outcome: IngestOutcome) => void;
 }
 
 export { createLocalClients, type LocalClients };
@@ -111,6 +120,8 @@ export class LocalStack {
     readonly deliveryFaults?: DeliveryFaults,
     /** Present with `tableFaults`: stands between the tracker and DynamoDB Local. */
     readonly tableFaults?: TableFaults,
+    /** Present when there are ingestion rules. */
+    readonly ingestion?: LocalIngestion,
   ) {}
 
   static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -127,7 +138,7 @@ export class LocalStack {
       startDynamoDbLocal({ port: options.dynamoDbPort ?? 0, ...(options.dataDirectory !== undefined && { dataDirectory: options.dataDirectory }) }),
       startS3SqsEmulator({ port: options.awsPort ?? 0, region, ...(s3Directory !== undefined && { s3Directory }) }),
     ]);
-    const started = [dynamoResult, awsResult].flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+    const started: { stop(): Promise<void> }[] = [dynamoResult, awsResult].flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
     const failed = [dynamoResult, awsResult].find((result): result is PromiseRejectedResult => result.status === "rejected");
     if (failed) {
       await Promise.allSettled(started.map((emulator) => emulator.stop()));
@@ -143,6 +154,7 @@ export class LocalStack {
         tracker: createLocalClients(awsEndpoints, region, "tracker"),
         reconcile: createLocalClients(awsEndpoints, region, "reconcile"),
         api: createLocalClients(awsEndpoints, region, "api"),
+        ingest: createLocalClients(awsEndpoints, region, "ingest"),
       };
 
       const { queueUrl, queueArn, dlqUrl } = await createQueueWithDlq(
@@ -171,6 +183,26 @@ export class LocalStack {
       });
       aws.onCommit(notifier.notify);
 
+      const ingestion =
+        options.ingestRules && options.ingestRules.length > 0
+          ? await LocalIngestion.start({
+              clients,
+              role: roleClients.ingest,
+              tableName,
+              retentionDays,
+              buckets,
+              rules: options.ingestRules,
+              visibilityTimeoutSeconds: Math.max(30, options.visibilityTimeoutSeconds ?? LOCAL_DEFAULTS.visibilityTimeoutSeconds),
+              maxReceiveCount: options.maxReceiveCount ?? LOCAL_DEFAULTS.maxReceiveCount,
+              ...(options.ingestInvocationMs !== undefined && { invocationMs: options.ingestInvocationMs }),
+              ...(options.ingestStopMarginMs !== undefined && { stopMarginMs: options.ingestStopMarginMs }),
+              logLevel: options.logLevel ?? "WARN",
+              ...(options.onIngest && { onOutcome: options.onIngest }),
+              ...(options.onError && { onError: options.onError }),
+            })
+          : undefined;
+      if (ingestion) started.push(ingestion);
+
       const documentClient = createDocumentClient(clients.dynamodb);
       const ledger = new Ledger({ tableName, retentionDays, documentClient });
       const tableFaults = options.tableFaults ? await TableFaults.start(dynamodb.endpoint) : undefined;
@@ -185,6 +217,7 @@ export class LocalStack {
         logger: new Logger({ serviceName: "bucket-ledger-tracker", logLevel: options.logLevel ?? "WARN" }),
         concurrency: options.writeConcurrency ?? TRACKER_DEFAULTS.writeConcurrency,
         ...(options.onBatch && { onBatchComplete: options.onBatch }),
+        ...(ingestion && { ingestion: { rules: ingestion.rules, queue: ingestion.queueFor(roleClients.tracker) } }),
       });
       // Lambda polls the queue with the function's own role.
       const eventSourceMapping = new SqsEventSourceMapping({
@@ -235,6 +268,7 @@ export class LocalStack {
         deadLetterQueueUrl: dlqUrl,
         retentionDays,
         pid: process.pid,
+        ...(ingestion && { ingestQueueUrl: ingestion.queueUrl, ingestDeadLetterQueueUrl: ingestion.deadLetterQueueUrl, ingestRules: ingestion.rules }),
       };
       const stack = new LocalStack(
         info,
@@ -247,6 +281,7 @@ export class LocalStack {
         { aws, dynamodb, api },
         deliveryFaults,
         tableFaults,
+        ingestion,
       );
       if (options.reconcileIntervalMs) reconciler.scheduleEvery(options.reconcileIntervalMs, options.onError);
       return stack;
@@ -275,7 +310,8 @@ export class LocalStack {
     for (;;) {
       await this.notifier.flush();
       const depth = await queueDepth(this.clients.sqs, this.info.queueUrl);
-      const idle = depth.visible + depth.inFlight + depth.delayed === 0 && !this.eventSourceMapping.active && this.notifier.pending === 0;
+      const idle =
+        depth.visible + depth.inFlight + depth.delayed === 0 && !this.eventSourceMapping.active && this.notifier.pending === 0 && ((await this.ingestion?.idle()) ?? true);
       quietChecks = idle ? quietChecks + 1 : 0;
       if (quietChecks >= 2) return;
       if (Date.now() > deadline) {
@@ -286,7 +322,7 @@ export class LocalStack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.eventSourceMapping.stop(), this.reconciler.stop()]);
+    await Promise.all([this.eventSourceMapping.stop(), this.reconciler.stop(), this.ingestion?.stop()]);
     await this.notifier.flush();
     for (const set of [this.clients, ...Object.values(this.roleClients)]) for (const client of Object.values(set)) client.destroy();
     await Promise.allSettled([this.emulators.api.stop(), this.tableFaults?.stop(), this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);

@@ -48,12 +48,19 @@ function comparableWatermark(reconciledThrough: string | undefined, resolutionMs
 /** Reads each bucket's reconciled-through watermark once per batch. */
 export type WatermarkReader = (bucket: string) => Promise<string | undefined>;
 
+/** What applying an event did, and the change it wrote (or found already written) when it did one. */
+export interface AppliedEvent {
+  outcome: EventOutcome;
+  mutation?: ObjectMutation;
+}
+
 export async function applyEvent(
   ledger: Ledger,
   lookup: ObjectLookup,
   event: ObjectEvent,
   watermark: WatermarkReader = async () => undefined,
-): Promise<EventOutcome> {
-  if (event.action === "ignore") return "ignored";
-  return ledger.apply(await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs)));
+): Promise<AppliedEvent> {
+  if (event.action === "ignore") return { outcome: "ignored" };
+  const mutation = await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs));
+  return { outcome: await ledger.apply(mutation), mutation };
 }

@@ -12,10 +12,12 @@ export interface TrackerCounts {
   testEvents: number;
   /** Messages that failed and were reported back to SQS for retry. */
   failedMessages: number;
+  /** Row ingestion requests sent for changes an ingestion rule covers. */
+  ingestRequests: number;
 }
 
 export function emptyCounts(): TrackerCounts {
-  return { applied: 0, skippedOlder: 0, duplicates: 0, ignored: 0, testEvents: 0, failedMessages: 0 };
+  return { applied: 0, skippedOlder: 0, duplicates: 0, ignored: 0, testEvents: 0, failedMessages: 0, ingestRequests: 0 };
 }
 
 export function addCounts(into: TrackerCounts, from: TrackerCounts): TrackerCounts {

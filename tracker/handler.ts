@@ -17,6 +17,7 @@ import type { Ledger } from "../ledger/index.js";
 import { applyEvent, type EventOutcome } from "./apply-event.js";
 import { emptyCounts, type TrackerCounts } from "./counts.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
+import { ingestRequestFor, type IngestForwarding } from "./ingest-forwarding.js";
 
 export interface TrackerDependencies {
   ledger: Ledger;
@@ -27,6 +28,8 @@ export interface TrackerDependencies {
   /** Maximum DynamoDB writes in flight per invocation. */
   concurrency: number;
   onBatchComplete?: (counts: TrackerCounts) => void;
+  /** Row ingestion: the rules, and the queue that takes a request for each change a rule covers. */
+  ingestion?: IngestForwarding;
 }
 
 export type TrackerHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -72,8 +75,15 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
           counts.testEvents++;
           return;
         }
-        const outcomes = await Promise.all(message.events.map((objectEvent) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark))));
-        for (const outcome of outcomes) counts[OUTCOME_COUNTER[outcome]]++;
+        const applied = await Promise.all(message.events.map((objectEvent) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark))));
+        for (const { outcome } of applied) counts[OUTCOME_COUNTER[outcome]]++;
+        if (deps.ingestion) {
+          // Sent before the message is acknowledged: if sending fails, the message is redelivered,
+          // its events come back as duplicates, and their requests are sent again.
+          const requests = applied.flatMap((result) => ingestRequestFor(deps.ingestion!.rules, result) ?? []);
+          if (requests.length > 0) await deps.ingestion.queue.send(requests);
+          counts.ingestRequests += requests.length;
+        }
       } catch (error) {
         counts.failedMessages++;
         logger.error("message failed", { messageId: record.messageId, error: error as Error });

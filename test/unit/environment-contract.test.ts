@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   parseApiEnvironment,
+  parseIngestEnvironment,
   parseReconcileEnvironment,
   parseTrackerEnvironment,
   type ReconcileVariables,
@@ -38,11 +39,12 @@ describe("the function environment contract", () => {
           .flatMap((line) => [...line.split("|")[2]!.matchAll(/`([A-Z_]+)`/g)].map((match) => match[1]!)),
       );
     const read = (parse: (env: NodeJS.ProcessEnv) => object, env: NodeJS.ProcessEnv) => new Set(Object.keys(parse(env)));
-    const base = { TABLE_NAME: "ledger", BUCKETS: '["photos"]', TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/tasks", INVENTORY_BUCKET: "inventory" };
+    const base = { TABLE_NAME: "ledger", BUCKETS: '["photos"]', TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/tasks", INVENTORY_BUCKET: "inventory", INGEST_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/ingest.fifo" };
     expect(documented("tracker")).toEqual(read(parseTrackerEnvironment, base));
     const reconcile = documented("reconcile");
     for (const name of ["TABLE_NAME", "RETENTION_DAYS"]) reconcile.add(name);
     expect(reconcile).toEqual(read(parseReconcileEnvironment, base));
     expect(documented("API")).toEqual(read(parseApiEnvironment, base));
+    expect(documented("ingest")).toEqual(read(parseIngestEnvironment, base));
   });
 });
