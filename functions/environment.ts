@@ -87,7 +87,10 @@ const reconcileEnvironmentSchema = z
     TASK_QUEUE_URL: z.url("TASK_QUEUE_URL must be the reconcile task queue's URL"),
     TASKS_PER_RUN: z.coerce.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
     STALE_RUN_MINUTES: z.coerce.number().int().positive().default(RECONCILE_DEFAULTS.staleRunMinutes),
+    INGEST_RULES: ingestRules,
+    INGEST_QUEUE_URL: z.url("INGEST_QUEUE_URL must be the ingestion queue's URL").optional(),
   })
+  .refine((env) => env.INGEST_RULES.length === 0 || env.INGEST_QUEUE_URL, { message: "INGEST_RULES needs INGEST_QUEUE_URL", path: ["INGEST_QUEUE_URL"] })
   .refine((env) => env.RECONCILE_SOURCE !== "inventory" || env.INVENTORY_BUCKET, {
     message: "RECONCILE_SOURCE=inventory needs INVENTORY_BUCKET",
     path: ["INVENTORY_BUCKET"],

@@ -8,6 +8,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "../ledger/index.js";
 import { buildReconciler } from "../reconcile/wiring.js";
+import { SqsIngestQueue } from "../ingest/ingest-queue.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { parseReconcileEnvironment } from "./environment.js";
 
@@ -30,6 +31,10 @@ const reconciler = buildReconciler({
     // Time for the last checkpoint and the continuation message before Lambda stops the invocation.
     reserveMs: 20_000,
   },
+  ...(env.INGEST_QUEUE_URL !== undefined &&
+    env.INGEST_RULES.length > 0 && {
+      ingestion: { rules: env.INGEST_RULES, queue: new SqsIngestQueue(withoutSdkLogger(new SQSClient({})), env.INGEST_QUEUE_URL) },
+    }),
   logger: new Logger({ serviceName: "bucket-ledger-reconcile" }),
   metrics: new Metrics({ namespace: "BucketLedger", serviceName: "reconcile" }),
 });

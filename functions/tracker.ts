@@ -19,5 +19,7 @@ export const handler = createTrackerHandler({
   metrics: new Metrics({ namespace: "BucketLedger", serviceName: "tracker" }),
   concurrency: env.WRITE_CONCURRENCY,
   ...(env.INGEST_QUEUE_URL !== undefined &&
-    env.INGEST_RULES.length > 0 && { ingestion: { rules: env.INGEST_RULES, queue: new SqsIngestQueue(withoutSdkLogger(new SQSClient({})), env.INGEST_QUEUE_URL) } }),
+    env.INGEST_RULES.length > 0 && {
+      ingestion: { rules: env.INGEST_RULES, queue: new SqsIngestQueue(withoutSdkLogger(new SQSClient({})), env.INGEST_QUEUE_URL) },
+    }),
 });

@@ -250,8 +250,14 @@ export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketL
       resolveIngestRules(resolved.ingest.rules, tracked);
     } catch (error) {
       if (!(error instanceof IngestRulesError)) throw error;
-      const unnamed = resolved.createBucket && resolved.createBucket.name === undefined ? " (to ingest from the created bucket, give it a name: createBucket.name)" : "";
-      problems.push(...error.message.replace(/^invalid ingestRules:\n- /, "").split("\n- ").map((problem) => problem + (problem.includes("is not tracked") ? unnamed : "")));
+      const unnamed =
+        resolved.createBucket && resolved.createBucket.name === undefined ? " (to ingest from the created bucket, give it a name: createBucket.name)" : "";
+      problems.push(
+        ...error.message
+          .replace(/^invalid ingestRules:\n- /, "")
+          .split("\n- ")
+          .map((problem) => problem + (problem.includes("is not tracked") ? unnamed : "")),
+      );
     }
   }
   if (resolved.monitoring.alarmEmail && resolved.monitoring.alarmTopicArn) {

@@ -140,7 +140,11 @@ export class BucketLedger extends pulumi.ComponentResource {
         buckets,
         formerParent: this,
         ...(this.ingestion && {
-          ingestion: { rules: pulumi.jsonStringify(this.ingestion.boundRules), queueUrl: this.ingestion.queue.queue.url, queueArn: this.ingestion.queue.queue.arn },
+          ingestion: {
+            rules: pulumi.jsonStringify(this.ingestion.boundRules),
+            queueUrl: this.ingestion.queue.queue.url,
+            queueArn: this.ingestion.queue.queue.arn,
+          },
         }),
       },
       parent,
@@ -155,6 +159,13 @@ export class BucketLedger extends pulumi.ComponentResource {
         buckets: buckets.map(({ logicalName: logical, name: bucketName, arn }) => ({ logicalName: logical, name: bucketName, arn })),
         table: { name: this.table.name, resourceArns: this.table.resourceArns },
         accountId: identity.accountId,
+        ...(this.ingestion && {
+          ingestion: {
+            rules: pulumi.jsonStringify(this.ingestion.boundRules),
+            queueUrl: this.ingestion.queue.queue.url,
+            queueArn: this.ingestion.queue.queue.arn,
+          },
+        }),
       },
       parent,
     );

@@ -78,8 +78,14 @@ export class Ingestion extends pulumi.ComponentResource {
       rule.table !== undefined ? pulumi.interpolate`arn:aws:dynamodb:${args.region}:${args.accountId}:table/${rule.table}` : this.createdTables[rule.name]!.arn,
     );
 
-    this.queue = new QueueWithDeadLetter(`${name}-queue`, { visibilityTimeoutSeconds: args.visibilityTimeoutSeconds, maxReceiveCount: args.maxReceiveCount, fifo: true }, child);
-    const written = rules.flatMap((rule) => [rule.errorPrefix, ...(rule.copyPrefix !== undefined ? [rule.copyPrefix] : [])].map((prefix) => `arn:aws:s3:::${rule.bucket}/${prefix}*`));
+    this.queue = new QueueWithDeadLetter(
+      `${name}-queue`,
+      { visibilityTimeoutSeconds: args.visibilityTimeoutSeconds, maxReceiveCount: args.maxReceiveCount, fifo: true },
+      child,
+    );
+    const written = rules.flatMap((rule) =>
+      [rule.errorPrefix, ...(rule.copyPrefix !== undefined ? [rule.copyPrefix] : [])].map((prefix) => `arn:aws:s3:::${rule.bucket}/${prefix}*`),
+    );
     const statements: Statement[] = [
       {
         Sid: "ConsumeIngestQueue",
@@ -92,7 +98,12 @@ export class Ingestion extends pulumi.ComponentResource {
       { Sid: "ReadCoveredObjects", Effect: "Allow", Action: "s3:GetObject", Resource: rules.map(coveredObjects) },
       { Sid: "WriteReportsAndCopies", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: written },
       // A version with no rejected rows removes the report an earlier version left.
-      { Sid: "RemoveStaleReports", Effect: "Allow", Action: "s3:DeleteObject", Resource: rules.map((rule) => `arn:aws:s3:::${rule.bucket}/${rule.errorPrefix}*`) },
+      {
+        Sid: "RemoveStaleReports",
+        Effect: "Allow",
+        Action: "s3:DeleteObject",
+        Resource: rules.map((rule) => `arn:aws:s3:::${rule.bucket}/${rule.errorPrefix}*`),
+      },
       { Sid: "WriteRows", Effect: "Allow", Action: ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], Resource: rowTableArns },
       {
         Sid: "FindRowsOfAFile",

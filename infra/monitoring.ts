@@ -121,16 +121,20 @@ export class Monitoring extends pulumi.ComponentResource {
     );
 
     if (args.ingestDeadLetterQueueName) {
-      alarm("ingest-failed", "bucket-ledger: a file could not be ingested (malformed, or rows DynamoDB never took); see `bucket-ledger ingestions <bucket> --failed`", {
-        namespace: METRIC_NAMESPACE,
-        metricName: "IngestionsFailed",
-        dimensions: { service: "ingest" },
-        statistic: "Sum",
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 0,
-        comparisonOperator: "GreaterThanThreshold",
-      });
+      alarm(
+        "ingest-failed",
+        "bucket-ledger: a file could not be ingested (malformed, or rows DynamoDB never took); see `bucket-ledger ingestions <bucket> --failed`",
+        {
+          namespace: METRIC_NAMESPACE,
+          metricName: "IngestionsFailed",
+          dimensions: { service: "ingest" },
+          statistic: "Sum",
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 0,
+          comparisonOperator: "GreaterThanThreshold",
+        },
+      );
       alarm("ingest-dlq", "bucket-ledger: ingestion requests failed repeatedly and are in the ingestion DLQ; reconciliation queues their files again", {
         namespace: "AWS/SQS",
         metricName: "ApproximateNumberOfMessagesVisible",

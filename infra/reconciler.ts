@@ -23,6 +23,8 @@ export interface ReconcilerArgs {
   buckets: { logicalName: string; name: pulumi.Input<string>; arn: pulumi.Input<string> }[];
   table: { name: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
   accountId: pulumi.Input<string>;
+  /** Row ingestion: the rules (JSON, each with its table) and the queue files are queued again on. */
+  ingestion?: { rules: pulumi.Input<string>; queueUrl: pulumi.Input<string>; queueArn: pulumi.Input<string> };
 }
 
 export class Reconciler extends pulumi.ComponentResource {
@@ -106,6 +108,7 @@ export class Reconciler extends pulumi.ComponentResource {
             INVENTORY_PREFIX,
             INVENTORY_CONFIGURATION_ID,
           }),
+          ...(args.ingestion && { INGEST_RULES: args.ingestion.rules, INGEST_QUEUE_URL: args.ingestion.queueUrl }),
         } satisfies ReconcileVariables<pulumi.Input<string>>,
         statements: [
           // ListBucket also makes HeadObject of a missing key answer 404 rather than 403.
@@ -130,6 +133,8 @@ export class Reconciler extends pulumi.ComponentResource {
             Resource: this.taskQueue.arn,
           },
           ...inventoryStatements,
+          // After a run: the files whose current version is not ingested are queued again.
+          ...(args.ingestion ? [{ Sid: "RequeueIngestion", Effect: "Allow" as const, Action: "sqs:SendMessage", Resource: args.ingestion.queueArn }] : []),
         ],
       },
       { parent: this },

@@ -10,6 +10,8 @@ export const INGEST_DEFAULTS = {
   stopMarginMs: 30_000,
   /** Times reconciliation queues one version again before it leaves it to an operator. */
   maxAttempts: 3,
+  /** A running ingestion with no progress for this long has lost its continuation; reconciliation queues it again. */
+  stuckAfterMs: 60 * 60_000,
   /** Requests one reconciliation may queue, so a bad rule cannot flood the queue. */
   maxRequeuePerRun: 1_000,
 } as const;

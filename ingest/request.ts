@@ -57,7 +57,9 @@ export function messageGroupOf(bucket: string, key: string): string {
  * request, which SQS then drops; a continuation or a retry is a new request.
  */
 export function deduplicationIdOf(request: IngestRequestInput, nonce = ""): string {
-  return digest(JSON.stringify([request.kind, request.bucket, request.key, "version" in request ? request.version : "", request.sequencer ?? "", request.cause, nonce]));
+  return digest(
+    JSON.stringify([request.kind, request.bucket, request.key, "version" in request ? request.version : "", request.sequencer ?? "", request.cause, nonce]),
+  );
 }
 
 /** The version of an object ingestion works on: its version ID, or its ETag in an unversioned bucket. */

@@ -70,9 +70,15 @@ export class LocalIngestion {
 
   static async start(options: LocalIngestionOptions): Promise<LocalIngestion> {
     const rules = bindLocalTables(resolveIngestRules(options.rules, options.buckets));
-    const { queueUrl, queueArn, dlqUrl } = await createQueueWithDlq(options.clients.sqs, LOCAL_INGEST_QUEUE, options.visibilityTimeoutSeconds, options.maxReceiveCount, {
-      fifo: true,
-    });
+    const { queueUrl, queueArn, dlqUrl } = await createQueueWithDlq(
+      options.clients.sqs,
+      LOCAL_INGEST_QUEUE,
+      options.visibilityTimeoutSeconds,
+      options.maxReceiveCount,
+      {
+        fifo: true,
+      },
+    );
     declareResource("queue", queueName(queueUrl), "ingestQueue");
     declareResource("queue", queueName(dlqUrl), "ingestDeadLetterQueue");
     for (const rule of rules) {

@@ -17,6 +17,8 @@ import { LOCAL_REGION } from "./credentials.js";
 import { SqsEventSourceMapping } from "./event-source-mapping.js";
 import { createQueueWithDlq } from "./queues.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import type { IngestQueue } from "../ingest/ingest-queue.js";
+import type { IngestRule } from "../ingest/rules.js";
 
 export const LOCAL_TASK_QUEUE = "bucket-ledger-reconcile-tasks";
 
@@ -39,6 +41,8 @@ export interface LocalReconcilerOptions {
   logLevel: LogLevel;
   onReconcile?: (summary: RunSummary) => void;
   onError?: (error: unknown) => void;
+  /** Row ingestion's rules and queue (as the reconcile function's role sends to it). */
+  ingestion?: { rules: readonly IngestRule[]; queue: IngestQueue };
 }
 
 export class LocalReconciler {
@@ -81,6 +85,7 @@ export class LocalReconciler {
         ...(options.checkpointIntervalMs !== undefined && { checkpointIntervalMs: options.checkpointIntervalMs }),
       },
       logger: new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel }),
+      ...(options.ingestion && { ingestion: options.ingestion }),
       onRunFinished: (summary) => {
         options.onReconcile?.(summary);
         waiting.get(summary.runId)?.(summary);

@@ -8,7 +8,13 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@
  * A FIFO queue's name ends in `.fifo`, and its dead-letter queue must be FIFO too
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
  */
-export async function createQueueWithDlq(sqs: SQSClient, name: string, visibilityTimeoutSeconds: number, maxReceiveCount: number, options: { fifo?: boolean } = {}) {
+export async function createQueueWithDlq(
+  sqs: SQSClient,
+  name: string,
+  visibilityTimeoutSeconds: number,
+  maxReceiveCount: number,
+  options: { fifo?: boolean } = {},
+) {
   const fifo = options.fifo ? { FifoQueue: "true" } : undefined;
   const suffix = options.fifo ? ".fifo" : "";
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq${suffix}`, ...(fifo && { Attributes: fifo }) }));

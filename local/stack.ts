@@ -254,6 +254,7 @@ export class LocalStack {
         logLevel: options.logLevel ?? "WARN",
         ...(options.onReconcile && { onReconcile: options.onReconcile }),
         ...(options.onError && { onError: options.onError }),
+        ...(ingestion && { ingestion: { rules: ingestion.rules, queue: ingestion.queueFor(roleClients.reconcile) } }),
       });
       eventSourceMapping.start();
       const endpoints = { ...awsEndpoints, api: api.endpoint };
@@ -311,7 +312,10 @@ export class LocalStack {
       await this.notifier.flush();
       const depth = await queueDepth(this.clients.sqs, this.info.queueUrl);
       const idle =
-        depth.visible + depth.inFlight + depth.delayed === 0 && !this.eventSourceMapping.active && this.notifier.pending === 0 && ((await this.ingestion?.idle()) ?? true);
+        depth.visible + depth.inFlight + depth.delayed === 0 &&
+        !this.eventSourceMapping.active &&
+        this.notifier.pending === 0 &&
+        ((await this.ingestion?.idle()) ?? true);
       quietChecks = idle ? quietChecks + 1 : 0;
       if (quietChecks >= 2) return;
       if (Date.now() > deadline) {

@@ -15,6 +15,7 @@
  *   run reaches a final status through one conditional write, so the summary is recorded and
  *   reported exactly once however often messages are redelivered.
  */
+import type { AuditCounts } from "../ingest/audit.js";
 import type { Ledger } from "../ledger/index.js";
 import { RunCoordinator, summarizeRun } from "./coordinator.js";
 import type { EncodingMismatch } from "./drift-checks.js";
@@ -32,6 +33,8 @@ export interface RunSummary extends ReconcileSummary {
   status: RunStatus;
   tasks: number;
   reason?: string;
+  /** With ingestion rules: what the check of ingestion after the run found and queued. */
+  ingestAudit?: AuditCounts;
 }
 
 /** How much longer this worker may run before it must checkpoint and hand over. */

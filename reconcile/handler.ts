@@ -171,6 +171,11 @@ export function reportRun(summary: RunSummary, logger: Logger, metrics?: Metrics
   metrics.addMetric("ObjectsScanned", MetricUnit.Count, summary.scanned);
   metrics.addMetric("ObjectsPerSecond", MetricUnit.CountPerSecond, summary.objectsPerSecond);
   metrics.addMetric("RunsFailed", MetricUnit.Count, summary.status === "succeeded" ? 0 : 1);
+  if (summary.ingestAudit) {
+    const { missing, retried, stuck, removals, givenUp } = summary.ingestAudit;
+    metrics.addMetric("IngestionsRequeued", MetricUnit.Count, missing + retried + stuck + removals);
+    metrics.addMetric("IngestionsGivenUp", MetricUnit.Count, givenUp);
+  }
   metrics.publishStoredMetrics();
 }
 

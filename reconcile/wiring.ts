@@ -18,6 +18,10 @@ import { openRunSource } from "./open-source.js";
 import { RunStore } from "./run-store.js";
 import type { ObjectSource } from "./source.js";
 import { sqsTaskQueue } from "./task-queue.js";
+import { auditIngestions } from "../ingest/audit.js";
+import type { IngestQueue } from "../ingest/ingest-queue.js";
+import { IngestionStore } from "../ingest/ingestion-store.js";
+import type { IngestRule } from "../ingest/rules.js";
 
 export interface ReconcilerSettings {
   tasksPerRun: number;
@@ -49,6 +53,8 @@ export interface ReconcilerWiring {
   /** Wraps each task's source (fault injection in tests). */
   wrapSource?: (source: ObjectSource) => ObjectSource;
   onEncodingMismatch?: (bucket: string, mismatch: EncodingMismatch) => void;
+  /** Row ingestion: after each run, files whose current version is not ingested are queued again. */
+  ingestion?: { rules: readonly IngestRule[]; queue: IngestQueue };
 }
 
 export interface Reconciler extends ReconcileHandler {
@@ -70,7 +76,18 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
     writeConcurrency: settings.writeConcurrency,
     ...(settings.checkpointIntervalMs !== undefined && { checkpointIntervalMs: settings.checkpointIntervalMs }),
     ...(settings.leaseMarginMs !== undefined && { leaseMarginMs: settings.leaseMarginMs }),
-    onRunFinished: (summary) => {
+    onRunFinished: async (finished) => {
+      let summary = finished;
+      // Only a complete, real run has a repaired ledger to check ingestion against.
+      if (wiring.ingestion && finished.status === "succeeded" && !finished.dryRun) {
+        try {
+          const store = new IngestionStore(clients.documentClient, wiring.tableName, wiring.retentionDays * 86_400);
+          summary = { ...finished, ingestAudit: await auditIngestions({ ledger, store, ...wiring.ingestion, bucket: finished.bucket, runId: finished.runId }) };
+        } catch (error) {
+          // The run itself succeeded; the next one audits again.
+          logger.error("ingestion audit failed", { bucket: finished.bucket, runId: finished.runId, error: error as Error });
+        }
+      }
       // The summary line and EMF metrics are what the alarms read; locally the caller reports.
       if (metrics) reportRun(summary, logger, metrics);
       wiring.onRunFinished?.(summary);

@@ -39,7 +39,13 @@ describe("the function environment contract", () => {
           .flatMap((line) => [...line.split("|")[2]!.matchAll(/`([A-Z_]+)`/g)].map((match) => match[1]!)),
       );
     const read = (parse: (env: NodeJS.ProcessEnv) => object, env: NodeJS.ProcessEnv) => new Set(Object.keys(parse(env)));
-    const base = { TABLE_NAME: "ledger", BUCKETS: '["photos"]', TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/tasks", INVENTORY_BUCKET: "inventory", INGEST_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/ingest.fifo" };
+    const base = {
+      TABLE_NAME: "ledger",
+      BUCKETS: '["photos"]',
+      TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/tasks",
+      INVENTORY_BUCKET: "inventory",
+      INGEST_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/ingest.fifo",
+    };
     expect(documented("tracker")).toEqual(read(parseTrackerEnvironment, base));
     const reconcile = documented("reconcile");
     for (const name of ["TABLE_NAME", "RETENTION_DAYS"]) reconcile.add(name);
