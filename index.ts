@@ -29,4 +29,5 @@ export const {
   ingestDeadLetterQueueUrl,
   ingestFunctionName,
   rowTableNames,
+  ingestRules,
 } = ledger.outputs;

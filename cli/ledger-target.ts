@@ -8,6 +8,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { ingestRuleSchema, type IngestRule } from "../ingest/rules.js";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Command } from "commander";
 import { z } from "zod";
@@ -24,8 +26,17 @@ export interface TargetOptions {
   stack?: string;
 }
 
+/** Where row ingestion takes requests, and the rules it follows. */
+export interface IngestionTarget {
+  sqs: SQSClient;
+  queueUrl: string;
+  rules: IngestRule[];
+}
+
 export interface Target {
   ledger: Ledger;
+  /** Row ingestion's queue and rules: from dev.json or the stack's outputs. */
+  ingestion(): IngestionTarget;
   documentClient: DynamoDBDocumentClient;
   /** Built on first use: most commands never touch S3. */
   s3(): S3Client;
@@ -41,10 +52,14 @@ export function withTargetOptions(command: Command): Command {
     .option("--stack <name>", "read the table from `pulumi stack output` of this stack (needs the Pulumi CLI)");
 }
 
-const stackOutputsSchema = z.object({ tableName: z.string().min(3) }).loose();
+const stackOutputsSchema = z
+  .object({ tableName: z.string().min(3), ingestQueueUrl: z.string().optional(), ingestRules: z.array(ingestRuleSchema).optional() })
+  .loose();
+
+type StackOutputs = z.output<typeof stackOutputsSchema>;
 
 /** Runs the Pulumi CLI; a separate function so the error names exactly what went wrong. */
-async function tableFromStack(stack: string): Promise<string> {
+async function stackOutputs(stack: string): Promise<StackOutputs> {
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8", timeout: 60_000 }));
@@ -59,7 +74,11 @@ async function tableFromStack(stack: string): Promise<string> {
       ? new UsageError(`pulumi stack output --stack ${stack} did not print JSON`)
       : new UsageError(`stack ${stack} has no tableName output: is it a bucket-ledger stack, and has it been deployed?`),
   );
-  return outputs.tableName;
+  return outputs;
+}
+
+function noIngestion(where: string): never {
+  throw new UsageError(`${where} has no ingestion rules (configure ingestRules, or start \`bucket-ledger dev --ingest-rules <file>\`)`);
 }
 
 export async function openTarget(options: TargetOptions): Promise<Target> {
@@ -71,12 +90,15 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
     const documentClient = createDocumentClient(clients.dynamodb);
     return {
       ledger: new Ledger({ tableName: info.tableName, retentionDays: info.retentionDays, documentClient }),
+      ingestion: () =>
+        info.ingestQueueUrl && info.ingestRules ? { sqs: clients.sqs, queueUrl: info.ingestQueueUrl, rules: info.ingestRules } : noIngestion("the local stack"),
       documentClient,
       s3: () => clients.s3,
       local: true,
     };
   }
-  const tableName = options.table ?? (options.stack !== undefined ? await tableFromStack(options.stack) : process.env.BUCKET_LEDGER_TABLE);
+  const outputs = options.stack !== undefined ? await stackOutputs(options.stack) : undefined;
+  const tableName = options.table ?? outputs?.tableName ?? process.env.BUCKET_LEDGER_TABLE;
   if (!tableName) {
     throw new UsageError(
       "no ledger table given: pass --table <name> (from `pulumi stack output tableName`), --stack <name> with the Pulumi CLI installed, --local with a running `bucket-ledger dev`, or set BUCKET_LEDGER_TABLE",
@@ -86,6 +108,12 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
   const documentClient = createDocumentClient();
   return {
     ledger: new Ledger({ tableName, documentClient, ...(retentionDays && { retentionDays: Number(retentionDays) }) }),
+    ingestion: () => {
+      if (!outputs) throw new UsageError("ingestion needs --stack <name> (it reads the ingestion queue and rules from the stack's outputs) or --local");
+      return outputs.ingestQueueUrl && outputs.ingestRules
+        ? { sqs: withoutSdkLogger(new SQSClient({})), queueUrl: outputs.ingestQueueUrl, rules: outputs.ingestRules }
+        : noIngestion(`stack ${options.stack}`);
+    },
     documentClient,
     s3: () => withoutSdkLogger(new S3Client({})),
     local: false,

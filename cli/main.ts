@@ -11,8 +11,11 @@ import { registerGet } from "./commands/get.js";
 import { registerLs } from "./commands/ls.js";
 import { registerReconcile } from "./commands/reconcile.js";
 import { registerRuns } from "./commands/runs.js";
+import { registerIngest } from "./commands/ingest.js";
+import { registerIngestions } from "./commands/ingestions.js";
 import { registerStat } from "./commands/stat.js";
 import { EXIT, LookupFailedError, UsageError } from "./errors.js";
+import { IngestRulesError } from "../ingest/rules.js";
 
 function buildProgram(): Command {
   const program = new Command("bucket-ledger")
@@ -25,6 +28,8 @@ function buildProgram(): Command {
   registerStat(program);
   registerReconcile(program);
   registerRuns(program);
+  registerIngestions(program);
+  registerIngest(program);
   registerDev(program);
   registerDemo(program);
   return program;
@@ -33,7 +38,7 @@ function buildProgram(): Command {
 function exitCodeFor(error: unknown): number {
   if (error instanceof MaxDeleteExceededError) return EXIT.refused;
   if (error instanceof UsageError || error instanceof InvalidCursorError || error instanceof ChangeHorizonError) return EXIT.usage;
-  if (error instanceof LocalStackNotRunningError || error instanceof PortInUseError) return EXIT.usage;
+  if (error instanceof LocalStackNotRunningError || error instanceof PortInUseError || error instanceof IngestRulesError) return EXIT.usage;
   return EXIT.failure;
 }
 
@@ -53,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
       error instanceof LookupFailedError ||
       error instanceof LocalStackNotRunningError ||
       error instanceof ReconcileError ||
-      error instanceof PortInUseError
+      error instanceof PortInUseError ||
+      error instanceof IngestRulesError
         ? (error as Error).message
         : `${(error as Error).name}: ${(error as Error).message}`;
     process.stderr.write(`bucket-ledger: ${message}\n`);

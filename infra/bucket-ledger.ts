@@ -14,6 +14,7 @@ import { Reconciler } from "./reconciler.js";
 import { SecureBucket } from "./secure-bucket.js";
 import { Tracker } from "./tracker.js";
 import { Ingestion } from "./ingestion.js";
+import type { IngestRule } from "../ingest/rules.js";
 
 /** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout, plus the batching window. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -56,6 +57,8 @@ export interface BucketLedgerOutputs {
   ingestFunctionName?: pulumi.Output<string>;
   /** Each rule's target table, by rule name. */
   rowTableNames?: pulumi.Output<Record<string, string>>;
+  /** The rules as the functions run them (each with its table): what `bucket-ledger ingest --stack` reads. */
+  ingestRules?: pulumi.Output<IngestRule[]>;
 }
 
 export class BucketLedger extends pulumi.ComponentResource {
@@ -222,6 +225,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         ingestDeadLetterQueueUrl: this.ingestion.queue.deadLetterQueue.url,
         ingestFunctionName: this.ingestion.function.name,
         rowTableNames: this.ingestion.tableNames,
+        ingestRules: this.ingestion.boundRules,
       }),
     };
     this.registerOutputs(this.outputs);

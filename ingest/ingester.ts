@@ -56,6 +56,7 @@ export type IngestOutcome =
   | { outcome: "skipped"; why: "uncovered" | "superseded" | "duplicate" | "gone" };
 
 const ROWS_PER_DEADLINE_CHECK = 256;
+const HEARTBEAT_MS = 5_000;
 const REJECTED_FLUSH = 500;
 
 const zeroCounts = (): IngestionCounts => ({ rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsDeleted: 0 });
@@ -101,6 +102,7 @@ export class Ingester {
         durationMs: 0,
         ...zeroCounts(),
         checkpoint: { phase: "checking", offset: 0, line: 1 } satisfies IngestCheckpoint,
+        ...(request.requestId !== undefined && { requestId: request.requestId }),
       };
       await this.deps.store.clearRejected(request.bucket, request.key, version);
       await this.deps.store.put(record);
@@ -147,10 +149,19 @@ export class Ingester {
     };
     const finish = async (fields: Partial<IngestionRecord>): Promise<IngestionRecord> => {
       const finishedAt = this.now().toISOString();
-      const { checkpoint: _, ...rest } = record;
+      const { checkpoint: _, progress: __, ...rest } = record;
       const done: IngestionRecord = { ...rest, ...fields, updatedAt: finishedAt, finishedAt, durationMs: record.durationMs + (Date.now() - began) };
       await this.deps.store.put(done);
       return done;
+    };
+    // Every few seconds the record shows how far this invocation got: a heartbeat for the audit's
+    // "stuck" check, and what `bucket-ledger ingest` shows. Awaited, so it never lands after the end.
+    let lastBeat = Date.now();
+    const progress = async (at: IngestProgress) => {
+      onProgress?.(at);
+      if (Date.now() - lastBeat < HEARTBEAT_MS) return;
+      lastBeat = Date.now();
+      await this.deps.store.put({ ...record, progress: at, updatedAt: this.now().toISOString() });
     };
     const pause = async (at: IngestCheckpoint, counts: IngestionCounts): Promise<IngestOutcome> => {
       record = { ...record, ...counts, checkpoint: at, updatedAt: this.now().toISOString(), durationMs: record.durationMs + (Date.now() - began) };
@@ -167,7 +178,7 @@ export class Ingester {
         for await (const event of readRows(body, rule, checkpoint)) {
           position = { ...event.next, ...(event.kind === "header" ? { columns: event.columns } : position.columns && { columns: position.columns }) };
           if (++rows % ROWS_PER_DEADLINE_CHECK === 0) {
-            onProgress?.({ phase: "checking", offset: position.offset, size, rowsRead: 0 });
+            await progress({ phase: "checking", offset: position.offset, size, rowsRead: 0 });
             if (outOfTime()) return pause({ ...position, phase: "checking" }, zeroCounts());
           }
         }
@@ -177,7 +188,7 @@ export class Ingester {
       }
       checkpoint = { phase: "writing", offset: 0, line: 1 };
     }
-    return this.write(rule, record, checkpoint, size, open, { outOfTime, pause, finish }, onProgress);
+    return this.write(rule, record, checkpoint, size, open, { outOfTime, pause, finish, progress });
   }
 
   private async write(
@@ -190,8 +201,8 @@ export class Ingester {
       outOfTime: () => boolean;
       pause: (at: IngestCheckpoint, counts: IngestionCounts) => Promise<IngestOutcome>;
       finish: (fields: Partial<IngestionRecord>) => Promise<IngestionRecord>;
+      progress: (at: IngestProgress) => Promise<void>;
     },
-    onProgress?: (progress: IngestProgress) => void,
   ): Promise<IngestOutcome> {
     const { bucket, key, version } = record;
     const source = sourceUri(bucket, key);
@@ -270,7 +281,7 @@ export class Ingester {
         await this.deps.store.addRejected(bucket, key, version, batch);
       }
       if (++rows % ROWS_PER_DEADLINE_CHECK === 0) {
-        onProgress?.({ phase: "writing", offset: position.offset, size, rowsRead: counts.rowsRead });
+        await control.progress({ phase: "writing", offset: position.offset, size, rowsRead: counts.rowsRead });
         if (control.outOfTime() && (copy === undefined || safe !== undefined)) {
           await settle();
           if (copy === undefined) return control.pause({ ...position, phase: "writing" }, { ...counts });
@@ -279,7 +290,7 @@ export class Ingester {
       }
     }
     await settle();
-    onProgress?.({ phase: "writing", offset: size, size, rowsRead: counts.rowsRead });
+
     if (rule.onOverwrite === "replace") {
       const swept = await sweepRows(
         { documentClient: this.deps.documentClient, tableName: tableNameOf(rule), rule, concurrency: INGEST_DEFAULTS.writeConcurrency },

@@ -48,6 +48,10 @@ export interface IngestionRecord extends IngestionCounts {
   errorReport?: string;
   /** Where a running ingestion resumes. */
   checkpoint?: IngestCheckpoint;
+  /** A running ingestion's latest position, written every few seconds (a heartbeat, and `ingest`'s progress). */
+  progress?: { phase: "checking" | "writing"; offset: number; size: number; rowsRead: number };
+  /** The `bucket-ledger ingest` request that started this ingestion. */
+  requestId?: string;
 }
 
 export interface RejectedRow {

@@ -32,6 +32,8 @@ export const ingestRequestSchema = z.discriminatedUnion("kind", [
     again: z.boolean().default(false),
     /** The event's sequencer: two events' requests stay distinct even with the same version (an ETag can recur). */
     sequencer: z.string().optional(),
+    /** Set by `bucket-ledger ingest`, recorded on the ingestion so the command can follow it. */
+    requestId: z.string().max(64).optional(),
   }),
   z.object({ kind: z.literal("remove"), bucket: z.string().min(3), key: z.string().min(1), cause: ingestCauseSchema, sequencer: z.string().optional() }),
 ]);
@@ -58,7 +60,16 @@ export function messageGroupOf(bucket: string, key: string): string {
  */
 export function deduplicationIdOf(request: IngestRequestInput, nonce = ""): string {
   return digest(
-    JSON.stringify([request.kind, request.bucket, request.key, "version" in request ? request.version : "", request.sequencer ?? "", request.cause, nonce]),
+    JSON.stringify([
+      request.kind,
+      request.bucket,
+      request.key,
+      "version" in request ? request.version : "",
+      request.sequencer ?? "",
+      "requestId" in request ? (request.requestId ?? "") : "",
+      request.cause,
+      nonce,
+    ]),
   );
 }
 

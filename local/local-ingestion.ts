@@ -82,7 +82,7 @@ export class LocalIngestion {
     declareResource("queue", queueName(queueUrl), "ingestQueue");
     declareResource("queue", queueName(dlqUrl), "ingestDeadLetterQueue");
     for (const rule of rules) {
-      if (rule.table === createdTableName(rule)) declareResource("table", rule.table, "rowTable");
+      declareResource("table", rule.table!, "rowTable");
       await createRowTable(options.clients.dynamodb, rule);
     }
     const ingestion = buildIngestion({

@@ -20,6 +20,9 @@ import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import type { IngestQueue } from "../ingest/ingest-queue.js";
 import type { IngestRule } from "../ingest/rules.js";
 
+/** How long a finished run's summary may take to arrive from its worker (the ingestion audit runs first). */
+const REPORT_GRACE_MS = 5_000;
+
 export const LOCAL_TASK_QUEUE = "bucket-ledger-reconcile-tasks";
 
 export interface LocalReconcilerOptions {
@@ -126,8 +129,11 @@ export class LocalReconciler {
         for (;;) {
           const run = await this.runs.getRun(bucket, runId);
           if (run && FINISHED.includes(run.status)) {
+            // The worker that finished it reports once its ingestion audit is done; only a run
+            // finished by another process never reports here.
+            const reported = await Promise.race([finished, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), REPORT_GRACE_MS))]);
             this.waiting.delete(runId);
-            return summarizeRun(run);
+            return reported ?? summarizeRun(run);
           }
           const winner = await Promise.race([finished, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250))]);
           if (winner) return winner;

@@ -5,6 +5,9 @@ import { localEnvironment } from "../../local/environment.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
 import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
 import { parseInterval, parsePort, parsePositiveInt } from "../option-parsers.js";
+import type { IngestOutcome } from "../../ingest/ingester.js";
+import { resolveIngestRules } from "../../ingest/rules.js";
+import { readIngestRulesFile } from "../../local/ingest-rules-file.js";
 
 interface DevOptions extends ChaosOptions {
   bucket: string[];
@@ -15,6 +18,7 @@ interface DevOptions extends ChaosOptions {
   retentionDays?: number;
   visibilityTimeout?: number;
   reconcileEvery: number;
+  ingestRules?: string;
   verbose?: boolean;
 }
 
@@ -39,13 +43,16 @@ export function registerDev(program: Command): void {
     .option("--retention-days <n>", "how long tombstones (and the change feed) are kept", parsePositiveInt("--retention-days"))
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
     .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", parseInterval("--reconcile-every"), 300_000)
+    .option("--ingest-rules <file>", "mirror CSV / JSON Lines objects into DynamoDB tables: a JSON or YAML list of rules, or a Pulumi.<stack>.yaml")
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
     .addHelpText(
       "after",
-      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
+      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --ingest-rules rules.json\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
     )
     .action(async (options: DevOptions) => {
       const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
+      // Refused before anything starts, every problem named (the same checks as the stack's).
+      const ingestRules = options.ingestRules === undefined ? undefined : resolveIngestRules(await readIngestRulesFile(options.ingestRules), options.bucket);
       await runDevSession(
         {
           buckets: options.bucket,
@@ -69,6 +76,15 @@ export function registerDev(program: Command): void {
           ...(options.tableOutage !== undefined && { tableFaults: true }),
           onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
           reconcileIntervalMs: options.reconcileEvery,
+          ...(ingestRules && {
+            ingestRules,
+            onIngest: (outcome: IngestOutcome) =>
+              outcome.outcome === "finished" &&
+              (chatty || outcome.record.status !== "succeeded") &&
+              process.stderr.write(
+                `ingestion of ${outcome.record.key} ${outcome.record.status}: ${outcome.record.rowsWritten} rows written, ${outcome.record.rowsRejected} rejected, ${outcome.record.rowsDeleted} deleted${outcome.record.reason ? ` (${outcome.record.reason})` : ""}\n`,
+              ),
+          }),
           onReconcile: (summary) =>
             // A run that did not succeed is reported even when quiet: it needs someone's attention.
             (chatty || summary.status !== "succeeded") &&
