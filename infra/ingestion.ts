@@ -5,8 +5,8 @@
  * - read only the objects its rules cover;
  * - write (and abort multipart uploads) only under the rules' error and copy prefixes, and
  *   delete only stale error reports;
- * - only the row actions on the target tables (BatchWriteItem, PutItem for a refused batch's
- *   rows one by one, DeleteItem and the source index Query for sweeping);
+ * - only the row actions on the target tables (BatchWriteItem, and DeleteItem and the source
+ *   index Query for sweeping);
  * - in the ledger table, read any item (the object's current version) but write only the
  *   `ingest#` partitions (dynamodb:LeadingKeys).
  */
@@ -104,7 +104,7 @@ export class Ingestion extends pulumi.ComponentResource {
         Action: "s3:DeleteObject",
         Resource: rules.map((rule) => `arn:aws:s3:::${rule.bucket}/${rule.errorPrefix}*`),
       },
-      { Sid: "WriteRows", Effect: "Allow", Action: ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], Resource: rowTableArns },
+      { Sid: "WriteRows", Effect: "Allow", Action: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"], Resource: rowTableArns },
       {
         Sid: "FindRowsOfAFile",
         Effect: "Allow",

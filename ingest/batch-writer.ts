@@ -9,7 +9,7 @@
  * Rows are written in file order per key: a group holding a key still in flight in an earlier
  * group waits for it, so the last row of a file with a repeated key is the one that stays.
  */
-import { BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { BoundedWriter } from "../reconcile/bounded-writer.js";
 import type { RowItem } from "./row-item.js";
 
@@ -25,6 +25,8 @@ export interface PendingRow {
 export interface RejectedRow {
   line: number;
   reason: string;
+  /** Left unprocessed (another try may write it), rather than refused. */
+  retryable?: boolean;
 }
 
 export interface BatchWriterOptions {
@@ -57,6 +59,15 @@ const RETRYABLE = new Set([
   "InternalServerError",
   "ServiceUnavailable",
 ]);
+
+/**
+ * Whether the error came from sending the request (DynamoDB's answer, or the network), as
+ * opposed to the document client refusing to marshal a value before anything was sent: the
+ * SDK puts `$metadata` on the former only.
+ */
+function isServiceError(error: unknown): boolean {
+  return (error as { $metadata?: unknown }).$metadata !== undefined;
+}
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -109,7 +120,8 @@ export class RowBatchWriter {
     return Math.random() * Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** attempt);
   }
 
-  private async write(rows: PendingRow[]): Promise<void> {
+  /** `isolate`: on a refused call, retry its rows one by one (off for a call of one row). */
+  private async write(rows: PendingRow[], isolate = true): Promise<void> {
     const { documentClient, tableName, identify } = this.options;
     const byIdentity = new Map(rows.map((row) => [row.identity, row]));
     let pending = rows;
@@ -132,23 +144,34 @@ export class RowBatchWriter {
         lastProblem = "left in UnprocessedItems";
       } catch (error) {
         const name = (error as Error).name;
-        if (name === "ValidationException") return this.writeOneByOne(pending);
+        // One bad item refuses the whole call: DynamoDB's ValidationException, or the document
+        // client's own refusal to marshal a value (an error with no HTTP response).
+        if (name === "ValidationException" || !isServiceError(error)) {
+          if (!isolate) throw error;
+          return this.writeOneByOne(pending);
+        }
         if (!RETRYABLE.has(name)) throw error;
         lastProblem = `${name} after the SDK's retries`;
       }
     }
     for (const row of pending)
-      this.options.onRejected({ line: row.line, reason: `not written after ${this.options.maxAttempts} BatchWriteItem attempts (${lastProblem})` });
+      this.options.onRejected({
+        line: row.line,
+        reason: `not written after ${this.options.maxAttempts} BatchWriteItem attempts (${lastProblem})`,
+        retryable: true,
+      });
   }
 
-  /** A group DynamoDB refused as a whole: each row alone, so only the bad one is rejected. */
+  /**
+   * A group refused as a whole: each row in a call of its own (BatchWriteItem still, so the
+   * role needs no PutItem), so only the bad one is rejected.
+   */
   private async writeOneByOne(rows: PendingRow[]): Promise<void> {
     for (const row of rows) {
       try {
-        await this.options.documentClient.send(new PutCommand({ TableName: this.options.tableName, Item: row.item }));
-        this.counts.written++;
+        await this.write([row], false);
       } catch (error) {
-        if ((error as Error).name !== "ValidationException") throw error;
+        if ((error as Error).name !== "ValidationException" && isServiceError(error)) throw error;
         this.options.onRejected({ line: row.line, reason: `DynamoDB refused the row: ${(error as Error).message}` });
       }
     }

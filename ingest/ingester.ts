@@ -57,6 +57,7 @@ export type IngestOutcome =
 
 const ROWS_PER_DEADLINE_CHECK = 256;
 const HEARTBEAT_MS = 5_000;
+const COPY_TYPE = "application/x-ndjson";
 const REJECTED_FLUSH = 500;
 
 const zeroCounts = (): IngestionCounts => ({ rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsDeleted: 0 });
@@ -88,6 +89,11 @@ export class Ingester {
       record = previous;
     } else {
       if (sameVersion && !request.again) return { outcome: "skipped", why: "duplicate" };
+      // An older version stopped midway leaves its copy's multipart upload behind: drop it.
+      const abandoned = previous?.status === "running" ? previous.checkpoint?.copy : undefined;
+      const abandonedKey = copyKey(rule, request.key);
+      if (abandoned && abandonedKey !== undefined)
+        await new ObjectSink({ s3: this.deps.s3, bucket: request.bucket, key: abandonedKey, contentType: COPY_TYPE }, abandoned).abort();
       const startedAt = this.now().toISOString();
       record = {
         bucket: request.bucket,
@@ -222,7 +228,7 @@ export class Ingester {
       baseDelayMs: this.deps.retryBaseDelayMs ?? INGEST_DEFAULTS.retryBaseDelayMs,
       maxDelayMs: INGEST_DEFAULTS.retryMaxDelayMs,
       identify: (item) => identityOfItem(rule, item),
-      onRejected: (row) => reject(row, true),
+      onRejected: ({ line, reason, retryable }) => reject({ line, reason }, retryable),
     });
     const copyTarget = copyKey(rule, key);
     const copy =
@@ -272,6 +278,8 @@ export class Ingester {
           if (copy && (await copy.write(JSON.stringify(result.item, copyValue)))) {
             await settle();
             safe = { at: { ...position, phase: "writing", ...(copy.state() && { copy: copy.state()! }) }, counts: { ...counts } };
+            // Rows between safe points may be many (a part holds megabytes): stop here if time is short.
+            if (control.outOfTime()) return control.pause(safe.at, safe.counts);
           }
         }
       }

@@ -25,6 +25,9 @@ export const MAX_ITEM_BYTES = 400 * 1024;
 const MAX_PARTITION_KEY_BYTES = 2048;
 const MAX_SORT_KEY_BYTES = 1024;
 const MAX_NUMBER_DIGITS = 38;
+/** "Positive range: 1E-130 to 9.9999999999999999999999999999999999999E+125" (and the same negated). */
+const MAX_NUMBER_MAGNITUDE = 1e126;
+const MIN_NUMBER_MAGNITUDE = 1e-130;
 /** Digits a JS number holds exactly; beyond them a number is kept as its decimal text. */
 const SAFE_DIGITS = 15;
 
@@ -35,16 +38,16 @@ function significantDigits(text: string): number {
   return mantissa.replace(/^0+/, "").replace(/0+$/, "").length || 1;
 }
 
-function toNumber(value: unknown): number | NumberValue | undefined {
-  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== "string") return undefined;
-  const text = value.trim();
-  if (!NUMBER.test(text)) return undefined;
-  const digits = significantDigits(text);
-  if (digits > MAX_NUMBER_DIGITS) return undefined;
+function toNumber(value: unknown): number | NumberValue | string {
+  const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : undefined;
+  if (text === undefined || !NUMBER.test(text)) return `got ${JSON.stringify(value).slice(0, 80)}`;
+  if (significantDigits(text) > MAX_NUMBER_DIGITS) return `${text.slice(0, 80)} has more than DynamoDB's ${MAX_NUMBER_DIGITS} significant digits`;
   const number = Number(text);
-  if (!Number.isFinite(number)) return undefined;
-  return digits > SAFE_DIGITS ? NumberValue.from(text) : number;
+  const magnitude = Math.abs(number);
+  if (magnitude >= MAX_NUMBER_MAGNITUDE || (magnitude !== 0 && magnitude < MIN_NUMBER_MAGNITUDE))
+    return `${text.slice(0, 80)} is outside DynamoDB's number range (1E-130 to 1E+126)`;
+  // The document client refuses JS numbers it cannot hold exactly; those go as decimal text.
+  return significantDigits(text) > SAFE_DIGITS || magnitude > Number.MAX_SAFE_INTEGER ? NumberValue.from(text) : number;
 }
 
 function toBoolean(value: unknown): boolean | undefined {
@@ -106,7 +109,12 @@ export function toRowItem(rule: IngestRule, values: Record<string, unknown>, ori
     const type = rule.types[column];
     if (type === "number") {
       const number = toNumber(raw);
-      if (number === undefined) return { ok: false, reason: `column ${column} is declared number, got ${JSON.stringify(raw).slice(0, 80)}` };
+      if (typeof number === "string") return { ok: false, reason: `column ${column} is declared number, ${number}` };
+      item[column] = number;
+    } else if (typeof raw === "number" && Math.abs(raw) > Number.MAX_SAFE_INTEGER) {
+      // A JSON Lines number past 2^53 (already rounded by JSON.parse): the document client takes it only as text.
+      const number = toNumber(raw);
+      if (typeof number === "string") return { ok: false, reason: `column ${column}: ${number}` };
       item[column] = number;
     } else if (type === "boolean") {
       const boolean = toBoolean(raw);

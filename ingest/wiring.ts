@@ -26,6 +26,7 @@ export interface IngestionWiring {
   /** Each with the physical name of its target table in `table`. */
   rules: readonly IngestRule[];
   writeConcurrency?: number;
+  copyPartBytes?: number;
   stopMarginMs?: number;
   /** Time per invocation where there is no Lambda context (the local stack). */
   invocationMs?: number;
@@ -52,6 +53,7 @@ export function buildIngestion(wiring: IngestionWiring): Ingestion {
     store,
     rules: wiring.rules,
     writeConcurrency: wiring.writeConcurrency ?? INGEST_DEFAULTS.writeConcurrency,
+    ...(wiring.copyPartBytes !== undefined && { copyPartBytes: wiring.copyPartBytes }),
   });
   const queue = new SqsIngestQueue(clients.sqs, wiring.queueUrl);
   const handler = createIngestHandler({

@@ -17,7 +17,8 @@ import type { RunSummary } from "../reconcile/fan-out.js";
 import type { DeliveryFaultCounts } from "./delivery-faults.js";
 import { redriveDeadLetters } from "./redrive.js";
 import { queueDepth } from "./queues.js";
-import { LocalStack } from "./stack.js";
+import { LocalStack, LOCAL_DEFAULTS } from "./stack.js";
+import { demoIngestRule, runIngestDemo, type IngestDemoResult } from "./ingest-demo.js";
 import { TRICKY_KEYS } from "./tricky-keys.js";
 import { compareLedgerWithBucket, type LedgerComparison } from "./verify.js";
 import type { LedgerRecord } from "../ledger/index.js";
@@ -60,11 +61,12 @@ export interface DemoResult {
   comparison: LedgerComparison;
   ledger: LedgerRecord[];
   changes: LedgerRecord[];
+  ingestion: IngestDemoResult;
 }
 
 export async function runDemo(log: (line: string) => void): Promise<DemoResult> {
-  log("starting the local stack (DynamoDB Local, S3 + SQS emulator, tracker)...");
-  const stack = await LocalStack.start();
+  log("starting the local stack (DynamoDB Local, S3 + SQS emulator, tracker, row ingestion)...");
+  const stack = await LocalStack.start({ ingestRules: [demoIngestRule(LOCAL_DEFAULTS.buckets[0])] });
   try {
     const bucket = stack.info.buckets[0]!;
     const started = new Date();
@@ -76,8 +78,10 @@ export async function runDemo(log: (line: string) => void): Promise<DemoResult> 
     for await (const record of stack.ledger.list({ bucket })) ledger.push(record);
     const changes: LedgerRecord[] = [];
     for await (const record of stack.ledger.changes({ bucket, since: started })) changes.push(record);
+    const ingestion = await runIngestDemo(stack, log);
+    // The ledger tracks the ingestion's error reports too: compared after them.
     const comparison = await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket);
-    return { comparison, ledger, changes };
+    return { comparison, ledger, changes, ingestion };
   } finally {
     await stack.stop();
   }

@@ -37,6 +37,8 @@ export interface LocalIngestionOptions {
   invocationMs?: number;
   stopMarginMs?: number;
   writeConcurrency?: number;
+  /** The copy's multipart part size (at least S3's 5 MiB minimum). */
+  copyPartBytes?: number;
   logLevel: LogLevel;
   onOutcome?: (outcome: IngestOutcome) => void;
   onError?: (error: unknown) => void;
@@ -92,6 +94,7 @@ export class LocalIngestion {
       queueUrl,
       rules,
       ...(options.writeConcurrency !== undefined && { writeConcurrency: options.writeConcurrency }),
+      ...(options.copyPartBytes !== undefined && { copyPartBytes: options.copyPartBytes }),
       ...(options.stopMarginMs !== undefined && { stopMarginMs: options.stopMarginMs }),
       invocationMs: options.invocationMs ?? 900_000,
       logger: new Logger({ serviceName: "bucket-ledger-ingest", logLevel: options.logLevel }),

@@ -79,6 +79,8 @@ export interface LocalStackOptions {
   /** A local ingestion invocation's length, and how long before its end a file is checkpointed. */
   ingestInvocationMs?: number;
   ingestStopMarginMs?: number;
+  /** The copy's multipart part size (S3's minimum, 5 MiB, lets a test reach a multipart copy quickly). */
+  ingestCopyPartBytes?: number;
   onIngest?: (outcome: IngestOutcome) => void;
 }
 
@@ -196,6 +198,7 @@ export class LocalStack {
               maxReceiveCount: options.maxReceiveCount ?? LOCAL_DEFAULTS.maxReceiveCount,
               ...(options.ingestInvocationMs !== undefined && { invocationMs: options.ingestInvocationMs }),
               ...(options.ingestStopMarginMs !== undefined && { stopMarginMs: options.ingestStopMarginMs }),
+              ...(options.ingestCopyPartBytes !== undefined && { copyPartBytes: options.ingestCopyPartBytes }),
               logLevel: options.logLevel ?? "WARN",
               ...(options.onIngest && { onOutcome: options.onIngest }),
               ...(options.onError && { onError: options.onError }),

@@ -14,7 +14,7 @@ export function registerDemo(program: Command): void {
     outage: "make the table unreachable for the tracker this long while the workload runs",
     defaults: { drop: "0.2", duplicate: "0.1", delay: "1500ms", outage: "3s" },
   })
-    .description("start the local stack, run a scripted S3 workload, and check the ledger against the bucket")
+    .description("start the local stack, run a scripted S3 workload, check the ledger against the bucket, and mirror a CSV into DynamoDB")
     .option("--json", "print the result as one JSON document")
     .option("--chaos", "the same workload under dropped, duplicated and late events and a table outage; then reconciliation repairs it")
     .addHelpText(
@@ -56,7 +56,12 @@ export function registerDemo(program: Command): void {
             ? `\nOK: the ledger matches a full listing of the bucket (${comparison.bucketObjects} objects).`
             : `\nMISMATCH: missing ${JSON.stringify(comparison.missing)}, extra ${JSON.stringify(comparison.extra)}, different ${JSON.stringify(comparison.different)}`,
         );
+        log(
+          result.ingestion.ok
+            ? "OK: the table held exactly each version's rows, bad rows were reported, and the delete removed them."
+            : "MISMATCH in row ingestion (see above).",
+        );
       }
-      if (!result.comparison.matches) process.exitCode = 1;
+      if (!result.comparison.matches || !result.ingestion.ok) process.exitCode = 1;
     });
 }

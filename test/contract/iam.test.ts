@@ -49,7 +49,39 @@ function matches(pattern: string, value: string): boolean {
 }
 
 /** Role policy statements of each function, as the program builds them. */
-const ROLE_POLICY_NAMES: Record<FunctionRole, string> = { tracker: "ledger-tracker", reconcile: "ledger-reconcile-function", api: "ledger-api-function" };
+const ROLE_POLICY_NAMES: Record<FunctionRole, string> = {
+  tracker: "ledger-tracker",
+  reconcile: "ledger-reconcile-function",
+  api: "ledger-api-function",
+  ingest: "ledger-ingest-function",
+};
+const ROLES: FunctionRole[] = ["tracker", "reconcile", "api", "ingest"];
+
+/**
+ * The ingestion rules of the deployed stack under test: those test/integration/local-ingest.test.ts
+ * runs the local stack with, on the created bucket.
+ */
+const CONTRACT_BUCKET = "contract-tracked";
+const INGEST_RULES = [
+  {
+    name: "offers",
+    bucket: CONTRACT_BUCKET,
+    pattern: "imports/*.csv",
+    format: "csv" as const,
+    partitionKey: "account",
+    sortKey: "offer_id",
+    types: { price: "number" as const },
+  },
+  {
+    name: "events",
+    bucket: CONTRACT_BUCKET,
+    pattern: "events/*.jsonl",
+    format: "jsonl" as const,
+    partitionKey: "id",
+    onDelete: "keep" as const,
+    copyPrefix: "copies/",
+  },
+];
 
 /**
  * Allowed actions that no SDK call of our code shows, and why AWS needs them.
@@ -67,8 +99,10 @@ const NEEDED_WITHOUT_A_CALL: { role: FunctionRole | "*"; action: string; source:
 /** Deployed-stack names standing in for the local ones. */
 interface Deployed {
   tableArn: string;
+  /** The row tables the stack creates, by rule name. */
+  rowTableArn: Record<string, string>;
   bucketName: Record<"trackedBucket" | "inventoryDestination", string>;
-  queueArn: Record<"eventQueue" | "eventDeadLetterQueue" | "taskQueue" | "taskDeadLetterQueue", string>;
+  queueArn: Record<"eventQueue" | "eventDeadLetterQueue" | "taskQueue" | "taskDeadLetterQueue" | "ingestQueue" | "ingestDeadLetterQueue", string>;
 }
 
 const DYNAMODB_ITEM_ACTIONS: Record<string, string> = {
@@ -84,6 +118,16 @@ const SQS_BATCH_ACTIONS: Record<string, string> = {
   DeleteMessageBatch: "DeleteMessage",
   ChangeMessageVisibilityBatch: "ChangeMessageVisibility",
 };
+/**
+ * Multipart uploads are authorized as s3:PutObject, except their abort (S3 user guide,
+ * "Multipart upload API and permissions").
+ */
+const S3_ACTIONS: Record<string, string> = {
+  CreateMultipartUpload: "PutObject",
+  UploadPart: "PutObject",
+  CompleteMultipartUpload: "PutObject",
+  AbortMultipartUpload: "AbortMultipartUpload",
+};
 /** lib-dynamodb's command names, should the recorder see them instead of the client's. */
 const DOCUMENT_COMMANDS: Record<string, string> = {
   Put: "PutItem",
@@ -96,7 +140,13 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
   BatchGet: "BatchGetItem",
 };
 
-function requirements(call: RecordedCall, deployed: Deployed, queues: Map<string, ResourceRole>, buckets: Map<string, ResourceRole>): Requirement[] {
+function requirements(
+  call: RecordedCall,
+  deployed: Deployed,
+  queues: Map<string, ResourceRole>,
+  buckets: Map<string, ResourceRole>,
+  tables: Map<string, ResourceRole> = new Map(),
+): Requirement[] {
   const { input } = call;
   const why = `${call.role} ${call.service}.${call.command}`;
   switch (call.service) {
@@ -112,7 +162,14 @@ function requirements(call: RecordedCall, deployed: Deployed, queues: Map<string
           why: `${why} (${operation})`,
         }));
       }
-      const resource = typeof input.IndexName === "string" ? `${deployed.tableArn}/index/${input.IndexName}` : deployed.tableArn;
+      // A row table (declared by the local stack) stands for the deployed rule's table; every
+      // other table stands for the ledger table.
+      const tableName = (input.TableName as string | undefined) ?? (input.RequestItems as string[] | undefined)?.[0];
+      const tableArn =
+        tableName !== undefined && tables.get(tableName) === "rowTable"
+          ? (deployed.rowTableArn[tableName.replace(/^bucket-ledger-rows-/, "")] ?? `undeployed row table ${tableName}`)
+          : deployed.tableArn;
+      const resource = typeof input.IndexName === "string" ? `${tableArn}/index/${input.IndexName}` : tableArn;
       return [{ action: `dynamodb:${command}`, resource, why }];
     }
     case "S3": {
@@ -126,7 +183,7 @@ function requirements(call: RecordedCall, deployed: Deployed, queues: Map<string
         // reference, HeadObject and GetObject, "Permissions"): the code's not-found path needs it.
         return call.status === 404 ? [read, { action: "s3:ListBucket", resource: bucketArn, why: `${why} answered 404` }] : [read];
       }
-      return [{ action: `s3:${call.command}`, resource: `${bucketArn}/${(input.Key as string | undefined) ?? ""}`, why }];
+      return [{ action: `s3:${S3_ACTIONS[call.command] ?? call.command}`, resource: `${bucketArn}/${(input.Key as string | undefined) ?? ""}`, why }];
     }
     case "SQS": {
       const name = queueName(input.QueueUrl as string);
@@ -165,38 +222,52 @@ let policies: Record<FunctionRole, Statement[]>;
 let calls: RecordedCall[];
 let queues: Map<string, ResourceRole>;
 let buckets: Map<string, ResourceRole>;
+let tables: Map<string, ResourceRole>;
 
 beforeAll(async () => {
   const recorded: RecordedResource[] = installMocks();
   // Every option that adds a permission: the policies are the union of what any stack gets.
-  const ledger = new BucketLedger("ledger", { createBucket: {}, reconcile: { source: "inventory" }, api: { enabled: true } });
-  const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue] = await resolve(
-    pulumi.all([
-      ledger.outputs.tableArn,
-      ledger.createdBucket!.name,
-      ledger.outputs.inventoryDestination!,
-      ledger.delivery.queue.arn,
-      ledger.delivery.deadLetterQueue.arn,
-      ledger.reconciler.taskQueue.arn,
-      ledger.reconciler.taskDeadLetterQueue.arn,
-    ]),
-  );
+  const ledger = new BucketLedger("ledger", {
+    createBucket: { name: CONTRACT_BUCKET },
+    reconcile: { source: "inventory" },
+    api: { enabled: true },
+    ingest: { rules: INGEST_RULES },
+  });
+  const ingestion = ledger.ingestion!;
+  const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue, offers, events] =
+    (await resolve(
+      pulumi.all([
+        ledger.outputs.tableArn,
+        ledger.createdBucket!.name,
+        ledger.outputs.inventoryDestination!,
+        ledger.delivery.queue.arn,
+        ledger.delivery.deadLetterQueue.arn,
+        ledger.reconciler.taskQueue.arn,
+        ledger.reconciler.taskDeadLetterQueue.arn,
+        ingestion.queue.queue.arn,
+        ingestion.queue.deadLetterQueue.arn,
+        ingestion.createdTables.offers!.arn,
+        ingestion.createdTables.events!.arn,
+      ]),
+    )) as [string, string, string, string, string, string, string, string, string, string, string];
   await new Promise((wait) => setTimeout(wait, 300));
   deployed = {
     tableArn,
     bucketName: { trackedBucket: tracked, inventoryDestination: destination },
-    queueArn: { eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue },
+    queueArn: { eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue },
+    rowTableArn: { offers, events },
   };
   const policyOf = (name: string) => {
     const policy = recorded.find((resource) => resource.type === "aws:iam/rolePolicy:RolePolicy" && resource.name === name);
     if (!policy) throw new Error(`no role policy ${name}`);
     return (JSON.parse(policy.inputs.policy as string) as { Statement: Statement[] }).Statement;
   };
-  policies = { tracker: policyOf(ROLE_POLICY_NAMES.tracker), reconcile: policyOf(ROLE_POLICY_NAMES.reconcile), api: policyOf(ROLE_POLICY_NAMES.api) };
+  policies = Object.fromEntries(ROLES.map((role) => [role, policyOf(ROLE_POLICY_NAMES[role])])) as Record<FunctionRole, Statement[]>;
   const log = readLog();
   calls = log.calls;
   queues = new Map(log.declarations.filter((d) => d.kind === "queue").map((d) => [d.name, d.resourceRole]));
   buckets = new Map(log.declarations.filter((d) => d.kind === "bucket").map((d) => [d.name, d.resourceRole]));
+  tables = new Map(log.declarations.filter((d) => d.kind === "table").map((d) => [d.name, d.resourceRole]));
 });
 
 const allowedBy = (statements: Statement[], requirement: Requirement) =>
@@ -210,23 +281,23 @@ const allowedBy = (statements: Statement[], requirement: Requirement) =>
 describe("IAM contract: what each function calls, against the policy it is deployed with", () => {
   it("has a recording of every function's calls from this run", () => {
     const roles = new Set(calls.map((call) => call.role));
-    expect([...roles].sort(), "run the whole suite (npm test): this file checks what the other tests recorded").toEqual(["api", "reconcile", "tracker"]);
+    expect([...roles].sort(), "run the whole suite (npm test): this file checks what the other tests recorded").toEqual([...ROLES].sort());
   });
 
-  it.each<FunctionRole>(["tracker", "reconcile", "api"])("%s: every call is allowed by its role policy", (role) => {
+  it.each<FunctionRole>(ROLES)("%s: every call is allowed by its role policy", (role) => {
     const refused = new Set<string>();
     for (const call of calls.filter((candidate) => candidate.role === role)) {
-      for (const requirement of requirements(call, deployed, queues, buckets)) {
+      for (const requirement of requirements(call, deployed, queues, buckets, tables)) {
         if (allowedBy(policies[role], requirement).length === 0) refused.add(`${requirement.action} on ${requirement.resource} (${requirement.why})`);
       }
     }
     expect([...refused].sort()).toEqual([]);
   });
 
-  it.each<FunctionRole>(["tracker", "reconcile", "api"])("%s: every allowed action is exercised by some test (least privilege)", (role) => {
+  it.each<FunctionRole>(ROLES)("%s: every allowed action is exercised by some test (least privilege)", (role) => {
     const exercised = new Set<string>();
     for (const call of calls.filter((candidate) => candidate.role === role)) {
-      for (const requirement of requirements(call, deployed, queues, buckets)) {
+      for (const requirement of requirements(call, deployed, queues, buckets, tables)) {
         for (const statement of allowedBy(policies[role], requirement)) {
           for (const action of asList(statement.Action)) if (matches(action, requirement.action)) exercised.add(`${statement.Sid ?? "?"} ${action}`);
         }

@@ -5,6 +5,8 @@
  */
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { CreateTableCommand, DeleteTableCommand } from "@aws-sdk/client-dynamodb";
+import { createRowTableInput } from "../../ingest/row-table.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
@@ -158,6 +160,43 @@ describe("a CSV file", () => {
       { account: "a", offer_id: "o1", product_name: "good" },
       { account: "a", offer_id: "o9", product_name: "good" },
     ]);
+  });
+});
+
+describe("what DynamoDB holds", () => {
+  it("keeps numbers exact past 2^53, refuses those outside DynamoDB's range, and isolates rows the table refuses", async () => {
+    const f = await fixture({ types: { price: "number" } });
+    await f.upload("imports/n.csv", "account,offer_id,price\na,big,123456789012345678901234567890\na,huge,1e200\na,tiny,1e-131\na,ok,1.5\n");
+    expect(await f.ingest("imports/n.csv")).toMatchObject({ record: { status: "partial", rowsWritten: 2, rowsRejected: 2 } });
+    const prices = Object.fromEntries((await f.rows()).map((row) => [row.offer_id, String(row.price)]));
+    expect(prices).toEqual({ big: "123456789012345678901234567890", ok: "1.5" });
+
+    // A table whose sort key is a number, under a rule that reads it as a string: DynamoDB
+    // refuses each batch, then each row alone; the file ends partial, every row named.
+    const ledger = await dynamodb.createLedger();
+    const g = await ingestFixture({ s3, documentClient, ledger, rules: offers() });
+    await documentClient.send(new DeleteTableCommand({ TableName: g.rule.table! }));
+    await documentClient.send(
+      new CreateTableCommand({
+        ...createRowTableInput(g.rule, g.rule.table!),
+        AttributeDefinitions: [
+          { AttributeName: "account", AttributeType: "S" },
+          { AttributeName: "offer_id", AttributeType: "N" },
+          { AttributeName: "_source", AttributeType: "S" },
+          { AttributeName: "_version", AttributeType: "S" },
+        ],
+      }),
+    );
+    await g.upload("imports/mismatch.csv", "account,offer_id\na,1\na,2\n");
+    const outcome = await g.ingest("imports/mismatch.csv");
+    expect(outcome).toMatchObject({ record: { status: "partial", rowsWritten: 0, rowsRejected: 2, retryable: false } });
+    const report = await readText(g.bucket, "bucket-ledger/ingest-errors/imports/mismatch.csv.errors.ndjson");
+    expect(
+      report
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { reason: string }).reason),
+    ).toEqual([expect.stringMatching(/^DynamoDB refused the row: .*(type|Type)/), expect.stringMatching(/^DynamoDB refused the row: .*(type|Type)/)]);
   });
 });
 

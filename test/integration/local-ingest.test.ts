@@ -13,6 +13,7 @@ import { createDocumentClient, ingestionPartitionKey } from "../../ledger/index.
 import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
 import { createdTableName } from "../../ingest/ingester.js";
+import { MIN_PART_BYTES } from "../../ingest/object-sink.js";
 import { ndjson, runCli } from "../support/cli.js";
 
 const bucket = "ingest-local";
@@ -24,9 +25,10 @@ beforeAll(async () => {
     buckets: [bucket],
     logLevel: "SILENT",
     reconcileTasks: 2,
+    ingestCopyPartBytes: MIN_PART_BYTES,
     ingestRules: [
       { name: "offers", bucket, pattern: "imports/*.csv", format: "csv", partitionKey: "account", sortKey: "offer_id", types: { price: "number" } },
-      { name: "events", bucket, pattern: "events/*.jsonl", format: "jsonl", partitionKey: "id", onDelete: "keep" },
+      { name: "events", bucket, pattern: "events/*.jsonl", format: "jsonl", partitionKey: "id", onDelete: "keep", copyPrefix: "copies/" },
     ],
   });
   workdir = await mkdtemp(join(tmpdir(), "ingest-cli-"));
@@ -45,6 +47,33 @@ async function rows(rule: string): Promise<Record<string, unknown>[]> {
   );
   return Items.map(({ _source, _version, _line, ...row }) => row).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
+
+describe("a file longer than one invocation, in the local stack", () => {
+  it("continues through the FIFO queue until done", async () => {
+    // Every invocation is out of time at its first check (every 256 rows): 700 rows take three.
+    const short = await LocalStack.start({
+      buckets: ["ingest-short"],
+      logLevel: "SILENT",
+      reconcileTasks: 1,
+      ingestInvocationMs: 1,
+      ingestStopMarginMs: 0,
+      ingestRules: [{ name: "long", bucket: "ingest-short", pattern: "long/*.csv", format: "csv", partitionKey: "id" }],
+    });
+    try {
+      await short.clients.s3.send(
+        new PutObjectCommand({ Bucket: "ingest-short", Key: "long/rows.csv", Body: ["id", ...Array.from({ length: 700 }, (_, i) => `r${i}`)].join("\n") }),
+      );
+      await short.waitForIdle();
+      expect(await short.ingestion!.store.get("ingest-short", "long/rows.csv")).toMatchObject({ status: "succeeded", rowsRead: 700, rowsWritten: 700 });
+      const { Count } = await createDocumentClient(short.clients.dynamodb).send(
+        new ScanCommand({ TableName: createdTableName({ name: "long" }), Select: "COUNT" }),
+      );
+      expect(Count).toBe(700);
+    } finally {
+      await short.stop();
+    }
+  }, 60_000);
+});
 
 describe("row ingestion in the local stack", () => {
   it("mirrors an upload, replaces on overwrite, removes on delete, and reports a bad row", async () => {
@@ -78,11 +107,16 @@ describe("row ingestion in the local stack", () => {
   });
 
   it("ingest re-ingests on demand and exits by how it ended; a key no rule covers is a usage error", async () => {
-    await put("imports/again.csv", "account,offer_id\na,1\nb,2\n");
+    // 1e200 is past DynamoDB's number range (1E+126): the whole batch is refused, then each row alone, and only that one is rejected.
+    await put("imports/again.csv", "account,offer_id,price\na,1,\nb,2,\nc,3,1e200\n");
     await stack.waitForIdle();
     const again = await runCli(["ingest", bucket, "imports/again.csv", "--local", "--json"], { cwd: workdir });
-    expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ status: "succeeded", rowsWritten: 2, attempts: 2 });
+    expect(again.code, "partial exits 1").toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: "partial", rowsWritten: 2, rowsRejected: 1, attempts: 2 });
+    expect((await rows("offers")).filter((row) => ["a", "b", "c"].includes(row.account as string))).toEqual([
+      { account: "a", offer_id: "1" },
+      { account: "b", offer_id: "2" },
+    ]);
 
     const uncovered = await runCli(["ingest", bucket, "other/not-covered.csv", "--local"], { cwd: workdir });
     expect(uncovered.code).toBe(2);
@@ -103,5 +137,36 @@ describe("row ingestion in the local stack", () => {
     await stack.waitForIdle();
     expect(summary!.ingestAudit).toMatchObject({ missing: 1 });
     expect((await rows("offers")).filter((row) => row.account === "lost")).toEqual([{ account: "lost", offer_id: "1" }]);
+  });
+
+  it("copies a file in multipart parts across invocations, and drops the upload of a version overwritten midway", async () => {
+    // 70 rows of 100 KB: a copy past S3's 5 MiB part minimum.
+    const big = (tag: string) => Array.from({ length: 70 }, (_, i) => JSON.stringify({ id: `big-${i}`, tag, blob: "b".repeat(100_000) })).join("\n");
+    await put("events/big.jsonl", big("v1"));
+    await stack.waitForIdle();
+    const copy = await stack.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: "copies/events/big.jsonl" }));
+    expect((await copy.Body!.transformToString()).trim().split("\n")).toHaveLength(70);
+
+    // One invocation that runs out of time at its first safe point: the copy's first part.
+    const ingestion = stack.ingestion!;
+    const record = await ingestion.store.get(bucket, "events/big.jsonl");
+    const paused = await ingestion.ingester.run(
+      { kind: "ingest", bucket, key: "events/big.jsonl", version: record!.version, cause: "operator", again: true },
+      { remainingMs: () => 0, marginMs: 1 },
+    );
+    expect(paused).toMatchObject({
+      outcome: "continuing",
+      record: { checkpoint: { phase: "writing", copy: { parts: [expect.objectContaining({ PartNumber: 1 })] } } },
+    });
+    // Overwritten before it continues: the new version's ingestion drops the old upload and copies anew.
+    await put("events/big.jsonl", big("v2"));
+    await stack.waitForIdle();
+    const replaced = await stack.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: "copies/events/big.jsonl" }));
+    const lines = (await replaced.Body!.transformToString())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { tag: string });
+    expect(new Set(lines.map((line) => line.tag))).toEqual(new Set(["v2"]));
+    expect(await ingestion.store.get(bucket, "events/big.jsonl")).toMatchObject({ status: "succeeded", rowsWritten: 70 });
   });
 });
