@@ -1,5 +1,6 @@
 /** `npm run bench`: runs the benchmarks and writes bench/results/<name>.json. */
 import { mkdir, writeFile } from "node:fs/promises";
+import { benchIngest } from "./ingest.js";
 import { benchQuery } from "./query.js";
 import { benchReconcile } from "./reconcile.js";
 import { benchTracker } from "./tracker.js";
@@ -8,6 +9,7 @@ const benchmarks: Record<string, (log: (line: string) => void) => Promise<object
   tracker: benchTracker,
   reconcile: benchReconcile,
   query: benchQuery,
+  ingest: benchIngest,
 };
 
 const only = process.argv.slice(2);

@@ -38,6 +38,8 @@ function coveredObjects(rule: IngestRule): string {
   return `arn:aws:s3:::${rule.bucket}/${exact ? prefix : `${prefix}*${suffix}`}`;
 }
 
+const unique = (values: string[]) => [...new Set(values)];
+
 export class Ingestion extends pulumi.ComponentResource {
   readonly queue: QueueWithDeadLetter;
   readonly function: BundledFunction;
@@ -83,8 +85,10 @@ export class Ingestion extends pulumi.ComponentResource {
       { visibilityTimeoutSeconds: args.visibilityTimeoutSeconds, maxReceiveCount: args.maxReceiveCount, fifo: true },
       child,
     );
-    const written = rules.flatMap((rule) =>
-      [rule.errorPrefix, ...(rule.copyPrefix !== undefined ? [rule.copyPrefix] : [])].map((prefix) => `arn:aws:s3:::${rule.bucket}/${prefix}*`),
+    const written = unique(
+      rules.flatMap((rule) =>
+        [rule.errorPrefix, ...(rule.copyPrefix !== undefined ? [rule.copyPrefix] : [])].map((prefix) => `arn:aws:s3:::${rule.bucket}/${prefix}*`),
+      ),
     );
     const statements: Statement[] = [
       {
@@ -95,7 +99,7 @@ export class Ingestion extends pulumi.ComponentResource {
       },
       // A file that needs another invocation queues its own continuation.
       { Sid: "QueueContinuations", Effect: "Allow", Action: "sqs:SendMessage", Resource: this.queue.queue.arn },
-      { Sid: "ReadCoveredObjects", Effect: "Allow", Action: "s3:GetObject", Resource: rules.map(coveredObjects) },
+      { Sid: "ReadCoveredObjects", Effect: "Allow", Action: "s3:GetObject", Resource: unique(rules.map(coveredObjects)) },
       { Sid: "WriteReportsAndCopies", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: written },
       // A version with no rejected rows removes the report an earlier version left.
       {

@@ -37,6 +37,9 @@ export class QueueWithDeadLetter extends pulumi.ComponentResource {
         messageRetentionSeconds: 4 * 86_400,
         sqsManagedSseEnabled: true,
         ...fifo,
+        // High throughput FIFO: the limit applies per message group (here, per object), not per queue
+        // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/high-throughput-fifo.html).
+        ...(args.fifo && { deduplicationScope: "messageGroup", fifoThroughputLimit: "perMessageGroupId" }),
         redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.deadLetterQueue.arn, maxReceiveCount: args.maxReceiveCount }),
       },
       child,

@@ -41,6 +41,9 @@ export const STACK_CONFIG_KEYS = [
   "logRetentionDays",
   "dashboardName",
   "ingestRules",
+  "ingestTimeoutSeconds",
+  "ingestMemoryMb",
+  "ingestMaxConcurrency",
 ] as const;
 
 export type StackConfigKey = (typeof STACK_CONFIG_KEYS)[number];
@@ -135,7 +138,12 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
       authorization: text(values, "apiAuthorization") as "iam" | "none" | undefined,
     }),
     // Each rule is validated by the component's schema, which names the rule and the field.
-    ingest: defined({ rules: objects(values, "ingestRules") as IngestRuleInput[] | undefined }),
+    ingest: defined({
+      rules: objects(values, "ingestRules") as IngestRuleInput[] | undefined,
+      timeoutSeconds: integer(values, "ingestTimeoutSeconds"),
+      memoryMb: integer(values, "ingestMemoryMb"),
+      maximumConcurrency: integer(values, "ingestMaxConcurrency"),
+    }),
     monitoring: defined({
       alarmEmail: text(values, "alarmEmail"),
       alarmTopicArn: text(values, "alarmTopicArn"),

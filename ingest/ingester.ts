@@ -109,6 +109,9 @@ export class Ingester {
         ...zeroCounts(),
         checkpoint: { phase: "checking", offset: 0, line: 1 } satisfies IngestCheckpoint,
         ...(request.requestId !== undefined && { requestId: request.requestId }),
+        // Rows of a file are written only by an ingestion recorded first, and a removal is recorded
+        // only once its rows are gone: with no record, or a removal, there is nothing older to sweep.
+        mayHaveOlderRows: previous !== undefined && previous.status !== "removed",
       };
       await this.deps.store.clearRejected(request.bucket, request.key, version);
       await this.deps.store.put(record);
@@ -230,6 +233,13 @@ export class Ingester {
       identify: (item) => identityOfItem(rule, item),
       onRejected: ({ line, reason, retryable }) => reject({ line, reason }, retryable),
     });
+    const rowAttributeBytes = Buffer.byteLength(source) + Buffer.byteLength(version) + 64;
+    let namedColumns: string[] | undefined;
+    let namedBytes = 0;
+    const namesBytes = (columns: string[]) => {
+      if (columns !== namedColumns) [namedColumns, namedBytes] = [columns, columns.reduce((sum, column) => sum + Buffer.byteLength(column), 0)];
+      return namedBytes;
+    };
     const copyTarget = copyKey(rule, key);
     const copy =
       copyTarget === undefined
@@ -270,7 +280,11 @@ export class Ingester {
       if (event.kind === "invalid") {
         reject({ line: event.line, reason: event.reason });
       } else {
-        const result = toRowItem(rule, event.values, { source, version, line: event.line });
+        // A CSV row's item is at most its header's names, its own bytes, a byte per number and
+        // the row attributes (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+        const sizeBound =
+          rule.format === "csv" && position.columns ? namesBytes(position.columns) + event.bytes + position.columns.length + rowAttributeBytes : undefined;
+        const result = toRowItem(rule, event.values, { source, version, line: event.line, ...(sizeBound !== undefined && { sizeBound }) });
         if (!result.ok) {
           reject({ line: event.line, reason: result.reason });
         } else {
@@ -299,7 +313,7 @@ export class Ingester {
     }
     await settle();
 
-    if (rule.onOverwrite === "replace") {
+    if (rule.onOverwrite === "replace" && record.mayHaveOlderRows !== false) {
       const swept = await sweepRows(
         { documentClient: this.deps.documentClient, tableName: tableNameOf(rule), rule, concurrency: INGEST_DEFAULTS.writeConcurrency },
         source,

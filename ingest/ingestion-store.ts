@@ -52,6 +52,8 @@ export interface IngestionRecord extends IngestionCounts {
   progress?: { phase: "checking" | "writing"; offset: number; size: number; rowsRead: number };
   /** The `bucket-ledger ingest` request that started this ingestion. */
   requestId?: string;
+  /** Whether rows of an older version may be in the table (false: a first ingestion, so `replace` skips the sweep). */
+  mayHaveOlderRows?: boolean;
 }
 
 export interface RejectedRow {

@@ -24,7 +24,8 @@ export interface ReadStart extends ReadPosition {
 
 export type RowEvent =
   | { kind: "header"; columns: string[]; next: ReadPosition }
-  | { kind: "row"; line: number; values: Record<string, unknown>; next: ReadPosition }
+  /** `bytes`: the row's length in the file. */
+  | { kind: "row"; line: number; values: Record<string, unknown>; bytes: number; next: ReadPosition }
   | { kind: "invalid"; line: number; reason: string; next: ReadPosition };
 
 export class FileFormatError extends Error {
@@ -91,6 +92,19 @@ export function readRows(body: AsyncIterable<Uint8Array>, rule: Pick<IngestRule,
   return rule.format === "csv" ? readCsv(bytes, rule.delimiter, start) : readJsonLines(bytes, start);
 }
 
+/** Resolves when the parser wants more input, or is gone; leaves no listener behind. */
+function drainedOrClosed(parser: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      parser.off("drain", done);
+      parser.off("close", done);
+      resolve();
+    };
+    parser.once("drain", done);
+    parser.once("close", done);
+  });
+}
+
 async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, start: ReadStart): AsyncGenerator<RowEvent> {
   const parser = parse({
     bom: start.offset === 0,
@@ -107,7 +121,7 @@ async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, star
       for await (const chunk of body) {
         if (parser.destroyed) return;
         // Stops waiting when the reader stopped early (a checkpoint) and destroyed the parser.
-        if (!parser.write(chunk)) await new Promise((resolve) => (parser.once("drain", resolve), parser.once("close", resolve)));
+        if (!parser.write(chunk)) await drainedOrClosed(parser);
       }
       if (!parser.destroyed) parser.end();
     } catch (error) {
@@ -119,12 +133,15 @@ async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, star
   // one's end and the empty lines skipped since, and spans the newlines inside its fields.
   let lastLine = start.line - 1;
   let emptyLines = 0;
+  let previousOffset = start.offset;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
       const line = lastLine + 1 + (info.empty_lines - emptyLines);
       emptyLines = info.empty_lines;
       lastLine = line + record.reduce((sum, field) => sum + countNewlinesIn(field), 0);
+      const rowStart = previousOffset;
       const next = { offset: start.offset + info.bytes, line: lastLine + 1 };
+      previousOffset = next.offset;
       if (columns === undefined) {
         columns = record;
         const repeated = columns.find((column, index) => columns!.indexOf(column) !== index);
@@ -138,8 +155,8 @@ async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, star
         continue;
       }
       const values: Record<string, unknown> = {};
-      columns.forEach((column, index) => (values[column] = record[index]));
-      yield { kind: "row", line, values, next };
+      for (let index = 0; index < columns.length; index++) values[columns[index]!] = record[index];
+      yield { kind: "row", line, values, bytes: next.offset - rowStart, next };
     }
   } catch (error) {
     if (error instanceof FileFormatError) throw error;
@@ -184,7 +201,7 @@ async function* readJsonLines(body: AsyncIterable<Uint8Array>, start: ReadStart)
     }
     if (typeof value !== "object" || value === null || Array.isArray(value))
       return { kind: "invalid", line: at, reason: "a JSON Lines row must be an object", next };
-    return { kind: "row", line: at, values: value as Record<string, unknown>, next };
+    return { kind: "row", line: at, values: value as Record<string, unknown>, bytes: length, next };
   };
 
   let lineBytes = 0;

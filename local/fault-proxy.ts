@@ -40,6 +40,7 @@ const THROTTLED_BODY = JSON.stringify({
 
 export class FaultInjectingProxy {
   private predicate: FaultPredicate = () => false;
+  private delayMs = 0;
   private fault: ProxyFault = "reset";
   private readonly server: Server;
   private readonly target: URL;
@@ -83,8 +84,14 @@ export class FaultInjectingProxy {
         }
         return;
       }
-      this.forward(incoming, outgoing, body);
+      if (this.delayMs > 0) setTimeout(() => this.forward(incoming, outgoing, body), this.delayMs);
+      else this.forward(incoming, outgoing, body);
     });
+  }
+
+  /** Holds every request this long before forwarding it: a network round trip the emulator does not have. */
+  addLatency(ms: number): void {
+    this.delayMs = ms;
   }
 
   /** Sends the request on; `rewrite`, if given, replaces the response body. */

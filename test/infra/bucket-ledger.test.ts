@@ -472,3 +472,160 @@ describe("what only AWS enforces", () => {
     expect(recorded).toEqual([]);
   });
 });
+
+describe("row ingestion", () => {
+  const rules = [
+    {
+      name: "offers",
+      bucket: "imports-bucket",
+      pattern: "imports/*.csv",
+      format: "csv" as const,
+      partitionKey: "account",
+      sortKey: "offer_id",
+      types: { price: "number" as const },
+      copyPrefix: "copies/",
+    },
+    { name: "events", bucket: "imports-bucket", pattern: "events/*.jsonl", format: "jsonl" as const, partitionKey: "id", table: "existing-events" },
+  ];
+  const args: BucketLedgerArgs = { createBucket: { name: "imports-bucket" }, ingest: { rules, maximumConcurrency: 3 } };
+
+  it("is not deployed without rules", async () => {
+    const { resources, ledger } = await deploy({ createBucket: {} });
+    expect(ledger.ingestion).toBeUndefined();
+    expect(ofType(resources, "aws:lambda/function:Function").map((f) => f.name)).not.toContainEqual(expect.stringContaining("ingest"));
+  });
+
+  it("creates a secured on-demand table per rule without one, with the source index sweeping needs", async () => {
+    const { resources } = await deploy(args);
+    const tables = ofType(resources, "aws:dynamodb/table:Table").filter((table) => table.name.includes("ingest"));
+    expect(tables.map((table) => table.name)).toEqual(["ledger-ingest-offers"]);
+    expect(tables[0]!.inputs).toMatchObject({
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "account",
+      rangeKey: "offer_id",
+      attributes: [
+        { name: "account", type: "S" },
+        { name: "offer_id", type: "S" },
+        { name: "_source", type: "S" },
+        { name: "_version", type: "S" },
+      ],
+      globalSecondaryIndexes: [{ name: "bucket-ledger-source", hashKey: "_source", rangeKey: "_version", projectionType: "KEYS_ONLY" }],
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      deletionProtectionEnabled: true,
+    });
+  });
+
+  it("feeds its own function from a FIFO queue with a FIFO DLQ, ten messages at a time, with bounded concurrency", async () => {
+    const { resources } = await deploy(args);
+    const queues = ofType(resources, "aws:sqs/queue:Queue").filter((queue) => queue.name.includes("ingest"));
+    expect(queues.map((queue) => queue.inputs)).toEqual([
+      expect.objectContaining({ fifoQueue: true, contentBasedDeduplication: false, sqsManagedSseEnabled: true }),
+      expect.objectContaining({
+        fifoQueue: true,
+        deduplicationScope: "messageGroup",
+        fifoThroughputLimit: "perMessageGroupId",
+        visibilityTimeoutSeconds: 900 * 6,
+        redrivePolicy: expect.stringContaining('"maxReceiveCount":5'),
+      }),
+    ]);
+    expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping", "ingest")).toMatchObject({
+      batchSize: 10,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      scalingConfig: { maximumConcurrency: 3 },
+    });
+    expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping", "ingest").maximumBatchingWindowInSeconds).toBeUndefined();
+    const ingest = one(resources, "aws:lambda/function:Function", "ingest");
+    const env = (ingest.environment as { variables: Record<string, string> }).variables;
+    const bound = JSON.parse(env.INGEST_RULES!) as { name: string; table: string }[];
+    expect(bound.map((rule) => [rule.name, rule.table])).toEqual([
+      ["offers", "ledger-ingest-offers-1a2b3c"],
+      ["events", "existing-events"],
+    ]);
+    expect(env).toMatchObject({ TABLE_NAME: "ledger-ledger-1a2b3c", STOP_MARGIN_MS: "180000" });
+  });
+
+  it("gives the ingest role only the covered objects, its prefixes, the row actions and its own ledger partitions", async () => {
+    const { resources } = await deploy(args);
+    assertLeastPrivilege(resources);
+    const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "ingest-function").policy);
+    const sid = (name: string) => policy.find((statement) => statement.Sid === name);
+    expect(sid("ReadCoveredObjects")).toMatchObject({
+      Action: "s3:GetObject",
+      Resource: ["arn:aws:s3:::imports-bucket/imports/*.csv", "arn:aws:s3:::imports-bucket/events/*.jsonl"],
+    });
+    expect(sid("WriteReportsAndCopies")).toMatchObject({
+      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: ["arn:aws:s3:::imports-bucket/bucket-ledger/ingest-errors/*", "arn:aws:s3:::imports-bucket/copies/*"],
+    });
+    expect(sid("WriteRows")).toMatchObject({
+      Action: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"],
+      Resource: [
+        `arn:aws:dynamodb:us-east-1:${ACCOUNT_ID}:table/ledger-ingest-offers-1a2b3c`,
+        `arn:aws:dynamodb:us-east-1:${ACCOUNT_ID}:table/existing-events`,
+      ],
+    });
+    expect(sid("RecordIngestions")).toMatchObject({ Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["ingest#*"] } } });
+    // The tracker and reconciliation may send to the queue, and nothing more of it.
+    for (const role of ["tracker", "reconcile-function"]) {
+      const sends = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", role).policy).filter(
+        (statement) => statement.Sid === "RequestIngestion" || statement.Sid === "RequeueIngestion",
+      );
+      expect(sends, role).toEqual([expect.objectContaining({ Action: "sqs:SendMessage", Resource: expect.stringContaining("ingest") })]);
+    }
+  });
+
+  it("alarms on failed ingestions and a non-empty ingest DLQ, and exports the queue, the tables and the rules", async () => {
+    const { resources, ledger } = await deploy(args);
+    expect(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "ingest-failed")).toMatchObject({
+      metricName: "IngestionsFailed",
+      namespace: "BucketLedger",
+      threshold: 0,
+    });
+    one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "ingest-dlq");
+    const dashboard = JSON.parse(one(resources, "aws:cloudwatch/dashboard:Dashboard").dashboardBody as string) as {
+      widgets: { properties: { title: string } }[];
+    };
+    expect(dashboard.widgets.map((widget) => widget.properties.title)).toContain("Row ingestion: files and rows");
+    const [tables, exported] = await resolve(pulumi.all([ledger.outputs.rowTableNames!, ledger.outputs.ingestRules!]));
+    expect(tables).toEqual({ offers: "ledger-ingest-offers-1a2b3c", events: "existing-events" });
+    expect(exported.map((rule) => rule.table)).toEqual(["ledger-ingest-offers-1a2b3c", "existing-events"]);
+  });
+
+  it("refuses rules AWS or ingestion could not honour, every problem at once", () => {
+    const refused = () =>
+      resolveBucketLedgerArgs({
+        createBucket: {},
+        adoptBuckets: [{ name: "adopted-bucket" }],
+        delivery: "eventbridge",
+        ingest: {
+          rules: [
+            { name: "a", bucket: "adopted-bucket", pattern: "in/*.csv", format: "csv", partitionKey: "id", errorPrefix: "in/errors/" },
+            { name: "b", bucket: "adopted-bucket", pattern: "in/*", format: "jsonl", partitionKey: "id", types: { id: "boolean" } },
+            { name: "c", bucket: "unnamed-created", pattern: "x.csv", format: "csv", partitionKey: "id" },
+          ],
+        },
+      });
+    expect(refused).toThrow(BucketLedgerConfigError);
+    const message = (() => {
+      try {
+        refused();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "";
+    })();
+    expect(message).toContain('errorPrefix "in/errors/" can match rule a\'s pattern "in/*.csv"');
+    expect(message).toContain("key column id cannot be boolean");
+    expect(message).toContain("patterns of a (in/*.csv) and b (in/*) overlap");
+    expect(message).toContain(
+      "bucket unnamed-created is not tracked by this stack; ingestion follows the ledger, so track it first (to ingest from the created bucket, give it a name: createBucket.name)",
+    );
+    expect(() =>
+      resolveBucketLedgerArgs({
+        createBucket: {},
+        ingest: { rules: [{ name: "Bad Name", bucket: "b", pattern: "*", format: "csv", partitionKey: "id" } as never] },
+      }),
+    ).toThrow(/ingestRules\[0\]\.name|ingest\.rules\.0\.name/);
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Peak RSS of one ingestion of `rows` CSV rows: `node --import tsx bench/ingest-rss.ts <rows>`,
+ * in a fresh process per size; prints JSON. DynamoDB Local and the S3 emulator run in processes
+ * of their own, and the file is written to disk and uploaded as a stream, so nothing but the
+ * ingestion itself is measured.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { once } from "node:events";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { createDocumentClient, createTableInput, Ledger } from "../ledger/index.js";
+import { Ingester } from "../ingest/ingester.js";
+import { IngestionStore } from "../ingest/ingestion-store.js";
+import { ingestVersionOf } from "../ingest/request.js";
+import { createRowTableInput } from "../ingest/row-table.js";
+import { startDynamoDbLocal } from "../local/dynamodb-local.js";
+import { createLocalClients } from "../local/stack.js";
+import { startEmulatorProcess } from "./emulator.js";
+import { offersRule } from "./ingest.js";
+
+const rows = Number(process.argv[2] ?? 10_000);
+const [dynamodb, aws] = await Promise.all([startDynamoDbLocal(), startEmulatorProcess()]);
+const clients = createLocalClients({ s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint });
+const documentClient = createDocumentClient(clients.dynamodb);
+const directory = await mkdtemp(join(tmpdir(), "ingest-rss-"));
+try {
+  const file = join(directory, "offers.csv");
+  const out = createWriteStream(file);
+  out.write("account,offer_id,product_name,price\n");
+  for (let i = 0; i < rows; i++) {
+    if (!out.write(`acc${i % 5000},offer${String(i).padStart(7, "0")},Widget ${i % 997},${(i % 10000) / 100}\n`)) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+  const size = (await stat(file)).size;
+  await clients.s3.send(new CreateBucketCommand({ Bucket: "rss" }));
+  const put = await clients.s3.send(new PutObjectCommand({ Bucket: "rss", Key: "imports/offers.csv", Body: createReadStream(file), ContentLength: size }));
+  const state = { size, etag: put.ETag!.replaceAll('"', ""), lastModified: new Date().toISOString() };
+  await clients.dynamodb.send(new CreateTableCommand(createTableInput("rss-ledger")));
+  const rule = offersRule("rss", "rss-rows");
+  await clients.dynamodb.send(new CreateTableCommand(createRowTableInput(rule, "rss-rows")));
+  const ledger = new Ledger({ tableName: "rss-ledger", documentClient });
+  await ledger.apply({
+    kind: "upsert",
+    bucket: "rss",
+    key: "imports/offers.csv",
+    sequencer: "01",
+    eventTime: state.lastModified,
+    eventName: "ObjectCreated:Put",
+    state,
+  });
+  const ingester = new Ingester({ s3: clients.s3, documentClient, ledger, store: new IngestionStore(documentClient, "rss-ledger", 86_400), rules: [rule] });
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  const outcome = await ingester.run(
+    { kind: "ingest", bucket: "rss", key: "imports/offers.csv", version: ingestVersionOf(state), cause: "operator", again: false },
+    { remainingMs: () => Infinity, marginMs: 0 },
+  );
+  clearInterval(sampler);
+  if (outcome.outcome !== "finished" || outcome.record.rowsWritten !== rows) throw new Error(`ingestion did not write every row: ${JSON.stringify(outcome)}`);
+  process.stdout.write(`${JSON.stringify({ rows, bytes: size, peak_rss_mb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6) })}\n`);
+} finally {
+  for (const client of Object.values(clients)) client.destroy();
+  await Promise.allSettled([dynamodb.stop(), aws.stop(), rm(directory, { recursive: true, force: true })]);
+}
