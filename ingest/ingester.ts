@@ -17,7 +17,7 @@ import { RowBatchWriter, type RejectedRow } from "./batch-writer.js";
 import type { IngestCheckpoint, IngestionCounts, IngestionRecord, IngestionStore } from "./ingestion-store.js";
 import { ObjectSink } from "./object-sink.js";
 import { ingestVersionOf, type IngestRequest } from "./request.js";
-import { FileFormatError, readRows, type ReadStart, type RowEvent } from "./row-reader.js";
+import { FileFormatError, readRows, type ReadPosition, type ReadStart, type RowEvent } from "./row-reader.js";
 import { toRowItem, type RowItem } from "./row-item.js";
 import { sweepRows } from "./row-sweep.js";
 import { copyKey, errorReportKey, ruleFor, sourceUri, type IngestRule } from "./rules.js";
@@ -181,14 +181,17 @@ export class Ingester {
     if (checkpoint.phase === "checking") {
       const body = await open(checkpoint.offset);
       if (!body) return { outcome: "skipped", why: "superseded" };
-      let position: ReadStart = checkpoint;
+      let next: ReadPosition = { offset: checkpoint.offset, line: checkpoint.line };
+      let columns = checkpoint.columns;
+      const here = (): ReadStart => ({ ...next, ...(columns && { columns }) });
       let rows = 0;
       try {
-        for await (const event of readRows(body, rule, checkpoint)) {
-          position = { ...event.next, ...(event.kind === "header" ? { columns: event.columns } : position.columns && { columns: position.columns }) };
+        for await (const event of readRows(body, rule, checkpoint, { values: false })) {
+          next = event.next;
+          if (event.kind === "header") columns = event.columns;
           if (++rows % ROWS_PER_DEADLINE_CHECK === 0) {
-            await progress({ phase: "checking", offset: position.offset, size, rowsRead: 0 });
-            if (outOfTime()) return pause({ ...position, phase: "checking" }, zeroCounts());
+            await progress({ phase: "checking", offset: next.offset, size, rowsRead: 0 });
+            if (outOfTime()) return pause({ ...here(), phase: "checking" }, zeroCounts());
           }
         }
       } catch (error) {
@@ -271,10 +274,13 @@ export class Ingester {
     }
     // Where the next invocation may resume: with a copy, only where a copy part ended.
     let safe: { at: IngestCheckpoint; counts: IngestionCounts } | undefined;
-    let position: ReadStart = checkpoint;
+    let next: ReadPosition = { offset: checkpoint.offset, line: checkpoint.line };
+    let columns = checkpoint.columns;
+    const here = (): ReadStart => ({ ...next, ...(columns && { columns }) });
     let rows = 0;
     for await (const event of readRows(body, rule, checkpoint) as AsyncIterable<RowEvent>) {
-      position = { ...event.next, ...(event.kind === "header" ? { columns: event.columns } : position.columns && { columns: position.columns }) };
+      next = event.next;
+      if (event.kind === "header") columns = event.columns;
       if (event.kind === "header") continue;
       counts.rowsRead++;
       if (event.kind === "invalid") {
@@ -282,8 +288,7 @@ export class Ingester {
       } else {
         // A CSV row's item is at most its header's names, its own bytes, a byte per number and
         // the row attributes (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
-        const sizeBound =
-          rule.format === "csv" && position.columns ? namesBytes(position.columns) + event.bytes + position.columns.length + rowAttributeBytes : undefined;
+        const sizeBound = rule.format === "csv" && columns ? namesBytes(columns) + event.bytes + columns.length + rowAttributeBytes : undefined;
         const result = toRowItem(rule, event.values, { source, version, line: event.line, ...(sizeBound !== undefined && { sizeBound }) });
         if (!result.ok) {
           reject({ line: event.line, reason: result.reason });
@@ -291,7 +296,7 @@ export class Ingester {
           await writer.add({ item: result.item, identity: result.identity, line: event.line });
           if (copy && (await copy.write(JSON.stringify(result.item, copyValue)))) {
             await settle();
-            safe = { at: { ...position, phase: "writing", ...(copy.state() && { copy: copy.state()! }) }, counts: { ...counts } };
+            safe = { at: { ...here(), phase: "writing", ...(copy.state() && { copy: copy.state()! }) }, counts: { ...counts } };
             // Rows between safe points may be many (a part holds megabytes): stop here if time is short.
             if (control.outOfTime()) return control.pause(safe.at, safe.counts);
           }
@@ -303,10 +308,10 @@ export class Ingester {
         await this.deps.store.addRejected(bucket, key, version, batch);
       }
       if (++rows % ROWS_PER_DEADLINE_CHECK === 0) {
-        await control.progress({ phase: "writing", offset: position.offset, size, rowsRead: counts.rowsRead });
+        await control.progress({ phase: "writing", offset: next.offset, size, rowsRead: counts.rowsRead });
         if (control.outOfTime() && (copy === undefined || safe !== undefined)) {
           await settle();
-          if (copy === undefined) return control.pause({ ...position, phase: "writing" }, { ...counts });
+          if (copy === undefined) return control.pause({ ...here(), phase: "writing" }, { ...counts });
           return control.pause(safe!.at, safe!.counts);
         }
       }

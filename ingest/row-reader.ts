@@ -87,9 +87,21 @@ async function* strictUtf8(body: AsyncIterable<Uint8Array>, firstLine: number): 
   }
 }
 
-export function readRows(body: AsyncIterable<Uint8Array>, rule: Pick<IngestRule, "format" | "delimiter">, start: ReadStart): AsyncGenerator<RowEvent> {
+export interface ReadOptions {
+  /** False: rows come without their values (checking that a file parses needs none). */
+  values?: boolean;
+}
+
+const NO_VALUES: Record<string, unknown> = Object.freeze({});
+
+export function readRows(
+  body: AsyncIterable<Uint8Array>,
+  rule: Pick<IngestRule, "format" | "delimiter">,
+  start: ReadStart,
+  options: ReadOptions = {},
+): AsyncGenerator<RowEvent> {
   const bytes = strictUtf8(body, start.line);
-  return rule.format === "csv" ? readCsv(bytes, rule.delimiter, start) : readJsonLines(bytes, start);
+  return rule.format === "csv" ? readCsv(bytes, rule.delimiter, start, options.values ?? true) : readJsonLines(bytes, start);
 }
 
 /** Resolves when the parser wants more input, or is gone; leaves no listener behind. */
@@ -105,7 +117,7 @@ function drainedOrClosed(parser: NodeJS.EventEmitter): Promise<void> {
   });
 }
 
-async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, start: ReadStart): AsyncGenerator<RowEvent> {
+async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, start: ReadStart, withValues: boolean): AsyncGenerator<RowEvent> {
   const parser = parse({
     bom: start.offset === 0,
     delimiter,
@@ -154,8 +166,11 @@ async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, star
         yield { kind: "invalid", line, reason: `row has ${record.length} fields; the header has ${columns.length}`, next };
         continue;
       }
-      const values: Record<string, unknown> = {};
-      for (let index = 0; index < columns.length; index++) values[columns[index]!] = record[index];
+      let values = NO_VALUES;
+      if (withValues) {
+        values = {};
+        for (let index = 0; index < columns.length; index++) values[columns[index]!] = record[index];
+      }
       yield { kind: "row", line, values, bytes: next.offset - rowStart, next };
     }
   } catch (error) {
