@@ -17,7 +17,7 @@ import { RowBatchWriter, type RejectedRow } from "./batch-writer.js";
 import type { IngestCheckpoint, IngestionCounts, IngestionRecord, IngestionStore } from "./ingestion-store.js";
 import { ObjectSink } from "./object-sink.js";
 import { ingestVersionOf, type IngestRequest } from "./request.js";
-import { FileFormatError, readRows, type ReadPosition, type ReadStart, type RowEvent } from "./row-reader.js";
+import { FileFormatError, readRows, type ReadPosition, type ReadStart } from "./row-reader.js";
 import { toRowItem, type RowItem } from "./row-item.js";
 import { sweepRows } from "./row-sweep.js";
 import { copyKey, errorReportKey, ruleFor, sourceUri, type IngestRule } from "./rules.js";
@@ -57,7 +57,8 @@ export type IngestOutcome =
 
 const ROWS_PER_DEADLINE_CHECK = 256;
 const HEARTBEAT_MS = 5_000;
-const COPY_TYPE = "application/x-ndjson";
+/** The error report's and the copy's content type. */
+const NDJSON = "application/x-ndjson";
 const REJECTED_FLUSH = 500;
 
 const zeroCounts = (): IngestionCounts => ({ rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsDeleted: 0 });
@@ -93,7 +94,7 @@ export class Ingester {
       const abandoned = previous?.status === "running" ? previous.checkpoint?.copy : undefined;
       const abandonedKey = copyKey(rule, request.key);
       if (abandoned && abandonedKey !== undefined)
-        await new ObjectSink({ s3: this.deps.s3, bucket: request.bucket, key: abandonedKey, contentType: COPY_TYPE }, abandoned).abort();
+        await new ObjectSink({ s3: this.deps.s3, bucket: request.bucket, key: abandonedKey, contentType: NDJSON }, abandoned).abort();
       const startedAt = this.now().toISOString();
       record = {
         bucket: request.bucket,
@@ -252,7 +253,7 @@ export class Ingester {
               s3: this.deps.s3,
               bucket,
               key: copyTarget,
-              contentType: "application/x-ndjson",
+              contentType: NDJSON,
               ...(this.deps.copyPartBytes !== undefined && { partBytes: this.deps.copyPartBytes }),
             },
             checkpoint.copy,
@@ -278,10 +279,12 @@ export class Ingester {
     let columns = checkpoint.columns;
     const here = (): ReadStart => ({ ...next, ...(columns && { columns }) });
     let rows = 0;
-    for await (const event of readRows(body, rule, checkpoint) as AsyncIterable<RowEvent>) {
+    for await (const event of readRows(body, rule, checkpoint)) {
       next = event.next;
-      if (event.kind === "header") columns = event.columns;
-      if (event.kind === "header") continue;
+      if (event.kind === "header") {
+        columns = event.columns;
+        continue;
+      }
       counts.rowsRead++;
       if (event.kind === "invalid") {
         reject({ line: event.line, reason: event.reason });
@@ -342,7 +345,7 @@ export class Ingester {
 
   /** The error report: NDJSON, one line per rejected row, next to the source key under the rule's error prefix. */
   private async writeReport(bucket: string, key: string, version: string, reportKey: string): Promise<void> {
-    const sink = new ObjectSink({ s3: this.deps.s3, bucket, key: reportKey, contentType: "application/x-ndjson" });
+    const sink = new ObjectSink({ s3: this.deps.s3, bucket, key: reportKey, contentType: NDJSON });
     try {
       for await (const row of this.deps.store.rejected(bucket, key, version)) {
         await sink.write(JSON.stringify({ source: sourceUri(bucket, key), version, line: row.line, reason: row.reason }));

@@ -19,6 +19,7 @@ import { BucketLedger } from "../../infra/bucket-ledger.js";
 import { INVENTORY_PREFIX } from "../../infra/reconciler.js";
 import { CALL_LOG_ENV, queueName, type FunctionRole, type RecordedCall, type ResourceDeclaration, type ResourceRole } from "../../local/call-recorder.js";
 import { installMocks, resolve, type RecordedResource } from "../infra/mocks.js";
+import { localTestRules } from "../support/ingest-rules.js";
 
 interface Statement {
   Sid?: string;
@@ -57,32 +58,9 @@ const ROLE_POLICY_NAMES: Record<FunctionRole, string> = {
 };
 const ROLES: FunctionRole[] = ["tracker", "reconcile", "api", "ingest"];
 
-/**
- * The ingestion rules of the deployed stack under test: those test/integration/local-ingest.test.ts
- * runs the local stack with, on the created bucket.
- */
+/** The deployed stack's ingestion rules: those the local-stack tests run with, on the created bucket. */
 const CONTRACT_BUCKET = "contract-tracked";
-const INGEST_RULES = [
-  {
-    name: "offers",
-    bucket: CONTRACT_BUCKET,
-    pattern: "imports/*.csv",
-    format: "csv" as const,
-    partitionKey: "account",
-    sortKey: "offer_id",
-    types: { price: "number" as const },
-  },
-  {
-    name: "events",
-    bucket: CONTRACT_BUCKET,
-    pattern: "events/*.jsonl",
-    format: "jsonl" as const,
-    partitionKey: "id",
-    onDelete: "keep" as const,
-    copyPrefix: "copies/",
-  },
-];
-
+const INGEST_RULES = localTestRules(CONTRACT_BUCKET);
 /**
  * Allowed actions that no SDK call of our code shows, and why AWS needs them.
  * Everything else a policy allows must be exercised by a test.
@@ -234,7 +212,7 @@ beforeAll(async () => {
     ingest: { rules: INGEST_RULES },
   });
   const ingestion = ledger.ingestion!;
-  const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue, offers, events] =
+  const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue, rowTables] =
     (await resolve(
       pulumi.all([
         ledger.outputs.tableArn,
@@ -246,16 +224,15 @@ beforeAll(async () => {
         ledger.reconciler.taskDeadLetterQueue.arn,
         ingestion.queue.queue.arn,
         ingestion.queue.deadLetterQueue.arn,
-        ingestion.createdTables.offers!.arn,
-        ingestion.createdTables.events!.arn,
+        pulumi.all(Object.fromEntries(Object.entries(ingestion.createdTables).map(([rule, table]) => [rule, table.arn]))),
       ]),
-    )) as [string, string, string, string, string, string, string, string, string, string, string];
+    )) as [string, string, string, string, string, string, string, string, string, Record<string, string>];
   await new Promise((wait) => setTimeout(wait, 300));
   deployed = {
     tableArn,
     bucketName: { trackedBucket: tracked, inventoryDestination: destination },
     queueArn: { eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue },
-    rowTableArn: { offers, events },
+    rowTableArn: rowTables,
   };
   const policyOf = (name: string) => {
     const policy = recorded.find((resource) => resource.type === "aws:iam/rolePolicy:RolePolicy" && resource.name === name);

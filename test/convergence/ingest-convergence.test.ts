@@ -38,6 +38,7 @@ import { createIngestHandler } from "../../ingest/handler.js";
 import { Ingester } from "../../ingest/ingester.js";
 import { IngestionStore } from "../../ingest/ingestion-store.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+import { fifoRecord, sqsRecord } from "../support/events.js";
 
 const FILES = ["imports/a.csv", "imports/b c+d.csv", "imports/日本.csv"];
 const RUNS = Number(process.env.CONVERGENCE_RUNS ?? 40);
@@ -95,25 +96,7 @@ afterAll(async () => {
 });
 
 function sqsEvent(bodies: { body: string; group?: string }[]): SQSEvent {
-  return {
-    Records: bodies.map(({ body, group }) => ({
-      messageId: randomUUID(),
-      receiptHandle: "r",
-      body,
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: String(Date.now()),
-        SenderId: "S3",
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-        ...(group !== undefined && { MessageGroupId: group, MessageDeduplicationId: randomUUID(), SequenceNumber: "1" }),
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:queue",
-      awsRegion: LOCAL_REGION,
-    })),
-  };
+  return { Records: bodies.map(({ body, group }) => (group === undefined ? sqsRecord(body) : fifoRecord(body, group))) };
 }
 
 const csvOf = (file: number, rows: [number, number][]) => ["id,value", ...rows.map(([key, value]) => `f${file}-k${key},v${value}`)].join("\n");

@@ -15,6 +15,7 @@ import { LocalStack } from "../../local/stack.js";
 import { createdTableName } from "../../ingest/ingester.js";
 import { MIN_PART_BYTES } from "../../ingest/object-sink.js";
 import { ndjson, runCli } from "../support/cli.js";
+import { localTestRules } from "../support/ingest-rules.js";
 
 const bucket = "ingest-local";
 let stack: LocalStack;
@@ -26,10 +27,7 @@ beforeAll(async () => {
     logLevel: "SILENT",
     reconcileTasks: 2,
     ingestCopyPartBytes: MIN_PART_BYTES,
-    ingestRules: [
-      { name: "offers", bucket, pattern: "imports/*.csv", format: "csv", partitionKey: "account", sortKey: "offer_id", types: { price: "number" } },
-      { name: "events", bucket, pattern: "events/*.jsonl", format: "jsonl", partitionKey: "id", onDelete: "keep", copyPrefix: "copies/" },
-    ],
+    ingestRules: localTestRules(bucket),
   });
   workdir = await mkdtemp(join(tmpdir(), "ingest-cli-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
@@ -57,7 +55,7 @@ describe("a file longer than one invocation, in the local stack", () => {
       reconcileTasks: 1,
       ingestInvocationMs: 1,
       ingestStopMarginMs: 0,
-      ingestRules: [{ name: "long", bucket: "ingest-short", pattern: "long/*.csv", format: "csv", partitionKey: "id" }],
+      ingestRules: localTestRules("ingest-short"),
     });
     try {
       await short.clients.s3.send(

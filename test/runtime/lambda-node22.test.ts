@@ -22,7 +22,7 @@ import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emula
 import { createQueueWithDlq } from "../../local/queues.js";
 import { NODE22 } from "../support/node22.js";
 import { runCommand } from "../support/run.js";
-import { del, put, sqsEventOf } from "../support/events.js";
+import { del, put, sqsEventFromMessages, sqsEventOf } from "../support/events.js";
 import { CLI } from "../support/cli.js";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { IngestionStore } from "../../ingest/ingestion-store.js";
@@ -104,24 +104,7 @@ describe("the deployed bundles under Node 22 (Lambda's nodejs22.x)", () => {
     expect(planned.result).toMatchObject({ planned: [{ bucket, tasks: 1 }] });
     const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: tasks.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
     expect(Messages).toHaveLength(1);
-    const taskEvent: SQSEvent = {
-      Records: Messages.map((message) => ({
-        messageId: message.MessageId!,
-        receiptHandle: message.ReceiptHandle!,
-        body: message.Body!,
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: String(Date.now()),
-          SenderId: "local",
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: message.MD5OfBody!,
-        eventSource: "aws:sqs",
-        eventSourceARN: tasks.queueArn,
-        awsRegion: LOCAL_REGION,
-      })),
-    };
+    const taskEvent = sqsEventFromMessages(Messages, tasks.queueArn);
     expect((await invoke("reconcile", taskEvent, env)).result).toEqual({ batchItemFailures: [] });
     expect(await ledger.get(bucket, "node22/only-in-s3.txt", { consistentRead: true })).toMatchObject({ deleted: false, size: 5, cause: "Reconcile:Missing" });
   });
@@ -162,27 +145,8 @@ describe("row ingestion's bundles under Node 22", () => {
     expect(Messages.map((message) => JSON.parse(message.Body!) as unknown)).toEqual([
       expect.objectContaining({ kind: "ingest", key: "rows/r.csv", version: etag }),
     ]);
-    const ingestEvent: SQSEvent = {
-      Records: Messages.map((message) => ({
-        messageId: message.MessageId!,
-        receiptHandle: message.ReceiptHandle!,
-        body: message.Body!,
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: String(Date.now()),
-          SenderId: "local",
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-          MessageGroupId: message.Attributes!.MessageGroupId!,
-          MessageDeduplicationId: message.Attributes!.MessageDeduplicationId!,
-          SequenceNumber: message.Attributes!.SequenceNumber ?? "1",
-        },
-        messageAttributes: {},
-        md5OfBody: message.MD5OfBody!,
-        eventSource: "aws:sqs",
-        eventSourceARN: queue.queueArn,
-        awsRegion: LOCAL_REGION,
-      })),
-    };
+    const ingestEvent = sqsEventFromMessages(Messages, queue.queueArn);
+    expect(ingestEvent.Records[0]!.attributes.MessageGroupId).toBeDefined();
     expect((await invoke("ingest", ingestEvent, env)).result).toEqual({ batchItemFailures: [] });
     const { Items = [] } = await createDocumentClient(clients.dynamodb).send(new ScanCommand({ TableName: rowTable }));
     expect(Items.map((item) => item.name).sort()).toEqual(["one", "two"]);

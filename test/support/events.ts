@@ -3,6 +3,7 @@
  * examples (S3 user guide "Event message structure", EventBridge "Amazon S3 events").
  */
 import { randomUUID } from "node:crypto";
+import type { Message } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { encodeS3EventKey } from "../../events/object-key.js";
 
@@ -69,6 +70,34 @@ export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRe
     eventSource: "aws:sqs",
     eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:bucket-ledger-events",
     awsRegion: "us-east-1",
+  };
+}
+
+/** A record of a FIFO queue: Lambda adds the group, deduplication ID and sequence number. */
+export function fifoRecord(body: string, group: string, messageId: string = randomUUID()): SQSRecord {
+  const record = sqsRecord(body, messageId);
+  return { ...record, attributes: { ...record.attributes, MessageGroupId: group, MessageDeduplicationId: messageId, SequenceNumber: "1" } };
+}
+
+/** Messages received from a queue, as the event Lambda's event source mapping would build of them. */
+export function sqsEventFromMessages(messages: Message[], queueArn: string): SQSEvent {
+  return {
+    Records: messages.map((message) => {
+      const record = sqsRecord(message.Body!, message.MessageId!);
+      const attributes = message.Attributes ?? {};
+      return {
+        ...record,
+        receiptHandle: message.ReceiptHandle!,
+        md5OfBody: message.MD5OfBody!,
+        eventSourceARN: queueArn,
+        attributes: {
+          ...record.attributes,
+          ...(attributes.MessageGroupId !== undefined && { MessageGroupId: attributes.MessageGroupId }),
+          ...(attributes.MessageDeduplicationId !== undefined && { MessageDeduplicationId: attributes.MessageDeduplicationId }),
+          ...(attributes.SequenceNumber !== undefined && { SequenceNumber: attributes.SequenceNumber }),
+        },
+      };
+    }),
   };
 }
 
