@@ -212,21 +212,21 @@ beforeAll(async () => {
     ingest: { rules: INGEST_RULES },
   });
   const ingestion = ledger.ingestion!;
-  const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue, rowTables] =
-    (await resolve(
-      pulumi.all([
-        ledger.outputs.tableArn,
-        ledger.createdBucket!.name,
-        ledger.outputs.inventoryDestination!,
-        ledger.delivery.queue.arn,
-        ledger.delivery.deadLetterQueue.arn,
-        ledger.reconciler.taskQueue.arn,
-        ledger.reconciler.taskDeadLetterQueue.arn,
-        ingestion.queue.queue.arn,
-        ingestion.queue.deadLetterQueue.arn,
-        pulumi.all(Object.fromEntries(Object.entries(ingestion.createdTables).map(([rule, table]) => [rule, table.arn]))),
-      ]),
-    )) as [string, string, string, string, string, string, string, string, string, Record<string, string>];
+  const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue] = (await resolve(
+    pulumi.all([
+      ledger.outputs.tableArn,
+      ledger.createdBucket!.name,
+      ledger.outputs.inventoryDestination!,
+      ledger.delivery.queue.arn,
+      ledger.delivery.deadLetterQueue.arn,
+      ledger.reconciler.taskQueue.arn,
+      ledger.reconciler.taskDeadLetterQueue.arn,
+      ingestion.queue.queue.arn,
+      ingestion.queue.deadLetterQueue.arn,
+    ]),
+  )) as [string, string, string, string, string, string, string, string, string];
+  const rowTables: Record<string, string> = {};
+  for (const [rule, table] of Object.entries(ingestion.createdTables)) rowTables[rule] = await resolve(table.arn);
   await new Promise((wait) => setTimeout(wait, 300));
   deployed = {
     tableArn,
