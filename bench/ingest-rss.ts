@@ -54,14 +54,28 @@ try {
   });
   const ingester = new Ingester({ s3: clients.s3, documentClient, ledger, store: new IngestionStore(documentClient, "rss-ledger", 86_400), rules: [rule] });
   let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  let peakLive = 0;
+  const collect = (globalThis as { gc?: () => void }).gc;
+  const peaks = { heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    peak = Math.max(peak, usage.rss);
+    peaks.heapTotal = Math.max(peaks.heapTotal, usage.heapTotal);
+    peaks.external = Math.max(peaks.external, usage.external);
+    peaks.arrayBuffers = Math.max(peaks.arrayBuffers, usage.arrayBuffers);
+  }, 50);
+  // With --expose-gc: the live heap after a collection, what the ingestion really holds.
+  const collector = collect && setInterval(() => (collect(), (peakLive = Math.max(peakLive, process.memoryUsage().heapUsed))), 500);
   const outcome = await ingester.run(
     { kind: "ingest", bucket: "rss", key: "imports/offers.csv", version: ingestVersionOf(state), cause: "operator", again: false },
     { remainingMs: () => Infinity, marginMs: 0 },
   );
   clearInterval(sampler);
+  if (collector) clearInterval(collector);
   if (outcome.outcome !== "finished" || outcome.record.rowsWritten !== rows) throw new Error(`ingestion did not write every row: ${JSON.stringify(outcome)}`);
-  process.stdout.write(`${JSON.stringify({ rows, bytes: size, peak_rss_mb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ rows, bytes: size, peak_rss_mb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6), ...(collect && { peak_live_heap_mb: Math.round(peakLive / 1e6) }), peak_heap_total_mb: Math.round(peaks.heapTotal / 1e6), peak_external_mb: Math.round(peaks.external / 1e6) })}\n`,
+  );
 } finally {
   for (const client of Object.values(clients)) client.destroy();
   await Promise.allSettled([dynamodb.stop(), aws.stop(), rm(directory, { recursive: true, force: true })]);

@@ -1,60 +1,21 @@
 /**
- * Ingestion records in the ledger table: per object, its latest ingestion (what was ingested,
- * how it ended, and where it stopped if it is still running), and the rows it rejected, which
- * survive across invocations until the error report is written. Only this module knows the
- * attribute names.
+ * What ingestion writes in the ledger table: its records (the model and reads are in
+ * ledger/ingestions.ts), and the rows each ingestion rejected, which survive across
+ * invocations until the error report is written.
  */
-import { BatchWriteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { compareUtf8, ingestionPartitionKey, ledgerTable, rejectedRowKeys, rejectedRowsPartitionKey } from "../ledger/index.js";
-import type { SinkState } from "./object-sink.js";
-import type { ReadStart } from "./row-reader.js";
+import { BatchWriteCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  getIngestion,
+  ingestionItem,
+  ledgerTable,
+  listIngestions,
+  rejectedRowKeys,
+  rejectedRowsPartitionKey,
+  type IngestionQuery,
+  type IngestionRecord,
+} from "../ledger/index.js";
 
-/** Where a running ingestion resumes: the pass (checking the file parses, then writing) and the position in it. */
-export interface IngestCheckpoint extends ReadStart {
-  phase: "checking" | "writing";
-  /** The copy's multipart upload, when the rule makes one. */
-  copy?: SinkState;
-}
-
-export type IngestionStatus = "running" | "succeeded" | "partial" | "failed" | "removed";
-
-export interface IngestionCounts {
-  rowsRead: number;
-  rowsWritten: number;
-  rowsRejected: number;
-  rowsDeleted: number;
-}
-
-export interface IngestionRecord extends IngestionCounts {
-  bucket: string;
-  key: string;
-  rule: string;
-  /** The version ingested: its version ID, or its ETag in an unversioned bucket. */
-  version: string;
-  status: IngestionStatus;
-  /** Whether ingesting the same version again could end differently (not a malformed file, not bad rows). */
-  retryable: boolean;
-  reason?: string;
-  /** For a failed file, the line it failed on. */
-  failedLine?: number;
-  /** Ingestions of this version so far, this one included. */
-  attempts: number;
-  startedAt: string;
-  updatedAt: string;
-  finishedAt?: string;
-  /** Time spent in invocations, summed over continuations. */
-  durationMs: number;
-  /** S3 key of the error report, when rows were rejected. */
-  errorReport?: string;
-  /** Where a running ingestion resumes. */
-  checkpoint?: IngestCheckpoint;
-  /** A running ingestion's latest position, written every few seconds (a heartbeat, and `ingest`'s progress). */
-  progress?: { phase: "checking" | "writing"; offset: number; size: number; rowsRead: number };
-  /** The `bucket-ledger ingest` request that started this ingestion. */
-  requestId?: string;
-  /** Whether rows of an older version may be in the table (false: a first ingestion, so `replace` skips the sweep). */
-  mayHaveOlderRows?: boolean;
-}
+export type { IngestCheckpoint, IngestionCounts, IngestionRecord, IngestionStatus } from "../ledger/index.js";
 
 export interface RejectedRow {
   line: number;
@@ -71,35 +32,21 @@ export class IngestionStore {
     private readonly retentionSeconds: number,
   ) {}
 
-  async get(bucket: string, key: string): Promise<IngestionRecord | undefined> {
-    const { Item } = await this.documentClient.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [ledgerTable.partitionKey]: ingestionPartitionKey(bucket), [ledgerTable.sortKey]: key },
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? fromItem(Item) : undefined;
+  get(bucket: string, key: string): Promise<IngestionRecord | undefined> {
+    return getIngestion(this.context, bucket, key);
   }
 
   async put(record: IngestionRecord): Promise<void> {
-    await this.documentClient.send(new PutCommand({ TableName: this.tableName, Item: toItem(record) }));
+    await this.documentClient.send(new PutCommand({ TableName: this.tableName, Item: ingestionItem(record) }));
   }
 
   /** A bucket's ingestion records in key order, from `prefix` (or one key's with `key`). */
-  async *list(bucket: string, options: { prefix?: string; key?: string } = {}): AsyncGenerator<IngestionRecord> {
-    const pages = paginateQuery(
-      { client: this.documentClient },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: options.key !== undefined ? "pk = :pk AND sk = :key" : options.prefix ? "pk = :pk AND begins_with(sk, :prefix)" : "pk = :pk",
-        ExpressionAttributeValues: {
-          ":pk": ingestionPartitionKey(bucket),
-          ...(options.key !== undefined ? { ":key": options.key } : options.prefix ? { ":prefix": options.prefix } : {}),
-        },
-      },
-    );
-    for await (const page of pages) for (const item of page.Items ?? []) yield fromItem(item);
+  list(bucket: string, options: Omit<IngestionQuery, "bucket"> = {}): AsyncGenerator<IngestionRecord> {
+    return listIngestions(this.context, { bucket, ...options });
+  }
+
+  private get context() {
+    return { tableName: this.tableName, documentClient: this.documentClient, shardCount: ledgerTable.shardCount };
   }
 
   async addRejected(bucket: string, key: string, version: string, rows: RejectedRow[]): Promise<void> {
@@ -152,17 +99,4 @@ export class IngestionStore {
     }
     await send();
   }
-}
-
-/** Orders records as their sort keys are ordered (UTF-8 byte order), for merging with the ledger. */
-export const compareRecordKeys = (a: { key: string }, b: { key: string }) => compareUtf8(a.key, b.key);
-
-function toItem(record: IngestionRecord): Record<string, unknown> {
-  const { bucket, key, ...rest } = record;
-  return { [ledgerTable.partitionKey]: ingestionPartitionKey(bucket), [ledgerTable.sortKey]: key, bucket, ...rest };
-}
-
-function fromItem(item: Record<string, unknown>): IngestionRecord {
-  const { [ledgerTable.partitionKey]: _pk, [ledgerTable.sortKey]: key, ...rest } = item;
-  return { ...(rest as Omit<IngestionRecord, "key">), key: key as string };
 }

@@ -13,14 +13,10 @@ import {
   UploadPartCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import type { UploadState } from "../ledger/index.js";
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
-
-export interface SinkState {
-  uploadId: string;
-  parts: { PartNumber: number; ETag: string }[];
-}
 
 export interface SinkTarget {
   s3: S3Client;
@@ -34,12 +30,12 @@ export class ObjectSink {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private uploadId: string | undefined;
-  private readonly parts: SinkState["parts"];
+  private readonly parts: UploadState["parts"];
   private readonly partBytes: number;
 
   constructor(
     private readonly target: SinkTarget,
-    resume?: SinkState,
+    resume?: UploadState,
   ) {
     this.partBytes = Math.max(MIN_PART_BYTES, target.partBytes ?? DEFAULT_PART_BYTES);
     this.uploadId = resume?.uploadId;
@@ -57,7 +53,7 @@ export class ObjectSink {
   }
 
   /** Where this sink can resume; only meaningful right after a part was uploaded. */
-  state(): SinkState | undefined {
+  state(): UploadState | undefined {
     return this.uploadId === undefined ? undefined : { uploadId: this.uploadId, parts: [...this.parts] };
   }
 

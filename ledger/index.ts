@@ -8,3 +8,15 @@ export { changesCursor, listCursor } from "./cursor.js";
 export { changesPageSizeForLimit, pageSizeForLimit, type ChangesQuery, type ListQuery, type Page } from "./queries.js";
 export type { BucketStats } from "./stats.js";
 export type { ApplyOutcome, DeleteMutation, DriftKind, ObjectMutation, RepairMutation, RepairOutcome, UpsertMutation } from "./writes.js";
+export {
+  getIngestion,
+  ingestionFromItem,
+  ingestionItem,
+  listIngestions,
+  type IngestCheckpoint,
+  type IngestionCounts,
+  type IngestionQuery,
+  type IngestionRecord,
+  type IngestionStatus,
+  type UploadState,
+} from "./ingestions.js";

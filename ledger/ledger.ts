@@ -20,6 +20,7 @@ import {
   type QueryContext,
 } from "./queries.js";
 import { bucketStats, type BucketStats } from "./stats.js";
+import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
 import {
@@ -126,6 +127,16 @@ export class Ledger {
   changesPage(query: ChangesQuery & { limit: number }): Promise<Page<LedgerRecord>> {
     const pageSize = query.pageSize ?? changesPageSizeForLimit(query.limit);
     return takePage(this.changes({ ...query, pageSize }), query.limit, (last) => changesCursor(query.bucket, last));
+  }
+
+  /** The latest row ingestion of an object, if a rule covers it and it was ingested. */
+  ingestion(bucket: string, key: string): Promise<IngestionRecord | undefined> {
+    return getIngestion(this.query, bucket, key);
+  }
+
+  /** A bucket's row ingestions (the latest of each file) in key order. */
+  ingestions(query: IngestionQuery): AsyncGenerator<IngestionRecord> {
+    return listIngestions(this.query, query);
   }
 
   /** Exact object count, bytes and tombstones of a bucket; reads the whole bucket's index (see `bucketStats`). */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import { SqsIngestQueue } from "../../ingest/ingest-queue.js";
-import { IngestionStore, type IngestionRecord } from "../../ingest/ingestion-store.js";
+import type { IngestionRecord } from "../../ledger/index.js";
 import { ingestVersionOf } from "../../ingest/request.js";
 import { ruleFor } from "../../ingest/rules.js";
 import { EXIT, LookupFailedError, UsageError } from "../errors.js";
@@ -56,11 +56,10 @@ export function registerIngest(program: Command): void {
         );
         return;
       }
-      const store = new IngestionStore(target.documentClient, target.ledger.tableName, target.ledger.retentionDays * 86_400);
       const status = statusLine(process.stderr);
       const deadline = Date.now() + options.timeout;
       for (;;) {
-        const record = await store.get(bucket, key);
+        const record = await target.ledger.ingestion(bucket, key);
         if (record?.requestId === requestId && record.status !== "running") {
           status.done();
           process.stdout.write(mode.json ? `${JSON.stringify(record)}\n` : `${describe(record)}\n`);

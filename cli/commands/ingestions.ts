@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { IngestionStore, type IngestionRecord } from "../../ingest/ingestion-store.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { formatTime, outputMode } from "../output.js";
 
@@ -8,8 +7,6 @@ interface IngestionsOptions extends TargetOptions {
   failed?: boolean;
   json?: boolean;
 }
-
-const NOT_SUCCEEDED: IngestionRecord["status"][] = ["failed", "partial"];
 
 export function registerIngestions(program: Command): void {
   withTargetOptions(program.command("ingestions"))
@@ -24,11 +21,10 @@ export function registerIngestions(program: Command): void {
     )
     .action(async (bucket: string, options: IngestionsOptions) => {
       const target = await openTarget(options);
-      const store = new IngestionStore(target.documentClient, target.ledger.tableName, target.ledger.retentionDays * 86_400);
       const mode = outputMode(options);
       let shown = 0;
-      for await (const record of store.list(bucket, options.key !== undefined ? { key: options.key } : {})) {
-        if (options.failed && !NOT_SUCCEEDED.includes(record.status)) continue;
+      const query = { bucket, ...(options.key !== undefined && { key: options.key }), ...(options.failed && { failed: true }) };
+      for await (const record of target.ledger.ingestions(query)) {
         const { checkpoint: _, ...visible } = record;
         if (mode.json) {
           process.stdout.write(`${JSON.stringify(visible)}\n`);

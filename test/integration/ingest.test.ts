@@ -317,6 +317,27 @@ describe("BatchWriteItem's UnprocessedItems", () => {
       const outcome = await f.ingest("imports/hot2.csv");
       // Each attempt writes half of what is left: 13, 6, 3, 2 of 25; one row never goes in.
       expect(outcome).toMatchObject({ record: { status: "partial", rowsWritten: 24, rowsRejected: 1, retryable: true } });
+      expect(await readText(f.bucket, "bucket-ledger/ingest-errors/imports/hot2.csv.errors.ndjson")).toContain(
+        "not written after 4 BatchWriteItem attempts (left in UnprocessedItems)",
+      );
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("rides out throttling: the SDK retries it, then the writer's own backoff, and every row goes in", async () => {
+    const proxy = await FaultInjectingProxy.start(dynamodb.emulator.endpoint);
+    try {
+      // Two SDK attempts per call, so a throttled group also reaches the writer's backoff.
+      const rowClient = createDocumentClient(dynamoDbClient(proxy.endpoint, 2));
+      const ledger = await dynamodb.createLedger();
+      const f = await ingestFixture({ s3, documentClient, ledger, rowClient, rules: offers(), ingester: { retryBaseDelayMs: 1, maxWriteAttempts: 6 } });
+      await f.upload("imports/throttled.csv", ["account,offer_id", ...Array.from({ length: 100 }, (_, i) => `t,o${i}`)].join("\n"));
+      let throttled = 8;
+      proxy.failWhen((body) => body.includes('"RequestItems"') && throttled-- > 0, "throttle");
+      expect(await f.ingest("imports/throttled.csv")).toMatchObject({ record: { status: "succeeded", rowsWritten: 100, rowsRejected: 0 } });
+      expect(proxy.failedRequests).toBe(8);
+      expect(await f.rows()).toHaveLength(100);
     } finally {
       await proxy.stop();
     }

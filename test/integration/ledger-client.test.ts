@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChangeHorizonError, InvalidCursorError, type Ledger, type LedgerRecord } from "../../ledger/index.js";
+import { ChangeHorizonError, createDocumentClient, InvalidCursorError, type IngestionRecord, type Ledger, type LedgerRecord } from "../../ledger/index.js";
+import { IngestionStore } from "../../ingest/ingestion-store.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 
 let dynamodb: TestDynamoDb;
@@ -128,6 +129,49 @@ describe("typed client", () => {
   });
 });
 
+describe("typed client: row ingestions", () => {
+  it("lists a bucket's ingestions in key order, one key's, and only those that did not fully succeed", async () => {
+    const ledger = await dynamodb.createLedger();
+    const store = new IngestionStore(createDocumentClient(dynamodb.client), ledger.tableName, 86_400);
+    const record = (key: string, status: IngestionRecord["status"]): IngestionRecord => ({
+      bucket: "photos",
+      key,
+      rule: "r",
+      version: "v1",
+      status,
+      retryable: false,
+      attempts: 1,
+      startedAt: "2026-12-01T00:00:00.000Z",
+      updatedAt: "2026-12-01T00:00:01.000Z",
+      durationMs: 1000,
+      rowsRead: 2,
+      rowsWritten: status === "succeeded" ? 2 : 1,
+      rowsRejected: status === "succeeded" ? 0 : 1,
+      rowsDeleted: 0,
+    });
+    for (const [key, status] of [
+      ["b/😀.csv", "partial"],
+      ["a.csv", "succeeded"],
+      ["b/\uFF61.csv", "failed"],
+    ] as const)
+      await store.put(record(key, status));
+    const keys = async (query: Parameters<Ledger["ingestions"]>[0]) => {
+      const found: string[] = [];
+      for await (const ingestion of ledger.ingestions(query)) found.push(ingestion.key);
+      return found;
+    };
+    // UTF-8 byte order: U+FF61 (EF BD A1) before U+1F600 (F0 9F 98 80).
+    expect(await keys({ bucket: "photos" })).toEqual(["a.csv", "b/\uFF61.csv", "b/😀.csv"]);
+    expect(await keys({ bucket: "photos", failed: true })).toEqual(["b/\uFF61.csv", "b/😀.csv"]);
+    expect(await keys({ bucket: "photos", key: "a.csv" })).toEqual(["a.csv"]);
+    expect(await keys({ bucket: "photos", prefix: "b/" })).toHaveLength(2);
+    expect(await ledger.ingestion("photos", "a.csv")).toMatchObject({ status: "succeeded", rowsWritten: 2 });
+    expect(await ledger.ingestion("photos", "never.csv")).toBeUndefined();
+    // Ingestion records never show up as objects.
+    expect(await ledger.listPage({ bucket: "photos", limit: 10 })).toMatchObject({ items: [] });
+  });
+});
+
 describe("package entry point", () => {
   it('lets a consumer `import { Ledger } from "bucket-ledger"` after the build', async () => {
     const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -142,7 +186,7 @@ describe("package entry point", () => {
 const ledger = new Ledger({ tableName: "t", retentionDays: 1 });
 let refused = false;
 try { ledger.changes({ bucket: "b", since: new Date(0) }); } catch (error) { refused = error instanceof ChangeHorizonError; }
-console.log(JSON.stringify({ ledger: typeof Ledger, methods: ["get", "list", "changes", "stats"].every((m) => typeof ledger[m] === "function"), refused }));
+console.log(JSON.stringify({ ledger: typeof Ledger, methods: ["get", "list", "changes", "stats", "ingestion", "ingestions"].every((m) => typeof ledger[m] === "function"), refused }));
 `,
       );
       const output = execFileSync(process.execPath, [join(consumer, "main.mjs")], {
