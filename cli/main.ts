@@ -15,11 +15,16 @@ import { registerIngest } from "./commands/ingest.js";
 import { registerIngestions } from "./commands/ingestions.js";
 import { registerStat } from "./commands/stat.js";
 import { EXIT, LookupFailedError, UsageError } from "./errors.js";
+import { createRequire } from "node:module";
+import { guardStdout, StdoutClosedError, stdoutClosed } from "./pipe.js";
+
+const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 import { IngestRulesError } from "../ingest/rules.js";
 
 function buildProgram(): Command {
   const program = new Command("bucket-ledger")
     .description("An exact, queryable index of every object in an S3 bucket.")
+    .version(version, "-V, --version", "print the installed version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerLs(program);
@@ -43,11 +48,14 @@ function exitCodeFor(error: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardStdout();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return Number(process.exitCode ?? EXIT.ok);
+    return stdoutClosed() ? EXIT.ok : Number(process.exitCode ?? EXIT.ok);
   } catch (error) {
+    // The reader of stdout went away: nothing is wrong, and nothing more can be said.
+    if (error instanceof StdoutClosedError || stdoutClosed()) return EXIT.ok;
     if (error instanceof CommanderError) {
       // Commander has printed its message already; help and version exit 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;

@@ -3,6 +3,7 @@
  * when piped or with --json. Rows are written as they arrive, so millions of rows stream.
  */
 import type { LedgerRecord } from "../ledger/index.js";
+import { StdoutClosedError, stdoutClosed } from "./pipe.js";
 
 export interface OutputMode {
   json: boolean;
@@ -33,6 +34,7 @@ export function formatTime(iso: string): string {
 }
 
 export function writeLine(line: string): void {
+  if (stdoutClosed()) throw new StdoutClosedError();
   process.stdout.write(`${line}\n`);
 }
 

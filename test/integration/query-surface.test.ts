@@ -4,7 +4,7 @@
  * and terminal vs piped output.
  */
 import { execFileSync } from "node:child_process";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -13,7 +13,7 @@ import { writeDevFile } from "../../local/dev-file.js";
 import { TRICKY_KEYS as DEMO_KEYS } from "../../local/tricky-keys.js";
 import { localEnvironment } from "../../local/environment.js";
 import { LocalStack } from "../../local/stack.js";
-import { CLI, ndjson, runCli } from "../support/cli.js";
+import { CLI, ndjson, runCli, runCliIntoClosedPipe } from "../support/cli.js";
 
 let stack: LocalStack;
 let workdir: string;
@@ -215,5 +215,40 @@ describe("CLI: get, stat, runs and finding the table", () => {
       env: { ...process.env, BUCKET_LEDGER_TABLE: "" },
     });
     expect(ndjson(piped)).toHaveLength(2);
+  });
+});
+
+describe("pipes and the version", () => {
+  it("stops quietly, exit 0, when the reader of stdout goes away: ls, changes and --help", async () => {
+    // Enough records that the listing is still being read when the pipe closes.
+    const pipeBucket = "pipe-bucket";
+    const eventTime = new Date().toISOString();
+    for (let i = 0; i < 3000; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) =>
+          stack.ledger.apply({
+            kind: "upsert",
+            bucket: pipeBucket,
+            key: `k/${String(i + j).padStart(5, "0")}`,
+            sequencer: "0A",
+            eventTime,
+            eventName: "ObjectCreated:Put",
+            state: { size: 1, etag: "e", lastModified: eventTime },
+          }),
+        ),
+      );
+    }
+    for (const args of [["ls", pipeBucket, "--local", "--json"], ["changes", pipeBucket, "--since", "1h", "--local", "--json"], ["--help"], ["ls", "--help"]]) {
+      const result = await runCliIntoClosedPipe(args, { cwd: workdir });
+      expect(result.stderr, args.join(" ")).toBe("");
+      expect(result.code, args.join(" ")).toBe(0);
+      expect(result.firstLine.length, args.join(" ")).toBeGreaterThan(0);
+    }
+  }, 120_000);
+
+  it("prints the installed version", async () => {
+    const result = await runCli(["--version"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe((JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version);
   });
 });

@@ -1,4 +1,5 @@
 /** Runs the real CLI as a child process, the way a user or a script would. */
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { runCommand, type RunResult } from "./run.js";
 
@@ -18,3 +19,31 @@ export const ndjson = (text: string) =>
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+/**
+ * Runs the CLI with a reader that takes the first line of stdout and closes the pipe, as
+ * `| head -1` does; resolves with that line, what went to stderr, and the exit code.
+ */
+export function runCliIntoClosedPipe(args: string[], options: { cwd?: string } = {}): Promise<{ firstLine: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      env: { ...process.env, BUCKET_LEDGER_TABLE: undefined },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let pending = "";
+    let firstLine: string | undefined;
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (firstLine !== undefined) return;
+      pending += chunk.toString();
+      const newline = pending.indexOf("\n");
+      if (newline === -1) return;
+      firstLine = pending.slice(0, newline);
+      child.stdout.destroy();
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ firstLine: firstLine ?? "", stderr, code }));
+  });
+}
