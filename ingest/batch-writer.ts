@@ -20,6 +20,8 @@ export interface PendingRow {
   /** The item's table key as a string: rows with the same identity are the same item. */
   identity: string;
   line: number;
+  /** About how large the row is (its bytes in the file): what the in-flight byte bound counts. */
+  bytes?: number;
 }
 
 export interface RejectedRow {
@@ -34,6 +36,11 @@ export interface BatchWriterOptions {
   tableName: string;
   /** BatchWriteItem calls in flight. */
   concurrency: number;
+  /**
+   * Bytes of rows queued or in flight at most (beyond the group being filled): 16 calls of 25
+   * rows near 400 KB each would otherwise hold 160 MB, and twice that queued.
+   */
+  maxBytesInFlight?: number;
   /** Calls per group, the first included, before what is still unprocessed is rejected. */
   maxAttempts: number;
   /** Backoff base and cap (full jitter: a random delay up to min(cap, base x 2^attempt)). */
@@ -75,6 +82,9 @@ export class RowBatchWriter {
   readonly counts: BatchWriterCounts = { written: 0, collapsed: 0, calls: 0, retries: 0 };
   private group = new Map<string, PendingRow>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Groups handed to the pool and not yet done, with their bytes. */
+  private readonly groups = new Map<Promise<void>, number>();
+  private bytesInFlight = 0;
   private readonly pool: BoundedWriter;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -101,10 +111,19 @@ export class RowBatchWriter {
   private async dispatch(): Promise<void> {
     const rows = [...this.group.values()];
     this.group = new Map();
+    const bytes = rows.reduce((sum, row) => sum + (row.bytes ?? 0), 0);
+    const maxBytes = this.options.maxBytesInFlight ?? Infinity;
+    while (this.groups.size > 0 && this.bytesInFlight + bytes > maxBytes) await Promise.race(this.groups.keys());
     const earlier = new Set(rows.map((row) => this.inFlight.get(row.identity)).filter((write) => write !== undefined));
     let done!: () => void;
     const written = new Promise<void>((resolve) => (done = resolve));
     for (const row of rows) this.inFlight.set(row.identity, written);
+    this.bytesInFlight += bytes;
+    this.groups.set(written, bytes);
+    void written.then(() => {
+      this.bytesInFlight -= bytes;
+      this.groups.delete(written);
+    });
     await this.pool.submit(async () => {
       try {
         await Promise.all(earlier);

@@ -2,6 +2,8 @@
 export const INGEST_DEFAULTS = {
   /** BatchWriteItem calls in flight per file. */
   writeConcurrency: 16,
+  /** Bytes of rows queued or being written at once, whatever their size (rows may be up to 400 KB). */
+  maxBytesInFlight: 32 * 1024 * 1024,
   /** BatchWriteItem calls per group of 25, the first included, before rows still unprocessed are rejected. */
   maxWriteAttempts: 8,
   retryBaseDelayMs: 50,

@@ -231,6 +231,7 @@ export class Ingester {
       documentClient: this.deps.documentClient,
       tableName: tableNameOf(rule),
       concurrency: this.deps.writeConcurrency ?? INGEST_DEFAULTS.writeConcurrency,
+      maxBytesInFlight: INGEST_DEFAULTS.maxBytesInFlight,
       maxAttempts: this.deps.maxWriteAttempts ?? INGEST_DEFAULTS.maxWriteAttempts,
       baseDelayMs: this.deps.retryBaseDelayMs ?? INGEST_DEFAULTS.retryBaseDelayMs,
       maxDelayMs: INGEST_DEFAULTS.retryMaxDelayMs,
@@ -296,7 +297,7 @@ export class Ingester {
         if (!result.ok) {
           reject({ line: event.line, reason: result.reason });
         } else {
-          await writer.add({ item: result.item, identity: result.identity, line: event.line });
+          await writer.add({ item: result.item, identity: result.identity, line: event.line, bytes: event.bytes });
           if (copy && (await copy.write(JSON.stringify(result.item, copyValue)))) {
             await settle();
             safe = { at: { ...here(), phase: "writing", ...(copy.state() && { copy: copy.state()! }) }, counts: { ...counts } };
