@@ -61,7 +61,7 @@ const HEARTBEAT_MS = 5_000;
 const NDJSON = "application/x-ndjson";
 const REJECTED_FLUSH = 500;
 
-const zeroCounts = (): IngestionCounts => ({ rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsDeleted: 0 });
+const zeroCounts = (): IngestionCounts => ({ rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsUnprocessed: 0, rowsDeleted: 0 });
 
 export class Ingester {
   private readonly now: () => Date;
@@ -70,7 +70,7 @@ export class Ingester {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async run(request: IngestRequest, budget: TimeBudget, onProgress?: (progress: IngestProgress) => void): Promise<IngestOutcome> {
+  async run(request: IngestRequest, budget: TimeBudget): Promise<IngestOutcome> {
     const rule = ruleFor(this.deps.rules, request.bucket, request.key);
     if (!rule) return { outcome: "skipped", why: "uncovered" };
     const current = await this.deps.ledger.get(request.bucket, request.key, { consistentRead: true });
@@ -117,14 +117,7 @@ export class Ingester {
       await this.deps.store.clearRejected(request.bucket, request.key, version);
       await this.deps.store.put(record);
     }
-    return this.resume(
-      rule,
-      current.versionId === undefined ? { etag: current.etag } : { versionId: current.versionId },
-      current.size,
-      record,
-      budget,
-      onProgress,
-    );
+    return this.resume(rule, current.versionId === undefined ? { etag: current.etag } : { versionId: current.versionId }, current.size, record, budget);
   }
 
   private async resume(
@@ -133,7 +126,6 @@ export class Ingester {
     size: number,
     record: IngestionRecord,
     budget: TimeBudget,
-    onProgress?: (progress: IngestProgress) => void,
   ): Promise<IngestOutcome> {
     const began = Date.now();
     const outOfTime = () => budget.remainingMs() < budget.marginMs;
@@ -168,7 +160,6 @@ export class Ingester {
     // "stuck" check, and what `bucket-ledger ingest` shows. Awaited, so it never lands after the end.
     let lastBeat = Date.now();
     const progress = async (at: IngestProgress) => {
-      onProgress?.(at);
       if (Date.now() - lastBeat < HEARTBEAT_MS) return;
       lastBeat = Date.now();
       await this.deps.store.put({ ...record, progress: at, updatedAt: this.now().toISOString() });
@@ -219,12 +210,17 @@ export class Ingester {
   ): Promise<IngestOutcome> {
     const { bucket, key, version } = record;
     const source = sourceUri(bucket, key);
-    const counts: IngestionCounts = { rowsRead: record.rowsRead, rowsWritten: record.rowsWritten, rowsRejected: record.rowsRejected, rowsDeleted: 0 };
+    const counts: IngestionCounts = {
+      rowsRead: record.rowsRead,
+      rowsWritten: record.rowsWritten,
+      rowsRejected: record.rowsRejected,
+      rowsUnprocessed: record.rowsUnprocessed,
+      rowsDeleted: 0,
+    };
     let rejected: RejectedRow[] = [];
-    let unprocessed = 0;
     const reject = (row: RejectedRow, retryable = false) => {
       counts.rowsRejected++;
-      if (retryable) unprocessed++;
+      if (retryable) counts.rowsUnprocessed++;
       rejected.push(row);
     };
     const writer = new RowBatchWriter({
@@ -338,7 +334,7 @@ export class Ingester {
       ...counts,
       status: counts.rowsRejected > 0 ? "partial" : "succeeded",
       // Rows DynamoDB did not take may go in next time; rows that are wrong will not.
-      retryable: unprocessed > 0,
+      retryable: counts.rowsUnprocessed > 0,
       ...(counts.rowsRejected > 0 && { errorReport: reportKey, reason: `${counts.rowsRejected} row(s) rejected; see s3://${bucket}/${reportKey}` }),
     });
     return { outcome: "finished", record: finished };

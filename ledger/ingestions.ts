@@ -34,6 +34,8 @@ export interface IngestionCounts {
   rowsRead: number;
   rowsWritten: number;
   rowsRejected: number;
+  /** Of the rejected, those DynamoDB never took (still unprocessed after the retries): another try may write them. */
+  rowsUnprocessed: number;
   rowsDeleted: number;
 }
 

@@ -316,7 +316,7 @@ describe("BatchWriteItem's UnprocessedItems", () => {
       await f.upload("imports/hot2.csv", ["account,offer_id", ...Array.from({ length: 25 }, (_, i) => `b,o${i}`)].join("\n"));
       const outcome = await f.ingest("imports/hot2.csv");
       // Each attempt writes half of what is left: 13, 6, 3, 2 of 25; one row never goes in.
-      expect(outcome).toMatchObject({ record: { status: "partial", rowsWritten: 24, rowsRejected: 1, retryable: true } });
+      expect(outcome).toMatchObject({ record: { status: "partial", rowsWritten: 24, rowsRejected: 1, rowsUnprocessed: 1, retryable: true } });
       expect(await readText(f.bucket, "bucket-ledger/ingest-errors/imports/hot2.csv.errors.ndjson")).toContain(
         "not written after 4 BatchWriteItem attempts (left in UnprocessedItems)",
       );

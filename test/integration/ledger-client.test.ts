@@ -147,6 +147,7 @@ describe("typed client: row ingestions", () => {
       rowsRead: 2,
       rowsWritten: status === "succeeded" ? 2 : 1,
       rowsRejected: status === "succeeded" ? 0 : 1,
+      rowsUnprocessed: 0,
       rowsDeleted: 0,
     });
     for (const [key, status] of [
