@@ -10,7 +10,8 @@
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { MetricUnit, type Metrics } from "@aws-lambda-powertools/metrics";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import { publishCounts } from "../sdk/emf.js";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { IngestQueue } from "./ingest-queue.js";
 import type { Ingester, IngestOutcome } from "./ingester.js";
@@ -57,15 +58,16 @@ const emptyCounts = (): IngestCounts => ({
 });
 
 function publish(metrics: Metrics, counts: IngestCounts): void {
-  metrics.addMetric("IngestionsSucceeded", MetricUnit.Count, counts.succeeded);
-  metrics.addMetric("IngestionsPartial", MetricUnit.Count, counts.partial);
-  metrics.addMetric("IngestionsFailed", MetricUnit.Count, counts.failed);
-  metrics.addMetric("IngestionsContinued", MetricUnit.Count, counts.continued);
-  metrics.addMetric("RowsWritten", MetricUnit.Count, counts.rowsWritten);
-  metrics.addMetric("RowsRejected", MetricUnit.Count, counts.rowsRejected);
-  metrics.addMetric("RowsDeleted", MetricUnit.Count, counts.rowsDeleted);
-  metrics.addMetric("IngestMessagesFailed", MetricUnit.Count, counts.failedMessages);
-  metrics.publishStoredMetrics();
+  publishCounts(metrics, {
+    IngestionsSucceeded: counts.succeeded,
+    IngestionsPartial: counts.partial,
+    IngestionsFailed: counts.failed,
+    IngestionsContinued: counts.continued,
+    RowsWritten: counts.rowsWritten,
+    RowsRejected: counts.rowsRejected,
+    RowsDeleted: counts.rowsDeleted,
+    IngestMessagesFailed: counts.failedMessages,
+  });
 }
 
 export function createIngestHandler(deps: IngestHandlerDependencies): IngestHandler {

@@ -9,7 +9,8 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { MetricUnit, type Metrics } from "@aws-lambda-powertools/metrics";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import { publishCounts } from "../sdk/emf.js";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
 import { parseMessageBody } from "../events/parse.js";
@@ -43,12 +44,13 @@ const OUTCOME_COUNTER: Record<EventOutcome, keyof TrackerCounts> = {
 };
 
 function publishMetrics(metrics: Metrics, counts: TrackerCounts): void {
-  metrics.addMetric("EventsApplied", MetricUnit.Count, counts.applied);
-  metrics.addMetric("EventsSkippedOlder", MetricUnit.Count, counts.skippedOlder);
-  metrics.addMetric("EventsDuplicate", MetricUnit.Count, counts.duplicates);
-  metrics.addMetric("EventsIgnored", MetricUnit.Count, counts.ignored);
-  metrics.addMetric("MessagesFailed", MetricUnit.Count, counts.failedMessages);
-  metrics.publishStoredMetrics();
+  publishCounts(metrics, {
+    EventsApplied: counts.applied,
+    EventsSkippedOlder: counts.skippedOlder,
+    EventsDuplicate: counts.duplicates,
+    EventsIgnored: counts.ignored,
+    MessagesFailed: counts.failedMessages,
+  });
 }
 
 export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler {
