@@ -9,7 +9,8 @@
  * The ledger's objects under a rule's prefix and the ingestion records under it are both read
  * in UTF-8 key order and merged, so memory does not grow with the number of files.
  */
-import { compareUtf8, type Ledger, type LedgerRecord } from "../ledger/index.js";
+import { joinByKey } from "../ledger/merge.js";
+import type { Ledger, LedgerRecord } from "../ledger/index.js";
 import { INGEST_DEFAULTS } from "./defaults.js";
 import type { IngestQueue } from "./ingest-queue.js";
 import type { IngestionRecord, IngestionStore } from "./ingestion-store.js";
@@ -74,29 +75,6 @@ export function auditDecision(
   return { kind: "retried", request: { kind: "ingest", version, cause: "reconcile", again: true } };
 }
 
-async function* merged<A extends { key: string }, B extends { key: string }>(
-  left: AsyncIterable<A>,
-  right: AsyncIterable<B>,
-): AsyncGenerator<[A | undefined, B | undefined]> {
-  const a = left[Symbol.asyncIterator]();
-  const b = right[Symbol.asyncIterator]();
-  let x = await a.next();
-  let y = await b.next();
-  while (!x.done || !y.done) {
-    const order = x.done ? 1 : y.done ? -1 : compareUtf8(x.value.key, y.value.key);
-    if (order === 0) {
-      yield [x.value as A, y.value as B];
-      [x, y] = await Promise.all([a.next(), b.next()]);
-    } else if (order < 0) {
-      yield [x.value as A, undefined];
-      x = await a.next();
-    } else {
-      yield [undefined, y.value as B];
-      y = await b.next();
-    }
-  }
-}
-
 export async function auditIngestions(options: AuditOptions): Promise<AuditCounts> {
   const counts = emptyAuditCounts();
   const maxRequests = options.maxRequests ?? INGEST_DEFAULTS.maxRequeuePerRun;
@@ -114,7 +92,7 @@ export async function auditIngestions(options: AuditOptions): Promise<AuditCount
     const { prefix } = patternOf(rule);
     const objects = options.ledger.list({ bucket: options.bucket, prefix, includeDeleted: true });
     const records = options.store.list(options.bucket, { prefix });
-    for await (const [object, record] of merged(objects, records)) {
+    for await (const [object, record] of joinByKey(objects, records)) {
       const key = (object ?? record)!.key;
       if (!ruleCovers(rule, options.bucket, key)) continue;
       const decision = auditDecision(rule, object, record, limits);

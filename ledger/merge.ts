@@ -1,3 +1,5 @@
+import { compareUtf8 } from "./keys.js";
+
 /**
  * k-way merge of sorted async streams: one stream per shard, each already in order, merged
  * lazily so only one page per shard is held in memory whatever the bucket size.
@@ -24,5 +26,36 @@ export async function* mergeSorted<T>(sources: AsyncIterable<T>[], compare: (a: 
     }
   } finally {
     await Promise.all(iterators.map((it) => it.return?.()));
+  }
+}
+
+/**
+ * Full outer join of two streams each in UTF-8 key order (S3 listings, ledger queries): pairs
+ * of the entries that share a key, or one side alone. Stopping early releases both readers.
+ */
+export async function* joinByKey<A extends { key: string }, B extends { key: string }>(
+  left: AsyncIterable<A>,
+  right: AsyncIterable<B>,
+): AsyncGenerator<[A, B] | [A, undefined] | [undefined, B]> {
+  const lefts = left[Symbol.asyncIterator]();
+  const rights = right[Symbol.asyncIterator]();
+  try {
+    let a = await lefts.next();
+    let b = await rights.next();
+    while (!a.done || !b.done) {
+      const order = a.done ? 1 : b.done ? -1 : compareUtf8(a.value.key, b.value.key);
+      if (order === 0) {
+        yield [a.value as A, b.value as B];
+        [a, b] = await Promise.all([lefts.next(), rights.next()]);
+      } else if (order < 0) {
+        yield [a.value as A, undefined];
+        a = await lefts.next();
+      } else {
+        yield [undefined, b.value as B];
+        b = await rights.next();
+      }
+    }
+  } finally {
+    await Promise.allSettled([lefts.return?.(), rights.return?.()]);
   }
 }

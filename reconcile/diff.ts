@@ -4,6 +4,7 @@
  */
 import type { LedgerRecord } from "../ledger/index.js";
 import { compareUtf8 } from "../ledger/index.js";
+import { joinByKey } from "../ledger/merge.js";
 import { SourceOrderError } from "./errors.js";
 import type { SourceObject } from "./source.js";
 
@@ -48,48 +49,27 @@ export async function* diffSorted(
   counts: DiffCounts,
   onAdvance?: OnAdvance,
 ): AsyncGenerator<Drift> {
-  const objects = source[Symbol.asyncIterator]();
-  const records = ledger[Symbol.asyncIterator]();
-  try {
-    yield* merge();
-  } finally {
-    // Ending early (out of time, or the consumer stopped) must release both readers.
-    await Promise.allSettled([objects.return?.(), records.return?.()]);
-  }
-
-  async function* merge(): AsyncGenerator<Drift> {
-    let object = await objects.next();
-    let record = await records.next();
-    while (!object.done || !record.done) {
-      const order = object.done ? 1 : record.done ? -1 : compareUtf8(object.value.key, record.value.key);
-      let key: string;
-      if (order < 0) {
-        const found = object.value as SourceObject;
-        key = found.key;
-        counts.scanned++;
-        yield { kind: "missing", object: found };
-        object = await objects.next();
-      } else if (order > 0) {
-        const stored = record.value as LedgerRecord;
-        key = stored.key;
-        if (!stored.deleted) {
-          counts.indexed++;
-          yield { kind: "orphaned", record: stored };
-        }
-        record = await records.next();
-      } else {
-        const found = object.value as SourceObject;
-        const stored = record.value as LedgerRecord;
-        key = found.key;
-        counts.scanned++;
-        if (!stored.deleted) counts.indexed++;
-        if (differs(found, stored)) {
-          yield stored.deleted ? { kind: "missing", object: found, tombstone: stored } : { kind: "stale", object: found, record: stored };
-        }
-        object = await objects.next();
-        record = await records.next();
+  // The join releases both readers when the diff ends early (out of time, or the consumer stopped).
+  for await (const [found, stored] of joinByKey(source, ledger)) {
+    let key: string;
+    if (!stored) {
+      key = found.key;
+      counts.scanned++;
+      yield { kind: "missing", object: found };
+    } else if (!found) {
+      key = stored.key;
+      if (!stored.deleted) {
+        counts.indexed++;
+        yield { kind: "orphaned", record: stored };
       }
-      if (onAdvance && !(await onAdvance(key))) return;
+    } else {
+      key = found.key;
+      counts.scanned++;
+      if (!stored.deleted) counts.indexed++;
+      if (differs(found, stored)) {
+        yield stored.deleted ? { kind: "missing", object: found, tombstone: stored } : { kind: "stale", object: found, record: stored };
+      }
     }
+    if (onAdvance && !(await onAdvance(key))) return;
   }
 }
