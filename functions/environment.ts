@@ -57,15 +57,24 @@ const ingestRules = z
     return parsed.data;
   });
 
+const ingestQueueUrl = z.url("INGEST_QUEUE_URL must be the ingestion queue's URL");
+
+/** What a function that asks for ingestions (the tracker, reconciliation) reads: the rules and where to send. */
+const ingestRequestVariables = { INGEST_RULES: ingestRules, INGEST_QUEUE_URL: ingestQueueUrl.optional() };
+const ingestRequestsNeedQueue: [(env: { INGEST_RULES: IngestRule[]; INGEST_QUEUE_URL?: string | undefined }) => boolean, { message: string; path: string[] }] =
+  [
+    (env) => env.INGEST_RULES.length === 0 || env.INGEST_QUEUE_URL !== undefined,
+    { message: "INGEST_RULES needs INGEST_QUEUE_URL", path: ["INGEST_QUEUE_URL"] },
+  ];
+
 const trackerEnvironmentSchema = z
   .object({
     TABLE_NAME: tableName,
     RETENTION_DAYS: retentionDays,
     WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
-    INGEST_RULES: ingestRules,
-    INGEST_QUEUE_URL: z.url("INGEST_QUEUE_URL must be the ingestion queue's URL").optional(),
+    ...ingestRequestVariables,
   })
-  .refine((env) => env.INGEST_RULES.length === 0 || env.INGEST_QUEUE_URL, { message: "INGEST_RULES needs INGEST_QUEUE_URL", path: ["INGEST_QUEUE_URL"] });
+  .refine(...ingestRequestsNeedQueue);
 
 export type TrackerEnvironment = z.infer<typeof trackerEnvironmentSchema>;
 
@@ -87,10 +96,9 @@ const reconcileEnvironmentSchema = z
     TASK_QUEUE_URL: z.url("TASK_QUEUE_URL must be the reconcile task queue's URL"),
     TASKS_PER_RUN: z.coerce.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
     STALE_RUN_MINUTES: z.coerce.number().int().positive().default(RECONCILE_DEFAULTS.staleRunMinutes),
-    INGEST_RULES: ingestRules,
-    INGEST_QUEUE_URL: z.url("INGEST_QUEUE_URL must be the ingestion queue's URL").optional(),
+    ...ingestRequestVariables,
   })
-  .refine((env) => env.INGEST_RULES.length === 0 || env.INGEST_QUEUE_URL, { message: "INGEST_RULES needs INGEST_QUEUE_URL", path: ["INGEST_QUEUE_URL"] })
+  .refine(...ingestRequestsNeedQueue)
   .refine((env) => env.RECONCILE_SOURCE !== "inventory" || env.INVENTORY_BUCKET, {
     message: "RECONCILE_SOURCE=inventory needs INVENTORY_BUCKET",
     path: ["INVENTORY_BUCKET"],
@@ -106,7 +114,7 @@ const ingestEnvironmentSchema = z.object({
   TABLE_NAME: tableName,
   RETENTION_DAYS: retentionDays,
   INGEST_RULES: ingestRules,
-  INGEST_QUEUE_URL: z.url("INGEST_QUEUE_URL must be the ingestion queue's URL"),
+  INGEST_QUEUE_URL: ingestQueueUrl,
   WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(INGEST_DEFAULTS.writeConcurrency),
   STOP_MARGIN_MS: z.coerce.number().int().min(1000).default(INGEST_DEFAULTS.stopMarginMs),
 });

@@ -8,14 +8,16 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "../ledger/index.js";
 import { buildReconciler } from "../reconcile/wiring.js";
-import { SqsIngestQueue } from "../ingest/ingest-queue.js";
+import { ingestRequestsFrom } from "./ingest-requests.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { parseReconcileEnvironment } from "./environment.js";
 
 const env = parseReconcileEnvironment(process.env);
 
+const sqs = withoutSdkLogger(new SQSClient({}));
+
 const reconciler = buildReconciler({
-  clients: { s3: withoutSdkLogger(new S3Client({})), sqs: withoutSdkLogger(new SQSClient({})), documentClient: createDocumentClient() },
+  clients: { s3: withoutSdkLogger(new S3Client({})), sqs, documentClient: createDocumentClient() },
   tableName: env.TABLE_NAME,
   retentionDays: env.RETENTION_DAYS,
   taskQueueUrl: env.TASK_QUEUE_URL,
@@ -31,10 +33,7 @@ const reconciler = buildReconciler({
     // Time for the last checkpoint and the continuation message before Lambda stops the invocation.
     reserveMs: 20_000,
   },
-  ...(env.INGEST_QUEUE_URL !== undefined &&
-    env.INGEST_RULES.length > 0 && {
-      ingestion: { rules: env.INGEST_RULES, queue: new SqsIngestQueue(withoutSdkLogger(new SQSClient({})), env.INGEST_QUEUE_URL) },
-    }),
+  ...ingestRequestsFrom(env, sqs),
   logger: new Logger({ serviceName: "bucket-ledger-reconcile" }),
   metrics: new Metrics({ namespace: "BucketLedger", serviceName: "reconcile" }),
 });

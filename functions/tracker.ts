@@ -2,8 +2,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { SqsIngestQueue } from "../ingest/ingest-queue.js";
+import { ingestRequestsFrom } from "./ingest-requests.js";
 import { Ledger } from "../ledger/index.js";
 import { parseTrackerEnvironment } from "./environment.js";
 import { createTrackerHandler } from "../tracker/handler.js";
@@ -18,8 +17,5 @@ export const handler = createTrackerHandler({
   logger: new Logger({ serviceName: "bucket-ledger-tracker" }),
   metrics: new Metrics({ namespace: "BucketLedger", serviceName: "tracker" }),
   concurrency: env.WRITE_CONCURRENCY,
-  ...(env.INGEST_QUEUE_URL !== undefined &&
-    env.INGEST_RULES.length > 0 && {
-      ingestion: { rules: env.INGEST_RULES, queue: new SqsIngestQueue(withoutSdkLogger(new SQSClient({})), env.INGEST_QUEUE_URL) },
-    }),
+  ...ingestRequestsFrom(env),
 });

@@ -142,13 +142,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         queueArn: this.delivery.queue.arn,
         buckets,
         formerParent: this,
-        ...(this.ingestion && {
-          ingestion: {
-            rules: pulumi.jsonStringify(this.ingestion.boundRules),
-            queueUrl: this.ingestion.queue.queue.url,
-            queueArn: this.ingestion.queue.queue.arn,
-          },
-        }),
+        ...(this.ingestion && { ingestion: this.ingestion.requestAccess }),
       },
       parent,
     );
@@ -162,13 +156,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         buckets: buckets.map(({ logicalName: logical, name: bucketName, arn }) => ({ logicalName: logical, name: bucketName, arn })),
         table: { name: this.table.name, resourceArns: this.table.resourceArns },
         accountId: identity.accountId,
-        ...(this.ingestion && {
-          ingestion: {
-            rules: pulumi.jsonStringify(this.ingestion.boundRules),
-            queueUrl: this.ingestion.queue.queue.url,
-            queueArn: this.ingestion.queue.queue.arn,
-          },
-        }),
+        ...(this.ingestion && { ingestion: this.ingestion.requestAccess }),
       },
       parent,
     );

@@ -40,6 +40,27 @@ function coveredObjects(rule: IngestRule): string {
 
 const unique = (values: string[]) => [...new Set(values)];
 
+/** What a function that asks for ingestions (the tracker, reconciliation) is given: the rules and the queue. */
+export interface IngestRequestAccess {
+  /** The rules as JSON, each with its table's physical name. */
+  rules: pulumi.Input<string>;
+  queueUrl: pulumi.Input<string>;
+  queueArn: pulumi.Input<string>;
+}
+
+/** Its environment variables (functions/environment.ts reads them), and none without ingestion. */
+export function ingestRequestEnvironment(access: IngestRequestAccess | undefined): {
+  INGEST_RULES?: pulumi.Input<string>;
+  INGEST_QUEUE_URL?: pulumi.Input<string>;
+} {
+  return access ? { INGEST_RULES: access.rules, INGEST_QUEUE_URL: access.queueUrl } : {};
+}
+
+/** Its one permission on the queue: sending. */
+export function ingestRequestStatements(access: IngestRequestAccess | undefined, sid: string): Statement[] {
+  return access ? [{ Sid: sid, Effect: "Allow", Action: "sqs:SendMessage", Resource: access.queueArn }] : [];
+}
+
 export class Ingestion extends pulumi.ComponentResource {
   readonly queue: QueueWithDeadLetter;
   readonly function: BundledFunction;
@@ -50,6 +71,8 @@ export class Ingestion extends pulumi.ComponentResource {
   readonly tableNames: pulumi.Output<Record<string, string>>;
   /** The rules as the functions receive them: each with its table's physical name. */
   readonly boundRules: pulumi.Output<IngestRule[]>;
+  /** What the tracker and reconciliation need to ask for ingestions. */
+  readonly requestAccess: IngestRequestAccess;
 
   constructor(name: string, args: IngestionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:Ingestion", name, {}, opts);
@@ -160,6 +183,7 @@ export class Ingestion extends pulumi.ComponentResource {
       },
       child,
     );
+    this.requestAccess = { rules: pulumi.jsonStringify(this.boundRules), queueUrl: this.queue.queue.url, queueArn: this.queue.queue.arn };
     this.registerOutputs({ queueUrl: this.queue.queue.url, functionName: this.function.name, tableNames: this.tableNames });
   }
 }

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
 import type { ReconcileVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
+import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 import { assumeRolePolicy, policyDocument, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 import { SecureBucket } from "./secure-bucket.js";
@@ -24,7 +25,7 @@ export interface ReconcilerArgs {
   table: { name: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
   accountId: pulumi.Input<string>;
   /** Row ingestion: the rules (JSON, each with its table) and the queue files are queued again on. */
-  ingestion?: { rules: pulumi.Input<string>; queueUrl: pulumi.Input<string>; queueArn: pulumi.Input<string> };
+  ingestion?: IngestRequestAccess;
 }
 
 export class Reconciler extends pulumi.ComponentResource {
@@ -108,7 +109,7 @@ export class Reconciler extends pulumi.ComponentResource {
             INVENTORY_PREFIX,
             INVENTORY_CONFIGURATION_ID,
           }),
-          ...(args.ingestion && { INGEST_RULES: args.ingestion.rules, INGEST_QUEUE_URL: args.ingestion.queueUrl }),
+          ...ingestRequestEnvironment(args.ingestion),
         } satisfies ReconcileVariables<pulumi.Input<string>>,
         statements: [
           // ListBucket also makes HeadObject of a missing key answer 404 rather than 403.
@@ -134,7 +135,7 @@ export class Reconciler extends pulumi.ComponentResource {
           },
           ...inventoryStatements,
           // After a run: the files whose current version is not ingested are queued again.
-          ...(args.ingestion ? [{ Sid: "RequeueIngestion", Effect: "Allow" as const, Action: "sqs:SendMessage", Resource: args.ingestion.queueArn }] : []),
+          ...ingestRequestStatements(args.ingestion, "RequeueIngestion"),
         ],
       },
       { parent: this },

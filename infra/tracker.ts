@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { TrackerVariables } from "../functions/environment.js";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
 import { BundledFunction } from "./bundled-function.js";
+import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 
 export interface TrackerArgs {
   settings: ResolvedBucketLedgerArgs["tracker"];
@@ -16,7 +17,7 @@ export interface TrackerArgs {
   queueArn: pulumi.Input<string>;
   buckets: { arn: pulumi.Input<string> }[];
   /** Row ingestion: the rules (each with its table) and the queue the tracker sends requests to. */
-  ingestion?: { rules: pulumi.Input<string>; queueUrl: pulumi.Input<string>; queueArn: pulumi.Input<string> };
+  ingestion?: IngestRequestAccess;
   /**
    * Where these resources lived before this component existed (the BucketLedger itself):
    * aliases keep their URNs, so an upgrade does not replace the function or its mapping.
@@ -45,7 +46,7 @@ export class Tracker extends pulumi.ComponentResource {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
           WRITE_CONCURRENCY: String(settings.writeConcurrency),
-          ...(args.ingestion && { INGEST_RULES: args.ingestion.rules, INGEST_QUEUE_URL: args.ingestion.queueUrl }),
+          ...ingestRequestEnvironment(args.ingestion),
         } satisfies TrackerVariables<pulumi.Input<string>>,
         statements: [
           {
@@ -64,7 +65,7 @@ export class Tracker extends pulumi.ComponentResource {
           // (S3 API reference, HeadObject, "Permissions"), and the version-delete path would fail
           // every retry and end in the DLQ.
           { Sid: "LearnThatTrackedObjectsAreGone", Effect: "Allow", Action: "s3:ListBucket", Resource: args.buckets.map((bucket) => bucket.arn) },
-          ...(args.ingestion ? [{ Sid: "RequestIngestion", Effect: "Allow" as const, Action: "sqs:SendMessage", Resource: args.ingestion.queueArn }] : []),
+          ...ingestRequestStatements(args.ingestion, "RequestIngestion"),
         ],
       },
       child,
