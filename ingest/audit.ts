@@ -13,7 +13,7 @@ import { joinByKey } from "../ledger/merge.js";
 import type { Ledger, LedgerRecord } from "../ledger/index.js";
 import { INGEST_DEFAULTS } from "./defaults.js";
 import type { IngestQueue } from "./ingest-queue.js";
-import type { IngestionRecord, IngestionStore } from "./ingestion-store.js";
+import type { IngestionRecord } from "./ingestion-store.js";
 import { ingestVersionOf, type IngestRequestInput } from "./request.js";
 import { patternOf, ruleCovers, type IngestRule } from "./rules.js";
 
@@ -36,7 +36,6 @@ export interface AuditCounts {
 
 export interface AuditOptions {
   ledger: Ledger;
-  store: IngestionStore;
   queue: IngestQueue;
   rules: readonly IngestRule[];
   bucket: string;
@@ -91,7 +90,7 @@ export async function auditIngestions(options: AuditOptions): Promise<AuditCount
   for (const rule of options.rules.filter((candidate) => candidate.bucket === options.bucket)) {
     const { prefix } = patternOf(rule);
     const objects = options.ledger.list({ bucket: options.bucket, prefix, includeDeleted: true });
-    const records = options.store.list(options.bucket, { prefix });
+    const records = options.ledger.ingestions({ bucket: options.bucket, prefix });
     for await (const [object, record] of joinByKey(objects, records)) {
       const key = (object ?? record)!.key;
       if (!ruleCovers(rule, options.bucket, key)) continue;

@@ -8,11 +8,10 @@ import {
   getIngestion,
   ingestionItem,
   ledgerTable,
-  listIngestions,
   rejectedRowKeys,
   rejectedRowsPartitionKey,
-  type IngestionQuery,
   type IngestionRecord,
+  type QueryContext,
 } from "../ledger/index.js";
 
 export type { IngestCheckpoint, IngestionCounts, IngestionRecord, IngestionStatus } from "../ledger/index.js";
@@ -25,12 +24,17 @@ export interface RejectedRow {
 export const MAX_BATCH = 25;
 
 export class IngestionStore {
+  /** How the ledger's reads of ingestion records reach the table. */
+  private readonly context: QueryContext;
+
   constructor(
     private readonly documentClient: DynamoDBDocumentClient,
     private readonly tableName: string,
     /** Rejected rows expire with the ledger's retention. */
     private readonly retentionSeconds: number,
-  ) {}
+  ) {
+    this.context = { tableName, documentClient, shardCount: ledgerTable.shardCount };
+  }
 
   get(bucket: string, key: string): Promise<IngestionRecord | undefined> {
     return getIngestion(this.context, bucket, key);
@@ -38,15 +42,6 @@ export class IngestionStore {
 
   async put(record: IngestionRecord): Promise<void> {
     await this.documentClient.send(new PutCommand({ TableName: this.tableName, Item: ingestionItem(record) }));
-  }
-
-  /** A bucket's ingestion records in key order, from `prefix` (or one key's with `key`). */
-  list(bucket: string, options: Omit<IngestionQuery, "bucket"> = {}): AsyncGenerator<IngestionRecord> {
-    return listIngestions(this.context, { bucket, ...options });
-  }
-
-  private get context() {
-    return { tableName: this.tableName, documentClient: this.documentClient, shardCount: ledgerTable.shardCount };
   }
 
   async addRejected(bucket: string, key: string, version: string, rows: RejectedRow[]): Promise<void> {

@@ -20,7 +20,6 @@ import type { ObjectSource } from "./source.js";
 import { sqsTaskQueue } from "./task-queue.js";
 import { auditIngestions } from "../ingest/audit.js";
 import type { IngestQueue } from "../ingest/ingest-queue.js";
-import { IngestionStore } from "../ingest/ingestion-store.js";
 import type { IngestRule } from "../ingest/rules.js";
 
 export interface ReconcilerSettings {
@@ -81,8 +80,7 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
       // Only a complete, real run has a repaired ledger to check ingestion against.
       if (wiring.ingestion && finished.status === "succeeded" && !finished.dryRun) {
         try {
-          const store = new IngestionStore(clients.documentClient, wiring.tableName, wiring.retentionDays * 86_400);
-          summary = { ...finished, ingestAudit: await auditIngestions({ ledger, store, ...wiring.ingestion, bucket: finished.bucket, runId: finished.runId }) };
+          summary = { ...finished, ingestAudit: await auditIngestions({ ledger, ...wiring.ingestion, bucket: finished.bucket, runId: finished.runId }) };
         } catch (error) {
           // The run itself succeeded; the next one audits again.
           logger.error("ingestion audit failed", { bucket: finished.bucket, runId: finished.runId, error: error as Error });

@@ -48,6 +48,7 @@ export function registerIngest(program: Command): void {
         throw new LookupFailedError(`the ledger holds no live object s3://${bucket}/${key}: upload it, or wait for the tracker to record it`);
       const version = ingestVersionOf(object);
       const requestId = randomUUID();
+      const queuedAt = new Date();
       await new SqsIngestQueue(ingestion.sqs, ingestion.queueUrl).send([{ kind: "ingest", bucket, key, version, cause: "operator", again: true, requestId }]);
       const mode = outputMode(options);
       if (!options.wait) {
@@ -57,7 +58,7 @@ export function registerIngest(program: Command): void {
         return;
       }
       const status = statusLine(process.stderr);
-      const deadline = Date.now() + options.timeout;
+      const deadline = queuedAt.getTime() + options.timeout;
       for (;;) {
         const record = await target.ledger.ingestion(bucket, key);
         if (record?.requestId === requestId && record.status !== "running") {
@@ -66,7 +67,7 @@ export function registerIngest(program: Command): void {
           if (record.status !== "succeeded") process.exitCode = EXIT.failure;
           return;
         }
-        if (record && record.version !== version && record.startedAt > new Date(deadline - options.timeout).toISOString()) {
+        if (record && record.version !== version && record.startedAt > queuedAt.toISOString()) {
           status.done();
           throw new LookupFailedError(`s3://${bucket}/${key} changed to version ${record.version} meanwhile; that version is being ingested instead`);
         }

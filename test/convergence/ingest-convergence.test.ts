@@ -173,7 +173,7 @@ async function runCase(input: Case): Promise<void> {
   const reconcile = async () => {
     enqueueCommits();
     const summary = await reconcileBucket({ ledger, bucket, source: listObjectsSource({ s3, bucket, ordered: false }), force: true });
-    await auditIngestions({ ledger, store, queue, rules: [rule], bucket, runId: summary.snapshotTime });
+    await auditIngestions({ ledger, queue, rules: [rule], bucket, runId: summary.snapshotTime });
   };
 
   for (const step of input.steps) {
