@@ -145,7 +145,9 @@ export class Ingestion extends pulumi.ComponentResource {
         Effect: "Allow",
         Action: ["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:Query"],
         Resource: args.ledgerTable.arn,
-        // Only ingestion's own partitions (`ingest#<bucket>...`), never the objects' (ledger/keys.ts).
+        // Only ingestion's own partitions (`ingest#<bucket>...`), never the objects' (ledger/keys.ts):
+        // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+        // (dynamodb:LeadingKeys, the partition keys of the items an action touches).
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["ingest#*"] } },
       },
     ];
@@ -170,8 +172,8 @@ export class Ingestion extends pulumi.ComponentResource {
       },
       child,
     );
-    // FIFO event sources take at most 10 messages and no batching window (CreateEventSourceMapping:
-    // https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
+    // FIFO event sources: "For FIFO queues, the maximum is 10" and "Batching window is not supported
+    // for FIFO queues" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html).
     this.eventSourceMapping = new aws.lambda.EventSourceMapping(
       name,
       {

@@ -98,7 +98,8 @@ const SQS_BATCH_ACTIONS: Record<string, string> = {
 };
 /**
  * Multipart uploads are authorized as s3:PutObject, except their abort (S3 user guide,
- * "Multipart upload API and permissions").
+ * "Multipart upload API and permissions":
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html).
  */
 const S3_ACTIONS: Record<string, string> = {
   CreateMultipartUpload: "PutObject",
