@@ -1,8 +1,13 @@
 /**
- * Peak RSS of one ingestion of `rows` CSV rows: `node --import tsx bench/ingest-rss.ts <rows>`,
+ * Peak RSS of one ingestion of `rows` CSV rows: `node --import tsx bench/ingest-rss.ts <rows> [ingester|ceiling]`,
  * in a fresh process per size; prints JSON. DynamoDB Local and the S3 emulator run in processes
  * of their own, and the file is written to disk and uploaded as a stream, so nothing but the
  * ingestion itself is measured.
+ *
+ * `ceiling` is the yardstick: the same rows made one at a time in memory (no S3, no parsing) and
+ * sent with BatchWriteItem at the same concurrency, nothing else. How much its peak grows from
+ * the small file to the large one is what V8 and the SDK add to any loader that writes that many
+ * items; ingestion should add nothing to it.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -16,12 +21,25 @@ import { Ingester } from "../ingest/ingester.js";
 import { IngestionStore } from "../ingest/ingestion-store.js";
 import { ingestVersionOf } from "../ingest/request.js";
 import { createRowTableInput } from "../ingest/row-table.js";
+import { toRowItem, type RowItem } from "../ingest/row-item.js";
+import { sourceUri, type IngestRule } from "../ingest/rules.js";
+import { INGEST_DEFAULTS } from "../ingest/defaults.js";
+import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import pLimit from "p-limit";
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { createLocalClients } from "../local/stack.js";
 import { startEmulatorProcess } from "./emulator.js";
 import { offersRule } from "./ingest.js";
 
 const rows = Number(process.argv[2] ?? 10_000);
+const variant = process.argv[3] ?? "ingester";
+if (variant !== "ingester" && variant !== "ceiling") throw new Error(`unknown variant ${variant}: ingester or ceiling`);
+const row = (i: number) => ({
+  account: `acc${i % 5000}`,
+  offer_id: `offer${String(i).padStart(7, "0")}`,
+  product_name: `Widget ${i % 997}`,
+  price: `${(i % 10000) / 100}`,
+});
 const [dynamodb, aws] = await Promise.all([startDynamoDbLocal(), startEmulatorProcess()]);
 const clients = createLocalClients({ s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint });
 const documentClient = createDocumentClient(clients.dynamodb);
@@ -31,7 +49,7 @@ try {
   const out = createWriteStream(file);
   out.write("account,offer_id,product_name,price\n");
   for (let i = 0; i < rows; i++) {
-    if (!out.write(`acc${i % 5000},offer${String(i).padStart(7, "0")},Widget ${i % 997},${(i % 10000) / 100}\n`)) await once(out, "drain");
+    if (!out.write(`${Object.values(row(i)).join(",")}\n`)) await once(out, "drain");
   }
   out.end();
   await once(out, "finish");
@@ -66,16 +84,48 @@ try {
   }, 50);
   // With --expose-gc: the live heap after a collection, what the ingestion really holds.
   const collector = collect && setInterval(() => (collect(), (peakLive = Math.max(peakLive, process.memoryUsage().heapUsed))), 500);
-  const outcome = await ingester.run(
-    { kind: "ingest", bucket: "rss", key: "imports/offers.csv", version: ingestVersionOf(state), cause: "operator", again: false },
-    { remainingMs: () => Infinity, marginMs: 0 },
-  );
+  const version = ingestVersionOf(state);
+  if (variant === "ingester") {
+    const outcome = await ingester.run(
+      { kind: "ingest", bucket: "rss", key: "imports/offers.csv", version, cause: "operator", again: false },
+      { remainingMs: () => Infinity, marginMs: 0 },
+    );
+    if (outcome.outcome !== "finished" || outcome.record.rowsWritten !== rows) throw new Error(`ingestion did not write every row: ${JSON.stringify(outcome)}`);
+  } else {
+    await writeBare(rule, "rss-rows", version);
+  }
   clearInterval(sampler);
   if (collector) clearInterval(collector);
-  if (outcome.outcome !== "finished" || outcome.record.rowsWritten !== rows) throw new Error(`ingestion did not write every row: ${JSON.stringify(outcome)}`);
   process.stdout.write(
-    `${JSON.stringify({ rows, bytes: size, peak_rss_mb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6), ...(collect && { peak_live_heap_mb: Math.round(peakLive / 1e6) }), peak_heap_total_mb: Math.round(peaks.heapTotal / 1e6), peak_external_mb: Math.round(peaks.external / 1e6) })}\n`,
+    `${JSON.stringify({ variant, rows, bytes: size, peak_rss_mb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6), ...(collect && { peak_live_heap_mb: Math.round(peakLive / 1e6) }), peak_heap_total_mb: Math.round(peaks.heapTotal / 1e6), peak_external_mb: Math.round(peaks.external / 1e6) })}\n`,
   );
+
+  /** The ceiling: rows made one at a time, in groups of 25, INGEST_DEFAULTS.writeConcurrency calls in flight. */
+  async function writeBare(rule: IngestRule, table: string, version: string) {
+    const limit = pLimit(INGEST_DEFAULTS.writeConcurrency);
+    const source = sourceUri("rss", "imports/offers.csv");
+    const calls = new Set<Promise<void>>();
+    for (let start = 0; start < rows; start += 25) {
+      const group: { PutRequest: { Item: RowItem } }[] = [];
+      for (let i = start; i < Math.min(rows, start + 25); i++) {
+        const made = toRowItem(rule, row(i), { source, version, line: i + 2 });
+        if (!made.ok) throw new Error(made.reason);
+        group.push({ PutRequest: { Item: made.item } });
+      }
+      const call = limit(async () => {
+        let requests = group;
+        while (requests.length > 0) {
+          const response = await documentClient.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+          requests = (response.UnprocessedItems?.[table] ?? []) as typeof requests;
+        }
+      });
+      calls.add(call);
+      void call.finally(() => calls.delete(call));
+      // Make rows only as fast as they are written, as the ingester does.
+      if (limit.pendingCount > 0) await Promise.race(calls);
+    }
+    await Promise.all(calls);
+  }
 } finally {
   for (const client of Object.values(clients)) client.destroy();
   await Promise.allSettled([dynamodb.stop(), aws.stop(), rm(directory, { recursive: true, force: true })]);

@@ -9,8 +9,9 @@
  * Paired rounds (each round runs all three, in rotating order, on fresh tables); the ratios
  * reported are the medians of the per-round ratios.
  *
- * Plus peak RSS of an ingestion of 1,000,000 rows against 10,000, each in a fresh process
- * (bench/ingest-rss.ts).
+ * Plus peak RSS of an ingestion of 1,000,000 rows against 10,000, each in fresh processes
+ * (bench/ingest-rss.ts), beside the same for the ceiling: how much any loader's peak grows with
+ * the number of items it writes, V8's heap sizing and the SDK included.
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -66,13 +67,25 @@ export const offersRule = (bucket: string, table: string): IngestRule =>
     { name: "offers", bucket, pattern: "imports/*.csv", format: "csv", partitionKey: "account", sortKey: "offer_id", types: { price: "number" }, table },
   ])[0]!;
 
-function ingestMemory(rows: number): { rows: number; peak_rss_mb: number } {
+const RSS_RUNS = Number(process.env.INGEST_BENCH_RSS_RUNS ?? 3);
+
+interface MemoryRun {
+  peak_rss_mb: number;
+  peak_heap_total_mb: number;
+}
+
+/** Median peak RSS of RSS_RUNS fresh processes (a run's peak depends on when V8 happens to collect). */
+function ingestMemory(rows: number, variant: "ingester" | "ceiling"): { peak_rss_mb: number; runs: number[] } {
   const script = fileURLToPath(new URL("./ingest-rss.ts", import.meta.url));
-  const output = execFileSync(process.execPath, ["--import", "tsx", script, String(rows)], {
-    encoding: "utf8",
-    env: { ...process.env, AWS_REGION: LOCAL_REGION },
-  });
-  return JSON.parse(output.trim().split("\n").at(-1)!) as { rows: number; peak_rss_mb: number };
+  const runs: number[] = [];
+  for (let run = 0; run < RSS_RUNS; run++) {
+    const output = execFileSync(process.execPath, ["--import", "tsx", script, String(rows), variant], {
+      encoding: "utf8",
+      env: { ...process.env, AWS_REGION: LOCAL_REGION },
+    });
+    runs.push((JSON.parse(output.trim().split("\n").at(-1)!) as MemoryRun).peak_rss_mb);
+  }
+  return { peak_rss_mb: median(runs), runs };
 }
 
 export async function benchIngest(log: (line: string) => void) {
@@ -207,20 +220,21 @@ export async function benchIngest(log: (line: string) => void) {
       };
     }
     const [smallRows, largeRows] = [10_000, Number(process.env.INGEST_BENCH_RSS_ROWS ?? 1_000_000)];
-    log(`  memory: ingesting ${smallRows} and ${largeRows} rows, each in a fresh process...`);
-    const small = ingestMemory(smallRows);
-    const large = ingestMemory(largeRows);
-    log(`  peak RSS: ${small.peak_rss_mb} MB for ${smallRows} rows, ${large.peak_rss_mb} MB for ${largeRows} rows`);
-    return {
-      rows: ROWS,
-      rounds: ROUNDS,
-      concurrency: CONCURRENCY,
-      profiles,
-      rss_rows: [smallRows, largeRows],
-      rss_small_mb: small.peak_rss_mb,
-      rss_large_mb: large.peak_rss_mb,
-      rss_ratio: Number((large.peak_rss_mb / small.peak_rss_mb).toFixed(2)),
-    };
+    const memory: Record<string, object> = {};
+    for (const variant of ["ingester", "ceiling"] as const) {
+      log(`  memory (${variant}): ${smallRows} and ${largeRows} rows, ${RSS_RUNS} fresh processes each...`);
+      const small = ingestMemory(smallRows, variant);
+      const large = ingestMemory(largeRows, variant);
+      log(`  peak RSS (${variant}): ${small.peak_rss_mb} MB for ${smallRows} rows, ${large.peak_rss_mb} MB for ${largeRows} rows`);
+      memory[variant] = {
+        small_mb: small.peak_rss_mb,
+        large_mb: large.peak_rss_mb,
+        ratio: Number((large.peak_rss_mb / small.peak_rss_mb).toFixed(2)),
+        small_runs: small.runs,
+        large_runs: large.runs,
+      };
+    }
+    return { rows: ROWS, rounds: ROUNDS, concurrency: CONCURRENCY, profiles, rss_rows: [smallRows, largeRows], rss_runs: RSS_RUNS, memory };
   } finally {
     for (const client of Object.values(clients)) client.destroy();
     await Promise.allSettled([proxy.stop(), dynamodb.stop(), aws.stop()]);

@@ -93,13 +93,14 @@ export class RowBatchWriter {
     this.sleep = options.sleep ?? defaultSleep;
   }
 
-  async add(row: PendingRow): Promise<void> {
+  /** A promise only when the row filled a group, to wait on before adding more: most rows cost no promise. */
+  add(row: PendingRow): Promise<void> | undefined {
     if (this.group.has(row.identity)) {
       this.counts.collapsed++;
       this.group.delete(row.identity);
     }
     this.group.set(row.identity, row);
-    if (this.group.size >= MAX_BATCH_ITEMS) await this.dispatch();
+    return this.group.size >= MAX_BATCH_ITEMS ? this.dispatch() : undefined;
   }
 
   /** Sends what is buffered and waits for every write; after it, every row added is written or rejected. */

@@ -293,7 +293,8 @@ export class Ingester {
         if (!result.ok) {
           reject({ line: event.line, reason: result.reason });
         } else {
-          await writer.add({ item: result.item, identity: result.identity, line: event.line, bytes: event.bytes });
+          const full = writer.add({ item: result.item, identity: result.identity, line: event.line, bytes: event.bytes });
+          if (full) await full;
           if (copy && (await copy.write(JSON.stringify(result.item, copyValue)))) {
             await settle();
             safe = { at: { ...here(), phase: "writing", ...(copy.state() && { copy: copy.state()! }) }, counts: { ...counts } };
