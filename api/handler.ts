@@ -6,6 +6,7 @@
  *   GET /buckets/{bucket}/objects?prefix=&cursor=&limit=   live objects in key order
  *   GET /buckets/{bucket}/object?key=                      one object's record (or tombstone)
  *   GET /buckets/{bucket}/changes?since=&cursor=&limit=    changes in recording order
+ *   GET /buckets/{bucket}/history?key=                     every change of one key kept in the journal
  *
  * The object key travels in the query string, never in the path: an HTTP API hands Lambda a
  * URL-decoded `rawPath`, and a decoded `?` ends the path before Lambda sees it, while REST
@@ -40,7 +41,7 @@ const limitSchema = z.coerce
   .default(100);
 
 const objectQuerySchema = z.strictObject({
-  key: z.string({ error: "key is required: GET /buckets/{bucket}/object?key=<URL-encoded key>" }).min(1, "key must not be empty"),
+  key: z.string({ error: "key is required: ?key=<URL-encoded key>" }).min(1, "key must not be empty"),
 });
 
 const objectsQuerySchema = z.strictObject({ prefix: z.string().optional(), cursor: z.string().min(1).optional(), limit: limitSchema });
@@ -89,11 +90,11 @@ function parseQuery<T extends z.ZodType>(schema: T, event: APIGatewayProxyEventV
   return parsed.data;
 }
 
-type Collection = "objects" | "object" | "changes";
+type Collection = "objects" | "object" | "changes" | "history";
 
 /** Bucket names hold only letters, digits, `.` and `-`, so the decoded path is safe to match. */
 function route(rawPath: string): { collection: Collection; bucket: string } {
-  const match = /^\/buckets\/([a-z0-9][a-z0-9.-]*)\/(objects|object|changes)$/.exec(rawPath);
+  const match = /^\/buckets\/([a-z0-9][a-z0-9.-]*)\/(objects|object|changes|history)$/.exec(rawPath);
   if (!match) throw new HttpError(404, "NotFound", `no route for ${rawPath}; object keys go in the query string: /buckets/{bucket}/object?key=...`);
   return { bucket: match[1]!, collection: match[2] as Collection };
 }
@@ -128,6 +129,10 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
           ...(query.cursor !== undefined && { cursor: query.cursor }),
         });
         return json(200, page);
+      }
+      case "history": {
+        const { key } = parseQuery(objectQuerySchema, event);
+        return json(200, await ledger.history(target.bucket, key));
       }
       case "object": {
         const { key } = parseQuery(objectQuerySchema, event);

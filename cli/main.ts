@@ -8,6 +8,7 @@ import { registerChanges } from "./commands/changes.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDev } from "./commands/dev.js";
 import { registerGet } from "./commands/get.js";
+import { registerHistory } from "./commands/history.js";
 import { registerLs } from "./commands/ls.js";
 import { registerReconcile } from "./commands/reconcile.js";
 import { registerRuns } from "./commands/runs.js";
@@ -30,6 +31,7 @@ function buildProgram(): Command {
   registerLs(program);
   registerChanges(program);
   registerGet(program);
+  registerHistory(program);
   registerStat(program);
   registerReconcile(program);
   registerRuns(program);

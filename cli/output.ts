@@ -45,10 +45,11 @@ export function objectRow(mode: OutputMode, record: LedgerRecord): string {
   return `${formatTime(record.lastModified).padEnd(21)}${formatBytes(record.size).padStart(11)}  ${record.key}`;
 }
 
-export const changeColumns = `${"RECORDED AT".padEnd(21)}${"CHANGE".padEnd(40)}${"SIZE".padStart(11)}  KEY`;
+export const changeColumns = `${"RECORDED AT".padEnd(21)}${"CHANGE".padEnd(34)}${"SIZE".padStart(11)}  ${"BY".padEnd(28)}KEY`;
 
 export function changeRow(mode: OutputMode, record: LedgerRecord): string {
-  const change = record.cause.padEnd(40);
+  const change = record.cause.padEnd(34);
   const size = record.deleted ? red(mode, "deleted".padStart(11)) : formatBytes(record.size).padStart(11);
-  return `${formatTime(record.recordedAt).padEnd(21)}${record.deleted ? red(mode, change) : change}${size}  ${record.key}`;
+  const by = record.source === "reconcile" ? "reconciliation" : (record.origin?.requester ?? "-");
+  return `${formatTime(record.recordedAt).padEnd(21)}${record.deleted ? red(mode, change) : change}${size}  ${dim(mode, by.padEnd(28))}${record.key}`;
 }

@@ -16,6 +16,7 @@ import {
   type S3EventRecord,
 } from "./schema.js";
 import { describeIssues } from "../validation/parse.js";
+import type { ChangeOrigin } from "../ledger/record.js";
 
 interface EventBase {
   bucket: string;
@@ -29,6 +30,8 @@ interface EventBase {
    * whole seconds (its `time` field), so such an event happened anywhere in that second.
    */
   eventTimeResolutionMs: number;
+  /** Who made the change, as the event states it. */
+  origin: ChangeOrigin;
 }
 
 /** The object now exists with this state. */
@@ -72,6 +75,7 @@ interface RawObjectEvent {
   eventName: string;
   eventTime: string;
   eventTimeResolutionMs: number;
+  origin: ChangeOrigin;
   size?: number | undefined;
   etag?: string | undefined;
   versionId?: string | undefined;
@@ -103,6 +107,7 @@ function classify(raw: RawObjectEvent): ObjectEvent {
     eventName: raw.eventName,
     eventTime: new Date(raw.eventTime).toISOString(),
     eventTimeResolutionMs: raw.eventTimeResolutionMs,
+    origin: raw.origin,
   };
   const [category, detail] = raw.eventName.split(":", 2);
   const isDeletion = category === "ObjectRemoved" || category === "LifecycleExpiration";
@@ -134,6 +139,10 @@ function classify(raw: RawObjectEvent): ObjectEvent {
   return { ...base, action: "ignore" };
 }
 
+function originOf(requester: string | undefined, sourceIp: string | undefined, requestId: string | undefined): ChangeOrigin {
+  return { ...(requester && { requester }), ...(sourceIp && { sourceIp }), ...(requestId && { requestId }) };
+}
+
 function fromS3Record(record: S3EventRecord): RawObjectEvent {
   const { bucket, object } = record.s3;
   return {
@@ -142,6 +151,7 @@ function fromS3Record(record: S3EventRecord): RawObjectEvent {
     eventName: record.eventName.replace(/^s3:/, ""),
     eventTime: record.eventTime,
     eventTimeResolutionMs: 1,
+    origin: originOf(record.userIdentity?.principalId, record.requestParameters?.sourceIPAddress, record.responseElements?.["x-amz-request-id"]),
     size: object.size,
     etag: object.eTag,
     versionId: object.versionId,
@@ -183,6 +193,7 @@ function fromEventBridge(event: EventBridgeEvent): RawObjectEvent {
     eventTime: event.time,
     // EventBridge's `time` has whole seconds only.
     eventTimeResolutionMs: 1000,
+    origin: originOf(event.detail.requester, event.detail["source-ip-address"], event.detail["request-id"]),
     size: object.size,
     etag: object.etag,
     versionId: object["version-id"],

@@ -8,10 +8,19 @@ import { z } from "zod";
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), "not an ISO-8601 time");
 
+/**
+ * Who made the change: every S3 notification record carries `userIdentity.principalId`,
+ * `requestParameters.sourceIPAddress` and `responseElements.x-amz-request-id`
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+ * Optional here: a record without them is still a change to track.
+ */
 export const s3EventRecordSchema = z.object({
   eventSource: z.literal("aws:s3"),
   eventName: z.string().min(1),
   eventTime: isoTime,
+  userIdentity: z.object({ principalId: z.string().optional() }).optional(),
+  requestParameters: z.object({ sourceIPAddress: z.string().optional() }).optional(),
+  responseElements: z.object({ "x-amz-request-id": z.string().optional() }).optional(),
   s3: z.object({
     bucket: z.object({ name: z.string().min(1) }),
     object: z.object({
@@ -45,6 +54,11 @@ export const eventBridgeEventSchema = z.object({
     }),
     reason: z.string().optional(),
     "deletion-type": z.string().optional(),
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html: the detail's
+    // `requester`, `source-ip-address` and `request-id`.
+    requester: z.string().optional(),
+    "source-ip-address": z.string().optional(),
+    "request-id": z.string().optional(),
   }),
 });
 

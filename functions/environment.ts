@@ -28,6 +28,8 @@ function parseEnvironment<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv
 
 const tableName = z.string().min(3, "TABLE_NAME must name the ledger table");
 const retentionDays = z.coerce.number().int().positive().default(DEFAULT_RETENTION_DAYS);
+/** Days the journal keeps each change; 0: no journal. */
+const historyDays = z.coerce.number().int().min(0).max(3650).default(0);
 const bucketList = z.string().transform((value, ctx) => {
   try {
     return z.array(z.string().min(3)).min(1).parse(JSON.parse(value));
@@ -71,6 +73,7 @@ const trackerEnvironmentSchema = z
   .object({
     TABLE_NAME: tableName,
     RETENTION_DAYS: retentionDays,
+    HISTORY_DAYS: historyDays,
     WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
     ...ingestRequestVariables,
   })
@@ -86,6 +89,7 @@ const reconcileEnvironmentSchema = z
   .object({
     TABLE_NAME: tableName,
     RETENTION_DAYS: retentionDays,
+    HISTORY_DAYS: historyDays,
     BUCKETS: bucketList,
     RECONCILE_SOURCE: z.enum(["list", "inventory"]).default("list"),
     MAX_DELETE_FRACTION: z.coerce.number().min(0).max(1).default(RECONCILE_DEFAULTS.maxDeleteFraction),

@@ -20,6 +20,7 @@ const reconciler = buildReconciler({
   clients: { s3: withoutSdkLogger(new S3Client({})), sqs, documentClient: createDocumentClient() },
   tableName: env.TABLE_NAME,
   retentionDays: env.RETENTION_DAYS,
+  historyDays: env.HISTORY_DAYS,
   taskQueueUrl: env.TASK_QUEUE_URL,
   buckets: env.BUCKETS,
   ...(env.RECONCILE_SOURCE === "inventory" && {

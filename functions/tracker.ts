@@ -12,7 +12,7 @@ import { withoutSdkLogger } from "../sdk/lean-client.js";
 const env = parseTrackerEnvironment(process.env);
 
 export const handler = createTrackerHandler({
-  ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS }),
+  ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS, historyDays: env.HISTORY_DAYS }),
   lookup: s3ObjectLookup(withoutSdkLogger(new S3Client({}))),
   logger: new Logger({ serviceName: "bucket-ledger-tracker" }),
   metrics: new Metrics({ namespace: "BucketLedger", serviceName: "tracker" }),

@@ -4,7 +4,7 @@
  * Pure: no Pulumi imports, so the rules are unit-testable.
  */
 import { z } from "zod";
-import { DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
+import { DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 import { INGEST_DEFAULTS } from "../ingest/defaults.js";
@@ -136,6 +136,13 @@ export const bucketLedgerArgsSchema = z.object({
   /** Opt-in: let the stack own (and so replace) adopted buckets' notification configuration. */
   replaceExistingNotifications: z.boolean().default(false),
   retentionDays: z.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
+  /** The journal: every change of every key, kept `days` days (ledger/history.ts). */
+  history: z
+    .object({
+      enabled: z.boolean().default(true),
+      days: z.number().int().min(1).max(3650).default(DEFAULT_HISTORY_DAYS),
+    })
+    .prefault({}),
   deletionProtection: z.boolean().default(true),
   maxReceiveCount: z.number().int().min(1).max(1000).default(5),
   tracker: z

@@ -115,6 +115,8 @@ export class BucketLedger extends pulumi.ComponentResource {
     );
 
     const logRetentionDays = settings.monitoring.logRetentionDays;
+    // The writers' one setting for the journal: 0 turns it off.
+    const historyDays = settings.history.enabled ? settings.history.days : 0;
     if (settings.ingest.rules.length > 0) {
       this.ingestion = new Ingestion(
         `${name}-ingest`,
@@ -137,6 +139,7 @@ export class BucketLedger extends pulumi.ComponentResource {
       {
         settings: settings.tracker,
         retentionDays: settings.retentionDays,
+        historyDays,
         logRetentionDays,
         table: { name: this.table.name, arn: this.table.arn },
         queueArn: this.delivery.queue.arn,
@@ -153,6 +156,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         settings: settings.reconcile,
         logRetentionDays,
         retentionDays: settings.retentionDays,
+        historyDays,
         buckets: buckets.map(({ logicalName: logical, name: bucketName, arn }) => ({ logicalName: logical, name: bucketName, arn })),
         table: { name: this.table.name, resourceArns: this.table.resourceArns },
         accountId: identity.accountId,

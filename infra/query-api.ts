@@ -9,7 +9,12 @@ import type { ApiVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
 
 /** The object key is a query parameter: HTTP APIs decode the path (see api/handler.ts). */
-export const QUERY_ROUTES = ["GET /buckets/{bucket}/objects", "GET /buckets/{bucket}/object", "GET /buckets/{bucket}/changes"] as const;
+export const QUERY_ROUTES = [
+  "GET /buckets/{bucket}/objects",
+  "GET /buckets/{bucket}/object",
+  "GET /buckets/{bucket}/changes",
+  "GET /buckets/{bucket}/history",
+] as const;
 
 export interface QueryApiArgs {
   authorization: "iam" | "none";

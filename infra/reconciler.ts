@@ -21,6 +21,8 @@ export interface ReconcilerArgs {
   settings: ResolvedBucketLedgerArgs["reconcile"];
   logRetentionDays: number;
   retentionDays: number;
+  /** Days the journal keeps each change; 0: no journal. */
+  historyDays: number;
   buckets: { logicalName: string; name: pulumi.Input<string>; arn: pulumi.Input<string> }[];
   table: { name: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
   accountId: pulumi.Input<string>;
@@ -99,6 +101,7 @@ export class Reconciler extends pulumi.ComponentResource {
         environment: {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
+          HISTORY_DAYS: String(args.historyDays),
           BUCKETS: pulumi.jsonStringify(args.buckets.map((bucket) => bucket.name)),
           RECONCILE_SOURCE: settings.source,
           MAX_DELETE_FRACTION: String(settings.maxDeleteFraction),

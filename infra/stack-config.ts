@@ -17,6 +17,8 @@ export const STACK_CONFIG_KEYS = [
   "delivery",
   "replaceExistingNotifications",
   "retentionDays",
+  "history",
+  "historyDays",
   "deletionProtection",
   "maxReceiveCount",
   "trackerBatchSize",
@@ -113,6 +115,7 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
     delivery: text(values, "delivery") as BucketLedgerArgs["delivery"],
     replaceExistingNotifications: boolean(values, "replaceExistingNotifications"),
     retentionDays: integer(values, "retentionDays"),
+    history: defined({ enabled: boolean(values, "history"), days: integer(values, "historyDays") }),
     deletionProtection: boolean(values, "deletionProtection"),
     maxReceiveCount: integer(values, "maxReceiveCount"),
     tracker: defined({

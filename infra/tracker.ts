@@ -12,6 +12,8 @@ import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAc
 export interface TrackerArgs {
   settings: ResolvedBucketLedgerArgs["tracker"];
   retentionDays: number;
+  /** Days the journal keeps each change; 0: no journal. */
+  historyDays: number;
   logRetentionDays: number;
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   queueArn: pulumi.Input<string>;
@@ -45,6 +47,7 @@ export class Tracker extends pulumi.ComponentResource {
         environment: {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
+          HISTORY_DAYS: String(args.historyDays),
           WRITE_CONCURRENCY: String(settings.writeConcurrency),
           ...ingestRequestEnvironment(args.ingestion),
         } satisfies TrackerVariables<pulumi.Input<string>>,

@@ -20,3 +20,4 @@ export {
   type IngestionStatus,
   type UploadState,
 } from "./ingestions.js";
+export type { History, HistoryEntry } from "./history.js";

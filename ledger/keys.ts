@@ -92,6 +92,20 @@ export const rejectedRowKeys = {
   of: (version: string) => `${version}#`,
 } as const;
 
+/**
+ * The journal (ledger/history.ts), beside the objects in the ledger table:
+ *
+ *   journal#<bucket>#<key hash>      e#<sequencer> per event, r#<recorded at> per repair
+ */
+export function journalPartitionKey(bucket: string, key: string): string {
+  return `journal#${bucket}#${keyDigest(key).subarray(0, 12).toString("hex")}`;
+}
+
+export const journalKeys = {
+  event: (sequencer: string) => `e#${sequencer}`,
+  repair: (recordedAt: string) => `r#${recordedAt}`,
+} as const;
+
 /** Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC). */
 export function changeDayKey(bucket: string, day: string): string {
   return `${bucket}#${day}`;

@@ -20,6 +20,7 @@ import {
   type QueryContext,
 } from "./queries.js";
 import { bucketStats, type BucketStats } from "./stats.js";
+import { readHistory, type History } from "./history.js";
 import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
@@ -36,6 +37,8 @@ import {
 } from "./writes.js";
 
 export const DEFAULT_RETENTION_DAYS = 30;
+/** How long the journal keeps each change of a key, when a stack turns it on (it does by default). */
+export const DEFAULT_HISTORY_DAYS = 90;
 const SECONDS_PER_DAY = 86_400;
 
 export interface LedgerOptions {
@@ -44,6 +47,11 @@ export interface LedgerOptions {
   documentClient?: DynamoDBDocumentClient;
   /** How long tombstones are kept; also the horizon of the change feed. */
   retentionDays?: number;
+  /**
+   * For the ledger's writers: keep every change in its key's history (the journal) for this
+   * many days. Absent or 0: no journal is written. Reading history needs no setting.
+   */
+  historyDays?: number;
   now?: () => Date;
 }
 
@@ -73,6 +81,7 @@ export class Ledger {
       documentClient,
       retentionSeconds: this.retentionDays * SECONDS_PER_DAY,
       now: this.now,
+      ...(options.historyDays && { journal: { tableName: this.tableName, documentClient, retentionSeconds: options.historyDays * SECONDS_PER_DAY } }),
     };
   }
 
@@ -127,6 +136,11 @@ export class Ledger {
   changesPage(query: ChangesQuery & { limit: number }): Promise<Page<LedgerRecord>> {
     const pageSize = query.pageSize ?? changesPageSizeForLimit(query.limit);
     return takePage(this.changes({ ...query, pageSize }), query.limit, (last) => changesCursor(query.bucket, last));
+  }
+
+  /** Every change kept in a key's journal, oldest first, and whether it reaches back to the key's first. */
+  history(bucket: string, key: string): Promise<History> {
+    return readHistory(this.query, bucket, key, this.now());
   }
 
   /** The latest row ingestion of an object, if a rule covers it and it was ingested. */

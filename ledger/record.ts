@@ -8,6 +8,15 @@ import { ledgerTable } from "./table.js";
 /** Who wrote the item last: an S3 event, or a reconciliation repair. */
 export type RecordSource = "event" | "reconcile";
 
+/** Who made a change, as its S3 event states it; empty for reconciliation's repairs. */
+export interface ChangeOrigin {
+  /** The principal: `userIdentity.principalId`, or EventBridge's `requester` (an account or service). */
+  requester?: string;
+  sourceIp?: string;
+  /** S3's request id, to look the request up in CloudTrail or S3 server access logs. */
+  requestId?: string;
+}
+
 /** What S3 says about an object's current version. */
 export interface ObjectState {
   size: number;
@@ -31,6 +40,7 @@ interface RecordBase {
   observedAt: string;
   /** When the ledger wrote the item; orders the change feed. */
   recordedAt: string;
+  origin?: ChangeOrigin;
 }
 
 export interface LiveObjectRecord extends RecordBase, ObjectState {
@@ -72,6 +82,7 @@ export function toItem(record: LedgerRecord): LedgerItem {
   };
   if (record.sequencer !== undefined) item.seq = record.sequencer;
   if (record.versionId !== undefined) item.versionId = record.versionId;
+  Object.assign(item, originAttributes(record.origin));
   if (record.deleted) {
     item[A.expiresAt] = record.expiresAt;
   } else {
@@ -81,6 +92,24 @@ export function toItem(record: LedgerRecord): LedgerItem {
     if (record.storageClass !== undefined) item.storageClass = record.storageClass;
   }
   return item;
+}
+
+/** The origin's attributes, under the same names in ledger and journal items. */
+export function originAttributes(origin: ChangeOrigin | undefined): LedgerItem {
+  if (!origin) return {};
+  return {
+    ...(origin.requester !== undefined && { requester: origin.requester }),
+    ...(origin.sourceIp !== undefined && { sourceIp: origin.sourceIp }),
+    ...(origin.requestId !== undefined && { requestId: origin.requestId }),
+  };
+}
+
+export function originFrom(item: LedgerItem): ChangeOrigin | undefined {
+  const requester = optionalStr(item, "requester");
+  const sourceIp = optionalStr(item, "sourceIp");
+  const requestId = optionalStr(item, "requestId");
+  if (requester === undefined && sourceIp === undefined && requestId === undefined) return undefined;
+  return { ...(requester !== undefined && { requester }), ...(sourceIp !== undefined && { sourceIp }), ...(requestId !== undefined && { requestId }) };
 }
 
 function str(item: LedgerItem, name: string): string {
@@ -97,6 +126,7 @@ function optionalStr(item: LedgerItem, name: string): string | undefined {
 export function fromItem(item: LedgerItem): LedgerRecord {
   const sequencer = optionalStr(item, "seq");
   const versionId = optionalStr(item, "versionId");
+  const origin = originFrom(item);
   const base = {
     bucket: str(item, "bucket"),
     key: str(item, A.sk),
@@ -106,6 +136,7 @@ export function fromItem(item: LedgerItem): LedgerRecord {
     recordedAt: str(item, "recordedAt"),
     ...(sequencer !== undefined && { sequencer }),
     ...(versionId !== undefined && { versionId }),
+    ...(origin !== undefined && { origin }),
   };
   if (item.deleted === true) {
     return { ...base, deleted: true, expiresAt: Number(item[A.expiresAt]) };

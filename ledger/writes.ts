@@ -7,8 +7,9 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { assertValidObjectKey, reconcileKeys, reconcilePartitionKey } from "./keys.js";
-import { attributeNames, toItem, type LedgerRecord, type ObjectState } from "./record.js";
+import { attributeNames, toItem, type ChangeOrigin, type LedgerRecord, type ObjectState } from "./record.js";
 import { normalizeSequencer } from "./sequencer.js";
+import { journalChange, type JournalContext } from "./history.js";
 
 interface MutationBase {
   bucket: string;
@@ -18,6 +19,7 @@ interface MutationBase {
   /** ISO-8601 time of the S3 event. */
   eventTime: string;
   eventName: string;
+  origin?: ChangeOrigin;
 }
 
 /** The object now exists with this state. */
@@ -55,6 +57,8 @@ export interface WriteContext {
   /** How long tombstones (and so the change feed) are kept. */
   retentionSeconds: number;
   now: () => Date;
+  /** With the journal on: every change is also kept in the key's history. */
+  journal?: JournalContext;
 }
 
 export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, retentionSeconds: number): LedgerRecord {
@@ -66,6 +70,7 @@ export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, ret
     source: "event" as const,
     observedAt: new Date(mutation.eventTime).toISOString(),
     recordedAt: recordedAt.toISOString(),
+    ...(mutation.origin && Object.keys(mutation.origin).length > 0 && { origin: mutation.origin }),
   };
   if (mutation.kind === "upsert") return { ...base, ...mutation.state, deleted: false };
   return {
@@ -81,8 +86,10 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
   const record = mutationToRecord(mutation, ctx.now(), ctx.retentionSeconds);
   const watermark = mutation.kind === "upsert" ? mutation.reconciledThrough : undefined;
   const firstWrite = watermark === undefined ? "attribute_not_exists(#pk)" : "(attribute_not_exists(#pk) AND :observedAt >= :reconciledThrough)";
+  let outcome: ApplyOutcome = "applied";
+  let first = false;
   try {
-    await ctx.documentClient.send(
+    const { Attributes } = await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
         Item: toItem(record),
@@ -94,16 +101,20 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
           ...(watermark !== undefined && { ":reconciledThrough": watermark }),
         },
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        // The item replaced, to tell the journal whether this change starts the key's history.
+        ...(ctx.journal && { ReturnValues: "ALL_OLD" }),
       }),
     );
-    return "applied";
+    first = Attributes === undefined;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
-      if (!error.Item) return "predatesReconciliation";
-      return error.Item.seq?.S === record.sequencer ? "duplicate" : "superseded";
-    }
-    throw error;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!error.Item) outcome = "predatesReconciliation";
+    else outcome = error.Item.seq?.S === record.sequencer ? "duplicate" : "superseded";
   }
+  // After the item, so that a failure here fails the message and its redelivery (a duplicate
+  // then) writes the entry. Every outcome is journaled: a change the item skipped happened too.
+  if (ctx.journal) await journalChange(ctx.journal, record, first);
+  return outcome;
 }
 
 /** What reconciliation found wrong with one key. */
@@ -141,21 +152,27 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
   const record: LedgerRecord = repair.state
     ? { ...base, ...repair.state, deleted: false }
     : { ...base, deleted: true, expiresAt: Math.floor(recordedAt.getTime() / 1000) + ctx.retentionSeconds };
+  let first: boolean;
   try {
-    await ctx.documentClient.send(
+    const { Attributes } = await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
         Item: toItem(record),
         ConditionExpression: "attribute_not_exists(#pk) OR #recordedAt < :snapshot",
         ExpressionAttributeNames: { "#pk": attributeNames.pk, "#recordedAt": "recordedAt" },
         ExpressionAttributeValues: { ":snapshot": base.observedAt },
+        ...(ctx.journal && { ReturnValues: "ALL_OLD" }),
       }),
     );
-    return "repaired";
+    first = Attributes === undefined;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return "newerStateKept";
     throw error;
   }
+  // If this fails, so does the task; its retry finds the key repaired and journals nothing. A
+  // repair's entry can be lost that way, never made up.
+  if (ctx.journal) await journalChange(ctx.journal, record, first);
+  return "repaired";
 }
 
 /** The reconciled-through watermark of a bucket: one item beside its reconciliation runs. */

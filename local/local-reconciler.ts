@@ -32,6 +32,7 @@ export interface LocalReconcilerOptions {
   role: LocalClients;
   tableName: string;
   retentionDays: number;
+  historyDays?: number;
   buckets: string[];
   tasksPerRun: number;
   /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
@@ -75,6 +76,7 @@ export class LocalReconciler {
       clients: { s3: options.role.s3, sqs: options.role.sqs, documentClient: createDocumentClient(options.role.dynamodb) },
       tableName: options.tableName,
       retentionDays: options.retentionDays,
+      ...(options.historyDays !== undefined && { historyDays: options.historyDays }),
       taskQueueUrl: tasks.queueUrl,
       buckets: options.buckets,
       settings: {

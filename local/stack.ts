@@ -10,7 +10,7 @@ import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilT
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
-import { createDocumentClient, createTableInput, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
+import { createDocumentClient, createTableInput, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
 import type { RunSummary } from "../reconcile/fan-out.js";
 import type { TrackerCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
@@ -48,6 +48,8 @@ export interface LocalStackOptions {
   /** Keep the ledger and the buckets here across restarts (created if missing); in memory and a temporary directory without it. */
   dataDirectory?: string;
   retentionDays?: number;
+  /** Days the journal keeps each change, as a deployed stack's `historyDays`; 0 turns it off. */
+  historyDays?: number;
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
   batchSize?: number;
@@ -131,6 +133,7 @@ export class LocalStack {
     const buckets = options.buckets ?? [...LOCAL_DEFAULTS.buckets];
     const tableName = options.tableName ?? LOCAL_DEFAULTS.tableName;
     const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    const historyDays = options.historyDays ?? DEFAULT_HISTORY_DAYS;
     // A data directory keeps the whole state or none of it: the ledger (DynamoDB Local's file)
     // and the buckets (objects under s3/) together. A directory that does not exist yet is made.
     const s3Directory = options.dataDirectory !== undefined ? join(options.dataDirectory, "s3") : undefined;
@@ -213,7 +216,7 @@ export class LocalStack {
       const trackerTable = tableFaults
         ? recordCalls(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableFaults.endpoint })), "tracker")
         : roleClients.tracker.dynamodb;
-      const trackerLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(trackerTable) });
+      const trackerLedger = new Ledger({ tableName, retentionDays, historyDays, documentClient: createDocumentClient(trackerTable) });
       const handler = createTrackerHandler({
         ledger: trackerLedger,
         lookup: s3ObjectLookup(roleClients.tracker.s3),
@@ -247,6 +250,7 @@ export class LocalStack {
         role: roleClients.reconcile,
         tableName,
         retentionDays,
+        historyDays,
         buckets,
         ...(options.reconcileTaskBudgetMs !== undefined && { taskBudgetMs: options.reconcileTaskBudgetMs }),
         ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),

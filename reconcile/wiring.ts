@@ -40,6 +40,8 @@ export interface ReconcilerWiring {
   clients: { s3: S3Client; sqs: SQSClient; documentClient: DynamoDBDocumentClient };
   tableName: string;
   retentionDays: number;
+  /** Days the journal keeps each repair; 0 or absent: no journal. */
+  historyDays?: number;
   taskQueueUrl: string;
   buckets: string[];
   /** Read S3 Inventory reports from here instead of listing. */
@@ -63,7 +65,12 @@ export interface Reconciler extends ReconcileHandler {
 
 export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
   const { clients, settings, logger, metrics } = wiring;
-  const ledger = new Ledger({ tableName: wiring.tableName, retentionDays: wiring.retentionDays, documentClient: clients.documentClient });
+  const ledger = new Ledger({
+    tableName: wiring.tableName,
+    retentionDays: wiring.retentionDays,
+    documentClient: clients.documentClient,
+    ...(wiring.historyDays !== undefined && { historyDays: wiring.historyDays }),
+  });
   const runs = new RunStore(wiring.tableName, clients.documentClient);
   const sources = openRunSource({ s3: clients.s3, ...(wiring.inventory && { inventory: wiring.inventory }) });
   const wrap = wiring.wrapSource ?? ((source: ObjectSource) => source);

@@ -10,7 +10,14 @@ async function toMutation(
   lookup: ObjectLookup,
   reconciledThrough: string | undefined,
 ): Promise<ObjectMutation> {
-  const base = { bucket: event.bucket, key: event.key, sequencer: event.sequencer, eventTime: event.eventTime, eventName: event.eventName };
+  const base = {
+    bucket: event.bucket,
+    key: event.key,
+    sequencer: event.sequencer,
+    eventTime: event.eventTime,
+    eventName: event.eventName,
+    origin: event.origin,
+  };
   switch (event.action) {
     case "upsert":
       return {

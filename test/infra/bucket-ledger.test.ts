@@ -129,6 +129,21 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     expect(deny).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
   });
 
+  const writerVariables = (resources: Awaited<ReturnType<typeof deploy>>["resources"]) =>
+    ["tracker", "reconcile"].map(
+      (name) => (one(resources, "aws:lambda/function:Function", name).environment as { variables: Record<string, string> }).variables,
+    );
+
+  it("turns the journal off in both writers with history: false", async () => {
+    const { resources } = await deploy({ createBucket: {}, history: { enabled: false } });
+    expect(writerVariables(resources).map((variables) => variables.HISTORY_DAYS)).toEqual(["0", "0"]);
+  });
+
+  it("gives both writers historyDays", async () => {
+    const { resources } = await deploy({ createBucket: {}, history: { days: 7 } });
+    expect(writerVariables(resources).map((variables) => variables.HISTORY_DAYS)).toEqual(["7", "7"]);
+  });
+
   it("runs the tracker on nodejs22.x/arm64 with partial batch failures and bounded concurrency", async () => {
     const { resources } = await deploy({ createBucket: {}, tracker: { batchSize: 250, batchingWindowSeconds: 10, maximumConcurrency: 4 } });
     const tracker = one(resources, "aws:lambda/function:Function", "tracker");
@@ -136,6 +151,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     expect((tracker.environment as { variables: Record<string, string> }).variables).toMatchObject({
       TABLE_NAME: "ledger-ledger-1a2b3c",
       RETENTION_DAYS: "30",
+      HISTORY_DAYS: "90",
       WRITE_CONCURRENCY: "32",
     });
     expect(one(resources, "aws:lambda/eventSourceMapping:EventSourceMapping", "tracker")).toMatchObject({
@@ -229,12 +245,13 @@ describe("query API", () => {
     expect(resources.filter((resource) => resource.type.startsWith("aws:apigatewayv2/"))).toEqual([]);
   });
 
-  it("serves three GET routes through one Lambda, all IAM-authorized by default, with a throttled stage", async () => {
+  it("serves four GET routes through one Lambda, all IAM-authorized by default, with a throttled stage", async () => {
     const { resources, ledger } = await deploy({ createBucket: {}, api: { enabled: true } });
     expect(one(resources, "aws:apigatewayv2/api:Api")).toMatchObject({ protocolType: "HTTP" });
     const routes = ofType(resources, "aws:apigatewayv2/route:Route");
     expect(routes.map((route) => route.inputs.routeKey).sort()).toEqual([
       "GET /buckets/{bucket}/changes",
+      "GET /buckets/{bucket}/history",
       "GET /buckets/{bucket}/object",
       "GET /buckets/{bucket}/objects",
     ]);

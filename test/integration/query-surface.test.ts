@@ -113,6 +113,18 @@ describe("HTTP API on loopback", () => {
     expect(later.body).toEqual({ items: [] });
   });
 
+  it("answers who deleted a key: its history, with the requester and source IP the local S3 put in its events", async () => {
+    const history = await get(`/buckets/${bucket}/history?key=empty-file.txt`);
+    expect(history.status).toBe(200);
+    const entries = history.body.entries as { cause: string; deleted: boolean; origin: Record<string, string> }[];
+    expect(entries.map((entry) => [entry.cause, entry.deleted])).toEqual([
+      ["ObjectCreated:Put", false],
+      ["ObjectRemoved:Delete", true],
+    ]);
+    expect(entries[1]!.origin).toMatchObject({ requester: "AWS:LOCAL", sourceIp: "127.0.0.1", requestId: expect.stringMatching(/^[0-9A-F]{16}$/) });
+    expect(history.body.complete).toBe(true);
+  });
+
   it.each([
     ["a limit of 0", `/buckets/${bucket}/objects?limit=0`, /limit must be at least 1/],
     ["a limit that is not a number", `/buckets/${bucket}/objects?limit=ten`, /limit must be a number/],
@@ -147,6 +159,28 @@ describe("CLI: get, stat, runs and finding the table", () => {
     const missing = await runCli(["get", bucket, "nope.txt", "--local"], { cwd: workdir });
     expect(missing).toMatchObject({ code: 1, stdout: "" });
     expect(missing.stderr).toMatch(/no record of "nope.txt" in query-bucket/);
+  });
+
+  it("history prints one JSON document when piped, a table with who and from where on a terminal, and exits 1 for a key with none", async () => {
+    const piped = await runCli(["history", bucket, "empty-file.txt", "--local"], { cwd: workdir });
+    expect(piped.code).toBe(0);
+    const history = JSON.parse(piped.stdout) as { complete: boolean; entries: { deleted: boolean; origin: { requester: string } }[] };
+    expect(history.complete).toBe(true);
+    expect(history.entries.at(-1)).toMatchObject({ deleted: true, origin: { requester: "AWS:LOCAL" } });
+    const table = execFileSync(
+      "script",
+      ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} history ${bucket} empty-file.txt --local`, "/dev/null"],
+      {
+        cwd: workdir,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+    );
+    expect(table).toMatch(/CHANGED AT \(S3\)\s+CHANGE\s+SIZE\s+ETAG\s+BY\s+FROM/);
+    expect(table).toMatch(/ObjectRemoved:Delete\s+deleted\s+AWS:LOCAL\s+127\.0\.0\.1/);
+    const none = await runCli(["history", bucket, "nope.txt", "--local"], { cwd: workdir });
+    expect(none).toMatchObject({ code: 1, stdout: "" });
+    expect(none.stderr).toMatch(/no history of "nope.txt"/);
   });
 
   it("stat counts live objects, bytes and tombstones exactly, and names the newest change", async () => {

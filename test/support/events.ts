@@ -16,6 +16,9 @@ export interface S3EventSpec {
   eTag?: string;
   versionId?: string;
   eventTime?: string;
+  /** `userIdentity.principalId`. */
+  requester?: string;
+  sourceIp?: string;
 }
 
 export function s3EventRecord(spec: S3EventSpec) {
@@ -25,8 +28,8 @@ export function s3EventRecord(spec: S3EventSpec) {
     awsRegion: "us-east-1",
     eventTime: spec.eventTime ?? "2026-11-21T10:00:00.000Z",
     eventName: spec.eventName,
-    userIdentity: { principalId: "AWS:AIDAJDPLRKLG7UEXAMPLE" },
-    requestParameters: { sourceIPAddress: "127.0.0.1" },
+    userIdentity: { principalId: spec.requester ?? "AWS:AIDAJDPLRKLG7UEXAMPLE" },
+    requestParameters: { sourceIPAddress: spec.sourceIp ?? "127.0.0.1" },
     responseElements: { "x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD" },
     s3: {
       s3SchemaVersion: "1.0",

@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import type { HistoryEntry } from "../../ledger/index.js";
+import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
+import { formatBytes, formatTime, outputMode, writeLine } from "../output.js";
+import { LookupFailedError } from "../errors.js";
+
+interface HistoryOptions extends TargetOptions {
+  json?: boolean;
+}
+
+const columns = `${"CHANGED AT (S3)".padEnd(21)}${"CHANGE".padEnd(34)}${"SIZE".padStart(11)}  ${"ETAG".padEnd(34)}${"BY".padEnd(28)}FROM`;
+
+/** Who made the change: the event's requester, or reconciliation for its repairs. */
+function madeBy(entry: HistoryEntry): string {
+  return entry.source === "reconcile" ? "reconciliation" : (entry.origin?.requester ?? "-");
+}
+
+function row(entry: HistoryEntry): string {
+  const size = entry.deleted ? "deleted" : formatBytes(entry.size);
+  const etag = entry.deleted ? "" : entry.etag;
+  return `${formatTime(entry.observedAt).padEnd(21)}${entry.cause.padEnd(34)}${size.padStart(11)}  ${etag.padEnd(34)}${madeBy(entry).padEnd(28)}${entry.origin?.sourceIp ?? ""}`;
+}
+
+export function registerHistory(program: Command): void {
+  withTargetOptions(program.command("history"))
+    .description("every change of one key the journal kept, oldest first: when, what, and who (requester and source IP)")
+    .argument("<bucket>", "bucket name")
+    .argument("<key>", "object key, exactly as in S3 (quote it)")
+    .option("--json", "one JSON document: {bucket, key, complete, entries} (the default when stdout is not a terminal)")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "The journal keeps each change for historyDays (stack config, 90 by default). When the oldest",
+        "change kept is not the key's first, the history says where it starts (`complete: false`).",
+        "Exit code 1 when the journal holds nothing for the key.",
+        "",
+        "Examples:",
+        "  bucket-ledger history my-bucket reports/q3.csv --stack prod",
+        "  bucket-ledger history ledger-demo hello.txt --local --json | jq '.entries[] | select(.deleted)'",
+      ].join("\n"),
+    )
+    .action(async (bucket: string, key: string, options: HistoryOptions) => {
+      const ledger = await openLedger(options);
+      const history = await ledger.history(bucket, key);
+      if (history.entries.length === 0)
+        throw new LookupFailedError(
+          `no history of ${JSON.stringify(key)} in ${bucket}: never changed while the journal was on, or longer ago than its retention`,
+        );
+      if (outputMode(options).json) {
+        writeLine(JSON.stringify(history));
+        return;
+      }
+      if (!history.complete)
+        process.stderr.write(`history starts at ${formatTime(history.entries[0]!.observedAt)}: older changes have expired or predate the journal\n`);
+      writeLine(columns);
+      for (const entry of history.entries) writeLine(row(entry));
+    });
+}
