@@ -2,13 +2,15 @@
  * Tracker throughput, side by side in one run against one DynamoDB Local:
  *  1. ours: the tracker handler, fed SQS batches of S3 notifications;
  *  2. ceiling: bare conditional PutItem calls of the same items at the same concurrency;
- *  3. seed-style: per record HeadObject then an unconditional PutItem, one at a time (seed 000).
+ *  3. seed-style: per record HeadObject then an unconditional PutItem, one at a time (seed 000);
+ *  4. ours with the journal: the tracker handler writing each change's history entry too.
  * Each variant gets a fresh table and the same 20,000 events (creates, overwrites, deletes,
- * duplicates, in shuffled order).
+ * duplicates, in shuffled order). Ours, the journal and the ceiling run in paired rounds (all
+ * three in each round, in rotating order); the ratios are the medians of the per-round ratios.
  */
 import { randomUUID } from "node:crypto";
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
@@ -24,7 +26,10 @@ import { startS3SqsEmulator } from "../local/s3-sqs-emulator.js";
 import { addCounts, emptyCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../sdk/object-lookup.js";
-import { LOCAL_REGION } from "../local/credentials.js";
+import { LOCAL_REGION, localCredentials } from "../local/credentials.js";
+import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { median } from "./stats.js";
+import { FaultInjectingProxy } from "../local/fault-proxy.js";
 
 const EVENTS = 20_000;
 const KEYS = 6_000;
@@ -33,8 +38,9 @@ const CONCURRENCY = 32;
 /** Ours runs as Lambda would: concurrent invocations, each bounding its own writes. */
 const INVOCATIONS = 4;
 const BATCH_SIZE = 500;
-/** Alternating rounds of ours and the ceiling; each keeps its best (shared machines are noisy). */
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.TRACKER_BENCH_ROUNDS ?? 3);
+/** The AWS profile: every DynamoDB request held this long, as in bench/ingest.ts (DynamoDB's "single-digit millisecond" latency). */
+const AWS_LATENCY_MS = Number(process.env.TRACKER_BENCH_LATENCY_MS ?? 8);
 const BUCKET = "bench-bucket";
 
 /** Deterministic pseudo-random numbers, so every run feeds the same history. */
@@ -83,23 +89,43 @@ function toMutation(commit: S3Commit): ObjectMutation {
     : { ...base, kind: "upsert", state: { size: commit.size!, etag: commit.etag!.replace(/"/g, ""), lastModified: base.eventTime } };
 }
 
+interface RatioSpread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+interface TrackerProfileResult {
+  latency_ms: number;
+  ours_per_s: number;
+  journal_per_s: number;
+  ceiling_per_s: number;
+  /** The median of the paired rounds' ratios, and their spread. */
+  ours_vs_ceiling: RatioSpread;
+  journal_vs_ceiling: RatioSpread;
+}
+
 export interface TrackerBenchResult {
   events: number;
   concurrency: number;
   invocations: number;
   batch_size: number;
-  ours_per_s: number;
-  ceiling_per_s: number;
+  rounds: number;
+  profiles: Record<string, TrackerProfileResult>;
+  /** Local profile only. */
   seed_per_s: number;
-  ours_vs_ceiling: number;
   ours_vs_seed: number;
   outcomes: Record<string, number>;
 }
 
 export async function benchTracker(log: (line: string) => void): Promise<TrackerBenchResult> {
   const [dynamodb, aws] = await Promise.all([startDynamoDbLocal(), startS3SqsEmulator({ region: LOCAL_REGION })]);
+  const proxy = await FaultInjectingProxy.start(dynamodb.endpoint);
   const clients = createLocalClients({ s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint });
-  const documentClient = createDocumentClient(clients.dynamodb);
+  // Every variant's writes go through the proxy; the profile sets its latency.
+  const documentClient = createDocumentClient(
+    withoutSdkLogger(new DynamoDBClient({ endpoint: proxy.endpoint, region: LOCAL_REGION, credentials: localCredentials })),
+  );
   try {
     const history = buildHistory();
     const newTable = async () => {
@@ -140,8 +166,8 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
     };
 
     const outcomes = emptyCounts();
-    const ours = async () => {
-      const ledger = new Ledger({ tableName: await newTable(), documentClient });
+    const ours = (historyDays?: number) => async () => {
+      const ledger = new Ledger({ tableName: await newTable(), documentClient, ...(historyDays !== undefined && { historyDays }) });
       const handler = createTrackerHandler({
         ledger,
         lookup: s3ObjectLookup(clients.s3),
@@ -152,7 +178,7 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       const batches: SQSRecord[][] = [];
       for (let i = 0; i < records.length; i += BATCH_SIZE) batches.push(records.slice(i, i + BATCH_SIZE));
       const invocation = pLimit(INVOCATIONS);
-      return timed("ours (tracker handler)", async () => {
+      return timed(historyDays ? "ours with the journal" : "ours (tracker handler)", async () => {
         await Promise.all(
           batches.map((batch) =>
             invocation(async () => {
@@ -212,37 +238,60 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       });
     };
 
-    // Warm the JIT and DynamoDB Local, then alternate ours and the ceiling and keep each
-    // one's best round, so drift on a shared machine does not favour either.
     log("  warming up...");
     await ceiling();
-    let ceilingPerSecond = 0;
-    let oursPerSecond = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      outcomes.applied = outcomes.skippedOlder = outcomes.duplicates = 0;
-      if (round % 2 === 0) {
-        ceilingPerSecond = Math.max(ceilingPerSecond, await ceiling());
-        oursPerSecond = Math.max(oursPerSecond, await ours());
-      } else {
-        oursPerSecond = Math.max(oursPerSecond, await ours());
-        ceilingPerSecond = Math.max(ceilingPerSecond, await ceiling());
+    const variants = { ceiling, ours: ours(), journal: ours(90) } as const;
+    const orders: (keyof typeof variants)[][] = [
+      ["ceiling", "ours", "journal"],
+      ["ours", "journal", "ceiling"],
+      ["journal", "ceiling", "ours"],
+    ];
+    const summary = (values: number[]) => ({
+      median: Number(median(values).toFixed(2)),
+      min: Number(Math.min(...values).toFixed(2)),
+      max: Number(Math.max(...values).toFixed(2)),
+    });
+    const profiles: Record<string, TrackerProfileResult> = {};
+    for (const [profile, latency] of [
+      ["aws", AWS_LATENCY_MS],
+      ["local", 0],
+    ] as const) {
+      log(`  profile ${profile}: ${latency} ms per DynamoDB request`);
+      proxy.addLatency(latency);
+      const rounds: Record<keyof typeof variants, number>[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        outcomes.applied = outcomes.skippedOlder = outcomes.duplicates = 0;
+        const result = { ceiling: 0, ours: 0, journal: 0 };
+        for (const name of orders[round % orders.length]!) result[name] = await variants[name]();
+        rounds.push(result);
       }
+      const ratio = (of: "ours" | "journal") => rounds.map((round) => round[of] / round.ceiling);
+      profiles[profile] = {
+        latency_ms: latency,
+        ours_per_s: Math.round(median(rounds.map((round) => round.ours))),
+        journal_per_s: Math.round(median(rounds.map((round) => round.journal))),
+        ceiling_per_s: Math.round(median(rounds.map((round) => round.ceiling))),
+        ours_vs_ceiling: summary(ratio("ours")),
+        journal_vs_ceiling: summary(ratio("journal")),
+      };
     }
+    // Sequential, so only without the latency (20,000 x two round trips would take minutes).
+    proxy.addLatency(0);
     const seedPerSecond = await seed();
     return {
       events: EVENTS,
       concurrency: CONCURRENCY,
       invocations: INVOCATIONS,
       batch_size: BATCH_SIZE,
-      ours_per_s: Math.round(oursPerSecond),
-      ceiling_per_s: Math.round(ceilingPerSecond),
+      rounds: ROUNDS,
+      profiles,
       seed_per_s: Math.round(seedPerSecond),
-      ours_vs_ceiling: Number((oursPerSecond / ceilingPerSecond).toFixed(2)),
-      ours_vs_seed: Number((oursPerSecond / seedPerSecond).toFixed(2)),
+      ours_vs_seed: Number((profiles.local!.ours_per_s / seedPerSecond).toFixed(2)),
       outcomes: { ...outcomes },
     };
   } finally {
     for (const client of Object.values(clients)) client.destroy();
-    await Promise.allSettled([dynamodb.stop(), aws.stop()]);
+    documentClient.destroy();
+    await Promise.allSettled([proxy.stop(), dynamodb.stop(), aws.stop()]);
   }
 }

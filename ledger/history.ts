@@ -4,14 +4,15 @@
  *
  *   journal#<bucket>#<key hash>    e#<sequencer>      one entry per S3 event, whatever its outcome
  *                                  r#<recorded at>    one entry per reconciliation repair
+ *                                  start              the entry that found the ledger empty
  *
  * An event's entry is keyed by its sequencer, so a redelivered event writes nothing new and a
  * late or out-of-order one lands in its place. It is written even when the current-state item
  * kept a newer change, so the history is complete where the item is not. Entries carry the
- * current-state codec's attributes (record.ts), so both read the same way.
+ * current-state codec's attributes (record.ts), so both read the same way; they are written
+ * in batches (journal-writer.ts).
  */
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { PutCommand, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import { paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { journalPartitionKey, journalKeys } from "./keys.js";
 import { attributeNames, fromItem, toItem, type LedgerItem, type LedgerRecord } from "./record.js";
 import type { QueryContext } from "./queries.js";
@@ -44,7 +45,8 @@ export interface JournalContext {
 /** The object key lives in its own attribute: the sort key orders the entries. */
 const OBJECT_KEY = "objectKey";
 
-function toEntryItem(record: LedgerRecord, first: boolean, expiresAt: number): LedgerItem {
+/** A change's entry; `expiresAt` is its TTL. */
+export function toEntryItem(record: LedgerRecord, expiresAt: number): LedgerItem {
   const item = toItem(record);
   // Not in the change index: only current-state items are changes.
   delete item[attributeNames.changeDay];
@@ -52,32 +54,34 @@ function toEntryItem(record: LedgerRecord, first: boolean, expiresAt: number): L
   return {
     ...item,
     [attributeNames.pk]: journalPartitionKey(record.bucket, record.key),
-    [attributeNames.sk]: record.sequencer !== undefined ? journalKeys.event(record.sequencer) : journalKeys.repair(record.recordedAt),
+    [attributeNames.sk]: entrySortKey(record),
     [OBJECT_KEY]: record.key,
     [attributeNames.expiresAt]: expiresAt,
-    ...(first && { first }),
   };
 }
 
-function fromEntryItem(item: LedgerItem): HistoryEntry {
-  return { ...fromItem({ ...item, [attributeNames.sk]: item[OBJECT_KEY] }), first: item.first === true };
+/**
+ * The key's start: which entry found the ledger empty. An item of its own, written only then,
+ * so a redelivered event (whose entry is written again) never touches it. It expires with
+ * that entry.
+ */
+export function toStartItem(record: LedgerRecord, expiresAt: number): LedgerItem {
+  return {
+    [attributeNames.pk]: journalPartitionKey(record.bucket, record.key),
+    [attributeNames.sk]: journalKeys.start,
+    bucket: record.bucket,
+    [OBJECT_KEY]: record.key,
+    entry: entrySortKey(record),
+    [attributeNames.expiresAt]: expiresAt,
+  };
 }
 
-/** Writes one change's entry; an entry already there (a redelivery) is left as it is. */
-export async function journalChange(ctx: JournalContext, record: LedgerRecord, first: boolean): Promise<void> {
-  const expiresAt = Math.floor(new Date(record.recordedAt).getTime() / 1000) + ctx.retentionSeconds;
-  try {
-    await ctx.documentClient.send(
-      new PutCommand({
-        TableName: ctx.tableName,
-        Item: toEntryItem(record, first, expiresAt),
-        ConditionExpression: "attribute_not_exists(#pk)",
-        ExpressionAttributeNames: { "#pk": attributeNames.pk },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+function entrySortKey(record: LedgerRecord): string {
+  return record.sequencer !== undefined ? journalKeys.event(record.sequencer) : journalKeys.repair(record.recordedAt);
+}
+
+function fromEntryItem(item: LedgerItem, start: string | undefined): HistoryEntry {
+  return { ...fromItem({ ...item, [attributeNames.sk]: item[OBJECT_KEY] }), first: item[attributeNames.sk] === start };
 }
 
 /** Events by sequencer; each repair before the first event that happened after its snapshot. */
@@ -99,7 +103,8 @@ function inOrder(entries: HistoryEntry[]): HistoryEntry[] {
  * DynamoDB's TTL documentation advises: deletion may lag expiry by days.
  */
 export async function readHistory(ctx: QueryContext, bucket: string, key: string, now: Date): Promise<History> {
-  const entries: HistoryEntry[] = [];
+  const items: LedgerItem[] = [];
+  let start: string | undefined;
   let expired = false;
   const pages = paginateQuery(
     { client: ctx.documentClient },
@@ -119,9 +124,11 @@ export async function readHistory(ctx: QueryContext, bucket: string, key: string
         expired = true;
         continue;
       }
-      entries.push(fromEntryItem(item));
+      if (item[attributeNames.sk] === journalKeys.start) start = item.entry as string;
+      else items.push(item);
     }
   }
+  const entries = items.map((item) => fromEntryItem(item, start));
   const ordered = inOrder(entries);
   return { bucket, key, entries: ordered, complete: !expired && startsAtFirst(ordered) };
 }

@@ -95,7 +95,7 @@ export const rejectedRowKeys = {
 /**
  * The journal (ledger/history.ts), beside the objects in the ledger table:
  *
- *   journal#<bucket>#<key hash>      e#<sequencer> per event, r#<recorded at> per repair
+ *   journal#<bucket>#<key hash>      e#<sequencer> per event, r#<recorded at> per repair, start
  */
 export function journalPartitionKey(bucket: string, key: string): string {
   return `journal#${bucket}#${keyDigest(key).subarray(0, 12).toString("hex")}`;
@@ -104,6 +104,7 @@ export function journalPartitionKey(bucket: string, key: string): string {
 export const journalKeys = {
   event: (sequencer: string) => `e#${sequencer}`,
   repair: (recordedAt: string) => `r#${recordedAt}`,
+  start: "start",
 } as const;
 
 /** Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC). */

@@ -21,6 +21,7 @@ import {
 } from "./queries.js";
 import { bucketStats, type BucketStats } from "./stats.js";
 import { readHistory, type History } from "./history.js";
+import { JournalWriter } from "./journal-writer.js";
 import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
@@ -29,6 +30,7 @@ import {
   applyRepair,
   readReconciledThrough,
   recordReconciledThrough,
+  type Applied,
   type ApplyOutcome,
   type ObjectMutation,
   type RepairMutation,
@@ -81,18 +83,33 @@ export class Ledger {
       documentClient,
       retentionSeconds: this.retentionDays * SECONDS_PER_DAY,
       now: this.now,
-      ...(options.historyDays && { journal: { tableName: this.tableName, documentClient, retentionSeconds: options.historyDays * SECONDS_PER_DAY } }),
+      ...(options.historyDays && {
+        journal: new JournalWriter({ tableName: this.tableName, documentClient, retentionSeconds: options.historyDays * SECONDS_PER_DAY }),
+      }),
     };
   }
 
-  /** Applies one S3 event under invariant 1 (newer sequencer wins). */
-  apply(mutation: ObjectMutation): Promise<ApplyOutcome> {
+  /** Applies one S3 event under invariant 1 (newer sequencer wins); resolves once it is journaled too. */
+  async apply(mutation: ObjectMutation): Promise<ApplyOutcome> {
+    const { outcome, journaled } = await this.applyJournaledLater(mutation);
+    await journaled;
+    return outcome;
+  }
+
+  /**
+   * `apply`, resolving as soon as the current-state write is done, with the journal entry still
+   * in a batch: for a caller that bounds its writes in flight and should not hold a slot while
+   * the batch fills. Await `journaled` before acknowledging the event.
+   */
+  applyJournaledLater(mutation: ObjectMutation): Promise<Applied<ApplyOutcome>> {
     return applyMutation(this.write, mutation);
   }
 
-  /** Writes one reconciliation repair under invariant 2 (never over state newer than the snapshot). */
-  repair(repair: RepairMutation): Promise<RepairOutcome> {
-    return applyRepair(this.write, repair);
+  /** Writes one reconciliation repair under invariant 2 (never over state newer than the snapshot); resolves once it is journaled too. */
+  async repair(repair: RepairMutation): Promise<RepairOutcome> {
+    const { outcome, journaled } = await applyRepair(this.write, repair);
+    await journaled;
+    return outcome;
   }
 
   /** Snapshot time of the bucket's last complete reconciliation (see `UpsertMutation.reconciledThrough`). */

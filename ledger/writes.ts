@@ -9,7 +9,7 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/li
 import { assertValidObjectKey, reconcileKeys, reconcilePartitionKey } from "./keys.js";
 import { attributeNames, toItem, type ChangeOrigin, type LedgerRecord, type ObjectState } from "./record.js";
 import { normalizeSequencer } from "./sequencer.js";
-import { journalChange, type JournalContext } from "./history.js";
+import type { JournalWriter } from "./journal-writer.js";
 
 interface MutationBase {
   bucket: string;
@@ -58,7 +58,7 @@ export interface WriteContext {
   retentionSeconds: number;
   now: () => Date;
   /** With the journal on: every change is also kept in the key's history. */
-  journal?: JournalContext;
+  journal?: JournalWriter;
 }
 
 export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, retentionSeconds: number): LedgerRecord {
@@ -81,7 +81,16 @@ export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, ret
   };
 }
 
-export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation): Promise<ApplyOutcome> {
+/** What a write did, and its journal entry's write (resolved at once with the journal off). */
+export interface Applied<Outcome> {
+  outcome: Outcome;
+  /** Settles when the change's journal entry is durable: acknowledge the change only after it. */
+  journaled: Promise<void>;
+}
+
+const NOTHING_TO_JOURNAL = Promise.resolve();
+
+export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation): Promise<Applied<ApplyOutcome>> {
   assertValidObjectKey(mutation.key);
   const record = mutationToRecord(mutation, ctx.now(), ctx.retentionSeconds);
   const watermark = mutation.kind === "upsert" ? mutation.reconciledThrough : undefined;
@@ -113,8 +122,7 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
   }
   // After the item, so that a failure here fails the message and its redelivery (a duplicate
   // then) writes the entry. Every outcome is journaled: a change the item skipped happened too.
-  if (ctx.journal) await journalChange(ctx.journal, record, first);
-  return outcome;
+  return { outcome, journaled: ctx.journal ? ctx.journal.write(record, first) : NOTHING_TO_JOURNAL };
 }
 
 /** What reconciliation found wrong with one key. */
@@ -139,7 +147,7 @@ const REPAIR_CAUSE: Record<DriftKind, string> = { missing: "Reconcile:Missing", 
  * Invariant 2: a repair succeeds only if the item was last written before the snapshot began.
  * It carries no sequencer, so any later event still wins over it.
  */
-export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Promise<RepairOutcome> {
+export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Promise<Applied<RepairOutcome>> {
   const recordedAt = ctx.now();
   const base = {
     bucket: repair.bucket,
@@ -166,13 +174,12 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
     );
     first = Attributes === undefined;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return "newerStateKept";
+    if (error instanceof ConditionalCheckFailedException) return { outcome: "newerStateKept", journaled: NOTHING_TO_JOURNAL };
     throw error;
   }
   // If this fails, so does the task; its retry finds the key repaired and journals nothing. A
   // repair's entry can be lost that way, never made up.
-  if (ctx.journal) await journalChange(ctx.journal, record, first);
-  return "repaired";
+  return { outcome: "repaired", journaled: ctx.journal ? ctx.journal.write(record, first) : NOTHING_TO_JOURNAL };
 }
 
 /** The reconciled-through watermark of a bucket: one item beside its reconciliation runs. */

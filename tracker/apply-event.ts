@@ -59,7 +59,11 @@ export type WatermarkReader = (bucket: string) => Promise<string | undefined>;
 export interface AppliedEvent {
   outcome: EventOutcome;
   mutation?: ObjectMutation;
+  /** Settles when the change is journaled (at once with the journal off or for an ignored event). */
+  journaled: Promise<void>;
 }
+
+const NOTHING_TO_JOURNAL = Promise.resolve();
 
 export async function applyEvent(
   ledger: Ledger,
@@ -67,7 +71,8 @@ export async function applyEvent(
   event: ObjectEvent,
   watermark: WatermarkReader = async () => undefined,
 ): Promise<AppliedEvent> {
-  if (event.action === "ignore") return { outcome: "ignored" };
+  if (event.action === "ignore") return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };
   const mutation = await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs));
-  return { outcome: await ledger.apply(mutation), mutation };
+  const { outcome, journaled } = await ledger.applyJournaledLater(mutation);
+  return { outcome, mutation, journaled };
 }

@@ -78,6 +78,8 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
           return;
         }
         const applied = await Promise.all(message.events.map((objectEvent) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark))));
+        // Outside the write slots: the entries of many messages go out in one batch.
+        await Promise.all(applied.map(({ journaled }) => journaled));
         for (const { outcome } of applied) counts[OUTCOME_COUNTER[outcome]]++;
         if (deps.ingestion) {
           // Sent before the message is acknowledged: if sending fails, the message is redelivered,

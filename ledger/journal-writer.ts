@@ -1,0 +1,99 @@
+/**
+ * Writes journal entries in BatchWriteItem calls of up to 25, gathered from every change that
+ * finished its current-state write within a few milliseconds: one request per 25 changes
+ * instead of one per change, so the journal adds little to the tracker's request count.
+ *
+ * An entry's promise settles when its batch is written, so a caller acknowledges a change only
+ * once its entry is durable. A BatchWriteItem put replaces an entry written before, which for a
+ * redelivered event is the same change again (only its recording time moves).
+ */
+import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { attributeNames, type LedgerItem, type LedgerRecord } from "./record.js";
+import { toEntryItem, toStartItem, type JournalContext } from "./history.js";
+
+/** BatchWriteItem's limit (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html). */
+const MAX_BATCH_ITEMS = 25;
+/** How long a partly filled batch waits for more entries. */
+const LINGER_MS = 2;
+/** Calls per batch, the first included, before entries still in UnprocessedItems fail. */
+const MAX_ATTEMPTS = 8;
+const BASE_DELAY_MS = 25;
+const MAX_DELAY_MS = 2_000;
+
+export class JournalWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JournalWriteError";
+  }
+}
+
+interface Pending {
+  item: LedgerItem;
+  settle: { resolve: () => void; reject: (error: Error) => void }[];
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class JournalWriter {
+  /** By entry key: two deliveries of one event in one batch would be refused as duplicates. */
+  private pending = new Map<string, Pending>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ctx: JournalContext) {}
+
+  /**
+   * Journals one change; `first`: the ledger held nothing for the key before it. The promise is
+   * marked handled, so a caller that gave up on the change (another write failed) leaves no
+   * unhandled rejection behind; one that awaits it still sees the failure.
+   */
+  write(record: LedgerRecord, first: boolean): Promise<void> {
+    const expiresAt = Math.floor(new Date(record.recordedAt).getTime() / 1000) + this.ctx.retentionSeconds;
+    const entry = this.enqueue(toEntryItem(record, expiresAt));
+    // Only a write that found the ledger empty writes the start, so a redelivery (a duplicate
+    // then) never replaces it.
+    const written = first ? Promise.all([entry, this.enqueue(toStartItem(record, expiresAt))]).then(() => undefined) : entry;
+    written.catch(() => undefined);
+    return written;
+  }
+
+  private enqueue(item: LedgerItem): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const id = `${String(item[attributeNames.pk])}\u0000${String(item[attributeNames.sk])}`;
+      const existing = this.pending.get(id);
+      if (existing) {
+        existing.item = item;
+        existing.settle.push({ resolve, reject });
+      } else {
+        this.pending.set(id, { item, settle: [{ resolve, reject }] });
+      }
+      if (this.pending.size >= MAX_BATCH_ITEMS) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), LINGER_MS);
+    });
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    for (let start = 0; start < batch.length; start += MAX_BATCH_ITEMS) void this.send(batch.slice(start, start + MAX_BATCH_ITEMS));
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    const { tableName, documentClient } = this.ctx;
+    let requests = batch.map(({ item }) => ({ PutRequest: { Item: item } }));
+    try {
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt === MAX_ATTEMPTS)
+          throw new JournalWriteError(`${requests.length} journal entries still unprocessed after ${MAX_ATTEMPTS} BatchWriteItem calls`);
+        // Full jitter (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
+        if (attempt > 0) await sleep(Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt));
+        const { UnprocessedItems } = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+        requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      }
+      for (const { settle } of batch) for (const { resolve } of settle) resolve();
+    } catch (error) {
+      for (const { settle } of batch) for (const { reject } of settle) reject(error as Error);
+    }
+  }
+}
