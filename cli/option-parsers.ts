@@ -62,3 +62,11 @@ export function parseFraction(name: string) {
     return parsed;
   };
 }
+
+/** `--content-type 'image/*'`: a media type with `*` for any run of characters, matched whole and case-insensitively. */
+export function parseContentTypePattern(value: string): RegExp {
+  const pattern = value.trim().toLowerCase();
+  if (!/^[a-z0-9*][a-z0-9!#$&^_.+*-]*\/[a-z0-9!#$&^_.+*-]+$/.test(pattern))
+    throw new InvalidArgumentError(`--content-type takes a media type such as image/png or image/*, got ${JSON.stringify(value)}`);
+  return new RegExp(`^${pattern.replace(/[.+^$]/g, "\\$&").replaceAll("*", ".*")}$`);
+}

@@ -2,7 +2,7 @@
  * Terminal vs pipe: a human table when stdout is a terminal, NDJSON (one record per line)
  * when piped or with --json. Rows are written as they arrive, so millions of rows stream.
  */
-import type { LedgerRecord } from "../ledger/index.js";
+import type { HistoryEntry, LedgerRecord } from "../ledger/index.js";
 import { StdoutClosedError, stdoutClosed } from "./pipe.js";
 
 export interface OutputMode {
@@ -38,18 +38,38 @@ export function writeLine(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-export const objectColumns = `${"LAST MODIFIED".padEnd(21)}${"SIZE".padStart(11)}  KEY`;
+const TYPE_WIDTH = 20;
 
-export function objectRow(mode: OutputMode, record: LedgerRecord): string {
-  if (record.deleted) return `${dim(mode, formatTime(record.recordedAt).padEnd(21))}${red(mode, "deleted".padStart(11))}  ${record.key}`;
-  return `${formatTime(record.lastModified).padEnd(21)}${formatBytes(record.size).padStart(11)}  ${record.key}`;
+/** The content type (with `enrich: [contentType]`), cut to its column; `-` when not kept. */
+function typeColumn(record: LedgerRecord): string {
+  const type = record.deleted ? "" : (record.contentType ?? "-");
+  return (type.length > TYPE_WIDTH - 2 ? `${type.slice(0, TYPE_WIDTH - 3)}\u2026` : type).padEnd(TYPE_WIDTH);
 }
 
-export const changeColumns = `${"RECORDED AT".padEnd(21)}${"CHANGE".padEnd(34)}${"SIZE".padStart(11)}  ${"BY".padEnd(28)}KEY`;
+export const objectColumns = `${"LAST MODIFIED".padEnd(21)}${"SIZE".padStart(11)}  ${"TYPE".padEnd(TYPE_WIDTH)}KEY`;
+
+export function objectRow(mode: OutputMode, record: LedgerRecord): string {
+  if (record.deleted) return `${dim(mode, formatTime(record.recordedAt).padEnd(21))}${red(mode, "deleted".padStart(11))}  ${typeColumn(record)}${record.key}`;
+  return `${formatTime(record.lastModified).padEnd(21)}${formatBytes(record.size).padStart(11)}  ${dim(mode, typeColumn(record))}${record.key}`;
+}
+
+/** Who made a change: its event's requester, or reconciliation for a repair. */
+function madeBy(record: LedgerRecord): string {
+  return record.source === "reconcile" ? "reconciliation" : (record.origin?.requester ?? "-");
+}
+
+export const changeColumns = `${"RECORDED AT".padEnd(21)}${"CHANGE".padEnd(34)}${"SIZE".padStart(11)}  ${"TYPE".padEnd(TYPE_WIDTH)}${"BY".padEnd(28)}KEY`;
 
 export function changeRow(mode: OutputMode, record: LedgerRecord): string {
   const change = record.cause.padEnd(34);
   const size = record.deleted ? red(mode, "deleted".padStart(11)) : formatBytes(record.size).padStart(11);
-  const by = record.source === "reconcile" ? "reconciliation" : (record.origin?.requester ?? "-");
-  return `${formatTime(record.recordedAt).padEnd(21)}${record.deleted ? red(mode, change) : change}${size}  ${dim(mode, by.padEnd(28))}${record.key}`;
+  return `${formatTime(record.recordedAt).padEnd(21)}${record.deleted ? red(mode, change) : change}${size}  ${dim(mode, typeColumn(record))}${dim(mode, madeBy(record).padEnd(28))}${record.key}`;
+}
+
+export const historyColumns = `${"CHANGED AT (S3)".padEnd(21)}${"CHANGE".padEnd(34)}${"SIZE".padStart(11)}  ${"ETAG".padEnd(34)}${"BY".padEnd(28)}FROM`;
+
+export function historyRow(entry: HistoryEntry): string {
+  const size = entry.deleted ? "deleted" : formatBytes(entry.size);
+  const etag = entry.deleted ? "" : entry.etag;
+  return `${formatTime(entry.observedAt).padEnd(21)}${entry.cause.padEnd(34)}${size.padStart(11)}  ${etag.padEnd(34)}${madeBy(entry).padEnd(28)}${entry.origin?.sourceIp ?? ""}`;
 }

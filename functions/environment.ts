@@ -9,6 +9,7 @@ import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 import { INGEST_DEFAULTS } from "../ingest/defaults.js";
 import { ingestRulesSchema, type IngestRule } from "../ingest/rules.js";
 import { describeIssues } from "../validation/parse.js";
+import { enrichmentFieldsSchema } from "../sdk/object-details.js";
 
 export class ConfigurationError extends Error {
   constructor(message: string) {
@@ -30,6 +31,12 @@ const tableName = z.string().min(3, "TABLE_NAME must name the ledger table");
 const retentionDays = z.coerce.number().int().positive().default(DEFAULT_RETENTION_DAYS);
 /** Days the journal keeps each change; 0: no journal. */
 const historyDays = z.coerce.number().int().min(0).max(3650).default(0);
+/** Comma-separated enrichment fields (sdk/object-details.ts); empty: none. */
+const enrichList = z
+  .string()
+  .default("")
+  .transform((value) => value.split(",").filter((field) => field !== ""))
+  .pipe(enrichmentFieldsSchema);
 const bucketList = z.string().transform((value, ctx) => {
   try {
     return z.array(z.string().min(3)).min(1).parse(JSON.parse(value));
@@ -74,6 +81,7 @@ const trackerEnvironmentSchema = z
     TABLE_NAME: tableName,
     RETENTION_DAYS: retentionDays,
     HISTORY_DAYS: historyDays,
+    ENRICH: enrichList,
     WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
     ...ingestRequestVariables,
   })

@@ -7,13 +7,17 @@ import { Ledger } from "../ledger/index.js";
 import { parseTrackerEnvironment } from "./environment.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../sdk/object-lookup.js";
+import { s3ObjectDescriber } from "../sdk/object-details.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 
 const env = parseTrackerEnvironment(process.env);
 
+const s3 = withoutSdkLogger(new S3Client({}));
+
 export const handler = createTrackerHandler({
   ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS, historyDays: env.HISTORY_DAYS }),
-  lookup: s3ObjectLookup(withoutSdkLogger(new S3Client({}))),
+  lookup: s3ObjectLookup(s3),
+  ...(env.ENRICH.length > 0 && { describer: s3ObjectDescriber(s3, env.ENRICH) }),
   logger: new Logger({ serviceName: "bucket-ledger-tracker" }),
   metrics: new Metrics({ namespace: "BucketLedger", serviceName: "tracker" }),
   concurrency: env.WRITE_CONCURRENCY,

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
+import { enrichmentFieldsSchema } from "../sdk/object-details.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 import { INGEST_DEFAULTS } from "../ingest/defaults.js";
@@ -143,6 +144,8 @@ export const bucketLedgerArgsSchema = z.object({
       days: z.number().int().min(1).max(3650).default(DEFAULT_HISTORY_DAYS),
     })
     .prefault({}),
+  /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */
+  enrich: enrichmentFieldsSchema.default([]),
   deletionProtection: z.boolean().default(true),
   maxReceiveCount: z.number().int().min(1).max(1000).default(5),
   tracker: z

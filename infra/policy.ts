@@ -14,6 +14,25 @@ export function policyDocument(statements: Statement[]): pulumi.Output<string> {
   return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
 }
 
+/**
+ * What a writer of the journal (the tracker, reconciliation) needs: BatchWriteItem, and only in
+ * the journal's `journal#` partitions (ledger/keys.ts), never the objects'. Nothing with the
+ * journal off. dynamodb:LeadingKeys is the partition keys of the items a request touches:
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+ */
+export function journalStatements(tableArn: pulumi.Input<string>, historyDays: number): Statement[] {
+  if (historyDays === 0) return [];
+  return [
+    {
+      Sid: "WriteJournal",
+      Effect: "Allow",
+      Action: "dynamodb:BatchWriteItem",
+      Resource: tableArn,
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["journal#*"] } },
+    },
+  ];
+}
+
 export function assumeRolePolicy(service: string): string {
   return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
 }

@@ -10,7 +10,7 @@ import type { ResolvedBucketLedgerArgs } from "./args.js";
 import type { ReconcileVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
 import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
-import { assumeRolePolicy, policyDocument, type Statement } from "./policy.js";
+import { assumeRolePolicy, journalStatements, policyDocument, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 import { SecureBucket } from "./secure-bucket.js";
 
@@ -24,7 +24,7 @@ export interface ReconcilerArgs {
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
   buckets: { logicalName: string; name: pulumi.Input<string>; arn: pulumi.Input<string> }[];
-  table: { name: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
+  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
   accountId: pulumi.Input<string>;
   /** Row ingestion: the rules (JSON, each with its table) and the queue files are queued again on. */
   ingestion?: IngestRequestAccess;
@@ -128,6 +128,7 @@ export class Reconciler extends pulumi.ComponentResource {
             Action: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             Resource: args.table.resourceArns,
           },
+          ...journalStatements(args.table.arn, args.historyDays),
           { Sid: "QueueTasks", Effect: "Allow", Action: "sqs:SendMessage", Resource: this.taskQueue.arn },
           {
             Sid: "ConsumeTaskQueue",

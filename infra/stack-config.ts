@@ -19,6 +19,7 @@ export const STACK_CONFIG_KEYS = [
   "retentionDays",
   "history",
   "historyDays",
+  "enrich",
   "deletionProtection",
   "maxReceiveCount",
   "trackerBatchSize",
@@ -116,6 +117,7 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
     replaceExistingNotifications: boolean(values, "replaceExistingNotifications"),
     retentionDays: integer(values, "retentionDays"),
     history: defined({ enabled: boolean(values, "history"), days: integer(values, "historyDays") }),
+    ...(values.enrich !== undefined && { enrich: list(values, "enrich") as BucketLedgerArgs["enrich"] }),
     deletionProtection: boolean(values, "deletionProtection"),
     maxReceiveCount: integer(values, "maxReceiveCount"),
     tracker: defined({

@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { TrackerVariables } from "../functions/environment.js";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
 import { BundledFunction } from "./bundled-function.js";
+import { journalStatements } from "./policy.js";
+import type { EnrichmentField } from "../sdk/object-details.js";
 import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 
 export interface TrackerArgs {
@@ -14,6 +16,8 @@ export interface TrackerArgs {
   retentionDays: number;
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
+  /** Object metadata asked of S3 on each create. HeadObject needs only what the tracker already has (s3:GetObject, s3:ListBucket). */
+  enrich: readonly EnrichmentField[];
   logRetentionDays: number;
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   queueArn: pulumi.Input<string>;
@@ -48,6 +52,7 @@ export class Tracker extends pulumi.ComponentResource {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
           HISTORY_DAYS: String(args.historyDays),
+          ENRICH: args.enrich.join(","),
           WRITE_CONCURRENCY: String(settings.writeConcurrency),
           ...ingestRequestEnvironment(args.ingestion),
         } satisfies TrackerVariables<pulumi.Input<string>>,
@@ -60,6 +65,7 @@ export class Tracker extends pulumi.ComponentResource {
             Resource: args.queueArn,
           },
           { Sid: "WriteLedger", Effect: "Allow", Action: "dynamodb:PutItem", Resource: args.table.arn },
+          ...journalStatements(args.table.arn, args.historyDays),
           // The reconciled-through watermark, once per batch: late creates older than it are stale.
           { Sid: "ReadReconciledWatermark", Effect: "Allow", Action: "dynamodb:GetItem", Resource: args.table.arn },
           // HeadObject, only after a specific version is deleted, to learn what is current.

@@ -17,15 +17,25 @@ export interface ChangeOrigin {
   requestId?: string;
 }
 
+/** Object metadata kept when a stack asks for it (the `enrich` config, sdk/object-details.ts). */
+export interface ObjectDetails {
+  contentType?: string;
+  /** The `x-amz-meta-*` headers, names lower case without the prefix. */
+  userMetadata?: Record<string, string>;
+  /** The object's additional checksum, when it has one. */
+  checksum?: { algorithm: string; value: string; type?: string };
+  encryption?: { algorithm: string; kmsKeyId?: string };
+  storageClass?: string;
+}
+
 /** What S3 says about an object's current version. */
-export interface ObjectState {
+export interface ObjectState extends ObjectDetails {
   size: number;
   /** Without the surrounding quotes S3 puts on ETag headers. */
   etag: string;
   /** ISO-8601; for event-driven items, the event time (S3 events carry no Last-Modified). */
   lastModified: string;
   versionId?: string;
-  storageClass?: string;
 }
 
 interface RecordBase {
@@ -90,6 +100,10 @@ export function toItem(record: LedgerRecord): LedgerItem {
     item.etag = record.etag;
     item.lastModified = record.lastModified;
     if (record.storageClass !== undefined) item.storageClass = record.storageClass;
+    if (record.contentType !== undefined) item.contentType = record.contentType;
+    if (record.userMetadata !== undefined) item.userMetadata = record.userMetadata;
+    if (record.checksum !== undefined) item.checksum = record.checksum;
+    if (record.encryption !== undefined) item.encryption = record.encryption;
   }
   return item;
 }
@@ -111,6 +125,8 @@ export function originFrom(item: LedgerItem): ChangeOrigin | undefined {
   if (requester === undefined && sourceIp === undefined && requestId === undefined) return undefined;
   return { ...(requester !== undefined && { requester }), ...(sourceIp !== undefined && { sourceIp }), ...(requestId !== undefined && { requestId }) };
 }
+
+const isMap = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value);
 
 function str(item: LedgerItem, name: string): string {
   const value = item[name];
@@ -142,6 +158,7 @@ export function fromItem(item: LedgerItem): LedgerRecord {
     return { ...base, deleted: true, expiresAt: Number(item[A.expiresAt]) };
   }
   const storageClass = optionalStr(item, "storageClass");
+  const contentType = optionalStr(item, "contentType");
   return {
     ...base,
     deleted: false,
@@ -149,6 +166,10 @@ export function fromItem(item: LedgerItem): LedgerRecord {
     etag: str(item, "etag"),
     lastModified: str(item, "lastModified"),
     ...(storageClass !== undefined && { storageClass }),
+    ...(contentType !== undefined && { contentType }),
+    ...(isMap(item.userMetadata) && { userMetadata: item.userMetadata as Record<string, string> }),
+    ...(isMap(item.checksum) && { checksum: item.checksum as NonNullable<ObjectDetails["checksum"]> }),
+    ...(isMap(item.encryption) && { encryption: item.encryption as NonNullable<ObjectDetails["encryption"]> }),
   };
 }
 

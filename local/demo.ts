@@ -21,7 +21,7 @@ import { LocalStack, LOCAL_DEFAULTS } from "./stack.js";
 import { demoIngestRule, runIngestDemo, type IngestDemoResult } from "./ingest-demo.js";
 import { TRICKY_KEYS } from "./tricky-keys.js";
 import { compareLedgerWithBucket, type LedgerComparison } from "./verify.js";
-import type { LedgerRecord } from "../ledger/index.js";
+import type { History, LedgerRecord } from "../ledger/index.js";
 
 async function multipartUpload(s3: S3Client, bucket: string, key: string): Promise<void> {
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
@@ -48,7 +48,7 @@ export async function runDemoWorkload(s3: S3Client, bucket: string): Promise<voi
   for (let version = 1; version <= 3; version++) {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "math/1+1=2.txt", Body: `overwrite ${version}` }));
   }
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "percent/100%.txt" }));
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: DEMO_DELETED_KEY }));
   await s3.send(
     new DeleteObjectsCommand({
       Bucket: bucket,
@@ -57,10 +57,14 @@ export async function runDemoWorkload(s3: S3Client, bucket: string): Promise<voi
   );
 }
 
+/** The demo's deleted key whose history answers "who deleted this?". */
+export const DEMO_DELETED_KEY = "percent/100%.txt";
+
 export interface DemoResult {
   comparison: LedgerComparison;
   ledger: LedgerRecord[];
   changes: LedgerRecord[];
+  history: History;
   ingestion: IngestDemoResult;
 }
 
@@ -78,10 +82,11 @@ export async function runDemo(log: (line: string) => void): Promise<DemoResult> 
     for await (const record of stack.ledger.list({ bucket })) ledger.push(record);
     const changes: LedgerRecord[] = [];
     for await (const record of stack.ledger.changes({ bucket, since: started })) changes.push(record);
+    const history = await stack.ledger.history(bucket, DEMO_DELETED_KEY);
     const ingestion = await runIngestDemo(stack, log);
     // The ledger tracks the ingestion's error reports too: compared after them.
     const comparison = await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket);
-    return { comparison, ledger, changes, ingestion };
+    return { comparison, ledger, changes, history, ingestion };
   } finally {
     await stack.stop();
   }

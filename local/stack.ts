@@ -10,6 +10,7 @@ import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilT
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
+import { s3ObjectDescriber, type EnrichmentField } from "../sdk/object-details.js";
 import { createDocumentClient, createTableInput, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
 import type { RunSummary } from "../reconcile/fan-out.js";
 import type { TrackerCounts } from "../tracker/counts.js";
@@ -50,6 +51,8 @@ export interface LocalStackOptions {
   retentionDays?: number;
   /** Days the journal keeps each change, as a deployed stack's `historyDays`; 0 turns it off. */
   historyDays?: number;
+  /** Object metadata the tracker asks S3 for on each create, as a deployed stack's `enrich`. */
+  enrich?: EnrichmentField[];
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
   batchSize?: number;
@@ -220,6 +223,7 @@ export class LocalStack {
       const handler = createTrackerHandler({
         ledger: trackerLedger,
         lookup: s3ObjectLookup(roleClients.tracker.s3),
+        ...(options.enrich?.length && { describer: s3ObjectDescriber(roleClients.tracker.s3, options.enrich) }),
         logger: new Logger({ serviceName: "bucket-ledger-tracker", logLevel: options.logLevel ?? "WARN" }),
         concurrency: options.writeConcurrency ?? TRACKER_DEFAULTS.writeConcurrency,
         ...(options.onBatch && { onBatchComplete: options.onBatch }),

@@ -1,5 +1,6 @@
 /** Applies one parsed S3 event to the ledger. */
-import type { ApplyOutcome, Ledger, ObjectMutation } from "../ledger/index.js";
+import type { ApplyOutcome, Ledger, ObjectDetails, ObjectMutation } from "../ledger/index.js";
+import type { ObjectDescriber } from "../sdk/object-details.js";
 import type { ObjectEvent } from "../events/parse.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
 
@@ -9,6 +10,7 @@ async function toMutation(
   event: Exclude<ObjectEvent, { action: "ignore" }>,
   lookup: ObjectLookup,
   reconciledThrough: string | undefined,
+  details: ObjectDetails | undefined,
 ): Promise<ObjectMutation> {
   const base = {
     bucket: event.bucket,
@@ -28,6 +30,7 @@ async function toMutation(
           etag: event.etag,
           lastModified: event.eventTime,
           ...(event.versionId !== undefined && { versionId: event.versionId }),
+          ...details,
         },
         ...(reconciledThrough !== undefined && { reconciledThrough }),
       };
@@ -65,14 +68,26 @@ export interface AppliedEvent {
 
 const NOTHING_TO_JOURNAL = Promise.resolve();
 
+/**
+ * Enrichment for a create: what a HEAD found, if it saw the version the event describes. A HEAD
+ * that found another ETag (overwritten since) or nothing (deleted since) enriches nothing; the
+ * later event's own HEAD describes what replaced it.
+ */
+export async function detailsFor(event: ObjectEvent, describer: ObjectDescriber): Promise<ObjectDetails | undefined> {
+  if (event.action !== "upsert") return undefined;
+  const described = await describer.describe(event.bucket, event.key);
+  return described?.etag === event.etag ? described.details : undefined;
+}
+
 export async function applyEvent(
   ledger: Ledger,
   lookup: ObjectLookup,
   event: ObjectEvent,
   watermark: WatermarkReader = async () => undefined,
+  details?: ObjectDetails,
 ): Promise<AppliedEvent> {
   if (event.action === "ignore") return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };
-  const mutation = await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs));
+  const mutation = await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs), details);
   const { outcome, journaled } = await ledger.applyJournaledLater(mutation);
   return { outcome, mutation, journaled };
 }

@@ -15,7 +15,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import pLimit from "p-limit";
 import { parseMessageBody } from "../events/parse.js";
 import type { Ledger } from "../ledger/index.js";
-import { applyEvent, type EventOutcome } from "./apply-event.js";
+import { applyEvent, detailsFor, type EventOutcome } from "./apply-event.js";
+import type { ObjectDescriber } from "../sdk/object-details.js";
 import { emptyCounts, type TrackerCounts } from "./counts.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
 import { ingestRequestFor, type IngestForwarding } from "./ingest-forwarding.js";
@@ -31,7 +32,12 @@ export interface TrackerDependencies {
   onBatchComplete?: (counts: TrackerCounts) => void;
   /** Row ingestion: the rules, and the queue that takes a request for each change a rule covers. */
   ingestion?: IngestForwarding;
+  /** Object metadata (the `enrich` config): each create's HEAD, made before its write. */
+  describer?: ObjectDescriber;
 }
+
+/** HEADs in flight per invocation: all of a batch's at once, so they add one round trip to it, not one per event. */
+const DESCRIBE_CONCURRENCY = 64;
 
 export type TrackerHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
@@ -58,6 +64,7 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
   return async (event, context) => {
     const counts = emptyCounts();
     const limit = pLimit(deps.concurrency);
+    const describing = pLimit(DESCRIBE_CONCURRENCY);
     const watermarks = new Map<string, Promise<string | undefined>>();
     const watermark = (bucket: string) => {
       let read = watermarks.get(bucket);
@@ -77,7 +84,11 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
           counts.testEvents++;
           return;
         }
-        const applied = await Promise.all(message.events.map((objectEvent) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark))));
+        const { describer } = deps;
+        const details = describer ? await Promise.all(message.events.map((objectEvent) => describing(() => detailsFor(objectEvent, describer)))) : [];
+        const applied = await Promise.all(
+          message.events.map((objectEvent, index) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark, details[index]))),
+        );
         // Outside the write slots: the entries of many messages go out in one batch.
         await Promise.all(applied.map(({ journaled }) => journaled));
         for (const { outcome } of applied) counts[OUTCOME_COUNTER[outcome]]++;

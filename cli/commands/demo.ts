@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { runChaosDemo, runDemo } from "../../local/demo.js";
-import { changeColumns, changeRow, objectColumns, objectRow, outputMode } from "../output.js";
+import { changeColumns, changeRow, historyColumns, historyRow, objectColumns, objectRow, outputMode } from "../output.js";
 import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
 
 interface DemoOptions extends ChaosOptions {
@@ -50,6 +50,10 @@ export function registerDemo(program: Command): void {
         for (const record of result.ledger) log(objectRow(mode, record));
         log(`\nThe change feed since the demo started (${result.changes.length} keys, recording order):\n${changeColumns}`);
         for (const record of result.changes) log(changeRow(mode, record));
+        log(
+          `\nWho deleted ${result.history.key}? Its history (bucket-ledger history ${result.history.bucket} '${result.history.key}' --local):\n${historyColumns}`,
+        );
+        for (const entry of result.history.entries) log(historyRow(entry));
         const { comparison } = result;
         log(
           comparison.matches

@@ -1,24 +1,10 @@
 import type { Command } from "commander";
-import type { HistoryEntry } from "../../ledger/index.js";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
-import { formatBytes, formatTime, outputMode, writeLine } from "../output.js";
+import { formatTime, historyColumns, historyRow, outputMode, writeLine } from "../output.js";
 import { LookupFailedError } from "../errors.js";
 
 interface HistoryOptions extends TargetOptions {
   json?: boolean;
-}
-
-const columns = `${"CHANGED AT (S3)".padEnd(21)}${"CHANGE".padEnd(34)}${"SIZE".padStart(11)}  ${"ETAG".padEnd(34)}${"BY".padEnd(28)}FROM`;
-
-/** Who made the change: the event's requester, or reconciliation for its repairs. */
-function madeBy(entry: HistoryEntry): string {
-  return entry.source === "reconcile" ? "reconciliation" : (entry.origin?.requester ?? "-");
-}
-
-function row(entry: HistoryEntry): string {
-  const size = entry.deleted ? "deleted" : formatBytes(entry.size);
-  const etag = entry.deleted ? "" : entry.etag;
-  return `${formatTime(entry.observedAt).padEnd(21)}${entry.cause.padEnd(34)}${size.padStart(11)}  ${etag.padEnd(34)}${madeBy(entry).padEnd(28)}${entry.origin?.sourceIp ?? ""}`;
 }
 
 export function registerHistory(program: Command): void {
@@ -53,7 +39,7 @@ export function registerHistory(program: Command): void {
       }
       if (!history.complete)
         process.stderr.write(`history starts at ${formatTime(history.entries[0]!.observedAt)}: older changes have expired or predate the journal\n`);
-      writeLine(columns);
-      for (const entry of history.entries) writeLine(row(entry));
+      writeLine(historyColumns);
+      for (const entry of history.entries) writeLine(historyRow(entry));
     });
 }

@@ -88,6 +88,9 @@ function objectHeaders(object: ObjectMetadata): Record<string, string> {
     "last-modified": new Date(object.lastModified).toUTCString(),
     "content-type": object.contentType,
     "accept-ranges": "bytes",
+    // Every object is encrypted at rest with SSE-S3 at least, and S3 says so on HEAD and GET:
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq.html
+    "x-amz-server-side-encryption": "AES256",
     ...Object.fromEntries(Object.entries(object.userMetadata).map(([name, value]) => [`x-amz-meta-${name}`, value])),
   };
 }

@@ -134,14 +134,47 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
       (name) => (one(resources, "aws:lambda/function:Function", name).environment as { variables: Record<string, string> }).variables,
     );
 
-  it("turns the journal off in both writers with history: false", async () => {
+  const journalGrants = (resources: Awaited<ReturnType<typeof deploy>>["resources"]) =>
+    ["tracker", "reconcile-function"].map((name) =>
+      statements(one(resources, "aws:iam/rolePolicy:RolePolicy", name).policy).filter((statement) => statement.Sid === "WriteJournal"),
+    );
+
+  it("turns the journal off in both writers with history: false, and grants them nothing for it", async () => {
     const { resources } = await deploy({ createBucket: {}, history: { enabled: false } });
     expect(writerVariables(resources).map((variables) => variables.HISTORY_DAYS)).toEqual(["0", "0"]);
+    expect(journalGrants(resources)).toEqual([[], []]);
   });
 
-  it("gives both writers historyDays", async () => {
+  it("gives both writers historyDays, and BatchWriteItem in the journal's partitions only", async () => {
     const { resources } = await deploy({ createBucket: {}, history: { days: 7 } });
     expect(writerVariables(resources).map((variables) => variables.HISTORY_DAYS)).toEqual(["7", "7"]);
+    for (const grants of journalGrants(resources))
+      expect(grants).toEqual([
+        expect.objectContaining({
+          Action: "dynamodb:BatchWriteItem",
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["journal#*"] } },
+        }),
+      ]);
+  });
+
+  it("tells the tracker which object metadata to keep, and needs no new permission for it", async () => {
+    const { resources } = await deploy({ createBucket: {}, enrich: ["contentType", "userMetadata"] });
+    expect(writerVariables(resources)[0]!.ENRICH).toBe("contentType,userMetadata");
+    const tracker = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "tracker").policy);
+    expect(tracker.flatMap((statement) => statement.Action).sort()).toEqual(
+      [
+        "dynamodb:BatchWriteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+      ].sort(),
+    );
   });
 
   it("runs the tracker on nodejs22.x/arm64 with partial batch failures and bounded concurrency", async () => {

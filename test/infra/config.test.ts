@@ -16,6 +16,7 @@ describe("stack configuration", () => {
       delivery: "sqs",
       retentionDays: 30,
       history: { enabled: true, days: 90 },
+      enrich: [],
       deletionProtection: true,
       reconcile: { source: "list", schedule: "cron(0 3 * * ? *)", timezone: "UTC", maxDeleteFraction: 0.1 },
     });
@@ -50,6 +51,8 @@ describe("stack configuration", () => {
     ["a non-boolean", { deletionProtection: "yes" }, /config deletionProtection: expected true or false/],
     ["a non-integer", { retentionDays: "thirty" }, /config retentionDays: expected an integer/],
     ["a history of no days", { historyDays: "0" }, /history\.days/],
+    ["tags enrichment, not kept yet", { enrich: list("contentType", "tags") }, /tags are not kept yet/],
+    ["an unknown enrichment", { enrich: list("colour") }, /enrich/],
     ["an unknown time zone", { reconcileTimezone: "Mars/Olympus" }, /not an IANA time zone/],
     ["sqs on an adopted bucket", { adoptBuckets: list("photos") }, /would replace the whole notification configuration of photos/],
     ["two wildcards", { bucketFilters: list("a*b*c") }, /more than one \*/],

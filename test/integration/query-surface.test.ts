@@ -240,8 +240,9 @@ describe("CLI: get, stat, runs and finding the table", () => {
       env: { ...process.env, NO_COLOR: "1", BUCKET_LEDGER_TABLE: "" },
     });
     const lines = terminal.replace(/\r/g, "").trim().split("\n");
-    expect(lines[0]).toMatch(/^LAST MODIFIED\s+SIZE {2}KEY$/);
-    expect(lines[1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z\s+1 B {2}math\/1\+1=2\.txt$/);
+    expect(lines[0]).toMatch(/^LAST MODIFIED\s+SIZE {2}TYPE\s+KEY$/);
+    // No content type without enrichment: the column says so.
+    expect(lines[1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z\s+1 B {2}-\s+math\/1\+1=2\.txt$/);
     expect(terminal).not.toContain("{");
     const piped = execFileSync(process.execPath, [CLI, "ls", bucket, "--local", "--prefix", "math/"], {
       cwd: workdir,

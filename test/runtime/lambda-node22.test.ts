@@ -160,5 +160,9 @@ describe("the README's commands under Node 22", () => {
     const run = await runCommand(NODE22, [CLI, "demo"], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined } });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.length).toBeGreaterThan(0);
+    // "Who deleted this?", answered by the journal with the requester the local S3 names.
+    expect(run.stdout).toMatch(
+      /Who deleted percent\/100%\.txt\?[^\n]*\n.*\n.*ObjectCreated:Put.*\n.*ObjectRemoved:Delete\s+deleted\s+AWS:LOCAL\s+127\.0\.0\.1/,
+    );
   }, 120_000);
 });
