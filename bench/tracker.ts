@@ -3,7 +3,9 @@
  *  1. ours: the tracker handler, fed SQS batches of S3 notifications;
  *  2. ceiling: bare conditional PutItem calls of the same items at the same concurrency;
  *  3. seed-style: per record HeadObject then an unconditional PutItem, one at a time (seed 000);
- *  4. ours with the journal: the tracker handler writing each change's history entry too.
+ *  4. ours with the journal: the tracker handler writing each change's history entry too;
+ *  5. ours with contentType enrichment: a HeadObject per create, through a proxy that holds
+ *     each S3 request S3_LATENCY_MS in the aws profile.
  * Each variant gets a fresh table and the same 20,000 events (creates, overwrites, deletes,
  * duplicates, in shuffled order). Ours, the journal and the ceiling run in paired rounds (all
  * three in each round, in rotating order); the ratios are the medians of the per-round ratios.
@@ -26,6 +28,7 @@ import { startS3SqsEmulator } from "../local/s3-sqs-emulator.js";
 import { addCounts, emptyCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../sdk/object-lookup.js";
+import { s3ObjectDescriber } from "../sdk/object-details.js";
 import { LOCAL_REGION, localCredentials } from "../local/credentials.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { median } from "./stats.js";
@@ -41,6 +44,11 @@ const BATCH_SIZE = 500;
 const ROUNDS = Number(process.env.TRACKER_BENCH_ROUNDS ?? 3);
 /** The AWS profile: every DynamoDB request held this long, as in bench/ingest.ts (DynamoDB's "single-digit millisecond" latency). */
 const AWS_LATENCY_MS = Number(process.env.TRACKER_BENCH_LATENCY_MS ?? 8);
+/**
+ * The aws profile's S3 HeadObject latency: an assumption, 15 ms, inside the 10-20 ms range the
+ * scale issue gives for HEAD and GET of small objects in the region.
+ */
+const S3_LATENCY_MS = Number(process.env.TRACKER_BENCH_S3_LATENCY_MS ?? 15);
 const BUCKET = "bench-bucket";
 
 /** Deterministic pseudo-random numbers, so every run feeds the same history. */
@@ -103,6 +111,9 @@ interface TrackerProfileResult {
   /** The median of the paired rounds' ratios, and their spread. */
   ours_vs_ceiling: RatioSpread;
   journal_vs_ceiling: RatioSpread;
+  enriched_per_s: number;
+  enriched_vs_ceiling: RatioSpread;
+  enriched_vs_ours: RatioSpread;
 }
 
 export interface TrackerBenchResult {
@@ -121,6 +132,9 @@ export interface TrackerBenchResult {
 export async function benchTracker(log: (line: string) => void): Promise<TrackerBenchResult> {
   const [dynamodb, aws] = await Promise.all([startDynamoDbLocal(), startS3SqsEmulator({ region: LOCAL_REGION })]);
   const proxy = await FaultInjectingProxy.start(dynamodb.endpoint);
+  // The enrichment variant's HEADs go through a proxy of their own (the S3 profile's latency).
+  const s3Proxy = await FaultInjectingProxy.start(aws.endpoint);
+  const slowS3 = createLocalClients({ s3: s3Proxy.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint }).s3;
   const clients = createLocalClients({ s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint });
   // Every variant's writes go through the proxy; the profile sets its latency.
   const documentClient = createDocumentClient(
@@ -166,29 +180,39 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
     };
 
     const outcomes = emptyCounts();
-    const ours = (historyDays?: number) => async () => {
-      const ledger = new Ledger({ tableName: await newTable(), documentClient, ...(historyDays !== undefined && { historyDays }) });
-      const handler = createTrackerHandler({
-        ledger,
-        lookup: s3ObjectLookup(clients.s3),
-        logger: new Logger({ serviceName: "bench", logLevel: "SILENT" }),
-        concurrency: CONCURRENCY / INVOCATIONS,
-        onBatchComplete: (counts) => addCounts(outcomes, counts),
-      });
-      const batches: SQSRecord[][] = [];
-      for (let i = 0; i < records.length; i += BATCH_SIZE) batches.push(records.slice(i, i + BATCH_SIZE));
-      const invocation = pLimit(INVOCATIONS);
-      return timed(historyDays ? "ours with the journal" : "ours (tracker handler)", async () => {
-        await Promise.all(
-          batches.map((batch) =>
-            invocation(async () => {
-              const response = await handler({ Records: batch });
-              if (response.batchItemFailures.length > 0) throw new Error("benchmark batch had failures");
-            }),
-          ),
+    const ours =
+      (variant: { historyDays?: number; enrich?: boolean } = {}) =>
+      async () => {
+        const ledger = new Ledger({
+          tableName: await newTable(),
+          documentClient,
+          ...(variant.historyDays !== undefined && { historyDays: variant.historyDays }),
+        });
+        const handler = createTrackerHandler({
+          ledger,
+          lookup: s3ObjectLookup(clients.s3),
+          ...(variant.enrich && { describer: s3ObjectDescriber(slowS3, ["contentType"]) }),
+          logger: new Logger({ serviceName: "bench", logLevel: "SILENT" }),
+          concurrency: CONCURRENCY / INVOCATIONS,
+          onBatchComplete: (counts) => addCounts(outcomes, counts),
+        });
+        const batches: SQSRecord[][] = [];
+        for (let i = 0; i < records.length; i += BATCH_SIZE) batches.push(records.slice(i, i + BATCH_SIZE));
+        const invocation = pLimit(INVOCATIONS);
+        return timed(
+          variant.historyDays ? "ours with the journal" : variant.enrich ? "ours with contentType enrichment" : "ours (tracker handler)",
+          async () => {
+            await Promise.all(
+              batches.map((batch) =>
+                invocation(async () => {
+                  const response = await handler({ Records: batch });
+                  if (response.batchItemFailures.length > 0) throw new Error("benchmark batch had failures");
+                }),
+              ),
+            );
+          },
         );
-      });
-    };
+      };
 
     const ceiling = async () => {
       const tableName = await newTable();
@@ -240,11 +264,11 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
 
     log("  warming up...");
     await ceiling();
-    const variants = { ceiling, ours: ours(), journal: ours(90) } as const;
+    const variants = { ceiling, ours: ours(), journal: ours({ historyDays: 90 }), enriched: ours({ enrich: true }) } as const;
     const orders: (keyof typeof variants)[][] = [
-      ["ceiling", "ours", "journal"],
-      ["ours", "journal", "ceiling"],
-      ["journal", "ceiling", "ours"],
+      ["ceiling", "ours", "journal", "enriched"],
+      ["ours", "journal", "enriched", "ceiling"],
+      ["journal", "enriched", "ceiling", "ours"],
     ];
     const summary = (values: number[]) => ({
       median: Number(median(values).toFixed(2)),
@@ -258,14 +282,15 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
     ] as const) {
       log(`  profile ${profile}: ${latency} ms per DynamoDB request`);
       proxy.addLatency(latency);
+      s3Proxy.addLatency(latency === 0 ? 0 : S3_LATENCY_MS);
       const rounds: Record<keyof typeof variants, number>[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         outcomes.applied = outcomes.skippedOlder = outcomes.duplicates = 0;
-        const result = { ceiling: 0, ours: 0, journal: 0 };
+        const result = { ceiling: 0, ours: 0, journal: 0, enriched: 0 };
         for (const name of orders[round % orders.length]!) result[name] = await variants[name]();
         rounds.push(result);
       }
-      const ratio = (of: "ours" | "journal") => rounds.map((round) => round[of] / round.ceiling);
+      const ratio = (of: "ours" | "journal" | "enriched") => rounds.map((round) => round[of] / round.ceiling);
       profiles[profile] = {
         latency_ms: latency,
         ours_per_s: Math.round(median(rounds.map((round) => round.ours))),
@@ -273,10 +298,14 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
         ceiling_per_s: Math.round(median(rounds.map((round) => round.ceiling))),
         ours_vs_ceiling: summary(ratio("ours")),
         journal_vs_ceiling: summary(ratio("journal")),
+        enriched_per_s: Math.round(median(rounds.map((round) => round.enriched))),
+        enriched_vs_ceiling: summary(ratio("enriched")),
+        enriched_vs_ours: summary(rounds.map((round) => round.enriched / round.ours)),
       };
     }
     // Sequential, so only without the latency (20,000 x two round trips would take minutes).
     proxy.addLatency(0);
+    s3Proxy.addLatency(0);
     const seedPerSecond = await seed();
     return {
       events: EVENTS,
@@ -292,6 +321,7 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
   } finally {
     for (const client of Object.values(clients)) client.destroy();
     documentClient.destroy();
-    await Promise.allSettled([proxy.stop(), dynamodb.stop(), aws.stop()]);
+    slowS3.destroy();
+    await Promise.allSettled([proxy.stop(), s3Proxy.stop(), dynamodb.stop(), aws.stop()]);
   }
 }
