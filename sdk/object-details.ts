@@ -5,7 +5,8 @@
  * `x-amz-meta-*` user metadata, the additional checksum (with ChecksumMode ENABLED), server-side
  * encryption and the storage class (absent for STANDARD, which S3 does not send).
  */
-import { HeadObjectCommand, NotFound, type HeadObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
+import { isNotFound } from "./object-lookup.js";
 import { z } from "zod";
 import type { ObjectDetails } from "../ledger/index.js";
 
@@ -64,7 +65,7 @@ export function s3ObjectDescriber(s3: S3Client, fields: readonly EnrichmentField
       } catch (error) {
         // A key deleted since its event: not an error, its delete event follows (404 needs
         // s3:ListBucket; see object-lookup.ts).
-        if (error instanceof NotFound || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+        if (isNotFound(error)) return undefined;
         throw error;
       }
     },

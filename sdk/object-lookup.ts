@@ -15,6 +15,11 @@ export interface ObjectLookup {
   head(bucket: string, key: string): Promise<ObjectState | undefined>;
 }
 
+/** HeadObject's 404 (NotFound, or a bare 404 status for a HEAD, which has no error body). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof NotFound || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
+}
+
 export function s3ObjectLookup(s3: S3Client): ObjectLookup {
   return {
     async head(bucket, key) {
@@ -29,9 +34,7 @@ export function s3ObjectLookup(s3: S3Client): ObjectLookup {
         };
       } catch (error) {
         // HeadObject on a key whose current version is a delete marker also answers 404.
-        if (error instanceof NotFound || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
-          return undefined;
-        }
+        if (isNotFound(error)) return undefined;
         throw error;
       }
     },
