@@ -98,6 +98,7 @@ const reconcileEnvironmentSchema = z
     TABLE_NAME: tableName,
     RETENTION_DAYS: retentionDays,
     HISTORY_DAYS: historyDays,
+    ENRICH: enrichList,
     BUCKETS: bucketList,
     RECONCILE_SOURCE: z.enum(["list", "inventory"]).default("list"),
     MAX_DELETE_FRACTION: z.coerce.number().min(0).max(1).default(RECONCILE_DEFAULTS.maxDeleteFraction),

@@ -158,6 +158,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         logRetentionDays,
         retentionDays: settings.retentionDays,
         historyDays,
+        enrich: settings.enrich,
         buckets: buckets.map(({ logicalName: logical, name: bucketName, arn }) => ({ logicalName: logical, name: bucketName, arn })),
         table: { name: this.table.name, arn: this.table.arn, resourceArns: this.table.resourceArns },
         accountId: identity.accountId,

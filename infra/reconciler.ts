@@ -10,6 +10,7 @@ import type { ResolvedBucketLedgerArgs } from "./args.js";
 import type { ReconcileVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
 import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
+import type { EnrichmentField } from "../sdk/object-details.js";
 import { assumeRolePolicy, journalStatements, policyDocument, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 import { SecureBucket } from "./secure-bucket.js";
@@ -23,6 +24,8 @@ export interface ReconcilerArgs {
   retentionDays: number;
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
+  /** Object metadata asked of S3 for each object repaired (HeadObject: s3:GetObject and s3:ListBucket, which it has). */
+  enrich: readonly EnrichmentField[];
   buckets: { logicalName: string; name: pulumi.Input<string>; arn: pulumi.Input<string> }[];
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
   accountId: pulumi.Input<string>;
@@ -102,6 +105,7 @@ export class Reconciler extends pulumi.ComponentResource {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
           HISTORY_DAYS: String(args.historyDays),
+          ENRICH: args.enrich.join(","),
           BUCKETS: pulumi.jsonStringify(args.buckets.map((bucket) => bucket.name)),
           RECONCILE_SOURCE: settings.source,
           MAX_DELETE_FRACTION: String(settings.maxDeleteFraction),

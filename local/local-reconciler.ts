@@ -4,6 +4,7 @@
  * event source mapping does. It plans runs on demand or on an interval, as the nightly
  * schedule does in AWS, and keeps to itself which callers wait for which run.
  */
+import type { EnrichmentField } from "../sdk/object-details.js";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient } from "../ledger/index.js";
@@ -33,6 +34,7 @@ export interface LocalReconcilerOptions {
   tableName: string;
   retentionDays: number;
   historyDays?: number;
+  enrich?: EnrichmentField[];
   buckets: string[];
   tasksPerRun: number;
   /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
@@ -77,6 +79,7 @@ export class LocalReconciler {
       tableName: options.tableName,
       retentionDays: options.retentionDays,
       ...(options.historyDays !== undefined && { historyDays: options.historyDays }),
+      ...(options.enrich && { enrich: options.enrich }),
       taskQueueUrl: tasks.queueUrl,
       buckets: options.buckets,
       settings: {

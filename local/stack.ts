@@ -255,6 +255,7 @@ export class LocalStack {
         tableName,
         retentionDays,
         historyDays,
+        ...(options.enrich && { enrich: options.enrich }),
         buckets,
         ...(options.reconcileTaskBudgetMs !== undefined && { taskBudgetMs: options.reconcileTaskBudgetMs }),
         ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),

@@ -17,6 +17,7 @@
 import { decodeS3EventKey, encodeS3EventKey } from "../events/object-key.js";
 import type { DriftKind, Ledger, ObjectState, RepairOutcome } from "../ledger/index.js";
 import type { ObjectSource } from "./source.js";
+import type { ObjectDescriber } from "../sdk/object-details.js";
 
 /** `unconfirmed`: the source reported drift that S3 contradicts now; nothing was written. */
 export type CheckedRepairOutcome = RepairOutcome | "unconfirmed";
@@ -33,6 +34,8 @@ export interface DriftChecksOptions {
   source: ObjectSource;
   /** The run's snapshot time (a fan-out task's source is reopened with it). */
   snapshotTime?: Date;
+  /** Object metadata (the `enrich` config): each object repaired is described with HeadObject. */
+  describer?: ObjectDescriber;
 }
 
 function otherForms(key: string): string[] {
@@ -57,7 +60,12 @@ export function driftChecks(options: DriftChecksOptions) {
     async repairPresent(kind: Exclude<DriftKind, "orphaned">, key: string, reported: ObjectState, known: boolean): Promise<CheckedRepairOutcome> {
       const state = source.lagsBucket && known ? await source.head(key) : reported;
       if (!state) return "unconfirmed";
-      return ledger.repair({ kind, bucket, key, state, snapshotTime });
+      // Only what is repaired is described: a night's run HEADs its drift, never the bucket.
+      // A HEAD that finds another ETag (overwritten since) or nothing keeps no details; the
+      // newer version's event describes it.
+      const described = options.describer && (await options.describer.describe(bucket, key));
+      const details = described && described.etag === state.etag ? described.details : undefined;
+      return ledger.repair({ kind, bucket, key, state: { ...state, ...details }, snapshotTime });
     },
 
     /** Tombstones an orphan, unless a lagging source missed an object S3 still holds. */

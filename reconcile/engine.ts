@@ -16,6 +16,7 @@ import pLimit from "p-limit";
 import type { Ledger, LedgerRecord } from "../ledger/index.js";
 import type { DiffCounts } from "./diff.js";
 import { BoundedWriter } from "./bounded-writer.js";
+import type { ObjectDescriber } from "../sdk/object-details.js";
 import { driftChecks, type CheckedRepairOutcome, type EncodingMismatch } from "./drift-checks.js";
 import { deleteGuard } from "./delete-guard.js";
 import { diffRange } from "./range-diff.js";
@@ -42,6 +43,8 @@ export interface ReconcileOptions {
   now?: () => Date;
   /** Where the index side comes from; the ledger by default (benchmarks feed generators). */
   index?: (range: KeyRange) => AsyncIterable<LedgerRecord>;
+  /** Object metadata for what is repaired (the `enrich` config). */
+  describer?: ObjectDescriber;
 }
 
 export interface ReconcileSummary {
@@ -117,7 +120,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const writer = new BoundedWriter(options.concurrency ?? RECONCILE_DEFAULTS.writeConcurrency);
   const orphans = new OrphanSpill();
   const snapshotTime = source.snapshotTime;
-  const checks = driftChecks({ ledger, bucket, source });
+  const checks = driftChecks({ ledger, bucket, source, ...(options.describer && { describer: options.describer }) });
   const count = (outcome: CheckedRepairOutcome) => {
     summary[outcome]++;
   };

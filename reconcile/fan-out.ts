@@ -15,6 +15,7 @@
  *   run reaches a final status through one conditional write, so the summary is recorded and
  *   reported exactly once however often messages are redelivered.
  */
+import type { ObjectDescriber } from "../sdk/object-details.js";
 import type { AuditCounts } from "../ingest/audit.js";
 import type { Ledger } from "../ledger/index.js";
 import { RunCoordinator, summarizeRun } from "./coordinator.js";
@@ -51,6 +52,8 @@ export interface FanOutOptions {
   /** Reopens a run's source in a task: the same snapshot time, the same inventory report. */
   openSource: (bucket: string, spec: RunSourceSpec, snapshotTime: Date) => Promise<ObjectSource>;
   writeConcurrency?: number;
+  /** Object metadata for what is repaired (the `enrich` config). */
+  describer?: ObjectDescriber;
   checkpointIntervalMs?: number;
   /** Added to a worker's remaining time to form its lease: a redelivered message waits this long for a dead worker. */
   leaseMarginMs?: number;

@@ -100,7 +100,7 @@ export class TaskWorker {
     // An earlier attempt may have recorded orphans beyond its checkpoint before it died.
     if (task.attempts > 1 && !run.dryRun) await runs.discardOrphansAfter(task, task.checkpoint);
 
-    const checks = driftChecks({ ledger, bucket, source, snapshotTime });
+    const checks = driftChecks({ ledger, bucket, source, snapshotTime, ...(this.options.describer && { describer: this.options.describer }) });
     for await (const drift of diffRange({ ledger, bucket, source, range, counts, onAdvance: checkpoint.advance })) {
       counts[drift.kind]++;
       if (drift.kind === "orphaned") {

@@ -4,6 +4,7 @@
  * (functions/reconcile.ts), the local stack and the fan-out tests all build it here, so they
  * run one configuration of one code path and differ only in what they pass.
  */
+import { s3ObjectDescriber, type EnrichmentField } from "../sdk/object-details.js";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -42,6 +43,8 @@ export interface ReconcilerWiring {
   retentionDays: number;
   /** Days the journal keeps each repair; 0 or absent: no journal. */
   historyDays?: number;
+  /** Object metadata asked of S3 for each object repaired (the tracker's `enrich`). */
+  enrich?: readonly EnrichmentField[];
   taskQueueUrl: string;
   buckets: string[];
   /** Read S3 Inventory reports from here instead of listing. */
@@ -80,6 +83,7 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
     queue: sqsTaskQueue(clients.sqs, wiring.taskQueueUrl),
     openSource: async (...args) => wrap(await sources.reopen(...args)),
     writeConcurrency: settings.writeConcurrency,
+    ...(wiring.enrich?.length && { describer: s3ObjectDescriber(clients.s3, wiring.enrich) }),
     ...(settings.checkpointIntervalMs !== undefined && { checkpointIntervalMs: settings.checkpointIntervalMs }),
     ...(settings.leaseMarginMs !== undefined && { leaseMarginMs: settings.leaseMarginMs }),
     onRunFinished: async (finished) => {
