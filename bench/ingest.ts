@@ -33,7 +33,7 @@ import { LOCAL_REGION } from "../local/credentials.js";
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { createLocalClients } from "../local/stack.js";
 import { startEmulatorProcess } from "./emulator.js";
-import { median } from "./stats.js";
+import { median, pairedRounds } from "./stats.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { localCredentials } from "../local/credentials.js";
@@ -191,11 +191,6 @@ export async function benchIngest(log: (line: string) => void) {
     log("  warming up...");
     await ceiling();
     const variants = { ours, ceiling, seed } as const;
-    const orders: (keyof typeof variants)[][] = [
-      ["ours", "ceiling", "seed"],
-      ["ceiling", "seed", "ours"],
-      ["seed", "ours", "ceiling"],
-    ];
     const profiles: Record<string, object> = {};
     for (const [profile, latency] of [
       ["aws", AWS_LATENCY_MS],
@@ -203,12 +198,7 @@ export async function benchIngest(log: (line: string) => void) {
     ] as const) {
       proxy.addLatency(latency);
       log(`  profile ${profile}: ${latency} ms per DynamoDB request`);
-      const rounds: { ours: number; ceiling: number; seed: number }[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        const result = { ours: 0, ceiling: 0, seed: 0 };
-        for (const name of orders[round % orders.length]!) result[name] = await variants[name]();
-        rounds.push(result);
-      }
+      const rounds = await pairedRounds(variants, ROUNDS);
       profiles[profile] = {
         latency_ms: latency,
         ours_per_s: Math.round(median(rounds.map((r) => r.ours))),

@@ -31,7 +31,7 @@ import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { s3ObjectDescriber } from "../sdk/object-details.js";
 import { LOCAL_REGION, localCredentials } from "../local/credentials.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
-import { median } from "./stats.js";
+import { median, pairedRounds, spread } from "./stats.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 
 const EVENTS = 20_000;
@@ -265,16 +265,6 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
     log("  warming up...");
     await ceiling();
     const variants = { ceiling, ours: ours(), journal: ours({ historyDays: 90 }), enriched: ours({ enrich: true }) } as const;
-    const orders: (keyof typeof variants)[][] = [
-      ["ceiling", "ours", "journal", "enriched"],
-      ["ours", "journal", "enriched", "ceiling"],
-      ["journal", "enriched", "ceiling", "ours"],
-    ];
-    const summary = (values: number[]) => ({
-      median: Number(median(values).toFixed(2)),
-      min: Number(Math.min(...values).toFixed(2)),
-      max: Number(Math.max(...values).toFixed(2)),
-    });
     const profiles: Record<string, TrackerProfileResult> = {};
     for (const [profile, latency] of [
       ["aws", AWS_LATENCY_MS],
@@ -283,24 +273,20 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       log(`  profile ${profile}: ${latency} ms per DynamoDB request`);
       proxy.addLatency(latency);
       s3Proxy.addLatency(latency === 0 ? 0 : S3_LATENCY_MS);
-      const rounds: Record<keyof typeof variants, number>[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
+      const rounds = await pairedRounds(variants, ROUNDS, () => {
         outcomes.applied = outcomes.skippedOlder = outcomes.duplicates = 0;
-        const result = { ceiling: 0, ours: 0, journal: 0, enriched: 0 };
-        for (const name of orders[round % orders.length]!) result[name] = await variants[name]();
-        rounds.push(result);
-      }
+      });
       const ratio = (of: "ours" | "journal" | "enriched") => rounds.map((round) => round[of] / round.ceiling);
       profiles[profile] = {
         latency_ms: latency,
         ours_per_s: Math.round(median(rounds.map((round) => round.ours))),
         journal_per_s: Math.round(median(rounds.map((round) => round.journal))),
         ceiling_per_s: Math.round(median(rounds.map((round) => round.ceiling))),
-        ours_vs_ceiling: summary(ratio("ours")),
-        journal_vs_ceiling: summary(ratio("journal")),
+        ours_vs_ceiling: spread(ratio("ours")),
+        journal_vs_ceiling: spread(ratio("journal")),
         enriched_per_s: Math.round(median(rounds.map((round) => round.enriched))),
-        enriched_vs_ceiling: summary(ratio("enriched")),
-        enriched_vs_ours: summary(rounds.map((round) => round.enriched / round.ours)),
+        enriched_vs_ceiling: spread(ratio("enriched")),
+        enriched_vs_ours: spread(rounds.map((round) => round.enriched / round.ours)),
       };
     }
     // Sequential, so only without the latency (20,000 x two round trips would take minutes).
