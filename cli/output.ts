@@ -53,9 +53,9 @@ export function objectRow(mode: OutputMode, record: LedgerRecord): string {
   return `${formatTime(record.lastModified).padEnd(21)}${formatBytes(record.size).padStart(11)}  ${dim(mode, typeColumn(record))}${record.key}`;
 }
 
-/** Who made a change: its event's requester, or reconciliation for a repair. */
-function madeBy(record: LedgerRecord): string {
-  return record.source === "reconcile" ? "reconciliation" : (record.origin?.requester ?? "-");
+/** Who made a change: its event's requester, or reconciliation for a repair; undefined when the event did not say. */
+export function madeBy(record: LedgerRecord): string | undefined {
+  return record.source === "reconcile" ? "reconciliation" : record.origin?.requester;
 }
 
 export const changeColumns = `${"RECORDED AT".padEnd(21)}${"CHANGE".padEnd(34)}${"SIZE".padStart(11)}  ${"TYPE".padEnd(TYPE_WIDTH)}${"BY".padEnd(28)}KEY`;
@@ -63,7 +63,7 @@ export const changeColumns = `${"RECORDED AT".padEnd(21)}${"CHANGE".padEnd(34)}$
 export function changeRow(mode: OutputMode, record: LedgerRecord): string {
   const change = record.cause.padEnd(34);
   const size = record.deleted ? red(mode, "deleted".padStart(11)) : formatBytes(record.size).padStart(11);
-  return `${formatTime(record.recordedAt).padEnd(21)}${record.deleted ? red(mode, change) : change}${size}  ${dim(mode, typeColumn(record))}${dim(mode, madeBy(record).padEnd(28))}${record.key}`;
+  return `${formatTime(record.recordedAt).padEnd(21)}${record.deleted ? red(mode, change) : change}${size}  ${dim(mode, typeColumn(record))}${dim(mode, (madeBy(record) ?? "-").padEnd(28))}${record.key}`;
 }
 
 export const historyColumns = `${"CHANGED AT (S3)".padEnd(21)}${"CHANGE".padEnd(34)}${"SIZE".padStart(11)}  ${"ETAG".padEnd(34)}${"BY".padEnd(28)}FROM`;
@@ -71,5 +71,5 @@ export const historyColumns = `${"CHANGED AT (S3)".padEnd(21)}${"CHANGE".padEnd(
 export function historyRow(entry: HistoryEntry): string {
   const size = entry.deleted ? "deleted" : formatBytes(entry.size);
   const etag = entry.deleted ? "" : entry.etag;
-  return `${formatTime(entry.observedAt).padEnd(21)}${entry.cause.padEnd(34)}${size.padStart(11)}  ${etag.padEnd(34)}${madeBy(entry).padEnd(28)}${entry.origin?.sourceIp ?? ""}`;
+  return `${formatTime(entry.observedAt).padEnd(21)}${entry.cause.padEnd(34)}${size.padStart(11)}  ${etag.padEnd(34)}${(madeBy(entry) ?? "-").padEnd(28)}${entry.origin?.sourceIp ?? ""}`;
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
-import { formatBytes, formatTime, outputMode } from "../output.js";
+import { formatBytes, formatTime, madeBy, outputMode } from "../output.js";
 import { LookupFailedError } from "../errors.js";
 
 interface GetOptions extends TargetOptions {
@@ -41,7 +41,7 @@ export function registerGet(program: Command): void {
             ] as [string, string | undefined][])),
         ["version", record.versionId],
         ["last change", `${record.cause} (${record.source})`],
-        ["changed by", record.source === "reconcile" ? "reconciliation" : record.origin?.requester],
+        ["changed by", madeBy(record)],
         ["source IP", record.origin?.sourceIp],
         ["request id", record.origin?.requestId],
         ["sequencer", record.sequencer],
