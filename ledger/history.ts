@@ -100,7 +100,8 @@ function inOrder(entries: HistoryEntry[]): HistoryEntry[] {
 /**
  * Reads a key's whole history (one partition; a key's history is as long as its changes over
  * the retention). Entries past their TTL that DynamoDB has not removed yet are left out, as
- * DynamoDB's TTL documentation advises: deletion may lag expiry by days.
+ * DynamoDB's TTL documentation advises: deletion may lag expiry by days
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html).
  */
 export async function readHistory(ctx: QueryContext, bucket: string, key: string, now: Date): Promise<History> {
   const items: LedgerItem[] = [];

@@ -110,7 +110,8 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
           ...(watermark !== undefined && { ":reconciledThrough": watermark }),
         },
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        // The item replaced, to tell the journal whether this change starts the key's history.
+        // The item replaced (none for a new key), to tell the journal whether this change starts
+        // the key's history: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValues
         ...(ctx.journal && { ReturnValues: "ALL_OLD" }),
       }),
     );
