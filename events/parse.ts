@@ -17,6 +17,7 @@ import {
 } from "./schema.js";
 import { describeIssues } from "../validation/parse.js";
 import type { ChangeOrigin } from "../ledger/record.js";
+import { METADATA_EVENTS, type MetadataField } from "./subscriptions.js";
 
 interface EventBase {
   bucket: string;
@@ -60,12 +61,22 @@ export interface VersionDeletedEvent extends EventBase {
   versionId: string;
 }
 
-/** Restore, tagging, ACL, transition, replication...: no change to the indexed state. */
+/**
+ * Tagging, a storage class transition, a restore: the object's content is unchanged, and with
+ * enrichment on, the tracker asks S3 for the details `field` belongs to. S3 gives these events
+ * no sequencer (see ledger/writes.ts `DescriptionUpdate`).
+ */
+export interface MetadataEvent extends EventBase {
+  action: "describe";
+  field: MetadataField;
+}
+
+/** ACL, replication...: no change to the indexed state. */
 export interface IgnoredEvent extends EventBase {
   action: "ignore";
 }
 
-export type ObjectEvent = CreatedEvent | DeletedEvent | VersionDeletedEvent | IgnoredEvent;
+export type ObjectEvent = CreatedEvent | DeletedEvent | VersionDeletedEvent | MetadataEvent | IgnoredEvent;
 
 export type ParsedMessage = { kind: "test" } | { kind: "events"; events: ObjectEvent[] };
 
@@ -136,6 +147,8 @@ function classify(raw: RawObjectEvent): ObjectEvent {
     // Only a delete in a bucket that was never versioned carries no version id.
     return raw.versionId !== undefined ? { ...base, action: "version-deleted", sequencer, versionId: raw.versionId } : { ...base, action: "delete", sequencer };
   }
+  const metadata = METADATA_EVENTS.find((event) => event.eventName === raw.eventName);
+  if (metadata) return { ...base, action: "describe", field: metadata.field };
   return { ...base, action: "ignore" };
 }
 
@@ -177,7 +190,7 @@ function eventBridgeEventName(event: EventBridgeEvent): string {
       return `${category}:${deletionType === "Delete Marker Created" ? "DeleteMarkerCreated" : "Delete"}`;
     }
     default:
-      return `EventBridge:${event["detail-type"]}`;
+      return METADATA_EVENTS.find((metadata) => metadata.detailType === event["detail-type"])?.eventName ?? `EventBridge:${event["detail-type"]}`;
   }
 }
 

@@ -110,6 +110,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         accountId: identity.accountId,
         visibilityTimeoutSeconds: settings.tracker.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR + settings.tracker.batchingWindowSeconds,
         maxReceiveCount: settings.maxReceiveCount,
+        enrich: settings.enrich,
       },
       parent,
     );

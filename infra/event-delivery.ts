@@ -6,6 +6,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { encodeS3EventKey } from "../events/object-key.js";
+import { eventBridgeDetailTypes, notificationEvents } from "../events/subscriptions.js";
+import type { EnrichmentField } from "../sdk/object-details.js";
 import type { NotificationFilter } from "./args.js";
 import { policyDocument, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
@@ -26,10 +28,9 @@ export interface EventDeliveryArgs {
   accountId: pulumi.Input<string>;
   visibilityTimeoutSeconds: number;
   maxReceiveCount: number;
+  /** The enrichment fields kept: their metadata events are delivered too. */
+  enrich: readonly EnrichmentField[];
 }
-
-/** The S3 events that change what the ledger holds; lifecycle expirations are not ObjectRemoved. */
-export const S3_NOTIFICATION_EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"];
 
 const escapeWildcard = (text: string) => text.replace(/\\/g, "\\\\").replace(/\*/g, "\\*");
 
@@ -66,7 +67,7 @@ export class EventDelivery extends pulumi.ComponentResource {
             description: pulumi.interpolate`bucket-ledger: object changes in ${bucket.name}`,
             eventPattern: pulumi.jsonStringify({
               source: ["aws.s3"],
-              "detail-type": ["Object Created", "Object Deleted"],
+              "detail-type": eventBridgeDetailTypes(args.enrich),
               detail: { bucket: { name: [bucket.name] }, ...(keyPatterns && { object: { key: keyPatterns } }) },
             }),
           },
@@ -129,7 +130,7 @@ export class EventDelivery extends pulumi.ComponentResource {
               bucket: bucket.name,
               queues: filters.map((filter) => ({
                 queueArn: this.queue.arn,
-                events: S3_NOTIFICATION_EVENTS,
+                events: notificationEvents(args.enrich),
                 // S3 matches filters against the URL-encoded key, so special characters must be
                 // sent encoded, a space as `+` (S3 user guide, "Configuring event notifications
                 // using object key name filtering"). EventBridge patterns match the raw key.

@@ -1,4 +1,5 @@
 /** Small builders for IAM policy JSON; least privilege is easier to review when it is data. */
+import type { EnrichmentField } from "../sdk/object-details.js";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Statement {
@@ -31,6 +32,16 @@ export function journalStatements(tableArn: pulumi.Input<string>, historyDays: n
       Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["journal#*"] } },
     },
   ];
+}
+
+/**
+ * What describing objects needs beyond HeadObject (s3:GetObject): GetObjectTagging for a stack
+ * that keeps tags, as s3:GetObjectTagging, or s3:GetObjectVersionTagging when pinned to a
+ * version (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html).
+ */
+export function describeStatements(objectArns: pulumi.Input<string>[], enrich: readonly EnrichmentField[]): Statement[] {
+  if (!enrich.includes("tags")) return [];
+  return [{ Sid: "ReadTrackedObjectTags", Effect: "Allow", Action: ["s3:GetObjectTagging", "s3:GetObjectVersionTagging"], Resource: objectArns }];
 }
 
 export function assumeRolePolicy(service: string): string {

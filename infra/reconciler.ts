@@ -11,7 +11,7 @@ import type { ReconcileVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
 import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
-import { assumeRolePolicy, journalStatements, policyDocument, type Statement } from "./policy.js";
+import { assumeRolePolicy, describeStatements, journalStatements, policyDocument, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 import { SecureBucket } from "./secure-bucket.js";
 
@@ -123,6 +123,10 @@ export class Reconciler extends pulumi.ComponentResource {
           { Sid: "ListTrackedBuckets", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArns },
           // HeadObject: confirming an inventory report's drift, and orphans that may be another encoding of a bucket key.
           { Sid: "HeadTrackedObjects", Effect: "Allow", Action: "s3:GetObject", Resource: bucketArns.map((arn) => pulumi.interpolate`${arn}/*`) },
+          ...describeStatements(
+            bucketArns.map((arn) => pulumi.interpolate`${arn}/*`),
+            args.enrich,
+          ),
           // UpdateItem: run and task bookkeeping (leases, checkpoints, totals), also inside
           // TransactWriteItems, which IAM authorizes item by item. DeleteItem: a resumed task
           // forgets the orphans its dead predecessor recorded past the checkpoint.

@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { TrackerVariables } from "../functions/environment.js";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
 import { BundledFunction } from "./bundled-function.js";
-import { journalStatements } from "./policy.js";
+import { describeStatements, journalStatements } from "./policy.js";
+import { metadataEventsFor } from "../events/subscriptions.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 
@@ -16,7 +17,7 @@ export interface TrackerArgs {
   retentionDays: number;
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
-  /** Object metadata asked of S3 on each create. HeadObject needs only what the tracker already has (s3:GetObject, s3:ListBucket). */
+  /** Object metadata asked of S3 on each create. HeadObject needs only what the tracker already has (s3:GetObject, s3:ListBucket); tags need GetObjectTagging. */
   enrich: readonly EnrichmentField[];
   logRetentionDays: number;
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
@@ -65,11 +66,19 @@ export class Tracker extends pulumi.ComponentResource {
             Resource: args.queueArn,
           },
           { Sid: "WriteLedger", Effect: "Allow", Action: "dynamodb:PutItem", Resource: args.table.arn },
+          // A metadata event (tagging, transition, restore) replaces the details of the item it describes.
+          ...(metadataEventsFor(args.enrich).length > 0
+            ? [{ Sid: "DescribeLedgerObjects", Effect: "Allow" as const, Action: "dynamodb:UpdateItem", Resource: args.table.arn }]
+            : []),
           ...journalStatements(args.table.arn, args.historyDays),
           // The reconciled-through watermark, once per batch: late creates older than it are stale.
           { Sid: "ReadReconciledWatermark", Effect: "Allow", Action: "dynamodb:GetItem", Resource: args.table.arn },
           // HeadObject, only after a specific version is deleted, to learn what is current.
           { Sid: "HeadTrackedObjects", Effect: "Allow", Action: "s3:GetObject", Resource: args.buckets.map((bucket) => pulumi.interpolate`${bucket.arn}/*`) },
+          ...describeStatements(
+            args.buckets.map((bucket) => pulumi.interpolate`${bucket.arn}/*`),
+            args.enrich,
+          ),
           // Without s3:ListBucket, HeadObject of a key that no longer exists answers 403, not 404
           // (S3 API reference, HeadObject, "Permissions"), and the version-delete path would fail
           // every retry and end in the DLQ.

@@ -4,6 +4,7 @@
  *
  *   journal#<bucket>#<key hash>    e#<sequencer>      one entry per S3 event, whatever its outcome
  *                                  r#<recorded at>    one entry per reconciliation repair
+ *                                  d#<time>#<request> one entry per metadata event (tags, storage class, restore)
  *                                  start              the entry that found the ledger empty
  *
  * An event's entry is keyed by its sequencer, so a redelivered event writes nothing new and a
@@ -45,8 +46,8 @@ export interface JournalContext {
 /** The object key lives in its own attribute: the sort key orders the entries. */
 const OBJECT_KEY = "objectKey";
 
-/** A change's entry; `expiresAt` is its TTL. */
-export function toEntryItem(record: LedgerRecord, expiresAt: number): LedgerItem {
+/** A change's entry; `expiresAt` is its TTL, `sortKey` its place when it is not the record's own. */
+export function toEntryItem(record: LedgerRecord, expiresAt: number, sortKey: string = entrySortKey(record)): LedgerItem {
   const item = toItem(record);
   // Not in the change index: only current-state items are changes.
   delete item[attributeNames.changeDay];
@@ -54,7 +55,7 @@ export function toEntryItem(record: LedgerRecord, expiresAt: number): LedgerItem
   return {
     ...item,
     [attributeNames.pk]: journalPartitionKey(record.bucket, record.key),
-    [attributeNames.sk]: entrySortKey(record),
+    [attributeNames.sk]: sortKey,
     [OBJECT_KEY]: record.key,
     [attributeNames.expiresAt]: expiresAt,
   };
@@ -84,7 +85,10 @@ function fromEntryItem(item: LedgerItem, start: string | undefined): HistoryEntr
   return { ...fromItem({ ...item, [attributeNames.sk]: item[OBJECT_KEY] }), first: item[attributeNames.sk] === start };
 }
 
-/** Events by sequencer; each repair before the first event that happened after its snapshot. */
+/**
+ * Events by sequencer; each entry without one (a repair, a metadata event) before the first
+ * event that happened after it.
+ */
 function inOrder(entries: HistoryEntry[]): HistoryEntry[] {
   const events = entries.filter((entry) => entry.sequencer !== undefined).sort((a, b) => (a.sequencer! < b.sequencer! ? -1 : 1));
   const repairs = entries.filter((entry) => entry.sequencer === undefined).sort((a, b) => (a.observedAt < b.observedAt ? -1 : 1));

@@ -7,7 +7,18 @@ export * from "./table.js";
 export { changesCursor, listCursor } from "./cursor.js";
 export { changesPageSizeForLimit, pageSizeForLimit, type ChangesQuery, type ListQuery, type Page, type QueryContext } from "./queries.js";
 export type { BucketStats } from "./stats.js";
-export type { Applied, ApplyOutcome, DeleteMutation, DriftKind, ObjectMutation, RepairMutation, RepairOutcome, UpsertMutation } from "./writes.js";
+export type {
+  Applied,
+  ApplyOutcome,
+  DeleteMutation,
+  DescriptionOutcome,
+  DescriptionUpdate,
+  DriftKind,
+  ObjectMutation,
+  RepairMutation,
+  RepairOutcome,
+  UpsertMutation,
+} from "./writes.js";
 export {
   getIngestion,
   ingestionFromItem,

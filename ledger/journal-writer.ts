@@ -46,9 +46,9 @@ export class JournalWriter {
    * marked handled, so a caller that gave up on the change (another write failed) leaves no
    * unhandled rejection behind; one that awaits it still sees the failure.
    */
-  write(record: LedgerRecord, first: boolean): Promise<void> {
+  write(record: LedgerRecord, first: boolean, sortKey?: string): Promise<void> {
     const expiresAt = Math.floor(new Date(record.recordedAt).getTime() / 1000) + this.ctx.retentionSeconds;
-    const entry = this.enqueue(toEntryItem(record, expiresAt));
+    const entry = this.enqueue(toEntryItem(record, expiresAt, sortKey));
     // Only a write that found the ledger empty writes the start, so a redelivery (a duplicate
     // then) never replaces it.
     const written = first ? Promise.all([entry, this.enqueue(toStartItem(record, expiresAt))]).then(() => undefined) : entry;

@@ -95,7 +95,8 @@ export const rejectedRowKeys = {
 /**
  * The journal (ledger/history.ts), beside the objects in the ledger table:
  *
- *   journal#<bucket>#<key hash>      e#<sequencer> per event, r#<recorded at> per repair, start
+ *   journal#<bucket>#<key hash>      e#<sequencer> per event, r#<recorded at> per repair,
+ *                                    d#<event time>#<request id> per metadata event, start
  */
 export function journalPartitionKey(bucket: string, key: string): string {
   return `journal#${bucket}#${keyDigest(key).subarray(0, 12).toString("hex")}`;
@@ -104,6 +105,8 @@ export function journalPartitionKey(bucket: string, key: string): string {
 export const journalKeys = {
   event: (sequencer: string) => `e#${sequencer}`,
   repair: (recordedAt: string) => `r#${recordedAt}`,
+  /** A metadata event has no sequencer: its time and request id name it, so a redelivery rewrites its entry. */
+  described: (eventTime: string, requestId: string) => `d#${eventTime}#${requestId}`,
   start: "start",
 } as const;
 

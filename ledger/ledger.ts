@@ -26,12 +26,15 @@ import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
 import {
+  applyDescription,
   applyMutation,
   applyRepair,
   readReconciledThrough,
   recordReconciledThrough,
   type Applied,
   type ApplyOutcome,
+  type DescriptionOutcome,
+  type DescriptionUpdate,
   type ObjectMutation,
   type RepairMutation,
   type RepairOutcome,
@@ -103,6 +106,20 @@ export class Ledger {
    */
   applyJournaledLater(mutation: ObjectMutation): Promise<Applied<ApplyOutcome>> {
     return applyMutation(this.write, mutation);
+  }
+
+  /**
+   * Replaces the details of the version a metadata event (tagging, transition, restore)
+   * describes, if the ledger holds that version and no later description of it. Resolves with
+   * the current-state write; await `journaled` before acknowledging the event.
+   */
+  describeJournaledLater(update: DescriptionUpdate): Promise<Applied<DescriptionOutcome>> {
+    return applyDescription(this.write, update);
+  }
+
+  /** `repair`, resolving with the current-state write (see `applyJournaledLater`). */
+  repairJournaledLater(repair: RepairMutation): Promise<Applied<RepairOutcome>> {
+    return applyRepair(this.write, repair);
   }
 
   /** Writes one reconciliation repair under invariant 2 (never over state newer than the snapshot); resolves once it is journaled too. */

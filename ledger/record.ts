@@ -22,11 +22,34 @@ export interface ObjectDetails {
   contentType?: string;
   /** The `x-amz-meta-*` headers, names lower case without the prefix. */
   userMetadata?: Record<string, string>;
-  /** The object's additional checksum, when it has one. */
-  checksum?: { algorithm: string; value: string; type?: string };
+  tags?: Record<string, string>;
+  /** The object's additional checksum, when it has one; an inventory report names only its algorithm. */
+  checksum?: { algorithm: string; value?: string; type?: string };
   encryption?: { algorithm: string; kmsKeyId?: string };
   storageClass?: string;
+  /** S3 Intelligent-Tiering's archive tier, when the object is in one. */
+  archiveStatus?: string;
+  /** A restore from an archive storage class: in progress, or done until `expiresAt`. */
+  restore?: { ongoing: boolean; expiresAt?: string };
+  /**
+   * When S3 was asked for these details (ISO-8601): of two descriptions of one version, the
+   * later asked wins, whatever order they are written in.
+   */
+  describedAt?: string;
 }
+
+/** The details' attribute names, the same as their fields; the tracker replaces them all at once. */
+export const DETAIL_ATTRIBUTES = [
+  "contentType",
+  "userMetadata",
+  "tags",
+  "checksum",
+  "encryption",
+  "storageClass",
+  "archiveStatus",
+  "restore",
+  "describedAt",
+] as const satisfies readonly (keyof ObjectDetails)[];
 
 /** What S3 says about an object's current version. */
 export interface ObjectState extends ObjectDetails {
@@ -99,13 +122,25 @@ export function toItem(record: LedgerRecord): LedgerItem {
     item.size = record.size;
     item.etag = record.etag;
     item.lastModified = record.lastModified;
-    if (record.storageClass !== undefined) item.storageClass = record.storageClass;
-    if (record.contentType !== undefined) item.contentType = record.contentType;
-    if (record.userMetadata !== undefined) item.userMetadata = record.userMetadata;
-    if (record.checksum !== undefined) item.checksum = record.checksum;
-    if (record.encryption !== undefined) item.encryption = record.encryption;
+    Object.assign(item, detailsAttributes(record));
   }
   return item;
+}
+
+/** The attributes of the details present; absent ones are left out. */
+export function detailsAttributes(details: ObjectDetails): LedgerItem {
+  const item: LedgerItem = {};
+  for (const name of DETAIL_ATTRIBUTES) if (details[name] !== undefined) item[name] = details[name];
+  return item;
+}
+
+function detailsFrom(item: LedgerItem): ObjectDetails {
+  const details: Record<string, unknown> = {};
+  for (const name of DETAIL_ATTRIBUTES) {
+    const value = item[name];
+    if (typeof value === "string" || isMap(value)) details[name] = value;
+  }
+  return details as ObjectDetails;
 }
 
 /** The origin's attributes, under the same names in ledger and journal items. */
@@ -157,19 +192,13 @@ export function fromItem(item: LedgerItem): LedgerRecord {
   if (item.deleted === true) {
     return { ...base, deleted: true, expiresAt: Number(item[A.expiresAt]) };
   }
-  const storageClass = optionalStr(item, "storageClass");
-  const contentType = optionalStr(item, "contentType");
   return {
     ...base,
     deleted: false,
     size: Number(item.size),
     etag: str(item, "etag"),
     lastModified: str(item, "lastModified"),
-    ...(storageClass !== undefined && { storageClass }),
-    ...(contentType !== undefined && { contentType }),
-    ...(isMap(item.userMetadata) && { userMetadata: item.userMetadata as Record<string, string> }),
-    ...(isMap(item.checksum) && { checksum: item.checksum as NonNullable<ObjectDetails["checksum"]> }),
-    ...(isMap(item.encryption) && { encryption: item.encryption as NonNullable<ObjectDetails["encryption"]> }),
+    ...detailsFrom(item),
   };
 }
 

@@ -5,9 +5,9 @@
  * reconciliation's snapshot. Older events and duplicates are no-ops, reported as such.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { assertValidObjectKey, reconcileKeys, reconcilePartitionKey } from "./keys.js";
-import { attributeNames, toItem, type ChangeOrigin, type LedgerRecord, type ObjectState } from "./record.js";
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { assertValidObjectKey, journalKeys, partitionKeyOf, reconcileKeys, reconcilePartitionKey } from "./keys.js";
+import { attributeNames, DETAIL_ATTRIBUTES, detailsAttributes, toItem, type ChangeOrigin, type LedgerRecord, type ObjectState } from "./record.js";
 import { normalizeSequencer } from "./sequencer.js";
 import type { JournalWriter } from "./journal-writer.js";
 
@@ -124,6 +124,94 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
   // After the item, so that a failure here fails the message and its redelivery (a duplicate
   // then) writes the entry. Every outcome is journaled: a change the item skipped happened too.
   return { outcome, journaled: ctx.journal ? ctx.journal.write(record, first) : NOTHING_TO_JOURNAL };
+}
+
+/**
+ * A fresh description of a key's current version, taken for an event that changes its metadata
+ * only: tagging, a storage class transition, a restore. S3 gives such events no sequencer
+ * ("only used with PUTs and DELETEs":
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html),
+ * so they are ordered by what they read instead: the tracker asks S3 for the key's details
+ * after the event, and of two descriptions of one version the later asked (`describedAt`) wins.
+ */
+export interface DescriptionUpdate {
+  bucket: string;
+  key: string;
+  /** What S3 holds now, with `describedAt` set. */
+  state: ObjectState & { describedAt: string };
+  eventName: string;
+  /** ISO-8601 time of the S3 event. */
+  eventTime: string;
+  origin?: ChangeOrigin;
+}
+
+/**
+ * `superseded`: a later description of the version is stored already.
+ * `versionNotHeld`: the ledger holds another version, a tombstone or nothing, so it is behind
+ * S3 (the event of the version described is still on its way, or lost); nothing was written.
+ */
+export type DescriptionOutcome = "applied" | "superseded" | "versionNotHeld";
+
+/**
+ * Replaces the details of the item holding the version described. Content fields, the
+ * sequencer and the change feed are left as they are: the feed lists content changes, and a
+ * metadata change is kept in the key's history.
+ */
+export async function applyDescription(ctx: WriteContext, update: DescriptionUpdate): Promise<Applied<DescriptionOutcome>> {
+  assertValidObjectKey(update.key);
+  const present = detailsAttributes(update.state);
+  const names: Record<string, string> = { "#pk": attributeNames.pk, "#deleted": "deleted", "#etag": "etag", "#describedAt": "describedAt" };
+  const values: Record<string, unknown> = { ":false": false, ":etag": update.state.etag, ":describedAt": update.state.describedAt };
+  const set: string[] = [];
+  const remove: string[] = [];
+  DETAIL_ATTRIBUTES.forEach((name, index) => {
+    names[`#d${index}`] = name;
+    if (name in present) {
+      values[`:d${index}`] = present[name];
+      set.push(`#d${index} = :d${index}`);
+    } else {
+      remove.push(`#d${index}`);
+    }
+  });
+  let outcome: DescriptionOutcome = "applied";
+  try {
+    await ctx.documentClient.send(
+      new UpdateCommand({
+        TableName: ctx.tableName,
+        Key: { [attributeNames.pk]: partitionKeyOf(update.bucket, update.key), [attributeNames.sk]: update.key },
+        UpdateExpression: `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`,
+        ConditionExpression:
+          "attribute_exists(#pk) AND #deleted = :false AND #etag = :etag AND (attribute_not_exists(#describedAt) OR #describedAt < :describedAt)",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const held = error.Item;
+    const sameVersion = held !== undefined && held.deleted?.BOOL === false && held.etag?.S === update.state.etag;
+    if (!sameVersion) return { outcome: "versionNotHeld", journaled: NOTHING_TO_JOURNAL };
+    outcome = "superseded";
+  }
+  // Superseded too: the change happened; its entry holds what was read for it.
+  const record = describedRecord(update, ctx.now());
+  const entry = journalKeys.described(record.observedAt, update.origin?.requestId ?? record.recordedAt);
+  return { outcome, journaled: ctx.journal ? ctx.journal.write(record, false, entry) : NOTHING_TO_JOURNAL };
+}
+
+function describedRecord(update: DescriptionUpdate, recordedAt: Date): LedgerRecord {
+  return {
+    bucket: update.bucket,
+    key: update.key,
+    ...update.state,
+    deleted: false,
+    cause: update.eventName,
+    source: "event",
+    observedAt: new Date(update.eventTime).toISOString(),
+    recordedAt: recordedAt.toISOString(),
+    ...(update.origin && Object.keys(update.origin).length > 0 && { origin: update.origin }),
+  };
 }
 
 /** What reconciliation found wrong with one key. */

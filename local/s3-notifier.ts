@@ -5,11 +5,15 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { encodeS3EventKey } from "../events/object-key.js";
+import { isSubscribed } from "../events/subscriptions.js";
 import type { DeliveryFaults } from "./delivery-faults.js";
 import type { S3Commit } from "./s3-sqs-emulator.js";
 
 export function s3NotificationBody(commit: S3Commit, region: string): string {
   const isCreate = commit.eventName.startsWith("ObjectCreated:");
+  // S3's sequencer is "only used with PUTs and DELETEs"; tagging and transitions carry the ETag
+  // alone (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+  const isContentChange = isCreate || commit.eventName.startsWith("ObjectRemoved:");
   return JSON.stringify({
     Records: [
       {
@@ -27,8 +31,9 @@ export function s3NotificationBody(commit: S3Commit, region: string): string {
           bucket: { name: commit.bucket, ownerIdentity: { principalId: "LOCAL" }, arn: `arn:aws:s3:::${commit.bucket}` },
           object: {
             key: encodeS3EventKey(commit.key),
-            ...(isCreate && { size: commit.size, eTag: commit.etag?.replace(/"/g, "") }),
-            sequencer: commit.sequencer,
+            ...(isCreate && { size: commit.size }),
+            ...(commit.etag !== undefined && { eTag: commit.etag.replace(/"/g, "") }),
+            ...(isContentChange && { sequencer: commit.sequencer }),
           },
         },
       },
@@ -41,6 +46,8 @@ export interface S3NotifierOptions {
   region: string;
   /** Buckets with a notification configuration, and the queue each delivers to. */
   destinations: ReadonlyMap<string, string>;
+  /** The configuration's event types (events/subscriptions.ts): only these are delivered. */
+  events: readonly string[];
   onDeliveryError?: (error: unknown, commit: S3Commit) => void;
   /** Lose, duplicate and delay deliveries (chaos mode); exact delivery without. */
   faults?: DeliveryFaults;
@@ -54,7 +61,7 @@ export class S3Notifier {
   /** Called synchronously at commit; delivery is asynchronous, as in S3. */
   readonly notify = (commit: S3Commit): void => {
     const queueUrl = this.options.destinations.get(commit.bucket);
-    if (queueUrl === undefined) return;
+    if (queueUrl === undefined || !isSubscribed(this.options.events, commit.eventName)) return;
     // The body is built now: a late or repeated delivery carries the commit's own time and sequencer.
     const body = s3NotificationBody(commit, this.options.region);
     for (const delayMs of this.options.faults?.plan() ?? [0]) {

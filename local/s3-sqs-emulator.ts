@@ -87,6 +87,8 @@ export interface S3SqsEmulator {
   /** One endpoint for both S3 (path-style, as the SDK uses for IP hosts) and SQS. */
   endpoint: string;
   onCommit(listener: S3CommitListener): () => void;
+  /** An S3 Lifecycle transition of one object, as a lifecycle rule would make it (notified as LifecycleTransition). */
+  transition(bucket: string, key: string, storageClass: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -146,6 +148,7 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    transition: (bucket, key, storageClass) => store.transition(bucket, key, storageClass),
     onCommit(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -4,6 +4,7 @@
  * DLQ, and the tracker handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
  * integration tests and the benchmarks all start it through here.
  */
+import { notificationEvents } from "../events/subscriptions.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
@@ -186,6 +187,8 @@ export class LocalStack {
         sqs: clients.sqs,
         region,
         destinations: new Map(buckets.map((bucket) => [bucket, queueUrl])),
+        // The configuration a deployed stack writes (infra/event-delivery.ts) for the same enrichment.
+        events: notificationEvents(options.enrich ?? []),
         ...(options.onError && { onDeliveryError: options.onError }),
         ...(deliveryFaults && { faults: deliveryFaults }),
       });

@@ -64,7 +64,7 @@ export function driftChecks(options: DriftChecksOptions) {
       // A HEAD that finds another ETag (overwritten since) or nothing keeps no details; the
       // newer version's event describes it.
       const described = options.describer && (await options.describer.describe(bucket, key));
-      const details = described && described.etag === state.etag ? described.details : undefined;
+      const details = described && described.state.etag === state.etag ? described.details : undefined;
       return ledger.repair({ kind, bucket, key, state: { ...state, ...details }, snapshotTime });
     },
 

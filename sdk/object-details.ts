@@ -1,34 +1,33 @@
 /**
  * Object metadata the ledger can keep beside each object's state (the `enrich` config), read
- * from HeadObject, which returns every one of these fields
+ * from HeadObject, which returns all but the tags
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html): Content-Type, the
  * `x-amz-meta-*` user metadata, the additional checksum (with ChecksumMode ENABLED), server-side
- * encryption and the storage class (absent for STANDARD, which S3 does not send).
+ * encryption, the storage class (absent for STANDARD, which S3 does not send), the
+ * Intelligent-Tiering archive status and the restore status. Tags come from GetObjectTagging
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html).
  */
-import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectTaggingCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import { isNotFound } from "./object-lookup.js";
 import { z } from "zod";
-import type { ObjectDetails } from "../ledger/index.js";
+import type { ObjectDetails, ObjectState } from "../ledger/index.js";
 
-export const ENRICHMENT_FIELDS = ["contentType", "userMetadata", "checksum", "encryption", "storageClass"] as const;
+export const ENRICHMENT_FIELDS = ["contentType", "userMetadata", "tags", "checksum", "encryption", "storageClass"] as const;
 export type EnrichmentField = (typeof ENRICHMENT_FIELDS)[number];
 
 /** The `enrich` list, at every edge (stack config, Lambda environment, `dev`). */
-export const enrichmentFieldsSchema = z
-  .array(
-    z.enum([...ENRICHMENT_FIELDS, "tags"]).refine((field) => field !== "tags", {
-      message: "tags are not kept yet: they need the tagging events (ObjectTagging:Put/Delete) applied in order, which the tracker does not do yet",
-    }),
-  )
-  .transform((fields) => [...new Set(fields)] as EnrichmentField[]);
+export const enrichmentFieldsSchema = z.array(z.enum(ENRICHMENT_FIELDS)).transform((fields) => [...new Set(fields)]);
 
 export interface DescribedObject {
-  /** Without quotes: to tell whether the HEAD saw the version an event describes. */
-  etag: string;
-  details: ObjectDetails;
+  /** The current version as HeadObject states it, with the details asked for and `describedAt`. */
+  state: ObjectState & { describedAt: string };
+  /** The same details alone, to add to a state that came from elsewhere (an event, a listing). */
+  details: ObjectDetails & { describedAt: string };
 }
 
 export interface ObjectDescriber {
+  /** The fields asked for. */
+  readonly fields: readonly EnrichmentField[];
   /** What S3 holds now for the key, or undefined when it holds nothing (deleted since). */
   describe(bucket: string, key: string): Promise<DescribedObject | undefined>;
 }
@@ -41,6 +40,20 @@ const CHECKSUMS = [
   ["ChecksumSHA256", "SHA256"],
 ] as const;
 
+/**
+ * HeadObject's `x-amz-restore`: `ongoing-request="true"` while a restore runs, then
+ * `ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"` until the copy expires
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html#AmazonS3-HeadObject-response-header-Restore).
+ */
+export function restoreStatusOf(header: string | undefined): ObjectDetails["restore"] {
+  if (header === undefined) return undefined;
+  const ongoing = /ongoing-request="(true|false)"/.exec(header)?.[1];
+  if (ongoing === undefined) return undefined;
+  const expiry = /expiry-date="([^"]+)"/.exec(header)?.[1];
+  const expiresAt = expiry !== undefined ? new Date(expiry) : undefined;
+  return { ongoing: ongoing === "true", ...(expiresAt && !Number.isNaN(expiresAt.getTime()) && { expiresAt: expiresAt.toISOString() }) };
+}
+
 function detailsOf(head: HeadObjectCommandOutput, fields: ReadonlySet<EnrichmentField>): ObjectDetails {
   const details: ObjectDetails = {};
   if (fields.has("contentType") && head.ContentType !== undefined) details.contentType = head.ContentType;
@@ -51,20 +64,45 @@ function detailsOf(head: HeadObjectCommandOutput, fields: ReadonlySet<Enrichment
   }
   if (fields.has("encryption") && head.ServerSideEncryption !== undefined)
     details.encryption = { algorithm: head.ServerSideEncryption, ...(head.SSEKMSKeyId !== undefined && { kmsKeyId: head.SSEKMSKeyId }) };
-  if (fields.has("storageClass")) details.storageClass = head.StorageClass ?? "STANDARD";
+  if (fields.has("storageClass")) {
+    details.storageClass = head.StorageClass ?? "STANDARD";
+    if (head.ArchiveStatus !== undefined) details.archiveStatus = head.ArchiveStatus;
+    const restore = restoreStatusOf(head.Restore);
+    if (restore) details.restore = restore;
+  }
   return details;
+}
+
+async function tagsOf(s3: S3Client, bucket: string, key: string, versionId: string | undefined): Promise<Record<string, string>> {
+  const { TagSet } = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, ...(versionId !== undefined && { VersionId: versionId }) }));
+  return Object.fromEntries((TagSet ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]));
 }
 
 export function s3ObjectDescriber(s3: S3Client, fields: readonly EnrichmentField[]): ObjectDescriber {
   const wanted = new Set(fields);
   return {
+    fields,
     async describe(bucket, key) {
+      // Taken before asking: a description is as new as its oldest answer.
+      const describedAt = new Date().toISOString();
       try {
         const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(wanted.has("checksum") && { ChecksumMode: "ENABLED" }) }));
-        return { etag: (head.ETag ?? "").replace(/"/g, ""), details: detailsOf(head, wanted) };
+        // Pinned to the version the HEAD saw, where there are versions, so tags and the rest
+        // describe one version.
+        const versionId = head.VersionId !== undefined && head.VersionId !== "null" ? head.VersionId : undefined;
+        const tags = wanted.has("tags") ? await tagsOf(s3, bucket, key, versionId) : undefined;
+        const details = { ...detailsOf(head, wanted), ...(tags && { tags }), describedAt };
+        const state = {
+          size: head.ContentLength ?? 0,
+          etag: (head.ETag ?? "").replace(/"/g, ""),
+          lastModified: (head.LastModified ?? new Date()).toISOString(),
+          ...(versionId !== undefined && { versionId }),
+          ...details,
+        };
+        return { state, details };
       } catch (error) {
         // A key deleted since its event: not an error, its delete event follows (404 needs
-        // s3:ListBucket; see object-lookup.ts).
+        // s3:ListBucket; see object-lookup.ts). GetObjectTagging answers NoSuchKey (404) then.
         if (isNotFound(error)) return undefined;
         throw error;
       }

@@ -1,13 +1,15 @@
 /** Applies one parsed S3 event to the ledger. */
-import type { ApplyOutcome, Ledger, ObjectDetails, ObjectMutation } from "../ledger/index.js";
+import type { ApplyOutcome, DescriptionOutcome, Ledger, ObjectDetails, ObjectMutation, RepairOutcome } from "../ledger/index.js";
 import type { ObjectDescriber } from "../sdk/object-details.js";
 import type { ObjectEvent } from "../events/parse.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
 
-export type EventOutcome = ApplyOutcome | "ignored";
+export type EventOutcome = ApplyOutcome | DescriptionOutcome | RepairOutcome | "ignored";
+
+type MetadataEvent = Extract<ObjectEvent, { action: "describe" }>;
 
 async function toMutation(
-  event: Exclude<ObjectEvent, { action: "ignore" }>,
+  event: Exclude<ObjectEvent, { action: "ignore" | "describe" }>,
   lookup: ObjectLookup,
   reconciledThrough: string | undefined,
   details: ObjectDetails | undefined,
@@ -76,7 +78,34 @@ const NOTHING_TO_JOURNAL = Promise.resolve();
 export async function detailsFor(event: ObjectEvent, describer: ObjectDescriber): Promise<ObjectDetails | undefined> {
   if (event.action !== "upsert") return undefined;
   const described = await describer.describe(event.bucket, event.key);
-  return described?.etag === event.etag ? described.details : undefined;
+  return described?.state.etag === event.etag ? described.details : undefined;
+}
+
+/**
+ * A metadata event (tagging, a transition, a restore), with enrichment of its field on: S3 is
+ * asked for the key's details now, and they replace the stored ones if the ledger holds the
+ * version described. If it holds another (the event of the version described is on its way, or
+ * was lost), the ledger is behind S3: the state described is written as a repair would write it,
+ * under invariant 2, so the pending event then finds newer state and changes nothing. Ordering
+ * rests on the descriptions' times, not on the events' (see ledger/writes.ts `DescriptionUpdate`).
+ */
+async function applyMetadataEvent(ledger: Ledger, event: MetadataEvent, describer: ObjectDescriber | undefined): Promise<AppliedEvent> {
+  if (!describer?.fields.includes(event.field)) return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };
+  const described = await describer.describe(event.bucket, event.key);
+  // Gone since: its delete event follows.
+  if (!described) return { outcome: "superseded", journaled: NOTHING_TO_JOURNAL };
+  const update = { bucket: event.bucket, key: event.key, state: described.state, eventName: event.eventName, eventTime: event.eventTime, origin: event.origin };
+  const applied = await ledger.describeJournaledLater(update);
+  if (applied.outcome !== "versionNotHeld") return applied;
+  const held = await ledger.get(event.bucket, event.key, { consistentRead: true });
+  const kind = held && !held.deleted ? "stale" : "missing";
+  return ledger.repairJournaledLater({
+    kind,
+    bucket: event.bucket,
+    key: event.key,
+    state: described.state,
+    snapshotTime: new Date(described.state.describedAt),
+  });
 }
 
 export async function applyEvent(
@@ -85,8 +114,10 @@ export async function applyEvent(
   event: ObjectEvent,
   watermark: WatermarkReader = async () => undefined,
   details?: ObjectDetails,
+  describer?: ObjectDescriber,
 ): Promise<AppliedEvent> {
   if (event.action === "ignore") return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };
+  if (event.action === "describe") return applyMetadataEvent(ledger, event, describer);
   const mutation = await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs), details);
   const { outcome, journaled } = await ledger.applyJournaledLater(mutation);
   return { outcome, mutation, journaled };

@@ -47,6 +47,9 @@ const OUTCOME_COUNTER: Record<EventOutcome, keyof TrackerCounts> = {
   predatesReconciliation: "skippedOlder",
   duplicate: "duplicates",
   ignored: "ignored",
+  versionNotHeld: "applied",
+  repaired: "applied",
+  newerStateKept: "skippedOlder",
 };
 
 function publishMetrics(metrics: Metrics, counts: TrackerCounts): void {
@@ -87,7 +90,7 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
         const { describer } = deps;
         const details = describer ? await Promise.all(message.events.map((objectEvent) => describing(() => detailsFor(objectEvent, describer)))) : [];
         const applied = await Promise.all(
-          message.events.map((objectEvent, index) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark, details[index]))),
+          message.events.map((objectEvent, index) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark, details[index], describer))),
         );
         // Outside the write slots: the entries of many messages go out in one batch.
         await Promise.all(applied.map(({ journaled }) => journaled));

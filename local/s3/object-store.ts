@@ -31,10 +31,21 @@ export interface ObjectMetadata {
   contentType: string;
   /** `x-amz-meta-*` headers, names lower case without the prefix. */
   userMetadata: Record<string, string>;
+  /** Absent in objects stored before tags were kept: none. */
+  tags?: Record<string, string>;
+  /** Absent: STANDARD. */
+  storageClass?: string;
   body: string;
 }
 
-export type CommitEventName = "ObjectCreated:Put" | "ObjectCreated:Copy" | "ObjectCreated:CompleteMultipartUpload" | "ObjectRemoved:Delete";
+export type CommitEventName =
+  | "ObjectCreated:Put"
+  | "ObjectCreated:Copy"
+  | "ObjectCreated:CompleteMultipartUpload"
+  | "ObjectRemoved:Delete"
+  | "ObjectTagging:Put"
+  | "ObjectTagging:Delete"
+  | "LifecycleTransition";
 
 export interface StoreCommit {
   eventName: CommitEventName;
@@ -228,11 +239,36 @@ export class DiskObjectStore {
     return metadata;
   }
 
+  /**
+   * Changes an object's metadata in place (its tags, its storage class), reported as `eventName`
+   * with the object's ETag and no size, as S3 reports such events.
+   */
+  private async amend(bucket: string, key: string, change: Partial<Pick<ObjectMetadata, "tags" | "storageClass">>, eventName: CommitEventName): Promise<void> {
+    const state = this.bucket(bucket);
+    const metadata = { ...this.head(bucket, key), ...change };
+    const temp = this.tempPath();
+    await writeFile(temp, JSON.stringify(metadata));
+    await rename(temp, join(this.objectsDir(bucket), `${keyFile(key)}.json`));
+    state.objects.set(key, metadata);
+    delete state.sorted;
+    this.emit({ eventName, bucket, key, etag: metadata.etag, time: new Date() });
+  }
+
+  /** PutObjectTagging (replaces the whole set) and DeleteObjectTagging. */
+  setTags(bucket: string, key: string, tags: Record<string, string>): Promise<void> {
+    return this.amend(bucket, key, { tags }, Object.keys(tags).length > 0 ? "ObjectTagging:Put" : "ObjectTagging:Delete");
+  }
+
+  /** What an S3 Lifecycle transition does to an object: the local stand-in for a lifecycle rule, for tests and demos. */
+  transition(bucket: string, key: string, storageClass: string): Promise<void> {
+    return this.amend(bucket, key, { storageClass }, "LifecycleTransition");
+  }
+
   async put(
     bucket: string,
     key: string,
     body: Readable,
-    options: { contentType: string; userMetadata: Record<string, string>; contentMd5?: string },
+    options: { contentType: string; userMetadata: Record<string, string>; contentMd5?: string; tags?: Record<string, string>; storageClass?: string },
   ): Promise<ObjectMetadata> {
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
@@ -251,6 +287,8 @@ export class DiskObjectStore {
         lastModified: new Date().toISOString(),
         contentType: options.contentType,
         userMetadata: options.userMetadata,
+        ...(options.tags && Object.keys(options.tags).length > 0 && { tags: options.tags }),
+        ...(options.storageClass !== undefined && options.storageClass !== "STANDARD" && { storageClass: options.storageClass }),
         body: bodyName,
       },
       "ObjectCreated:Put",
@@ -267,10 +305,12 @@ export class DiskObjectStore {
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
     await this.spool(this.read(source.bucket, source.key), join(this.objectsDir(bucket), bodyName), MAX_PUT_SIZE);
+    // A copy is STANDARD unless the request names a class (CopyObject, x-amz-storage-class).
+    const { storageClass: _class, ...copied } = original;
     return this.commit(
       bucket,
       {
-        ...original,
+        ...copied,
         key,
         lastModified: new Date().toISOString(),
         body: bodyName,

@@ -2,7 +2,8 @@
  * The local S3's HTTP API, path-style (`/bucket/key`), over the disk store: what rclone, the
  * AWS CLI, boto3 and the AWS SDKs send for buckets, objects (single PUTs up to S3's 5 GiB,
  * streamed), copies, ranges, listings (v1 and v2, in UTF-8 byte order, `encoding-type=url`),
- * batch deletes and multipart uploads (UploadPartCopy with ranges included). Requests are
+ * batch deletes, multipart uploads (UploadPartCopy with ranges included), object tags and the
+ * storage class given on PUT. Requests are
  * not authenticated; anything else answers 501 NotImplemented rather than pretending.
  */
 import { randomUUID } from "node:crypto";
@@ -12,7 +13,7 @@ import { encodeS3EventKey } from "../../events/object-key.js";
 import { AwsChunkedDecoder } from "./aws-chunked.js";
 import { S3Error } from "./errors.js";
 import { MAX_PUT_SIZE, type DiskObjectStore, type ObjectMetadata } from "./object-store.js";
-import { escapeXml, parseCompleteMultipartUpload, parseDelete, xmlDocument } from "./xml.js";
+import { escapeXml, parseCompleteMultipartUpload, parseDelete, parseTagging, parseTaggingHeader, taggingXml, xmlDocument } from "./xml.js";
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 /** Small XML bodies (CompleteMultipartUpload, DeleteObjects) are read whole; 1,000 keys of 1 KiB fit. */
@@ -91,6 +92,9 @@ function objectHeaders(object: ObjectMetadata): Record<string, string> {
     // Every object is encrypted at rest with SSE-S3 at least, and S3 says so on HEAD and GET:
     // https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq.html
     "x-amz-server-side-encryption": "AES256",
+    // HeadObject states the storage class except for STANDARD, and how many tags there are.
+    ...(object.storageClass !== undefined && { "x-amz-storage-class": object.storageClass }),
+    ...(object.tags && Object.keys(object.tags).length > 0 && { "x-amz-tagging-count": String(Object.keys(object.tags).length) }),
     ...Object.fromEntries(Object.entries(object.userMetadata).map(([name, value]) => [`x-amz-meta-${name}`, value])),
   };
 }
@@ -152,7 +156,7 @@ function listing(store: DiskObjectStore, request: S3Request): Reply {
     truncated && !v2 && delimiter ? `<NextMarker>${out(last)}</NextMarker>` : "",
     ...contents.map(
       (object) =>
-        `<Contents><Key>${out(object.key)}</Key><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag><Size>${object.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+        `<Contents><Key>${out(object.key)}</Key><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag><Size>${object.size}</Size><StorageClass>${object.storageClass ?? "STANDARD"}</StorageClass></Contents>`,
     ),
     ...prefixes.map((common) => `<CommonPrefixes><Prefix>${out(common)}</Prefix></CommonPrefixes>`),
     `</ListBucketResult>`,
@@ -215,10 +219,16 @@ const OBJECT_PARAMETERS = new Set([
 
 async function serveObject(store: DiskObjectStore, request: S3Request): Promise<Reply> {
   const { method, bucket, key, query } = request;
-  if (method === "GET" && query.has("tagging")) {
-    // No tags are kept: an object has an empty tag set (the AWS CLI copies tags this way).
-    store.head(bucket, key);
-    return xml(`<Tagging ${NS}><TagSet></TagSet></Tagging>`);
+  if (query.has("tagging")) {
+    if (method === "GET") return xml(`<Tagging ${NS}>${taggingXml(store.head(bucket, key).tags ?? {})}</Tagging>`);
+    if (method === "PUT") {
+      await store.setTags(bucket, key, parseTagging(await readText(request.body)));
+      return { status: 200 };
+    }
+    if (method === "DELETE") {
+      await store.setTags(bucket, key, {});
+      return { status: 204 };
+    }
   }
   const unknown = [...query.keys()].filter((name) => !OBJECT_PARAMETERS.has(name));
   if (unknown.length > 0) throw new S3Error(501, "NotImplemented", `the local S3 does not implement ${method} ?${unknown.join("&")} on objects`);
@@ -247,10 +257,14 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
     const declared = Number(header(request, "x-amz-decoded-content-length") ?? header(request, "content-length") ?? 0);
     if (declared > MAX_PUT_SIZE) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
     const md5 = header(request, "content-md5");
+    const tagging = header(request, "x-amz-tagging");
+    const storageClass = header(request, "x-amz-storage-class");
     const object = await store.put(bucket, key, payload(request), {
       contentType,
       userMetadata: userMetadataOf(request),
       ...(md5 !== undefined && { contentMd5: md5 }),
+      ...(tagging !== undefined && { tags: parseTaggingHeader(tagging) }),
+      ...(storageClass !== undefined && { storageClass }),
     });
     return { status: 200, headers: { etag: object.etag } };
   }

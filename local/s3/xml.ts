@@ -5,7 +5,7 @@
 import { XMLParser } from "fast-xml-parser";
 import { S3Error } from "./errors.js";
 
-const ALWAYS_LISTS = new Set(["Part", "Object"]);
+const ALWAYS_LISTS = new Set(["Part", "Object", "Tag"]);
 
 // Values are not trimmed: an object key may begin or end with spaces.
 const parser = new XMLParser({
@@ -49,6 +49,41 @@ export function parseDelete(body: string): { keys: string[]; quiet: boolean } {
   if (objects.length === 0 || objects.length > 1000)
     throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
   return { keys: objects.map((object) => String(object.Key ?? "")), quiet: String(root?.Quiet ?? "").trim() === "true" };
+}
+
+const MALFORMED = "The XML you provided was not well-formed or did not validate against our published schema.";
+
+/**
+ * `<Tagging><TagSet><Tag><Key/><Value/></Tag>...`: at most 10 tags, keys of up to 128
+ * characters and values of up to 256, unique keys
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html).
+ */
+export function parseTagging(body: string): Record<string, string> {
+  const root = parse(body).Tagging as { TagSet?: { Tag?: { Key?: string; Value?: string }[] } | string } | undefined;
+  if (root === undefined) throw new S3Error(400, "MalformedXML", MALFORMED);
+  const list = typeof root.TagSet === "object" ? (root.TagSet.Tag ?? []) : [];
+  return tagsFrom(list.map((tag) => [String(tag.Key ?? ""), String(tag.Value ?? "")]));
+}
+
+/** `x-amz-tagging` on PUT: the tags as a URL query string. */
+export function parseTaggingHeader(value: string): Record<string, string> {
+  return tagsFrom([...new URLSearchParams(value)]);
+}
+
+function tagsFrom(pairs: [string, string][]): Record<string, string> {
+  if (pairs.length > 10) throw new S3Error(400, "BadRequest", "Object tags cannot be greater than 10");
+  const tags: Record<string, string> = {};
+  for (const [key, value] of pairs) {
+    if (key.length === 0 || key.length > 128 || value.length > 256) throw new S3Error(400, "InvalidTag", "The TagKey you have provided is invalid");
+    if (key in tags) throw new S3Error(400, "InvalidTag", "Cannot provide multiple Tags with the same key");
+    tags[key] = value;
+  }
+  return tags;
+}
+
+export function taggingXml(tags: Record<string, string>): string {
+  const items = Object.entries(tags).map(([key, value]) => `<Tag><Key>${escapeXml(key)}</Key><Value>${escapeXml(value)}</Value></Tag>`);
+  return `<TagSet>${items.join("")}</TagSet>`;
 }
 
 export const xmlDocument = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;

@@ -2,9 +2,14 @@
  * The local S3 endpoint emits S3 event notifications in AWS's format: one message per
  * committed write or delete, URL-encoded keys, per-key increasing sequencers.
  */
+import { notificationEvents } from "../../events/subscriptions.js";
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  DeleteObjectTaggingCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectTaggingCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -36,7 +41,7 @@ beforeAll(async () => {
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: "events" }))).QueueUrl!;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await s3.send(new CreateBucketCommand({ Bucket: "not-tracked" }));
-  notifier = new S3Notifier({ sqs, region: LOCAL_REGION, destinations: new Map([[bucket, queueUrl]]) });
+  notifier = new S3Notifier({ sqs, region: LOCAL_REGION, destinations: new Map([[bucket, queueUrl]]), events: notificationEvents(["tags"]) });
   emulator.onCommit(notifier.notify);
 });
 
@@ -104,4 +109,25 @@ it("notifies every kind of write and delete, with S3's event names, encoding and
   expect(new Set(sameKey).size).toBe(3);
   const kinds = ordered.map((sequencer) => received.find(({ event }) => "sequencer" in event && event.sequencer === sequencer)!.event);
   expect(kinds.map((event) => (event.action === "upsert" ? event.size : "deleted"))).toEqual([3, 4, "deleted"]);
+});
+
+it("notifies tagging as S3 does (no size, no sequencer), and only the event types the configuration names", async () => {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "tagged.txt", Body: "t", Tagging: "team=data" }));
+  await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: "tagged.txt", Tagging: { TagSet: [{ Key: "team", Value: "ops" }] } }));
+  await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: "tagged.txt" }));
+  // Not in this configuration (tags only): never delivered.
+  await emulator.transition(bucket, "tagged.txt", "GLACIER");
+
+  const received = await drain();
+  expect(received.map(({ event }) => event.eventName)).toEqual(["ObjectCreated:Put", "ObjectTagging:Put", "ObjectTagging:Delete"]);
+  const tagging = received[1]!.raw as { s3: { object: Record<string, unknown> } };
+  expect(tagging.s3.object).not.toHaveProperty("sequencer");
+  expect(tagging.s3.object).not.toHaveProperty("size");
+  expect(tagging.s3.object.eTag).toMatch(/^[0-9a-f]{32}$/);
+  expect(received[1]!.event).toMatchObject({ action: "describe", field: "tags", key: "tagged.txt" });
+
+  const { TagSet } = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: "tagged.txt" }));
+  expect(TagSet).toEqual([]);
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "tagged.txt" }));
+  expect(head.StorageClass).toBe("GLACIER");
 });

@@ -61,15 +61,25 @@ describe("S3 -> SQS notifications", () => {
   });
 
   it("ignores events that do not change the indexed state", () => {
-    for (const eventName of [
-      "ObjectTagging:Put",
-      "ObjectAcl:Put",
-      "ObjectRestore:Completed",
-      "LifecycleTransition",
-      "IntelligentTiering",
-      "Replication:OperationFailedReplication",
-    ]) {
+    for (const eventName of ["ObjectAcl:Put", "Replication:OperationFailedReplication", "ObjectRestore:Unknown"]) {
       expect(eventsOf(notification(s3EventRecord({ key: "k", eventName, sequencer: "0A" })))[0]!.action).toBe("ignore");
+    }
+  });
+
+  it("takes tagging, transitions and restores as metadata events, with or without a sequencer (S3 gives them none)", () => {
+    const expected: [string, string][] = [
+      ["ObjectTagging:Put", "tags"],
+      ["ObjectTagging:Delete", "tags"],
+      ["LifecycleTransition", "storageClass"],
+      ["IntelligentTiering", "storageClass"],
+      ["ObjectRestore:Post", "storageClass"],
+      ["ObjectRestore:Completed", "storageClass"],
+      ["ObjectRestore:Delete", "storageClass"],
+    ];
+    for (const [eventName, field] of expected) {
+      const record = s3EventRecord({ key: "k", eventName, sequencer: "0A" });
+      delete (record.s3 as { object: { sequencer?: string } }).object.sequencer;
+      expect(eventsOf(notification(record))[0], eventName).toMatchObject({ action: "describe", field, eventName });
     }
   });
 
@@ -127,8 +137,11 @@ describe("EventBridge -> SQS events", () => {
     delete deleted.detail.object["version-id"];
     expect(eventsOf(JSON.stringify(deleted))[0]).toMatchObject({ action: "delete", eventName: "LifecycleExpiration:Delete" });
     const restore = JSON.parse(fixture("eventbridge-object-created.json"));
-    restore["detail-type"] = "Object Restore Completed";
-    expect(eventsOf(JSON.stringify(restore))[0]!.action).toBe("ignore");
+    restore["detail-type"] = "Object Restore Expired";
+    expect(eventsOf(JSON.stringify(restore))[0]).toMatchObject({ action: "describe", field: "storageClass", eventName: "ObjectRestore:Delete" });
+    const acl = JSON.parse(fixture("eventbridge-object-created.json"));
+    acl["detail-type"] = "Object ACL Updated";
+    expect(eventsOf(JSON.stringify(acl))[0]!.action).toBe("ignore");
   });
 });
 
@@ -170,7 +183,7 @@ describe("every message body AWS documents for the events the tracker handles or
 
   it("covers each event kind the design notes list", () => {
     expect(cases.length).toBeGreaterThanOrEqual(25);
-    for (const kind of ["upsert", "delete", "version-deleted", "ignore", "test"])
+    for (const kind of ["upsert", "delete", "version-deleted", "describe", "ignore", "test"])
       expect(
         cases.some((c) => c.expect.action === kind),
         kind,
