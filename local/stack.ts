@@ -315,6 +315,11 @@ export class LocalStack {
     return this.reconciler.reconcileAll(options);
   }
 
+  /** What an S3 Lifecycle rule's transition does to one object (the local S3 has no lifecycle rules). */
+  transition(bucket: string, key: string, storageClass: string): Promise<void> {
+    return this.emulators.aws.transition(bucket, key, storageClass);
+  }
+
   /**
    * Resolves once every notification is delivered and processed: nothing pending in the
    * notifier, nothing in the queue (visible, in flight or delayed), no batch running.

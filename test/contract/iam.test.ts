@@ -72,6 +72,12 @@ const NEEDED_WITHOUT_A_CALL: { role: FunctionRole | "*"; action: string; source:
     source: "The Lambda runtime writes the function's logs with its role (Lambda developer guide, 'Sending Lambda function logs to CloudWatch Logs')",
   },
   { role: "*", action: "logs:PutLogEvents", source: "As above" },
+  ...(["tracker", "reconcile"] as const).map((role) => ({
+    role,
+    action: "s3:GetObjectVersionTagging",
+    source:
+      "GetObjectTagging pinned to a version, in a versioned bucket (the local S3 keeps no versions): https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html",
+  })),
 ];
 
 /** Deployed-stack names standing in for the local ones. */
@@ -162,6 +168,8 @@ function requirements(
         // reference, HeadObject and GetObject, "Permissions"): the code's not-found path needs it.
         return call.status === 404 ? [read, { action: "s3:ListBucket", resource: bucketArn, why: `${why} answered 404` }] : [read];
       }
+      if (call.command === "GetObjectTagging" && input.VersionId !== undefined)
+        return [{ action: "s3:GetObjectVersionTagging", resource: `${bucketArn}/${input.Key as string}`, why }];
       return [{ action: `s3:${S3_ACTIONS[call.command] ?? call.command}`, resource: `${bucketArn}/${(input.Key as string | undefined) ?? ""}`, why }];
     }
     case "SQS": {
@@ -211,6 +219,8 @@ beforeAll(async () => {
     reconcile: { source: "inventory" },
     api: { enabled: true },
     ingest: { rules: INGEST_RULES },
+    // Tags add GetObjectTagging; tags and storage class add the tracker's UpdateItem.
+    enrich: ["contentType", "tags", "storageClass"],
   });
   const ingestion = ledger.ingestion!;
   const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue] = (await resolve(

@@ -196,6 +196,36 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     for (const logGroup of ofType(resources, "aws:cloudwatch/logGroup:LogGroup")) expect(logGroup.inputs.retentionInDays).toBe(30);
   });
 
+  it("with tags and storage class kept: subscribes to their events, and grants GetObjectTagging and the tracker's UpdateItem", async () => {
+    const { resources } = await deploy({ createBucket: {}, enrich: ["tags", "storageClass"] });
+    expect(one(resources, "aws:s3/bucketNotification:BucketNotification", "").queues).toEqual([
+      expect.objectContaining({
+        events: [
+          "s3:ObjectCreated:*",
+          "s3:ObjectRemoved:*",
+          "s3:LifecycleExpiration:*",
+          "s3:ObjectTagging:Put",
+          "s3:ObjectTagging:Delete",
+          "s3:LifecycleTransition",
+          "s3:IntelligentTiering",
+          "s3:ObjectRestore:Post",
+          "s3:ObjectRestore:Completed",
+          "s3:ObjectRestore:Delete",
+        ],
+      }),
+    ]);
+    const tracker = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "tracker").policy);
+    expect(tracker.find((statement) => statement.Sid === "DescribeLedgerObjects")).toMatchObject({ Action: "dynamodb:UpdateItem" });
+    for (const role of ["tracker", "reconcile-function"])
+      expect(
+        statements(one(resources, "aws:iam/rolePolicy:RolePolicy", role).policy).find((statement) => statement.Sid === "ReadTrackedObjectTags"),
+      ).toMatchObject({ Action: ["s3:GetObjectTagging", "s3:GetObjectVersionTagging"] });
+
+    const eventBridge = await deploy({ createBucket: {}, enrich: ["tags"], delivery: "eventbridge" });
+    const pattern = JSON.parse(one(eventBridge.resources, "aws:cloudwatch/eventRule:EventRule", "").eventPattern as string);
+    expect(pattern["detail-type"]).toEqual(["Object Created", "Object Deleted", "Object Tags Added", "Object Tags Deleted"]);
+  });
+
   it("grants each function only what it uses, on named resources", async () => {
     const { resources } = await deploy({ createBucket: {} });
     assertLeastPrivilege(resources);

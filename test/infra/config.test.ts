@@ -51,7 +51,6 @@ describe("stack configuration", () => {
     ["a non-boolean", { deletionProtection: "yes" }, /config deletionProtection: expected true or false/],
     ["a non-integer", { retentionDays: "thirty" }, /config retentionDays: expected an integer/],
     ["a history of no days", { historyDays: "0" }, /history\.days/],
-    ["tags enrichment, not kept yet", { enrich: list("contentType", "tags") }, /tags are not kept yet/],
     ["an unknown enrichment", { enrich: list("colour") }, /enrich/],
     ["an unknown time zone", { reconcileTimezone: "Mars/Olympus" }, /not an IANA time zone/],
     ["sqs on an adopted bucket", { adoptBuckets: list("photos") }, /would replace the whole notification configuration of photos/],

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, DeleteObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from "@aws-sdk/client-s3";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient, partitionKeyOf } from "../../ledger/index.js";
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -19,7 +19,7 @@ import { createTrackerHandler } from "../../tracker/handler.js";
 import { detailsFor } from "../../tracker/apply-event.js";
 import type { ObjectEvent } from "../../events/parse.js";
 import { ndjson, runCli } from "../support/cli.js";
-import { put, sqsEventOf } from "../support/events.js";
+import { put, sqsEventOf, tagged } from "../support/events.js";
 
 const bucket = "enriched";
 let stack: LocalStack;
@@ -29,7 +29,8 @@ beforeAll(async () => {
   stack = await LocalStack.start({
     buckets: [bucket, "plain"],
     logLevel: "SILENT",
-    enrich: ["contentType", "userMetadata", "encryption", "storageClass", "checksum"],
+    enrich: ["contentType", "userMetadata", "tags", "encryption", "storageClass", "checksum"],
+    historyDays: 30,
   });
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-enrich-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
@@ -88,7 +89,7 @@ describe("enrichment", () => {
       etag,
     });
     expect(await detailsFor(event("etag-of-an-older-version"), describer)).toBeUndefined();
-    expect(await detailsFor(event(ETag!.replaceAll('"', "")), describer)).toEqual({ contentType: "text/csv" });
+    expect(await detailsFor(event(ETag!.replaceAll('"', "")), describer)).toEqual({ contentType: "text/csv", describedAt: expect.any(String) });
   });
 
   it("lists by content type with ls --content-type, the media type matched without its parameters", async () => {
@@ -103,9 +104,155 @@ describe("enrichment", () => {
   });
 });
 
+describe("metadata events: tagging, transitions, restores", () => {
+  const handler = () =>
+    createTrackerHandler({
+      ledger: stack.ledger,
+      lookup: s3ObjectLookup(s3()),
+      describer: s3ObjectDescriber(s3(), ["contentType", "tags", "storageClass"]),
+      logger: new Logger({ serviceName: "enrich-test", logLevel: "SILENT" }),
+      concurrency: 4,
+    });
+  const get = (key: string) => stack.ledger.get(bucket, key, { consistentRead: true });
+
+  it("keeps the tags of each create, then follows PutObjectTagging and DeleteObjectTagging, each in the key's history", async () => {
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "tags/report.csv", Body: "a,b", Tagging: "team=data&pii=no" }));
+    await stack.waitForIdle();
+    expect(await get("tags/report.csv")).toMatchObject({ tags: { team: "data", pii: "no" }, cause: "ObjectCreated:Put" });
+
+    await s3().send(new PutObjectTaggingCommand({ Bucket: bucket, Key: "tags/report.csv", Tagging: { TagSet: [{ Key: "team", Value: "ops" }] } }));
+    await stack.waitForIdle();
+    const retagged = await get("tags/report.csv");
+    // Details only: the content change, its sequencer and its place in the change feed stay.
+    expect(retagged).toMatchObject({ tags: { team: "ops" }, cause: "ObjectCreated:Put", source: "event" });
+
+    await s3().send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: "tags/report.csv" }));
+    await stack.waitForIdle();
+    expect(await get("tags/report.csv")).toMatchObject({ tags: {}, recordedAt: retagged!.recordedAt });
+
+    const history = await stack.ledger.history(bucket, "tags/report.csv");
+    expect(history.entries.map((entry) => [entry.cause, entry.deleted ? undefined : entry.tags])).toEqual([
+      ["ObjectCreated:Put", { team: "data", pii: "no" }],
+      ["ObjectTagging:Put", { team: "ops" }],
+      ["ObjectTagging:Delete", {}],
+    ]);
+    expect(history.entries[1]!.origin).toMatchObject({ requester: "AWS:LOCAL", sourceIp: "127.0.0.1" });
+    expect(history.complete).toBe(true);
+  });
+
+  it("follows a lifecycle transition's storage class", async () => {
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "logs/2025.gz", Body: "old" }));
+    await stack.waitForIdle();
+    expect(await get("logs/2025.gz")).toMatchObject({ storageClass: "STANDARD" });
+    await stack.transition(bucket, "logs/2025.gz", "GLACIER");
+    await stack.waitForIdle();
+    expect(await get("logs/2025.gz")).toMatchObject({ storageClass: "GLACIER", cause: "ObjectCreated:Put" });
+  });
+
+  it("applies a tagging event older than the create it arrives after as what S3 holds now, never the older version's tags", async () => {
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "tags/late.txt", Body: "v1", Tagging: "v=1" }));
+    const { ETag } = await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "tags/late.txt", Body: "v2", Tagging: "v=2" }));
+    await stack.waitForIdle();
+    // The first version's tagging event, delivered late.
+    const late = { ...tagged("tags/late.txt", "etag-of-v1", bucket), eventTime: "2026-01-01T00:00:00.000Z" };
+    expect((await handler()(sqsEventOf(late))).batchItemFailures).toEqual([]);
+    expect(await get("tags/late.txt")).toMatchObject({ etag: ETag!.replaceAll('"', ""), tags: { v: "2" } });
+  });
+
+  it("keeps the later description of two written out of order", async () => {
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "tags/race.txt", Body: "r", Tagging: "n=0" }));
+    await stack.waitForIdle();
+    const held = await get("tags/race.txt");
+    if (!held || held.deleted) throw new Error("expected the object");
+    const state = (describedAt: string, n: string) => ({ size: held.size, etag: held.etag, lastModified: held.lastModified, tags: { n }, describedAt });
+    const update = (describedAt: string, n: string) => ({
+      bucket,
+      key: "tags/race.txt",
+      state: state(describedAt, n),
+      eventName: "ObjectTagging:Put",
+      eventTime: describedAt,
+    });
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const earlier = new Date(Date.now() + 30_000).toISOString();
+    expect((await stack.ledger.describeJournaledLater(update(later, "2"))).outcome).toBe("applied");
+    expect((await stack.ledger.describeJournaledLater(update(earlier, "1"))).outcome).toBe("superseded");
+    expect(await get("tags/race.txt")).toMatchObject({ tags: { n: "2" }, describedAt: later });
+  });
+
+  it("repairs a ledger that is behind S3 when a tagging event arrives first, and the pending create then changes nothing", async () => {
+    const { ETag } = await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "tags/ahead.txt", Body: "current", Tagging: "k=v" }));
+    await stack.waitForIdle();
+    // The ledger holds an older version, as if the create of the current one were still queued.
+    const { pk, sk } = { pk: partitionKeyOf(bucket, "tags/ahead.txt"), sk: "tags/ahead.txt" };
+    await createDocumentClient(stack.clients.dynamodb).send(new DeleteCommand({ TableName: stack.info.tableName, Key: { pk, sk } }));
+    const eventTime = new Date(Date.now() - 60_000).toISOString();
+    await stack.ledger.apply({
+      kind: "upsert",
+      bucket,
+      key: "tags/ahead.txt",
+      sequencer: "01",
+      eventTime,
+      eventName: "ObjectCreated:Put",
+      state: { size: 3, etag: "old", lastModified: eventTime },
+    });
+
+    expect((await handler()(sqsEventOf(tagged("tags/ahead.txt", ETag!.replaceAll('"', ""), bucket)))).batchItemFailures).toEqual([]);
+    const repaired = await get("tags/ahead.txt");
+    expect(repaired).toMatchObject({ etag: ETag!.replaceAll('"', ""), size: 7, tags: { k: "v" }, source: "reconcile", cause: "Reconcile:Stale" });
+
+    // The queued create, made before the description: older than what the ledger holds now.
+    const pending = { ...put("tags/ahead.txt", "02", 7, ETag!.replaceAll('"', ""), bucket), eventTime: new Date(Date.now() - 30_000).toISOString() };
+    expect((await handler()(sqsEventOf(pending))).batchItemFailures).toEqual([]);
+    expect(await get("tags/ahead.txt")).toMatchObject({ recordedAt: repaired!.recordedAt, tags: { k: "v" } });
+  });
+
+  it("takes a tagging event for an object deleted since as nothing to do, and fails nothing", async () => {
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "tags/gone.txt", Body: "g", Tagging: "a=b" }));
+    await stack.waitForIdle();
+    const before = await get("tags/gone.txt");
+    await s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: "tags/gone.txt" }));
+    expect((await handler()(sqsEventOf(tagged("tags/gone.txt", "any", bucket)))).batchItemFailures).toEqual([]);
+    await stack.waitForIdle();
+    expect(await get("tags/gone.txt")).toMatchObject({ deleted: true });
+    expect(before).toMatchObject({ tags: { a: "b" } });
+  });
+
+  it("ignores metadata events for fields it does not keep", async () => {
+    const contentOnly = createTrackerHandler({
+      ledger: stack.ledger,
+      lookup: s3ObjectLookup(s3()),
+      describer: s3ObjectDescriber(s3(), ["contentType"]),
+      logger: new Logger({ serviceName: "enrich-test", logLevel: "SILENT" }),
+      concurrency: 4,
+    });
+    let ignored = 0;
+    const counting = createTrackerHandler({
+      ledger: stack.ledger,
+      lookup: s3ObjectLookup(s3()),
+      describer: s3ObjectDescriber(s3(), ["contentType"]),
+      logger: new Logger({ serviceName: "enrich-test", logLevel: "SILENT" }),
+      concurrency: 4,
+      onBatchComplete: (counts) => (ignored += counts.ignored),
+    });
+    expect((await contentOnly(sqsEventOf(tagged("tags/report.csv", "x", bucket)))).batchItemFailures).toEqual([]);
+    await counting(sqsEventOf(tagged("tags/report.csv", "x", bucket)));
+    expect(ignored).toBe(1);
+    expect(await get("tags/report.csv")).toMatchObject({ tags: {} });
+  });
+});
+
 describe("reconciliation with enrichment", () => {
   it("describes what it repairs", async () => {
-    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "missed.json", Body: "{}", ContentType: "application/json", Metadata: { team: "data" } }));
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: "missed.json",
+        Body: "{}",
+        ContentType: "application/json",
+        Metadata: { team: "data" },
+        Tagging: "tier=gold",
+      }),
+    );
     await stack.waitForIdle();
     // The event is lost: the ledger never heard of the object.
     const { pk, sk } = { pk: partitionKeyOf(bucket, "missed.json"), sk: "missed.json" };
@@ -118,6 +265,7 @@ describe("reconciliation with enrichment", () => {
       source: "reconcile",
       contentType: "application/json",
       userMetadata: { team: "data" },
+      tags: { tier: "gold" },
     });
   });
 });

@@ -11,7 +11,8 @@ export interface S3EventSpec {
   bucket?: string;
   key: string;
   eventName: string;
-  sequencer: string;
+  /** Absent for the events S3 gives none (tagging, transitions, restores). */
+  sequencer?: string;
   size?: number;
   eTag?: string;
   versionId?: string;
@@ -40,7 +41,7 @@ export function s3EventRecord(spec: S3EventSpec) {
         ...(spec.size !== undefined && { size: spec.size }),
         ...(spec.eTag !== undefined && { eTag: spec.eTag }),
         ...(spec.versionId !== undefined && { versionId: spec.versionId }),
-        sequencer: spec.sequencer,
+        ...(spec.sequencer !== undefined && { sequencer: spec.sequencer }),
       },
     },
   };
@@ -52,6 +53,15 @@ export const put = (key: string, sequencer: string, size = 1, eTag = `etag-${seq
   size,
   eTag,
   eventName: "ObjectCreated:Put",
+  ...(bucket !== undefined && { bucket }),
+});
+
+/** A metadata event, as S3 sends it: the ETag, no size and no sequencer. */
+export const tagged = (key: string, eTag: string, bucket?: string, eventName = "ObjectTagging:Put"): S3EventSpec => ({
+  key,
+  eTag,
+  eventName,
+  requester: "AWS:TAGGER",
   ...(bucket !== undefined && { bucket }),
 });
 
