@@ -72,7 +72,16 @@ export class Reconciler extends pulumi.ComponentResource {
             name: INVENTORY_CONFIGURATION_ID,
             includedObjectVersions: "Current",
             schedule: { frequency: "Daily" },
-            optionalFields: ["Size", "LastModifiedDate", "ETag", "StorageClass"],
+            // Encryption and checksum too when they are kept: reconciliation takes them from the
+            // report rather than a HEAD per object repaired.
+            optionalFields: [
+              "Size",
+              "LastModifiedDate",
+              "ETag",
+              "StorageClass",
+              ...(args.enrich.includes("encryption") ? ["EncryptionStatus"] : []),
+              ...(args.enrich.includes("checksum") ? ["ChecksumAlgorithm"] : []),
+            ],
             destination: { bucket: { bucketArn: destination.arn, format: "CSV", prefix: INVENTORY_PREFIX } },
           },
           { parent: this },

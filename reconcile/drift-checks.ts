@@ -60,10 +60,12 @@ export function driftChecks(options: DriftChecksOptions) {
     async repairPresent(kind: Exclude<DriftKind, "orphaned">, key: string, reported: ObjectState, known: boolean): Promise<CheckedRepairOutcome> {
       const state = source.lagsBucket && known ? await source.head(key) : reported;
       if (!state) return "unconfirmed";
-      // Only what is repaired is described: a night's run HEADs its drift, never the bucket.
-      // A HEAD that finds another ETag (overwritten since) or nothing keeps no details; the
-      // newer version's event describes it.
-      const described = options.describer && (await options.describer.describe(bucket, key));
+      // Only what is repaired is described: a night's run HEADs its drift, never the bucket, and
+      // not even that when the source reported every field kept (an inventory's optional
+      // fields). A HEAD that finds another ETag (overwritten since) or nothing keeps no details;
+      // the newer version's event describes it.
+      const reportedAll = options.describer?.fields.every((field) => state[field] !== undefined) ?? true;
+      const described = !reportedAll && options.describer ? await options.describer.describe(bucket, key) : undefined;
       const details = described && described.state.etag === state.etag ? described.details : undefined;
       return ledger.repair({ kind, bucket, key, state: { ...state, ...details }, snapshotTime });
     },

@@ -133,11 +133,30 @@ interface InventoryRow {
   etag?: unknown;
   lastmodifieddate?: unknown;
   storageclass?: unknown;
+  encryptionstatus?: unknown;
+  checksumalgorithm?: unknown;
   islatest?: unknown;
   isdeletemarker?: unknown;
 }
 
 const truthy = (value: unknown) => value === true || value === "true";
+
+/**
+ * The report's EncryptionStatus as HeadObject names the same encryption (x-amz-server-side-encryption:
+ * AES256, aws:kms, aws:kms:dsse). SSE-C and NOT-SSE have no such name and are left out.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html#storage-inventory-contents
+ */
+const ENCRYPTION_ALGORITHMS: Record<string, string> = { "SSE-S3": "AES256", "SSE-KMS": "aws:kms", "DSSE-KMS": "aws:kms:dsse" };
+
+/** The optional fields that are object details (ledger/record.ts), when the report has them. */
+function detailsOf(row: InventoryRow): Pick<SourceObject, "storageClass" | "encryption" | "checksum"> {
+  const encryption = row.encryptionstatus ? ENCRYPTION_ALGORITHMS[String(row.encryptionstatus)] : undefined;
+  return {
+    ...(row.storageclass ? { storageClass: String(row.storageclass) } : {}),
+    ...(encryption !== undefined && { encryption: { algorithm: encryption } }),
+    ...(row.checksumalgorithm ? { checksum: { algorithm: String(row.checksumalgorithm) } } : {}),
+  };
+}
 
 /** All-versions reports hold every version: keep the current one, unless it is a delete marker. */
 function toSourceObject(row: InventoryRow, snapshotTime: Date): SourceObject | undefined {
@@ -150,7 +169,7 @@ function toSourceObject(row: InventoryRow, snapshotTime: Date): SourceObject | u
     size: Number(row.size ?? 0),
     etag: String(row.etag ?? "").replace(/"/g, ""),
     lastModified: Number.isNaN(lastModified.getTime()) ? snapshotTime.toISOString() : lastModified.toISOString(),
-    ...(row.storageclass ? { storageClass: String(row.storageclass) } : {}),
+    ...detailsOf(row),
   };
 }
 

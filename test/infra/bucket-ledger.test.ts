@@ -221,6 +221,9 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
         statements(one(resources, "aws:iam/rolePolicy:RolePolicy", role).policy).find((statement) => statement.Sid === "ReadTrackedObjectTags"),
       ).toMatchObject({ Action: ["s3:GetObjectTagging", "s3:GetObjectVersionTagging"] });
 
+  });
+
+  it("with tags kept and EventBridge delivery: the rule takes the tagging detail-types too", async () => {
     const eventBridge = await deploy({ createBucket: {}, enrich: ["tags"], delivery: "eventbridge" });
     const pattern = JSON.parse(one(eventBridge.resources, "aws:cloudwatch/eventRule:EventRule", "").eventPattern as string);
     expect(pattern["detail-type"]).toEqual(["Object Created", "Object Deleted", "Object Tags Added", "Object Tags Deleted"]);
@@ -479,6 +482,23 @@ describe("what only AWS enforces", () => {
     const policy = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "reconcile-function").policy);
     expect(policy.find((s) => s.Sid === "HeadTrackedObjects")).toMatchObject({ Action: "s3:GetObject", Resource: ["arn:aws:s3:::ledger-bucket-1a2b3c/*"] });
     expect(policy.find((s) => s.Sid === "ListTrackedBuckets")).toMatchObject({ Action: "s3:ListBucket", Resource: ["arn:aws:s3:::ledger-bucket-1a2b3c"] });
+  });
+
+  it("asks S3 Inventory for no detail fields when none is kept", async () => {
+    const plain = await deploy({ createBucket: {}, reconcile: { source: "inventory" } });
+    expect(one(plain.resources, "aws:s3/inventory:Inventory").optionalFields).toEqual(["Size", "LastModifiedDate", "ETag", "StorageClass"]);
+  });
+
+  it("asks S3 Inventory for EncryptionStatus and ChecksumAlgorithm with encryption and checksum kept", async () => {
+    const enriched = await deploy({ createBucket: {}, reconcile: { source: "inventory" }, enrich: ["encryption", "checksum"] });
+    expect(one(enriched.resources, "aws:s3/inventory:Inventory").optionalFields).toEqual([
+      "Size",
+      "LastModifiedDate",
+      "ETag",
+      "StorageClass",
+      "EncryptionStatus",
+      "ChecksumAlgorithm",
+    ]);
   });
 
   it("alarms when reconciliation finds keys stored in another URL-encoding form", async () => {

@@ -17,6 +17,7 @@ import { listObjectsSource, type ObjectSource, type SourceObject } from "../../r
 import { InventoryError, inventorySource } from "../../reconcile/inventory-source.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { writeInventoryReport, type InventoryEntry } from "../support/inventory.js";
+import { s3ObjectDescriber, type EnrichmentField, type ObjectDescriber } from "../../sdk/object-details.js";
 
 let dynamodb: TestDynamoDb;
 let emulator: S3SqsEmulator;
@@ -314,6 +315,52 @@ describe("reconciliation from S3 Inventory", () => {
     });
     expect(second).toMatchObject({ missing: 0, stale: 0, orphaned: 0 });
   });
+
+  it.each(["CSV", "Parquet"] as const)(
+    "takes storage class, encryption and checksum from a %s report's optional fields, without a HEAD, and HEADs only for the rest",
+    async (format) => {
+      const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(["a.txt", "b.txt"])]);
+      const entries = (await entriesOf(sourceBucket, ["a.txt", "b.txt"])).map((entry, index) => ({
+        ...entry,
+        encryptionStatus: index === 0 ? "SSE-KMS" : "SSE-S3",
+        ...(index === 0 && { checksumAlgorithm: "CRC32" }),
+      }));
+      const createdAt = new Date("2026-11-21T01:00:00Z");
+      await writeInventoryReport(s3, {
+        destinationBucket: destination,
+        prefix: "inventory",
+        sourceBucket,
+        configurationId: "bucket-ledger",
+        createdAt,
+        format,
+        entries,
+        detailColumns: true,
+      });
+      const described: string[] = [];
+      const counting = (fields: EnrichmentField[]): ObjectDescriber => {
+        const real = s3ObjectDescriber(s3, fields);
+        return { fields, describe: (bucket, key) => (described.push(key), real.describe(bucket, key)) };
+      };
+
+      const ledger = await dynamodb.createLedger();
+      const source = () => inventorySource({ s3, sourceBucket, location: location(destination) });
+      await reconcileBucket({ ledger, bucket: sourceBucket, source: await source(), describer: counting(["storageClass", "encryption"]) });
+      expect(described).toEqual([]);
+      expect(await ledger.get(sourceBucket, "a.txt")).toMatchObject({
+        storageClass: "STANDARD",
+        encryption: { algorithm: "aws:kms" },
+        checksum: { algorithm: "CRC32" },
+      });
+      expect(await ledger.get(sourceBucket, "b.txt")).toMatchObject({ encryption: { algorithm: "AES256" } });
+      expect(await ledger.get(sourceBucket, "b.txt")).not.toHaveProperty("checksum");
+
+      // The content type is in no report: each object repaired is described.
+      const second = await dynamodb.createLedger();
+      await reconcileBucket({ ledger: second, bucket: sourceBucket, source: await source(), describer: counting(["contentType", "encryption"]) });
+      expect(described.sort()).toEqual(["a.txt", "b.txt"]);
+      expect(await second.get(sourceBucket, "a.txt")).toMatchObject({ contentType: expect.any(String) });
+    },
+  );
 
   it("uses the newest complete report, skipping one still being written", async () => {
     const { destination, sourceBucket, createdAt } = await inventoryFixture("CSV");

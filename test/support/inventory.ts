@@ -17,6 +17,10 @@ export interface InventoryEntry {
   versionId?: string;
   isLatest?: boolean;
   isDeleteMarker?: boolean;
+  /** The optional EncryptionStatus field (SSE-S3, SSE-KMS, ...). */
+  encryptionStatus?: string;
+  /** The optional ChecksumAlgorithm field. */
+  checksumAlgorithm?: string;
 }
 
 export interface ReportOptions {
@@ -29,6 +33,8 @@ export interface ReportOptions {
   entries: InventoryEntry[];
   /** Include VersionId/IsLatest/IsDeleteMarker columns, as all-versions reports do. */
   allVersions?: boolean;
+  /** Include the EncryptionStatus and ChecksumAlgorithm columns. */
+  detailColumns?: boolean;
   /** Split rows over this many data files. */
   files?: number;
   /** Skip manifest.checksum: the report is still being written. */
@@ -43,7 +49,7 @@ const md5 = (data: Buffer | string) => createHash("md5").update(data).digest("he
 const folderName = (date: Date) => date.toISOString().slice(0, 16).replace(":", "-") + "Z";
 const quote = (value: string) => `"${value.replace(/"/g, '""')}"`;
 
-function csvFile(entries: InventoryEntry[], bucket: string, allVersions: boolean): Buffer {
+function csvFile(entries: InventoryEntry[], bucket: string, allVersions: boolean, detailColumns: boolean): Buffer {
   const lines = entries.map((entry) =>
     [
       bucket,
@@ -53,6 +59,7 @@ function csvFile(entries: InventoryEntry[], bucket: string, allVersions: boolean
       (entry.lastModified ?? new Date("2026-11-20T00:00:00Z")).toISOString(),
       entry.etag,
       "STANDARD",
+      ...(detailColumns ? [entry.encryptionStatus ?? "SSE-S3", entry.checksumAlgorithm ?? ""] : []),
     ]
       .map(quote)
       .join(","),
@@ -60,7 +67,7 @@ function csvFile(entries: InventoryEntry[], bucket: string, allVersions: boolean
   return gzipSync(`${lines.join("\n")}\n`);
 }
 
-function parquetFile(entries: InventoryEntry[], bucket: string, allVersions: boolean): Buffer {
+function parquetFile(entries: InventoryEntry[], bucket: string, allVersions: boolean, detailColumns: boolean): Buffer {
   const column = <T>(name: string, type: "STRING" | "INT64" | "BOOLEAN" | "TIMESTAMP", pick: (entry: InventoryEntry) => T) => ({
     name,
     type,
@@ -80,6 +87,12 @@ function parquetFile(entries: InventoryEntry[], bucket: string, allVersions: boo
     column("last_modified_date", "TIMESTAMP", (entry) => entry.lastModified ?? new Date("2026-11-20T00:00:00Z")),
     column("e_tag", "STRING", (entry) => entry.etag),
     column("storage_class", "STRING", () => "STANDARD"),
+    ...(detailColumns
+      ? [
+          column("encryption_status", "STRING", (entry) => entry.encryptionStatus ?? "SSE-S3"),
+          column("checksum_algorithm", "STRING", (entry) => entry.checksumAlgorithm ?? ""),
+        ]
+      : []),
   ];
   return Buffer.from(parquetWriteBuffer({ columnData: columnData as never, rowGroupSize: 3 }));
 }
@@ -91,14 +104,18 @@ export async function writeInventoryReport(s3: S3Client, options: ReportOptions)
   const files = [];
   for (let index = 0; index < fileCount; index++) {
     const slice = options.entries.filter((_, i) => i % fileCount === index);
-    const body = options.format === "CSV" ? csvFile(slice, options.sourceBucket, allVersions) : parquetFile(slice, options.sourceBucket, allVersions);
+    const detailColumns = options.detailColumns ?? false;
+    const body =
+      options.format === "CSV"
+        ? csvFile(slice, options.sourceBucket, allVersions, detailColumns)
+        : parquetFile(slice, options.sourceBucket, allVersions, detailColumns);
     const key = `${base}/data/${crypto.randomUUID()}.${options.format === "CSV" ? "csv.gz" : "parquet"}`;
     await s3.send(new PutObjectCommand({ Bucket: options.destinationBucket, Key: key, Body: body }));
     files.push({ key, size: body.length, MD5checksum: options.badDataChecksum && index === 0 ? md5("tampered") : md5(body) });
   }
   const fileSchema =
     options.format === "CSV"
-      ? `Bucket, Key, ${allVersions ? "VersionId, IsLatest, IsDeleteMarker, " : ""}Size, LastModifiedDate, ETag, StorageClass`
+      ? `Bucket, Key, ${allVersions ? "VersionId, IsLatest, IsDeleteMarker, " : ""}Size, LastModifiedDate, ETag, StorageClass${options.detailColumns ? ", EncryptionStatus, ChecksumAlgorithm" : ""}`
       : "message s3.inventory { required binary bucket (STRING); required binary key (STRING); ... }";
   const manifest = JSON.stringify({
     sourceBucket: options.sourceBucket,
