@@ -70,3 +70,17 @@ export function parseContentTypePattern(value: string): RegExp {
     throw new InvalidArgumentError(`--content-type takes a media type such as image/png or image/*, got ${JSON.stringify(value)}`);
   return new RegExp(`^${pattern.replace(/[.+^$]/g, "\\$&").replaceAll("*", ".*")}$`);
 }
+
+/** One `--tag`: `key=value` (that value) or `key` (any value). */
+export interface TagFilter {
+  key: string;
+  value?: string;
+}
+
+/** `--tag team=data`, repeatable: every one must hold. */
+export function parseTagFilter(value: string, previous: TagFilter[] = []): TagFilter[] {
+  const equals = value.indexOf("=");
+  const key = equals === -1 ? value : value.slice(0, equals);
+  if (key.length === 0) throw new InvalidArgumentError(`--tag takes key=value or key, got ${JSON.stringify(value)}`);
+  return [...previous, equals === -1 ? { key } : { key, value: value.slice(equals + 1) }];
+}

@@ -8,6 +8,13 @@ interface GetOptions extends TargetOptions {
   json?: boolean;
 }
 
+/** `a=1, b=2` in key order (a DynamoDB map keeps none), or `(none)` for an empty set (kept, and empty). */
+const pairs = (map: Record<string, string>) =>
+  Object.entries(map)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(", ") || "(none)";
+
 export function registerGet(program: Command): void {
   withTargetOptions(program.command("get"))
     .description("show what the ledger holds for one object: its state, or the tombstone of its delete")
@@ -38,6 +45,32 @@ export function registerGet(program: Command): void {
               ["etag", record.etag],
               ["last modified", formatTime(record.lastModified)],
               ["storage class", record.storageClass],
+              ["archive tier", record.archiveStatus],
+              [
+                "restore",
+                record.restore &&
+                  (record.restore.ongoing ? "in progress" : `restored${record.restore.expiresAt ? ` until ${formatTime(record.restore.expiresAt)}` : ""}`),
+              ],
+              ["content type", record.contentType],
+              [
+                "tags",
+                record.tags &&
+                  (Object.entries(record.tags)
+                    .map(([key, value]) => `${key}=${value}`)
+                    .join(", ") ||
+                    "(none)"),
+              ],
+              [
+                "user metadata",
+                record.userMetadata &&
+                  (Object.entries(record.userMetadata)
+                    .map(([key, value]) => `${key}=${value}`)
+                    .join(", ") ||
+                    "(none)"),
+              ],
+              ["checksum", record.checksum && [record.checksum.algorithm, record.checksum.value, record.checksum.type].filter(Boolean).join(" ")],
+              ["encryption", record.encryption && [record.encryption.algorithm, record.encryption.kmsKeyId].filter(Boolean).join(" ")],
+              ["described at", record.describedAt && formatTime(record.describedAt)],
             ] as [string, string | undefined][])),
         ["version", record.versionId],
         ["last change", `${record.cause} (${record.source})`],

@@ -18,7 +18,7 @@ import { s3ObjectLookup } from "../../sdk/object-lookup.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
 import { detailsFor } from "../../tracker/apply-event.js";
 import type { ObjectEvent } from "../../events/parse.js";
-import { ndjson, runCli } from "../support/cli.js";
+import { ndjson, runCli, runCliOnTerminal } from "../support/cli.js";
 import { put, sqsEventOf, tagged } from "../support/events.js";
 
 const bucket = "enriched";
@@ -215,6 +215,30 @@ describe("metadata events: tagging, transitions, restores", () => {
     await stack.waitForIdle();
     expect(await get("tags/gone.txt")).toMatchObject({ deleted: true });
     expect(before).toMatchObject({ tags: { a: "b" } });
+  });
+
+  it("filters ls by tags (key=value, or key alone, every one required), and get shows them", async () => {
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "filter/a.csv", Body: "a", ContentType: "text/csv", Tagging: "team=data&tier=gold" }));
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "filter/b.csv", Body: "b", ContentType: "text/csv", Tagging: "team=ops" }));
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "filter/c.png", Body: "c", ContentType: "image/png", Tagging: "team=data" }));
+    await stack.waitForIdle();
+    const ls = async (...args: string[]) => {
+      const result = await runCli(["ls", bucket, "--local", "--prefix", "filter/", ...args], { cwd: workdir });
+      expect(result.code, result.stderr).toBe(0);
+      return ndjson(result.stdout).map((record) => record.key);
+    };
+    expect(await ls("--tag", "team=data")).toEqual(["filter/a.csv", "filter/c.png"]);
+    expect(await ls("--tag", "team=data", "--tag", "tier")).toEqual(["filter/a.csv"]);
+    expect(await ls("--tag", "team=data", "--content-type", "text/*")).toEqual(["filter/a.csv"]);
+    expect(await ls("--tag", "nobody")).toEqual([]);
+    const bad = await runCli(["ls", bucket, "--local", "--tag", "=x"], { cwd: workdir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--tag takes key=value or key/);
+
+    const get = await runCliOnTerminal(["get", bucket, "filter/a.csv", "--local"], { cwd: workdir, env: { NO_COLOR: "1" } });
+    expect(get.code, get.stdout).toBe(0);
+    expect(get.stdout).toMatch(/tags\s+team=data, tier=gold/);
+    expect(get.stdout).toMatch(/content type\s+text\/csv/);
   });
 
   it("ignores metadata events for fields it does not keep", async () => {

@@ -47,3 +47,19 @@ export function runCliIntoClosedPipe(args: string[], options: { cwd?: string } =
     child.on("close", (code) => resolve({ firstLine: firstLine ?? "", stderr, code }));
   });
 }
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+
+/**
+ * Runs the CLI with stdout on a pseudo-terminal (util-linux `script`), as a user at a terminal
+ * runs it: tables and colours instead of NDJSON. Line endings come back as the terminal makes
+ * them (CRLF), normalized here to LF.
+ */
+export async function runCliOnTerminal(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  const command = [process.execPath, CLI, ...args].map(shellQuote).join(" ");
+  const result = await runCommand("script", ["-qec", command, "/dev/null"], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...process.env, BUCKET_LEDGER_TABLE: undefined, ...options.env },
+  });
+  return { ...result, stdout: result.stdout.replaceAll("\r\n", "\n") };
+}
