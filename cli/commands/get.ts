@@ -52,22 +52,8 @@ export function registerGet(program: Command): void {
                   (record.restore.ongoing ? "in progress" : `restored${record.restore.expiresAt ? ` until ${formatTime(record.restore.expiresAt)}` : ""}`),
               ],
               ["content type", record.contentType],
-              [
-                "tags",
-                record.tags &&
-                  (Object.entries(record.tags)
-                    .map(([key, value]) => `${key}=${value}`)
-                    .join(", ") ||
-                    "(none)"),
-              ],
-              [
-                "user metadata",
-                record.userMetadata &&
-                  (Object.entries(record.userMetadata)
-                    .map(([key, value]) => `${key}=${value}`)
-                    .join(", ") ||
-                    "(none)"),
-              ],
+              ["tags", record.tags && pairs(record.tags)],
+              ["user metadata", record.userMetadata && pairs(record.userMetadata)],
               ["checksum", record.checksum && [record.checksum.algorithm, record.checksum.value, record.checksum.type].filter(Boolean).join(" ")],
               ["encryption", record.encryption && [record.encryption.algorithm, record.encryption.kmsKeyId].filter(Boolean).join(" ")],
               ["described at", record.describedAt && formatTime(record.describedAt)],
