@@ -220,7 +220,6 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
       expect(
         statements(one(resources, "aws:iam/rolePolicy:RolePolicy", role).policy).find((statement) => statement.Sid === "ReadTrackedObjectTags"),
       ).toMatchObject({ Action: ["s3:GetObjectTagging", "s3:GetObjectVersionTagging"] });
-
   });
 
   it("with tags kept and EventBridge delivery: the rule takes the tagging detail-types too", async () => {
