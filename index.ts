@@ -22,6 +22,7 @@ export const {
   reconcileFunctionName,
   reconcileTaskDeadLetterQueueUrl,
   scheduleName,
+  alarmNames,
   dashboardUrl,
   inventoryDestination,
   apiEndpoint,

@@ -42,6 +42,28 @@ export interface Target {
   s3(): S3Client;
   /** The local emulator does not list in S3's byte order. */
   local: boolean;
+  /** The stack around the table (its queues, alarms and buckets), for `status`; absent with `--table` alone. */
+  operations?: Operations;
+}
+
+/** The queues `status` reads, by what they hold. */
+export interface OperationsQueues {
+  events?: string;
+  eventDeadLetter?: string;
+  taskDeadLetter?: string;
+  ingestDeadLetter?: string;
+}
+
+export interface Operations {
+  where: "stack" | "local";
+  /** A name for messages: the stack's name, or "the local stack". */
+  name: string;
+  sqs: SQSClient;
+  queues: OperationsQueues;
+  /** The stack's CloudWatch alarms (`--stack`); the local stack has none and answers from its queues. */
+  alarmNames: string[];
+  /** The buckets the stack tracks. */
+  buckets: string[];
 }
 
 /** The options every command that reads the ledger takes. */
@@ -53,7 +75,17 @@ export function withTargetOptions(command: Command): Command {
 }
 
 const stackOutputsSchema = z
-  .object({ tableName: z.string().min(3), ingestQueueUrl: z.string().optional(), ingestRules: z.array(ingestRuleSchema).optional() })
+  .object({
+    tableName: z.string().min(3),
+    bucketNames: z.array(z.string()).optional(),
+    queueUrl: z.string().optional(),
+    deadLetterQueueUrl: z.string().optional(),
+    reconcileTaskDeadLetterQueueUrl: z.string().optional(),
+    alarmNames: z.array(z.string()).optional(),
+    ingestQueueUrl: z.string().optional(),
+    ingestDeadLetterQueueUrl: z.string().optional(),
+    ingestRules: z.array(ingestRuleSchema).optional(),
+  })
   .loose();
 
 type StackOutputs = z.output<typeof stackOutputsSchema>;
@@ -95,6 +127,19 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
       documentClient,
       s3: () => clients.s3,
       local: true,
+      operations: {
+        where: "local",
+        name: "the local stack",
+        sqs: clients.sqs,
+        queues: {
+          events: info.queueUrl,
+          eventDeadLetter: info.deadLetterQueueUrl,
+          ...(info.taskDeadLetterQueueUrl !== undefined && { taskDeadLetter: info.taskDeadLetterQueueUrl }),
+          ...(info.ingestDeadLetterQueueUrl !== undefined && { ingestDeadLetter: info.ingestDeadLetterQueueUrl }),
+        },
+        alarmNames: [],
+        buckets: info.buckets,
+      },
     };
   }
   const outputs = options.stack !== undefined ? await stackOutputs(options.stack) : undefined;
@@ -117,6 +162,21 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
     documentClient,
     s3: () => withoutSdkLogger(new S3Client({})),
     local: false,
+    ...(outputs && {
+      operations: {
+        where: "stack" as const,
+        name: `stack ${options.stack}`,
+        sqs: withoutSdkLogger(new SQSClient({})),
+        queues: {
+          ...(outputs.queueUrl !== undefined && { events: outputs.queueUrl }),
+          ...(outputs.deadLetterQueueUrl !== undefined && { eventDeadLetter: outputs.deadLetterQueueUrl }),
+          ...(outputs.reconcileTaskDeadLetterQueueUrl !== undefined && { taskDeadLetter: outputs.reconcileTaskDeadLetterQueueUrl }),
+          ...(outputs.ingestDeadLetterQueueUrl !== undefined && { ingestDeadLetter: outputs.ingestDeadLetterQueueUrl }),
+        },
+        alarmNames: outputs.alarmNames ?? [],
+        buckets: outputs.bucketNames ?? [],
+      },
+    }),
   };
 }
 

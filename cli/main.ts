@@ -16,18 +16,20 @@ import { registerIngest } from "./commands/ingest.js";
 import { registerIngestions } from "./commands/ingestions.js";
 import { registerStat } from "./commands/stat.js";
 import { EXIT, LookupFailedError, UsageError } from "./errors.js";
-import { createRequire } from "node:module";
 import { guardStdout, StdoutClosedError, stdoutClosed } from "./pipe.js";
-
-const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 import { IngestRulesError } from "../ingest/rules.js";
+import { VERSION } from "./version.js";
+import { registerStatus } from "./commands/status.js";
+import { registerBuckets } from "./commands/buckets.js";
 
 function buildProgram(): Command {
   const program = new Command("bucket-ledger")
     .description("An exact, queryable index of every object in an S3 bucket.")
-    .version(version, "-V, --version", "print the installed version")
+    .version(VERSION, "-V, --version", "print the installed version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  registerStatus(program);
+  registerBuckets(program);
   registerLs(program);
   registerChanges(program);
   registerGet(program);

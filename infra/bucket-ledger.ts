@@ -46,6 +46,8 @@ export interface BucketLedgerOutputs {
   reconcileFunctionName: pulumi.Output<string>;
   reconcileTaskDeadLetterQueueUrl: pulumi.Output<string>;
   scheduleName: pulumi.Output<string>;
+  /** The stack's CloudWatch alarms, for `bucket-ledger status --stack`. */
+  alarmNames: pulumi.Output<string[]>;
   dashboardUrl: pulumi.Output<string>;
   /** With the inventory source. */
   inventoryDestination?: pulumi.Output<string>;
@@ -212,6 +214,8 @@ export class BucketLedger extends pulumi.ComponentResource {
       reconcileFunctionName: this.reconciler.function.name,
       reconcileTaskDeadLetterQueueUrl: this.reconciler.taskDeadLetterQueue.url,
       scheduleName: this.reconciler.schedule.name,
+      // For `bucket-ledger status --stack`: DescribeAlarms by name.
+      alarmNames: pulumi.all(this.monitoring.alarms.map((alarm) => alarm.name)),
       dashboardUrl: pulumi.interpolate`https://${region.region}.console.aws.amazon.com/cloudwatch/home?region=${region.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
       ...(this.reconciler.inventoryDestination && { inventoryDestination: this.reconciler.inventoryDestination.name }),
       ...(this.queryApi && { apiEndpoint: this.queryApi.endpoint }),

@@ -32,3 +32,4 @@ export {
   type UploadState,
 } from "./ingestions.js";
 export type { History, HistoryEntry } from "./history.js";
+export type { KnownBucket } from "./buckets.js";

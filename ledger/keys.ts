@@ -74,6 +74,16 @@ export const reconcileKeys = {
 } as const;
 
 /**
+ * The buckets the ledger has recorded, one item each under one partition (ledger/buckets.ts):
+ *
+ *   registry#buckets                 sort key the bucket name
+ *
+ * Written once per bucket (a conditional put), so the partition sees a write per new bucket,
+ * never one per change.
+ */
+export const BUCKET_REGISTRY_PARTITION = "registry#buckets";
+
+/**
  * The keys of row ingestion's records, beside the objects in the ledger table:
  *
  *   ingest#<bucket>                  sort key the object key: its latest ingestion

@@ -19,7 +19,8 @@ import {
   type Page,
   type QueryContext,
 } from "./queries.js";
-import { bucketStats, type BucketStats } from "./stats.js";
+import { bucketStats, readNewestChange, type BucketStats } from "./stats.js";
+import { isRegistered, listKnownBuckets, registerBucket, type KnownBucket } from "./buckets.js";
 import { readHistory, type History } from "./history.js";
 import { JournalWriter } from "./journal-writer.js";
 import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
@@ -74,6 +75,8 @@ export class Ledger {
   private readonly query: QueryContext;
   private readonly write: WriteContext;
   private readonly now: () => Date;
+  /** Buckets this instance has registered: one write per bucket per instance (per Lambda container). */
+  private readonly registered = new Map<string, Promise<void>>();
 
   constructor(options: LedgerOptions) {
     const documentClient = options.documentClient ?? createDocumentClient();
@@ -185,6 +188,40 @@ export class Ledger {
   /** A bucket's row ingestions (the latest of each file) in key order. */
   ingestions(query: IngestionQuery): AsyncGenerator<IngestionRecord> {
     return listIngestions(this.query, query);
+  }
+
+  /**
+   * Records that the ledger tracks `bucket` (once; see ledger/buckets.ts). A failure is
+   * forgotten, so the next call tries again.
+   */
+  register(bucket: string): Promise<void> {
+    let write = this.registered.get(bucket);
+    if (!write) {
+      write = registerBucket(this.query, bucket, this.now());
+      write.catch(() => this.registered.delete(bucket));
+      this.registered.set(bucket, write);
+    }
+    return write;
+  }
+
+  /** The buckets writers have recorded, in name order. */
+  buckets(): Promise<KnownBucket[]> {
+    return listKnownBuckets(this.query);
+  }
+
+  /**
+   * Whether the ledger has ever recorded `bucket`: registered, or holding any item for it (a
+   * stack deployed before the registry existed registers its buckets at their next change or run).
+   */
+  async hasSeen(bucket: string): Promise<boolean> {
+    if (await isRegistered(this.query, bucket)) return true;
+    for await (const record of this.list({ bucket, includeDeleted: true, pageSize: 1 })) return record !== undefined;
+    return false;
+  }
+
+  /** The bucket's most recently recorded change within the retention window: a few requests, one per day looked back. */
+  newestChange(bucket: string): Promise<BucketStats["newestChange"]> {
+    return readNewestChange(this.query, bucket, this.retentionDays);
   }
 
   /** Exact object count, bytes and tombstones of a bucket; reads the whole bucket's index (see `bucketStats`). */

@@ -55,9 +55,16 @@ export async function bucketStats(
       }
     }),
   );
+  const newestChange = await readNewestChange(ctx, bucket, options.lookBackDays);
+  if (newestChange) stats.newestChange = newestChange;
+  return stats;
+}
+
+/** The bucket's most recently recorded change: one request per day looked back, newest day first. */
+export async function readNewestChange(ctx: QueryContext, bucket: string, lookBackDays: number): Promise<BucketStats["newestChange"]> {
   const { changeIndex } = ledgerTable;
   const day = new Date(Date.now() + CLOCK_SKEW_MS);
-  for (let looked = 0; looked <= options.lookBackDays; looked++, day.setUTCDate(day.getUTCDate() - 1)) {
+  for (let looked = 0; looked <= lookBackDays; looked++, day.setUTCDate(day.getUTCDate() - 1)) {
     const { Items } = await ctx.documentClient.send(
       new QueryCommand({
         TableName: ctx.tableName,
@@ -72,9 +79,8 @@ export async function bucketStats(
     const newest = Items?.[0];
     if (newest) {
       const record = fromItem(newest);
-      stats.newestChange = { key: record.key, recordedAt: record.recordedAt, deleted: record.deleted };
-      break;
+      return { key: record.key, recordedAt: record.recordedAt, deleted: record.deleted };
     }
   }
-  return stats;
+  return undefined;
 }

@@ -13,6 +13,8 @@ export const localStackInfoSchema = z.object({
   buckets: z.array(z.string()).min(1),
   queueUrl: z.string(),
   deadLetterQueueUrl: z.string(),
+  /** Reconciliation's task DLQ; absent in a dev.json written before `status` read it. */
+  taskDeadLetterQueueUrl: z.string().optional(),
   retentionDays: z.number().int().positive(),
   pid: z.number().int(),
   ingestQueueUrl: z.string().optional(),

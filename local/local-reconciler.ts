@@ -60,6 +60,8 @@ export class LocalReconciler {
     private readonly taskMapping: SqsEventSourceMapping,
     /** Resolvers of `reconcileAll` calls waiting for their runs to finish. */
     private readonly waiting: Map<string, (summary: RunSummary) => void>,
+    /** Where tasks that failed every attempt go, as the stack's task DLQ. */
+    readonly taskDeadLetterQueueUrl: string,
   ) {}
 
   get runs(): RunStore {
@@ -111,7 +113,7 @@ export class LocalReconciler {
       ...(options.onError && { onError: options.onError }),
     });
     taskMapping.start();
-    return new LocalReconciler(reconciler, taskMapping, waiting);
+    return new LocalReconciler(reconciler, taskMapping, waiting, tasks.dlqUrl);
   }
 
   /**

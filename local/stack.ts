@@ -282,6 +282,7 @@ export class LocalStack {
         buckets,
         queueUrl,
         deadLetterQueueUrl: dlqUrl,
+        taskDeadLetterQueueUrl: reconciler.taskDeadLetterQueueUrl,
         retentionDays,
         pid: process.pid,
         ...(ingestion && { ingestQueueUrl: ingestion.queueUrl, ingestDeadLetterQueueUrl: ingestion.deadLetterQueueUrl, ingestRules: ingestion.rules }),

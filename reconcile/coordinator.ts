@@ -62,6 +62,7 @@ export class RunCoordinator {
       startedAt: started,
       updatedAt: started,
     };
+    await this.options.ledger.register(bucket);
     await this.options.runs.createRun(run, ranges);
     await this.options.queue.send(ranges.map((_, task) => ({ bucket, runId: run.runId, task, phase: "scan" as const })));
     return run;

@@ -33,6 +33,8 @@ function differs(object: SourceObject, record: LedgerRecord): boolean {
 
 export interface DiffCounts {
   scanned: number;
+  /** Total size of the source objects scanned. */
+  bytes: number;
   indexed: number;
 }
 
@@ -55,6 +57,7 @@ export async function* diffSorted(
     if (!stored) {
       key = found.key;
       counts.scanned++;
+      counts.bytes += found.size;
       yield { kind: "missing", object: found };
     } else if (!found) {
       key = stored.key;
@@ -65,6 +68,7 @@ export async function* diffSorted(
     } else {
       key = found.key;
       counts.scanned++;
+      counts.bytes += found.size;
       if (!stored.deleted) counts.indexed++;
       if (differs(found, stored)) {
         yield stored.deleted ? { kind: "missing", object: found, tombstone: stored } : { kind: "stale", object: found, record: stored };

@@ -53,6 +53,8 @@ export interface ReconcileSummary {
   snapshotTime: string;
   dryRun: boolean;
   scanned: number;
+  /** Total size of the objects scanned. */
+  bytes: number;
   indexed: number;
   missing: number;
   stale: number;
@@ -114,13 +116,14 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const { ledger, bucket, source } = options;
   const dryRun = options.dryRun ?? false;
   const maxDeleteFraction = options.maxDeleteFraction ?? RECONCILE_DEFAULTS.maxDeleteFraction;
-  const counts: DiffCounts = { scanned: 0, indexed: 0 };
+  const counts: DiffCounts = { scanned: 0, bytes: 0, indexed: 0 };
   const summary = { missing: 0, stale: 0, orphaned: 0, repaired: 0, newerStateKept: 0, unconfirmed: 0, encodingMismatches: 0 };
   const encodingMismatchSample: EncodingMismatch[] = [];
   const writer = new BoundedWriter(options.concurrency ?? RECONCILE_DEFAULTS.writeConcurrency);
   const orphans = new OrphanSpill();
   const snapshotTime = source.snapshotTime;
   const checks = driftChecks({ ledger, bucket, source, ...(options.describer && { describer: options.describer }) });
+  if (!dryRun) await ledger.register(bucket);
   const count = (outcome: CheckedRepairOutcome) => {
     summary[outcome]++;
   };
@@ -191,6 +194,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     snapshotTime: snapshotTime.toISOString(),
     dryRun,
     scanned: counts.scanned,
+    bytes: counts.bytes,
     indexed: counts.indexed,
     ...summary,
     encodingMismatchSample,

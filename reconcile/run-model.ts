@@ -5,7 +5,8 @@
  */
 import type { KeyRange } from "./source.js";
 
-export const COUNT_NAMES = ["scanned", "indexed", "missing", "stale", "orphaned", "repaired", "newerStateKept", "unconfirmed", "encodingMismatches"] as const;
+/** `bytes`: the total size of the objects scanned (the bucket's size at the snapshot, for a full run). */
+export const COUNT_NAMES = ["scanned", "bytes", "indexed", "missing", "stale", "orphaned", "repaired", "newerStateKept", "unconfirmed", "encodingMismatches"] as const;
 export type RunCounts = Record<(typeof COUNT_NAMES)[number], number>;
 
 export function zeroCounts(): RunCounts {

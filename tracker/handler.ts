@@ -87,6 +87,8 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
           counts.testEvents++;
           return;
         }
+        // Once per bucket per instance: `buckets` and `status` list what the ledger tracks.
+        await Promise.all([...new Set(message.events.map((objectEvent) => objectEvent.bucket))].map((bucket) => ledger.register(bucket)));
         const { describer } = deps;
         const details = describer ? await Promise.all(message.events.map((objectEvent) => describing(() => detailsFor(objectEvent, describer)))) : [];
         const applied = await Promise.all(

@@ -4,6 +4,7 @@ import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-tar
 import { changeColumns, changeRow } from "../output.js";
 import { parsePositiveInt, parseSince } from "../option-parsers.js";
 import { printRecords } from "./records.js";
+import { noticeIfUnknown } from "../unknown-bucket.js";
 
 interface ChangesOptions extends TargetOptions {
   since: string;
@@ -40,6 +41,7 @@ export function registerChanges(program: Command): void {
         row: changeRow,
         cursorAfter: (last) => changesCursor(bucket, last),
         empty: `no changes in ${bucket} since ${since.toISOString()}`,
+        onEmpty: () => noticeIfUnknown(ledger, bucket),
       });
     });
 }

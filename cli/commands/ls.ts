@@ -4,6 +4,7 @@ import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-tar
 import { objectColumns, objectRow } from "../output.js";
 import { parseContentTypePattern, parsePositiveInt, parseTagFilter, type TagFilter } from "../option-parsers.js";
 import { printRecords } from "./records.js";
+import { noticeIfUnknown } from "../unknown-bucket.js";
 
 interface LsOptions extends TargetOptions {
   prefix?: string;
@@ -70,6 +71,7 @@ export function registerLs(program: Command): void {
         row: objectRow,
         cursorAfter: (last) => listCursor(bucket, options.prefix, last),
         empty: `no objects in ${bucket}${options.prefix ? ` under ${options.prefix}` : ""}${filtersOf(options).length > 0 ? " matching the filters" : ""}`,
+        onEmpty: () => noticeIfUnknown(ledger, bucket),
       });
     });
 }

@@ -10,6 +10,8 @@ export interface RecordListing<T extends LedgerRecord> {
   row: (mode: OutputMode, record: T) => string;
   cursorAfter: (last: T) => string;
   empty: string;
+  /** Called when nothing was printed (after `empty`), piped or not. */
+  onEmpty?: () => Promise<void>;
 }
 
 export async function printRecords<T extends LedgerRecord>(listing: RecordListing<T>): Promise<void> {
@@ -30,4 +32,5 @@ export async function printRecords<T extends LedgerRecord>(listing: RecordListin
     last = record;
   }
   if (printed === 0 && !mode.json) process.stderr.write(`${listing.empty}\n`);
+  if (printed === 0) await listing.onEmpty?.();
 }

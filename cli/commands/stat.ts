@@ -1,3 +1,4 @@
+import { noticeIfUnknown } from "../unknown-bucket.js";
 import type { Command } from "commander";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { formatBytes, formatTime, outputMode } from "../output.js";
@@ -22,6 +23,7 @@ export function registerStat(program: Command): void {
       const stats = await ledger
         .stats({ bucket, onProgress: (read) => progress.update(`reading the index of ${bucket}: ${read} items`) })
         .finally(() => progress.done());
+      if (stats.objects === 0 && stats.tombstones === 0) await noticeIfUnknown(ledger, bucket);
       if (outputMode(options).json) {
         process.stdout.write(`${JSON.stringify(stats)}\n`);
         return;

@@ -1,0 +1,50 @@
+import type { Command } from "commander";
+import { RunStore } from "../../reconcile/run-store.js";
+import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
+import { outputMode } from "../output.js";
+import { collectStatus } from "../status/report.js";
+import { renderStatus } from "../status/render.js";
+import { awsStackProbe, localStackProbe } from "../status/stack-probe.js";
+
+interface StatusOptions extends TargetOptions {
+  json?: boolean;
+}
+
+export function registerStatus(program: Command): void {
+  withTargetOptions(program.command("status"))
+    .description("is the system healthy? each bucket's size, newest change and last reconciliation; the stack's queues, lag and alarms")
+    .option("--json", "one JSON document (the default when stdout is not a terminal)")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Cheap on any bucket: object counts and bytes are those of the last complete reconciliation (an",
+        "estimate of now, labelled so), not a read of the index as `stat` does.",
+        "",
+        "With --stack: queue depths (SQS), the event queue's lag (CloudWatch ApproximateAgeOfOldestMessage)",
+        "and the stack's alarms in ALARM (CloudWatch DescribeAlarms). With --local: the same queues, and the",
+        "alarms judged from the queues they watch. With --table alone: the buckets only.",
+        "",
+        "Exit codes: 0 all is well, 4 something needs attention (a parked message, a failed or missing",
+        "reconciliation, lag, an alarm, failed ingestions), 1 status could not be read.",
+        "",
+        "Examples:",
+        "  bucket-ledger status --stack prod",
+        "  bucket-ledger status --local --json | jq .findings",
+        "  bucket-ledger status --stack prod >/dev/null || echo 'bucket-ledger needs attention'",
+      ].join("\n"),
+    )
+    .action(async (options: StatusOptions) => {
+      const target = await openTarget(options);
+      const ops = target.operations;
+      const report = await collectStatus({
+        ledger: target.ledger,
+        runs: new RunStore(target.ledger.tableName, target.documentClient),
+        buckets: ops?.buckets ?? [],
+        ...(ops && { stack: { name: ops.name, probe: ops.where === "stack" ? awsStackProbe(ops) : localStackProbe(ops) } }),
+      });
+      const mode = outputMode(options);
+      process.stdout.write(mode.json ? `${JSON.stringify(report)}\n` : `${renderStatus(report, mode)}\n`);
+      process.exitCode = report.exitCode;
+    });
+}

@@ -1,0 +1,23 @@
+/** `status` on a terminal: one line per finding, grouped by bucket then stack, coloured by level. */
+import type { OutputMode } from "../output.js";
+import type { Level, StatusReport } from "./report.js";
+
+const MARK: Record<Level, string> = { ok: "✓", warn: "!", bad: "✗" };
+const COLOUR: Record<Level, number> = { ok: 32, warn: 33, bad: 31 };
+
+const paint = (mode: OutputMode, level: Level, text: string) => (mode.color ? `\x1b[${COLOUR[level]}m${text}\x1b[39m` : text);
+
+export function renderStatus(report: StatusReport, mode: OutputMode): string {
+  const lines = [`bucket-ledger ${report.version} · table ${report.table}${report.stack ? ` · ${report.stack}` : ""} · ${report.checkedAt}`];
+  let subject: string | undefined;
+  for (const finding of report.findings) {
+    if (finding.subject !== subject) {
+      subject = finding.subject;
+      lines.push(subject);
+    }
+    lines.push(`  ${paint(mode, finding.level, MARK[finding.level])} ${finding.topic.padEnd(16)}${paint(mode, finding.level, finding.text)}`);
+  }
+  if (!report.stack) lines.push("(stack not checked: pass --stack <name> or --local for queues and alarms)");
+  lines.push(report.healthy ? paint(mode, "ok", "all well") : paint(mode, "warn", `needs attention (exit ${report.exitCode})`));
+  return lines.join("\n");
+}

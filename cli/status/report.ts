@@ -1,0 +1,153 @@
+/**
+ * Gathers what `status` shows and judges it: every line a finding (ok, warn, bad). The exit
+ * code follows: 0 when all is well, 4 when anything needs attention.
+ */
+import type { Ledger } from "../../ledger/index.js";
+import type { RunStore } from "../../reconcile/run-store.js";
+import { VERSION } from "../version.js";
+import { isRunning, readBucketStatus, type BucketStatus } from "./bucket-status.js";
+import { STATUS_DEFAULTS } from "./defaults.js";
+import type { AlarmState, QueueHealth, QueueRole, StackProbe } from "./stack-probe.js";
+
+export type Level = "ok" | "warn" | "bad";
+
+export interface Finding {
+  level: Level;
+  /** The bucket, or `stack`. */
+  subject: string;
+  /** What the line is about: `reconciliation`, `event queue`... */
+  topic: string;
+  text: string;
+}
+
+export interface StatusReport {
+  version: string;
+  checkedAt: string;
+  table: string;
+  /** `stack <name>`, `the local stack`, or absent with `--table` alone. */
+  stack?: string;
+  healthy: boolean;
+  exitCode: 0 | 4;
+  buckets: BucketStatus[];
+  queues?: QueueHealth[];
+  alarms?: AlarmState[];
+  findings: Finding[];
+}
+
+export const STATUS_EXIT = { healthy: 0, attention: 4 } as const;
+
+const QUEUE_TOPIC: Record<QueueRole, string> = {
+  events: "event queue",
+  eventDeadLetter: "event DLQ",
+  taskDeadLetter: "task DLQ",
+  ingestDeadLetter: "ingest DLQ",
+};
+
+const hoursSince = (iso: string, now: Date) => (now.getTime() - new Date(iso).getTime()) / 3_600_000;
+
+function bucketFindings(status: BucketStatus, now: Date): Finding[] {
+  const finding = (level: Level, topic: string, text: string): Finding => ({ level, subject: status.bucket, topic, text });
+  const findings: Finding[] = [];
+  const { objects, newestChange, lastRun } = status;
+  findings.push(
+    objects
+      ? finding(
+          "ok",
+          "objects",
+          `${objects.count.toLocaleString("en-US")} objects, ${objects.bytes.toLocaleString("en-US")} bytes at the last complete run (${objects.asOf}); an estimate of now`,
+        )
+      : finding("ok", "objects", "not counted yet: counts come from the first complete reconciliation"),
+  );
+  findings.push(
+    finding(
+      "ok",
+      "newest change",
+      newestChange ? `${newestChange.recordedAt} ${newestChange.deleted ? "deleted " : ""}${newestChange.key}` : "none within the retention window",
+    ),
+  );
+  if (!lastRun) findings.push(finding("warn", "reconciliation", "never reconciled"));
+  else if (isRunning(lastRun)) findings.push(finding("ok", "reconciliation", `running since ${lastRun.startedAt} (${lastRun.status})`));
+  else if (lastRun.status !== "succeeded")
+    findings.push(
+      finding(
+        "bad",
+        "reconciliation",
+        `last run ${lastRun.status} at ${lastRun.finishedAt ?? lastRun.startedAt}${lastRun.reason ? `: ${lastRun.reason}` : ""}`,
+      ),
+    );
+  else {
+    const age = hoursSince(lastRun.finishedAt ?? lastRun.startedAt, now);
+    const drift = lastRun.drift === 0 ? "no drift" : `${lastRun.drift} drifted keys, ${lastRun.repaired} repaired${lastRun.dryRun ? " (dry run)" : ""}`;
+    findings.push(
+      finding(
+        age > STATUS_DEFAULTS.reconcileStaleHours ? "warn" : "ok",
+        "reconciliation",
+        `last run succeeded ${Math.round(age * 10) / 10} h ago (${lastRun.finishedAt ?? lastRun.startedAt}): ${drift}`,
+      ),
+    );
+  }
+  findings.push(finding("ok", "watermark", status.reconciledThrough ? `reconciled through ${status.reconciledThrough}` : "none yet"));
+  const failed = status.failedIngestions;
+  if (failed.count > 0)
+    findings.push(
+      finding("warn", "ingestions", `${failed.atLeast ? "at least " : ""}${failed.count} failed (bucket-ledger ingestions ${status.bucket} --failed)`),
+    );
+  return findings;
+}
+
+function queueFindings(queues: QueueHealth[]): Finding[] {
+  return queues.map((queue) => {
+    const topic = QUEUE_TOPIC[queue.role];
+    if (queue.role !== "events") {
+      return { level: queue.visible > 0 ? "bad" : "ok", subject: "stack", topic, text: queue.visible > 0 ? `${queue.visible} messages parked` : "empty" };
+    }
+    const age = queue.oldestAgeSeconds;
+    const lagging = age !== undefined && age > STATUS_DEFAULTS.lagWarnSeconds;
+    const lag = age === undefined ? "lag not measured (CloudWatch only)" : `oldest message ${Math.round(age)} s old`;
+    return { level: lagging ? "warn" : "ok", subject: "stack", topic, text: `${queue.visible} waiting, ${queue.inFlight} in flight, ${lag}` };
+  });
+}
+
+function alarmFindings(alarms: AlarmState[]): Finding[] {
+  if (alarms.length === 0) return [{ level: "ok", subject: "stack", topic: "alarms", text: "none in ALARM" }];
+  return alarms.map((alarm) => ({ level: "bad", subject: "stack", topic: "alarm", text: `${alarm.name} in ALARM${alarm.reason ? `: ${alarm.reason}` : ""}` }));
+}
+
+export interface CollectOptions {
+  ledger: Ledger;
+  runs: RunStore;
+  /** Buckets to show beside those the ledger has recorded (the stack's own). */
+  buckets: string[];
+  stack?: { name: string; probe: StackProbe };
+  now?: Date;
+}
+
+export async function collectStatus(options: CollectOptions): Promise<StatusReport> {
+  const now = options.now ?? new Date();
+  const known = (await options.ledger.buckets()).map((entry) => entry.bucket);
+  const names = [...new Set([...options.buckets, ...known])].sort();
+  const [buckets, queues, alarms] = await Promise.all([
+    Promise.all(names.map((bucket) => readBucketStatus(options.ledger, options.runs, bucket))),
+    options.stack?.probe.queues(),
+    options.stack?.probe.alarms(),
+  ]);
+  const findings = [
+    ...buckets.flatMap((status) => bucketFindings(status, now)),
+    ...(queues ? queueFindings(queues) : []),
+    ...(alarms ? alarmFindings(alarms) : []),
+  ];
+  if (names.length === 0) findings.push({ level: "warn", subject: "ledger", topic: "buckets", text: "no buckets recorded yet" });
+  const healthy = findings.every((finding) => finding.level === "ok");
+  return {
+    version: VERSION,
+    checkedAt: now.toISOString(),
+    table: options.ledger.tableName,
+    ...(options.stack && { stack: options.stack.name }),
+    healthy,
+    exitCode: healthy ? STATUS_EXIT.healthy : STATUS_EXIT.attention,
+    buckets,
+    ...(queues && { queues }),
+    ...(alarms && { alarms }),
+    findings,
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * The operator's view against the local stack: `status` healthy, with a message parked in the
+ * DLQ, after a failed reconciliation, and (with --stack's CloudWatch answer stood in for) with
+ * alarms; `buckets`; and an unknown bucket named on stderr.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeDevFile } from "../../local/dev-file.js";
+import { LocalStack } from "../../local/stack.js";
+import { createDocumentClient } from "../../ledger/index.js";
+import { RunStore } from "../../reconcile/run-store.js";
+import { zeroCounts, type RunRecord } from "../../reconcile/run-model.js";
+import { collectStatus, type StatusReport } from "../../cli/status/report.js";
+import { awsStackProbe } from "../../cli/status/stack-probe.js";
+import type { Operations } from "../../cli/ledger-target.js";
+import { ndjson, runCli, runCliOnTerminal } from "../support/cli.js";
+
+const bucket = "status-demo";
+const quiet = "status-quiet";
+let stack: LocalStack;
+let workdir: string;
+let runs: RunStore;
+
+beforeAll(async () => {
+  stack = await LocalStack.start({ buckets: [bucket, quiet], logLevel: "SILENT", maxReceiveCount: 1 });
+  workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-status-"));
+  await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
+  runs = new RunStore(stack.info.tableName, createDocumentClient(stack.clients.dynamodb));
+  for (const key of ["a.txt", "b/c.txt", "d.bin"]) await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key.repeat(10) }));
+  await stack.waitForIdle();
+  await stack.reconcileAll();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (workdir) await rm(workdir, { recursive: true, force: true });
+});
+
+const status = async (...args: string[]) => {
+  const result = await runCli(["status", "--local", ...args], { cwd: workdir });
+  return { ...result, report: JSON.parse(result.stdout) as StatusReport };
+};
+
+describe("status", () => {
+  it("is healthy after a run: exit 0, one JSON document when piped, each bucket's counts from its last run", async () => {
+    const { code, report, stderr } = await status();
+    expect(code, stderr).toBe(0);
+    expect(report).toMatchObject({
+      healthy: true,
+      exitCode: 0,
+      stack: "the local stack",
+      table: stack.info.tableName,
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+    });
+    const demo = report.buckets.find((entry) => entry.bucket === bucket)!;
+    expect(demo.objects).toMatchObject({ count: 3, bytes: 50 + 70 + 50 });
+    expect(demo.newestChange).toMatchObject({ deleted: false });
+    expect(demo.lastRun).toMatchObject({ status: "succeeded", drift: 0 });
+    expect(demo.reconciledThrough).toEqual(expect.any(String));
+    expect(report.queues?.map((queue) => queue.role).sort()).toEqual(["eventDeadLetter", "events", "taskDeadLetter"]);
+    expect(report.alarms).toEqual([]);
+  });
+
+  it("on a terminal: a line per finding, coloured, and without colour under NO_COLOR", async () => {
+    const coloured = await runCliOnTerminal(["status", "--local"], { cwd: workdir });
+    expect(coloured.code).toBe(0);
+    expect(coloured.stdout).toContain("\x1b[32m✓\x1b[39m");
+    expect(coloured.stdout).toMatch(/reconciliation\s+.*last run succeeded/);
+    const plain = await runCliOnTerminal(["status", "--local"], { cwd: workdir, env: { NO_COLOR: "1" } });
+    expect(plain.stdout).not.toContain("\x1b[");
+    expect(plain.stdout).toMatch(/^all well$/m);
+  });
+
+  it("needs attention (exit 4) with a message parked in the DLQ, naming the queue and the alarm it raises", async () => {
+    await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.info.queueUrl, MessageBody: "not an S3 event" }));
+    await stack.waitForIdle(20_000);
+    try {
+      const { code, report } = await status("--json");
+      expect(code).toBe(4);
+      expect(report.healthy).toBe(false);
+      expect(report.findings).toContainEqual(expect.objectContaining({ level: "bad", topic: "event DLQ", text: "1 messages parked" }));
+      expect(report.alarms).toEqual([expect.objectContaining({ name: "dlq-not-empty", state: "ALARM" })]);
+    } finally {
+      await stack.clients.sqs.send(new PurgeQueueCommand({ QueueUrl: stack.info.deadLetterQueueUrl }));
+    }
+  });
+
+  it("needs attention when the last reconciliation failed, with its reason", async () => {
+    const now = new Date().toISOString();
+    const failed: RunRecord = {
+      bucket: quiet,
+      runId: `${now}~failed00`,
+      status: "failed",
+      source: { kind: "list" },
+      snapshotTime: now,
+      dryRun: false,
+      force: false,
+      maxDeleteFraction: 0.1,
+      tasksTotal: 1,
+      tasksDone: 0,
+      tombstoneTasksTotal: 0,
+      tombstoneTasksDone: 0,
+      tombstonesQueued: false,
+      counts: zeroCounts(),
+      startedAt: now,
+      updatedAt: now,
+      finishedAt: now,
+      reason: "tasks died in the task DLQ",
+    };
+    await runs.createRun(failed, [{}]);
+    const { code, report } = await status();
+    expect(code).toBe(4);
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({
+        subject: quiet,
+        level: "bad",
+        topic: "reconciliation",
+        text: expect.stringMatching(/last run failed .*tasks died in the task DLQ/),
+      }),
+    );
+  });
+
+  it("with --stack, reports the alarms CloudWatch says are in ALARM and the event queue's lag (CloudWatch's answers stood in for)", async () => {
+    const cloudwatch = new CloudWatchClient({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } });
+    const asked: string[] = [];
+    // Answers in place of CloudWatch, after the SDK built each request (the commands and their inputs are real).
+    cloudwatch.middlewareStack.add(
+      () => async (args: { input: object }) => {
+        const input = args.input as { AlarmNames?: string[]; MetricDataQueries?: unknown[] };
+        if (input.AlarmNames) {
+          asked.push(...input.AlarmNames);
+          return {
+            output: {
+              $metadata: {},
+              MetricAlarms: [
+                { AlarmName: "prod-drift", StateValue: "ALARM", StateReason: "Threshold Crossed" },
+                { AlarmName: "prod-dlq", StateValue: "OK" },
+              ],
+            },
+            response: {},
+          };
+        }
+        return { output: { $metadata: {}, MetricDataResults: [{ Id: "age", Values: [900, 30] }] }, response: {} };
+      },
+      { step: "initialize", name: "cloudwatchStandIn" },
+    );
+    const ops: Operations = {
+      where: "stack",
+      name: "stack prod",
+      sqs: stack.clients.sqs,
+      queues: { events: stack.info.queueUrl, eventDeadLetter: stack.info.deadLetterQueueUrl },
+      alarmNames: ["prod-drift", "prod-dlq"],
+      buckets: [bucket],
+    };
+    const report = await collectStatus({ ledger: stack.ledger, runs, buckets: ops.buckets, stack: { name: ops.name, probe: awsStackProbe(ops, cloudwatch) } });
+    expect(asked).toEqual(["prod-drift", "prod-dlq"]);
+    expect(report.exitCode).toBe(4);
+    expect(report.alarms).toEqual([{ name: "prod-drift", state: "ALARM", reason: "Threshold Crossed" }]);
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ level: "warn", topic: "event queue", text: expect.stringMatching(/oldest message 900 s old/) }),
+    );
+  });
+});
+
+describe("known buckets", () => {
+  it("buckets lists what the ledger recorded, with counts from the last run", async () => {
+    const result = await runCli(["buckets", "--local"], { cwd: workdir });
+    expect(result.code, result.stderr).toBe(0);
+    const listed = ndjson(result.stdout);
+    expect(listed.map((entry) => entry.bucket)).toEqual([bucket, quiet]);
+    expect(listed[0]).toMatchObject({ objects: { count: 3 }, lastRun: { status: "succeeded" } });
+  });
+
+  it("ls, changes and stat on a bucket never seen exit 0, and say so on stderr with the buckets known", async () => {
+    for (const command of [
+      ["ls", "typo-bucket"],
+      ["changes", "typo-bucket", "--since", new Date(Date.now() - 3_600_000).toISOString()],
+      ["stat", "typo-bucket"],
+    ]) {
+      const result = await runCli([...command, "--local"], { cwd: workdir });
+      expect(result.code, command.join(" ")).toBe(0);
+      expect(result.stderr).toMatch(new RegExp(`never seen bucket typo-bucket; it knows ${bucket}, ${quiet}`));
+    }
+    // A known bucket that is empty is not "never seen".
+    const empty = await runCli(["ls", quiet, "--local"], { cwd: workdir });
+    expect(empty.code).toBe(0);
+    expect(empty.stderr).not.toMatch(/never seen/);
+  });
+});
