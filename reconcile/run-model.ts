@@ -6,7 +6,18 @@
 import type { KeyRange } from "./source.js";
 
 /** `bytes`: the total size of the objects scanned (the bucket's size at the snapshot, for a full run). */
-export const COUNT_NAMES = ["scanned", "bytes", "indexed", "missing", "stale", "orphaned", "repaired", "newerStateKept", "unconfirmed", "encodingMismatches"] as const;
+export const COUNT_NAMES = [
+  "scanned",
+  "bytes",
+  "indexed",
+  "missing",
+  "stale",
+  "orphaned",
+  "repaired",
+  "newerStateKept",
+  "unconfirmed",
+  "encodingMismatches",
+] as const;
 export type RunCounts = Record<(typeof COUNT_NAMES)[number], number>;
 
 export function zeroCounts(): RunCounts {
