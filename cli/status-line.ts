@@ -7,8 +7,11 @@ export interface StatusLine {
   done(): void;
 }
 
+/** For output that shows its own progress. */
+export const NO_STATUS_LINE: StatusLine = { update: () => undefined, done: () => undefined };
+
 export function statusLine(stream: NodeJS.WriteStream, intervalMs = 100): StatusLine {
-  if (!stream.isTTY) return { update: () => undefined, done: () => undefined };
+  if (!stream.isTTY) return NO_STATUS_LINE;
   let last = 0;
   let shown = false;
   return {

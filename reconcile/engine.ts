@@ -15,6 +15,7 @@ import { createInterface } from "node:readline";
 import pLimit from "p-limit";
 import type { Ledger, LedgerRecord } from "../ledger/index.js";
 import type { DiffCounts } from "./diff.js";
+import { driftRecord, type DriftRecord } from "./drift-record.js";
 import { BoundedWriter } from "./bounded-writer.js";
 import type { ObjectDescriber } from "../sdk/object-details.js";
 import { driftChecks, type CheckedRepairOutcome, type EncodingMismatch } from "./drift-checks.js";
@@ -45,6 +46,11 @@ export interface ReconcileOptions {
   index?: (range: KeyRange) => AsyncIterable<LedgerRecord>;
   /** Object metadata for what is repaired (the `enrich` config). */
   describer?: ObjectDescriber;
+  /**
+   * Called with each drifted key as it is found, before it is repaired; the diff waits for it,
+   * so a slow consumer (a pipe) slows the run instead of filling memory.
+   */
+  onDrift?: (drift: DriftRecord) => void | Promise<void>;
 }
 
 export interface ReconcileSummary {
@@ -144,6 +150,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
       if (stopped.signal.aborted) return;
       summary[drift.kind]++;
       options.onProgress?.({ ...counts, drift: summary.missing + summary.stale + summary.orphaned });
+      if (options.onDrift) await options.onDrift(driftRecord(drift));
       if (drift.kind === "orphaned") {
         const { key } = drift.record;
         await orphans.add(key);

@@ -6,7 +6,11 @@ import { listObjectsSource } from "../../reconcile/source.js";
 import { UsageError } from "../errors.js";
 import { parseFraction } from "../option-parsers.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
-import { statusLine } from "../status-line.js";
+import { NO_STATUS_LINE, statusLine } from "../status-line.js";
+import { once } from "node:events";
+import type { DriftRecord } from "../../reconcile/drift-record.js";
+import { formatTime, outputMode } from "../output.js";
+import { StdoutClosedError, stdoutClosed } from "../pipe.js";
 
 interface ReconcileOptions extends TargetOptions {
   source: string;
@@ -17,7 +21,30 @@ interface ReconcileOptions extends TargetOptions {
   maxDelete: number;
   force?: boolean;
   unordered?: boolean;
+  showDrift?: boolean;
   json?: boolean;
+}
+
+type SeenState = DriftRecord["ledger"] | DriftRecord["source"];
+
+const isTombstone = (state: NonNullable<SeenState>): state is { deleted: true; recordedAt: string } => "deleted" in state && state.deleted;
+
+function stateText(state: SeenState): string {
+  if (state === undefined) return "-";
+  return isTombstone(state) ? `deleted ${formatTime(state.recordedAt)}` : `${state.size} B ${state.etag}`;
+}
+
+/** `--show-drift` on a terminal: a row per drifted key. */
+function driftRow(drift: DriftRecord): string {
+  return `${drift.kind.padEnd(10)}${stateText(drift.ledger).padEnd(44)}${stateText(drift.source).padEnd(44)}${drift.key}`;
+}
+
+const DRIFT_HEADER = `${"KIND".padEnd(10)}${"LEDGER".padEnd(44)}${"SOURCE".padEnd(44)}KEY`;
+
+/** Writes one line, waiting for the pipe when it is full: memory stays bounded however much drifted. */
+async function writeBounded(line: string): Promise<void> {
+  if (stdoutClosed()) throw new StdoutClosedError();
+  if (!process.stdout.write(`${line}\n`)) await once(process.stdout, "drain");
 }
 
 function summaryTable(summary: ReconcileSummary): string {
@@ -59,10 +86,14 @@ export function registerReconcile(program: Command): void {
     )
     .option("--force", "tombstone even beyond --max-delete")
     .option("--unordered", "the store does not list in UTF-8 byte order (some S3-compatible stores): sort on disk")
+    .option(
+      "--show-drift",
+      "stream each drifted key (kind, key, the ledger's state, the source's) to stdout as it is found: NDJSON when piped, a table on a terminal; the summary then goes to stderr",
+    )
     .option("--json", "print the summary as JSON")
     .addHelpText(
       "after",
-      "\nExit codes: 0 in sync or repaired, 1 failure, 2 usage error, 3 refused by the --max-delete guard (nothing deleted).\n\nExamples:\n  bucket-ledger reconcile my-bucket --table ledger-prod --dry-run\n  bucket-ledger reconcile ledger-demo --local",
+      "\nExit codes: 0 in sync or repaired, 1 failure, 2 usage error, 3 refused by the --max-delete guard (nothing deleted).\n\nExamples:\n  bucket-ledger reconcile my-bucket --table ledger-prod --dry-run\n  bucket-ledger reconcile my-bucket --table ledger-prod --dry-run --show-drift | jq -r 'select(.kind == \"orphaned\") | .key'\n  bucket-ledger reconcile ledger-demo --local",
     )
     .action(async (bucket: string, options: ReconcileOptions) => {
       if (options.source !== "list" && options.source !== "inventory")
@@ -79,7 +110,15 @@ export function registerReconcile(program: Command): void {
               location: { bucket: options.inventoryBucket!, prefix: options.inventoryPrefix, configurationId: options.inventoryId },
             })
           : listObjectsSource({ s3, bucket, ordered: !options.unordered });
-      const progress = statusLine(process.stderr);
+      const mode = outputMode(options);
+      // Drift rows on a terminal are the progress; a status line would interleave with them.
+      const progress = options.showDrift && !mode.json ? NO_STATUS_LINE : statusLine(process.stderr);
+      let shown = 0;
+      const onDrift = async (drift: DriftRecord) => {
+        if (!mode.json && shown === 0) await writeBounded(DRIFT_HEADER);
+        shown++;
+        await writeBounded(mode.json ? JSON.stringify(drift) : driftRow(drift));
+      };
       const summary = await reconcileBucket({
         ledger: target.ledger,
         bucket,
@@ -88,7 +127,16 @@ export function registerReconcile(program: Command): void {
         maxDeleteFraction: options.maxDelete,
         force: Boolean(options.force),
         onProgress: ({ scanned, indexed, drift }) => progress.update(`reconciling ${bucket}: ${scanned} objects listed, ${indexed} indexed, ${drift} drift`),
+        ...(options.showDrift && { onDrift }),
       }).finally(() => progress.done());
-      process.stdout.write(options.json || !process.stdout.isTTY ? `${JSON.stringify(summary)}\n` : `${summaryTable(summary)}\n`);
+      const printed = mode.json ? `${JSON.stringify(summary)}\n` : `${summaryTable(summary)}\n`;
+      if (!options.showDrift) {
+        process.stdout.write(printed);
+        return;
+      }
+      // With the drift on stdout, the summary keeps out of its way, and is left out when the
+      // reader of the drift has gone (as after `| head`): the last lines' fate is known once flushed.
+      await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+      if (!stdoutClosed()) process.stderr.write(printed);
     });
 }

@@ -12,22 +12,24 @@ import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
-import { createDocumentClient } from "../../ledger/index.js";
+import { createDocumentClient, partitionKeyOf } from "../../ledger/index.js";
+import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { RunStore } from "../../reconcile/run-store.js";
 import { zeroCounts, type RunRecord } from "../../reconcile/run-model.js";
 import { collectStatus, type StatusReport } from "../../cli/status/report.js";
 import { awsStackProbe } from "../../cli/status/stack-probe.js";
 import type { Operations } from "../../cli/ledger-target.js";
-import { ndjson, runCli, runCliOnTerminal } from "../support/cli.js";
+import { ndjson, runCli, runCliIntoClosedPipe, runCliOnTerminal } from "../support/cli.js";
 
 const bucket = "status-demo";
 const quiet = "status-quiet";
+const drifting = "status-drift";
 let stack: LocalStack;
 let workdir: string;
 let runs: RunStore;
 
 beforeAll(async () => {
-  stack = await LocalStack.start({ buckets: [bucket, quiet], logLevel: "SILENT", maxReceiveCount: 1 });
+  stack = await LocalStack.start({ buckets: [bucket, quiet, drifting], logLevel: "SILENT", maxReceiveCount: 1 });
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-status-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
   runs = new RunStore(stack.info.tableName, createDocumentClient(stack.clients.dynamodb));
@@ -172,7 +174,7 @@ describe("known buckets", () => {
     const result = await runCli(["buckets", "--local"], { cwd: workdir });
     expect(result.code, result.stderr).toBe(0);
     const listed = ndjson(result.stdout);
-    expect(listed.map((entry) => entry.bucket)).toEqual([bucket, quiet]);
+    expect(listed.map((entry) => entry.bucket)).toEqual([bucket, drifting, quiet]);
     expect(listed[0]).toMatchObject({ objects: { count: 3 }, lastRun: { status: "succeeded" } });
   });
 
@@ -184,11 +186,65 @@ describe("known buckets", () => {
     ]) {
       const result = await runCli([...command, "--local"], { cwd: workdir });
       expect(result.code, command.join(" ")).toBe(0);
-      expect(result.stderr).toMatch(new RegExp(`never seen bucket typo-bucket; it knows ${bucket}, ${quiet}`));
+      expect(result.stderr).toMatch(new RegExp(`never seen bucket typo-bucket; it knows ${bucket}, ${drifting}, ${quiet}`));
     }
     // A known bucket that is empty is not "never seen".
     const empty = await runCli(["ls", quiet, "--local"], { cwd: workdir });
     expect(empty.code).toBe(0);
     expect(empty.stderr).not.toMatch(/never seen/);
+  });
+});
+
+describe("reconcile --show-drift", () => {
+  beforeAll(async () => {
+    const put = (key: string, body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: drifting, Key: key, Body: body }));
+    await Promise.all([put("missing.txt", "m"), put("resurrected.txt", "r"), put("stale.txt", "s"), put("fine.txt", "f")]);
+    await stack.waitForIdle();
+    const earlier = new Date(Date.now() - 60_000).toISOString();
+    const mutation = { bucket: drifting, eventTime: earlier, eventName: "ObjectCreated:Put", sequencer: "FFFFFFFFFFFFFFFFFF" };
+    // Lost events, each kind of drift: the ledger never heard of one object, holds a tombstone
+    // for one that exists, another ETag for one, and an object S3 never had.
+    await createDocumentClient(stack.clients.dynamodb).send(
+      new DeleteCommand({ TableName: stack.info.tableName, Key: { pk: partitionKeyOf(drifting, "missing.txt"), sk: "missing.txt" } }),
+    );
+    await stack.ledger.apply({ ...mutation, kind: "delete", key: "resurrected.txt", eventName: "ObjectRemoved:Delete" });
+    await stack.ledger.apply({ ...mutation, kind: "upsert", key: "stale.txt", state: { size: 9, etag: "old-etag", lastModified: earlier } });
+    await stack.ledger.apply({ ...mutation, kind: "upsert", key: "zz-orphan.txt", state: { size: 2, etag: "ghost", lastModified: earlier } });
+  });
+
+  const dryRun = ["reconcile", drifting, "--local", "--dry-run", "--show-drift", "--max-delete", "1"];
+
+  it("streams one NDJSON record per drifted key when piped, with the ledger's state and the source's, the summary on stderr", async () => {
+    const result = await runCli(dryRun, { cwd: workdir });
+    expect(result.code, result.stderr).toBe(0);
+    const records = ndjson(result.stdout);
+    expect(records.map((record) => [record.kind, record.key])).toEqual([
+      ["missing", "missing.txt"],
+      ["missing", "resurrected.txt"],
+      ["stale", "stale.txt"],
+      ["orphaned", "zz-orphan.txt"],
+    ]);
+    expect(records[0]).toEqual({ kind: "missing", key: "missing.txt", source: { size: 1, etag: expect.any(String), lastModified: expect.any(String) } });
+    expect(records[1]).toMatchObject({ ledger: { deleted: true }, source: { size: 1 } });
+    expect(records[2]).toMatchObject({ ledger: { deleted: false, size: 9, etag: "old-etag" }, source: { size: 1 } });
+    expect(records[3]).toMatchObject({ ledger: { deleted: false, etag: "ghost" } });
+    expect(records[3]).not.toHaveProperty("source");
+    expect(JSON.parse(result.stderr.trim().split("\n").at(-1)!)).toMatchObject({ dryRun: true, missing: 2, stale: 1, orphaned: 1 });
+  });
+
+  it("prints a table on a terminal", async () => {
+    const result = await runCliOnTerminal(dryRun, { cwd: workdir, env: { NO_COLOR: "1" } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^KIND\s+LEDGER\s+SOURCE\s+KEY$/m);
+    expect(result.stdout).toMatch(/^stale\s+9 B old-etag\s+1 B [0-9a-f]{32}\s+stale\.txt$/m);
+    expect(result.stdout).toMatch(/^orphaned\s+2 B ghost\s+-\s+zz-orphan\.txt$/m);
+    expect(result.stdout).toMatch(/^missing\s+deleted \S+ \S+\s+1 B/m);
+  });
+
+  it("stops quietly when the reader goes away", async () => {
+    const result = await runCliIntoClosedPipe(dryRun, { cwd: workdir });
+    expect(JSON.parse(result.firstLine)).toMatchObject({ kind: "missing" });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe("");
   });
 });
