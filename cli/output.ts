@@ -3,6 +3,7 @@
  * when piped or with --json. Rows are written as they arrive, so millions of rows stream.
  */
 import type { HistoryEntry, LedgerRecord } from "../ledger/index.js";
+import type { DriftRecord } from "../reconcile/drift-record.js";
 import { StdoutClosedError, stdoutClosed } from "./pipe.js";
 
 export interface OutputMode {
@@ -72,4 +73,20 @@ export function historyRow(entry: HistoryEntry): string {
   const size = entry.deleted ? "deleted" : formatBytes(entry.size);
   const etag = entry.deleted ? "" : entry.etag;
   return `${formatTime(entry.observedAt).padEnd(21)}${entry.cause.padEnd(34)}${size.padStart(11)}  ${etag.padEnd(34)}${(madeBy(entry) ?? "-").padEnd(28)}${entry.origin?.sourceIp ?? ""}`;
+}
+
+type SeenState = DriftRecord["ledger"] | DriftRecord["source"];
+
+const isTombstone = (state: NonNullable<SeenState>): state is { deleted: true; recordedAt: string } => "deleted" in state && state.deleted;
+
+function stateText(state: SeenState): string {
+  if (state === undefined) return "-";
+  return isTombstone(state) ? `deleted ${formatTime(state.recordedAt)}` : `${state.size} B ${state.etag}`;
+}
+
+/** A drifted key on a terminal (`reconcile --show-drift`, `runs --drift`). */
+export const driftColumns = `${"KIND".padEnd(10)}${"LEDGER".padEnd(44)}${"SOURCE".padEnd(44)}KEY`;
+
+export function driftRow(drift: DriftRecord): string {
+  return `${drift.kind.padEnd(10)}${stateText(drift.ledger).padEnd(44)}${stateText(drift.source).padEnd(44)}${drift.key}`;
 }

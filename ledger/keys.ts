@@ -55,6 +55,7 @@ function changeTokenFromDigest(recordedAt: string, digest: Buffer): string {
  *
  *   reconcile#<bucket>                        run#<runId>, task#<runId>#<00000>, watermark
  *   reconcile#<bucket>#<runId>#<task>         one item per orphan, sort key the object key
+ *   reconcile#<bucket>#<runId>#drift          the run's drift sample, sort key the object key
  *
  * Bucket names cannot contain `#`, so none of these collides with an object's
  * `<bucket>#<shard>` partition.
@@ -71,6 +72,7 @@ export const reconcileKeys = {
   tasksOf: (runId: string) => `task#${runId}#`,
   watermark: "watermark",
   orphanPartition: (bucket: string, runId: string, task: number) => `${reconcilePartitionKey(bucket)}#${runId}#${task}`,
+  driftPartition: (bucket: string, runId: string) => `${reconcilePartitionKey(bucket)}#${runId}#drift`,
 } as const;
 
 /**

@@ -17,6 +17,8 @@ export const RECONCILE_DEFAULTS = {
   checkpointIntervalMs: 15_000,
   /** Added to a worker's remaining time to form its lease. */
   leaseMarginMs: 60_000,
-  /** How long run, task and orphan items are kept. */
+  /** How long run, task, orphan and drift-sample items are kept. */
   runRetentionDays: 30,
+  /** Drifted keys a fan-out run keeps (`runs --drift`), shared evenly by its tasks. */
+  driftSampleSize: 1_000,
 } as const;

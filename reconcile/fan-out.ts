@@ -33,6 +33,8 @@ export interface RunSummary extends ReconcileSummary {
   runId: string;
   status: RunStatus;
   tasks: number;
+  /** Drifted keys kept in the run's sample (`runs --drift`). */
+  sampled: number;
   reason?: string;
   /** With ingestion rules: what the check of ingestion after the run found and queued. */
   ingestAudit?: AuditCounts;

@@ -5,7 +5,10 @@
  */
 import type { KeyRange } from "./source.js";
 
-/** `bytes`: the total size of the objects scanned (the bucket's size at the snapshot, for a full run). */
+/**
+ * `bytes`: the total size of the objects scanned (the bucket's size at the snapshot, for a full
+ * run). `sampled`: drifted keys kept in the run's drift sample.
+ */
 export const COUNT_NAMES = [
   "scanned",
   "bytes",
@@ -17,6 +20,7 @@ export const COUNT_NAMES = [
   "newerStateKept",
   "unconfirmed",
   "encodingMismatches",
+  "sampled",
 ] as const;
 export type RunCounts = Record<(typeof COUNT_NAMES)[number], number>;
 

@@ -24,13 +24,14 @@ import { BoundedWriter } from "./bounded-writer.js";
 import { TaskLeaseError } from "./errors.js";
 import { PHASES, zeroCounts, type RunCounts, type RunRecord, type RunStatus, type TaskPhase, type TaskRecord } from "./run-model.js";
 import type { KeyRange } from "./source.js";
+import type { DriftRecord } from "./drift-record.js";
 import { RECONCILE_DEFAULTS } from "./defaults.js";
 
 const RETENTION_SECONDS = RECONCILE_DEFAULTS.runRetentionDays * 86_400;
 const { partitionKey: PK, sortKey: SK } = ledgerTable;
 
 const runPartition = reconcilePartitionKey;
-const { run: runSortKey, task: taskSortKey, orphanPartition } = reconcileKeys;
+const { run: runSortKey, task: taskSortKey, orphanPartition, driftPartition } = reconcileKeys;
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as Error).name === "TransactionCanceledException";
 
@@ -266,6 +267,30 @@ export class RunStore {
         ExpressionAttributeValues: { ":true": true },
       }),
     );
+  }
+
+  /** Keeps one drifted key in its run's sample; writing one twice (a resumed task) is harmless. */
+  async putDriftSample(task: TaskRecord, drift: DriftRecord): Promise<void> {
+    await this.documentClient.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [PK]: driftPartition(task.bucket, task.runId), [SK]: drift.key, expiresAt: this.expiresAt(), drift },
+      }),
+    );
+  }
+
+  /** A run's drift sample, in key order. */
+  async *driftSample(bucket: string, runId: string): AsyncGenerator<DriftRecord> {
+    const pages = paginateQuery(
+      { client: this.documentClient },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": PK },
+        ExpressionAttributeValues: { ":pk": driftPartition(bucket, runId) },
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) yield item.drift as DriftRecord;
   }
 
   /** Orphans wait here until every range has been read; writing one twice is harmless. */

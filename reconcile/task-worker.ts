@@ -6,6 +6,7 @@
  * loses only the work since its last checkpoint: the message comes back once the lease has
  * run out. Whatever it finishes, it asks the coordinator to move the run on.
  */
+import { driftRecord } from "./drift-record.js";
 import { randomUUID } from "node:crypto";
 import { BoundedWriter } from "./bounded-writer.js";
 import type { RunCoordinator } from "./coordinator.js";
@@ -101,8 +102,16 @@ export class TaskWorker {
     if (task.attempts > 1 && !run.dryRun) await runs.discardOrphansAfter(task, task.checkpoint);
 
     const checks = driftChecks({ ledger, bucket, source, snapshotTime, ...(this.options.describer && { describer: this.options.describer }) });
+    // Each task keeps its share of the run's drift sample; `sampled` is checkpointed with the
+    // other counts, so a resumed task does not take its share twice.
+    const sampleShare = Math.max(1, Math.floor(RECONCILE_DEFAULTS.driftSampleSize / run.tasksTotal));
     for await (const drift of diffRange({ ledger, bucket, source, range, counts, onAdvance: checkpoint.advance })) {
       counts[drift.kind]++;
+      if (counts.sampled < sampleShare) {
+        counts.sampled++;
+        const sampled = driftRecord(drift);
+        await writer.submit(() => runs.putDriftSample(task, sampled));
+      }
       if (drift.kind === "orphaned") {
         const key = drift.record.key;
         await writer.submit(async () => {

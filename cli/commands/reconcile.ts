@@ -9,7 +9,7 @@ import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-tar
 import { NO_STATUS_LINE, statusLine } from "../status-line.js";
 import { once } from "node:events";
 import type { DriftRecord } from "../../reconcile/drift-record.js";
-import { formatTime, outputMode } from "../output.js";
+import { driftColumns, driftRow, outputMode } from "../output.js";
 import { StdoutClosedError, stdoutClosed } from "../pipe.js";
 
 interface ReconcileOptions extends TargetOptions {
@@ -24,22 +24,6 @@ interface ReconcileOptions extends TargetOptions {
   showDrift?: boolean;
   json?: boolean;
 }
-
-type SeenState = DriftRecord["ledger"] | DriftRecord["source"];
-
-const isTombstone = (state: NonNullable<SeenState>): state is { deleted: true; recordedAt: string } => "deleted" in state && state.deleted;
-
-function stateText(state: SeenState): string {
-  if (state === undefined) return "-";
-  return isTombstone(state) ? `deleted ${formatTime(state.recordedAt)}` : `${state.size} B ${state.etag}`;
-}
-
-/** `--show-drift` on a terminal: a row per drifted key. */
-function driftRow(drift: DriftRecord): string {
-  return `${drift.kind.padEnd(10)}${stateText(drift.ledger).padEnd(44)}${stateText(drift.source).padEnd(44)}${drift.key}`;
-}
-
-const DRIFT_HEADER = `${"KIND".padEnd(10)}${"LEDGER".padEnd(44)}${"SOURCE".padEnd(44)}KEY`;
 
 /** Writes one line, waiting for the pipe when it is full: memory stays bounded however much drifted. */
 async function writeBounded(line: string): Promise<void> {
@@ -115,7 +99,7 @@ export function registerReconcile(program: Command): void {
       const progress = options.showDrift && !mode.json ? NO_STATUS_LINE : statusLine(process.stderr);
       let shown = 0;
       const onDrift = async (drift: DriftRecord) => {
-        if (!mode.json && shown === 0) await writeBounded(DRIFT_HEADER);
+        if (!mode.json && shown === 0) await writeBounded(driftColumns);
         shown++;
         await writeBounded(mode.json ? JSON.stringify(drift) : driftRow(drift));
       };

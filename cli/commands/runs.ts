@@ -3,12 +3,39 @@ import { FINISHED, type RunRecord } from "../../reconcile/run-model.js";
 import { RunStore } from "../../reconcile/run-store.js";
 import { summarizeRun } from "../../reconcile/fan-out.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
-import { formatTime, outputMode } from "../output.js";
+import { driftColumns, driftRow, formatTime, outputMode, writeLine, type OutputMode } from "../output.js";
+import { LookupFailedError } from "../errors.js";
+import { RECONCILE_DEFAULTS } from "../../reconcile/defaults.js";
 import { parsePositiveInt } from "../option-parsers.js";
 
 interface RunsOptions extends TargetOptions {
   limit: number;
+  drift?: string;
   json?: boolean;
+}
+
+async function newestRun(runs: RunStore, bucket: string): Promise<RunRecord | undefined> {
+  for await (const run of runs.listRuns(bucket)) return run;
+  return undefined;
+}
+
+/** `runs <bucket> --drift <run>`: the run's drift sample, and whether it is the whole of the drift. */
+async function printDriftSample(runs: RunStore, bucket: string, runId: string, mode: OutputMode): Promise<void> {
+  const run = runId === "latest" ? await newestRun(runs, bucket) : await runs.getRun(bucket, runId);
+  if (!run) throw new LookupFailedError(`no run ${runId} recorded for ${bucket} (bucket-ledger runs ${bucket} lists them)`);
+  let shown = 0;
+  for await (const drift of runs.driftSample(bucket, run.runId)) {
+    if (shown === 0 && !mode.json) writeLine(driftColumns);
+    writeLine(mode.json ? JSON.stringify(drift) : driftRow(drift));
+    shown++;
+  }
+  const total = run.counts.missing + run.counts.stale + run.counts.orphaned;
+  const finished = FINISHED.includes(run.status) ? "" : " so far (the run is still going)";
+  if (shown < total)
+    process.stderr.write(
+      `the sample holds ${shown} of the ${total} drifted keys found${finished}: a run keeps up to ${RECONCILE_DEFAULTS.driftSampleSize}, shared by its tasks\n`,
+    );
+  else if (shown === 0) process.stderr.write(`run ${run.runId} found no drift${finished}\n`);
 }
 
 function progressOf(run: RunRecord): string {
@@ -23,15 +50,17 @@ export function registerRuns(program: Command): void {
     .description("reconciliation runs recorded by the scheduled (fan-out) reconciler, newest first, with progress")
     .argument("<bucket>", "bucket name")
     .option("-n, --limit <n>", "show at most n runs", parsePositiveInt("--limit"), 10)
+    .option("--drift <run>", "list the drifted keys the run kept (a run id, or latest) instead of the runs")
     .option("--json", "NDJSON output (the default when stdout is not a terminal)")
     .addHelpText(
       "after",
-      "\nCounts of a run in progress cover its finished tasks only.\n\nExamples:\n  bucket-ledger runs my-bucket --stack prod\n  bucket-ledger runs ledger-demo --local --json",
+      "\nCounts of a run in progress cover its finished tasks only. A run keeps a sample of the keys it found\ndrifted (up to 1,000, shared by its tasks, kept 30 days): --drift lists it, and says when it is not the whole.\n\nExamples:\n  bucket-ledger runs my-bucket --stack prod\n  bucket-ledger runs my-bucket --stack prod --drift latest\n  bucket-ledger runs ledger-demo --local --json",
     )
     .action(async (bucket: string, options: RunsOptions) => {
       const target = await openTarget(options);
       const runs = new RunStore(target.ledger.tableName, target.documentClient);
       const mode = outputMode(options);
+      if (options.drift !== undefined) return printDriftSample(runs, bucket, options.drift, mode);
       let shown = 0;
       for await (const run of runs.listRuns(bucket)) {
         if (shown === options.limit) break;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
@@ -24,12 +25,13 @@ import { ndjson, runCli, runCliIntoClosedPipe, runCliOnTerminal } from "../suppo
 const bucket = "status-demo";
 const quiet = "status-quiet";
 const drifting = "status-drift";
+const many = "status-many";
 let stack: LocalStack;
 let workdir: string;
 let runs: RunStore;
 
 beforeAll(async () => {
-  stack = await LocalStack.start({ buckets: [bucket, quiet, drifting], logLevel: "SILENT", maxReceiveCount: 1 });
+  stack = await LocalStack.start({ buckets: [bucket, quiet, drifting, many], logLevel: "SILENT", maxReceiveCount: 1 });
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-status-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
   runs = new RunStore(stack.info.tableName, createDocumentClient(stack.clients.dynamodb));
@@ -174,7 +176,7 @@ describe("known buckets", () => {
     const result = await runCli(["buckets", "--local"], { cwd: workdir });
     expect(result.code, result.stderr).toBe(0);
     const listed = ndjson(result.stdout);
-    expect(listed.map((entry) => entry.bucket)).toEqual([bucket, drifting, quiet]);
+    expect(listed.map((entry) => entry.bucket)).toEqual([bucket, drifting, many, quiet]);
     expect(listed[0]).toMatchObject({ objects: { count: 3 }, lastRun: { status: "succeeded" } });
   });
 
@@ -186,7 +188,7 @@ describe("known buckets", () => {
     ]) {
       const result = await runCli([...command, "--local"], { cwd: workdir });
       expect(result.code, command.join(" ")).toBe(0);
-      expect(result.stderr).toMatch(new RegExp(`never seen bucket typo-bucket; it knows ${bucket}, ${drifting}, ${quiet}`));
+      expect(result.stderr).toMatch(new RegExp(`never seen bucket typo-bucket; it knows ${bucket}, ${drifting}, ${many}, ${quiet}`));
     }
     // A known bucket that is empty is not "never seen".
     const empty = await runCli(["ls", quiet, "--local"], { cwd: workdir });
@@ -246,5 +248,57 @@ describe("reconcile --show-drift", () => {
     expect(JSON.parse(result.firstLine)).toMatchObject({ kind: "missing" });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
+  });
+});
+
+describe("a fan-out run's drift sample (runs --drift)", () => {
+  it("keeps every drifted key when there are few, and lists them", async () => {
+    const [run] = (await stack.reconcileAll({ dryRun: true, force: true })).filter((summary) => summary.bucket === drifting);
+    expect(run).toMatchObject({ missing: 2, stale: 1, orphaned: 1, sampled: 4 });
+    const result = await runCli(["runs", drifting, "--local", "--drift", "latest"], { cwd: workdir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(ndjson(result.stdout).map((record) => [record.kind, record.key])).toEqual([
+      ["missing", "missing.txt"],
+      ["missing", "resurrected.txt"],
+      ["stale", "stale.txt"],
+      ["orphaned", "zz-orphan.txt"],
+    ]);
+    expect(result.stderr).toBe("");
+    const byId = await runCli(["runs", drifting, "--local", "--drift", run!.runId], { cwd: workdir });
+    expect(ndjson(byId.stdout)).toHaveLength(4);
+  });
+
+  it("keeps at most its bound, spread over the run's tasks, and says the sample is not the whole", async () => {
+    const earlier = new Date(Date.now() - 60_000).toISOString();
+    const limit = pLimit(32);
+    await Promise.all(
+      Array.from({ length: 1_200 }, (_, index) =>
+        limit(() =>
+          stack.ledger.apply({
+            kind: "upsert",
+            bucket: many,
+            key: `ghost/${String(index).padStart(5, "0")}`,
+            sequencer: "01",
+            eventTime: earlier,
+            eventName: "ObjectCreated:Put",
+            state: { size: 1, etag: "ghost", lastModified: earlier },
+          }),
+        ),
+      ),
+    );
+    const [run] = (await stack.reconcileAll({ dryRun: true, force: true })).filter((summary) => summary.bucket === many);
+    expect(run).toMatchObject({ orphaned: 1_200 });
+    const result = await runCli(["runs", many, "--local", "--drift", run!.runId], { cwd: workdir });
+    const sample = ndjson(result.stdout);
+    expect(sample.length).toBeGreaterThan(0);
+    expect(sample.length).toBeLessThanOrEqual(1_000);
+    expect(sample.length).toBe(run!.sampled);
+    expect(result.stderr).toMatch(new RegExp(`the sample holds ${sample.length} of the 1200 drifted keys found: a run keeps up to 1000, shared by its tasks`));
+  });
+
+  it("names a run that does not exist, exit 1", async () => {
+    const result = await runCli(["runs", many, "--local", "--drift", "2020-01-01T00:00:00.000Z~nope"], { cwd: workdir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no run 2020-01-01T00:00:00.000Z~nope recorded for status-many/);
   });
 });
