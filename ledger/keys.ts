@@ -122,9 +122,18 @@ export const journalKeys = {
   start: "start",
 } as const;
 
-/** Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC). */
-export function changeDayKey(bucket: string, day: string): string {
-  return `${bucket}#${day}`;
+/**
+ * Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC) for
+ * keys of `shard`; without a shard, the day's single partition of tables written before the
+ * change index was sharded.
+ */
+export function changeDayKey(bucket: string, day: string, shard?: number): string {
+  return shard === undefined ? `${bucket}#${day}` : `${bucket}#${day}#${String(shard).padStart(2, "0")}`;
+}
+
+/** Every partition a day's changes may be in: each shard's, and the unsharded one of older writes. */
+export function changeDayKeys(bucket: string, day: string, shardCount: number = ledgerTable.changeIndex.shardCount): string[] {
+  return [changeDayKey(bucket, day), ...Array.from({ length: shardCount }, (_, shard) => changeDayKey(bucket, day, shard))];
 }
 
 /** UTC day of an ISO-8601 timestamp or change token. */
@@ -138,11 +147,12 @@ export function itemKeys(
   key: string,
   recordedAt: string,
   shardCount: number = ledgerTable.shardCount,
+  changeShardCount: number = ledgerTable.changeIndex.shardCount,
 ): { pk: string; changeDay: string; changeToken: string } {
   const digest = keyDigest(key);
   return {
     pk: partitionKey(bucket, shardFromDigest(digest, shardCount)),
-    changeDay: changeDayKey(bucket, dayOf(recordedAt)),
+    changeDay: changeDayKey(bucket, dayOf(recordedAt), shardFromDigest(digest, changeShardCount)),
     changeToken: changeTokenFromDigest(recordedAt, digest),
   };
 }

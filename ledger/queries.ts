@@ -6,7 +6,7 @@
  */
 import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { resumeAfter } from "./cursor.js";
-import { allPartitionKeys, assertValidObjectKey, changeDayKey, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
+import { allPartitionKeys, assertValidObjectKey, changeDayKeys, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
 import { mergeSorted } from "./merge.js";
 import { readAhead } from "./read-ahead.js";
 import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
@@ -16,6 +16,8 @@ export interface QueryContext {
   tableName: string;
   documentClient: DynamoDBDocumentClient;
   shardCount: number;
+  /** Change-index partitions per bucket and day; the table's (ledgerTable) unless a test varies it. */
+  changeShardCount?: number;
 }
 
 export interface Page<T> {
@@ -53,9 +55,12 @@ export function pageSizeForLimit(limit: number, shardCount: number = ledgerTable
   return Math.min(DEFAULT_PAGE_SIZE, Math.max(5, Math.ceil((limit + 1) / shardCount) + 2));
 }
 
-/** The change feed reads one partition at a time: one page of `limit` + 1 tells whether more remain. */
-export function changesPageSizeForLimit(limit: number): number {
-  return Math.min(MAX_CHANGES_PAGE_SIZE, limit + 1);
+/**
+ * The change feed merges a day's partitions (its shards and the unsharded one): a per-partition
+ * page that reads little more than `limit` + 1 items in all, to tell whether more remain.
+ */
+export function changesPageSizeForLimit(limit: number, partitions: number = ledgerTable.changeIndex.shardCount + 1): number {
+  return Math.min(MAX_CHANGES_PAGE_SIZE, Math.max(5, Math.ceil((limit + 1) / partitions) + 2));
 }
 
 const DEFAULT_PAGE_SIZE = 250;
@@ -152,25 +157,30 @@ export const CLOCK_SKEW_MS = 5 * 60_000;
  */
 export async function* listChanges(ctx: QueryContext, query: ChangesQuery): AsyncGenerator<LedgerRecord> {
   const after = resumeAfter(query, "changes") ?? query.since.toISOString();
-  // One day partition is read in order: without a limit, DynamoDB's 1 MB pages mean the fewest requests.
+  // Without a limit, DynamoDB's 1 MB pages mean the fewest requests.
   const pageSize = query.pageSize;
   const { changeIndex } = ledgerTable;
+  const tokenOf = (item: LedgerItem) => item[changeIndex.sortKey] as string;
   const today = () => new Date(Date.now() + CLOCK_SKEW_MS).toISOString().slice(0, 10);
   let lastDay = today();
   for (let days = daysBetween(dayOf(after), lastDay); days.length > 0;) {
     for (const day of days) {
-      const items = queryShard(
-        ctx,
-        {
-          IndexName: changeIndex.name,
-          KeyConditionExpression: "#day = :day AND #token > :after",
-          ExpressionAttributeNames: { "#day": changeIndex.partitionKey, "#token": changeIndex.sortKey },
-          ExpressionAttributeValues: { ":day": changeDayKey(query.bucket, day), ":after": after },
-        },
-        pageSize,
-        query.prefetch,
+      // A day's shards, each in token order, merged: tokens order changes the same way in
+      // every shard, so one cursor (the last token) resumes all of them exactly.
+      const shards = changeDayKeys(query.bucket, day, ctx.changeShardCount).map((partition) =>
+        queryShard(
+          ctx,
+          {
+            IndexName: changeIndex.name,
+            KeyConditionExpression: "#day = :day AND #token > :after",
+            ExpressionAttributeNames: { "#day": changeIndex.partitionKey, "#token": changeIndex.sortKey },
+            ExpressionAttributeValues: { ":day": partition, ":after": after },
+          },
+          pageSize,
+          query.prefetch,
+        ),
       );
-      for await (const item of items) yield fromItem(item);
+      for await (const item of mergeSorted(shards, (a, b) => (tokenOf(a) < tokenOf(b) ? -1 : tokenOf(a) > tokenOf(b) ? 1 : 0))) yield fromItem(item);
     }
     // A feed read across midnight goes on into the day that has begun meanwhile.
     const now = today();

@@ -1,6 +1,6 @@
 /** Whole-bucket statistics: exact counts from every shard, and the newest change. */
 import { paginateQuery, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { allPartitionKeys, changeDayKey } from "./keys.js";
+import { allPartitionKeys, changeDayKeys } from "./keys.js";
 import { CLOCK_SKEW_MS, type QueryContext } from "./queries.js";
 import { attributeNames, fromItem } from "./record.js";
 import { ledgerTable } from "./table.js";
@@ -60,23 +60,30 @@ export async function bucketStats(
   return stats;
 }
 
-/** The bucket's most recently recorded change: one request per day looked back, newest day first. */
+/** The bucket's most recently recorded change: one request per partition of each day looked back (in parallel), newest day first. */
 export async function readNewestChange(ctx: QueryContext, bucket: string, lookBackDays: number): Promise<BucketStats["newestChange"]> {
   const { changeIndex } = ledgerTable;
   const day = new Date(Date.now() + CLOCK_SKEW_MS);
   for (let looked = 0; looked <= lookBackDays; looked++, day.setUTCDate(day.getUTCDate() - 1)) {
-    const { Items } = await ctx.documentClient.send(
-      new QueryCommand({
-        TableName: ctx.tableName,
-        IndexName: changeIndex.name,
-        KeyConditionExpression: "#day = :day",
-        ExpressionAttributeNames: { "#day": changeIndex.partitionKey },
-        ExpressionAttributeValues: { ":day": changeDayKey(bucket, day.toISOString().slice(0, 10)) },
-        ScanIndexForward: false,
-        Limit: 1,
+    // The newest of the day's partitions' newest: one request each, at once.
+    const heads = await Promise.all(
+      changeDayKeys(bucket, day.toISOString().slice(0, 10), ctx.changeShardCount).map(async (partition) => {
+        const { Items } = await ctx.documentClient.send(
+          new QueryCommand({
+            TableName: ctx.tableName,
+            IndexName: changeIndex.name,
+            KeyConditionExpression: "#day = :day",
+            ExpressionAttributeNames: { "#day": changeIndex.partitionKey },
+            ExpressionAttributeValues: { ":day": partition },
+            ScanIndexForward: false,
+            Limit: 1,
+          }),
+        );
+        return Items?.[0];
       }),
     );
-    const newest = Items?.[0];
+    const tokenOf = (item: Record<string, unknown>) => String(item[changeIndex.sortKey]);
+    const newest = heads.reduce<Record<string, unknown> | undefined>((best, head) => (head && (!best || tokenOf(head) > tokenOf(best)) ? head : best), undefined);
     if (newest) {
       const record = fromItem(newest);
       return { key: record.key, recordedAt: record.recordedAt, deleted: record.deleted };

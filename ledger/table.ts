@@ -11,17 +11,22 @@ export const ledgerTable = {
   /** The raw S3 key. Nothing is prepended: S3 keys may use all 1,024 bytes a sort key allows. */
   sortKey: "sk",
   /**
-   * The change feed: one partition per bucket and UTC day of recording, so "what changed
-   * since T" reads one partition per day since T (usually one or two requests) instead of
-   * every shard. The price is a write ceiling of one GSI partition (about 1,000 changes/s)
-   * per bucket; above it, writes are throttled and retried while the queue absorbs the burst.
+   * The change feed: `shardCount` partitions per bucket and UTC day of recording (the key's
+   * hash picks one), so "what changed since T" reads a fixed number of partitions per day since
+   * T, merged in recording order, instead of the whole bucket. One GSI partition takes about
+   * 1,000 writes/s, and a GSI that cannot keep up throttles the table's writes: spreading a
+   * day over the shards lifts one bucket's ceiling to about `shardCount` x 1,000 changes/s.
+   * Items written before the shards existed sit in the day's unsharded partition, which
+   * readers still query (ledger/keys.ts `changeDayKeys`).
    */
   changeIndex: {
     name: "changes",
-    /** `<bucket>#<YYYY-MM-DD>` of `recordedAt`. */
+    /** `<bucket>#<YYYY-MM-DD>#<shard>` of `recordedAt` (`<bucket>#<YYYY-MM-DD>` before the shards). */
     partitionKey: "changeDay",
-    /** `<recordedAt ISO>#<key hash>`: time order within the day, unique per key. */
+    /** `<recordedAt ISO>#<key hash>`: time order within the day, unique per key, the same order across shards. */
     sortKey: "changeToken",
+    /** Fixed per table, like the base table's: readers must know every partition of a day. */
+    shardCount: 16,
   },
   /** Epoch seconds; set on tombstones only, so live objects never expire. */
   ttlAttribute: "expiresAt",
