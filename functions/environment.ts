@@ -3,7 +3,8 @@
  * start so a misconfigured deployment fails loudly with the variable named.
  */
 import { z } from "zod";
-import { DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
+import { DEFAULT_CHANGE_SHARDS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
+import { ledgerTable } from "../ledger/table.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 import { INGEST_DEFAULTS } from "../ingest/defaults.js";
@@ -31,6 +32,8 @@ const tableName = z.string().min(3, "TABLE_NAME must name the ledger table");
 const retentionDays = z.coerce.number().int().positive().default(DEFAULT_RETENTION_DAYS);
 /** Days the journal keeps each change; 0: no journal. */
 const historyDays = z.coerce.number().int().min(0).max(3650).default(0);
+/** The writers' change-index shards per bucket-day (ledger/table.ts). */
+const changeShards = z.coerce.number().int().min(1).max(ledgerTable.changeIndex.maxShards).default(DEFAULT_CHANGE_SHARDS);
 /** Comma-separated enrichment fields (sdk/object-details.ts); empty: none. */
 const enrichList = z
   .string()
@@ -81,6 +84,7 @@ const trackerEnvironmentSchema = z
     TABLE_NAME: tableName,
     RETENTION_DAYS: retentionDays,
     HISTORY_DAYS: historyDays,
+    CHANGE_SHARDS: changeShards,
     ENRICH: enrichList,
     WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
     ...ingestRequestVariables,
@@ -98,6 +102,7 @@ const reconcileEnvironmentSchema = z
     TABLE_NAME: tableName,
     RETENTION_DAYS: retentionDays,
     HISTORY_DAYS: historyDays,
+    CHANGE_SHARDS: changeShards,
     ENRICH: enrichList,
     BUCKETS: bucketList,
     RECONCILE_SOURCE: z.enum(["list", "inventory"]).default("list"),

@@ -21,6 +21,7 @@ const reconciler = buildReconciler({
   tableName: env.TABLE_NAME,
   retentionDays: env.RETENTION_DAYS,
   historyDays: env.HISTORY_DAYS,
+  changeShards: env.CHANGE_SHARDS,
   enrich: env.ENRICH,
   taskQueueUrl: env.TASK_QUEUE_URL,
   buckets: env.BUCKETS,

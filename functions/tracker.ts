@@ -15,7 +15,7 @@ const env = parseTrackerEnvironment(process.env);
 const s3 = withoutSdkLogger(new S3Client({}));
 
 export const handler = createTrackerHandler({
-  ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS, historyDays: env.HISTORY_DAYS }),
+  ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS, historyDays: env.HISTORY_DAYS, changeShards: env.CHANGE_SHARDS }),
   lookup: s3ObjectLookup(s3),
   ...(env.ENRICH.length > 0 && { describer: s3ObjectDescriber(s3, env.ENRICH) }),
   logger: new Logger({ serviceName: "bucket-ledger-tracker" }),

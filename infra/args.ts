@@ -4,7 +4,8 @@
  * Pure: no Pulumi imports, so the rules are unit-testable.
  */
 import { z } from "zod";
-import { DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
+import { DEFAULT_CHANGE_SHARDS, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
+import { ledgerTable } from "../ledger/table.js";
 import { enrichmentFieldsSchema } from "../sdk/object-details.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
@@ -144,6 +145,8 @@ export const bucketLedgerArgsSchema = z.object({
       days: z.number().int().min(1).max(3650).default(DEFAULT_HISTORY_DAYS),
     })
     .prefault({}),
+  /** Change-index partitions per bucket-day (ledger/table.ts): the writers' `changeShards`. */
+  changeShards: z.number().int().min(1).max(ledgerTable.changeIndex.maxShards).default(DEFAULT_CHANGE_SHARDS),
   /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */
   enrich: enrichmentFieldsSchema.default([]),
   deletionProtection: z.boolean().default(true),

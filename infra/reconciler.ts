@@ -24,6 +24,7 @@ export interface ReconcilerArgs {
   retentionDays: number;
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
+  changeShards: number;
   /** Object metadata asked of S3 for each object repaired (HeadObject: s3:GetObject and s3:ListBucket, which it has). */
   enrich: readonly EnrichmentField[];
   buckets: { logicalName: string; name: pulumi.Input<string>; arn: pulumi.Input<string> }[];
@@ -114,6 +115,7 @@ export class Reconciler extends pulumi.ComponentResource {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
           HISTORY_DAYS: String(args.historyDays),
+          CHANGE_SHARDS: String(args.changeShards),
           ENRICH: args.enrich.join(","),
           BUCKETS: pulumi.jsonStringify(args.buckets.map((bucket) => bucket.name)),
           RECONCILE_SOURCE: settings.source,

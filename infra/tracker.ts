@@ -17,6 +17,7 @@ export interface TrackerArgs {
   retentionDays: number;
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
+  changeShards: number;
   /** Object metadata asked of S3 on each create. HeadObject needs only what the tracker already has (s3:GetObject, s3:ListBucket); tags need GetObjectTagging. */
   enrich: readonly EnrichmentField[];
   logRetentionDays: number;
@@ -53,6 +54,7 @@ export class Tracker extends pulumi.ComponentResource {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
           HISTORY_DAYS: String(args.historyDays),
+          CHANGE_SHARDS: String(args.changeShards),
           ENRICH: args.enrich.join(","),
           WRITE_CONCURRENCY: String(settings.writeConcurrency),
           ...ingestRequestEnvironment(args.ingestion),

@@ -123,17 +123,16 @@ export const journalKeys = {
 } as const;
 
 /**
- * Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC) for
- * keys of `shard`; without a shard, the day's single partition of tables written before the
- * change index was sharded.
+ * Partition of the change index holding the changes recorded on `day` (YYYY-MM-DD, UTC): the
+ * day's one partition, or with shards the one of `shard`.
  */
 export function changeDayKey(bucket: string, day: string, shard?: number): string {
   return shard === undefined ? `${bucket}#${day}` : `${bucket}#${day}#${String(shard).padStart(2, "0")}`;
 }
 
-/** Every partition a day's changes may be in: each shard's, and the unsharded one of older writes. */
-export function changeDayKeys(bucket: string, day: string, shardCount: number = ledgerTable.changeIndex.shardCount): string[] {
-  return [changeDayKey(bucket, day), ...Array.from({ length: shardCount }, (_, shard) => changeDayKey(bucket, day, shard))];
+/** The partitions of a day written with `shards` change shards (1: the day's one partition). */
+export function changeDayKeys(bucket: string, day: string, shards: number): string[] {
+  return shards === 1 ? [changeDayKey(bucket, day)] : Array.from({ length: shards }, (_, shard) => changeDayKey(bucket, day, shard));
 }
 
 /** UTC day of an ISO-8601 timestamp or change token. */
@@ -146,13 +145,13 @@ export function itemKeys(
   bucket: string,
   key: string,
   recordedAt: string,
+  changeShards = 1,
   shardCount: number = ledgerTable.shardCount,
-  changeShardCount: number = ledgerTable.changeIndex.shardCount,
 ): { pk: string; changeDay: string; changeToken: string } {
   const digest = keyDigest(key);
   return {
     pk: partitionKey(bucket, shardFromDigest(digest, shardCount)),
-    changeDay: changeDayKey(bucket, dayOf(recordedAt), shardFromDigest(digest, changeShardCount)),
+    changeDay: changeDayKey(bucket, dayOf(recordedAt), changeShards === 1 ? undefined : shardFromDigest(digest, changeShards)),
     changeToken: changeTokenFromDigest(recordedAt, digest),
   };
 }

@@ -45,6 +45,8 @@ import {
 export const DEFAULT_RETENTION_DAYS = 30;
 /** How long the journal keeps each change of a key, when a stack turns it on (it does by default). */
 export const DEFAULT_HISTORY_DAYS = 90;
+/** One change partition per bucket-day: the fewest requests for `changes`, up to about 1,000 changes/s. */
+export const DEFAULT_CHANGE_SHARDS = 1;
 const SECONDS_PER_DAY = 86_400;
 
 export interface LedgerOptions {
@@ -58,6 +60,13 @@ export interface LedgerOptions {
    * many days. Absent or 0: no journal is written. Reading history needs no setting.
    */
   historyDays?: number;
+  /**
+   * For the ledger's writers: change-index partitions per bucket-day (1 to 32). Above about
+   * 1,000 changes/s per bucket, one partition throttles the table's writes; N lift that to about
+   * N x 1,000, for N requests per day read. Readers take each bucket's counts from its registry
+   * item and need no setting.
+   */
+  changeShards?: number;
   now?: () => Date;
 }
 
@@ -72,6 +81,8 @@ export function createDocumentClient(client: DynamoDBClient = withoutSdkLogger(n
 export class Ledger {
   readonly tableName: string;
   readonly retentionDays: number;
+  /** Change-index shards per bucket-day this instance writes with. */
+  readonly changeShards: number;
   private readonly query: QueryContext;
   private readonly write: WriteContext;
   private readonly now: () => Date;
@@ -83,12 +94,16 @@ export class Ledger {
     this.tableName = options.tableName;
     this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
     this.now = options.now ?? (() => new Date());
+    this.changeShards = options.changeShards ?? DEFAULT_CHANGE_SHARDS;
+    if (!Number.isInteger(this.changeShards) || this.changeShards < 1 || this.changeShards > ledgerTable.changeIndex.maxShards)
+      throw new RangeError(`changeShards must be an integer from 1 to ${ledgerTable.changeIndex.maxShards}, got ${this.changeShards}`);
     this.query = { tableName: this.tableName, documentClient, shardCount: ledgerTable.shardCount };
     this.write = {
       tableName: this.tableName,
       documentClient,
       retentionSeconds: this.retentionDays * SECONDS_PER_DAY,
       now: this.now,
+      changeShards: this.changeShards,
       ...(options.historyDays && {
         journal: new JournalWriter({ tableName: this.tableName, documentClient, retentionSeconds: options.historyDays * SECONDS_PER_DAY }),
       }),
@@ -197,7 +212,7 @@ export class Ledger {
   register(bucket: string): Promise<void> {
     let write = this.registered.get(bucket);
     if (!write) {
-      write = registerBucket(this.query, bucket, this.now());
+      write = registerBucket(this.query, bucket, this.now(), this.changeShards);
       write.catch(() => this.registered.delete(bucket));
       this.registered.set(bucket, write);
     }

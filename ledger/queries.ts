@@ -6,7 +6,8 @@
  */
 import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { resumeAfter } from "./cursor.js";
-import { allPartitionKeys, assertValidObjectKey, changeDayKeys, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
+import { allPartitionKeys, assertValidObjectKey, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
+import { changePartitions } from "./buckets.js";
 import { mergeSorted } from "./merge.js";
 import { readAhead } from "./read-ahead.js";
 import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
@@ -16,8 +17,6 @@ export interface QueryContext {
   tableName: string;
   documentClient: DynamoDBDocumentClient;
   shardCount: number;
-  /** Change-index partitions per bucket and day; the table's (ledgerTable) unless a test varies it. */
-  changeShardCount?: number;
 }
 
 export interface Page<T> {
@@ -55,12 +54,9 @@ export function pageSizeForLimit(limit: number, shardCount: number = ledgerTable
   return Math.min(DEFAULT_PAGE_SIZE, Math.max(5, Math.ceil((limit + 1) / shardCount) + 2));
 }
 
-/**
- * The change feed merges a day's partitions (its shards and the unsharded one): a per-partition
- * page that reads little more than `limit` + 1 items in all, to tell whether more remain.
- */
-export function changesPageSizeForLimit(limit: number, partitions: number = ledgerTable.changeIndex.shardCount + 1): number {
-  return Math.min(MAX_CHANGES_PAGE_SIZE, Math.max(5, Math.ceil((limit + 1) / partitions) + 2));
+/** One page of `limit` + 1 tells whether more remain (with change shards, each partition's page is that size at most). */
+export function changesPageSizeForLimit(limit: number): number {
+  return Math.min(MAX_CHANGES_PAGE_SIZE, limit + 1);
 }
 
 const DEFAULT_PAGE_SIZE = 250;
@@ -161,13 +157,14 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
   const pageSize = query.pageSize;
   const { changeIndex } = ledgerTable;
   const tokenOf = (item: LedgerItem) => item[changeIndex.sortKey] as string;
+  const partitionsOf = await changePartitions(ctx, query.bucket);
   const today = () => new Date(Date.now() + CLOCK_SKEW_MS).toISOString().slice(0, 10);
   let lastDay = today();
   for (let days = daysBetween(dayOf(after), lastDay); days.length > 0;) {
     for (const day of days) {
       // A day's shards, each in token order, merged: tokens order changes the same way in
       // every shard, so one cursor (the last token) resumes all of them exactly.
-      const shards = changeDayKeys(query.bucket, day, ctx.changeShardCount).map((partition) =>
+      const shards = partitionsOf(day).map((partition) =>
         queryShard(
           ctx,
           {

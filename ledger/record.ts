@@ -99,8 +99,9 @@ const A = {
   expiresAt: ledgerTable.ttlAttribute,
 } as const;
 
-export function toItem(record: LedgerRecord): LedgerItem {
-  const keys = itemKeys(record.bucket, record.key, record.recordedAt);
+/** `changeShards`: the writer's change-index shards per bucket-day (ledgerTable.changeIndex). */
+export function toItem(record: LedgerRecord, changeShards = 1): LedgerItem {
+  const keys = itemKeys(record.bucket, record.key, record.recordedAt, changeShards);
   const item: LedgerItem = {
     [A.pk]: keys.pk,
     [A.sk]: record.key,

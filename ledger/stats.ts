@@ -1,6 +1,7 @@
 /** Whole-bucket statistics: exact counts from every shard, and the newest change. */
 import { paginateQuery, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { allPartitionKeys, changeDayKeys } from "./keys.js";
+import { allPartitionKeys } from "./keys.js";
+import { changePartitions } from "./buckets.js";
 import { CLOCK_SKEW_MS, type QueryContext } from "./queries.js";
 import { attributeNames, fromItem } from "./record.js";
 import { ledgerTable } from "./table.js";
@@ -64,10 +65,11 @@ export async function bucketStats(
 export async function readNewestChange(ctx: QueryContext, bucket: string, lookBackDays: number): Promise<BucketStats["newestChange"]> {
   const { changeIndex } = ledgerTable;
   const day = new Date(Date.now() + CLOCK_SKEW_MS);
+  const partitionsOf = await changePartitions(ctx, bucket);
   for (let looked = 0; looked <= lookBackDays; looked++, day.setUTCDate(day.getUTCDate() - 1)) {
     // The newest of the day's partitions' newest: one request each, at once.
     const heads = await Promise.all(
-      changeDayKeys(bucket, day.toISOString().slice(0, 10), ctx.changeShardCount).map(async (partition) => {
+      partitionsOf(day.toISOString().slice(0, 10)).map(async (partition) => {
         const { Items } = await ctx.documentClient.send(
           new QueryCommand({
             TableName: ctx.tableName,
@@ -83,7 +85,10 @@ export async function readNewestChange(ctx: QueryContext, bucket: string, lookBa
       }),
     );
     const tokenOf = (item: Record<string, unknown>) => String(item[changeIndex.sortKey]);
-    const newest = heads.reduce<Record<string, unknown> | undefined>((best, head) => (head && (!best || tokenOf(head) > tokenOf(best)) ? head : best), undefined);
+    const newest = heads.reduce<Record<string, unknown> | undefined>(
+      (best, head) => (head && (!best || tokenOf(head) > tokenOf(best)) ? head : best),
+      undefined,
+    );
     if (newest) {
       const record = fromItem(newest);
       return { key: record.key, recordedAt: record.recordedAt, deleted: record.deleted };

@@ -11,22 +11,22 @@ export const ledgerTable = {
   /** The raw S3 key. Nothing is prepended: S3 keys may use all 1,024 bytes a sort key allows. */
   sortKey: "sk",
   /**
-   * The change feed: `shardCount` partitions per bucket and UTC day of recording (the key's
-   * hash picks one), so "what changed since T" reads a fixed number of partitions per day since
-   * T, merged in recording order, instead of the whole bucket. One GSI partition takes about
-   * 1,000 writes/s, and a GSI that cannot keep up throttles the table's writes: spreading a
-   * day over the shards lifts one bucket's ceiling to about `shardCount` x 1,000 changes/s.
-   * Items written before the shards existed sit in the day's unsharded partition, which
-   * readers still query (ledger/keys.ts `changeDayKeys`).
+   * The change feed: per bucket and UTC day of recording, one partition, or with a stack's
+   * `changeShards` N > 1, N partitions (the key's hash picks one). "What changed since T" reads
+   * those partitions for each day since T, merged in recording order, never the whole bucket.
+   * One GSI partition takes about 1,000 writes/s, and a GSI that cannot keep up throttles the
+   * table's writes: N shards lift one bucket's ceiling to about N x 1,000 changes/s, for N
+   * requests per day read instead of one. Each bucket's shard counts, and the day each began,
+   * are recorded in its registry item (ledger/buckets.ts), so readers need no setting.
    */
   changeIndex: {
     name: "changes",
-    /** `<bucket>#<YYYY-MM-DD>#<shard>` of `recordedAt` (`<bucket>#<YYYY-MM-DD>` before the shards). */
+    /** `<bucket>#<YYYY-MM-DD>` of `recordedAt`, or `<bucket>#<YYYY-MM-DD>#<shard>` with shards. */
     partitionKey: "changeDay",
     /** `<recordedAt ISO>#<key hash>`: time order within the day, unique per key, the same order across shards. */
     sortKey: "changeToken",
-    /** Fixed per table, like the base table's: readers must know every partition of a day. */
-    shardCount: 16,
+    /** The most shards a stack may ask for (`changeShards`). */
+    maxShards: 32,
   },
   /** Epoch seconds; set on tombstones only, so live objects never expire. */
   ttlAttribute: "expiresAt",

@@ -59,6 +59,8 @@ export interface WriteContext {
   now: () => Date;
   /** With the journal on: every change is also kept in the key's history. */
   journal?: JournalWriter;
+  /** Change-index shards per bucket-day this writer uses (ledgerTable.changeIndex). */
+  changeShards: number;
 }
 
 export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, retentionSeconds: number): LedgerRecord {
@@ -101,7 +103,7 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
     const { Attributes } = await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: toItem(record),
+        Item: toItem(record, ctx.changeShards),
         ConditionExpression: `${firstWrite} OR #seq < :seq OR (attribute_not_exists(#seq) AND #observedAt < :observedAt)`,
         ExpressionAttributeNames: { "#pk": attributeNames.pk, "#seq": "seq", "#observedAt": "observedAt" },
         ExpressionAttributeValues: {
@@ -254,7 +256,7 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
     const { Attributes } = await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: toItem(record),
+        Item: toItem(record, ctx.changeShards),
         ConditionExpression: "attribute_not_exists(#pk) OR #recordedAt < :snapshot",
         ExpressionAttributeNames: { "#pk": attributeNames.pk, "#recordedAt": "recordedAt" },
         ExpressionAttributeValues: { ":snapshot": base.observedAt },

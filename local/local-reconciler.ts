@@ -34,6 +34,7 @@ export interface LocalReconcilerOptions {
   tableName: string;
   retentionDays: number;
   historyDays?: number;
+  changeShards?: number;
   enrich?: EnrichmentField[];
   buckets: string[];
   tasksPerRun: number;
@@ -81,6 +82,7 @@ export class LocalReconciler {
       tableName: options.tableName,
       retentionDays: options.retentionDays,
       ...(options.historyDays !== undefined && { historyDays: options.historyDays }),
+      ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
       ...(options.enrich && { enrich: options.enrich }),
       taskQueueUrl: tasks.queueUrl,
       buckets: options.buckets,

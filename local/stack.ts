@@ -52,6 +52,8 @@ export interface LocalStackOptions {
   retentionDays?: number;
   /** Days the journal keeps each change, as a deployed stack's `historyDays`; 0 turns it off. */
   historyDays?: number;
+  /** Change-index shards per bucket-day, as a deployed stack's `changeShards`. */
+  changeShards?: number;
   /** Object metadata the tracker asks S3 for on each create, as a deployed stack's `enrich`. */
   enrich?: EnrichmentField[];
   visibilityTimeoutSeconds?: number;
@@ -222,7 +224,13 @@ export class LocalStack {
       const trackerTable = tableFaults
         ? recordCalls(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableFaults.endpoint })), "tracker")
         : roleClients.tracker.dynamodb;
-      const trackerLedger = new Ledger({ tableName, retentionDays, historyDays, documentClient: createDocumentClient(trackerTable) });
+      const trackerLedger = new Ledger({
+        tableName,
+        retentionDays,
+        historyDays,
+        ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
+        documentClient: createDocumentClient(trackerTable),
+      });
       const handler = createTrackerHandler({
         ledger: trackerLedger,
         lookup: s3ObjectLookup(roleClients.tracker.s3),
@@ -258,6 +266,7 @@ export class LocalStack {
         tableName,
         retentionDays,
         historyDays,
+        ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
         ...(options.enrich && { enrich: options.enrich }),
         buckets,
         ...(options.reconcileTaskBudgetMs !== undefined && { taskBudgetMs: options.reconcileTaskBudgetMs }),

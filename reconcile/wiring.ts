@@ -43,6 +43,8 @@ export interface ReconcilerWiring {
   retentionDays: number;
   /** Days the journal keeps each repair; 0 or absent: no journal. */
   historyDays?: number;
+  /** Change-index shards per bucket-day the repairs are written with (the stack's `changeShards`). */
+  changeShards?: number;
   /** Object metadata asked of S3 for each object repaired (the tracker's `enrich`). */
   enrich?: readonly EnrichmentField[];
   taskQueueUrl: string;
@@ -73,6 +75,7 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
     retentionDays: wiring.retentionDays,
     documentClient: clients.documentClient,
     ...(wiring.historyDays !== undefined && { historyDays: wiring.historyDays }),
+    ...(wiring.changeShards !== undefined && { changeShards: wiring.changeShards }),
   });
   const runs = new RunStore(wiring.tableName, clients.documentClient);
   const sources = openRunSource({ s3: clients.s3, ...(wiring.inventory && { inventory: wiring.inventory }) });

@@ -1,8 +1,8 @@
 /**
- * The change index's day partitions are sharded: a reader queries every shard of a day (and
- * the unsharded partition older tables wrote) and merges them in recording order. Whatever the
- * shard count, every change since T is seen exactly once, in order, across days and pages, and
- * a cursor resumes exactly.
+ * The change index's day partitions may be sharded (a stack's `changeShards`): a reader takes
+ * each day's partitions from the bucket's registry epochs and merges them in recording order.
+ * Whatever the shard count, and across a change of it, every change since T is seen exactly
+ * once, in order, across days and pages, and a cursor resumes exactly.
  */
 import { randomUUID } from "node:crypto";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
@@ -17,12 +17,12 @@ import {
   dayOf,
   ledgerTable,
   Ledger,
-  partitionKeyOf,
   shardOf,
   toItem,
   type LedgerRecord,
 } from "../../ledger/index.js";
 import { listChanges, type QueryContext } from "../../ledger/queries.js";
+import { registerBucket } from "../../ledger/buckets.js";
 import { takePage } from "../../ledger/paging.js";
 import { changesCursor } from "../../ledger/cursor.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
@@ -54,14 +54,8 @@ function record(key: string, recordedAt: string): LedgerRecord {
   };
 }
 
-/** An item as a table with `shards` change shards writes it; `legacy`: as written before the change index was sharded. */
-function itemFor(entry: { key: string; recordedAt: string; legacy: boolean }, shards: number) {
-  const item = toItem(record(entry.key, entry.recordedAt));
-  const day = dayOf(entry.recordedAt);
-  item[ledgerTable.changeIndex.partitionKey] = entry.legacy ? changeDayKey(BUCKET, day) : changeDayKey(BUCKET, day, shardOf(entry.key, shards));
-  item[ledgerTable.partitionKey] = partitionKeyOf(BUCKET, entry.key);
-  return item;
-}
+/** An item as a writer with `shards` change shards writes it. */
+const itemFor = (entry: { key: string; recordedAt: string }, shards: number) => toItem(record(entry.key, entry.recordedAt), shards);
 
 async function tableWith(items: Record<string, unknown>[]): Promise<QueryContext & { tableName: string }> {
   const tableName = `changes-${randomUUID()}`;
@@ -81,11 +75,10 @@ const entries = fc
       key: fc.string({ minLength: 1, maxLength: 12 }).map((key) => `k/${key}`),
       // Within the last three days, to cross day partitions.
       offsetMs: fc.integer({ min: 0, max: 3 * 86_400_000 }),
-      legacy: fc.boolean(),
     }),
     { selector: (entry) => entry.key, minLength: 1, maxLength: 60 },
   )
-  .map((list) => list.map((entry) => ({ key: entry.key, legacy: entry.legacy, recordedAt: new Date(now - entry.offsetMs).toISOString() })));
+  .map((list) => list.map((entry) => ({ key: entry.key, recordedAt: new Date(now - entry.offsetMs).toISOString() })));
 
 describe("the sharded change feed", () => {
   it("returns every change since T exactly once, in recording order, whatever the shard count, through pages and cursors", async () => {
@@ -94,9 +87,15 @@ describe("the sharded change feed", () => {
         entries,
         fc.constantFrom(1, 3, 16),
         fc.integer({ min: 0, max: 3 * 86_400_000 }),
+        fc.integer({ min: 0, max: 3 * 86_400_000 }),
         fc.integer({ min: 1, max: 7 }),
-        async (list, shards, sinceAgo, limit) => {
-          const ctx = { ...(await tableWith(list.map((entry) => itemFor(entry, shards)))), changeShardCount: shards };
+        async (list, shards, switchAgo, sinceAgo, limit) => {
+          // The stack went from one partition a day to `shards` at `switched`: changes before it
+          // were written unsharded, changes after it sharded, and the registry says so.
+          const switched = new Date(now - switchAgo);
+          const ctx = await tableWith(list.map((entry) => itemFor(entry, entry.recordedAt < switched.toISOString() ? 1 : shards)));
+          await registerBucket(ctx, BUCKET, new Date(now - 4 * 86_400_000), 1);
+          await registerBucket(ctx, BUCKET, switched, shards);
           const since = new Date(now - sinceAgo);
           const expected = list
             .filter((entry) => entry.recordedAt >= since.toISOString())
@@ -125,12 +124,17 @@ describe("the sharded change feed", () => {
     );
   });
 
-  it("writes each change into its key's shard of the day, and the Ledger reads it back, with the newest change across shards", async () => {
+  it("writes each change into its key's shard of the day, and reads it back across a change of the shard count, the newest change included", async () => {
     const tableName = `changes-${randomUUID()}`;
     await dynamodb.client.send(new CreateTableCommand(createTableInput(tableName)));
-    const ledger = new Ledger({ tableName, documentClient: createDocumentClient(dynamodb.client) });
+    const documentClient = createDocumentClient(dynamodb.client);
+    const unsharded = new Ledger({ tableName, documentClient });
+    const sharded = new Ledger({ tableName, documentClient, changeShards: 8 });
     const keys = Array.from({ length: 40 }, (_, index) => `spread/${index}`);
     for (const [index, key] of keys.entries()) {
+      // The first half before the stack's changeShards went from 1 to 8, the rest after.
+      const ledger = index < 20 ? unsharded : sharded;
+      await ledger.register(BUCKET);
       await ledger.apply({
         kind: "upsert",
         bucket: BUCKET,
@@ -141,13 +145,15 @@ describe("the sharded change feed", () => {
         state: { size: 1, etag: `e${index}`, lastModified: new Date().toISOString() },
       });
     }
-    const item = toItem(record("spread/0", new Date().toISOString()));
-    expect(item[ledgerTable.changeIndex.partitionKey]).toBe(
-      changeDayKey(BUCKET, dayOf(new Date().toISOString()), shardOf("spread/0", ledgerTable.changeIndex.shardCount)),
-    );
+    const today = dayOf(new Date().toISOString());
+    const partitionOf = (shards: number) => toItem(record("spread/0", new Date().toISOString()), shards)[ledgerTable.changeIndex.partitionKey];
+    expect(partitionOf(8)).toBe(changeDayKey(BUCKET, today, shardOf("spread/0", 8)));
+    expect(partitionOf(1)).toBe(`${BUCKET}#${today}`);
+    const reader = new Ledger({ tableName, documentClient });
     const seen: string[] = [];
-    for await (const change of ledger.changes({ bucket: BUCKET, since: new Date(Date.now() - 60_000) })) seen.push(change.key);
+    for await (const change of reader.changes({ bucket: BUCKET, since: new Date(Date.now() - 60_000) })) seen.push(change.key);
     expect(seen).toEqual(keys);
-    expect(await ledger.newestChange(BUCKET)).toMatchObject({ key: keys.at(-1) });
+    expect(await reader.newestChange(BUCKET)).toMatchObject({ key: keys.at(-1) });
+    expect(() => new Ledger({ tableName, documentClient, changeShards: 33 })).toThrow(/changeShards must be an integer from 1 to 32/);
   });
 });
