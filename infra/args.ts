@@ -150,6 +150,8 @@ export const bucketLedgerArgsSchema = z.object({
   /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */
   enrich: enrichmentFieldsSchema.default([]),
   deletionProtection: z.boolean().default(true),
+  /** Pre-warmed writes per second for the table and its change index (a first backfill); on-demand's 4,000 without. */
+  warmWriteUnitsPerSecond: z.number().int().min(4_000).max(400_000).optional(),
   maxReceiveCount: z.number().int().min(1).max(1000).default(5),
   tracker: z
     .object({

@@ -85,7 +85,14 @@ export class BucketLedger extends pulumi.ComponentResource {
     const identity = aws.getCallerIdentityOutput({}, parent);
     const region = aws.getRegionOutput({}, parent);
 
-    this.table = new LedgerTable(`${name}-ledger`, { deletionProtection: settings.deletionProtection }, parent);
+    this.table = new LedgerTable(
+      `${name}-ledger`,
+      {
+        deletionProtection: settings.deletionProtection,
+        ...(settings.warmWriteUnitsPerSecond !== undefined && { warmWriteUnitsPerSecond: settings.warmWriteUnitsPerSecond }),
+      },
+      parent,
+    );
 
     const buckets: DeliveredBucket[] = [];
     if (settings.createBucket) {

@@ -22,6 +22,7 @@ export const STACK_CONFIG_KEYS = [
   "changeShards",
   "enrich",
   "deletionProtection",
+  "warmWriteUnitsPerSecond",
   "maxReceiveCount",
   "trackerBatchSize",
   "trackerBatchingWindowSeconds",
@@ -121,6 +122,7 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
     changeShards: integer(values, "changeShards"),
     ...(values.enrich !== undefined && { enrich: list(values, "enrich") as BucketLedgerArgs["enrich"] }),
     deletionProtection: boolean(values, "deletionProtection"),
+    warmWriteUnitsPerSecond: integer(values, "warmWriteUnitsPerSecond"),
     maxReceiveCount: integer(values, "maxReceiveCount"),
     tracker: defined({
       batchSize: integer(values, "trackerBatchSize"),

@@ -177,6 +177,20 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     );
   });
 
+  it("passes changeShards to both writers, and pre-warms the table and its change index when asked", async () => {
+    const { resources } = await deploy({ createBucket: {}, changeShards: 16, warmWriteUnitsPerSecond: 20_000 });
+    expect(writerVariables(resources).map((variables) => variables.CHANGE_SHARDS)).toEqual(["16", "16"]);
+    const table = one(resources, "aws:dynamodb/table:Table");
+    expect(table.warmThroughput).toEqual({ writeUnitsPerSecond: 20_000 });
+    expect(table.globalSecondaryIndexes).toEqual([expect.objectContaining({ name: "changes", warmThroughput: { writeUnitsPerSecond: 20_000 } })]);
+  });
+
+  it("leaves a table unwarmed and unsharded by default", async () => {
+    const { resources } = await deploy({ createBucket: {} });
+    expect(writerVariables(resources).map((variables) => variables.CHANGE_SHARDS)).toEqual(["1", "1"]);
+    expect(one(resources, "aws:dynamodb/table:Table")).not.toHaveProperty("warmThroughput");
+  });
+
   it("runs the tracker on nodejs22.x/arm64 with partial batch failures and bounded concurrency", async () => {
     const { resources } = await deploy({ createBucket: {}, tracker: { batchSize: 250, batchingWindowSeconds: 10, maximumConcurrency: 4 } });
     const tracker = one(resources, "aws:lambda/function:Function", "tracker");

@@ -52,6 +52,8 @@ describe("stack configuration", () => {
     ["a non-integer", { retentionDays: "thirty" }, /config retentionDays: expected an integer/],
     ["a history of no days", { historyDays: "0" }, /history\.days/],
     ["an unknown enrichment", { enrich: list("colour") }, /enrich/],
+    ["too many change shards", { changeShards: "64" }, /changeShards/],
+    ["a warm throughput under on-demand's own", { warmWriteUnitsPerSecond: "1000" }, /warmWriteUnitsPerSecond/],
     ["an unknown time zone", { reconcileTimezone: "Mars/Olympus" }, /not an IANA time zone/],
     ["sqs on an adopted bucket", { adoptBuckets: list("photos") }, /would replace the whole notification configuration of photos/],
     ["two wildcards", { bucketFilters: list("a*b*c") }, /more than one \*/],
