@@ -4,12 +4,14 @@ import { benchIngest } from "./ingest.js";
 import { benchQuery } from "./query.js";
 import { benchReconcile } from "./reconcile.js";
 import { benchTracker } from "./tracker.js";
+import { benchScale } from "./scale.js";
 
 const benchmarks: Record<string, (log: (line: string) => void) => Promise<object>> = {
   tracker: benchTracker,
   reconcile: benchReconcile,
   query: benchQuery,
   ingest: benchIngest,
+  scale: benchScale,
 };
 
 const only = process.argv.slice(2);

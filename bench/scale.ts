@@ -1,0 +1,249 @@
+/**
+ * The capacity model (`npm run bench -- scale`). Two halves:
+ *
+ *  1. From the real code: a synthetic workload at the target rates is driven through the
+ *     project's own key layout (ledger/keys.ts `itemKeys`, the journal's partition, the change
+ *     index's shards), counting the writes each base-table, change-index and journal partition
+ *     takes per second. An overwrite moves a key's change-index entry, which DynamoDB writes as
+ *     a delete from the old partition and a put into the new one.
+ *  2. AWS's documented limits and prices, and the per-request latency the benchmarks assume,
+ *     combined with those counts and the stack's defaults into the goals of the scale issue: the
+ *     sustained events/s of one bucket, the first backfill of 10,000,000 objects, the nightly
+ *     reconciliation of that bucket with 1% drift, and the requests of "changes since T".
+ *
+ * Every assumption is in ASSUMPTIONS with its source; the README's table is this output.
+ */
+import { randomUUID } from "node:crypto";
+import { itemKeys, journalPartitionKey, ledgerTable, toItem, type LedgerRecord } from "../ledger/index.js";
+import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
+
+export const ASSUMPTIONS = {
+  /** "A single partition can support a maximum of ... 1,000 WCUs": https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html */
+  partitionWritesPerSecond: 1_000,
+  /** An update that changes an index key writes the index twice (delete, put): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.ThroughputConsiderations.Writes */
+  indexWritesPerKeyChange: 2,
+  /** A new on-demand table takes 4,000 writes/s at once, then up to double its previous peak within 30 minutes: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html */
+  onDemandInitialWritesPerSecond: 4_000,
+  /** DynamoDB's "single-digit millisecond" latency, as the benchmarks' aws profile holds each request. */
+  dynamodbLatencyMs: 8,
+  /** An assumption: "tens of milliseconds" for a ListObjectsV2 page of 1,000 keys (the scale issue). */
+  s3ListPageMs: 50,
+  s3ListPageKeys: 1_000,
+  /** On-demand, us-east-1: https://aws.amazon.com/dynamodb/pricing/on-demand/ */
+  dollarsPerMillionWriteUnits: 0.625,
+  dollarsPerMillionReadUnits: 0.125,
+  /** An eventually consistent read unit reads 8 KB (half a unit per 4 KB): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html */
+  readUnitBytes: 8_192,
+  /** S3 Standard LIST requests, us-east-1: https://aws.amazon.com/s3/pricing/ */
+  dollarsPerThousandLists: 0.005,
+  /** S3 Inventory, per million objects listed: https://aws.amazon.com/s3/pricing/ (Management & insights) */
+  dollarsPerMillionInventoried: 0.0025,
+  /** Lambda arm64, per GB-second: https://aws.amazon.com/lambda/pricing/ */
+  dollarsPerLambdaGbSecond: 0.0000133334,
+  /** The reconcile function's memory (infra/args.ts default). */
+  reconcileMemoryGb: 1,
+  /** Lambda's default concurrency quota per account and Region: https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html */
+  accountConcurrency: 1_000,
+  /** The tracker's maximum concurrency on its queue (infra/args.ts default). */
+  trackerInstances: 10,
+} as const;
+
+const BUCKET = "landing-zone";
+const SECONDS = 5;
+
+/** DynamoDB's item size: attribute names plus values (strings as UTF-8, numbers about 1 byte per 2 digits, maps nested): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html */
+function itemBytes(item: Record<string, unknown>): number {
+  const valueBytes = (value: unknown): number => {
+    if (typeof value === "string") return Buffer.byteLength(value);
+    if (typeof value === "number") return Math.ceil(String(value).length / 2) + 1;
+    if (typeof value === "boolean") return 1;
+    if (value && typeof value === "object")
+      return 3 + Object.entries(value).reduce((sum, [name, inner]) => sum + Buffer.byteLength(name) + valueBytes(inner), 0);
+    return 1;
+  };
+  return Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
+}
+
+/** A ledger item as the tracker writes it for a typical object: its size in bytes, from the codec itself. */
+function typicalItemBytes(): number {
+  const now = new Date().toISOString();
+  const record: LedgerRecord = {
+    bucket: BUCKET,
+    key: `landing/2026/12/01/${randomUUID()}.json.gz`,
+    deleted: false,
+    size: 48_213,
+    etag: "9b2cf535f27731c974343645a3985328",
+    lastModified: now,
+    cause: "ObjectCreated:Put",
+    source: "event",
+    observedAt: now,
+    recordedAt: now,
+    sequencer: "0055AED6DCD90281E5000000000000000",
+    origin: { requester: "AWS:AIDAJDPLRKLG7UEXAMPLE", sourceIp: "172.16.0.1", requestId: "C3D13FE58DE4C810" },
+  };
+  return itemBytes(toItem(record));
+}
+
+interface PartitionLoad {
+  /** The busiest partition's writes in its busiest second. */
+  base: number;
+  changeIndex: number;
+  journal: number;
+}
+
+/**
+ * Drives `eventsPerSecond` events for SECONDS seconds through the key layout; `overwriteShare`
+ * of them rewrite one of `workingSet` keys (moving its change-index entry), the rest create new keys.
+ */
+function partitionLoad(eventsPerSecond: number, changeShards: number, overwriteShare: number, workingSet = 100_000): PartitionLoad {
+  let random = 42;
+  const next = () => (random = (random * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const start = Date.parse("2026-12-01T12:00:00.000Z");
+  const indexOf = new Map<string, string>();
+  const peak = { base: 0, changeIndex: 0, journal: 0 };
+  for (let second = 0; second < SECONDS; second++) {
+    const counts = { base: new Map<string, number>(), changeIndex: new Map<string, number>(), journal: new Map<string, number>() };
+    const add = (map: Map<string, number>, partition: string) => map.set(partition, (map.get(partition) ?? 0) + 1);
+    for (let event = 0; event < eventsPerSecond; event++) {
+      const key = next() < overwriteShare ? `hot/${Math.floor(next() * workingSet)}` : `landing/${second}/${event}.json`;
+      const recordedAt = new Date(start + second * 1_000 + Math.floor((event * 1_000) / eventsPerSecond)).toISOString();
+      const keys = itemKeys(BUCKET, key, recordedAt, changeShards);
+      add(counts.base, keys.pk);
+      add(counts.changeIndex, keys.changeDay);
+      const previous = indexOf.get(key);
+      if (previous !== undefined) add(counts.changeIndex, previous);
+      indexOf.set(key, keys.changeDay);
+      add(counts.journal, journalPartitionKey(BUCKET, key));
+    }
+    for (const name of ["base", "changeIndex", "journal"] as const) peak[name] = Math.max(peak[name], ...counts[name].values());
+  }
+  return peak;
+}
+
+/** The events/s at which the busiest partition reaches its limit, scaling the measured load. */
+const ceilingOf = (eventsPerSecond: number, busiest: number) => Math.floor((eventsPerSecond * ASSUMPTIONS.partitionWritesPerSecond) / busiest);
+
+interface Setup {
+  name: string;
+  changeShards: number;
+  /** Fan-out tasks at once (the task queue's maximum concurrency). */
+  reconcileConcurrency: number;
+  warmWritesPerSecond?: number;
+  history: boolean;
+}
+
+const SETUPS: Setup[] = [
+  { name: "defaults (changeShards 1)", changeShards: 1, reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency, history: true },
+  {
+    name: "changeShards 16, warmWriteUnitsPerSecond 24,000",
+    changeShards: 16,
+    reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency,
+    warmWritesPerSecond: 24_000,
+    history: true,
+  },
+  {
+    name: "changeShards 32, warmWriteUnitsPerSecond 24,000",
+    changeShards: 32,
+    reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency,
+    warmWritesPerSecond: 24_000,
+    history: true,
+  },
+];
+
+function sustained(setup: Setup, overwriteShare: number) {
+  const rate = 10_000;
+  const load = partitionLoad(rate, setup.changeShards, overwriteShare);
+  const tracker = Math.floor((ASSUMPTIONS.trackerInstances * TRACKER_DEFAULTS.writeConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs);
+  const limits = { base: ceilingOf(rate, load.base), changeIndex: ceilingOf(rate, load.changeIndex), journal: ceilingOf(rate, load.journal), tracker };
+  return { load, limits, eventsPerSecond: Math.min(...Object.values(limits)) };
+}
+
+function backfill(setup: Setup, objects = 10_000_000) {
+  const writeUnitsPerObject = 1 + (setup.history ? 1 : 0);
+  const load = partitionLoad(10_000, setup.changeShards, 0);
+  const limits = {
+    writers: Math.floor((setup.reconcileConcurrency * RECONCILE_DEFAULTS.writeConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs),
+    listing: Math.floor((setup.reconcileConcurrency * ASSUMPTIONS.s3ListPageKeys * 1_000) / ASSUMPTIONS.s3ListPageMs),
+    changeIndex: ceilingOf(10_000, load.changeIndex),
+    base: ceilingOf(10_000, load.base),
+    table: Math.floor((setup.warmWritesPerSecond ?? ASSUMPTIONS.onDemandInitialWritesPerSecond) / writeUnitsPerObject),
+  };
+  const objectsPerSecond = Math.min(...Object.values(limits));
+  // What the backfill leaves the tracker: the fan-out's writers in flight over the latency are
+  // its write budget, and it throttles nothing else while the table and today's change
+  // partitions keep room for the tracker's events.
+  const tableWrites = setup.warmWritesPerSecond ?? ASSUMPTIONS.onDemandInitialWritesPerSecond;
+  const trackerEventsLeft = Math.max(
+    0,
+    Math.min((tableWrites - objectsPerSecond * writeUnitsPerObject) / writeUnitsPerObject, limits.changeIndex - objectsPerSecond),
+  );
+  return { limits, objectsPerSecond, minutes: objects / objectsPerSecond / 60, trackerEventsLeft };
+}
+
+function nightly(setup: Setup, source: "list" | "inventory", objects = 10_000_000, drift = 0.01) {
+  const bytes = typicalItemBytes();
+  const repairs = objects * drift;
+  // A missing object: the item, its change-index entry, and (with history) its journal entry.
+  const writeUnits = repairs * (1 + 1 + (setup.history ? 1 : 0));
+  const readUnits = Math.ceil((objects * bytes) / ASSUMPTIONS.readUnitBytes);
+  const scanSeconds = objects / ((setup.reconcileConcurrency * ASSUMPTIONS.s3ListPageKeys * 1_000) / ASSUMPTIONS.s3ListPageMs);
+  const repairSeconds = repairs / backfill(setup).objectsPerSecond;
+  const seconds = scanSeconds + repairSeconds;
+  const cost = {
+    source:
+      source === "list"
+        ? (objects / ASSUMPTIONS.s3ListPageKeys / 1_000) * ASSUMPTIONS.dollarsPerThousandLists
+        : (objects / 1_000_000) * ASSUMPTIONS.dollarsPerMillionInventoried,
+    indexReads: (readUnits / 1_000_000) * ASSUMPTIONS.dollarsPerMillionReadUnits,
+    repairs: (writeUnits / 1_000_000) * ASSUMPTIONS.dollarsPerMillionWriteUnits,
+    lambda: setup.reconcileConcurrency * seconds * ASSUMPTIONS.reconcileMemoryGb * ASSUMPTIONS.dollarsPerLambdaGbSecond,
+  };
+  return { minutes: seconds / 60, cost, dollars: Object.values(cost).reduce((sum, value) => sum + value, 0), itemBytes: bytes };
+}
+
+/** Requests for "what changed since T": each day's partitions once, plus one per further page (1 MB). */
+function changesRequests(changeShards: number, days: number, changes: number) {
+  const perPage = Math.floor((1024 * 1024) / typicalItemBytes());
+  return days * changeShards + Math.max(0, Math.ceil(changes / perPage) - days * changeShards);
+}
+
+export async function benchScale(log: (line: string) => void): Promise<object> {
+  const results = SETUPS.map((setup) => ({
+    setup,
+    sustained: { creates: sustained(setup, 0), overwrites: sustained(setup, 1) },
+    backfill: backfill(setup),
+    nightly: { list: nightly(setup, "list"), inventory: nightly(setup, "inventory") },
+    changes: {
+      sinceYesterdayAt1M: changesRequests(setup.changeShards, 2, 10_000),
+      fullListingAt1M: 1_000_000 / ASSUMPTIONS.s3ListPageKeys,
+    },
+  }));
+  const number = (value: number) => value.toLocaleString("en-US");
+  log("| | " + results.map((result) => result.setup.name).join(" | ") + " |");
+  log("|---|" + results.map(() => "---").join("|") + "|");
+  const row = (name: string, cell: (result: (typeof results)[number]) => string) => log(`| ${name} | ${results.map(cell).join(" | ")} |`);
+  row("sustained events/s per bucket, creates (goal 10,000)", (r) => number(r.sustained.creates.eventsPerSecond));
+  row("sustained events/s per bucket, overwrites", (r) => number(r.sustained.overwrites.eventsPerSecond));
+  row("busiest partition at 10,000 creates/s: base / change index / journal", (r) => {
+    const load = r.sustained.creates.load;
+    return `${number(load.base)} / ${number(load.changeIndex)} / ${number(load.journal)} writes/s`;
+  });
+  row("first backfill, 10,000,000 objects (goal 30 min)", (r) => `${r.backfill.minutes.toFixed(1)} min at ${number(r.backfill.objectsPerSecond)}/s`);
+  row("tracker events/s the backfill leaves room for", (r) => number(r.backfill.trackerEventsLeft));
+  row(
+    "nightly run, 10,000,000 objects, 1% drift, list (goal 15 min, $0.15)",
+    (r) => `${r.nightly.list.minutes.toFixed(1)} min, $${r.nightly.list.dollars.toFixed(3)}`,
+  );
+  row("the same from S3 Inventory", (r) => `${r.nightly.inventory.minutes.toFixed(1)} min, $${r.nightly.inventory.dollars.toFixed(3)}`);
+  row("of which the 100,000 repairs' writes (item, change index, journal)", (r) => `$${r.nightly.list.cost.repairs.toFixed(3)}`);
+  row(
+    "of which reading the index (items of about this many bytes, from the codec)",
+    (r) => `$${r.nightly.list.cost.indexReads.toFixed(3)} (${r.nightly.list.itemBytes} B)`,
+  );
+  row(
+    "changes since yesterday at 1,000,000 objects (goal 100 x fewer than 1,000)",
+    (r) => `${r.changes.sinceYesterdayAt1M} requests (${Math.floor(r.changes.fullListingAt1M / r.changes.sinceYesterdayAt1M)} x fewer)`,
+  );
+  return { assumptions: ASSUMPTIONS, partitionLimit: ledgerTable.changeIndex.maxShards, results };
+}
