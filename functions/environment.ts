@@ -114,6 +114,9 @@ const reconcileEnvironmentSchema = z
     TASK_QUEUE_URL: z.url("TASK_QUEUE_URL must be the reconcile task queue's URL"),
     TASKS_PER_RUN: z.coerce.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
     STALE_RUN_MINUTES: z.coerce.number().int().positive().default(RECONCILE_DEFAULTS.staleRunMinutes),
+    /** Backfill mode's budget for a whole run, and the task invocations it is shared by (the task queue's MaximumConcurrency). */
+    BACKFILL_REPAIRS_PER_SECOND: z.coerce.number().int().min(1).default(RECONCILE_DEFAULTS.backfillRepairsPerSecond),
+    TASK_CONCURRENCY: z.coerce.number().int().min(1).default(RECONCILE_DEFAULTS.maximumConcurrency),
     ...ingestRequestVariables,
   })
   .refine(...ingestRequestsNeedQueue)

@@ -33,6 +33,7 @@ const reconciler = buildReconciler({
     maxDeleteFraction: env.MAX_DELETE_FRACTION,
     staleAfterMs: env.STALE_RUN_MINUTES * 60_000,
     writeConcurrency: env.WRITE_CONCURRENCY,
+    backfill: { repairsPerSecond: env.BACKFILL_REPAIRS_PER_SECOND, tasksAtOnce: env.TASK_CONCURRENCY },
     // Time for the last checkpoint and the continuation message before Lambda stops the invocation.
     reserveMs: 20_000,
   },

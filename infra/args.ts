@@ -175,6 +175,8 @@ export const bucketLedgerArgsSchema = z.object({
       tasksPerRun: z.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
       /** Task invocations at once (the SQS event source's MaximumConcurrency, at least 2). */
       maximumConcurrency: z.number().int().min(2).max(1000).default(RECONCILE_DEFAULTS.maximumConcurrency),
+      /** Backfill mode's write budget for a whole run (reconcile/defaults.ts). */
+      backfillRepairsPerSecond: z.number().int().min(1).max(1_000_000).default(RECONCILE_DEFAULTS.backfillRepairsPerSecond),
     })
     .prefault({}),
   /** The HTTP query API: off unless asked for; IAM-authorized unless `authorization: "none"`. */

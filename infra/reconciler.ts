@@ -122,6 +122,8 @@ export class Reconciler extends pulumi.ComponentResource {
           MAX_DELETE_FRACTION: String(settings.maxDeleteFraction),
           TASK_QUEUE_URL: this.taskQueue.url,
           TASKS_PER_RUN: String(settings.tasksPerRun),
+          BACKFILL_REPAIRS_PER_SECOND: String(settings.backfillRepairsPerSecond),
+          TASK_CONCURRENCY: String(settings.maximumConcurrency),
           ...(this.inventoryDestination && {
             INVENTORY_BUCKET: this.inventoryDestination.name,
             INVENTORY_PREFIX,

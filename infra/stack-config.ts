@@ -38,6 +38,7 @@ export const STACK_CONFIG_KEYS = [
   "reconcileMemoryMb",
   "reconcileTasksPerRun",
   "reconcileMaxConcurrency",
+  "reconcileBackfillRepairsPerSecond",
   "api",
   "apiAuthorization",
   "alarmEmail",
@@ -141,6 +142,7 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
       memoryMb: integer(values, "reconcileMemoryMb"),
       tasksPerRun: integer(values, "reconcileTasksPerRun"),
       maximumConcurrency: integer(values, "reconcileMaxConcurrency"),
+      backfillRepairsPerSecond: integer(values, "reconcileBackfillRepairsPerSecond"),
     }),
     api: defined({
       enabled: boolean(values, "api"),

@@ -35,6 +35,8 @@ export interface LocalReconcilerOptions {
   retentionDays: number;
   historyDays?: number;
   changeShards?: number;
+  /** Backfill mode's budget for a run, as a deployed stack's `reconcileBackfillRepairsPerSecond`. */
+  backfillRepairsPerSecond?: number;
   enrich?: EnrichmentField[];
   buckets: string[];
   tasksPerRun: number;
@@ -94,6 +96,7 @@ export class LocalReconciler {
         reserveMs: 0,
         localBudgetMs: budgetMs,
         leaseMarginMs,
+        backfill: { repairsPerSecond: options.backfillRepairsPerSecond ?? RECONCILE_DEFAULTS.backfillRepairsPerSecond, tasksAtOnce: options.workers },
         ...(options.checkpointIntervalMs !== undefined && { checkpointIntervalMs: options.checkpointIntervalMs }),
       },
       logger: new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel }),

@@ -69,6 +69,8 @@ export interface LocalStackOptions {
   reconcileTasks?: number;
   /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
   reconcileWorkers?: number;
+  /** Backfill mode's budget for a run (repairs/s), as a deployed stack's `reconcileBackfillRepairsPerSecond`. */
+  backfillRepairsPerSecond?: number;
   /** Time a worker spends on one task message before it checkpoints and hands over (a Lambda's timeout). */
   reconcileTaskBudgetMs?: number;
   reconcileCheckpointIntervalMs?: number;
@@ -273,6 +275,7 @@ export class LocalStack {
         ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),
         tasksPerRun: options.reconcileTasks ?? LOCAL_DEFAULTS.reconcileTasks,
         workers: options.reconcileWorkers ?? LOCAL_DEFAULTS.reconcileWorkers,
+        ...(options.backfillRepairsPerSecond !== undefined && { backfillRepairsPerSecond: options.backfillRepairsPerSecond }),
         writeConcurrency: options.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency,
         maxReceiveCount: options.maxReceiveCount ?? 5,
         logLevel: options.logLevel ?? "WARN",

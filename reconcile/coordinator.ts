@@ -16,6 +16,7 @@ export function summarizeRun(run: RunRecord): RunSummary {
     runId: run.runId,
     status: run.status,
     tasks: run.tasksTotal,
+    backfill: run.backfill ?? false,
     bucket: run.bucket,
     source: run.source.kind,
     snapshotTime: run.snapshotTime,
@@ -43,6 +44,9 @@ export class RunCoordinator {
     const ranges = request.tasks > 1 && source.planRanges ? await source.planRanges(request.tasks) : [{}];
     const snapshotTime = source.snapshotTime.toISOString();
     const started = this.now().toISOString();
+    // Backfill mode starts with a bucket's first run and stops once one completes (its
+    // watermark is recorded then). A dry run writes nothing, so it never is one.
+    const backfill = !(request.dryRun ?? false) && (await this.options.ledger.reconciledThrough(bucket)) === undefined;
     const run: RunRecord = {
       bucket,
       // Sorts by time, so the newest run of a bucket is found first.
@@ -58,6 +62,7 @@ export class RunCoordinator {
       tombstoneTasksTotal: 0,
       tombstoneTasksDone: 0,
       tombstonesQueued: false,
+      backfill,
       counts: zeroCounts(),
       startedAt: started,
       updatedAt: started,

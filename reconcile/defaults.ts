@@ -19,6 +19,14 @@ export const RECONCILE_DEFAULTS = {
   leaseMarginMs: 60_000,
   /** How long run, task, orphan and drift-sample items are kept. */
   runRetentionDays: 30,
+  /**
+   * Backfill mode, a run of a bucket no run has completed for: every object is a missing repair,
+   * so each task writes wider (`backfillWriteConcurrency` in flight) and the run as a whole at
+   * most `backfillRepairsPerSecond`, a budget that leaves a new on-demand table's 4,000 writes/s
+   * (two per repair with the journal) room for the tracker. Raise it with warm throughput.
+   */
+  backfillRepairsPerSecond: 1_500,
+  backfillWriteConcurrency: 64,
   /** Drifted keys a fan-out run keeps (`runs --drift`), shared evenly by its tasks. */
   driftSampleSize: 1_000,
 } as const;

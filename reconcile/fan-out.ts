@@ -33,6 +33,8 @@ export interface RunSummary extends ReconcileSummary {
   runId: string;
   status: RunStatus;
   tasks: number;
+  /** Planned as a backfill (no run had completed for the bucket). */
+  backfill: boolean;
   /** Drifted keys kept in the run's sample (`runs --drift`). */
   sampled: number;
   reason?: string;
@@ -54,6 +56,11 @@ export interface FanOutOptions {
   /** Reopens a run's source in a task: the same snapshot time, the same inventory report. */
   openSource: (bucket: string, spec: RunSourceSpec, snapshotTime: Date) => Promise<ObjectSource>;
   writeConcurrency?: number;
+  /**
+   * Backfill mode: each task of a backfill run writes with this many repairs in flight, at most
+   * `repairsPerSecond` (its share of the run's budget).
+   */
+  backfill?: { writeConcurrency: number; repairsPerSecond: number };
   /** Object metadata for what is repaired (the `enrich` config). */
   describer?: ObjectDescriber;
   checkpointIntervalMs?: number;

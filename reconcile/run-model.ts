@@ -52,6 +52,8 @@ export interface RunRecord {
   tombstoneTasksTotal: number;
   tombstoneTasksDone: number;
   tombstonesQueued: boolean;
+  /** A backfill: no run had completed for the bucket when this one was planned (absent in older runs: false). */
+  backfill?: boolean;
   /** Sums over finished tasks only: a task's counts join the run once, when it completes. */
   counts: RunCounts;
   startedAt: string;

@@ -6,6 +6,7 @@
  * loses only the work since its last checkpoint: the message comes back once the lease has
  * run out. Whatever it finishes, it asks the coordinator to move the run on.
  */
+import pThrottle from "p-throttle";
 import { driftRecord } from "./drift-record.js";
 import { randomUUID } from "node:crypto";
 import { BoundedWriter } from "./bounded-writer.js";
@@ -95,13 +96,20 @@ export class TaskWorker {
     const snapshotTime = new Date(run.snapshotTime);
     const source = await this.options.openSource(bucket, run.source, snapshotTime);
     const counts: RunCounts = { ...zeroCounts(), ...task.counts };
-    const writer = new BoundedWriter(this.options.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency);
+    const backfill = run.backfill ? this.options.backfill : undefined;
+    const writer = new BoundedWriter(backfill?.writeConcurrency ?? this.options.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency);
+
     const checkpoint = this.checkpointer(task, "scan", leaseId, counts, writer, budget);
     const range = { ...task.range, ...(task.checkpoint !== undefined && { after: task.checkpoint }) };
     // An earlier attempt may have recorded orphans beyond its checkpoint before it died.
     if (task.attempts > 1 && !run.dryRun) await runs.discardOrphansAfter(task, task.checkpoint);
 
     const checks = driftChecks({ ledger, bucket, source, snapshotTime, ...(this.options.describer && { describer: this.options.describer }) });
+    // Backfill mode: repairs wait for the task's share of the run's write budget, a tenth of a
+    // second's worth at a time.
+    const repair = backfill
+      ? pThrottle({ limit: Math.max(1, Math.floor(backfill.repairsPerSecond / 10)), interval: 100 })(checks.repairPresent)
+      : checks.repairPresent;
     // Each task keeps its share of the run's drift sample; `sampled` is checkpointed with the
     // other counts, so a resumed task does not take its share twice.
     const sampleShare = Math.max(1, Math.floor(RECONCILE_DEFAULTS.driftSampleSize / run.tasksTotal));
@@ -127,7 +135,7 @@ export class TaskWorker {
         const { key, ...state } = drift.object;
         const known = drift.kind === "stale" || drift.tombstone !== undefined;
         await writer.submit(async () => {
-          counts[await checks.repairPresent(kind, key, state, known)]++;
+          counts[await repair(kind, key, state, known)]++;
         });
       }
     }

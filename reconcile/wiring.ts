@@ -4,6 +4,7 @@
  * (functions/reconcile.ts), the local stack and the fan-out tests all build it here, so they
  * run one configuration of one code path and differ only in what they pass.
  */
+import { RECONCILE_DEFAULTS } from "./defaults.js";
 import { s3ObjectDescriber, type EnrichmentField } from "../sdk/object-details.js";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
@@ -35,6 +36,8 @@ export interface ReconcilerSettings {
   localBudgetMs?: number;
   checkpointIntervalMs?: number;
   leaseMarginMs?: number;
+  /** Backfill mode's write budget for a whole run, shared by the tasks that run at once. */
+  backfill?: { repairsPerSecond: number; tasksAtOnce: number };
 }
 
 export interface ReconcilerWiring {
@@ -86,6 +89,12 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
     queue: sqsTaskQueue(clients.sqs, wiring.taskQueueUrl),
     openSource: async (...args) => wrap(await sources.reopen(...args)),
     writeConcurrency: settings.writeConcurrency,
+    backfill: {
+      writeConcurrency: RECONCILE_DEFAULTS.backfillWriteConcurrency,
+      repairsPerSecond:
+        (settings.backfill?.repairsPerSecond ?? RECONCILE_DEFAULTS.backfillRepairsPerSecond) /
+        (settings.backfill?.tasksAtOnce ?? RECONCILE_DEFAULTS.maximumConcurrency),
+    },
     ...(wiring.enrich?.length && { describer: s3ObjectDescriber(clients.s3, wiring.enrich) }),
     ...(settings.checkpointIntervalMs !== undefined && { checkpointIntervalMs: settings.checkpointIntervalMs }),
     ...(settings.leaseMarginMs !== undefined && { leaseMarginMs: settings.leaseMarginMs }),

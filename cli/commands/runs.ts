@@ -39,10 +39,11 @@ async function printDriftSample(runs: RunStore, bucket: string, runId: string, m
 }
 
 function progressOf(run: RunRecord): string {
-  if (FINISHED.includes(run.status)) return run.status;
+  const mode = run.backfill ? " (backfill)" : "";
+  if (FINISHED.includes(run.status)) return `${run.status}${mode}`;
   return run.status === "scanning"
-    ? `scanning ${run.tasksDone}/${run.tasksTotal} tasks`
-    : `tombstoning ${run.tombstoneTasksDone}/${run.tombstoneTasksTotal} tasks`;
+    ? `scanning ${run.tasksDone}/${run.tasksTotal} tasks${mode}`
+    : `tombstoning ${run.tombstoneTasksDone}/${run.tombstoneTasksTotal} tasks${mode}`;
 }
 
 export function registerRuns(program: Command): void {

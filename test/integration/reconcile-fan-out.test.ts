@@ -91,6 +91,8 @@ interface HarnessOptions {
   wrapSource?: (source: ObjectSource) => ObjectSource;
   /** Read S3 Inventory reports from here instead of listing. */
   inventory?: InventoryLocation;
+  /** Backfill mode's budget for a run (repairs/s). */
+  backfillRepairsPerSecond?: number;
 }
 
 /** The task queue, the handler and local workers polling it: what Lambda + SQS do in AWS. */
@@ -121,6 +123,9 @@ async function fanOutHarness(options: HarnessOptions) {
       localBudgetMs: options.budgetMs,
       checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
       leaseMarginMs,
+      ...(options.backfillRepairsPerSecond !== undefined && {
+        backfill: { repairsPerSecond: options.backfillRepairsPerSecond, tasksAtOnce: options.workers ?? 3 },
+      }),
     },
     logger: new Logger({ logLevel: "SILENT" }),
     onRunFinished: (summary) => void finished.push(summary),
@@ -447,6 +452,101 @@ describe("reconciliation fanned out over range tasks", () => {
       const next = await harness.waitFor(await harness.start());
       expect(next).toMatchObject({ status: "succeeded", orphaned: 6 });
       expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
+    } finally {
+      await harness.stop();
+    }
+  });
+});
+
+describe("backfill mode", () => {
+  /** A bucket the ledger has never heard of: every object is missing. */
+  async function unseenBucket(objects: number) {
+    const bucket = `backfill-${randomUUID().slice(0, 8)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const keys = Array.from({ length: objects }, (_, index) => `part=${index % 7}/${String(index).padStart(5, "0")}.parquet`);
+    for (let start = 0; start < keys.length; start += 50)
+      await Promise.all(keys.slice(start, start + 50).map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))));
+    return { bucket, keys };
+  }
+
+  it("plans a bucket's runs as backfills until one completes: a refused run does not end it, a dry run never is one", async () => {
+    const ledger = await dynamodb.createLedger();
+    const { bucket } = await unseenBucket(120);
+    // One orphan beside 120 missing objects: 1 of 1 indexed, above the delete guard.
+    await ledger.apply({
+      kind: "upsert",
+      bucket,
+      key: "gone.txt",
+      sequencer: "01",
+      eventTime: new Date(Date.now() - 60_000).toISOString(),
+      eventName: "ObjectCreated:Put",
+      state: { size: 1, etag: "gone", lastModified: new Date().toISOString() },
+    });
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 10_000, backfillRepairsPerSecond: 400 });
+    try {
+      const dry = await harness.waitFor(
+        await (async () => (await harness.fanOut.plan({ bucket, source: await localSource(bucket), spec: { kind: "list" }, tasks: 4, dryRun: true })).runId)(),
+      );
+      expect(dry).toMatchObject({ backfill: false, dryRun: true, missing: 120 });
+
+      const refused = await harness.waitFor(await harness.start());
+      // Invariant 3 holds in a backfill too: the missing objects are repaired as the listing
+      // goes, but nothing is tombstoned past the guard.
+      expect(refused).toMatchObject({ backfill: true, status: "refused", missing: 120, repaired: 120, orphaned: 1 });
+      expect(await ledger.get(bucket, "gone.txt")).toMatchObject({ deleted: false });
+      expect(await ledger.reconciledThrough(bucket)).toBeUndefined();
+
+      const forced = await harness.waitFor(await harness.start({ force: true }));
+      expect(forced).toMatchObject({ backfill: true, status: "succeeded", orphaned: 1, repaired: 1 });
+      expect(await ledger.reconciledThrough(bucket)).toBeDefined();
+
+      const nightly = await harness.waitFor(await harness.start());
+      expect(nightly).toMatchObject({ backfill: false, status: "succeeded", missing: 0, orphaned: 0 });
+      expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it("never writes a repair over a change recorded after its snapshot (invariant 2)", async () => {
+    const ledger = await dynamodb.createLedger();
+    const { bucket, keys } = await unseenBucket(60);
+    const raced = keys[30]!;
+    const harness = await fanOutHarness({
+      ledger,
+      bucket,
+      tasks: 2,
+      budgetMs: 10_000,
+      backfillRepairsPerSecond: 400,
+      // The object's event arrives while the backfill lists it: newer than the run's snapshot.
+      wrapSource: (source) => ({
+        ...source,
+        async *objects(range) {
+          for await (const object of source.objects(range)) {
+            if (object.key === raced) {
+              await ledger.apply({
+                kind: "upsert",
+                bucket,
+                key: raced,
+                sequencer: "FFFFFFFF",
+                eventTime: new Date().toISOString(),
+                eventName: "ObjectCreated:Put",
+                state: { size: 99, etag: "from-the-event", lastModified: new Date().toISOString() },
+              });
+            }
+            yield object;
+          }
+        },
+      }),
+    });
+    try {
+      const summary = await harness.waitFor(await harness.start());
+      expect(summary).toMatchObject({ backfill: true, status: "succeeded" });
+      // The diff may read the event's item already (stale) or not yet (missing): either way the
+      // repair finds newer state and leaves it.
+      expect(summary.missing + summary.stale).toBe(60);
+      expect(summary.newerStateKept).toBe(1);
+      expect(await ledger.get(bucket, raced)).toMatchObject({ etag: "from-the-event", source: "event" });
     } finally {
       await harness.stop();
     }
