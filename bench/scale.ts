@@ -130,23 +130,33 @@ interface Setup {
   /** Fan-out tasks at once (the task queue's maximum concurrency). */
   reconcileConcurrency: number;
   warmWritesPerSecond?: number;
+  /** Backfill mode's budget for a run (`reconcileBackfillRepairsPerSecond`). */
+  backfillBudget: number;
   history: boolean;
 }
 
 const SETUPS: Setup[] = [
-  { name: "defaults (changeShards 1)", changeShards: 1, reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency, history: true },
   {
-    name: "changeShards 16, warmWriteUnitsPerSecond 24,000",
-    changeShards: 16,
+    name: "defaults (changeShards 1)",
+    changeShards: 1,
     reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency,
-    warmWritesPerSecond: 24_000,
+    backfillBudget: RECONCILE_DEFAULTS.backfillRepairsPerSecond,
     history: true,
   },
   {
-    name: "changeShards 32, warmWriteUnitsPerSecond 24,000",
+    name: "changeShards 16, warmWriteUnitsPerSecond 24,000, backfill budget 8,000",
+    changeShards: 16,
+    reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency,
+    warmWritesPerSecond: 24_000,
+    backfillBudget: 8_000,
+    history: true,
+  },
+  {
+    name: "changeShards 32, warmWriteUnitsPerSecond 24,000, backfill budget 8,000",
     changeShards: 32,
     reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency,
     warmWritesPerSecond: 24_000,
+    backfillBudget: 8_000,
     history: true,
   },
 ];
@@ -163,7 +173,11 @@ function backfill(setup: Setup, objects = 10_000_000) {
   const writeUnitsPerObject = 1 + (setup.history ? 1 : 0);
   const load = partitionLoad(10_000, setup.changeShards, 0);
   const limits = {
-    writers: Math.floor((setup.reconcileConcurrency * RECONCILE_DEFAULTS.writeConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs),
+    // Backfill mode: 64 repairs in flight per task, paced to the run's budget.
+    writers: Math.min(
+      setup.backfillBudget,
+      Math.floor((setup.reconcileConcurrency * RECONCILE_DEFAULTS.backfillWriteConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs),
+    ),
     listing: Math.floor((setup.reconcileConcurrency * ASSUMPTIONS.s3ListPageKeys * 1_000) / ASSUMPTIONS.s3ListPageMs),
     changeIndex: ceilingOf(10_000, load.changeIndex),
     base: ceilingOf(10_000, load.base),
@@ -188,7 +202,12 @@ function nightly(setup: Setup, source: "list" | "inventory", objects = 10_000_00
   const writeUnits = repairs * (1 + 1 + (setup.history ? 1 : 0));
   const readUnits = Math.ceil((objects * bytes) / ASSUMPTIONS.readUnitBytes);
   const scanSeconds = objects / ((setup.reconcileConcurrency * ASSUMPTIONS.s3ListPageKeys * 1_000) / ASSUMPTIONS.s3ListPageMs);
-  const repairSeconds = repairs / backfill(setup).objectsPerSecond;
+  // A nightly run is no backfill: 16 repairs in flight per task, and the change partitions' ceiling.
+  const repairRate = Math.min(
+    Math.floor((setup.reconcileConcurrency * RECONCILE_DEFAULTS.writeConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs),
+    backfill(setup).limits.changeIndex,
+  );
+  const repairSeconds = repairs / repairRate;
   const seconds = scanSeconds + repairSeconds;
   const cost = {
     source:

@@ -22,10 +22,11 @@ export const RECONCILE_DEFAULTS = {
   /**
    * Backfill mode, a run of a bucket no run has completed for: every object is a missing repair,
    * so each task writes wider (`backfillWriteConcurrency` in flight) and the run as a whole at
-   * most `backfillRepairsPerSecond`, a budget that leaves a new on-demand table's 4,000 writes/s
-   * (two per repair with the journal) room for the tracker. Raise it with warm throughput.
+   * most `backfillRepairsPerSecond`: a budget that leaves the tracker room in one change
+   * partition (about 1,000 writes/s, `changeShards` 1) and in a new on-demand table's 4,000
+   * writes/s (two per repair with the journal). Raise it with `changeShards` and warm throughput.
    */
-  backfillRepairsPerSecond: 1_500,
+  backfillRepairsPerSecond: 750,
   backfillWriteConcurrency: 64,
   /** Drifted keys a fan-out run keeps (`runs --drift`), shared evenly by its tasks. */
   driftSampleSize: 1_000,
