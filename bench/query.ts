@@ -6,6 +6,10 @@
  *  - a prefix listing of 1% of the bucket: the ledger vs ListObjectsV2 with that prefix.
  * Requests are counted by a middleware on each SDK client (one per API call; paginators make
  * one call per page). Each query runs several times, alternating; the median is reported.
+ *
+ * Two profiles, side by side: `local` (the emulators answer in about a millisecond) and `aws`,
+ * through proxies that hold every DynamoDB request AWS_DYNAMODB_MS and every S3 request
+ * AWS_S3_LIST_MS, so that request-bound designs are not flattered.
  */
 import { randomUUID } from "node:crypto";
 import { CreateTableCommand, waitUntilTableExists, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -16,6 +20,7 @@ import { createDocumentClient, createTableInput, Ledger, toItem, type LedgerReco
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { createLocalClients } from "../local/stack.js";
 import { startEmulatorProcess } from "./emulator.js";
+import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import { median } from "./stats.js";
 
 const OBJECTS = 100_000;
@@ -26,6 +31,10 @@ const key = (i: number) => `d${String(i % 100).padStart(3, "0")}/object-${String
 /** Every 100th object changes after T. */
 const changesAfterT = (i: number) => i % 100 === 7;
 const PREFIX = "d042/";
+/** DynamoDB's "single-digit millisecond" latency, as the other benchmarks' aws profile. */
+const AWS_DYNAMODB_MS = 8;
+/** An assumption: "tens of milliseconds" for a ListObjectsV2 page of 1,000 keys (the scale issue). */
+const AWS_S3_LIST_MS = 50;
 
 /** Counts API calls made through a client. */
 function countRequests(client: S3Client | DynamoDBClient): { count: number } {
@@ -115,81 +124,95 @@ export async function benchQuery(log: (line: string) => void) {
       ),
     );
 
-    const s3Requests = countRequests(clients.s3);
-    const dynamoRequests = countRequests(clients.dynamodb);
-    const measure = async (counter: { count: number }, run: () => Promise<number>) => {
-      const requestsBefore = counter.count;
-      const started = process.hrtime.bigint();
-      const items = await run();
-      return { seconds: Number(process.hrtime.bigint() - started) / 1e9, requests: counter.count - requestsBefore, items };
-    };
-    const variants = {
-      changes_ledger: () =>
-        measure(dynamoRequests, async () => {
-          let n = 0;
-          for await (const _record of ledger.changes({ bucket: BUCKET, since })) n++;
-          return n;
-        }),
-      changes_list_filter: () =>
-        measure(s3Requests, async () => {
-          let n = 0;
-          for await (const page of paginateListObjectsV2({ client: clients.s3, pageSize: 1000 }, { Bucket: BUCKET })) {
-            for (const object of page.Contents ?? []) if (object.LastModified! >= since) n++;
-          }
-          return n;
-        }),
-      prefix_ledger: () =>
-        measure(dynamoRequests, async () => {
-          let n = 0;
-          for await (const _record of ledger.list({ bucket: BUCKET, prefix: PREFIX })) n++;
-          return n;
-        }),
-      prefix_list: () =>
-        measure(s3Requests, async () => {
-          let n = 0;
-          for await (const page of paginateListObjectsV2({ client: clients.s3, pageSize: 1000 }, { Bucket: BUCKET, Prefix: PREFIX }))
-            n += page.Contents?.length ?? 0;
-          return n;
-        }),
-    };
-    const results: Record<keyof typeof variants, { seconds: number; requests: number; items: number }[]> = {
-      changes_ledger: [],
-      changes_list_filter: [],
-      prefix_ledger: [],
-      prefix_list: [],
-    };
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, run] of Object.entries(variants) as [keyof typeof variants, () => ReturnType<typeof measure>][]) {
-        const result = await run();
-        results[name].push(result);
-        log(`  round ${round + 1} ${name}: ${result.seconds.toFixed(3)} s, ${result.requests} requests, ${result.items} items`);
-      }
+    const [dynamoProxy, s3Proxy] = await Promise.all([FaultInjectingProxy.start(dynamodb.endpoint), FaultInjectingProxy.start(aws.endpoint)]);
+    const proxied = createLocalClients({ s3: s3Proxy.endpoint, sqs: aws.endpoint, dynamodb: dynamoProxy.endpoint });
+    try {
+      dynamoProxy.addLatency(AWS_DYNAMODB_MS);
+      s3Proxy.addLatency(AWS_S3_LIST_MS);
+      const profiles = {
+        local: await measureProfile(log, "local", clients, new Ledger({ tableName, documentClient: doc }), since),
+        aws: await measureProfile(log, "aws", proxied, new Ledger({ tableName, documentClient: createDocumentClient(proxied.dynamodb) }), since),
+      };
+      return { objects: OBJECTS, changed_after_t: CHANGED, rounds: ROUNDS, aws_latency_ms: { dynamodb: AWS_DYNAMODB_MS, s3_list: AWS_S3_LIST_MS }, profiles };
+    } finally {
+      for (const client of Object.values(proxied)) client.destroy();
+      await Promise.allSettled([dynamoProxy.stop(), s3Proxy.stop()]);
     }
-    for (const name of ["changes_ledger", "changes_list_filter"] as const) {
-      if (results[name].some((result) => result.items !== CHANGED))
-        throw new Error(`${name} found ${results[name].map((r) => r.items).join(", ")} changes, expected ${CHANGED}`);
-    }
-    const seconds = (name: keyof typeof variants) => median(results[name].map((result) => result.seconds));
-    const requests = (name: keyof typeof variants) => results[name][0]!.requests;
-    return {
-      objects: OBJECTS,
-      changed_after_t: CHANGED,
-      prefix_objects: results.prefix_ledger[0]!.items,
-      rounds: ROUNDS,
-      changes_ledger_s: Number(seconds("changes_ledger").toFixed(4)),
-      changes_ledger_requests: requests("changes_ledger"),
-      changes_list_s: Number(seconds("changes_list_filter").toFixed(4)),
-      changes_list_requests: requests("changes_list_filter"),
-      changes_speedup: Number((seconds("changes_list_filter") / seconds("changes_ledger")).toFixed(1)),
-      changes_fewer_requests: Number((requests("changes_list_filter") / requests("changes_ledger")).toFixed(1)),
-      prefix_ledger_s: Number(seconds("prefix_ledger").toFixed(4)),
-      prefix_ledger_requests: requests("prefix_ledger"),
-      prefix_list_s: Number(seconds("prefix_list").toFixed(4)),
-      prefix_list_requests: requests("prefix_list"),
-      prefix_ledger_vs_list_time: Number((seconds("prefix_ledger") / seconds("prefix_list")).toFixed(2)),
-    };
   } finally {
     for (const client of Object.values(clients)) client.destroy();
     await Promise.allSettled([dynamodb.stop(), aws.stop()]);
   }
+}
+
+async function measureProfile(log: (line: string) => void, profile: string, clients: ReturnType<typeof createLocalClients>, ledger: Ledger, since: Date) {
+  const s3Requests = countRequests(clients.s3);
+  const dynamoRequests = countRequests(clients.dynamodb);
+  const measure = async (counter: { count: number }, run: () => Promise<number>) => {
+    const requestsBefore = counter.count;
+    const started = process.hrtime.bigint();
+    const items = await run();
+    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, requests: counter.count - requestsBefore, items };
+  };
+  const variants = {
+    changes_ledger: () =>
+      measure(dynamoRequests, async () => {
+        let n = 0;
+        for await (const _record of ledger.changes({ bucket: BUCKET, since })) n++;
+        return n;
+      }),
+    changes_list_filter: () =>
+      measure(s3Requests, async () => {
+        let n = 0;
+        for await (const page of paginateListObjectsV2({ client: clients.s3, pageSize: 1000 }, { Bucket: BUCKET })) {
+          for (const object of page.Contents ?? []) if (object.LastModified! >= since) n++;
+        }
+        return n;
+      }),
+    prefix_ledger: () =>
+      measure(dynamoRequests, async () => {
+        let n = 0;
+        for await (const _record of ledger.list({ bucket: BUCKET, prefix: PREFIX })) n++;
+        return n;
+      }),
+    prefix_list: () =>
+      measure(s3Requests, async () => {
+        let n = 0;
+        for await (const page of paginateListObjectsV2({ client: clients.s3, pageSize: 1000 }, { Bucket: BUCKET, Prefix: PREFIX }))
+          n += page.Contents?.length ?? 0;
+        return n;
+      }),
+  };
+  const results: Record<keyof typeof variants, { seconds: number; requests: number; items: number }[]> = {
+    changes_ledger: [],
+    changes_list_filter: [],
+    prefix_ledger: [],
+    prefix_list: [],
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, run] of Object.entries(variants) as [keyof typeof variants, () => ReturnType<typeof measure>][]) {
+      const result = await run();
+      results[name].push(result);
+      log(`  ${profile} round ${round + 1} ${name}: ${result.seconds.toFixed(3)} s, ${result.requests} requests, ${result.items} items`);
+    }
+  }
+  for (const name of ["changes_ledger", "changes_list_filter"] as const) {
+    if (results[name].some((result) => result.items !== CHANGED))
+      throw new Error(`${name} found ${results[name].map((r) => r.items).join(", ")} changes, expected ${CHANGED}`);
+  }
+  const seconds = (name: keyof typeof variants) => median(results[name].map((result) => result.seconds));
+  const requests = (name: keyof typeof variants) => results[name][0]!.requests;
+  return {
+    prefix_objects: results.prefix_ledger[0]!.items,
+    changes_ledger_s: Number(seconds("changes_ledger").toFixed(4)),
+    changes_ledger_requests: requests("changes_ledger"),
+    changes_list_s: Number(seconds("changes_list_filter").toFixed(4)),
+    changes_list_requests: requests("changes_list_filter"),
+    changes_speedup: Number((seconds("changes_list_filter") / seconds("changes_ledger")).toFixed(1)),
+    changes_fewer_requests: Number((requests("changes_list_filter") / requests("changes_ledger")).toFixed(1)),
+    prefix_ledger_s: Number(seconds("prefix_ledger").toFixed(4)),
+    prefix_ledger_requests: requests("prefix_ledger"),
+    prefix_list_s: Number(seconds("prefix_list").toFixed(4)),
+    prefix_list_requests: requests("prefix_list"),
+    prefix_ledger_vs_list_time: Number((seconds("prefix_ledger") / seconds("prefix_list")).toFixed(2)),
+  };
 }

@@ -6,6 +6,10 @@
  *  3. seed-style: list everything into memory, Scan the table into memory, diff, then write
  *     repairs one at a time.
  * Plus the engine's peak RSS on 100,000 vs 2,000,000 objects (bench/reconcile-rss.ts).
+ *
+ * With `--aws-latency` (BENCH_AWS_LATENCY), ours and the floor also run paired through proxies
+ * that hold every DynamoDB request AWS_DYNAMODB_MS and every S3 request AWS_S3_LIST_MS: the
+ * emulators answer in about a millisecond, which hides what parallel ranges buy on AWS.
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
@@ -18,12 +22,18 @@ import { allPartitionKeys, createDocumentClient, createTableInput, Ledger, parti
 import { LOCAL_REGION } from "../local/credentials.js";
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { startEmulatorProcess } from "./emulator.js";
+import { FaultInjectingProxy } from "../local/fault-proxy.js";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { createLocalClients } from "../local/stack.js";
 import { reconcileBucket } from "../reconcile/engine.js";
 import { listObjectsSource } from "../reconcile/source.js";
 import { median } from "./stats.js";
 
 const OBJECTS = 100_000;
+/** DynamoDB's "single-digit millisecond" latency, as the other benchmarks' aws profile. */
+const AWS_DYNAMODB_MS = 8;
+/** An assumption: "tens of milliseconds" for a ListObjectsV2 page of 1,000 keys (the scale issue). */
+const AWS_S3_LIST_MS = 50;
 const BUCKET = "reconcile-bench";
 /** One '/' at a fixed position: the emulator's localeCompare order equals S3's byte order here. */
 const key = (i: number) => `d${String(i % 100).padStart(3, "0")}/object-${String(i).padStart(7, "0")}`;
@@ -131,17 +141,24 @@ export async function benchReconcile(log: (line: string) => void) {
       return { seconds, result };
     };
 
-    const floor = () =>
+    /** The clients a variant talks through: straight to the emulators, or through the aws profile's proxies. */
+    interface Via {
+      s3: S3Client;
+      doc: DynamoDBDocumentClient;
+      ledger: Ledger;
+    }
+    const direct: Via = { s3: clients.s3, doc, ledger };
+    const floor = (via: Via = direct) =>
       timed("I/O floor (listing and index read in parallel)", async () => {
         let listed = 0;
         let read = 0;
         await Promise.all([
           (async () => {
-            for await (const page of paginateListObjectsV2({ client: clients.s3, pageSize: 1000 }, { Bucket: BUCKET })) listed += page.Contents?.length ?? 0;
+            for await (const page of paginateListObjectsV2({ client: via.s3, pageSize: 1000 }, { Bucket: BUCKET })) listed += page.Contents?.length ?? 0;
           })(),
           ...allPartitionKeys(BUCKET).map(async (pk) => {
             for await (const page of paginateQuery(
-              { client: doc, pageSize: 1000 },
+              { client: via.doc, pageSize: 1000 },
               { TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": pk } },
             ))
               read += page.Items?.length ?? 0;
@@ -150,12 +167,12 @@ export async function benchReconcile(log: (line: string) => void) {
         return { listed, read };
       });
 
-    const ours = (rangeConcurrency?: number, dryRun = false) =>
+    const ours = (rangeConcurrency?: number, dryRun = false, via: Via = direct) =>
       timed(`ours (bucket-ledger reconcile, ${rangeConcurrency === 1 ? "one key range" : "parallel key ranges"}${dryRun ? ", dry run" : ""})`, () =>
         reconcileBucket({
-          ledger,
+          ledger: via.ledger,
           bucket: BUCKET,
-          source: listObjectsSource({ s3: clients.s3, bucket: BUCKET }),
+          source: listObjectsSource({ s3: via.s3, bucket: BUCKET }),
           dryRun,
           ...(rangeConcurrency !== undefined && { rangeConcurrency }),
         }),
@@ -213,6 +230,10 @@ export async function benchReconcile(log: (line: string) => void) {
     const floorMedian = median(rounds.map((round) => round.floor));
     const ratios = rounds.map((round) => round.ours / round.floor);
 
+    const awsProfile = process.env.BENCH_AWS_LATENCY
+      ? await awsRounds(log, { dynamodb: dynamodb.endpoint, aws: aws.endpoint, tableName }, floor, ours, redrift)
+      : undefined;
+
     log("  peak RSS of the engine alone, 100,000 vs 2,000,000 objects (separate processes, alternating)...");
     const small: ReturnType<typeof engineMemory>[] = [];
     const large: ReturnType<typeof engineMemory>[] = [];
@@ -243,11 +264,51 @@ export async function benchReconcile(log: (line: string) => void) {
       rss_2m_vs_100k: round2(rss2m / rss100k),
       rss_100k_runs_mb: small.map((run) => run.peak_rss_mb),
       rss_2m_runs_mb: large.map((run) => run.peak_rss_mb),
+      ...(awsProfile && { aws: awsProfile }),
       live_heap_100k_mb: median(small.map((run) => run.peak_live_heap_mb)),
       live_heap_2m_mb: median(large.map((run) => run.peak_live_heap_mb)),
     };
   } finally {
     for (const client of Object.values(clients)) client.destroy();
     await Promise.allSettled([dynamodb.stop(), aws.stop()]);
+  }
+}
+
+type Timed<T> = Promise<{ seconds: number; result: T }>;
+
+/** The aws profile: ours and the floor paired again, every request through a proxy holding it as AWS would. */
+async function awsRounds(
+  log: (line: string) => void,
+  endpoints: { dynamodb: string; aws: string; tableName: string },
+  floor: (via: { s3: S3Client; doc: DynamoDBDocumentClient; ledger: Ledger }) => Timed<unknown>,
+  ours: (rangeConcurrency: number | undefined, dryRun: boolean, via: { s3: S3Client; doc: DynamoDBDocumentClient; ledger: Ledger }) => Timed<unknown>,
+  redrift: () => Promise<void>,
+) {
+  const [dynamoProxy, s3Proxy] = await Promise.all([FaultInjectingProxy.start(endpoints.dynamodb), FaultInjectingProxy.start(endpoints.aws)]);
+  dynamoProxy.addLatency(AWS_DYNAMODB_MS);
+  s3Proxy.addLatency(AWS_S3_LIST_MS);
+  const proxied = createLocalClients({ s3: s3Proxy.endpoint, sqs: endpoints.aws, dynamodb: dynamoProxy.endpoint });
+  const doc = createDocumentClient(proxied.dynamodb);
+  const via = { s3: proxied.s3, doc, ledger: new Ledger({ tableName: endpoints.tableName, documentClient: doc }) };
+  try {
+    log(`  aws profile: ${AWS_DYNAMODB_MS} ms per DynamoDB request, ${AWS_S3_LIST_MS} ms per S3 request`);
+    const rounds: { floor: number; ours: number }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const floorRun = await floor(via);
+      const oursRun = await ours(undefined, false, via);
+      await redrift();
+      rounds.push({ floor: floorRun.seconds, ours: oursRun.seconds });
+    }
+    const ratios = rounds.map((round) => Number((round.ours / round.floor).toFixed(2)));
+    return {
+      latency_ms: { dynamodb: AWS_DYNAMODB_MS, s3: AWS_S3_LIST_MS },
+      ours_s: Number(median(rounds.map((round) => round.ours)).toFixed(2)),
+      floor_s: Number(median(rounds.map((round) => round.floor)).toFixed(2)),
+      ours_vs_floor: median(ratios),
+      ours_vs_floor_per_round: ratios,
+    };
+  } finally {
+    for (const client of Object.values(proxied)) client.destroy();
+    await Promise.allSettled([dynamoProxy.stop(), s3Proxy.stop()]);
   }
 }

@@ -14,7 +14,12 @@ const benchmarks: Record<string, (log: (line: string) => void) => Promise<object
   scale: benchScale,
 };
 
-const only = process.argv.slice(2);
+const flags = process.argv.slice(2).filter((argument) => argument.startsWith("--"));
+const only = process.argv.slice(2).filter((argument) => !argument.startsWith("--"));
+for (const flag of flags)
+  if (flag !== "--aws-latency") throw new Error(`unknown flag ${flag}: npm run bench -- [--aws-latency] [tracker|reconcile|query|ingest|scale...]`);
+// The tracker, query and ingest benchmarks always run both profiles; reconcile adds its aws profile with the flag.
+if (flags.includes("--aws-latency")) process.env.BENCH_AWS_LATENCY = "1";
 const resultsDir = new URL("./results/", import.meta.url);
 await mkdir(resultsDir, { recursive: true });
 for (const [name, run] of Object.entries(benchmarks)) {
