@@ -16,12 +16,13 @@ import { createHash, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { CreateTableCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, paginateListObjectsV2, PutObjectCommand } from "@aws-sdk/client-s3";
-import { BatchWriteCommand, DeleteCommand, paginateQuery, paginateScan, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, paginateQuery, paginateScan, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
 import { allPartitionKeys, createDocumentClient, createTableInput, Ledger, partitionKeyOf, toItem, type LedgerRecord } from "../ledger/index.js";
 import { LOCAL_REGION } from "../local/credentials.js";
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { startEmulatorProcess } from "./emulator.js";
+import { batchWrite } from "./batch-write.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createLocalClients } from "../local/stack.js";
@@ -66,23 +67,6 @@ function record(keyName: string, size: number, etagValue: string): LedgerRecord 
     observedAt: "2026-11-20T00:00:00.000Z",
     recordedAt: "2026-11-20T00:00:00.000Z",
   };
-}
-
-async function batchWrite(doc: DynamoDBDocumentClient, tableName: string, requests: Record<string, unknown>[]): Promise<void> {
-  const limit = pLimit(16);
-  const chunks = [];
-  for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
-  await Promise.all(
-    chunks.map((chunk) =>
-      limit(async () => {
-        let pending: Record<string, unknown>[] | undefined = chunk;
-        while (pending && pending.length > 0) {
-          const result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
-          pending = result.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined;
-        }
-      }),
-    ),
-  );
 }
 
 /** The drifted index: every object but the missing ones, stale etags, plus orphans. */

@@ -8,7 +8,7 @@
  * from it, so they need no setting, and a stack may change its `changeShards` at any time.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, paginateQuery, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, paginateQuery, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { BUCKET_REGISTRY_PARTITION, changeDayKeys } from "./keys.js";
 import type { QueryContext } from "./queries.js";
 import { attributeNames } from "./record.js";
@@ -64,15 +64,15 @@ export async function registerBucket(ctx: QueryContext, bucket: string, now: Dat
   if (recorded.at(-1)!.count === changeShards) return;
   const stored = Array.isArray(item?.changeShards) ? item.changeShards.length : 0;
   try {
+    // A put over the item read, not an update: the writers' roles may put items but not update them.
     await ctx.documentClient.send(
-      new UpdateCommand({
+      new PutCommand({
         TableName: ctx.tableName,
-        Key: registryKey(bucket),
-        UpdateExpression: "SET #epochs = :epochs",
+        Item: { ...item, ...registryKey(bucket), changeShards: [...recorded, { from: today, count: changeShards }] },
         // Only over the epochs read: two writers changing the count at once cannot lose one.
         ConditionExpression: stored === 0 ? "attribute_not_exists(#epochs)" : "size(#epochs) = :read",
         ExpressionAttributeNames: { "#epochs": "changeShards" },
-        ExpressionAttributeValues: { ":epochs": [...recorded, { from: today, count: changeShards }], ...(stored > 0 && { ":read": stored }) },
+        ...(stored > 0 && { ExpressionAttributeValues: { ":read": stored } }),
       }),
     );
   } catch (error) {
