@@ -37,7 +37,7 @@ import { FaultInjectingProxy } from "../local/fault-proxy.js";
 const EVENTS = 20_000;
 const KEYS = 6_000;
 /** DynamoDB writes in flight, for ours and the ceiling alike. */
-const CONCURRENCY = 32;
+const CONCURRENCY = Number(process.env.TRACKER_BENCH_CONCURRENCY ?? 32);
 /** Ours runs as Lambda would: concurrent invocations, each bounding its own writes. */
 const INVOCATIONS = 4;
 const BATCH_SIZE = 500;
