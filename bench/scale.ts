@@ -221,10 +221,13 @@ function nightly(setup: Setup, source: "list" | "inventory", objects = 10_000_00
   return { minutes: seconds / 60, cost, dollars: Object.values(cost).reduce((sum, value) => sum + value, 0), itemBytes: bytes };
 }
 
-/** Requests for "what changed since T": each day's partitions once, plus one per further page (1 MB). */
+/**
+ * Requests for "what changed since T": the bucket's registry item (its shard counts), each day's
+ * partitions once, and one per further page (1 MB).
+ */
 function changesRequests(changeShards: number, days: number, changes: number) {
   const perPage = Math.floor((1024 * 1024) / typicalItemBytes());
-  return days * changeShards + Math.max(0, Math.ceil(changes / perPage) - days * changeShards);
+  return 1 + days * changeShards + Math.max(0, Math.ceil(changes / perPage) - days * changeShards);
 }
 
 export async function benchScale(log: (line: string) => void): Promise<object> {
