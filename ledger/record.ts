@@ -50,6 +50,7 @@ export const DETAIL_ATTRIBUTES = [
   "restore",
   "describedAt",
 ] as const satisfies readonly (keyof ObjectDetails)[];
+export type DetailAttribute = (typeof DETAIL_ATTRIBUTES)[number];
 
 /** What S3 says about an object's current version. */
 export interface ObjectState extends ObjectDetails {

@@ -7,7 +7,16 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { assertValidObjectKey, journalKeys, partitionKeyOf, reconcileKeys, reconcilePartitionKey } from "./keys.js";
-import { attributeNames, DETAIL_ATTRIBUTES, detailsAttributes, toItem, type ChangeOrigin, type LedgerRecord, type ObjectState } from "./record.js";
+import {
+  attributeNames,
+  DETAIL_ATTRIBUTES,
+  detailsAttributes,
+  toItem,
+  type ChangeOrigin,
+  type DetailAttribute,
+  type LedgerRecord,
+  type ObjectState,
+} from "./record.js";
 import { normalizeSequencer } from "./sequencer.js";
 import type { JournalWriter } from "./journal-writer.js";
 
@@ -141,6 +150,8 @@ export interface DescriptionUpdate {
   key: string;
   /** What S3 holds now, with `describedAt` set. */
   state: ObjectState & { describedAt: string };
+  /** The detail attributes this description covers (the fields kept): only these are replaced. */
+  replaces: readonly DetailAttribute[];
   eventName: string;
   /** ISO-8601 time of the S3 event. */
   eventTime: string;
@@ -166,7 +177,9 @@ export async function applyDescription(ctx: WriteContext, update: DescriptionUpd
   const values: Record<string, unknown> = { ":false": false, ":etag": update.state.etag, ":describedAt": update.state.describedAt };
   const set: string[] = [];
   const remove: string[] = [];
+  const replaced = new Set<DetailAttribute>([...update.replaces, "describedAt"]);
   DETAIL_ATTRIBUTES.forEach((name, index) => {
+    if (!replaced.has(name)) return;
     names[`#d${index}`] = name;
     if (name in present) {
       values[`:d${index}`] = present[name];

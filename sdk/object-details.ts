@@ -10,13 +10,25 @@
 import { GetObjectTaggingCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import { isNotFound } from "./object-lookup.js";
 import { z } from "zod";
-import type { ObjectDetails, ObjectState } from "../ledger/index.js";
+import type { DetailAttribute, ObjectDetails, ObjectState } from "../ledger/index.js";
 
 export const ENRICHMENT_FIELDS = ["contentType", "userMetadata", "tags", "checksum", "encryption", "storageClass"] as const;
 export type EnrichmentField = (typeof ENRICHMENT_FIELDS)[number];
 
 /** The `enrich` list, at every edge (stack config, Lambda environment, `dev`). */
 export const enrichmentFieldsSchema = z.array(z.enum(ENRICHMENT_FIELDS)).transform((fields) => [...new Set(fields)]);
+
+/** The detail attributes (ledger/record.ts) each field fills: a new description replaces exactly these. */
+const FIELD_ATTRIBUTES: Record<EnrichmentField, readonly DetailAttribute[]> = {
+  contentType: ["contentType"],
+  userMetadata: ["userMetadata"],
+  tags: ["tags"],
+  checksum: ["checksum"],
+  encryption: ["encryption"],
+  storageClass: ["storageClass", "archiveStatus", "restore"],
+};
+
+export const detailAttributesOf = (fields: readonly EnrichmentField[]): DetailAttribute[] => fields.flatMap((field) => FIELD_ATTRIBUTES[field]);
 
 export interface DescribedObject {
   /** The current version as HeadObject states it, with the details asked for and `describedAt`. */

@@ -1,6 +1,6 @@
 /** Applies one parsed S3 event to the ledger. */
 import type { ApplyOutcome, DescriptionOutcome, Ledger, ObjectDetails, ObjectMutation, RepairOutcome } from "../ledger/index.js";
-import type { ObjectDescriber } from "../sdk/object-details.js";
+import { detailAttributesOf, type ObjectDescriber } from "../sdk/object-details.js";
 import type { ObjectEvent } from "../events/parse.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
 
@@ -94,7 +94,15 @@ async function applyMetadataEvent(ledger: Ledger, event: MetadataEvent, describe
   const described = await describer.describe(event.bucket, event.key);
   // Gone since: its delete event follows.
   if (!described) return { outcome: "superseded", journaled: NOTHING_TO_JOURNAL };
-  const update = { bucket: event.bucket, key: event.key, state: described.state, eventName: event.eventName, eventTime: event.eventTime, origin: event.origin };
+  const update = {
+    bucket: event.bucket,
+    key: event.key,
+    state: described.state,
+    replaces: detailAttributesOf(describer.fields),
+    eventName: event.eventName,
+    eventTime: event.eventTime,
+    origin: event.origin,
+  };
   const applied = await ledger.describeJournaledLater(update);
   if (applied.outcome !== "versionNotHeld") return applied;
   const held = await ledger.get(event.bucket, event.key, { consistentRead: true });

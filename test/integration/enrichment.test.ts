@@ -169,6 +169,7 @@ describe("metadata events: tagging, transitions, restores", () => {
       bucket,
       key: "tags/race.txt",
       state: state(describedAt, n),
+      replaces: ["tags" as const],
       eventName: "ObjectTagging:Put",
       eventTime: describedAt,
     });
@@ -176,7 +177,8 @@ describe("metadata events: tagging, transitions, restores", () => {
     const earlier = new Date(Date.now() + 30_000).toISOString();
     expect((await stack.ledger.describeJournaledLater(update(later, "2"))).outcome).toBe("applied");
     expect((await stack.ledger.describeJournaledLater(update(earlier, "1"))).outcome).toBe("superseded");
-    expect(await get("tags/race.txt")).toMatchObject({ tags: { n: "2" }, describedAt: later });
+    // Only what the description covers is replaced: the content type and storage class stay.
+    expect(await get("tags/race.txt")).toMatchObject({ tags: { n: "2" }, describedAt: later, contentType: expect.any(String), storageClass: "STANDARD" });
   });
 
   it("repairs a ledger that is behind S3 when a tagging event arrives first, and the pending create then changes nothing", async () => {
