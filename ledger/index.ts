@@ -11,6 +11,7 @@ export type {
   Applied,
   ApplyOutcome,
   DeleteMutation,
+  DescriptionApplied,
   DescriptionOutcome,
   DescriptionUpdate,
   DriftKind,

@@ -34,7 +34,7 @@ import {
   recordReconciledThrough,
   type Applied,
   type ApplyOutcome,
-  type DescriptionOutcome,
+  type DescriptionApplied,
   type DescriptionUpdate,
   type ObjectMutation,
   type RepairMutation,
@@ -131,7 +131,7 @@ export class Ledger {
    * describes, if the ledger holds that version and no later description of it. Resolves with
    * the current-state write; await `journaled` before acknowledging the event.
    */
-  describeJournaledLater(update: DescriptionUpdate): Promise<Applied<DescriptionOutcome>> {
+  describeJournaledLater(update: DescriptionUpdate): Promise<DescriptionApplied> {
     return applyDescription(this.write, update);
   }
 

@@ -165,12 +165,17 @@ export interface DescriptionUpdate {
  */
 export type DescriptionOutcome = "applied" | "superseded" | "versionNotHeld";
 
+export interface DescriptionApplied extends Applied<DescriptionOutcome> {
+  /** With `versionNotHeld`: the ledger holds another live version (rather than a tombstone or nothing). */
+  heldLive?: boolean;
+}
+
 /**
  * Replaces the details of the item holding the version described. Content fields, the
  * sequencer and the change feed are left as they are: the feed lists content changes, and a
  * metadata change is kept in the key's history.
  */
-export async function applyDescription(ctx: WriteContext, update: DescriptionUpdate): Promise<Applied<DescriptionOutcome>> {
+export async function applyDescription(ctx: WriteContext, update: DescriptionUpdate): Promise<DescriptionApplied> {
   assertValidObjectKey(update.key);
   const present = detailsAttributes(update.state);
   const names: Record<string, string> = { "#pk": attributeNames.pk, "#deleted": "deleted", "#etag": "etag", "#describedAt": "describedAt" };
@@ -205,8 +210,8 @@ export async function applyDescription(ctx: WriteContext, update: DescriptionUpd
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const held = error.Item;
-    const sameVersion = held !== undefined && held.deleted?.BOOL === false && held.etag?.S === update.state.etag;
-    if (!sameVersion) return { outcome: "versionNotHeld", journaled: NOTHING_TO_JOURNAL };
+    const heldLive = held !== undefined && held.deleted?.BOOL === false;
+    if (!heldLive || held.etag?.S !== update.state.etag) return { outcome: "versionNotHeld", heldLive, journaled: NOTHING_TO_JOURNAL };
     outcome = "superseded";
   }
   // Superseded too: the change happened; its entry holds what was read for it.

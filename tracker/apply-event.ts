@@ -105,10 +105,8 @@ async function applyMetadataEvent(ledger: Ledger, event: MetadataEvent, describe
   };
   const applied = await ledger.describeJournaledLater(update);
   if (applied.outcome !== "versionNotHeld") return applied;
-  const held = await ledger.get(event.bucket, event.key, { consistentRead: true });
-  const kind = held && !held.deleted ? "stale" : "missing";
   return ledger.repairJournaledLater({
-    kind,
+    kind: applied.heldLive ? "stale" : "missing",
     bucket: event.bucket,
     key: event.key,
     state: described.state,

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { RunStore } from "../../reconcile/run-store.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { formatBytes, formatTime, outputMode, writeLine } from "../output.js";
-import { readBucketStatus, type BucketStatus } from "../status/bucket-status.js";
+import { bucketNames, readBucketStatus, type BucketStatus } from "../status/bucket-status.js";
 
 interface BucketsOptions extends TargetOptions {
   json?: boolean;
@@ -28,8 +28,7 @@ export function registerBuckets(program: Command): void {
     .action(async (options: BucketsOptions) => {
       const target = await openTarget(options);
       const runs = new RunStore(target.ledger.tableName, target.documentClient);
-      const known = (await target.ledger.buckets()).map((entry) => entry.bucket);
-      const names = [...new Set([...(target.operations?.buckets ?? []), ...known])].sort();
+      const names = await bucketNames(target.ledger, target.operations?.buckets ?? []);
       const mode = outputMode(options);
       if (names.length === 0) {
         process.stderr.write(`the ledger (table ${target.ledger.tableName}) has recorded no buckets yet\n`);

@@ -80,4 +80,10 @@ export async function readBucketStatus(ledger: Ledger, runs: RunStore, bucket: s
   };
 }
 
+/** The buckets to show: those the stack tracks and those the ledger has recorded, in name order. */
+export async function bucketNames(ledger: Ledger, configured: readonly string[]): Promise<string[]> {
+  const known = (await ledger.buckets()).map((entry) => entry.bucket);
+  return [...new Set([...configured, ...known])].sort();
+}
+
 export const isRunning = (run: LastRun) => !FINISHED.includes(run.status);

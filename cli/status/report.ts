@@ -5,7 +5,7 @@
 import type { Ledger } from "../../ledger/index.js";
 import type { RunStore } from "../../reconcile/run-store.js";
 import { VERSION } from "../version.js";
-import { isRunning, readBucketStatus, type BucketStatus } from "./bucket-status.js";
+import { bucketNames, isRunning, readBucketStatus, type BucketStatus } from "./bucket-status.js";
 import { STATUS_DEFAULTS } from "./defaults.js";
 import type { AlarmState, QueueHealth, QueueRole, StackProbe } from "./stack-probe.js";
 
@@ -124,8 +124,7 @@ export interface CollectOptions {
 
 export async function collectStatus(options: CollectOptions): Promise<StatusReport> {
   const now = options.now ?? new Date();
-  const known = (await options.ledger.buckets()).map((entry) => entry.bucket);
-  const names = [...new Set([...options.buckets, ...known])].sort();
+  const names = await bucketNames(options.ledger, options.buckets);
   const [buckets, queues, alarms] = await Promise.all([
     Promise.all(names.map((bucket) => readBucketStatus(options.ledger, options.runs, bucket))),
     options.stack?.probe.queues(),

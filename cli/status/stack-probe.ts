@@ -103,11 +103,13 @@ const LOCAL_ALARMS: Partial<Record<QueueRole, string>> = {
 };
 
 export function localStackProbe(ops: Operations): StackProbe {
+  // The alarms are judged from the same depths the queue lines show: one read of each queue.
+  let read: Promise<QueueHealth[]> | undefined;
+  const queues = () => (read ??= depths(ops));
   return {
-    queues: () => depths(ops),
+    queues,
     async alarms() {
-      const queues = await depths(ops);
-      return queues.flatMap((queue) => {
+      return (await queues()).flatMap((queue) => {
         const name = LOCAL_ALARMS[queue.role];
         return name && queue.visible > 0 ? [{ name, state: "ALARM", reason: `${queue.visible} messages in ${queueNameOf(queue.url)}` }] : [];
       });

@@ -13,7 +13,8 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
-import { s3ObjectDescriber } from "../../sdk/object-details.js";
+import { s3ObjectDescriber, type EnrichmentField } from "../../sdk/object-details.js";
+import type { TrackerCounts } from "../../tracker/counts.js";
 import { s3ObjectLookup } from "../../sdk/object-lookup.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
 import { detailsFor } from "../../tracker/apply-event.js";
@@ -43,6 +44,17 @@ afterAll(async () => {
 
 const s3 = () => stack.clients.s3;
 
+/** The tracker handler as the stack builds it, describing `fields`. */
+const trackerDescribing = (fields: EnrichmentField[], onBatchComplete?: (counts: TrackerCounts) => void) =>
+  createTrackerHandler({
+    ledger: stack.ledger,
+    lookup: s3ObjectLookup(s3()),
+    describer: s3ObjectDescriber(s3(), fields),
+    logger: new Logger({ serviceName: "enrich-test", logLevel: "SILENT" }),
+    concurrency: 4,
+    ...(onBatchComplete && { onBatchComplete }),
+  });
+
 describe("enrichment", () => {
   it("keeps the content type, user metadata, encryption and storage class HEAD reports for each create", async () => {
     await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "photos/cat.png", Body: "png", ContentType: "image/png", Metadata: { owner: "alice" } }));
@@ -61,13 +73,7 @@ describe("enrichment", () => {
   });
 
   it("enriches nothing when the object is gone or replaced by the time of the HEAD, and fails nothing", async () => {
-    const handler = createTrackerHandler({
-      ledger: stack.ledger,
-      lookup: s3ObjectLookup(s3()),
-      describer: s3ObjectDescriber(s3(), ["contentType"]),
-      logger: new Logger({ serviceName: "enrich-test", logLevel: "SILENT" }),
-      concurrency: 4,
-    });
+    const handler = trackerDescribing(["contentType"]);
     // A create whose object was deleted before the tracker saw it.
     expect((await handler(sqsEventOf(put("gone.txt", "0A", 3, "etag-gone", bucket)))).batchItemFailures).toEqual([]);
     expect(await stack.ledger.get(bucket, "gone.txt", { consistentRead: true })).toMatchObject({ deleted: false, size: 3 });
@@ -105,14 +111,7 @@ describe("enrichment", () => {
 });
 
 describe("metadata events: tagging, transitions, restores", () => {
-  const handler = () =>
-    createTrackerHandler({
-      ledger: stack.ledger,
-      lookup: s3ObjectLookup(s3()),
-      describer: s3ObjectDescriber(s3(), ["contentType", "tags", "storageClass"]),
-      logger: new Logger({ serviceName: "enrich-test", logLevel: "SILENT" }),
-      concurrency: 4,
-    });
+  const handler = () => trackerDescribing(["contentType", "tags", "storageClass"]);
   const get = (key: string) => stack.ledger.get(bucket, key, { consistentRead: true });
 
   it("keeps the tags of each create, then follows PutObjectTagging and DeleteObjectTagging, each in the key's history", async () => {
@@ -245,14 +244,7 @@ describe("metadata events: tagging, transitions, restores", () => {
 
   it("ignores metadata events for fields it does not keep", async () => {
     let ignored = 0;
-    const contentOnly = createTrackerHandler({
-      ledger: stack.ledger,
-      lookup: s3ObjectLookup(s3()),
-      describer: s3ObjectDescriber(s3(), ["contentType"]),
-      logger: new Logger({ serviceName: "enrich-test", logLevel: "SILENT" }),
-      concurrency: 4,
-      onBatchComplete: (counts) => (ignored += counts.ignored),
-    });
+    const contentOnly = trackerDescribing(["contentType"], (counts) => (ignored += counts.ignored));
     expect((await contentOnly(sqsEventOf(tagged("tags/report.csv", "x", bucket)))).batchItemFailures).toEqual([]);
     expect(ignored).toBe(1);
     expect(await get("tags/report.csv")).toMatchObject({ tags: {} });
