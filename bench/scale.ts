@@ -15,7 +15,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { itemKeys, journalPartitionKey, ledgerTable, toItem, type LedgerRecord } from "../ledger/index.js";
-import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import { shardsForRate, type ChangeShardSetting } from "../ledger/change-shards.js";
+import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 
 export const ASSUMPTIONS = {
@@ -126,73 +127,58 @@ const ceilingOf = (eventsPerSecond: number, busiest: number) => Math.floor((even
 
 interface Setup {
   name: string;
-  changeShards: number;
+  changeShards: ChangeShardSetting;
   /** Fan-out tasks at once (the task queue's maximum concurrency). */
   reconcileConcurrency: number;
   warmWritesPerSecond?: number;
-  /** Backfill mode's budget for a run (`reconcileBackfillRepairsPerSecond`). */
-  backfillBudget: number;
   history: boolean;
 }
 
 const SETUPS: Setup[] = [
+  { name: "defaults (changeShards auto)", changeShards: "auto", reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency, history: true },
   {
-    name: "defaults (changeShards 1)",
-    changeShards: 1,
-    reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency,
-    backfillBudget: RECONCILE_DEFAULTS.backfillRepairsPerSecond,
-    history: true,
-  },
-  {
-    name: "changeShards 16, warmWriteUnitsPerSecond 24,000, backfill budget 8,000",
-    changeShards: 16,
+    name: "auto, warmWriteUnitsPerSecond 24,000",
+    changeShards: "auto",
     reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency,
     warmWritesPerSecond: 24_000,
-    backfillBudget: 8_000,
     history: true,
   },
-  {
-    name: "changeShards 32, warmWriteUnitsPerSecond 24,000, backfill budget 8,000",
-    changeShards: 32,
-    reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency,
-    warmWritesPerSecond: 24_000,
-    backfillBudget: 8_000,
-    history: true,
-  },
+  { name: "changeShards 1 (fixed)", changeShards: 1, reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency, history: true },
 ];
+
+/** The shards a bucket's changes are written with at `changesPerSecond`: sized by the writers (ledger/shard-sizing.ts), or fixed. */
+const shardsAt = (setup: Setup, changesPerSecond: number) => (setup.changeShards === "auto" ? shardsForRate(changesPerSecond) : setup.changeShards);
 
 function sustained(setup: Setup, overwriteShare: number) {
   const rate = 10_000;
-  const load = partitionLoad(rate, setup.changeShards, overwriteShare);
+  const shards = shardsAt(setup, rate);
+  const load = partitionLoad(rate, shards, overwriteShare);
   const tracker = Math.floor((ASSUMPTIONS.trackerInstances * TRACKER_DEFAULTS.writeConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs);
   const limits = { base: ceilingOf(rate, load.base), changeIndex: ceilingOf(rate, load.changeIndex), journal: ceilingOf(rate, load.journal), tracker };
-  return { load, limits, eventsPerSecond: Math.min(...Object.values(limits)) };
+  return { shards, load, limits, eventsPerSecond: Math.min(...Object.values(limits)) };
 }
 
 function backfill(setup: Setup, objects = 10_000_000) {
   const writeUnitsPerObject = 1 + (setup.history ? 1 : 0);
-  const load = partitionLoad(10_000, setup.changeShards, 0);
+  const budget = backfillBudget(setup.warmWritesPerSecond);
+  // Reconciliation sizes the shards for the budget when it plans the run.
+  const shards = shardsAt(setup, budget);
+  const ceiling = (count: number) => ceilingOf(10_000, partitionLoad(10_000, count, 0).changeIndex);
   const limits = {
     // Backfill mode: 64 repairs in flight per task, paced to the run's budget.
-    writers: Math.min(
-      setup.backfillBudget,
-      Math.floor((setup.reconcileConcurrency * RECONCILE_DEFAULTS.backfillWriteConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs),
-    ),
+    writers: Math.min(budget, Math.floor((setup.reconcileConcurrency * RECONCILE_DEFAULTS.backfillWriteConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs)),
     listing: Math.floor((setup.reconcileConcurrency * ASSUMPTIONS.s3ListPageKeys * 1_000) / ASSUMPTIONS.s3ListPageMs),
-    changeIndex: ceilingOf(10_000, load.changeIndex),
-    base: ceilingOf(10_000, load.base),
+    changeIndex: ceiling(shards),
+    base: ceilingOf(10_000, partitionLoad(10_000, shards, 0).base),
     table: Math.floor((setup.warmWritesPerSecond ?? ASSUMPTIONS.onDemandInitialWritesPerSecond) / writeUnitsPerObject),
   };
   const objectsPerSecond = Math.min(...Object.values(limits));
-  // What the backfill leaves the tracker: the fan-out's writers in flight over the latency are
-  // its write budget, and it throttles nothing else while the table and today's change
-  // partitions keep room for the tracker's events.
+  // What the backfill leaves the tracker: the table's writes not spent on repairs, and room in
+  // the change index, which sized shards raise as the tracker's events add to the backfill's.
   const tableWrites = setup.warmWritesPerSecond ?? ASSUMPTIONS.onDemandInitialWritesPerSecond;
-  const trackerEventsLeft = Math.max(
-    0,
-    Math.min((tableWrites - objectsPerSecond * writeUnitsPerObject) / writeUnitsPerObject, limits.changeIndex - objectsPerSecond),
-  );
-  return { limits, objectsPerSecond, minutes: objects / objectsPerSecond / 60, trackerEventsLeft };
+  const indexRoom = (setup.changeShards === "auto" ? ceiling(shardsForRate(Infinity)) : limits.changeIndex) - objectsPerSecond;
+  const trackerEventsLeft = Math.max(0, Math.min((tableWrites - objectsPerSecond * writeUnitsPerObject) / writeUnitsPerObject, indexRoom));
+  return { budget, shards, limits, objectsPerSecond, minutes: objects / objectsPerSecond / 60, trackerEventsLeft };
 }
 
 function nightly(setup: Setup, source: "list" | "inventory", objects = 10_000_000, drift = 0.01) {
@@ -225,33 +211,52 @@ function nightly(setup: Setup, source: "list" | "inventory", objects = 10_000_00
  * Requests for "what changed since T": the bucket's registry item (its shard counts), each day's
  * partitions once, and one per further page (1 MB).
  */
-function changesRequests(changeShards: number, days: number, changes: number) {
+function changesRequests(shards: number, days: number, changes: number) {
   const perPage = Math.floor((1024 * 1024) / typicalItemBytes());
-  return 1 + days * changeShards + Math.max(0, Math.ceil(changes / perPage) - days * changeShards);
+  return 1 + days * shards + Math.max(0, Math.ceil(changes / perPage) - days * shards);
+}
+
+/**
+ * The cheapest nightly run of 10,000,000 objects with 1% drift that on-demand prices allow, for
+ * any design that keeps a change feed: each missing object's item and its change-index entry
+ * (no journal), listed from S3 Inventory, with nothing read from the index at all.
+ */
+function nightlyFloor(objects = 10_000_000, drift = 0.01) {
+  const repairs = objects * drift * 2 * (ASSUMPTIONS.dollarsPerMillionWriteUnits / 1_000_000);
+  return repairs + (objects / 1_000_000) * ASSUMPTIONS.dollarsPerMillionInventoried;
 }
 
 export async function benchScale(log: (line: string) => void): Promise<object> {
+  const quietRate = 10_000 / 86_400;
   const results = SETUPS.map((setup) => ({
     setup,
     sustained: { creates: sustained(setup, 0), overwrites: sustained(setup, 1) },
     backfill: backfill(setup),
     nightly: { list: nightly(setup, "list"), inventory: nightly(setup, "inventory") },
     changes: {
-      sinceYesterdayAt1M: changesRequests(setup.changeShards, 2, 10_000),
+      // 1,000,000 objects, 10,000 of them changed a day.
+      sinceYesterdayAt1M: changesRequests(shardsAt(setup, quietRate), 2, 10_000),
       fullListingAt1M: 1_000_000 / ASSUMPTIONS.s3ListPageKeys,
+      // A bucket changing 10,000 times a second, read back for one hour.
+      busyShards: shardsAt(setup, 10_000),
+      busyHour: changesRequests(shardsAt(setup, 10_000), 1, 10_000 * 3_600),
     },
   }));
   const number = (value: number) => value.toLocaleString("en-US");
   log("| | " + results.map((result) => result.setup.name).join(" | ") + " |");
   log("|---|" + results.map(() => "---").join("|") + "|");
   const row = (name: string, cell: (result: (typeof results)[number]) => string) => log(`| ${name} | ${results.map(cell).join(" | ")} |`);
-  row("sustained events/s per bucket, creates (goal 10,000)", (r) => number(r.sustained.creates.eventsPerSecond));
+  row("sustained events/s per bucket, creates (goal 10,000)", (r) => `${number(r.sustained.creates.eventsPerSecond)} (${r.sustained.creates.shards} shards)`);
   row("sustained events/s per bucket, overwrites", (r) => number(r.sustained.overwrites.eventsPerSecond));
   row("busiest partition at 10,000 creates/s: base / change index / journal", (r) => {
     const load = r.sustained.creates.load;
     return `${number(load.base)} / ${number(load.changeIndex)} / ${number(load.journal)} writes/s`;
   });
-  row("first backfill, 10,000,000 objects (goal 30 min)", (r) => `${r.backfill.minutes.toFixed(1)} min at ${number(r.backfill.objectsPerSecond)}/s`);
+  row(
+    "first backfill, 10,000,000 objects (goal 30 min)",
+    (r) =>
+      `${r.backfill.minutes.toFixed(1)} min at ${number(r.backfill.objectsPerSecond)}/s (budget ${number(r.backfill.budget)}, ${r.backfill.shards} shards)`,
+  );
   row("tracker events/s the backfill leaves room for", (r) => number(r.backfill.trackerEventsLeft));
   row(
     "nightly run, 10,000,000 objects, 1% drift, list (goal 15 min, $0.15)",
@@ -263,9 +268,14 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
     "of which reading the index (items of about this many bytes, from the codec)",
     (r) => `$${r.nightly.list.cost.indexReads.toFixed(3)} (${r.nightly.list.itemBytes} B)`,
   );
+  row("lowest any change-feed design can cost: items and index entries only, inventory, no reads", () => `$${nightlyFloor().toFixed(3)}`);
   row(
-    "changes since yesterday at 1,000,000 objects (goal 100 x fewer than 1,000)",
+    "changes since yesterday, 1,000,000 objects, 10,000 changes a day (goal 100 x fewer than 1,000)",
     (r) => `${r.changes.sinceYesterdayAt1M} requests (${Math.floor(r.changes.fullListingAt1M / r.changes.sinceYesterdayAt1M)} x fewer)`,
   );
-  return { assumptions: ASSUMPTIONS, partitionLimit: ledgerTable.changeIndex.maxShards, results };
+  row(
+    "changes of the last hour at 10,000 changes/s (36,000,000)",
+    (r) => `${number(r.changes.busyHour)} requests, ${r.changes.busyShards} of them for the shards`,
+  );
+  return { assumptions: ASSUMPTIONS, partitionLimit: ledgerTable.changeIndex.maxShards, nightlyFloor: nightlyFloor(), results };
 }

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_CHANGE_SHARDS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
-import { ledgerTable } from "../ledger/table.js";
+import { changeShardSettingSchema } from "../ledger/change-shards.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 import { INGEST_DEFAULTS } from "../ingest/defaults.js";
@@ -33,7 +33,7 @@ const retentionDays = z.coerce.number().int().positive().default(DEFAULT_RETENTI
 /** Days the journal keeps each change; 0: no journal. */
 const historyDays = z.coerce.number().int().min(0).max(3650).default(0);
 /** The writers' change-index shards per bucket-day (ledger/table.ts). */
-const changeShards = z.coerce.number().int().min(1).max(ledgerTable.changeIndex.maxShards).default(DEFAULT_CHANGE_SHARDS);
+const changeShards = changeShardSettingSchema.default(DEFAULT_CHANGE_SHARDS);
 /** Comma-separated enrichment fields (sdk/object-details.ts); empty: none. */
 const enrichList = z
   .string()

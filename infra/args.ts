@@ -5,9 +5,9 @@
  */
 import { z } from "zod";
 import { DEFAULT_CHANGE_SHARDS, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
-import { ledgerTable } from "../ledger/table.js";
+import { changeShardSettingSchema } from "../ledger/change-shards.js";
 import { enrichmentFieldsSchema } from "../sdk/object-details.js";
-import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 import { INGEST_DEFAULTS } from "../ingest/defaults.js";
 import { IngestRulesError, ingestRuleSchema, resolveIngestRules } from "../ingest/rules.js";
@@ -120,102 +120,107 @@ export const MAX_BATCH_WITHOUT_WINDOW = 10;
 
 const filterSchema = z.object({ prefix: z.string().default(""), suffix: z.string().default("") });
 
-export const bucketLedgerArgsSchema = z.object({
-  /** A bucket this stack creates and owns, with secure defaults. */
-  createBucket: z
-    .object({
-      name: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name").optional(),
-      versioning: z.boolean().default(false),
-      filters: z.array(filterSchema).default([]),
-      forceDestroy: z.boolean().default(false),
-    })
-    .optional(),
-  /** Existing buckets to track; the stack never deletes them. */
-  adoptBuckets: z
-    .array(z.object({ name: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name"), filters: z.array(filterSchema).default([]) }))
-    .default([]),
-  delivery: z.enum(["sqs", "eventbridge"]).default("sqs"),
-  /** Opt-in: let the stack own (and so replace) adopted buckets' notification configuration. */
-  replaceExistingNotifications: z.boolean().default(false),
-  retentionDays: z.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
-  /** The journal: every change of every key, kept `days` days (ledger/history.ts). */
-  history: z
-    .object({
-      enabled: z.boolean().default(true),
-      days: z.number().int().min(1).max(3650).default(DEFAULT_HISTORY_DAYS),
-    })
-    .prefault({}),
-  /** Change-index partitions per bucket-day (ledger/table.ts): the writers' `changeShards`. */
-  changeShards: z.number().int().min(1).max(ledgerTable.changeIndex.maxShards).default(DEFAULT_CHANGE_SHARDS),
-  /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */
-  enrich: enrichmentFieldsSchema.default([]),
-  deletionProtection: z.boolean().default(true),
-  /** Pre-warmed writes per second for the table and its change index (a first backfill); on-demand's 4,000 without. */
-  warmWriteUnitsPerSecond: z.number().int().min(4_000).max(400_000).optional(),
-  maxReceiveCount: z.number().int().min(1).max(1000).default(5),
-  tracker: z
-    .object({
-      batchSize: z.number().int().min(1).max(10_000).default(100),
-      batchingWindowSeconds: z.number().int().min(0).max(300).default(5),
-      maximumConcurrency: z.number().int().min(2).max(1000).default(10),
-      timeoutSeconds: z.number().int().min(3).max(900).default(60),
-      memoryMb: z.number().int().min(128).max(10_240).default(512),
-      writeConcurrency: z.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
-    })
-    .prefault({}),
-  reconcile: z
-    .object({
-      source: z.enum(["list", "inventory"]).default("list"),
-      schedule: z.string().default("cron(0 3 * * ? *)"),
-      timezone: z.string().default("UTC"),
-      maxDeleteFraction: z.number().min(0).max(1).default(RECONCILE_DEFAULTS.maxDeleteFraction),
-      timeoutSeconds: z.number().int().min(60).max(900).default(900),
-      memoryMb: z.number().int().min(128).max(10_240).default(1024),
-      /** Key ranges a run is split into; each is one resumable task. */
-      tasksPerRun: z.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
-      /** Task invocations at once (the SQS event source's MaximumConcurrency, at least 2). */
-      maximumConcurrency: z.number().int().min(2).max(1000).default(RECONCILE_DEFAULTS.maximumConcurrency),
-      /** Backfill mode's write budget for a whole run (reconcile/defaults.ts). */
-      backfillRepairsPerSecond: z.number().int().min(1).max(1_000_000).default(RECONCILE_DEFAULTS.backfillRepairsPerSecond),
-    })
-    .prefault({}),
-  /** The HTTP query API: off unless asked for; IAM-authorized unless `authorization: "none"`. */
-  api: z
-    .object({
-      enabled: z.boolean().default(false),
-      authorization: z.enum(["iam", "none"]).default("iam"),
-      throttlingRateLimit: z.number().min(1).max(10_000).default(50),
-      throttlingBurstLimit: z.number().int().min(1).max(5_000).default(100),
-    })
-    .prefault({}),
-  /** Row ingestion: CSV / JSON Lines objects mirrored row by row into DynamoDB tables (see ingest/rules.ts). */
-  ingest: z
-    .object({
-      rules: z.array(ingestRuleSchema).default([]),
-      timeoutSeconds: z.number().int().min(60).max(900).default(900),
-      memoryMb: z.number().int().min(128).max(10_240).default(1024),
-      /** Ingestion invocations at once (the FIFO event source's MaximumConcurrency, at least 2). */
-      maximumConcurrency: z.number().int().min(2).max(1000).default(5),
-      writeConcurrency: z.number().int().min(1).max(256).default(INGEST_DEFAULTS.writeConcurrency),
-    })
-    .prefault({}),
-  monitoring: z
-    .object({
-      alarmEmail: z.string().email().optional(),
-      alarmTopicArn: z.string().startsWith("arn:").optional(),
-      driftAlarmThreshold: z.number().int().min(0).default(100),
-      logRetentionDays: z
-        .number()
-        .int()
-        .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
-          message: `must be one of the values CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`,
-        })
-        .default(30),
-      /** Defaults to one derived from the project, stack and component names. */
-      dashboardName: z.string().regex(DASHBOARD_NAME, "CloudWatch dashboard names hold only letters, digits, - and _ (at most 255)").optional(),
-    })
-    .prefault({}),
-});
+export const bucketLedgerArgsSchema = z
+  .object({
+    /** A bucket this stack creates and owns, with secure defaults. */
+    createBucket: z
+      .object({
+        name: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name").optional(),
+        versioning: z.boolean().default(false),
+        filters: z.array(filterSchema).default([]),
+        forceDestroy: z.boolean().default(false),
+      })
+      .optional(),
+    /** Existing buckets to track; the stack never deletes them. */
+    adoptBuckets: z
+      .array(z.object({ name: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name"), filters: z.array(filterSchema).default([]) }))
+      .default([]),
+    delivery: z.enum(["sqs", "eventbridge"]).default("sqs"),
+    /** Opt-in: let the stack own (and so replace) adopted buckets' notification configuration. */
+    replaceExistingNotifications: z.boolean().default(false),
+    retentionDays: z.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
+    /** The journal: every change of every key, kept `days` days (ledger/history.ts). */
+    history: z
+      .object({
+        enabled: z.boolean().default(true),
+        days: z.number().int().min(1).max(3650).default(DEFAULT_HISTORY_DAYS),
+      })
+      .prefault({}),
+    /** Change-index partitions per bucket-day (ledger/change-shards.ts): "auto", sized from each bucket's rate, or a fixed 1 to 32. */
+    changeShards: changeShardSettingSchema.default(DEFAULT_CHANGE_SHARDS),
+    /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */
+    enrich: enrichmentFieldsSchema.default([]),
+    deletionProtection: z.boolean().default(true),
+    /** Pre-warmed writes per second for the table and its change index (a first backfill); on-demand's 4,000 without. */
+    warmWriteUnitsPerSecond: z.number().int().min(4_000).max(400_000).optional(),
+    maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+    tracker: z
+      .object({
+        batchSize: z.number().int().min(1).max(10_000).default(100),
+        batchingWindowSeconds: z.number().int().min(0).max(300).default(5),
+        maximumConcurrency: z.number().int().min(2).max(1000).default(10),
+        timeoutSeconds: z.number().int().min(3).max(900).default(60),
+        memoryMb: z.number().int().min(128).max(10_240).default(512),
+        writeConcurrency: z.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
+      })
+      .prefault({}),
+    reconcile: z
+      .object({
+        source: z.enum(["list", "inventory"]).default("list"),
+        schedule: z.string().default("cron(0 3 * * ? *)"),
+        timezone: z.string().default("UTC"),
+        maxDeleteFraction: z.number().min(0).max(1).default(RECONCILE_DEFAULTS.maxDeleteFraction),
+        timeoutSeconds: z.number().int().min(60).max(900).default(900),
+        memoryMb: z.number().int().min(128).max(10_240).default(1024),
+        /** Key ranges a run is split into; each is one resumable task. */
+        tasksPerRun: z.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
+        /** Task invocations at once (the SQS event source's MaximumConcurrency, at least 2). */
+        maximumConcurrency: z.number().int().min(2).max(1000).default(RECONCILE_DEFAULTS.maximumConcurrency),
+        /** Backfill mode's write budget for a whole run; by default from the table's warm throughput (reconcile/defaults.ts). */
+        backfillRepairsPerSecond: z.number().int().min(1).max(1_000_000).optional(),
+      })
+      .prefault({}),
+    /** The HTTP query API: off unless asked for; IAM-authorized unless `authorization: "none"`. */
+    api: z
+      .object({
+        enabled: z.boolean().default(false),
+        authorization: z.enum(["iam", "none"]).default("iam"),
+        throttlingRateLimit: z.number().min(1).max(10_000).default(50),
+        throttlingBurstLimit: z.number().int().min(1).max(5_000).default(100),
+      })
+      .prefault({}),
+    /** Row ingestion: CSV / JSON Lines objects mirrored row by row into DynamoDB tables (see ingest/rules.ts). */
+    ingest: z
+      .object({
+        rules: z.array(ingestRuleSchema).default([]),
+        timeoutSeconds: z.number().int().min(60).max(900).default(900),
+        memoryMb: z.number().int().min(128).max(10_240).default(1024),
+        /** Ingestion invocations at once (the FIFO event source's MaximumConcurrency, at least 2). */
+        maximumConcurrency: z.number().int().min(2).max(1000).default(5),
+        writeConcurrency: z.number().int().min(1).max(256).default(INGEST_DEFAULTS.writeConcurrency),
+      })
+      .prefault({}),
+    monitoring: z
+      .object({
+        alarmEmail: z.string().email().optional(),
+        alarmTopicArn: z.string().startsWith("arn:").optional(),
+        driftAlarmThreshold: z.number().int().min(0).default(100),
+        logRetentionDays: z
+          .number()
+          .int()
+          .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+            message: `must be one of the values CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`,
+          })
+          .default(30),
+        /** Defaults to one derived from the project, stack and component names. */
+        dashboardName: z.string().regex(DASHBOARD_NAME, "CloudWatch dashboard names hold only letters, digits, - and _ (at most 255)").optional(),
+      })
+      .prefault({}),
+  })
+  .transform((args) => ({
+    ...args,
+    reconcile: { ...args.reconcile, backfillRepairsPerSecond: args.reconcile.backfillRepairsPerSecond ?? backfillBudget(args.warmWriteUnitsPerSecond) },
+  }));
 
 export type BucketLedgerArgs = z.input<typeof bucketLedgerArgsSchema>;
 export type ResolvedBucketLedgerArgs = z.output<typeof bucketLedgerArgsSchema>;

@@ -1,4 +1,5 @@
 /** Small builders for IAM policy JSON; least privilege is easier to review when it is data. */
+import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -30,6 +31,24 @@ export function journalStatements(tableArn: pulumi.Input<string>, historyDays: n
       Action: "dynamodb:BatchWriteItem",
       Resource: tableArn,
       Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["journal#*"] } },
+    },
+  ];
+}
+
+/**
+ * What sizing change shards from a bucket's rate needs of a writer that may not update items
+ * otherwise (the tracker): UpdateItem (an atomic ADD), only in the `rate#` partitions
+ * (ledger/keys.ts). Nothing with a fixed count.
+ */
+export function changeRateStatements(tableArn: pulumi.Input<string>, changeShards: ChangeShardSetting): Statement[] {
+  if (changeShards !== "auto") return [];
+  return [
+    {
+      Sid: "CountChanges",
+      Effect: "Allow",
+      Action: "dynamodb:UpdateItem",
+      Resource: tableArn,
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["rate#*"] } },
     },
   ];
 }

@@ -4,6 +4,7 @@
  * Lambda with bounded concurrency, and, for the inventory source, S3 Inventory reports
  * delivered to a destination bucket.
  */
+import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
@@ -24,7 +25,7 @@ export interface ReconcilerArgs {
   retentionDays: number;
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
-  changeShards: number;
+  changeShards: ChangeShardSetting;
   /** Object metadata asked of S3 for each object repaired (HeadObject: s3:GetObject and s3:ListBucket, which it has). */
   enrich: readonly EnrichmentField[];
   buckets: { logicalName: string; name: pulumi.Input<string>; arn: pulumi.Input<string> }[];

@@ -120,7 +120,7 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
     replaceExistingNotifications: boolean(values, "replaceExistingNotifications"),
     retentionDays: integer(values, "retentionDays"),
     history: defined({ enabled: boolean(values, "history"), days: integer(values, "historyDays") }),
-    changeShards: integer(values, "changeShards"),
+    changeShards: values.changeShards === "auto" ? "auto" : integer(values, "changeShards"),
     ...(values.enrich !== undefined && { enrich: list(values, "enrich") as BucketLedgerArgs["enrich"] }),
     deletionProtection: boolean(values, "deletionProtection"),
     warmWriteUnitsPerSecond: integer(values, "warmWriteUnitsPerSecond"),

@@ -2,12 +2,13 @@
  * The tracker: the Lambda that applies S3 events to the ledger, its role, and the SQS event
  * source that feeds it batches with partial batch failures and bounded concurrency.
  */
+import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { TrackerVariables } from "../functions/environment.js";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
 import { BundledFunction } from "./bundled-function.js";
-import { describeStatements, journalStatements } from "./policy.js";
+import { changeRateStatements, describeStatements, journalStatements } from "./policy.js";
 import { metadataEventsFor } from "../events/subscriptions.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
@@ -17,7 +18,7 @@ export interface TrackerArgs {
   retentionDays: number;
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
-  changeShards: number;
+  changeShards: ChangeShardSetting;
   /** Object metadata asked of S3 on each create. HeadObject needs only what the tracker already has (s3:GetObject, s3:ListBucket); tags need GetObjectTagging. */
   enrich: readonly EnrichmentField[];
   logRetentionDays: number;
@@ -73,7 +74,9 @@ export class Tracker extends pulumi.ComponentResource {
             ? [{ Sid: "DescribeLedgerObjects", Effect: "Allow" as const, Action: "dynamodb:UpdateItem", Resource: args.table.arn }]
             : []),
           ...journalStatements(args.table.arn, args.historyDays),
-          // The reconciled-through watermark, once per batch: late creates older than it are stale.
+          ...changeRateStatements(args.table.arn, args.changeShards),
+          // Once per batch, the reconciled-through watermark (late creates older than it are stale);
+          // every 20 s, the bucket's change-shard epochs.
           { Sid: "ReadReconciledWatermark", Effect: "Allow", Action: "dynamodb:GetItem", Resource: args.table.arn },
           // HeadObject, only after a specific version is deleted, to learn what is current.
           { Sid: "HeadTrackedObjects", Effect: "Allow", Action: "s3:GetObject", Resource: args.buckets.map((bucket) => pulumi.interpolate`${bucket.arn}/*`) },

@@ -4,11 +4,13 @@
  * and `status` list them with one Query, and a command can say that a bucket was never seen.
  *
  * Each bucket's item also records how its change index is sharded, and since when
- * (`changeShards`, a list of epochs): readers of the change feed take the partitions of each day
- * from it, so they need no setting, and a stack may change its `changeShards` at any time.
+ * (`changeShards`, a list of epochs, ledger/change-shards.ts): readers of the change feed take
+ * the partitions of each day from it, so they need no setting, and the count may change at any
+ * time, by a stack's setting or with the bucket's rate.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, paginateQuery, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { countAt, countsOnDay, epochsOrUnsharded, withEpoch, type ChangeShardEpoch } from "./change-shards.js";
 import { BUCKET_REGISTRY_PARTITION, changeDayKeys } from "./keys.js";
 import type { QueryContext } from "./queries.js";
 import { attributeNames } from "./record.js";
@@ -19,15 +21,6 @@ export interface KnownBucket {
   firstSeenAt: string;
 }
 
-/** From `from` (a UTC day, YYYY-MM-DD) on, the bucket's changes were written with `count` shards. */
-export interface ChangeShardEpoch {
-  from: string;
-  count: number;
-}
-
-/** Before the registry recorded shards, every table wrote one change partition per day. */
-const UNSHARDED: ChangeShardEpoch = { from: "0000-00-00", count: 1 };
-
 const registryKey = (bucket: string) => ({ [attributeNames.pk]: BUCKET_REGISTRY_PARTITION, [attributeNames.sk]: bucket });
 
 async function readRegistryItem(ctx: QueryContext, bucket: string): Promise<Record<string, unknown> | undefined> {
@@ -35,50 +28,19 @@ async function readRegistryItem(ctx: QueryContext, bucket: string): Promise<Reco
   return Item;
 }
 
-const epochsOf = (item: Record<string, unknown> | undefined): ChangeShardEpoch[] =>
-  Array.isArray(item?.changeShards) && item.changeShards.length > 0 ? (item.changeShards as ChangeShardEpoch[]) : [UNSHARDED];
-
-/**
- * Records a bucket, and the change shards its writers use from today; called before a writer's
- * first change of the bucket. A new shard count starts an epoch today: today's changes may be
- * under either count, and readers query both for that day.
- */
-export async function registerBucket(ctx: QueryContext, bucket: string, now: Date, changeShards = 1): Promise<void> {
-  const today = now.toISOString().slice(0, 10);
-  const epochs = changeShards === 1 ? [UNSHARDED] : [UNSHARDED, { from: today, count: changeShards }];
+/** Records a bucket, once: called before a writer's first change of it. */
+export async function registerBucket(ctx: QueryContext, bucket: string, now: Date): Promise<void> {
   try {
     await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: { ...registryKey(bucket), bucket, firstSeenAt: now.toISOString(), changeShards: epochs },
+        Item: { ...registryKey(bucket), bucket, firstSeenAt: now.toISOString() },
         ConditionExpression: "attribute_not_exists(#pk)",
         ExpressionAttributeNames: { "#pk": attributeNames.pk },
       }),
     );
-    return;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
-  const item = await readRegistryItem(ctx, bucket);
-  const recorded = epochsOf(item);
-  if (recorded.at(-1)!.count === changeShards) return;
-  const stored = Array.isArray(item?.changeShards) ? item.changeShards.length : 0;
-  try {
-    // A put over the item read, not an update: the writers' roles may put items but not update them.
-    await ctx.documentClient.send(
-      new PutCommand({
-        TableName: ctx.tableName,
-        Item: { ...item, ...registryKey(bucket), changeShards: [...recorded, { from: today, count: changeShards }] },
-        // Only over the epochs read: two writers changing the count at once cannot lose one.
-        ConditionExpression: stored === 0 ? "attribute_not_exists(#epochs)" : "size(#epochs) = :read",
-        ExpressionAttributeNames: { "#epochs": "changeShards" },
-        ...(stored > 0 && { ExpressionAttributeValues: { ":read": stored } }),
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    // Another writer recorded an epoch meanwhile: read it again.
-    return registerBucket(ctx, bucket, now, changeShards);
   }
 }
 
@@ -86,13 +48,53 @@ export async function isRegistered(ctx: QueryContext, bucket: string): Promise<b
   return (await readRegistryItem(ctx, bucket)) !== undefined;
 }
 
-/** The change-index partitions each day of the bucket may be in, from its recorded epochs. */
-export async function changePartitions(ctx: QueryContext, bucket: string): Promise<(day: string) => string[]> {
-  const epochs = epochsOf(await readRegistryItem(ctx, bucket));
-  return (day) => {
-    const counts = new Set(epochs.filter((epoch, index) => epoch.from <= day && (epochs[index + 1]?.from ?? "9999") >= day).map((epoch) => epoch.count));
-    return [...counts].flatMap((count) => changeDayKeys(bucket, day, count));
-  };
+/** The bucket's change-shard epochs, read strongly consistently (see ledger/change-shards.ts). */
+export async function readChangeShards(ctx: QueryContext, bucket: string): Promise<ChangeShardEpoch[]> {
+  return epochsOrUnsharded((await readRegistryItem(ctx, bucket))?.changeShards);
+}
+
+/**
+ * Records that the bucket's changes are written with `epoch.count` shards from `epoch.from` on
+ * (at least EPOCH_LEAD_MS ahead: see ledger/change-shards.ts), unless that count is already in
+ * force then; resolves with the epochs recorded.
+ */
+export async function recordChangeShards(
+  ctx: QueryContext,
+  bucket: string,
+  epoch: ChangeShardEpoch,
+  keepAfter: string,
+  now: Date,
+): Promise<ChangeShardEpoch[]> {
+  const item = await readRegistryItem(ctx, bucket);
+  const recorded = epochsOrUnsharded(item?.changeShards);
+  if (countAt(recorded, epoch.from) === epoch.count && recorded.every((known) => known.from <= epoch.from)) return recorded;
+  const epochs = withEpoch(recorded, epoch, keepAfter);
+  const stored = Array.isArray(item?.changeShards) ? item.changeShards.length : 0;
+  try {
+    // A put over the item read, not an update: the writers' roles may put items but not update them.
+    await ctx.documentClient.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: { bucket, firstSeenAt: now.toISOString(), ...item, ...registryKey(bucket), changeShards: epochs },
+        // Only over the epochs read: two writers changing the count at once cannot lose one.
+        ConditionExpression: stored === 0 ? "attribute_not_exists(#epochs)" : "size(#epochs) = :read AND #epochs[0].#from = :first",
+        ExpressionAttributeNames: { "#epochs": "changeShards", ...(stored > 0 && { "#from": "from" }) },
+        ...(stored > 0 && { ExpressionAttributeValues: { ":read": stored, ":first": recorded[0]!.from } }),
+      }),
+    );
+    return epochs;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // Another writer recorded an epoch meanwhile: decide again over what it recorded.
+    return recordChangeShards(ctx, bucket, epoch, keepAfter, now);
+  }
+}
+
+/** The change-index partitions of each day of the bucket, and when they were read (see READ_AHEAD_MS). */
+export async function changePartitions(ctx: QueryContext, bucket: string): Promise<{ partitionsOf: (day: string) => string[]; readAt: Date }> {
+  const readAt = new Date();
+  const epochs = await readChangeShards(ctx, bucket);
+  return { readAt, partitionsOf: (day) => countsOnDay(epochs, day).flatMap((count) => changeDayKeys(bucket, day, count)) };
 }
 
 /** Every bucket recorded, in name order. */

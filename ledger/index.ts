@@ -34,3 +34,4 @@ export {
 } from "./ingestions.js";
 export type { History, HistoryEntry } from "./history.js";
 export type { KnownBucket } from "./buckets.js";
+export { changeShardSettingSchema, type ChangeShardEpoch, type ChangeShardSetting } from "./change-shards.js";

@@ -86,6 +86,23 @@ export const reconcileKeys = {
 export const BUCKET_REGISTRY_PARTITION = "registry#buckets";
 
 /**
+ * How many changes the writers recorded for a bucket, per minute (ledger/change-rate.ts), from
+ * which they size its change shards:
+ *
+ *   rate#<bucket>                    sort key the minute, YYYY-MM-DDTHH:MM (UTC)
+ *
+ * Each writer adds its count at most every few seconds, so the item sees a few writes a second
+ * however busy the bucket is.
+ */
+export function changeRatePartitionKey(bucket: string): string {
+  return `rate#${bucket}`;
+}
+
+export const changeRateKeys = {
+  minute: (at: Date) => at.toISOString().slice(0, 16),
+} as const;
+
+/**
  * The keys of row ingestion's records, beside the objects in the ledger table:
  *
  *   ingest#<bucket>                  sort key the object key: its latest ingestion

@@ -23,6 +23,8 @@ import { bucketStats, readNewestChange, type BucketStats } from "./stats.js";
 import { isRegistered, listKnownBuckets, registerBucket, type KnownBucket } from "./buckets.js";
 import { readHistory, type History } from "./history.js";
 import { JournalWriter } from "./journal-writer.js";
+import type { ChangeShardSetting } from "./change-shards.js";
+import { ChangeShardSizer } from "./shard-sizing.js";
 import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
@@ -45,8 +47,11 @@ import {
 export const DEFAULT_RETENTION_DAYS = 30;
 /** How long the journal keeps each change of a key, when a stack turns it on (it does by default). */
 export const DEFAULT_HISTORY_DAYS = 90;
-/** One change partition per bucket-day: the fewest requests for `changes`, up to about 1,000 changes/s. */
-export const DEFAULT_CHANGE_SHARDS = 1;
+/**
+ * Sized from each bucket's rate (ledger/shard-sizing.ts): one change partition per day, the
+ * fewest requests for `changes`, until a bucket records more than 500 changes/s.
+ */
+export const DEFAULT_CHANGE_SHARDS: ChangeShardSetting = "auto";
 const SECONDS_PER_DAY = 86_400;
 
 export interface LedgerOptions {
@@ -61,12 +66,12 @@ export interface LedgerOptions {
    */
   historyDays?: number;
   /**
-   * For the ledger's writers: change-index partitions per bucket-day (1 to 32). Above about
-   * 1,000 changes/s per bucket, one partition throttles the table's writes; N lift that to about
-   * N x 1,000, for N requests per day read. Readers take each bucket's counts from its registry
-   * item and need no setting.
+   * For the ledger's writers: change-index partitions per bucket-day, "auto" (sized from each
+   * bucket's rate, the default) or a fixed 1 to 32. Above about 1,000 changes/s per bucket, one
+   * partition throttles the table's writes; N lift that to about N x 1,000, for N requests per
+   * day read. Readers take each bucket's counts from its registry item and need no setting.
    */
-  changeShards?: number;
+  changeShards?: ChangeShardSetting;
   now?: () => Date;
 }
 
@@ -81,8 +86,8 @@ export function createDocumentClient(client: DynamoDBClient = withoutSdkLogger(n
 export class Ledger {
   readonly tableName: string;
   readonly retentionDays: number;
-  /** Change-index shards per bucket-day this instance writes with. */
-  readonly changeShards: number;
+  /** This instance's change-shard setting, as a writer. */
+  readonly changeShards: ChangeShardSetting;
   private readonly query: QueryContext;
   private readonly write: WriteContext;
   private readonly now: () => Date;
@@ -95,15 +100,22 @@ export class Ledger {
     this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
     this.now = options.now ?? (() => new Date());
     this.changeShards = options.changeShards ?? DEFAULT_CHANGE_SHARDS;
-    if (!Number.isInteger(this.changeShards) || this.changeShards < 1 || this.changeShards > ledgerTable.changeIndex.maxShards)
-      throw new RangeError(`changeShards must be an integer from 1 to ${ledgerTable.changeIndex.maxShards}, got ${this.changeShards}`);
+    if (
+      this.changeShards !== "auto" &&
+      (!Number.isInteger(this.changeShards) || this.changeShards < 1 || this.changeShards > ledgerTable.changeIndex.maxShards)
+    )
+      throw new RangeError(`changeShards must be "auto" or an integer from 1 to ${ledgerTable.changeIndex.maxShards}, got ${this.changeShards}`);
     this.query = { tableName: this.tableName, documentClient, shardCount: ledgerTable.shardCount };
     this.write = {
       tableName: this.tableName,
       documentClient,
       retentionSeconds: this.retentionDays * SECONDS_PER_DAY,
       now: this.now,
-      changeShards: this.changeShards,
+      shards: new ChangeShardSizer(this.query, {
+        setting: this.changeShards,
+        now: this.now,
+        retentionMs: this.retentionDays * SECONDS_PER_DAY * 1000,
+      }),
       ...(options.historyDays && {
         journal: new JournalWriter({ tableName: this.tableName, documentClient, retentionSeconds: options.historyDays * SECONDS_PER_DAY }),
       }),
@@ -212,11 +224,20 @@ export class Ledger {
   register(bucket: string): Promise<void> {
     let write = this.registered.get(bucket);
     if (!write) {
-      write = registerBucket(this.query, bucket, this.now(), this.changeShards);
+      write = registerBucket(this.query, bucket, this.now());
       write.catch(() => this.registered.delete(bucket));
       this.registered.set(bucket, write);
     }
     return write;
+  }
+
+  /**
+   * Sizes the bucket's change shards from its busiest minute of the last day, and for at least
+   * `atLeastPerSecond` changes/s: reconciliation's call at the start of a run (see
+   * ledger/shard-sizing.ts). Resolves with the count recorded.
+   */
+  resizeChangeShards(bucket: string, atLeastPerSecond = 0): Promise<number> {
+    return this.write.shards.resize(bucket, new Date(this.now().getTime() - SECONDS_PER_DAY * 1000), atLeastPerSecond);
   }
 
   /** The buckets writers have recorded, in name order. */

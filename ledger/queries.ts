@@ -8,6 +8,7 @@ import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryComma
 import { resumeAfter } from "./cursor.js";
 import { allPartitionKeys, assertValidObjectKey, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
 import { changePartitions } from "./buckets.js";
+import { READ_AHEAD_MS } from "./change-shards.js";
 import { mergeSorted } from "./merge.js";
 import { readAhead } from "./read-ahead.js";
 import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
@@ -157,7 +158,9 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
   const pageSize = query.pageSize;
   const { changeIndex } = ledgerTable;
   const tokenOf = (item: LedgerItem) => item[changeIndex.sortKey] as string;
-  const partitionsOf = await changePartitions(ctx, query.bucket);
+  const { partitionsOf, readAt } = await changePartitions(ctx, query.bucket);
+  // Changes recorded after this may be in partitions of a count recorded since we read them.
+  const readable = new Date(readAt.getTime() + READ_AHEAD_MS).toISOString();
   const today = () => new Date(Date.now() + CLOCK_SKEW_MS).toISOString().slice(0, 10);
   let lastDay = today();
   for (let days = daysBetween(dayOf(after), lastDay); days.length > 0;) {
@@ -177,7 +180,10 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
           query.prefetch,
         ),
       );
-      for await (const item of mergeSorted(shards, (a, b) => (tokenOf(a) < tokenOf(b) ? -1 : tokenOf(a) > tokenOf(b) ? 1 : 0))) yield fromItem(item);
+      for await (const item of mergeSorted(shards, (a, b) => (tokenOf(a) < tokenOf(b) ? -1 : tokenOf(a) > tokenOf(b) ? 1 : 0))) {
+        if (tokenOf(item) >= readable) return;
+        yield fromItem(item);
+      }
     }
     // A feed read across midnight goes on into the day that has begun meanwhile.
     const now = today();

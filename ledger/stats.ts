@@ -65,7 +65,7 @@ export async function bucketStats(
 export async function readNewestChange(ctx: QueryContext, bucket: string, lookBackDays: number): Promise<BucketStats["newestChange"]> {
   const { changeIndex } = ledgerTable;
   const day = new Date(Date.now() + CLOCK_SKEW_MS);
-  const partitionsOf = await changePartitions(ctx, bucket);
+  const { partitionsOf } = await changePartitions(ctx, bucket);
   for (let looked = 0; looked <= lookBackDays; looked++, day.setUTCDate(day.getUTCDate() - 1)) {
     // The newest of the day's partitions' newest: one request each, at once.
     const heads = await Promise.all(

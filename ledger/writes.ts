@@ -19,6 +19,8 @@ import {
 } from "./record.js";
 import { normalizeSequencer } from "./sequencer.js";
 import type { JournalWriter } from "./journal-writer.js";
+import { countAt } from "./change-shards.js";
+import type { ChangeShardSizer } from "./shard-sizing.js";
 
 interface MutationBase {
   bucket: string;
@@ -68,8 +70,8 @@ export interface WriteContext {
   now: () => Date;
   /** With the journal on: every change is also kept in the key's history. */
   journal?: JournalWriter;
-  /** Change-index shards per bucket-day this writer uses (ledgerTable.changeIndex). */
-  changeShards: number;
+  /** The change shards each bucket's writes go to, read fresh before each write (ledger/shard-sizing.ts). */
+  shards: ChangeShardSizer;
 }
 
 export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, retentionSeconds: number): LedgerRecord {
@@ -103,6 +105,8 @@ const NOTHING_TO_JOURNAL = Promise.resolve();
 
 export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation): Promise<Applied<ApplyOutcome>> {
   assertValidObjectKey(mutation.key);
+  // Before the change's time is taken: the epochs must be fresh at that time (ledger/change-shards.ts).
+  const epochs = await ctx.shards.epochsFor(mutation.bucket);
   const record = mutationToRecord(mutation, ctx.now(), ctx.retentionSeconds);
   const watermark = mutation.kind === "upsert" ? mutation.reconciledThrough : undefined;
   const firstWrite = watermark === undefined ? "attribute_not_exists(#pk)" : "(attribute_not_exists(#pk) AND :observedAt >= :reconciledThrough)";
@@ -112,7 +116,7 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
     const { Attributes } = await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: toItem(record, ctx.changeShards),
+        Item: toItem(record, countAt(epochs, record.recordedAt)),
         ConditionExpression: `${firstWrite} OR #seq < :seq OR (attribute_not_exists(#seq) AND #observedAt < :observedAt)`,
         ExpressionAttributeNames: { "#pk": attributeNames.pk, "#seq": "seq", "#observedAt": "observedAt" },
         ExpressionAttributeValues: {
@@ -127,6 +131,7 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
       }),
     );
     first = Attributes === undefined;
+    ctx.shards.observe(mutation.bucket);
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     if (!error.Item) outcome = "predatesReconciliation";
@@ -257,6 +262,7 @@ const REPAIR_CAUSE: Record<DriftKind, string> = { missing: "Reconcile:Missing", 
  * It carries no sequencer, so any later event still wins over it.
  */
 export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Promise<Applied<RepairOutcome>> {
+  const epochs = await ctx.shards.epochsFor(repair.bucket);
   const recordedAt = ctx.now();
   const base = {
     bucket: repair.bucket,
@@ -274,7 +280,7 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
     const { Attributes } = await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: toItem(record, ctx.changeShards),
+        Item: toItem(record, countAt(epochs, record.recordedAt)),
         ConditionExpression: "attribute_not_exists(#pk) OR #recordedAt < :snapshot",
         ExpressionAttributeNames: { "#pk": attributeNames.pk, "#recordedAt": "recordedAt" },
         ExpressionAttributeValues: { ":snapshot": base.observedAt },
@@ -282,6 +288,7 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
       }),
     );
     first = Attributes === undefined;
+    ctx.shards.observe(repair.bucket);
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return { outcome: "newerStateKept", journaled: NOTHING_TO_JOURNAL };
     throw error;

@@ -4,6 +4,7 @@
  * event source mapping does. It plans runs on demand or on an interval, as the nightly
  * schedule does in AWS, and keeps to itself which callers wait for which run.
  */
+import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
@@ -34,7 +35,7 @@ export interface LocalReconcilerOptions {
   tableName: string;
   retentionDays: number;
   historyDays?: number;
-  changeShards?: number;
+  changeShards?: ChangeShardSetting;
   /** Backfill mode's budget for a run, as a deployed stack's `reconcileBackfillRepairsPerSecond`. */
   backfillRepairsPerSecond?: number;
   enrich?: EnrichmentField[];

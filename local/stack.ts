@@ -4,6 +4,7 @@
  * DLQ, and the tracker handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
  * integration tests and the benchmarks all start it through here.
  */
+import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import { notificationEvents } from "../events/subscriptions.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -52,8 +53,8 @@ export interface LocalStackOptions {
   retentionDays?: number;
   /** Days the journal keeps each change, as a deployed stack's `historyDays`; 0 turns it off. */
   historyDays?: number;
-  /** Change-index shards per bucket-day, as a deployed stack's `changeShards`. */
-  changeShards?: number;
+  /** The change-shard setting, as a deployed stack's `changeShards`. */
+  changeShards?: ChangeShardSetting;
   /** Object metadata the tracker asks S3 for on each create, as a deployed stack's `enrich`. */
   enrich?: EnrichmentField[];
   visibilityTimeoutSeconds?: number;

@@ -22,12 +22,22 @@ export const RECONCILE_DEFAULTS = {
   /**
    * Backfill mode, a run of a bucket no run has completed for: every object is a missing repair,
    * so each task writes wider (`backfillWriteConcurrency` in flight) and the run as a whole at
-   * most `backfillRepairsPerSecond`: a budget that leaves the tracker room in one change
-   * partition (about 1,000 writes/s, `changeShards` 1) and in a new on-demand table's 4,000
-   * writes/s (two per repair with the journal). Raise it with `changeShards` and warm throughput.
+   * most `backfillRepairsPerSecond` (see `backfillBudget`).
    */
   backfillRepairsPerSecond: 750,
   backfillWriteConcurrency: 64,
   /** Drifted keys a fan-out run keeps (`runs --drift`), shared evenly by its tasks. */
   driftSampleSize: 1_000,
 } as const;
+
+/**
+ * A backfill's budget, repairs/s for the whole run, unless a stack sets one. Each repair is two
+ * table writes (the item and its journal entry). With warm throughput, a third of the writes
+ * pre-warmed (24,000: 8,000 repairs/s), so the tracker keeps the last third. Without, 750:
+ * 1,500 of a new on-demand table's 4,000 writes/s, the rest left to the tracker.
+ * The change index's shards are sized for the budget when the run is planned (ledger/shard-sizing.ts).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html
+ */
+export function backfillBudget(warmWriteUnitsPerSecond?: number): number {
+  return warmWriteUnitsPerSecond === undefined ? RECONCILE_DEFAULTS.backfillRepairsPerSecond : Math.floor(warmWriteUnitsPerSecond / 3);
+}

@@ -129,7 +129,10 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const orphans = new OrphanSpill();
   const snapshotTime = source.snapshotTime;
   const checks = driftChecks({ ledger, bucket, source, ...(options.describer && { describer: options.describer }) });
-  if (!dryRun) await ledger.register(bucket);
+  if (!dryRun) {
+    await ledger.register(bucket);
+    await ledger.resizeChangeShards(bucket);
+  }
   const count = (outcome: CheckedRepairOutcome) => {
     summary[outcome]++;
   };

@@ -58,9 +58,10 @@ export interface FanOutOptions {
   writeConcurrency?: number;
   /**
    * Backfill mode: each task of a backfill run writes with this many repairs in flight, at most
-   * `repairsPerSecond` (its share of the run's budget).
+   * `repairsPerSecond` (its share of the run's budget, `runRepairsPerSecond`, for which the
+   * bucket's change shards are sized when the run is planned).
    */
-  backfill?: { writeConcurrency: number; repairsPerSecond: number };
+  backfill?: { writeConcurrency: number; repairsPerSecond: number; runRepairsPerSecond: number };
   /** Object metadata for what is repaired (the `enrich` config). */
   describer?: ObjectDescriber;
   checkpointIntervalMs?: number;

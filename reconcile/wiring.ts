@@ -4,6 +4,7 @@
  * (functions/reconcile.ts), the local stack and the fan-out tests all build it here, so they
  * run one configuration of one code path and differ only in what they pass.
  */
+import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import { RECONCILE_DEFAULTS } from "./defaults.js";
 import { s3ObjectDescriber, type EnrichmentField } from "../sdk/object-details.js";
 import type { Logger } from "@aws-lambda-powertools/logger";
@@ -46,8 +47,8 @@ export interface ReconcilerWiring {
   retentionDays: number;
   /** Days the journal keeps each repair; 0 or absent: no journal. */
   historyDays?: number;
-  /** Change-index shards per bucket-day the repairs are written with (the stack's `changeShards`). */
-  changeShards?: number;
+  /** The change-shard setting the repairs are written with (the stack's `changeShards`). */
+  changeShards?: ChangeShardSetting;
   /** Object metadata asked of S3 for each object repaired (the tracker's `enrich`). */
   enrich?: readonly EnrichmentField[];
   taskQueueUrl: string;
@@ -83,6 +84,7 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
   const runs = new RunStore(wiring.tableName, clients.documentClient);
   const sources = openRunSource({ s3: clients.s3, ...(wiring.inventory && { inventory: wiring.inventory }) });
   const wrap = wiring.wrapSource ?? ((source: ObjectSource) => source);
+  const backfillBudget = settings.backfill?.repairsPerSecond ?? RECONCILE_DEFAULTS.backfillRepairsPerSecond;
   const fanOut = new FanOutReconciler({
     ledger,
     runs,
@@ -91,9 +93,8 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
     writeConcurrency: settings.writeConcurrency,
     backfill: {
       writeConcurrency: RECONCILE_DEFAULTS.backfillWriteConcurrency,
-      repairsPerSecond:
-        (settings.backfill?.repairsPerSecond ?? RECONCILE_DEFAULTS.backfillRepairsPerSecond) /
-        (settings.backfill?.tasksAtOnce ?? RECONCILE_DEFAULTS.maximumConcurrency),
+      repairsPerSecond: backfillBudget / (settings.backfill?.tasksAtOnce ?? RECONCILE_DEFAULTS.maximumConcurrency),
+      runRepairsPerSecond: backfillBudget,
     },
     ...(wiring.enrich?.length && { describer: s3ObjectDescriber(clients.s3, wiring.enrich) }),
     ...(settings.checkpointIntervalMs !== undefined && { checkpointIntervalMs: settings.checkpointIntervalMs }),

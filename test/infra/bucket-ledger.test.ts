@@ -158,7 +158,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
   });
 
   it("tells the tracker which object metadata to keep, and needs no new permission for it", async () => {
-    const { resources } = await deploy({ createBucket: {}, enrich: ["contentType", "userMetadata"] });
+    const { resources } = await deploy({ createBucket: {}, enrich: ["contentType", "userMetadata"], changeShards: 1 });
     expect(writerVariables(resources).map((variables) => variables.ENRICH)).toEqual(["contentType,userMetadata", "contentType,userMetadata"]);
     const tracker = statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "tracker").policy);
     expect(tracker.flatMap((statement) => statement.Action).sort()).toEqual(
@@ -177,18 +177,33 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     );
   });
 
-  it("passes changeShards to both writers, and pre-warms the table and its change index when asked", async () => {
-    const { resources } = await deploy({ createBucket: {}, changeShards: 16, warmWriteUnitsPerSecond: 20_000 });
+  it("passes changeShards to both writers, pre-warms the table and its change index when asked, and budgets a backfill a third of that", async () => {
+    const { resources } = await deploy({ createBucket: {}, changeShards: 16, warmWriteUnitsPerSecond: 24_000 });
     expect(writerVariables(resources).map((variables) => variables.CHANGE_SHARDS)).toEqual(["16", "16"]);
+    // A fixed count: no rate to count, so no UpdateItem for the tracker.
+    expect(statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "tracker").policy).flatMap((statement) => statement.Action)).not.toContain(
+      "dynamodb:UpdateItem",
+    );
+    const reconcile = one(resources, "aws:lambda/function:Function", "reconcile");
+    expect((reconcile.environment as { variables: Record<string, string> }).variables.BACKFILL_REPAIRS_PER_SECOND).toBe("8000");
     const table = one(resources, "aws:dynamodb/table:Table");
-    expect(table.warmThroughput).toEqual({ writeUnitsPerSecond: 20_000 });
-    expect(table.globalSecondaryIndexes).toEqual([expect.objectContaining({ name: "changes", warmThroughput: { writeUnitsPerSecond: 20_000 } })]);
+    expect(table.warmThroughput).toEqual({ writeUnitsPerSecond: 24_000 });
+    expect(table.globalSecondaryIndexes).toEqual([expect.objectContaining({ name: "changes", warmThroughput: { writeUnitsPerSecond: 24_000 } })]);
   });
 
-  it("leaves a table unwarmed and unsharded by default", async () => {
+  it("leaves a table unwarmed by default, with change shards sized from each bucket's rate, and the tracker counting changes in rate# partitions only", async () => {
     const { resources } = await deploy({ createBucket: {} });
-    expect(writerVariables(resources).map((variables) => variables.CHANGE_SHARDS)).toEqual(["1", "1"]);
+    expect(writerVariables(resources).map((variables) => variables.CHANGE_SHARDS)).toEqual(["auto", "auto"]);
     expect(one(resources, "aws:dynamodb/table:Table")).not.toHaveProperty("warmThroughput");
+    expect(statements(one(resources, "aws:iam/rolePolicy:RolePolicy", "tracker").policy).find((statement) => statement.Sid === "CountChanges")).toEqual({
+      Sid: "CountChanges",
+      Effect: "Allow",
+      Action: "dynamodb:UpdateItem",
+      Resource: expect.any(String),
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["rate#*"] } },
+    });
+    const reconcile = one(resources, "aws:lambda/function:Function", "reconcile");
+    expect((reconcile.environment as { variables: Record<string, string> }).variables.BACKFILL_REPAIRS_PER_SECOND).toBe("750");
   });
 
   it("runs the tracker on nodejs22.x/arm64 with partial batch failures and bounded concurrency", async () => {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
-import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,12 +17,13 @@ import {
   dayOf,
   ledgerTable,
   Ledger,
+  partitionKeyOf,
   shardOf,
   toItem,
   type LedgerRecord,
 } from "../../ledger/index.js";
 import { listChanges, type QueryContext } from "../../ledger/queries.js";
-import { registerBucket } from "../../ledger/buckets.js";
+import { recordChangeShards, registerBucket } from "../../ledger/buckets.js";
 import { takePage } from "../../ledger/paging.js";
 import { changesCursor } from "../../ledger/cursor.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
@@ -94,8 +95,8 @@ describe("the sharded change feed", () => {
           // were written unsharded, changes after it sharded, and the registry says so.
           const switched = new Date(now - switchAgo);
           const ctx = await tableWith(list.map((entry) => itemFor(entry, entry.recordedAt < switched.toISOString() ? 1 : shards)));
-          await registerBucket(ctx, BUCKET, new Date(now - 4 * 86_400_000), 1);
-          await registerBucket(ctx, BUCKET, switched, shards);
+          await registerBucket(ctx, BUCKET, new Date(now - 4 * 86_400_000));
+          await recordChangeShards(ctx, BUCKET, { from: switched.toISOString(), count: shards }, "0000", switched);
           const since = new Date(now - sinceAgo);
           const expected = list
             .filter((entry) => entry.recordedAt >= since.toISOString())
@@ -128,12 +129,18 @@ describe("the sharded change feed", () => {
     const tableName = `changes-${randomUUID()}`;
     await dynamodb.client.send(new CreateTableCommand(createTableInput(tableName)));
     const documentClient = createDocumentClient(dynamodb.client);
-    const unsharded = new Ledger({ tableName, documentClient });
-    const sharded = new Ledger({ tableName, documentClient, changeShards: 8 });
+    const unsharded = new Ledger({ tableName, documentClient, changeShards: 1 });
     const keys = Array.from({ length: 40 }, (_, index) => `spread/${index}`);
+    const ctx = { tableName, documentClient, shardCount: ledgerTable.shardCount };
+    let sharded: Ledger | undefined;
     for (const [index, key] of keys.entries()) {
-      // The first half before the stack's changeShards went from 1 to 8, the rest after.
-      const ledger = index < 20 ? unsharded : sharded;
+      if (index === 20) {
+        // The stack's changeShards went from 1 to 8, recorded a lead ahead that has now passed.
+        const switched = new Date(Date.now() - 1);
+        await recordChangeShards(ctx, BUCKET, { from: switched.toISOString(), count: 8 }, "0000", switched);
+        sharded = new Ledger({ tableName, documentClient, changeShards: 8 });
+      }
+      const ledger = sharded ?? unsharded;
       await ledger.register(BUCKET);
       await ledger.apply({
         kind: "upsert",
@@ -149,11 +156,18 @@ describe("the sharded change feed", () => {
     const partitionOf = (shards: number) => toItem(record("spread/0", new Date().toISOString()), shards)[ledgerTable.changeIndex.partitionKey];
     expect(partitionOf(8)).toBe(changeDayKey(BUCKET, today, shardOf("spread/0", 8)));
     expect(partitionOf(1)).toBe(`${BUCKET}#${today}`);
+    // Written where the epochs say: the first half in the day's one partition, the rest in their shards.
+    const stored = async (key: string) =>
+      (await documentClient.send(new GetCommand({ TableName: tableName, Key: { pk: partitionKeyOf(BUCKET, key), sk: key } }))).Item?.[
+        ledgerTable.changeIndex.partitionKey
+      ];
+    expect(await stored("spread/0")).toBe(`${BUCKET}#${today}`);
+    expect(await stored("spread/39")).toBe(changeDayKey(BUCKET, today, shardOf("spread/39", 8)));
     const reader = new Ledger({ tableName, documentClient });
     const seen: string[] = [];
     for await (const change of reader.changes({ bucket: BUCKET, since: new Date(Date.now() - 60_000) })) seen.push(change.key);
     expect(seen).toEqual(keys);
     expect(await reader.newestChange(BUCKET)).toMatchObject({ key: keys.at(-1) });
-    expect(() => new Ledger({ tableName, documentClient, changeShards: 33 })).toThrow(/changeShards must be an integer from 1 to 32/);
+    expect(() => new Ledger({ tableName, documentClient, changeShards: 33 })).toThrow(/changeShards must be "auto" or an integer from 1 to 32/);
   });
 });

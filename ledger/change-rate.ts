@@ -1,0 +1,44 @@
+/**
+ * The changes per minute writers recorded for a bucket (keys in ledger/keys.ts): added to by
+ * every writer of a busy bucket, read back as the minute's total so far, so that any writer can
+ * tell the bucket's rate and not only its own.
+ */
+import { paginateQuery, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { changeRateKeys, changeRatePartitionKey } from "./keys.js";
+import type { QueryContext } from "./queries.js";
+import { attributeNames } from "./record.js";
+import { ledgerTable } from "./table.js";
+
+/** Long enough for a nightly reconciliation to read the day before it. */
+const RATE_RETENTION_SECONDS = 2 * 86_400;
+
+/** Adds `count` changes recorded at `at` to their minute; resolves with the minute's total so far. */
+export async function addChanges(ctx: QueryContext, bucket: string, at: Date, count: number): Promise<number> {
+  const { Attributes } = await ctx.documentClient.send(
+    new UpdateCommand({
+      TableName: ctx.tableName,
+      Key: { [attributeNames.pk]: changeRatePartitionKey(bucket), [attributeNames.sk]: changeRateKeys.minute(at) },
+      UpdateExpression: "ADD #changes :count SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)",
+      ExpressionAttributeNames: { "#changes": "changes", "#expiresAt": ledgerTable.ttlAttribute },
+      ExpressionAttributeValues: { ":count": count, ":expiresAt": Math.floor(at.getTime() / 1000) + RATE_RETENTION_SECONDS },
+      ReturnValues: "UPDATED_NEW",
+    }),
+  );
+  return Number(Attributes?.changes ?? count);
+}
+
+/** Changes per second of the bucket's busiest minute since `since` (0 if none was recorded). */
+export async function peakChangeRate(ctx: QueryContext, bucket: string, since: Date): Promise<number> {
+  let peak = 0;
+  const pages = paginateQuery(
+    { client: ctx.documentClient },
+    {
+      TableName: ctx.tableName,
+      KeyConditionExpression: "#pk = :pk AND #sk >= :since",
+      ExpressionAttributeNames: { "#pk": attributeNames.pk, "#sk": attributeNames.sk },
+      ExpressionAttributeValues: { ":pk": changeRatePartitionKey(bucket), ":since": changeRateKeys.minute(since) },
+    },
+  );
+  for await (const page of pages) for (const item of page.Items ?? []) peak = Math.max(peak, Number(item.changes ?? 0));
+  return peak / 60;
+}

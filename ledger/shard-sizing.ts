@@ -1,0 +1,153 @@
+/**
+ * A writer's view of each bucket's change shards (ledger/change-shards.ts): the epochs it
+ * writes with, read again once EPOCHS_FRESH_MS old, and, with the setting "auto", the count
+ * sized from the bucket's rate.
+ *
+ * Sizing: each writer counts the changes it records per bucket and, at most every
+ * RATE_REPORT_INTERVAL_MS while it records at least RATE_REPORT_FLOOR of them, adds its count
+ * to the bucket's minute (ledger/change-rate.ts). The minute's total is the whole bucket's
+ * rate; when it needs more shards than the count in force, the writer records the larger count
+ * EPOCH_LEAD_MS ahead. Counts go down only in `resize`, which reconciliation calls at the start
+ * of each run from the busiest minute of the day before, so a bucket is not resharded back and
+ * forth within a day.
+ */
+import { recordChangeShards, readChangeShards } from "./buckets.js";
+import { addChanges, peakChangeRate } from "./change-rate.js";
+import { countAt, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, shardsForRate, type ChangeShardEpoch, type ChangeShardSetting } from "./change-shards.js";
+import type { QueryContext } from "./queries.js";
+import { ledgerTable } from "./table.js";
+
+export const RATE_REPORT_INTERVAL_MS = 10_000;
+/** A writer recording fewer changes than this per interval (5/s) leaves the bucket's rate to busier writers. */
+export const RATE_REPORT_FLOOR = 50;
+/** Seconds of a minute before its total is taken as a rate: the first reports of a minute are too few to judge by. */
+const RATE_MIN_SECONDS = 10;
+
+interface BucketView {
+  epochs: ChangeShardEpoch[];
+  /** performance.now() of the read: a monotonic clock, as the view's age must not follow wall-clock steps. */
+  readAt: number;
+  unreported: number;
+  reportedAt: number;
+  /** A read of the epochs or a report in flight, which concurrent writes wait for rather than repeat. */
+  pending?: Promise<void>;
+}
+
+export interface ShardSizingOptions {
+  setting: ChangeShardSetting;
+  now: () => Date;
+  /** How long the change feed reaches back: epochs that ended before it are dropped. */
+  retentionMs: number;
+  monotonic?: () => number;
+}
+
+export class ChangeShardSizer {
+  private readonly views = new Map<string, BucketView>();
+  private readonly monotonic: () => number;
+
+  constructor(
+    private readonly ctx: QueryContext,
+    private readonly options: ShardSizingOptions,
+  ) {
+    this.monotonic = options.monotonic ?? (() => performance.now());
+  }
+
+  /** The epochs to write the bucket's next change with: take the change's `recordedAt` after this resolves. */
+  async epochsFor(bucket: string): Promise<ChangeShardEpoch[]> {
+    for (;;) {
+      const view = this.views.get(bucket);
+      if (view?.pending) {
+        await view.pending;
+        continue;
+      }
+      if (!view || this.monotonic() - view.readAt > EPOCHS_FRESH_MS) {
+        await this.settle(bucket, this.refresh(bucket));
+        continue;
+      }
+      if (this.reportDue(view)) {
+        await this.settle(bucket, this.report(bucket, view));
+        continue;
+      }
+      return view.epochs;
+    }
+  }
+
+  /** Counts a change recorded (its index entry written). */
+  observe(bucket: string): void {
+    const view = this.views.get(bucket);
+    if (view) view.unreported++;
+  }
+
+  /**
+   * Sizes the bucket's count from its busiest minute since `since`, and at least for
+   * `atLeastPerSecond` changes/s (a backfill's budget): the only way a count goes down. A fixed
+   * setting is recorded as is.
+   */
+  async resize(bucket: string, since: Date, atLeastPerSecond = 0): Promise<number> {
+    const count =
+      this.options.setting === "auto" ? shardsForRate(Math.max(await peakChangeRate(this.ctx, bucket, since), atLeastPerSecond)) : this.options.setting;
+    const epochs = await this.record(bucket, count);
+    this.views.set(bucket, { epochs, readAt: this.monotonic(), unreported: 0, reportedAt: this.monotonic() });
+    return count;
+  }
+
+  private settle(bucket: string, work: Promise<void>): Promise<void> {
+    const view = this.views.get(bucket);
+    const pending = work.finally(() => {
+      const current = this.views.get(bucket);
+      if (current?.pending === pending) delete current.pending;
+    });
+    if (view) view.pending = pending;
+    else this.views.set(bucket, { epochs: [], readAt: -Infinity, unreported: 0, reportedAt: this.monotonic(), pending });
+    return pending;
+  }
+
+  private reportDue(view: BucketView): boolean {
+    return this.options.setting === "auto" && view.unreported >= RATE_REPORT_FLOOR && this.monotonic() - view.reportedAt >= RATE_REPORT_INTERVAL_MS;
+  }
+
+  private async refresh(bucket: string): Promise<void> {
+    const readAt = this.monotonic();
+    const { setting } = this.options;
+    const read = await readChangeShards(this.ctx, bucket);
+    const epochs = setting !== "auto" && countAt(read, this.ahead()) !== setting ? await this.record(bucket, setting) : read;
+    const previous = this.views.get(bucket);
+    this.views.set(bucket, {
+      epochs,
+      readAt,
+      unreported: previous?.unreported ?? 0,
+      reportedAt: previous?.reportedAt ?? readAt,
+      ...(previous?.pending && { pending: previous.pending }),
+    });
+  }
+
+  /** Sizing is for throughput, never for correctness: a report that fails is retried with the next interval's count, and the write goes on. */
+  private async report(bucket: string, view: BucketView): Promise<void> {
+    const count = view.unreported;
+    view.unreported = 0;
+    view.reportedAt = this.monotonic();
+    const now = this.options.now();
+    try {
+      const total = await addChanges(this.ctx, bucket, now, count);
+      const seconds = Math.max(now.getUTCSeconds() + now.getUTCMilliseconds() / 1000, RATE_MIN_SECONDS);
+      const needed = shardsForRate(total / seconds);
+      if (needed > countAt(view.epochs, this.ahead())) {
+        view.epochs = await this.record(bucket, needed);
+        view.readAt = this.monotonic();
+      }
+    } catch {
+      view.unreported += count;
+    }
+  }
+
+  private record(bucket: string, count: number): Promise<ChangeShardEpoch[]> {
+    if (!Number.isInteger(count) || count < 1 || count > ledgerTable.changeIndex.maxShards) throw new RangeError(`no such change shard count: ${count}`);
+    const now = this.options.now();
+    const keepAfter = new Date(now.getTime() - this.options.retentionMs).toISOString();
+    return recordChangeShards(this.ctx, bucket, { from: this.ahead(), count }, keepAfter, now);
+  }
+
+  private ahead(): string {
+    return new Date(this.options.now().getTime() + EPOCH_LEAD_MS).toISOString();
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Change shards sized from a bucket's rate (ledger/shard-sizing.ts), against DynamoDB Local:
+ * writers report their counts, raise the count a lead ahead when the bucket's minute needs it,
+ * keep writing under the count in force until then, and reconciliation lowers it from the
+ * busiest minute of the day. Readers stay exact throughout: they never return a change recorded
+ * past what their read of the epochs covers.
+ */
+import { randomUUID } from "node:crypto";
+import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDocumentClient, createTableInput, ledgerTable, Ledger, toItem, type LedgerRecord } from "../../ledger/index.js";
+import { readChangeShards } from "../../ledger/buckets.js";
+import { addChanges, peakChangeRate } from "../../ledger/change-rate.js";
+import { countAt, countsOnDay, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, READ_AHEAD_MS, shardsForRate } from "../../ledger/change-shards.js";
+import type { QueryContext } from "../../ledger/queries.js";
+import { ChangeShardSizer, RATE_REPORT_FLOOR, RATE_REPORT_INTERVAL_MS } from "../../ledger/shard-sizing.js";
+import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+
+let dynamodb: TestDynamoDb;
+beforeAll(async () => {
+  dynamodb = await startTestDynamoDb();
+});
+afterAll(async () => {
+  await dynamodb?.stop();
+});
+
+async function table(): Promise<QueryContext> {
+  const tableName = `sizing-${randomUUID()}`;
+  await dynamodb.client.send(new CreateTableCommand(createTableInput(tableName)));
+  return { tableName, documentClient: createDocumentClient(dynamodb.client), shardCount: ledgerTable.shardCount };
+}
+
+/** A sizer on clocks the test moves: wall time (for epochs and minutes) and the monotonic clock (for the view's age). */
+function sizerOn(ctx: QueryContext, setting: number | "auto", start: Date) {
+  const clock = { wall: start.getTime(), monotonic: 0 };
+  const sizer = new ChangeShardSizer(ctx, { setting, now: () => new Date(clock.wall), retentionMs: 30 * 86_400_000, monotonic: () => clock.monotonic });
+  const advance = (ms: number) => {
+    clock.wall += ms;
+    clock.monotonic += ms;
+  };
+  return { sizer, clock, advance };
+}
+
+const BUCKET = "busy";
+
+describe("change shards sized from the bucket's rate", () => {
+  it("picks the fewest shards, a power of two, that keep each partition at 500 changes/s or under", () => {
+    expect([0, 500, 501, 1_000, 1_001, 10_000, 16_000, 16_001, 1e9].map((rate) => shardsForRate(rate))).toEqual([1, 1, 2, 2, 4, 32, 32, 32, 32]);
+  });
+
+  it("raises the count a lead ahead once the bucket's minute needs it, from the counts of all its writers", async () => {
+    const ctx = await table();
+    const start = new Date("2026-12-01T12:00:20.000Z");
+    const one = sizerOn(ctx, "auto", start);
+    const other = sizerOn(ctx, "auto", start);
+    expect(countAt(await one.sizer.epochsFor(BUCKET), start.toISOString())).toBe(1);
+    await other.sizer.epochsFor(BUCKET);
+    // By the minute's 30th second, 15,000 changes from one writer (500/s) and 20,000 from another: 1,166/s in all.
+    for (let change = 0; change < 15_000; change++) one.sizer.observe(BUCKET);
+    for (let change = 0; change < 20_000; change++) other.sizer.observe(BUCKET);
+    one.advance(RATE_REPORT_INTERVAL_MS);
+    other.advance(RATE_REPORT_INTERVAL_MS);
+    // The first report alone needs one partition; the second sees the bucket's 35,000.
+    const first = await one.sizer.epochsFor(BUCKET);
+    expect(first.at(-1)!.count).toBe(1);
+    const raised = await other.sizer.epochsFor(BUCKET);
+    const reportedAt = other.clock.wall;
+    expect(raised.at(-1)).toEqual({ from: new Date(reportedAt + EPOCH_LEAD_MS).toISOString(), count: 4 });
+    expect(await readChangeShards(ctx, BUCKET)).toEqual(raised);
+
+    // Writes go on under the count in force until the new one begins; the other writer learns of it
+    // within EPOCHS_FRESH_MS, well before that.
+    expect(countAt(raised, new Date(reportedAt).toISOString())).toBe(1);
+    one.advance(EPOCHS_FRESH_MS + 1);
+    expect(await one.sizer.epochsFor(BUCKET)).toEqual(raised);
+    expect(countAt(raised, new Date(reportedAt + EPOCH_LEAD_MS).toISOString())).toBe(4);
+    expect(countsOnDay(raised, "2026-12-01")).toEqual([1, 4]);
+    expect(countsOnDay(raised, "2026-12-02")).toEqual([4]);
+  });
+
+  it("leaves a quiet writer's count to busier ones, and a bucket under 500 changes/s at one partition", async () => {
+    const ctx = await table();
+    const start = new Date("2026-12-01T12:00:30.000Z");
+    const quiet = sizerOn(ctx, "auto", start);
+    await quiet.sizer.epochsFor(BUCKET);
+    for (let change = 0; change < RATE_REPORT_FLOOR - 1; change++) quiet.sizer.observe(BUCKET);
+    quiet.advance(RATE_REPORT_INTERVAL_MS);
+    await quiet.sizer.epochsFor(BUCKET);
+    expect(await peakChangeRate(ctx, BUCKET, new Date(start.getTime() - 3_600_000))).toBe(0);
+    // 14,049 by the minute's 50th second is 281/s: reported, and still one partition.
+    for (let change = 0; change < 14_000; change++) quiet.sizer.observe(BUCKET);
+    quiet.advance(RATE_REPORT_INTERVAL_MS);
+    expect(await quiet.sizer.epochsFor(BUCKET)).toEqual([{ from: "0000-00-00", count: 1 }]);
+    expect(await peakChangeRate(ctx, BUCKET, new Date(start.getTime() - 3_600_000))).toBeCloseTo((RATE_REPORT_FLOOR - 1 + 14_000) / 60);
+  });
+
+  it("lowers the count only at reconciliation's resize, from the busiest minute of the day, and raises it there for a backfill's budget", async () => {
+    const ctx = await table();
+    const start = new Date("2026-12-01T12:00:00.000Z");
+    const { sizer, advance } = sizerOn(ctx, "auto", start);
+    // Yesterday's busiest minute: 90,000 changes, 1,500/s.
+    await addChanges(ctx, BUCKET, new Date("2026-11-30T18:30:10.000Z"), 90_000);
+    await addChanges(ctx, BUCKET, new Date("2026-11-30T19:00:00.000Z"), 600);
+    const since = new Date(start.getTime() - 86_400_000);
+    expect(await sizer.resize(BUCKET, since)).toBe(4);
+    expect(await sizer.resize(BUCKET, since, 8_000)).toBe(16);
+    advance(86_400_000);
+    expect(await sizer.resize(BUCKET, new Date(start.getTime() + 1))).toBe(1);
+    const epochs = await readChangeShards(ctx, BUCKET);
+    expect(epochs.map((epoch) => epoch.count)).toEqual([1, 16, 1]);
+    // The 4 was to begin a lead after it was recorded; the 16 recorded meanwhile replaced it.
+    expect(epochs[1]!.from).toBe(new Date(start.getTime() + EPOCH_LEAD_MS).toISOString());
+  });
+
+  it("records a fixed setting a lead ahead, writing under the count in force until then", async () => {
+    const ctx = await table();
+    const start = new Date();
+    const { sizer } = sizerOn(ctx, 8, start);
+    const epochs = await sizer.epochsFor(BUCKET);
+    expect(epochs.at(-1)).toEqual({ from: new Date(start.getTime() + EPOCH_LEAD_MS).toISOString(), count: 8 });
+    expect(countAt(epochs, start.toISOString())).toBe(1);
+    // A second writer with the same setting finds it recorded, and records nothing more.
+    expect(await sizerOn(ctx, 8, new Date(start.getTime() + 5_000)).sizer.epochsFor(BUCKET)).toEqual(epochs);
+  });
+
+  it("is a Ledger's default, writing and reading as before for a quiet bucket", async () => {
+    const ctx = await table();
+    const ledger = new Ledger({ tableName: ctx.tableName, documentClient: ctx.documentClient });
+    expect(ledger.changeShards).toBe("auto");
+    await ledger.register(BUCKET);
+    const eventTime = new Date().toISOString();
+    await ledger.apply({
+      kind: "upsert",
+      bucket: BUCKET,
+      key: "a",
+      sequencer: "01",
+      eventTime,
+      eventName: "ObjectCreated:Put",
+      state: { size: 1, etag: "e", lastModified: eventTime },
+    });
+    const seen: string[] = [];
+    for await (const change of ledger.changes({ bucket: BUCKET, since: new Date(Date.now() - 60_000) })) seen.push(change.key);
+    expect(seen).toEqual(["a"]);
+    expect(await ledger.resizeChangeShards(BUCKET)).toBe(1);
+    expect(await ledger.buckets()).toEqual([expect.objectContaining({ bucket: BUCKET })]);
+  });
+
+  it("a reader returns no change recorded past what its read of the epochs covers", async () => {
+    const ctx = await table();
+    const ledger = new Ledger({ tableName: ctx.tableName, documentClient: ctx.documentClient });
+    const record = (key: string, recordedAt: string): LedgerRecord => ({
+      bucket: BUCKET,
+      key,
+      deleted: false,
+      size: 1,
+      etag: "e",
+      lastModified: recordedAt,
+      cause: "ObjectCreated:Put",
+      source: "event",
+      observedAt: recordedAt,
+      recordedAt,
+      sequencer: "01",
+    });
+    // One change now, one just inside the read-ahead, one past it (a writer whose count this
+    // reader could not know yet may have written beside it).
+    const now = Date.now();
+    const entries = [
+      ["now", now],
+      ["inside", now + READ_AHEAD_MS - 5_000],
+      ["past", now + READ_AHEAD_MS + 5_000],
+    ] as const;
+    for (const [key, at] of entries)
+      await ctx.documentClient.send(new PutCommand({ TableName: ctx.tableName, Item: toItem(record(key, new Date(at).toISOString()), 1) }));
+    const seen: string[] = [];
+    for await (const change of ledger.changes({ bucket: BUCKET, since: new Date(now - 1_000) })) seen.push(change.key);
+    expect(seen).toEqual(["now", "inside"]);
+  });
+});
