@@ -232,7 +232,12 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
     setup,
     sustained: { creates: sustained(setup, 0), overwrites: sustained(setup, 1) },
     backfill: backfill(setup),
-    nightly: { list: nightly(setup, "list"), inventory: nightly(setup, "inventory") },
+    nightly: {
+      list: nightly(setup, "list"),
+      inventory: nightly(setup, "inventory"),
+      undriftedList: nightly(setup, "list", 10_000_000, 0),
+      undriftedInventory: nightly(setup, "inventory", 10_000_000, 0),
+    },
     changes: {
       // 1,000,000 objects, 10,000 of them changed a day.
       sinceYesterdayAt1M: changesRequests(shardsAt(setup, quietRate), 2, 10_000),
@@ -246,7 +251,10 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
   log("| | " + results.map((result) => result.setup.name).join(" | ") + " |");
   log("|---|" + results.map(() => "---").join("|") + "|");
   const row = (name: string, cell: (result: (typeof results)[number]) => string) => log(`| ${name} | ${results.map(cell).join(" | ")} |`);
-  row("sustained events/s per bucket, creates (goal 10,000)", (r) => `${number(r.sustained.creates.eventsPerSecond)} (${r.sustained.creates.shards} shards)`);
+  row(
+    "sustained events/s per bucket, creates (goal 10,000)",
+    (r) => `${number(r.sustained.creates.eventsPerSecond)} (${r.sustained.creates.shards} shard${r.sustained.creates.shards === 1 ? "" : "s"})`,
+  );
   row("sustained events/s per bucket, overwrites", (r) => number(r.sustained.overwrites.eventsPerSecond));
   row("busiest partition at 10,000 creates/s: base / change index / journal", (r) => {
     const load = r.sustained.creates.load;
@@ -255,7 +263,7 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
   row(
     "first backfill, 10,000,000 objects (goal 30 min)",
     (r) =>
-      `${r.backfill.minutes.toFixed(1)} min at ${number(r.backfill.objectsPerSecond)}/s (budget ${number(r.backfill.budget)}, ${r.backfill.shards} shards)`,
+      `${r.backfill.minutes.toFixed(1)} min at ${number(r.backfill.objectsPerSecond)}/s (budget ${number(r.backfill.budget)}, ${r.backfill.shards} shard${r.backfill.shards === 1 ? "" : "s"})`,
   );
   row("tracker events/s the backfill leaves room for", (r) => number(r.backfill.trackerEventsLeft));
   row(
@@ -267,6 +275,10 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
   row(
     "of which reading the index (items of about this many bytes, from the codec)",
     (r) => `$${r.nightly.list.cost.indexReads.toFixed(3)} (${r.nightly.list.itemBytes} B)`,
+  );
+  row(
+    "nightly run without drift: list / inventory",
+    (r) => `$${r.nightly.undriftedList.dollars.toFixed(3)} / $${r.nightly.undriftedInventory.dollars.toFixed(3)}`,
   );
   row("lowest any change-feed design can cost: items and index entries only, inventory, no reads", () => `$${nightlyFloor().toFixed(3)}`);
   row(

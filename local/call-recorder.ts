@@ -10,6 +10,7 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { ledgerTable } from "../ledger/table.js";
 
 /** The functions the stack deploys, each with a role of its own. */
 export type FunctionRole = "tracker" | "reconcile" | "api" | "ingest";
@@ -70,7 +71,44 @@ function summarize(input: Record<string, unknown>): Record<string, unknown> {
     });
   }
   if (input.RequestItems && typeof input.RequestItems === "object") summary.RequestItems = Object.keys(input.RequestItems);
+  const leadingKeys = leadingKeysOf(input);
+  if (leadingKeys.length > 0) summary.LeadingKeys = leadingKeys;
   return summary;
+}
+
+/** A ledger item's partition key, marshalled ({S}) or not, as the recorder may see either. */
+function partitionKeyOf(key: unknown): string[] {
+  const value = (key as Record<string, unknown> | undefined)?.[ledgerTable.partitionKey];
+  if (typeof value === "string") return [value];
+  const marshalled = (value as { S?: unknown } | undefined)?.S;
+  return typeof marshalled === "string" ? [marshalled] : [];
+}
+
+/** A Query's partition: the value its key condition gives the table's partition key (not an index's). */
+function queriedPartitionOf(input: Record<string, unknown>): string[] {
+  if (typeof input.KeyConditionExpression !== "string" || input.IndexName !== undefined) return [];
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  for (const [, name, placeholder] of input.KeyConditionExpression.matchAll(/([#\w]+)\s*=\s*(:\w+)/g)) {
+    if ((names[name!] ?? name) === ledgerTable.partitionKey) return partitionKeyOf({ [ledgerTable.partitionKey]: (input.ExpressionAttributeValues as Record<string, unknown>)?.[placeholder!] });
+  }
+  return [];
+}
+
+/**
+ * The partition keys of the items a DynamoDB write or read by key touches: what IAM's
+ * dynamodb:LeadingKeys condition sees (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+ */
+function leadingKeysOf(input: Record<string, unknown>): string[] {
+  const ofBody = (body: Record<string, unknown> | undefined) => [...partitionKeyOf(body?.Key), ...partitionKeyOf(body?.Item)];
+  const keys = [...ofBody(input), ...queriedPartitionOf(input)];
+  if (Array.isArray(input.TransactItems))
+    for (const item of input.TransactItems as Record<string, Record<string, unknown>>[]) keys.push(...ofBody(Object.values(item)[0]));
+  if (input.RequestItems && typeof input.RequestItems === "object") {
+    for (const requests of Object.values(input.RequestItems as Record<string, Record<string, Record<string, unknown>>[]>)) {
+      for (const request of requests) keys.push(...ofBody(request.PutRequest), ...ofBody(request.DeleteRequest));
+    }
+  }
+  return keys;
 }
 
 interface HasMiddlewareStack {

@@ -26,6 +26,7 @@ interface Statement {
   Effect: "Allow" | "Deny";
   Action: string | string[];
   Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /** One authorization AWS performs for a call. */
@@ -33,6 +34,8 @@ interface Requirement {
   action: string;
   resource: string;
   why: string;
+  /** DynamoDB: the partition keys of the items the call touches (dynamodb:LeadingKeys), when the recorder saw them. */
+  leadingKeys?: string[];
 }
 
 const asList = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
@@ -145,6 +148,7 @@ function requirements(
           action: `dynamodb:${DYNAMODB_ITEM_ACTIONS[operation]}`,
           resource: deployed.tableArn,
           why: `${why} (${operation})`,
+          ...leadingKeysOf(input),
         }));
       }
       // A row table (declared by the local stack) stands for the deployed rule's table; every
@@ -155,7 +159,7 @@ function requirements(
           ? (deployed.rowTableArn[tableName.replace(/^bucket-ledger-rows-/, "")] ?? `undeployed row table ${tableName}`)
           : deployed.tableArn;
       const resource = typeof input.IndexName === "string" ? `${tableArn}/index/${input.IndexName}` : tableArn;
-      return [{ action: `dynamodb:${command}`, resource, why }];
+      return [{ action: `dynamodb:${command}`, resource, why, ...leadingKeysOf(input) }];
     }
     case "S3": {
       const role = buckets.get(input.Bucket as string) ?? "trackedBucket";
@@ -258,12 +262,27 @@ beforeAll(async () => {
   tables = new Map(log.declarations.filter((d) => d.kind === "table").map((d) => [d.name, d.resourceRole]));
 });
 
+const leadingKeysOf = (input: Record<string, unknown>) => (Array.isArray(input.LeadingKeys) ? { leadingKeys: input.LeadingKeys as string[] } : {});
+
+/**
+ * A statement's dynamodb:LeadingKeys condition, the one condition our policies use: every
+ * partition key the call touches must match one of its patterns, and a call whose keys were not
+ * seen is not allowed by it.
+ */
+function meetsConditions(statement: Statement, requirement: Requirement): boolean {
+  const patterns = statement.Condition?.["ForAllValues:StringLike"]?.["dynamodb:LeadingKeys"];
+  if (patterns === undefined) return true;
+  const keys = requirement.leadingKeys ?? [];
+  return keys.length > 0 && keys.every((key) => asList(patterns).some((pattern) => matches(pattern, key)));
+}
+
 const allowedBy = (statements: Statement[], requirement: Requirement) =>
   statements.filter(
     (statement) =>
       statement.Effect === "Allow" &&
       asList(statement.Action).some((action) => matches(action, requirement.action)) &&
-      asList(statement.Resource).some((resource) => matches(resource, requirement.resource)),
+      asList(statement.Resource).some((resource) => matches(resource, requirement.resource)) &&
+      meetsConditions(statement, requirement),
   );
 
 describe("IAM contract: what each function calls, against the policy it is deployed with", () => {

@@ -15,6 +15,10 @@ import { TRICKY_KEYS } from "../../local/tricky-keys.js";
 import { queueDepth } from "../../local/queues.js";
 import { localEnvironment } from "../../local/environment.js";
 import { LocalStack } from "../../local/stack.js";
+import { createDocumentClient, ledgerTable } from "../../ledger/index.js";
+import { readChangeShards } from "../../ledger/buckets.js";
+import { peakChangeRate } from "../../ledger/change-rate.js";
+import { RATE_REPORT_FLOOR, RATE_REPORT_INTERVAL_MS } from "../../ledger/shard-sizing.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
 import { ndjson, runCli } from "../support/cli.js";
 import { s3EventRecord } from "../support/events.js";
@@ -67,6 +71,21 @@ describe("local stack", () => {
     expect(page.items.map((record) => record.key)).toEqual(["only-here.txt"]);
     expect(page.cursor).toBeUndefined();
   });
+
+  it("counts a busy bucket's changes per minute in its rate partition, from which its change shards are sized", async () => {
+    const since = new Date(Date.now() - 60_000);
+    const put = (key: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: other, Key: key, Body: "x" }));
+    await Promise.all(Array.from({ length: RATE_REPORT_FLOOR }, (_, index) => put(`busy/${index}`)));
+    await stack.waitForIdle();
+    // The tracker adds its count at its first write once the interval has passed.
+    await new Promise((wait) => setTimeout(wait, RATE_REPORT_INTERVAL_MS + 500));
+    await put("busy/after");
+    await stack.waitForIdle();
+    const ctx = { tableName: stack.info.tableName, documentClient: createDocumentClient(stack.clients.dynamodb), shardCount: ledgerTable.shardCount };
+    // At least the 50 (the bucket's earlier changes may be in the same count), over a minute.
+    expect(await peakChangeRate(ctx, other, since)).toBeGreaterThanOrEqual(RATE_REPORT_FLOOR / 60);
+    expect(await readChangeShards(ctx, other)).toEqual([{ from: "0000-00-00", count: 1 }]);
+  }, 30_000);
 
   it("asks S3 what is current when a specific version is permanently deleted", async () => {
     await stack.clients.s3.send(new PutObjectCommand({ Bucket: other, Key: "versioned.txt", Body: "current version" }));
