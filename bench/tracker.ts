@@ -114,6 +114,8 @@ interface TrackerProfileResult {
   enriched_per_s: number;
   enriched_vs_ceiling: RatioSpread;
   enriched_vs_ours: RatioSpread;
+  /** Change shards sized from the rate (the default) against a fixed count of 1: what sizing costs the tracker. */
+  sized_vs_fixed: RatioSpread;
 }
 
 export interface TrackerBenchResult {
@@ -181,12 +183,14 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
 
     const outcomes = emptyCounts();
     const ours =
-      (variant: { historyDays?: number; enrich?: boolean } = {}) =>
+      (variant: { historyDays?: number; enrich?: boolean; fixedShards?: boolean } = {}) =>
       async () => {
         const ledger = new Ledger({
           tableName: await newTable(),
           documentClient,
           ...(variant.historyDays !== undefined && { historyDays: variant.historyDays }),
+          // The default sizes change shards from the rate; a fixed count, beside it, shows what sizing costs.
+          ...(variant.fixedShards && { changeShards: 1 }),
         });
         const handler = createTrackerHandler({
           ledger,
@@ -200,7 +204,13 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
         for (let i = 0; i < records.length; i += BATCH_SIZE) batches.push(records.slice(i, i + BATCH_SIZE));
         const invocation = pLimit(INVOCATIONS);
         return timed(
-          variant.historyDays ? "ours with the journal" : variant.enrich ? "ours with contentType enrichment" : "ours (tracker handler)",
+          variant.historyDays
+            ? "ours with the journal"
+            : variant.enrich
+              ? "ours with contentType enrichment"
+              : variant.fixedShards
+                ? "ours, changeShards 1 (fixed)"
+                : "ours (tracker handler)",
           async () => {
             await Promise.all(
               batches.map((batch) =>
@@ -264,7 +274,13 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
 
     log("  warming up...");
     await ceiling();
-    const variants = { ceiling, ours: ours(), journal: ours({ historyDays: 90 }), enriched: ours({ enrich: true }) } as const;
+    const variants = {
+      ceiling,
+      ours: ours(),
+      fixed: ours({ fixedShards: true }),
+      journal: ours({ historyDays: 90 }),
+      enriched: ours({ enrich: true }),
+    } as const;
     const profiles: Record<string, TrackerProfileResult> = {};
     for (const [profile, latency] of [
       ["aws", AWS_LATENCY_MS],
@@ -287,6 +303,7 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
         enriched_per_s: Math.round(median(rounds.map((round) => round.enriched))),
         enriched_vs_ceiling: spread(ratio("enriched")),
         enriched_vs_ours: spread(rounds.map((round) => round.enriched / round.ours)),
+        sized_vs_fixed: spread(rounds.map((round) => round.ours / round.fixed)),
       };
     }
     // Sequential, so only without the latency (20,000 x two round trips would take minutes).

@@ -20,10 +20,10 @@ import {
   type QueryContext,
 } from "./queries.js";
 import { bucketStats, readNewestChange, type BucketStats } from "./stats.js";
-import { isRegistered, listKnownBuckets, registerBucket, type KnownBucket } from "./buckets.js";
+import { isRegistered, listKnownBuckets, readChangeShards, registerBucket, type KnownBucket } from "./buckets.js";
 import { readHistory, type History } from "./history.js";
 import { JournalWriter } from "./journal-writer.js";
-import type { ChangeShardSetting } from "./change-shards.js";
+import { countAt, type ChangeShardSetting } from "./change-shards.js";
 import { ChangeShardSizer } from "./shard-sizing.js";
 import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
@@ -238,6 +238,11 @@ export class Ledger {
    */
   resizeChangeShards(bucket: string, atLeastPerSecond = 0): Promise<number> {
     return this.write.shards.resize(bucket, new Date(this.now().getTime() - SECONDS_PER_DAY * 1000), atLeastPerSecond);
+  }
+
+  /** How many partitions a day of the change index the bucket's changes are written to now. */
+  async changeShardsNow(bucket: string): Promise<number> {
+    return countAt(await readChangeShards(this.query, bucket), this.now().toISOString());
   }
 
   /** The buckets writers have recorded, in name order. */

@@ -2,7 +2,7 @@
  * One bucket's state as `status` and `buckets` show it, from a handful of requests whatever the
  * bucket's size: the last complete reconciliation's counts (the bucket's size at its snapshot,
  * so an estimate of now), the newest change (one Query per day looked back), the last run, the
- * watermark and the failed ingestions (counted up to a bound).
+ * watermark, the failed ingestions (counted up to a bound) and the change shards in force.
  */
 import type { Ledger } from "../../ledger/index.js";
 import type { RunStore } from "../../reconcile/run-store.js";
@@ -29,6 +29,8 @@ export interface BucketStatus {
   lastRun?: LastRun;
   reconciledThrough?: string;
   failedIngestions: { count: number; atLeast: boolean };
+  /** Partitions a day of the change index its changes are written to now (ledger/change-shards.ts). */
+  changeShards: number;
 }
 
 function lastRunOf(run: RunRecord): LastRun {
@@ -64,11 +66,12 @@ async function failedIngestions(ledger: Ledger, bucket: string): Promise<BucketS
 }
 
 export async function readBucketStatus(ledger: Ledger, runs: RunStore, bucket: string): Promise<BucketStatus> {
-  const [{ last, complete }, newestChange, reconciledThrough, failed] = await Promise.all([
+  const [{ last, complete }, newestChange, reconciledThrough, failed, changeShards] = await Promise.all([
     runsOf(runs, bucket),
     ledger.newestChange(bucket),
     ledger.reconciledThrough(bucket),
     failedIngestions(ledger, bucket),
+    ledger.changeShardsNow(bucket),
   ]);
   return {
     bucket,
@@ -77,6 +80,7 @@ export async function readBucketStatus(ledger: Ledger, runs: RunStore, bucket: s
     ...(last && { lastRun: lastRunOf(last) }),
     ...(reconciledThrough !== undefined && { reconciledThrough }),
     failedIngestions: failed,
+    changeShards,
   };
 }
 

@@ -87,6 +87,13 @@ function bucketFindings(status: BucketStatus, now: Date): Finding[] {
     );
   }
   findings.push(finding("ok", "watermark", status.reconciledThrough ? `reconciled through ${status.reconciledThrough}` : "none yet"));
+  findings.push(
+    finding(
+      "ok",
+      "change shards",
+      `${status.changeShards} partition${status.changeShards === 1 ? "" : "s"} a day in the change index, each a Query for every day changes reads`,
+    ),
+  );
   const failed = status.failedIngestions;
   if (failed.count > 0)
     findings.push(

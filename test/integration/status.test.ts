@@ -66,6 +66,11 @@ describe("status", () => {
     expect(demo.newestChange).toMatchObject({ deleted: false });
     expect(demo.lastRun).toMatchObject({ status: "succeeded", drift: 0 });
     expect(demo.reconciledThrough).toEqual(expect.any(String));
+    // A quiet bucket keeps one change partition a day, and says so.
+    expect(demo.changeShards).toBe(1);
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ subject: bucket, topic: "change shards", text: expect.stringMatching(/^1 partition a day in the change index/) }),
+    );
     expect(report.queues?.map((queue) => queue.role).sort()).toEqual(["eventDeadLetter", "events", "taskDeadLetter"]);
     expect(report.alarms).toEqual([]);
   });
