@@ -23,7 +23,7 @@ import { bucketStats, readNewestChange, type BucketStats } from "./stats.js";
 import { isRegistered, listKnownBuckets, readChangeShards, registerBucket, type KnownBucket } from "./buckets.js";
 import { readHistory, type History } from "./history.js";
 import { JournalWriter } from "./journal-writer.js";
-import { countAt, type ChangeShardSetting } from "./change-shards.js";
+import { countAt, type ChangeShardEpoch, type ChangeShardSetting } from "./change-shards.js";
 import { ChangeShardSizer } from "./shard-sizing.js";
 import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
@@ -240,9 +240,14 @@ export class Ledger {
     return this.write.shards.resize(bucket, new Date(this.now().getTime() - SECONDS_PER_DAY * 1000), atLeastPerSecond);
   }
 
+  /** The bucket's change-shard epochs (ledger/change-shards.ts), oldest first. */
+  changeShardEpochs(bucket: string): Promise<ChangeShardEpoch[]> {
+    return readChangeShards(this.query, bucket);
+  }
+
   /** How many partitions a day of the change index the bucket's changes are written to now. */
   async changeShardsNow(bucket: string): Promise<number> {
-    return countAt(await readChangeShards(this.query, bucket), this.now().toISOString());
+    return countAt(await this.changeShardEpochs(bucket), this.now().toISOString());
   }
 
   /** The buckets writers have recorded, in name order. */

@@ -482,7 +482,8 @@ describe("backfill mode", () => {
       eventName: "ObjectCreated:Put",
       state: { size: 1, etag: "gone", lastModified: new Date().toISOString() },
     });
-    const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 10_000, backfillRepairsPerSecond: 400 });
+    const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 10_000, backfillRepairsPerSecond: 1_200 });
+    const shardCounts = async () => (await ledger.changeShardEpochs(bucket)).map((epoch) => epoch.count);
     try {
       const dry = await harness.waitFor(
         await (async () => (await harness.fanOut.plan({ bucket, source: await localSource(bucket), spec: { kind: "list" }, tasks: 4, dryRun: true })).runId)(),
@@ -493,6 +494,8 @@ describe("backfill mode", () => {
       // Invariant 3 holds in a backfill too: the missing objects are repaired as the listing
       // goes, but nothing is tombstoned past the guard.
       expect(refused).toMatchObject({ backfill: true, status: "refused", missing: 120, repaired: 120, orphaned: 1 });
+      // Planned as a backfill, the run sized the change index for its budget: 1,200 repairs/s, 4 partitions.
+      expect(await shardCounts()).toEqual([1, 4]);
       expect(await ledger.get(bucket, "gone.txt")).toMatchObject({ deleted: false });
       expect(await ledger.reconciledThrough(bucket)).toBeUndefined();
 
@@ -502,6 +505,8 @@ describe("backfill mode", () => {
 
       const nightly = await harness.waitFor(await harness.start());
       expect(nightly).toMatchObject({ backfill: false, status: "succeeded", missing: 0, orphaned: 0 });
+      // No longer a backfill: sized for the day's busiest minute again (a few changes), so one partition.
+      expect((await shardCounts()).at(-1)).toBe(1);
       expect(await compareLedgerWithBucket(ledger, s3, bucket)).toMatchObject({ matches: true });
     } finally {
       await harness.stop();
