@@ -89,7 +89,8 @@ function queriedPartitionOf(input: Record<string, unknown>): string[] {
   if (typeof input.KeyConditionExpression !== "string" || input.IndexName !== undefined) return [];
   const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
   for (const [, name, placeholder] of input.KeyConditionExpression.matchAll(/([#\w]+)\s*=\s*(:\w+)/g)) {
-    if ((names[name!] ?? name) === ledgerTable.partitionKey) return partitionKeyOf({ [ledgerTable.partitionKey]: (input.ExpressionAttributeValues as Record<string, unknown>)?.[placeholder!] });
+    if ((names[name!] ?? name) === ledgerTable.partitionKey)
+      return partitionKeyOf({ [ledgerTable.partitionKey]: (input.ExpressionAttributeValues as Record<string, unknown>)?.[placeholder!] });
   }
   return [];
 }
