@@ -45,9 +45,7 @@ describe("resizing change shards under the lead, freshness and read-ahead rule",
     fc.assert(
       fc.property(steps, (timeline) => {
         // A recording commits `latency` after the clock reading that set its `from`.
-        const events = timeline.flatMap((step) =>
-          step.kind === "record" ? [{ ...step, commitAt: step.at + step.latency }] : [{ ...step, commitAt: step.at }],
-        );
+        const events = timeline.map((step) => ({ ...step, commitAt: step.kind === "record" ? step.at + step.latency : step.at }));
         events.sort((a, b) => a.commitAt - b.commitAt);
         let stored: ChangeShardEpoch[] = [UNSHARDED];
         const views = new Map<number, { epochs: ChangeShardEpoch[]; readAt: number }>();
