@@ -14,12 +14,14 @@ function row(status: BucketStatus): string {
     : "-".padStart(12) + "-".padStart(11);
   const change = status.newestChange ? formatTime(status.newestChange.recordedAt) : "-";
   const run = status.lastRun ? `${status.lastRun.status} ${formatTime(status.lastRun.finishedAt ?? status.lastRun.startedAt)}` : "never";
-  return `${status.bucket.padEnd(40)}${objects}  ${change.padEnd(22)}${run}`;
+  return `${status.bucket.padEnd(40)}${objects}  ${change.padEnd(22)}${String(status.changeShards).padStart(6)}  ${run}`;
 }
 
 export function registerBuckets(program: Command): void {
   withTargetOptions(program.command("buckets"))
-    .description("the buckets the ledger has recorded: objects and bytes at the last complete run, the newest change, the last run")
+    .description(
+      "the buckets the ledger has recorded: objects and bytes at the last complete run, the newest change, the change index's partitions a day, the last run",
+    )
     .option("--json", "NDJSON output (the default when stdout is not a terminal)")
     .addHelpText(
       "after",
@@ -34,7 +36,8 @@ export function registerBuckets(program: Command): void {
         process.stderr.write(`the ledger (table ${target.ledger.tableName}) has recorded no buckets yet\n`);
         return;
       }
-      if (!mode.json) writeLine(`${"BUCKET".padEnd(40)}${"OBJECTS".padStart(12)}${"BYTES".padStart(11)}  ${"NEWEST CHANGE".padEnd(22)}LAST RUN`);
+      if (!mode.json)
+        writeLine(`${"BUCKET".padEnd(40)}${"OBJECTS".padStart(12)}${"BYTES".padStart(11)}  ${"NEWEST CHANGE".padEnd(22)}${"SHARDS".padStart(6)}  LAST RUN`);
       for (const name of names) {
         const status = await readBucketStatus(target.ledger, runs, name);
         writeLine(mode.json ? JSON.stringify(status) : row(status));

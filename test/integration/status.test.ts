@@ -182,7 +182,11 @@ describe("known buckets", () => {
     expect(result.code, result.stderr).toBe(0);
     const listed = ndjson(result.stdout);
     expect(listed.map((entry) => entry.bucket)).toEqual([bucket, drifting, many, quiet]);
-    expect(listed[0]).toMatchObject({ objects: { count: 3 }, lastRun: { status: "succeeded" } });
+    expect(listed[0]).toMatchObject({ objects: { count: 3 }, lastRun: { status: "succeeded" }, changeShards: 1 });
+    // On a terminal, a column each, the change index's partitions among them.
+    const table = await runCliOnTerminal(["buckets", "--local"], { cwd: workdir, env: { NO_COLOR: "1" } });
+    expect(table.stdout).toMatch(/BUCKET\s+OBJECTS\s+BYTES\s+NEWEST CHANGE\s+SHARDS\s+LAST RUN/);
+    expect(table.stdout).toMatch(new RegExp(`${bucket}\\s+3\\s+\\S+.*\\s1\\s+succeeded`));
   });
 
   it("ls, changes and stat on a bucket never seen exit 0, and say so on stderr with the buckets known", async () => {
