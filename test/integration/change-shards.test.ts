@@ -20,13 +20,13 @@ import {
   partitionKeyOf,
   shardOf,
   toItem,
-  type LedgerRecord,
 } from "../../ledger/index.js";
 import { listChanges, type QueryContext } from "../../ledger/queries.js";
 import { recordChangeShards, registerBucket } from "../../ledger/buckets.js";
 import { takePage } from "../../ledger/paging.js";
 import { changesCursor } from "../../ledger/cursor.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+import { createdRecord } from "../support/records.js";
 
 let dynamodb: TestDynamoDb;
 beforeAll(async () => {
@@ -39,21 +39,7 @@ afterAll(async () => {
 const BUCKET = "sharded";
 const now = Date.now();
 
-function record(key: string, recordedAt: string): LedgerRecord {
-  return {
-    bucket: BUCKET,
-    key,
-    deleted: false,
-    size: 1,
-    etag: "e",
-    lastModified: recordedAt,
-    cause: "ObjectCreated:Put",
-    source: "event",
-    observedAt: recordedAt,
-    recordedAt,
-    sequencer: "01",
-  };
-}
+const record = (key: string, recordedAt: string) => createdRecord(BUCKET, key, recordedAt);
 
 /** An item as a writer with `shards` change shards writes it. */
 const itemFor = (entry: { key: string; recordedAt: string }, shards: number) => toItem(record(entry.key, entry.recordedAt), shards);

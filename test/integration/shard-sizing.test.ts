@@ -9,13 +9,14 @@ import { randomUUID } from "node:crypto";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDocumentClient, createTableInput, ledgerTable, Ledger, toItem, type LedgerRecord } from "../../ledger/index.js";
+import { createDocumentClient, createTableInput, ledgerTable, Ledger, toItem } from "../../ledger/index.js";
 import { readChangeShards } from "../../ledger/buckets.js";
 import { addChanges, peakChangeRate } from "../../ledger/change-rate.js";
 import { countAt, countsOnDay, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, READ_AHEAD_MS, shardsForRate } from "../../ledger/change-shards.js";
 import type { QueryContext } from "../../ledger/queries.js";
 import { ChangeShardSizer, RATE_REPORT_FLOOR, RATE_REPORT_INTERVAL_MS } from "../../ledger/shard-sizing.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+import { createdRecord } from "../support/records.js";
 
 let dynamodb: TestDynamoDb;
 beforeAll(async () => {
@@ -149,19 +150,6 @@ describe("change shards sized from the bucket's rate", () => {
   it("a reader returns no change recorded past what its read of the epochs covers", async () => {
     const ctx = await table();
     const ledger = new Ledger({ tableName: ctx.tableName, documentClient: ctx.documentClient });
-    const record = (key: string, recordedAt: string): LedgerRecord => ({
-      bucket: BUCKET,
-      key,
-      deleted: false,
-      size: 1,
-      etag: "e",
-      lastModified: recordedAt,
-      cause: "ObjectCreated:Put",
-      source: "event",
-      observedAt: recordedAt,
-      recordedAt,
-      sequencer: "01",
-    });
     // One change now, one just inside the read-ahead, one past it (a writer whose count this
     // reader could not know yet may have written beside it).
     const now = Date.now();
@@ -171,7 +159,7 @@ describe("change shards sized from the bucket's rate", () => {
       ["past", now + READ_AHEAD_MS + 5_000],
     ] as const;
     for (const [key, at] of entries)
-      await ctx.documentClient.send(new PutCommand({ TableName: ctx.tableName, Item: toItem(record(key, new Date(at).toISOString()), 1) }));
+      await ctx.documentClient.send(new PutCommand({ TableName: ctx.tableName, Item: toItem(createdRecord(BUCKET, key, new Date(at).toISOString()), 1) }));
     const seen: string[] = [];
     for await (const change of ledger.changes({ bucket: BUCKET, since: new Date(now - 1_000) })) seen.push(change.key);
     expect(seen).toEqual(["now", "inside"]);
