@@ -69,17 +69,19 @@ export async function recordChangeShards(
   const recorded = epochsOrUnsharded(item?.changeShards);
   if (countAt(recorded, epoch.from) === epoch.count && recorded.every((known) => known.from <= epoch.from)) return recorded;
   const epochs = withEpoch(recorded, epoch, keepAfter);
-  const stored = Array.isArray(item?.changeShards) ? item.changeShards.length : 0;
+  // Each write of the epochs bumps a version: a write conditioned on the epochs' length alone
+  // could pass over another writer's that replaced an epoch not yet begun (same length).
+  const version = typeof item?.changeShardsVersion === "number" ? item.changeShardsVersion : undefined;
   try {
     // A put over the item read, not an update: the writers' roles may put items but not update them.
     await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: { bucket, firstSeenAt: now.toISOString(), ...item, ...registryKey(bucket), changeShards: epochs },
+        Item: { bucket, firstSeenAt: now.toISOString(), ...item, ...registryKey(bucket), changeShards: epochs, changeShardsVersion: (version ?? 0) + 1 },
         // Only over the epochs read: two writers changing the count at once cannot lose one.
-        ConditionExpression: stored === 0 ? "attribute_not_exists(#epochs)" : "size(#epochs) = :read AND #epochs[0].#from = :first",
-        ExpressionAttributeNames: { "#epochs": "changeShards", ...(stored > 0 && { "#from": "from" }) },
-        ...(stored > 0 && { ExpressionAttributeValues: { ":read": stored, ":first": recorded[0]!.from } }),
+        ConditionExpression: version === undefined ? "attribute_not_exists(#version)" : "#version = :read",
+        ExpressionAttributeNames: { "#version": "changeShardsVersion" },
+        ...(version !== undefined && { ExpressionAttributeValues: { ":read": version } }),
       }),
     );
     return epochs;

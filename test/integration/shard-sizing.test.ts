@@ -10,7 +10,7 @@ import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, createTableInput, ledgerTable, Ledger, toItem } from "../../ledger/index.js";
-import { readChangeShards } from "../../ledger/buckets.js";
+import { readChangeShards, recordChangeShards } from "../../ledger/buckets.js";
 import { addChanges, peakChangeRate } from "../../ledger/change-rate.js";
 import { countAt, countsOnDay, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, READ_AHEAD_MS, shardsForRate } from "../../ledger/change-shards.js";
 import type { QueryContext } from "../../ledger/queries.js";
@@ -112,6 +112,26 @@ describe("change shards sized from the bucket's rate", () => {
     expect(epochs.map((epoch) => epoch.count)).toEqual([1, 16, 1]);
     // The 4 was to begin a lead after it was recorded; the 16 recorded meanwhile replaced it.
     expect(epochs[1]!.from).toBe(new Date(start.getTime() + EPOCH_LEAD_MS).toISOString());
+  });
+
+  it("records two writers' epochs at once as one after the other, even when one replaces an epoch not yet begun", async () => {
+    const ctx = await table();
+    const at = (seconds: number) => new Date(Date.parse("2026-12-01T12:00:00.000Z") + seconds * 1000).toISOString();
+    const now = new Date(at(0));
+    const serial = [
+      // The 8 first, then the 2 after it; or the 2 first, then the 8 replacing both epochs not yet begun.
+      [1, 8, 2],
+      [1, 8],
+    ];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const bucket = `race-${attempt}`;
+      await recordChangeShards(ctx, bucket, { from: at(60), count: 4 }, "0000", now);
+      await Promise.all([
+        recordChangeShards(ctx, bucket, { from: at(50), count: 8 }, "0000", now),
+        recordChangeShards(ctx, bucket, { from: at(70), count: 2 }, "0000", now),
+      ]);
+      expect(serial).toContainEqual((await readChangeShards(ctx, bucket)).map((epoch) => epoch.count));
+    }
   });
 
   it("records a fixed setting a lead ahead, writing under the count in force until then", async () => {
