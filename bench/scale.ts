@@ -164,12 +164,13 @@ function backfill(setup: Setup, objects = 10_000_000) {
   // Reconciliation sizes the shards for the budget when it plans the run.
   const shards = shardsAt(setup, budget);
   const ceiling = (count: number) => ceilingOf(10_000, partitionLoad(10_000, count, 0).changeIndex);
+  const load = partitionLoad(10_000, shards, 0);
   const limits = {
     // Backfill mode: 64 repairs in flight per task, paced to the run's budget.
     writers: Math.min(budget, Math.floor((setup.reconcileConcurrency * RECONCILE_DEFAULTS.backfillWriteConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs)),
     listing: Math.floor((setup.reconcileConcurrency * ASSUMPTIONS.s3ListPageKeys * 1_000) / ASSUMPTIONS.s3ListPageMs),
-    changeIndex: ceiling(shards),
-    base: ceilingOf(10_000, partitionLoad(10_000, shards, 0).base),
+    changeIndex: ceilingOf(10_000, load.changeIndex),
+    base: ceilingOf(10_000, load.base),
     table: Math.floor((setup.warmWritesPerSecond ?? ASSUMPTIONS.onDemandInitialWritesPerSecond) / writeUnitsPerObject),
   };
   const objectsPerSecond = Math.min(...Object.values(limits));

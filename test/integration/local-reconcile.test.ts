@@ -3,6 +3,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { LocalStack } from "../../local/stack.js";
 import type { RunSummary } from "../../reconcile/fan-out.js";
+import { createdAMinuteAgo } from "../support/records.js";
 
 let stack: LocalStack;
 const summaries: RunSummary[] = [];
@@ -18,15 +19,7 @@ it("tombstones an index entry the bucket does not have, within a few intervals",
   // Enough real objects that one orphan stays under the default 10% delete guard.
   for (let i = 0; i < 12; i++) await stack.clients.s3.send(new PutObjectCommand({ Bucket: "drifty", Key: `real-${i}`, Body: "x" }));
   await stack.waitForIdle();
-  await stack.ledger.apply({
-    kind: "upsert",
-    bucket: "drifty",
-    key: "lost-delete.txt",
-    sequencer: "01",
-    eventTime: new Date(Date.now() - 60_000).toISOString(),
-    eventName: "ObjectCreated:Put",
-    state: { size: 1, etag: "x", lastModified: new Date().toISOString() },
-  });
+  await stack.ledger.apply(createdAMinuteAgo("drifty", "lost-delete.txt", "x"));
   const deadline = Date.now() + 10_000;
   while (!summaries.some((summary) => summary.orphaned === 1 && summary.repaired >= 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   expect(await stack.ledger.get("drifty", "lost-delete.txt")).toMatchObject({ deleted: true, cause: "Reconcile:Orphaned" });

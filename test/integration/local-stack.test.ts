@@ -22,6 +22,7 @@ import { RATE_REPORT_FLOOR, RATE_REPORT_INTERVAL_MS } from "../../ledger/shard-s
 import { compareLedgerWithBucket } from "../../local/verify.js";
 import { ndjson, runCli } from "../support/cli.js";
 import { s3EventRecord } from "../support/events.js";
+import { createdAMinuteAgo } from "../support/records.js";
 
 let stack: LocalStack;
 let workdir: string;
@@ -164,15 +165,7 @@ describe("CLI against the local stack", () => {
     expect(JSON.parse(clean.stdout)).toMatchObject({ bucket, source: "list", missing: 0, stale: 0, orphaned: 0, scanned: 11 });
 
     // An index entry for an object S3 never had: an orphan, 1 of 12 indexed objects.
-    await stack.ledger.apply({
-      kind: "upsert",
-      bucket,
-      key: "ghost.txt",
-      sequencer: "01",
-      eventTime: new Date(Date.now() - 60_000).toISOString(),
-      eventName: "ObjectCreated:Put",
-      state: { size: 1, etag: "x", lastModified: new Date().toISOString() },
-    });
+    await stack.ledger.apply(createdAMinuteAgo(bucket, "ghost.txt", "x"));
     const dry = await runCli(["reconcile", bucket, "--local", "--dry-run", "--max-delete", "0.5"], { cwd: workdir });
     expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, orphaned: 1, repaired: 0 });
     expect(await stack.ledger.get(bucket, "ghost.txt")).toMatchObject({ deleted: false });

@@ -27,6 +27,7 @@ import { sqsTaskQueue } from "../../reconcile/task-queue.js";
 import { buildReconciler } from "../../reconcile/wiring.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { writeInventoryReport } from "../support/inventory.js";
+import { createdAMinuteAgo } from "../support/records.js";
 
 let dynamodb: TestDynamoDb;
 let emulator: S3SqsEmulator;
@@ -58,15 +59,7 @@ async function driftedBucket(ledger: Ledger, perDirectory: number) {
   await Promise.all(DIRECTORIES.map((directory) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${directory}new.txt`, Body: "new" }))));
   await Promise.all(keys.filter((_, i) => i % 17 === 0).map((key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `v2 of ${key}` }))));
   for (const directory of DIRECTORIES) {
-    await ledger.apply({
-      kind: "upsert",
-      bucket,
-      key: `${directory}deleted.txt`,
-      sequencer: "01",
-      eventTime: new Date(Date.now() - 60_000).toISOString(),
-      eventName: "ObjectCreated:Put",
-      state: { size: 1, etag: "gone", lastModified: new Date().toISOString() },
-    });
+    await ledger.apply(createdAMinuteAgo(bucket, `${directory}deleted.txt`, "gone"));
   }
   return bucket;
 }
@@ -256,15 +249,7 @@ describe("reconciliation fanned out over range tasks", () => {
     const ledger = await dynamodb.createLedger();
     const bucket = await driftedBucket(ledger, 10);
     // What a tracker that forgot to decode event keys would have stored for "alpha/a+b 0.txt".
-    await ledger.apply({
-      kind: "upsert",
-      bucket,
-      key: "alpha/a%2Bb+0.txt",
-      sequencer: "01",
-      eventTime: new Date(Date.now() - 60_000).toISOString(),
-      eventName: "ObjectCreated:Put",
-      state: { size: 1, etag: "e", lastModified: new Date().toISOString() },
-    });
+    await ledger.apply(createdAMinuteAgo(bucket, "alpha/a%2Bb+0.txt", "e"));
     const harness = await fanOutHarness({ ledger, bucket, tasks: 3, budgetMs: 5_000, maxDeleteFraction: 1 });
     try {
       const summary = await harness.waitFor(await harness.start());
@@ -315,15 +300,7 @@ describe("reconciliation fanned out over range tasks", () => {
       keys.map(async (key) => ({ key, size: key.length, etag: (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag!.replace(/"/g, "") })),
     );
     // An orphan of the ledger's, which S3 confirms is gone.
-    await ledger.apply({
-      kind: "upsert",
-      bucket,
-      key: "listed-then-deleted.txt",
-      sequencer: "01",
-      eventTime: new Date(Date.now() - 60_000).toISOString(),
-      eventName: "ObjectCreated:Put",
-      state: { size: 1, etag: "x", lastModified: new Date().toISOString() },
-    });
+    await ledger.apply(createdAMinuteAgo(bucket, "listed-then-deleted.txt", "x"));
     // Deleted after the report was taken: the tracker recorded the delete, the report still lists it.
     await ledger.apply({ kind: "delete", bucket, key: "gone.txt", sequencer: "02", eventTime: new Date().toISOString(), eventName: "ObjectRemoved:Delete" });
     await writeInventoryReport(s3, {
@@ -473,15 +450,7 @@ describe("backfill mode", () => {
     const ledger = await dynamodb.createLedger();
     const { bucket } = await unseenBucket(120);
     // One orphan beside 120 missing objects: 1 of 1 indexed, above the delete guard.
-    await ledger.apply({
-      kind: "upsert",
-      bucket,
-      key: "gone.txt",
-      sequencer: "01",
-      eventTime: new Date(Date.now() - 60_000).toISOString(),
-      eventName: "ObjectCreated:Put",
-      state: { size: 1, etag: "gone", lastModified: new Date().toISOString() },
-    });
+    await ledger.apply(createdAMinuteAgo(bucket, "gone.txt", "gone"));
     const harness = await fanOutHarness({ ledger, bucket, tasks: 4, budgetMs: 10_000, backfillRepairsPerSecond: 1_200 });
     const shardCounts = async () => (await ledger.changeShardEpochs(bucket)).map((epoch) => epoch.count);
     try {

@@ -268,9 +268,14 @@ describe("reconciliation from S3 Inventory", () => {
   }
 
   /** A source bucket holding TRICKY, and a report of it (in a destination bucket of its own). */
-  async function inventoryFixture(format: "CSV" | "Parquet", overrides: Partial<Parameters<typeof writeInventoryReport>[1]> = {}) {
-    const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(TRICKY)]);
-    const entries = await entriesOf(sourceBucket, TRICKY);
+  async function inventoryFixture(
+    format: "CSV" | "Parquet",
+    overrides: Partial<Parameters<typeof writeInventoryReport>[1]> = {},
+    objects: { keys?: string[]; shape?: (entries: InventoryEntry[]) => InventoryEntry[] } = {},
+  ) {
+    const keys = objects.keys ?? TRICKY;
+    const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(keys)]);
+    const entries = (objects.shape ?? ((listed) => listed))(await entriesOf(sourceBucket, keys));
     const createdAt = new Date("2026-11-21T01:00:00Z");
     await writeInventoryReport(s3, {
       destinationBucket: destination,
@@ -319,23 +324,19 @@ describe("reconciliation from S3 Inventory", () => {
   it.each(["CSV", "Parquet"] as const)(
     "takes storage class, encryption and checksum from a %s report's optional fields, without a HEAD, and HEADs only for the rest",
     async (format) => {
-      const [destination, sourceBucket] = await Promise.all([newBucket([]), newBucket(["a.txt", "b.txt"])]);
-      const entries = (await entriesOf(sourceBucket, ["a.txt", "b.txt"])).map((entry, index) => ({
-        ...entry,
-        encryptionStatus: index === 0 ? "SSE-KMS" : "SSE-S3",
-        ...(index === 0 && { checksumAlgorithm: "CRC32" }),
-      }));
-      const createdAt = new Date("2026-11-21T01:00:00Z");
-      await writeInventoryReport(s3, {
-        destinationBucket: destination,
-        prefix: "inventory",
-        sourceBucket,
-        configurationId: "bucket-ledger",
-        createdAt,
+      const { destination, sourceBucket } = await inventoryFixture(
         format,
-        entries,
-        detailColumns: true,
-      });
+        { detailColumns: true },
+        {
+          keys: ["a.txt", "b.txt"],
+          shape: (entries) =>
+            entries.map((entry, index) => ({
+              ...entry,
+              encryptionStatus: index === 0 ? "SSE-KMS" : "SSE-S3",
+              ...(index === 0 && { checksumAlgorithm: "CRC32" }),
+            })),
+        },
+      );
       const described: string[] = [];
       const counting = (fields: EnrichmentField[]): ObjectDescriber => {
         const real = s3ObjectDescriber(s3, fields);
