@@ -12,7 +12,12 @@ import { ledgerTable } from "./table.js";
 /** Long enough for a nightly reconciliation to read the day before it. */
 const RATE_RETENTION_SECONDS = 2 * 86_400;
 
-/** Adds `count` changes recorded at `at` to their minute; resolves with the minute's total so far. */
+/**
+ * Adds `count` changes recorded at `at` to their minute; resolves with the minute's total so far.
+ * ADD on a number is atomic and starts from 0 on a new item, and UPDATED_NEW returns the sum:
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html#Expressions.UpdateExpressions.ADD
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#DDB-UpdateItem-request-ReturnValues
+ */
 export async function addChanges(ctx: QueryContext, bucket: string, at: Date, count: number): Promise<number> {
   const { Attributes } = await ctx.documentClient.send(
     new UpdateCommand({

@@ -7,8 +7,9 @@
  * reads the epochs again once its copy is EPOCHS_FRESH_MS old. So a writer always knows the
  * count in force when it records a change, and a reader that read the epochs at time r knows
  * every partition a change recorded before r + READ_AHEAD_MS can be in. Both margins assume
- * hosts' clocks agree within seconds (Lambda's do: Amazon Time Sync) and that recording an
- * epoch takes less than the margin between them.
+ * hosts' clocks agree within seconds (Lambda's execution environment "uses NTP to synchronize
+ * the system clock": https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)
+ * and that recording an epoch takes less than the margin between them.
  */
 import { z } from "zod";
 import { ledgerTable } from "./table.js";
