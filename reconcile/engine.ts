@@ -7,9 +7,7 @@
  * more than `maxDeleteFraction` of the index, unless forced.
  */
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import { once } from "node:events";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pLimit from "p-limit";
@@ -21,6 +19,8 @@ import type { ObjectDescriber } from "../sdk/object-details.js";
 import { driftChecks, type CheckedRepairOutcome, type EncodingMismatch } from "./drift-checks.js";
 import { deleteGuard } from "./delete-guard.js";
 import { diffRange } from "./range-diff.js";
+import { writeLine } from "./external-sort.js";
+import { scratch } from "./scratch.js";
 import type { KeyRange, ObjectSource } from "./source.js";
 import { RECONCILE_DEFAULTS } from "./defaults.js";
 
@@ -84,13 +84,13 @@ class OrphanSpill {
 
   async add(key: string): Promise<void> {
     // Ranges add concurrently: open the file once.
-    this.opening ??= mkdtemp(join(tmpdir(), "bucket-ledger-orphans-")).then((directory) => {
+    this.opening ??= scratch.directory("orphans").then((directory) => {
       const path = join(directory, "orphans.ndjson");
       this.file = { directory, path, out: createWriteStream(path) };
       return this.file;
     });
-    const { out } = await this.opening;
-    if (!out.write(`${JSON.stringify(key)}\n`)) await once(out, "drain");
+    const { directory, out } = await this.opening;
+    await writeLine(scratch, directory, out, key, "the keys of orphaned ledger items");
   }
 
   private async close(): Promise<void> {
@@ -112,7 +112,7 @@ class OrphanSpill {
     if (!this.file) return;
     // Writes may still be queued (a dry run never reads the file): finish them, then remove.
     await this.close().catch(() => undefined);
-    await rm(this.file.directory, { recursive: true, force: true });
+    await scratch.remove(this.file.directory);
   }
 }
 

@@ -2,21 +2,32 @@
  * Sorts a stream that may be in any order with bounded memory: sorted runs of `runSize`
  * items spill to temporary NDJSON files, then a k-way merge reads them back lazily.
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { once } from "node:events";
 import { mergeSorted } from "../ledger/merge.js";
+import { scratch, type ScratchSpace } from "./scratch.js";
 
-async function writeRun(path: string, items: unknown[]): Promise<void> {
-  const out = createWriteStream(path);
-  for (const item of items) {
-    if (!out.write(`${JSON.stringify(item)}\n`)) await once(out, "drain");
-  }
+/** Writes one NDJSON line into a scratch directory, charged to the scratch budget first. */
+export async function writeLine(space: ScratchSpace, directory: string, out: WriteStream, item: unknown, what: string): Promise<void> {
+  const line = `${JSON.stringify(item)}\n`;
+  space.charge(directory, Buffer.byteLength(line), what);
+  if (!out.write(line)) await once(out, "drain");
+}
+
+async function finish(out: WriteStream): Promise<void> {
   out.end();
   await once(out, "finish");
+}
+
+async function writeRun(space: ScratchSpace, directory: string, path: string, items: unknown[]): Promise<void> {
+  const out = createWriteStream(path);
+  try {
+    for (const item of items) await writeLine(space, directory, out, item, "an unordered source's sorted runs");
+  } finally {
+    await finish(out);
+  }
 }
 
 async function* readRun<T>(path: string): AsyncGenerator<T> {
@@ -24,7 +35,12 @@ async function* readRun<T>(path: string): AsyncGenerator<T> {
   for await (const line of lines) yield JSON.parse(line) as T;
 }
 
-export async function* externalSort<T>(source: AsyncIterable<T>, compare: (a: T, b: T) => number, runSize = 100_000): AsyncGenerator<T> {
+export async function* externalSort<T>(
+  source: AsyncIterable<T>,
+  compare: (a: T, b: T) => number,
+  runSize = 100_000,
+  space: ScratchSpace = scratch,
+): AsyncGenerator<T> {
   let buffer: T[] = [];
   const runs: string[] = [];
   let directory: string | undefined;
@@ -32,9 +48,9 @@ export async function* externalSort<T>(source: AsyncIterable<T>, compare: (a: T,
     for await (const item of source) {
       buffer.push(item);
       if (buffer.length >= runSize) {
-        directory ??= await mkdtemp(join(tmpdir(), "bucket-ledger-sort-"));
+        directory ??= await space.directory("sort");
         const path = join(directory, `run-${runs.length}.ndjson`);
-        await writeRun(path, buffer.sort(compare));
+        await writeRun(space, directory, path, buffer.sort(compare));
         runs.push(path);
         buffer = [];
       }
@@ -49,7 +65,7 @@ export async function* externalSort<T>(source: AsyncIterable<T>, compare: (a: T,
     }
     yield* mergeSorted([...runs.map((path) => readRun<T>(path)), memoryRun(buffer)], compare);
   } finally {
-    if (directory) await rm(directory, { recursive: true, force: true });
+    if (directory) await space.remove(directory);
   }
 }
 
@@ -58,22 +74,24 @@ export async function* externalSort<T>(source: AsyncIterable<T>, compare: (a: T,
  * when asked. Lets an already-sorted stream (the ledger) be fetched while an unordered one
  * (the listing) is being sorted, without holding either in memory.
  */
-export function spoolToDisk<T>(source: AsyncIterable<T>): { read(): AsyncGenerator<T>; discard(): Promise<void> } {
+export function spoolToDisk<T>(source: AsyncIterable<T>, space: ScratchSpace = scratch): { read(): AsyncGenerator<T>; discard(): Promise<void> } {
   let discarded = false;
   const written = (async () => {
-    const directory = await mkdtemp(join(tmpdir(), "bucket-ledger-spool-"));
+    const directory = await space.directory("spool");
     const path = join(directory, "spool.ndjson");
     try {
       const out = createWriteStream(path);
-      for await (const item of source) {
-        if (discarded) break;
-        if (!out.write(`${JSON.stringify(item)}\n`)) await once(out, "drain");
+      try {
+        for await (const item of source) {
+          if (discarded) break;
+          await writeLine(space, directory, out, item, "the ledger's side of an unordered diff");
+        }
+      } finally {
+        await finish(out);
       }
-      out.end();
-      await once(out, "finish");
       return { directory, path };
     } catch (error) {
-      await rm(directory, { recursive: true, force: true });
+      await space.remove(directory);
       throw error;
     }
   })();
@@ -85,14 +103,14 @@ export function spoolToDisk<T>(source: AsyncIterable<T>): { read(): AsyncGenerat
       try {
         yield* readRun<T>(path);
       } finally {
-        await rm(directory, { recursive: true, force: true });
+        await space.remove(directory);
       }
     },
     /** Stops the copy and removes the file; safe after read() too. */
     async discard() {
       discarded = true;
       const result = await written.catch(() => undefined);
-      if (result) await rm(result.directory, { recursive: true, force: true });
+      if (result) await space.remove(result.directory);
     },
   };
 }

@@ -7,8 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
@@ -23,6 +22,7 @@ import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { ReconcileError } from "./errors.js";
 import { inRange, type ObjectSource, type SourceObject } from "./source.js";
 import { parseJsonWith } from "../validation/parse.js";
+import { scratch } from "./scratch.js";
 
 /** The report is missing, incomplete, corrupt or of a kind we cannot read: nothing is deleted. */
 export class InventoryError extends ReconcileError {}
@@ -111,10 +111,20 @@ async function readReport(
 /** Downloads a data file to disk, refusing it unless its MD5 matches the manifest. */
 async function downloadVerified(s3: S3Client, bucket: string, file: Manifest["files"][number], directory: string, index: number): Promise<string> {
   const path = join(directory, `data-${index}`);
+  // Charged before a byte is written: the manifest says how large the file is.
+  scratch.charge(directory, file.size, `inventory data file ${file.key} (${file.size} bytes)`);
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key }));
   const md5 = createHash("md5");
+  let received = 0;
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      // A file larger than its manifest entry is not the file the manifest describes, and
+      // would write past what was charged.
+      if (received > file.size) {
+        callback(new InventoryError(`inventory data file ${file.key} is larger than the ${file.size} bytes its manifest gives; nothing was deleted`));
+        return;
+      }
       md5.update(chunk);
       callback(null, chunk);
     },
@@ -234,7 +244,7 @@ export async function inventorySource(options: InventorySourceOptions): Promise<
     lagsBucket: true,
     head: (key) => lookup.head(sourceBucket, key),
     async *objects(range = {}) {
-      const directory = await mkdtemp(join(tmpdir(), "bucket-ledger-inventory-"));
+      const directory = await scratch.directory("inventory");
       try {
         for (const [index, file] of manifest.files.entries()) {
           const path = await downloadVerified(s3, location.bucket, file, directory, index);
@@ -244,9 +254,10 @@ export async function inventorySource(options: InventorySourceOptions): Promise<
             if (object && inRange(object.key, range)) yield object;
           }
           await rm(path, { force: true });
+          scratch.release(directory, file.size);
         }
       } finally {
-        await rm(directory, { recursive: true, force: true });
+        await scratch.remove(directory);
       }
     },
   };

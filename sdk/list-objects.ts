@@ -15,10 +15,29 @@ export interface ListedObject extends _Object {
 
 type ListInput = Omit<ListObjectsV2CommandInput, "EncodingType" | "ContinuationToken">;
 
-/** Objects page by page through the SDK paginator, keys decoded. */
+/** A listing handed back a continuation token it had already given: it would never end. */
+export class ListingLoopError extends Error {
+  constructor(bucket: string | undefined, pages: number) {
+    super(
+      `the listing of ${bucket ?? "the bucket"} repeated a continuation token after ${pages} pages; it would never end, so it was stopped (nothing was deleted)`,
+    );
+    this.name = "ListingLoopError";
+  }
+}
+
+/**
+ * Objects page by page through the SDK paginator, keys decoded. A token S3 gave before fails
+ * the listing: the paginator's own `stopOnSameToken` would end it quietly, which a caller
+ * would take for a complete listing (and delete what it did not see).
+ */
 export async function* listObjectPages(s3: S3Client, input: ListInput, pageSize = 1000): AsyncGenerator<ListedObject[]> {
+  const tokens = new Set<string>();
   for await (const page of paginateListObjectsV2({ client: s3, pageSize }, { ...input, EncodingType: "url" })) {
     yield (page.Contents ?? []).map((object) => ({ ...object, Key: decodeS3EventKey(object.Key!) }));
+    const next = page.NextContinuationToken;
+    if (next === undefined) continue;
+    if (tokens.has(next)) throw new ListingLoopError(input.Bucket, tokens.size + 1);
+    tokens.add(next);
   }
 }
 
