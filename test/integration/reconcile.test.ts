@@ -418,6 +418,17 @@ describe("reconciliation from S3 Inventory", () => {
     expect(await liveKeys(ledger, sourceBucket)).toEqual({ "orphan-candidate": [1, "stale-etag"] });
   });
 
+  it("deletes nothing when a data file is larger than its manifest says, and writes no more than that to scratch", async () => {
+    const { destination, sourceBucket } = await inventoryFixture("CSV", { understatedSize: true });
+    const ledger = await dynamodb.createLedger();
+    await put(ledger, sourceBucket, "orphan-candidate", 1);
+    const source = await inventorySource({ s3, sourceBucket, location: location(destination) });
+    await expect(reconcileBucket({ ledger, bucket: sourceBucket, source, maxDeleteFraction: 1 })).rejects.toThrow(
+      /larger than the \d+ bytes its manifest gives; nothing was deleted/,
+    );
+    expect(await ledger.get(sourceBucket, "orphan-candidate")).toMatchObject({ deleted: false });
+  });
+
   it("never tombstones an object the report missed, nor resurrects one deleted before the report was taken (the report lags the bucket)", async () => {
     // The scan behind the report started a minute from now, so the ledger's writes below precede it.
     const createdAt = new Date(Date.now() + 60_000);

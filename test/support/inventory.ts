@@ -43,6 +43,8 @@ export interface ReportOptions {
   badManifestChecksum?: boolean;
   /** Record a wrong MD5 for the first data file. */
   badDataChecksum?: boolean;
+  /** Record the first data file as a byte shorter than it is. */
+  understatedSize?: boolean;
 }
 
 const md5 = (data: Buffer | string) => createHash("md5").update(data).digest("hex");
@@ -111,7 +113,11 @@ export async function writeInventoryReport(s3: S3Client, options: ReportOptions)
         : parquetFile(slice, options.sourceBucket, allVersions, detailColumns);
     const key = `${base}/data/${crypto.randomUUID()}.${options.format === "CSV" ? "csv.gz" : "parquet"}`;
     await s3.send(new PutObjectCommand({ Bucket: options.destinationBucket, Key: key, Body: body }));
-    files.push({ key, size: body.length, MD5checksum: options.badDataChecksum && index === 0 ? md5("tampered") : md5(body) });
+    files.push({
+      key,
+      size: body.length - (options.understatedSize && index === 0 ? 1 : 0),
+      MD5checksum: options.badDataChecksum && index === 0 ? md5("tampered") : md5(body),
+    });
   }
   const fileSchema =
     options.format === "CSV"
