@@ -5,6 +5,8 @@
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { CapacityGate, type WireResponse } from "./capacity-gate.js";
+import type { CapacityModel } from "./capacity-model.js";
 
 export type FaultPredicate = (requestBody: string) => boolean;
 
@@ -44,6 +46,7 @@ export class FaultInjectingProxy {
   private fault: ProxyFault = "reset";
   private readonly server: Server;
   private readonly target: URL;
+  private gate: CapacityGate | undefined;
   failedRequests = 0;
   endpoint = "";
 
@@ -84,8 +87,57 @@ export class FaultInjectingProxy {
         }
         return;
       }
-      if (this.delayMs > 0) setTimeout(() => this.forward(incoming, outgoing, body), this.delayMs);
-      else this.forward(incoming, outgoing, body);
+      const send = () => (this.gate ? this.throughGate(this.gate, incoming, outgoing, body) : this.forward(incoming, outgoing, body));
+      if (this.delayMs > 0) setTimeout(send, this.delayMs);
+      else send();
+    });
+  }
+
+  /**
+   * Puts DynamoDB's capacity limits (local/capacity-model.ts) in front of the emulator, or takes
+   * them away with `undefined`. Off unless asked for: most tests rely on nothing being throttled.
+   */
+  useCapacity(model: CapacityModel | undefined): void {
+    this.gate = model && new CapacityGate(model, (operation, body) => this.exchange(this.lastHeaders, operation, body));
+  }
+
+  /** Headers of the last request seen: the gate's own reads (GetItem, DescribeTable) are signed like the caller's. */
+  private lastHeaders: IncomingMessage["headers"] = {};
+
+  private throughGate(gate: CapacityGate, incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer): void {
+    this.lastHeaders = incoming.headers;
+    const operation = String(incoming.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
+    gate
+      .handle(operation, body)
+      .then((response) => {
+        outgoing.writeHead(response.status, { ...response.headers, "content-length": String(response.body.length) });
+        outgoing.end(response.body);
+      })
+      .catch(() => incoming.socket.destroy());
+  }
+
+  /** One request to the emulator with these headers, the target operation replaced; resolves with the whole response. */
+  private exchange(headers: IncomingMessage["headers"], operation: string, body: Buffer): Promise<WireResponse> {
+    const { "accept-encoding": _encoding, ...kept } = headers;
+    const target = `DynamoDB_20120810.${operation}`;
+    return new Promise((resolve, reject) => {
+      const forwarded = request(
+        {
+          hostname: this.target.hostname,
+          port: this.target.port,
+          path: "/",
+          method: "POST",
+          headers: { ...kept, "x-amz-target": target, "content-length": String(body.length) },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks) }));
+          response.on("error", reject);
+        },
+      );
+      forwarded.on("error", reject);
+      forwarded.end(body);
     });
   }
 

@@ -1,0 +1,401 @@
+/**
+ * DynamoDB's capacity, as AWS documents it, for the local stack: what a request costs in read and
+ * write units, and whether the partitions it touches have the units this second. DynamoDB Local
+ * never throttles, so without this a design that needs more than a partition gives looks fine
+ * here and fails on AWS. The fault proxy (local/fault-proxy.ts) puts it in front of DynamoDB Local.
+ *
+ * What is modelled, and from where:
+ * - Item size: the sum of attribute name and value lengths, numbers 1 byte per two significant
+ *   digits plus 1, binary its raw bytes, null and Boolean 1 byte, lists and maps 3 bytes plus 1 per
+ *   element (developer guide, "DynamoDB item sizes and formats":
+ *   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+ *   Sets are not on that page; they are counted as their elements' sizes.
+ * - Units: a write costs the larger of the item before and after it in 1 KB steps; a read 4 KB
+ *   steps of what it returns, half for an eventually consistent read (developer guide, "DynamoDB
+ *   read and write operations":
+ *   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html).
+ * - Indexes: each global secondary index is written separately; an index key that changes costs a
+ *   delete of the old entry and a put of the new one, an item outside the index costs nothing there
+ *   (developer guide, GSI.html#GSI.Writes:
+ *   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.Writes).
+ * - Limits: 1,000 write units and 3,000 read units a second per partition, for a table and each of
+ *   its indexes alike (bp-partition-key-design.html; knowledge center, "on-demand table
+ *   throttling": https://repost.aws/knowledge-center/on-demand-table-throttling-dynamodb). A partition is
+ *   modelled as one partition-key value: DynamoDB splits a hot partition no further than that
+ *   (bp-partition-key-design.html). An index that cannot take its write throttles the table write
+ *   (GSI.html#GSI.ThroughputConsiderations). The table as a whole, indexes included, takes at most
+ *   40,000 of each a second, the default per-table quota of an on-demand table (developer guide,
+ *   ServiceQuotas.html, "Read/write throughput", and on-demand-capacity-mode-max-throughput.html).
+ * - Burst: AWS keeps up to 300 s of unused provisioned capacity for bursts
+ *   (bp-partition-key-design.html#bp-partition-key-throughput-bursting) but promises none per
+ *   partition, so each bucket here holds one second of units and no more.
+ */
+
+/** An attribute value in DynamoDB's wire format (`{ "S": "..." }`, `{ "N": "1" }`, ...). */
+export type AttributeValue = Record<string, unknown>;
+export type Item = Record<string, AttributeValue>;
+
+const KB = 1024;
+const utf8 = (text: string) => Buffer.byteLength(text, "utf8");
+
+/** A number's size: 1 byte per two significant digits (leading and trailing zeros trimmed), plus 1. */
+export function numberSize(text: string): number {
+  const digits = text
+    .replace(/^[+-]/, "")
+    .replace(/[eE].*$/, "")
+    .replace(".", "")
+    .replace(/^0+/, "")
+    .replace(/0+$/, "");
+  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+}
+
+/** The size of a value without its name. */
+export function valueSize(value: AttributeValue): number {
+  const [type, content] = Object.entries(value)[0] ?? [];
+  switch (type) {
+    case "S":
+      return utf8(content as string);
+    case "N":
+      return numberSize(content as string);
+    case "B":
+      return Buffer.from(content as string, "base64").length;
+    case "BOOL":
+    case "NULL":
+      return 1;
+    case "SS":
+      return (content as string[]).reduce((sum, element) => sum + utf8(element), 0);
+    case "NS":
+      return (content as string[]).reduce((sum, element) => sum + numberSize(element), 0);
+    case "BS":
+      return (content as string[]).reduce((sum, element) => sum + Buffer.from(element, "base64").length, 0);
+    case "L":
+      return 3 + (content as AttributeValue[]).reduce((sum, element) => sum + 1 + valueSize(element), 0);
+    case "M":
+      return 3 + Object.entries(content as Item).reduce((sum, [name, element]) => sum + 1 + utf8(name) + valueSize(element), 0);
+    default:
+      throw new TypeError(`not a DynamoDB attribute value: ${JSON.stringify(value)}`);
+  }
+}
+
+/** An item's size as DynamoDB computes it: attribute names plus values. */
+export function itemSize(item: Item | undefined): number {
+  if (!item) return 0;
+  return Object.entries(item).reduce((sum, [name, value]) => sum + utf8(name) + valueSize(value), 0);
+}
+
+/** Write units for an item of `bytes`: 1 KB steps, and at least one (a delete of nothing costs one). */
+export function writeUnits(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / KB));
+}
+
+/** Read units for `bytes` read: 4 KB steps, at least one step, half for an eventually consistent read. */
+export function readUnits(bytes: number, consistent: boolean): number {
+  const steps = Math.max(1, Math.ceil(bytes / (4 * KB)));
+  return consistent ? steps : steps / 2;
+}
+
+export interface KeySchema {
+  partitionKey: string;
+  sortKey?: string;
+}
+
+export interface IndexSchema extends KeySchema {
+  name: string;
+  /** ALL, KEYS_ONLY, or the non-key attributes of an INCLUDE projection. */
+  projection: "ALL" | "KEYS_ONLY" | readonly string[];
+}
+
+export interface TableSchema extends KeySchema {
+  name: string;
+  indexes: readonly IndexSchema[];
+}
+
+/** Units asked of one partition: of the table (`index` absent) or of one of its indexes. */
+export interface PartitionCharge {
+  table: string;
+  index?: string;
+  /** The partition-key value, as its wire format's JSON. */
+  partition: string;
+  units: number;
+}
+
+const partitionOf = (item: Item, key: string) => JSON.stringify(item[key]);
+
+/** The item's entry in the index, or undefined when the item lacks one of the index's keys (a sparse index). */
+export function indexEntry(table: TableSchema, index: IndexSchema, item: Item | undefined): Item | undefined {
+  if (!item) return undefined;
+  const indexKeys = [index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])];
+  if (indexKeys.some((name) => item[name] === undefined)) return undefined;
+  if (index.projection === "ALL") return item;
+  const kept = new Set([
+    ...indexKeys,
+    table.partitionKey,
+    ...(table.sortKey ? [table.sortKey] : []),
+    ...(index.projection === "KEYS_ONLY" ? [] : index.projection),
+  ]);
+  return Object.fromEntries(Object.entries(item).filter(([name]) => kept.has(name)));
+}
+
+const canonical = (item: Item): string =>
+  JSON.stringify(
+    Object.keys(item)
+      .sort()
+      .map((name) => [name, item[name]]),
+  );
+
+/**
+ * What a write of one item costs, partition by partition: the table at the larger of the item
+ * before and after, and each index as GSI.Writes says. `before` and `after` are undefined for an
+ * item that does not exist before (a put of a new key) or after (a delete).
+ */
+export function writeCharges(table: TableSchema, key: Item, before: Item | undefined, after: Item | undefined): PartitionCharge[] {
+  const charges: PartitionCharge[] = [
+    { table: table.name, partition: partitionOf(key, table.partitionKey), units: writeUnits(Math.max(itemSize(before), itemSize(after))) },
+  ];
+  for (const index of table.indexes) {
+    const old = indexEntry(table, index, before);
+    const next = indexEntry(table, index, after);
+    const charge = (entry: Item, bytes: number) =>
+      charges.push({ table: table.name, index: index.name, partition: partitionOf(entry, index.partitionKey), units: writeUnits(bytes) });
+    const sameKeys =
+      old && next && [index.partitionKey, index.sortKey].every((name) => name === undefined || JSON.stringify(old[name]) === JSON.stringify(next[name]));
+    if (old && next && sameKeys) {
+      // Only projected attributes change: one write, and none when the entry is the same.
+      if (canonical(old) !== canonical(next)) charge(next, Math.max(itemSize(old), itemSize(next)));
+      continue;
+    }
+    if (old) charge(old, itemSize(old));
+    if (next) charge(next, itemSize(next));
+  }
+  return charges;
+}
+
+export interface CapacityLimits {
+  partitionWriteUnits: number;
+  partitionReadUnits: number;
+  /** The per-table quota of an on-demand table, covering the table and its indexes together. */
+  tableWriteUnits: number;
+  tableReadUnits: number;
+}
+
+export const AWS_LIMITS: CapacityLimits = { partitionWriteUnits: 1_000, partitionReadUnits: 3_000, tableWriteUnits: 40_000, tableReadUnits: 40_000 };
+
+/** Counted per partition (units); `throttled` is what was asked and refused. */
+export interface PartitionCounters {
+  table: string;
+  index?: string;
+  partition: string;
+  attemptedWriteUnits: number;
+  admittedWriteUnits: number;
+  throttledWriteUnits: number;
+  admittedReadUnits: number;
+  throttledReadUnits: number;
+}
+
+/** Which limit refused a request, named as DynamoDB's ThrottlingReason names it (API_ThrottlingReason.html). */
+export type ThrottlingReason =
+  | "TableWriteKeyRangeThroughputExceeded"
+  | "IndexWriteKeyRangeThroughputExceeded"
+  | "TableReadKeyRangeThroughputExceeded"
+  | "IndexReadKeyRangeThroughputExceeded"
+  | "TableWriteAccountLimitExceeded"
+  | "TableReadAccountLimitExceeded";
+
+export interface Refusal {
+  reason: ThrottlingReason;
+  table: string;
+  index?: string;
+}
+
+/** A token bucket holding one second of units, refilled continuously. Debt (a negative level) is allowed for charges taken after the fact. */
+class Bucket {
+  private level: number;
+  private at: number;
+  constructor(
+    private readonly perSecond: number,
+    now: number,
+  ) {
+    this.level = perSecond;
+    this.at = now;
+  }
+  available(now: number): number {
+    this.level = Math.min(this.perSecond, this.level + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+    return this.level;
+  }
+  take(units: number): void {
+    this.level -= units;
+  }
+}
+
+export interface CapacityModelOptions {
+  limits?: Partial<CapacityLimits>;
+  /** Milliseconds; tests move it by hand. */
+  now?: () => number;
+}
+
+type Kind = "write" | "read";
+
+export class CapacityModel {
+  readonly limits: CapacityLimits;
+  private readonly now: () => number;
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly counters = new Map<string, PartitionCounters>();
+
+  constructor(options: CapacityModelOptions = {}) {
+    this.limits = { ...AWS_LIMITS, ...options.limits };
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /**
+   * Takes the units of one write (all its partitions) or refuses it whole: a write is not done in
+   * part, and an index partition that cannot take its entry throttles the table write.
+   */
+  admitWrite(charges: readonly PartitionCharge[]): Refusal | undefined {
+    return this.admit("write", charges, true);
+  }
+
+  /** Reads are charged after they are answered (their size is known only then): refused when a partition is already spent. */
+  admitRead(table: string, partition: string | undefined, index?: string): Refusal | undefined {
+    return this.admit("read", partition === undefined ? [] : [{ table, partition, units: 0, ...(index !== undefined && { index }) }], false);
+  }
+
+  /** Units taken after the fact (an update's new size, a read's result), which may put a partition in debt. */
+  charge(kind: Kind, charges: readonly PartitionCharge[]): void {
+    const now = this.now();
+    for (const charge of charges) {
+      this.bucket(kind, charge, now).take(charge.units);
+      this.bucket(kind, { table: charge.table, partition: "" }, now, true).take(charge.units);
+      const counters = this.counter(charge);
+      if (kind === "write") {
+        counters.attemptedWriteUnits += charge.units;
+        counters.admittedWriteUnits += charge.units;
+      } else {
+        counters.admittedReadUnits += charge.units;
+      }
+    }
+  }
+
+  /** Gives back units charged for a write that did not happen (a failed condition writes no index entry). */
+  refund(charges: readonly PartitionCharge[]): void {
+    this.charge(
+      "write",
+      charges.map((charge) => ({ ...charge, units: -charge.units })),
+    );
+  }
+
+  /** Every partition's counters so far. */
+  partitions(): PartitionCounters[] {
+    return [...this.counters.values()].map((counters) => ({ ...counters }));
+  }
+
+  /** One partition's counters (zeros if it was never touched). `partition` is the key value as a string. */
+  partition(table: string, partitionKeyValue: string, index?: string): PartitionCounters {
+    const key = counterKey({ table, partition: JSON.stringify({ S: partitionKeyValue }), ...(index !== undefined && { index }) });
+    return { ...(this.counters.get(key) ?? emptyCounters({ table, partition: partitionKeyValue, ...(index !== undefined && { index }) })) };
+  }
+
+  reset(): void {
+    this.buckets.clear();
+    this.counters.clear();
+  }
+
+  private admit(kind: Kind, charges: readonly PartitionCharge[], take: boolean): Refusal | undefined {
+    const now = this.now();
+    const limit = kind === "write" ? this.limits.partitionWriteUnits : this.limits.partitionReadUnits;
+    let refusal: Refusal | undefined;
+    const perTable = new Map<string, number>();
+    // Two charges to one partition (an index entry moved within it) are asked of it together.
+    const perPartition = new Map<string, PartitionCharge>();
+    for (const charge of charges) {
+      perTable.set(charge.table, (perTable.get(charge.table) ?? 0) + charge.units);
+      const key = counterKey(charge);
+      const seen = perPartition.get(key);
+      perPartition.set(key, seen ? { ...seen, units: seen.units + charge.units } : charge);
+    }
+    for (const charge of perPartition.values()) {
+      const available = this.bucket(kind, charge, now).available(now);
+      // A single request larger than a second's units is let through a full bucket rather than never.
+      const fits = take ? available >= Math.min(charge.units, limit) : available > 0;
+      if (!fits && !refusal) refusal = keyRangeRefusal(kind, charge);
+    }
+    for (const [table, units] of perTable) {
+      const available = this.bucket(kind, { table, partition: "" }, now, true).available(now);
+      if (!refusal && (take ? available < units : available <= 0))
+        refusal = { reason: kind === "write" ? "TableWriteAccountLimitExceeded" : "TableReadAccountLimitExceeded", table };
+    }
+    if (kind === "write") {
+      for (const charge of charges) {
+        const counters = this.counter(charge);
+        counters.attemptedWriteUnits += charge.units;
+        if (refusal) counters.throttledWriteUnits += charge.units;
+      }
+    } else if (refusal) {
+      for (const charge of charges) this.counter(charge).throttledReadUnits += 1;
+    }
+    if (refusal || !take) return refusal;
+    for (const charge of charges) {
+      this.bucket(kind, charge, now).take(charge.units);
+      this.counter(charge).admittedWriteUnits += charge.units;
+    }
+    for (const [table, units] of perTable) this.bucket(kind, { table, partition: "" }, now, true).take(units);
+    return undefined;
+  }
+
+  private bucket(kind: Kind, charge: Pick<PartitionCharge, "table" | "index" | "partition">, now: number, wholeTable = false): Bucket {
+    const key = `${kind}|${wholeTable ? "table" : "partition"}|${counterKey(charge)}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      const { limits } = this;
+      const perSecond = wholeTable
+        ? kind === "write"
+          ? limits.tableWriteUnits
+          : limits.tableReadUnits
+        : kind === "write"
+          ? limits.partitionWriteUnits
+          : limits.partitionReadUnits;
+      bucket = new Bucket(perSecond, now);
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  private counter(charge: Pick<PartitionCharge, "table" | "index" | "partition">): PartitionCounters {
+    const key = counterKey(charge);
+    let counters = this.counters.get(key);
+    if (!counters) {
+      counters = emptyCounters({ ...charge, partition: displayPartition(charge.partition) });
+      this.counters.set(key, counters);
+    }
+    return counters;
+  }
+}
+
+function keyRangeRefusal(kind: Kind, charge: PartitionCharge): Refusal {
+  const reason: ThrottlingReason =
+    kind === "write"
+      ? charge.index === undefined
+        ? "TableWriteKeyRangeThroughputExceeded"
+        : "IndexWriteKeyRangeThroughputExceeded"
+      : charge.index === undefined
+        ? "TableReadKeyRangeThroughputExceeded"
+        : "IndexReadKeyRangeThroughputExceeded";
+  return { reason, table: charge.table, ...(charge.index !== undefined && { index: charge.index }) };
+}
+
+const counterKey = (charge: Pick<PartitionCharge, "table" | "index" | "partition">) => `${charge.table}|${charge.index ?? ""}|${charge.partition}`;
+
+/** A partition-key value as people write it: the string or number itself. */
+function displayPartition(wire: string): string {
+  try {
+    const value = JSON.parse(wire) as AttributeValue;
+    const [content] = Object.values(value);
+    return typeof content === "string" ? content : wire;
+  } catch {
+    return wire;
+  }
+}
+
+function emptyCounters(where: Pick<PartitionCounters, "table" | "index" | "partition">): PartitionCounters {
+  return { ...where, attemptedWriteUnits: 0, admittedWriteUnits: 0, throttledWriteUnits: 0, admittedReadUnits: 0, throttledReadUnits: 0 };
+}
