@@ -36,6 +36,19 @@ export interface ObjectDetails {
    * later asked wins, whatever order they are written in.
    */
   describedAt?: string;
+  /** What S3 would not tell when asked (sdk/object-details.ts): the fields left out, and why. */
+  withheld?: Withheld;
+}
+
+/**
+ * Why a description lacks fields: `kmsDenied`, the checksum of an SSE-KMS object whose key the
+ * caller may not decrypt with; `sseCustomerKey`, an SSE-C object, which S3 describes only to a
+ * caller that sends its key; `accessDenied`, any other refusal.
+ */
+export type WithheldReason = "kmsDenied" | "sseCustomerKey" | "accessDenied";
+export interface Withheld {
+  reason: WithheldReason;
+  fields: string[];
 }
 
 /** The details' attribute names, the same as their fields; the tracker replaces them all at once. */
@@ -49,6 +62,7 @@ export const DETAIL_ATTRIBUTES = [
   "archiveStatus",
   "restore",
   "describedAt",
+  "withheld",
 ] as const satisfies readonly (keyof ObjectDetails)[];
 export type DetailAttribute = (typeof DETAIL_ATTRIBUTES)[number];
 

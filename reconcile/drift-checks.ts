@@ -15,9 +15,9 @@
  *   same keys are not silently repaired every night.
  */
 import { decodeS3EventKey, encodeS3EventKey } from "../events/object-key.js";
-import type { DriftKind, Ledger, ObjectState, RepairOutcome } from "../ledger/index.js";
+import type { DriftKind, Ledger, ObjectState, RepairOutcome, Withheld } from "../ledger/index.js";
 import type { ObjectSource } from "./source.js";
-import type { ObjectDescriber } from "../sdk/object-details.js";
+import { withheldOf, type ObjectDescriber } from "../sdk/object-details.js";
 
 /** `unconfirmed`: the source reported drift that S3 contradicts now; nothing was written. */
 export type CheckedRepairOutcome = RepairOutcome | "unconfirmed";
@@ -36,6 +36,8 @@ export interface DriftChecksOptions {
   snapshotTime?: Date;
   /** Object metadata (the `enrich` config): each object repaired is described with HeadObject. */
   describer?: ObjectDescriber;
+  /** Told of each repair written with fields S3 withheld (for the run's counts). */
+  onWithheld?: (withheld: Withheld) => void;
 }
 
 function otherForms(key: string): string[] {
@@ -48,6 +50,13 @@ function otherForms(key: string): string[] {
   forms.delete(key);
   return [...forms];
 }
+
+/** Counts each repair written with withheld fields: whole (`undescribed`) or its checksum only. */
+export const countWithheld =
+  (counts: { undescribed: number; checksumsWithheld: number }) =>
+  (withheld: Withheld): void => {
+    counts[withheldOf({ withheld }) === "checksum" ? "checksumsWithheld" : "undescribed"]++;
+  };
 
 export function driftChecks(options: DriftChecksOptions) {
   const { ledger, bucket, source } = options;
@@ -63,10 +72,12 @@ export function driftChecks(options: DriftChecksOptions) {
       // Only what is repaired is described: a night's run HEADs its drift, never the bucket, and
       // not even that when the source reported every field kept (an inventory's optional
       // fields). A HEAD that finds another ETag (overwritten since) or nothing keeps no details;
-      // the newer version's event describes it.
+      // the newer version's event describes it. An object S3 will not describe (SSE-C, a
+      // refusal) is written from the source with the reason, never failing the run.
       const reportedAll = options.describer?.fields.every((field) => state[field] !== undefined) ?? true;
       const described = !reportedAll && options.describer ? await options.describer.describe(bucket, key) : undefined;
-      const details = described && described.state.etag === state.etag ? described.details : undefined;
+      const details = described && (!described.state || described.state.etag === state.etag) ? described.details : undefined;
+      if (details?.withheld) options.onWithheld?.(details.withheld);
       return ledger.repair({ kind, bucket, key, state: { ...state, ...details }, snapshotTime });
     },
 

@@ -16,7 +16,7 @@ import type { DiffCounts } from "./diff.js";
 import { driftRecord, type DriftRecord } from "./drift-record.js";
 import { BoundedWriter } from "./bounded-writer.js";
 import type { ObjectDescriber } from "../sdk/object-details.js";
-import { driftChecks, type CheckedRepairOutcome, type EncodingMismatch } from "./drift-checks.js";
+import { countWithheld, driftChecks, type CheckedRepairOutcome, type EncodingMismatch } from "./drift-checks.js";
 import { deleteGuard } from "./delete-guard.js";
 import { diffRange } from "./range-diff.js";
 import { writeLine } from "./external-sort.js";
@@ -73,6 +73,10 @@ export interface ReconcileSummary {
   encodingMismatches: number;
   /** The first few of them. */
   encodingMismatchSample: EncodingMismatch[];
+  /** Repairs of objects S3 would not describe (SSE-C, a refusal), written with the source's fields only. */
+  undescribed: number;
+  /** Repairs described without the checksum, which S3 withheld (an SSE-KMS key the role may not decrypt with). */
+  checksumsWithheld: number;
   durationMs: number;
   objectsPerSecond: number;
 }
@@ -123,12 +127,22 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const dryRun = options.dryRun ?? false;
   const maxDeleteFraction = options.maxDeleteFraction ?? RECONCILE_DEFAULTS.maxDeleteFraction;
   const counts: DiffCounts = { scanned: 0, bytes: 0, indexed: 0 };
-  const summary = { missing: 0, stale: 0, orphaned: 0, repaired: 0, newerStateKept: 0, unconfirmed: 0, encodingMismatches: 0 };
+  const summary = {
+    missing: 0,
+    stale: 0,
+    orphaned: 0,
+    repaired: 0,
+    newerStateKept: 0,
+    unconfirmed: 0,
+    encodingMismatches: 0,
+    undescribed: 0,
+    checksumsWithheld: 0,
+  };
   const encodingMismatchSample: EncodingMismatch[] = [];
   const writer = new BoundedWriter(options.concurrency ?? RECONCILE_DEFAULTS.writeConcurrency);
   const orphans = new OrphanSpill();
   const snapshotTime = source.snapshotTime;
-  const checks = driftChecks({ ledger, bucket, source, ...(options.describer && { describer: options.describer }) });
+  const checks = driftChecks({ ledger, bucket, source, ...(options.describer && { describer: options.describer }), onWithheld: countWithheld(summary) });
   if (!dryRun) {
     await ledger.register(bucket);
     await ledger.resizeChangeShards(bucket);

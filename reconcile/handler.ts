@@ -168,6 +168,8 @@ export function reportRun(summary: RunSummary, logger: Logger, metrics?: Metrics
   metrics.addMetric("NewerStateKept", MetricUnit.Count, summary.newerStateKept);
   metrics.addMetric("DriftUnconfirmed", MetricUnit.Count, summary.unconfirmed);
   metrics.addMetric("KeyEncodingMismatches", MetricUnit.Count, summary.encodingMismatches);
+  metrics.addMetric("ObjectsUndescribed", MetricUnit.Count, summary.undescribed);
+  metrics.addMetric("ChecksumsWithheld", MetricUnit.Count, summary.checksumsWithheld);
   metrics.addMetric("ObjectsScanned", MetricUnit.Count, summary.scanned);
   metrics.addMetric("ObjectsPerSecond", MetricUnit.CountPerSecond, summary.objectsPerSecond);
   metrics.addMetric("RunsFailed", MetricUnit.Count, summary.status === "succeeded" ? 0 : 1);

@@ -21,6 +21,8 @@ export const COUNT_NAMES = [
   "unconfirmed",
   "encodingMismatches",
   "sampled",
+  "undescribed",
+  "checksumsWithheld",
 ] as const;
 export type RunCounts = Record<(typeof COUNT_NAMES)[number], number>;
 

@@ -11,7 +11,7 @@ import { driftRecord } from "./drift-record.js";
 import { randomUUID } from "node:crypto";
 import { BoundedWriter } from "./bounded-writer.js";
 import type { RunCoordinator } from "./coordinator.js";
-import { driftChecks } from "./drift-checks.js";
+import { countWithheld, driftChecks } from "./drift-checks.js";
 import { ReconcileError, TaskLeaseError } from "./errors.js";
 import type { FanOutOptions, TaskOutcome, TimeBudget } from "./fan-out.js";
 import { diffRange } from "./range-diff.js";
@@ -104,7 +104,14 @@ export class TaskWorker {
     // An earlier attempt may have recorded orphans beyond its checkpoint before it died.
     if (task.attempts > 1 && !run.dryRun) await runs.discardOrphansAfter(task, task.checkpoint);
 
-    const checks = driftChecks({ ledger, bucket, source, snapshotTime, ...(this.options.describer && { describer: this.options.describer }) });
+    const checks = driftChecks({
+      ledger,
+      bucket,
+      source,
+      snapshotTime,
+      ...(this.options.describer && { describer: this.options.describer }),
+      onWithheld: countWithheld(counts),
+    });
     // Backfill mode: repairs wait for the task's share of the run's write budget, a tenth of a
     // second's worth at a time.
     const repair = backfill

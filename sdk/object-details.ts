@@ -8,9 +8,9 @@
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html).
  */
 import { GetObjectTaggingCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
-import { isNotFound } from "./object-lookup.js";
+import { describeRefusal, isNotFound } from "./object-lookup.js";
 import { z } from "zod";
-import type { DetailAttribute, ObjectDetails, ObjectState } from "../ledger/index.js";
+import type { DetailAttribute, ObjectDetails, ObjectState, Withheld } from "../ledger/index.js";
 
 export const ENRICHMENT_FIELDS = ["contentType", "userMetadata", "tags", "checksum", "encryption", "storageClass"] as const;
 export type EnrichmentField = (typeof ENRICHMENT_FIELDS)[number];
@@ -28,7 +28,9 @@ const FIELD_ATTRIBUTES: Record<EnrichmentField, readonly DetailAttribute[]> = {
   storageClass: ["storageClass", "archiveStatus", "restore"],
 };
 
-export const detailAttributesOf = (fields: readonly EnrichmentField[]): DetailAttribute[] => fields.flatMap((field) => FIELD_ATTRIBUTES[field]);
+/** `withheld` goes with every description: a later one that S3 answers in full clears it. */
+export const detailAttributesOf = (fields: readonly EnrichmentField[]): DetailAttribute[] =>
+  fields.length === 0 ? [] : [...fields.flatMap((field) => FIELD_ATTRIBUTES[field]), "withheld"];
 
 export interface DescribedObject {
   /** The current version as HeadObject states it, with the details asked for and `describedAt`. */
@@ -37,11 +39,27 @@ export interface DescribedObject {
   details: ObjectDetails & { describedAt: string };
 }
 
+/**
+ * An object S3 will not describe to this caller (SSE-C, or a refusal): nothing but why, to keep
+ * beside the state an event or a listing gave. It is recorded undescribed, never a failure.
+ */
+export interface UndescribedObject {
+  state?: undefined;
+  details: { describedAt: string; withheld: Withheld };
+}
+
 export interface ObjectDescriber {
   /** The fields asked for. */
   readonly fields: readonly EnrichmentField[];
-  /** What S3 holds now for the key, or undefined when it holds nothing (deleted since). */
-  describe(bucket: string, key: string): Promise<DescribedObject | undefined>;
+  /** What S3 holds now for the key; undefined when it holds nothing (deleted since). */
+  describe(bucket: string, key: string): Promise<DescribedObject | UndescribedObject | undefined>;
+}
+
+/** What a description left out and why, for counting: `all` when S3 described nothing. */
+export function withheldOf(details: ObjectDetails | undefined): "all" | "checksum" | undefined {
+  const withheld = details?.withheld;
+  if (!withheld) return undefined;
+  return withheld.fields.length === 1 && withheld.fields[0] === "checksum" ? "checksum" : "all";
 }
 
 const CHECKSUMS = [
@@ -90,6 +108,37 @@ async function tagsOf(s3: S3Client, bucket: string, key: string, versionId: stri
   return Object.fromEntries((TagSet ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]));
 }
 
+async function headOf(s3: S3Client, bucket: string, key: string, checksumMode: boolean): Promise<HeadObjectCommandOutput> {
+  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(checksumMode && { ChecksumMode: "ENABLED" }) }));
+}
+
+/**
+ * The HEAD a description rests on. With the checksum kept it asks with ChecksumMode ENABLED,
+ * which for an object under a KMS key needs `kms:Decrypt` on that key besides s3:GetObject
+ * ("If you enable checksum mode and the object is uploaded with a checksum and encrypted with a
+ * KMS key, you must have permission to use the kms:Decrypt action to retrieve the checksum":
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, ChecksumMode). The
+ * stack grants no KMS key, so a refusal is asked again without the mode: if that one answers,
+ * the checksum alone was withheld, and the rest of the description stands.
+ */
+async function headWithChecksumIfAllowed(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  checksum: boolean,
+): Promise<{ head: HeadObjectCommandOutput; checksumWithheld?: Withheld }> {
+  if (!checksum) return { head: await headOf(s3, bucket, key, false) };
+  try {
+    return { head: await headOf(s3, bucket, key, true) };
+  } catch (error) {
+    if (describeRefusal(error) !== "denied") throw error;
+    const head = await headOf(s3, bucket, key, false);
+    // An SSE-KMS (or DSSE-KMS) object: the refusal was its key's. Anything else is named as a refusal.
+    const reason = head.ServerSideEncryption?.startsWith("aws:kms") ? "kmsDenied" : "accessDenied";
+    return { head, checksumWithheld: { reason, fields: ["checksum"] } };
+  }
+}
+
 export function s3ObjectDescriber(s3: S3Client, fields: readonly EnrichmentField[]): ObjectDescriber {
   const wanted = new Set(fields);
   return {
@@ -98,12 +147,12 @@ export function s3ObjectDescriber(s3: S3Client, fields: readonly EnrichmentField
       // Taken before asking: a description is as new as its oldest answer.
       const describedAt = new Date().toISOString();
       try {
-        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(wanted.has("checksum") && { ChecksumMode: "ENABLED" }) }));
+        const { head, checksumWithheld } = await headWithChecksumIfAllowed(s3, bucket, key, wanted.has("checksum"));
         // Pinned to the version the HEAD saw, where there are versions, so tags and the rest
         // describe one version.
         const versionId = head.VersionId !== undefined && head.VersionId !== "null" ? head.VersionId : undefined;
         const tags = wanted.has("tags") ? await tagsOf(s3, bucket, key, versionId) : undefined;
-        const details = { ...detailsOf(head, wanted), ...(tags && { tags }), describedAt };
+        const details = { ...detailsOf(head, wanted), ...(tags && { tags }), ...(checksumWithheld && { withheld: checksumWithheld }), describedAt };
         const state = {
           size: head.ContentLength ?? 0,
           etag: (head.ETag ?? "").replace(/"/g, ""),
@@ -116,6 +165,10 @@ export function s3ObjectDescriber(s3: S3Client, fields: readonly EnrichmentField
         // A key deleted since its event: not an error, its delete event follows (404 needs
         // s3:ListBucket; see object-lookup.ts). GetObjectTagging answers NoSuchKey (404) then.
         if (isNotFound(error)) return undefined;
+        // Something S3 will not describe (SSE-C, a refusal) still exists: recorded undescribed,
+        // so one such object never fails a message or a run.
+        const refusal = describeRefusal(error);
+        if (refusal) return { details: { describedAt, withheld: { reason: refusal === "denied" ? "accessDenied" : refusal, fields: [...fields] } } };
         throw error;
       }
     },

@@ -3,8 +3,10 @@ import type { ApplyOutcome, DescriptionOutcome, Ledger, ObjectDetails, ObjectMut
 import { detailAttributesOf, type ObjectDescriber } from "../sdk/object-details.js";
 import type { ObjectEvent } from "../events/parse.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
+import { resolveMetadataTarget } from "./metadata-version.js";
 
-export type EventOutcome = ApplyOutcome | DescriptionOutcome | RepairOutcome | "ignored";
+/** `undescribed`: a metadata event for an object S3 will not describe (sdk/object-details.ts); nothing to write. */
+export type EventOutcome = ApplyOutcome | DescriptionOutcome | RepairOutcome | "ignored" | "undescribed";
 
 type MetadataEvent = Extract<ObjectEvent, { action: "describe" }>;
 
@@ -73,12 +75,15 @@ const NOTHING_TO_JOURNAL = Promise.resolve();
 /**
  * Enrichment for a create: what a HEAD found, if it saw the version the event describes. A HEAD
  * that found another ETag (overwritten since) or nothing (deleted since) enriches nothing; the
- * later event's own HEAD describes what replaced it.
+ * later event's own HEAD describes what replaced it. An object S3 will not describe (SSE-C) is
+ * written from its event with the reason it is undescribed, and the message succeeds.
  */
 export async function detailsFor(event: ObjectEvent, describer: ObjectDescriber): Promise<ObjectDetails | undefined> {
   if (event.action !== "upsert") return undefined;
   const described = await describer.describe(event.bucket, event.key);
-  return described?.state.etag === event.etag ? described.details : undefined;
+  if (!described) return undefined;
+  if (!described.state) return described.details;
+  return described.state.etag === event.etag ? described.details : undefined;
 }
 
 /**
@@ -89,11 +94,17 @@ export async function detailsFor(event: ObjectEvent, describer: ObjectDescriber)
  * under invariant 2, so the pending event then finds newer state and changes nothing. Ordering
  * rests on the descriptions' times, not on the events' (see ledger/writes.ts `DescriptionUpdate`).
  */
-async function applyMetadataEvent(ledger: Ledger, event: MetadataEvent, describer: ObjectDescriber | undefined): Promise<AppliedEvent> {
+async function applyMetadataEvent(ledger: Ledger, lookup: ObjectLookup, event: MetadataEvent, describer: ObjectDescriber | undefined): Promise<AppliedEvent> {
   if (!describer?.fields.includes(event.field)) return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };
+  // Before any description: an event about a version that is not the current one changes nothing the ledger keeps.
+  const target = await resolveMetadataTarget(ledger, lookup, event);
+  if (target === "otherVersion") return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };
+  if (target === "gone") return { outcome: "superseded", journaled: NOTHING_TO_JOURNAL };
   const described = await describer.describe(event.bucket, event.key);
   // Gone since: its delete event follows.
   if (!described) return { outcome: "superseded", journaled: NOTHING_TO_JOURNAL };
+  // Nothing S3 would say can change what is stored; the object keeps its state and marker.
+  if (!described.state) return { outcome: "undescribed", journaled: NOTHING_TO_JOURNAL };
   const update = {
     bucket: event.bucket,
     key: event.key,
@@ -123,7 +134,7 @@ export async function applyEvent(
   describer?: ObjectDescriber,
 ): Promise<AppliedEvent> {
   if (event.action === "ignore") return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };
-  if (event.action === "describe") return applyMetadataEvent(ledger, event, describer);
+  if (event.action === "describe") return applyMetadataEvent(ledger, lookup, event, describer);
   const mutation = await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs), details);
   const { outcome, journaled } = await ledger.applyJournaledLater(mutation);
   return { outcome, mutation, journaled };

@@ -14,10 +14,14 @@ export interface TrackerCounts {
   failedMessages: number;
   /** Row ingestion requests sent for changes an ingestion rule covers. */
   ingestRequests: number;
+  /** Creates and metadata events of objects S3 would not describe (SSE-C, a refusal): kept undescribed. */
+  undescribed: number;
+  /** Descriptions without the checksum, which S3 withheld (an SSE-KMS key the role may not decrypt with). */
+  checksumsWithheld: number;
 }
 
 export function emptyCounts(): TrackerCounts {
-  return { applied: 0, skippedOlder: 0, duplicates: 0, ignored: 0, testEvents: 0, failedMessages: 0, ingestRequests: 0 };
+  return { applied: 0, skippedOlder: 0, duplicates: 0, ignored: 0, testEvents: 0, failedMessages: 0, ingestRequests: 0, undescribed: 0, checksumsWithheld: 0 };
 }
 
 export function addCounts(into: TrackerCounts, from: TrackerCounts): TrackerCounts {

@@ -16,7 +16,7 @@ import pLimit from "p-limit";
 import { parseMessageBody } from "../events/parse.js";
 import type { Ledger } from "../ledger/index.js";
 import { applyEvent, detailsFor, type EventOutcome } from "./apply-event.js";
-import type { ObjectDescriber } from "../sdk/object-details.js";
+import { withheldOf, type ObjectDescriber } from "../sdk/object-details.js";
 import { emptyCounts, type TrackerCounts } from "./counts.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
 import { ingestRequestFor, type IngestForwarding } from "./ingest-forwarding.js";
@@ -50,6 +50,7 @@ const OUTCOME_COUNTER: Record<EventOutcome, keyof TrackerCounts> = {
   versionNotHeld: "applied",
   repaired: "applied",
   newerStateKept: "skippedOlder",
+  undescribed: "undescribed",
 };
 
 function publishMetrics(metrics: Metrics, counts: TrackerCounts): void {
@@ -59,6 +60,8 @@ function publishMetrics(metrics: Metrics, counts: TrackerCounts): void {
     EventsDuplicate: counts.duplicates,
     EventsIgnored: counts.ignored,
     MessagesFailed: counts.failedMessages,
+    ObjectsUndescribed: counts.undescribed,
+    ChecksumsWithheld: counts.checksumsWithheld,
   });
 }
 
@@ -97,6 +100,7 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
         // Outside the write slots: the entries of many messages go out in one batch.
         await Promise.all(applied.map(({ journaled }) => journaled));
         for (const { outcome } of applied) counts[OUTCOME_COUNTER[outcome]]++;
+        for (const withheld of details.map(withheldOf)) if (withheld) counts[withheld === "all" ? "undescribed" : "checksumsWithheld"]++;
         if (deps.ingestion) {
           // Sent before the message is acknowledged: if sending fails, the message is redelivered,
           // its events come back as duplicates, and their requests are sent again.
