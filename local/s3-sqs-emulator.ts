@@ -14,6 +14,7 @@
  * Every committed write and delete is reported synchronously with a sequencer, in commit
  * order, for the local S3 event notifications.
  */
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
@@ -23,6 +24,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { assertPortFree, PortInUseError } from "./ports.js";
+import { foreignRequestReason } from "./s3/loopback-guard.js";
+import { S3Error } from "./s3/errors.js";
 import { DiskObjectStore, type StoreCommit } from "./s3/object-store.js";
 import { createS3Handler } from "./s3/s3-handler.js";
 import { SequencerClock } from "./sequencer-clock.js";
@@ -124,7 +127,13 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
 
   const s3 = createS3Handler(store);
   const server = createServer((request, response) => {
-    if (isSqsRequest(request)) passThrough(request, response, sqsPort);
+    const refusal = foreignRequestReason(request.headers);
+    if (refusal !== undefined) {
+      request.resume();
+      const body = new S3Error(403, "AccessDenied", refusal).toXml((request.url ?? "/").split("?")[0]!, randomUUID());
+      response.writeHead(403, { "content-type": "application/xml", "content-length": String(Buffer.byteLength(body)), connection: "close" });
+      response.end(body);
+    } else if (isSqsRequest(request)) passThrough(request, response, sqsPort);
     else void s3(request, response);
   });
   // Large uploads take long: Node's default request timeout (5 minutes) would cut them off.

@@ -15,12 +15,13 @@
  * changes, so notification sequencers follow commit order as S3 defines it.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { S3Error } from "./errors.js";
+import { assertBucketName, isValidBucketName } from "./names.js";
 
 export interface ObjectMetadata {
   key: string;
@@ -88,9 +89,25 @@ export class DiskObjectStore {
   >();
   private readonly listeners = new Set<(commit: StoreCommit) => void>();
 
-  constructor(private readonly root: string) {
-    for (const directory of ["buckets", "uploads", "tmp"]) mkdirSync(join(root, directory), { recursive: true });
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    // Owner only: the store holds whatever was uploaded, and serves it to anyone who can reach it.
+    for (const directory of ["buckets", "uploads", "tmp"]) mkdirSync(join(this.root, directory), { recursive: true, mode: 0o700 });
+    chmodSync(this.root, 0o700);
     this.load();
+  }
+
+  /**
+   * A path in the store. Every name joined here is checked where it enters (bucket names,
+   * upload ids, generated file names); this refuses anything that would still resolve outside
+   * the root, such as a body name read from a metadata file on disk.
+   */
+  private within(...parts: string[]): string {
+    const path = resolve(this.root, ...parts);
+    if (!path.startsWith(this.root + sep)) throw new S3Error(500, "InternalError", "refusing a path outside the local S3's data directory");
+    return path;
   }
 
   onCommit(listener: (commit: StoreCommit) => void): () => void {
@@ -103,11 +120,12 @@ export class DiskObjectStore {
   }
 
   private load(): void {
-    const bucketsDir = join(this.root, "buckets");
-    for (const bucket of readdirSync(bucketsDir)) {
-      const info = JSON.parse(readFileSync(join(bucketsDir, bucket, "bucket.json"), "utf8")) as { created: string };
+    for (const bucket of readdirSync(this.within("buckets"))) {
+      // Only what createBucket made: a valid name with its bucket.json (a DeleteBucket cut short leaves neither).
+      if (!isValidBucketName(bucket) || !existsSync(this.within("buckets", bucket, "bucket.json"))) continue;
+      const info = JSON.parse(readFileSync(this.within("buckets", bucket, "bucket.json"), "utf8")) as { created: string };
       const objects = new Map<string, ObjectMetadata>();
-      const objectsDir = join(bucketsDir, bucket, "objects");
+      const objectsDir = this.objectsDir(bucket);
       for (const file of readdirSync(objectsDir)) {
         if (!file.endsWith(".json")) continue;
         const metadata = JSON.parse(readFileSync(join(objectsDir, file), "utf8")) as ObjectMetadata;
@@ -124,11 +142,15 @@ export class DiskObjectStore {
   }
 
   private objectsDir(bucket: string): string {
-    return join(this.root, "buckets", bucket, "objects");
+    return this.within("buckets", bucket, "objects");
+  }
+
+  private objectFile(bucket: string, name: string): string {
+    return this.within("buckets", bucket, "objects", name);
   }
 
   private tempPath(): string {
-    return join(this.root, "tmp", randomUUID());
+    return this.within("tmp", randomUUID());
   }
 
   listBuckets(): { name: string; created: string }[] {
@@ -146,17 +168,26 @@ export class DiskObjectStore {
 
   async createBucket(name: string): Promise<void> {
     // us-east-1 answers 200 to the owner creating its own bucket again (S3 API reference, CreateBucket).
+    assertBucketName(name);
     if (this.buckets.has(name)) return;
     const created = new Date().toISOString();
     mkdirSync(this.objectsDir(name), { recursive: true });
-    await writeFile(join(this.root, "buckets", name, "bucket.json"), JSON.stringify({ created }));
+    await writeFile(this.within("buckets", name, "bucket.json"), JSON.stringify({ created }));
     this.buckets.set(name, { created, objects: new Map() });
   }
 
   async deleteBucket(name: string): Promise<void> {
     if (this.bucket(name).objects.size > 0) throw new S3Error(409, "BucketNotEmpty", "The bucket you tried to delete is not empty", { BucketName: name });
     this.buckets.delete(name);
-    await rm(join(this.root, "buckets", name), { recursive: true, force: true });
+    // What createBucket made, and nothing else: an empty bucket's directories are empty, and a
+    // file someone else put there stays (rmdir then fails, and the bucket is gone all the same,
+    // since load() needs its bucket.json).
+    await rm(this.within("buckets", name, "bucket.json"), { force: true });
+    for (const directory of [this.objectsDir(name), this.within("buckets", name)]) {
+      await rmdir(directory).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOTEMPTY" && error.code !== "ENOENT") throw error;
+      });
+    }
   }
 
   head(bucket: string, key: string): ObjectMetadata {
@@ -196,7 +227,7 @@ export class DiskObjectStore {
 
   read(bucket: string, key: string, range?: { start: number; end: number }): Readable {
     const object = this.head(bucket, key);
-    return createReadStream(join(this.objectsDir(bucket), object.body), range ? { start: range.start, end: range.end } : {});
+    return createReadStream(this.objectFile(bucket, object.body), range ? { start: range.start, end: range.end } : {});
   }
 
   /** Streams `body` to disk and returns its size and MD5, removing the file on failure. */
@@ -227,7 +258,7 @@ export class DiskObjectStore {
   private async commit(bucket: string, metadata: ObjectMetadata, eventName: CommitEventName): Promise<ObjectMetadata> {
     const state = this.bucket(bucket);
     const objects = state.objects;
-    const metaPath = join(this.objectsDir(bucket), `${keyFile(metadata.key)}.json`);
+    const metaPath = this.objectFile(bucket, `${keyFile(metadata.key)}.json`);
     const temp = this.tempPath();
     await writeFile(temp, JSON.stringify(metadata));
     await rename(temp, metaPath);
@@ -235,7 +266,7 @@ export class DiskObjectStore {
     objects.set(metadata.key, metadata);
     delete state.sorted;
     this.emit({ eventName, bucket, key: metadata.key, size: metadata.size, etag: metadata.etag, time: new Date(metadata.lastModified) });
-    if (previous && previous.body !== metadata.body) await rm(join(this.objectsDir(bucket), previous.body), { force: true });
+    if (previous && previous.body !== metadata.body) await rm(this.objectFile(bucket, previous.body), { force: true });
     return metadata;
   }
 
@@ -248,7 +279,7 @@ export class DiskObjectStore {
     const metadata = { ...this.head(bucket, key), ...change };
     const temp = this.tempPath();
     await writeFile(temp, JSON.stringify(metadata));
-    await rename(temp, join(this.objectsDir(bucket), `${keyFile(key)}.json`));
+    await rename(temp, this.objectFile(bucket, `${keyFile(key)}.json`));
     state.objects.set(key, metadata);
     delete state.sorted;
     this.emit({ eventName, bucket, key, etag: metadata.etag, time: new Date() });
@@ -272,7 +303,7 @@ export class DiskObjectStore {
   ): Promise<ObjectMetadata> {
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
-    const path = join(this.objectsDir(bucket), bodyName);
+    const path = this.objectFile(bucket, bodyName);
     const { size, md5 } = await this.spool(body, path, MAX_PUT_SIZE);
     if (options.contentMd5 !== undefined && options.contentMd5 !== md5.toString("base64")) {
       await rm(path, { force: true });
@@ -304,7 +335,7 @@ export class DiskObjectStore {
     const original = this.head(source.bucket, source.key);
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
-    await this.spool(this.read(source.bucket, source.key), join(this.objectsDir(bucket), bodyName), MAX_PUT_SIZE);
+    await this.spool(this.read(source.bucket, source.key), this.objectFile(bucket, bodyName), MAX_PUT_SIZE);
     // A copy is STANDARD unless the request names a class (CopyObject, x-amz-storage-class).
     const { storageClass: _class, ...copied } = original;
     return this.commit(
@@ -325,19 +356,19 @@ export class DiskObjectStore {
     const state = this.bucket(bucket);
     const previous = state.objects.get(key);
     if (previous) {
-      await rm(join(this.objectsDir(bucket), `${keyFile(key)}.json`), { force: true });
+      await rm(this.objectFile(bucket, `${keyFile(key)}.json`), { force: true });
       state.objects.delete(key);
       delete state.sorted;
     }
     this.emit({ eventName: "ObjectRemoved:Delete", bucket, key, time: new Date() });
-    if (previous) await rm(join(this.objectsDir(bucket), previous.body), { force: true });
+    if (previous) await rm(this.objectFile(bucket, previous.body), { force: true });
   }
 
   // Multipart uploads.
 
   private uploadDir(uploadId: string): string {
     if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new S3Error(404, "NoSuchUpload", "The specified upload does not exist.", { UploadId: uploadId });
-    return join(this.root, "uploads", uploadId);
+    return this.within("uploads", uploadId);
   }
 
   upload(uploadId: string): UploadMetadata {
@@ -441,7 +472,7 @@ export class DiskObjectStore {
         });
     }
     const bodyName = `${randomUUID()}.body`;
-    const path = join(this.objectsDir(upload.bucket), bodyName);
+    const path = this.objectFile(upload.bucket, bodyName);
     const directory = this.uploadDir(uploadId);
     const out = createWriteStream(path);
     try {

@@ -11,8 +11,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { encodeS3EventKey } from "../../events/object-key.js";
 import { AwsChunkedDecoder } from "./aws-chunked.js";
+import { verifyBodyIntegrity } from "./checksums.js";
 import { S3Error } from "./errors.js";
+import { assertBucketName, assertKeyLength } from "./names.js";
 import { MAX_PUT_SIZE, type DiskObjectStore, type ObjectMetadata } from "./object-store.js";
+import { parseRequestTarget } from "./request-target.js";
 import { escapeXml, parseCompleteMultipartUpload, parseDelete, parseTagging, parseTaggingHeader, taggingXml, xmlDocument } from "./xml.js";
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
@@ -47,7 +50,7 @@ function payload(request: S3Request): Readable {
   return encoding.includes("aws-chunked") || sha.startsWith("STREAMING-") ? request.body.pipe(new AwsChunkedDecoder()) : request.body;
 }
 
-async function readText(body: Readable): Promise<string> {
+async function readBody(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -55,17 +58,27 @@ async function readText(body: Readable): Promise<string> {
     if (size > MAX_XML_BODY) throw new S3Error(400, "MalformedXML", "The XML you provided was too large.");
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
+
+const readText = async (body: Readable) => (await readBody(body)).toString("utf8");
 
 /** `x-amz-copy-source`: `[/]bucket/key[?versionId=...]`, URL-encoded. */
 function copySource(request: S3Request): { bucket: string; key: string } {
   const raw = header(request, "x-amz-copy-source")!;
-  const path = decodeURIComponent(raw.split("?")[0]!).replace(/^\//, "");
+  let path: string;
+  try {
+    path = decodeURIComponent(raw.split("?")[0]!).replace(/^\//, "");
+  } catch {
+    throw new S3Error(400, "InvalidArgument", "Invalid copy source encoding");
+  }
   const slash = path.indexOf("/");
   if (slash <= 0 || slash === path.length - 1)
     throw new S3Error(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
-  return { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+  const source = { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+  assertBucketName(source.bucket);
+  assertKeyLength(source.key);
+  return source;
 }
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` within an object of `size` bytes; undefined for none or many. */
@@ -195,7 +208,12 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
     return listing(store, request);
   }
   if (method === "POST" && query.has("delete")) {
-    const { keys, quiet } = parseDelete(await readText(request.body));
+    // "The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for all Multi-Object
+    // Delete requests" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+    // It also keeps a web page's cross-site text/plain POST from deleting anything.
+    const body = await readBody(request.body);
+    verifyBodyIntegrity(request.headers, body, { required: true });
+    const { keys, quiet } = parseDelete(body.toString("utf8"));
     for (const key of keys) await store.delete(bucket, key);
     return xml(`<DeleteResult ${NS}>${quiet ? "" : keys.map((key) => `<Deleted><Key>${escapeXml(key)}</Key></Deleted>`).join("")}</DeleteResult>`);
   }
@@ -339,13 +357,16 @@ function send(response: ServerResponse, reply: Reply, requestId: string): void {
 export function createS3Handler(store: DiskObjectStore) {
   return async (incoming: IncomingMessage, response: ServerResponse): Promise<void> => {
     const requestId = randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase();
-    const url = new URL(incoming.url ?? "/", "http://local");
-    const path = url.pathname;
-    const slash = path.indexOf("/", 1);
-    const bucket = decodeURIComponent(slash === -1 ? path.slice(1) : path.slice(1, slash));
-    const key = slash === -1 ? "" : decodeURIComponent(path.slice(slash + 1));
-    const request: S3Request = { method: incoming.method ?? "GET", bucket, key, query: url.searchParams, headers: incoming.headers, body: incoming };
+    const method = incoming.method ?? "GET";
+    let path = "/";
     try {
+      const target = parseRequestTarget(incoming.url ?? "/");
+      path = target.path;
+      const { bucket, key, query } = target;
+      // Before the store sees either: a bucket name becomes a directory there.
+      if (bucket) assertBucketName(bucket);
+      if (key) assertKeyLength(key);
+      const request: S3Request = { method, bucket, key, query, headers: incoming.headers, body: incoming };
       let reply: Reply;
       if (!bucket) {
         if (request.method !== "GET") throw new S3Error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.");
@@ -364,7 +385,7 @@ export function createS3Handler(store: DiskObjectStore) {
     } catch (error) {
       if (!incoming.readableEnded) incoming.resume();
       const s3Error = error instanceof S3Error ? error : new S3Error(500, "InternalError", (error as Error).message);
-      if (request.method === "HEAD") send(response, { status: s3Error.statusCode }, requestId);
+      if (method === "HEAD") send(response, { status: s3Error.statusCode }, requestId);
       else send(response, { status: s3Error.statusCode, xml: s3Error.toXml(path, requestId) }, requestId);
     }
   };
