@@ -34,6 +34,8 @@ export interface IngesterDependencies {
   maxWriteAttempts?: number;
   retryBaseDelayMs?: number;
   copyPartBytes?: number;
+  /** The source index's layout rows are written in (row-item.ts): sharded, unless a benchmark compares. */
+  sourceLayout?: "sharded" | "unsharded";
   now?: () => Date;
 }
 
@@ -289,7 +291,13 @@ export class Ingester {
         // A CSV row's item is at most its header's names, its own bytes, a byte per number and
         // the row attributes (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
         const sizeBound = rule.format === "csv" && columns ? namesBytes(columns) + event.bytes + columns.length + rowAttributeBytes : undefined;
-        const result = toRowItem(rule, event.values, { source, version, line: event.line, ...(sizeBound !== undefined && { sizeBound }) });
+        const result = toRowItem(rule, event.values, {
+          source,
+          version,
+          line: event.line,
+          ...(sizeBound !== undefined && { sizeBound }),
+          ...(this.deps.sourceLayout && { layout: this.deps.sourceLayout }),
+        });
         if (!result.ok) {
           reject({ line: event.line, reason: result.reason });
         } else {

@@ -4,6 +4,7 @@
  * the write so that one bad row is rejected alone instead of failing its batch of 25.
  */
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
+import { shardedSource, sourceShardOf } from "./row-table.js";
 import { ROW_ATTRIBUTES, type IngestRule } from "./rules.js";
 
 export type RowItem = Record<string, unknown>;
@@ -11,7 +12,13 @@ export type RowItem = Record<string, unknown>;
 const RESERVED = new Set<string>(Object.values(ROW_ATTRIBUTES));
 
 export interface RowOrigin {
+  /** `s3://bucket/key`; the row's `_source` is its shard of it (row-table.ts). */
   source: string;
+  /**
+   * `unsharded`: `_source` is the file's URI alone, as before the source index was sharded. Only
+   * the benchmark writes it, to measure the two layouts side by side.
+   */
+  layout?: "sharded" | "unsharded";
   version: string;
   line: number;
   /**
@@ -139,12 +146,13 @@ export function toRowItem(rule: IngestRule, values: Record<string, unknown>, ori
     if ("reason" in sort) return { ok: false, reason: sort.reason };
     item[rule.sortKey] = sortValue = sort.value;
   }
-  item[ROW_ATTRIBUTES.source] = origin.source;
+  const identity = identityOf(partition.value, sortValue);
+  item[ROW_ATTRIBUTES.source] = origin.layout === "unsharded" ? origin.source : shardedSource(origin.source, sourceShardOf(identity));
   item[ROW_ATTRIBUTES.version] = origin.version;
   item[ROW_ATTRIBUTES.line] = origin.line;
   const size = origin.sizeBound !== undefined && origin.sizeBound <= MAX_ITEM_BYTES ? 0 : itemSize(item);
   if (size > MAX_ITEM_BYTES) return { ok: false, reason: `row is ${size} bytes as an item; DynamoDB allows ${MAX_ITEM_BYTES} (400 KB)` };
-  return { ok: true, item, identity: identityOf(partition.value, sortValue) };
+  return { ok: true, item, identity };
 }
 
 /** The table key of an item, as DeleteItem takes it. */

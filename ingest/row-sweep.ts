@@ -1,15 +1,18 @@
 /**
  * Removes a file's rows that no longer belong to it: after a `replace` ingestion, the rows of
  * older versions; after a delete under `delete`, all of them. Rows are found through the
- * target table's source index (partition key `_source`), which is eventually consistent, so
- * each delete is conditional: the row is removed only if it still names this file as its
- * source and is not of the version being kept. A row another file has since written, or that
- * the new version rewrote, fails the condition and stays.
+ * target table's source index, in every partition a file's rows can be in: each shard, and the
+ * legacy partition of rows written before sharding (row-table.ts). The index is eventually
+ * consistent, so each delete is conditional: the row is removed only if it still carries the
+ * `_source` it was found under and is not of the version being kept. A row another file has
+ * since written, or that the new version rewrote, fails the condition and stays.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import pLimit from "p-limit";
 import { BoundedWriter } from "../reconcile/bounded-writer.js";
 import { rowKey } from "./row-item.js";
+import { sourcePartitions } from "./row-table.js";
 import { ROW_ATTRIBUTES, type IngestRule } from "./rules.js";
 
 export interface SweepTarget {
@@ -25,11 +28,21 @@ export interface SweepCounts {
   kept: number;
 }
 
+/** Partitions queried at once: most are empty (a small file), so the sweep costs a few round trips, not 33. */
+const PARTITIONS_IN_FLIGHT = 8;
+
 /** Deletes the rows of `source` whose version is not `keepVersion` (all of them when it is absent). */
 export async function sweepRows(target: SweepTarget, source: string, keepVersion?: string): Promise<SweepCounts> {
-  const { documentClient, tableName, rule } = target;
   const counts: SweepCounts = { deleted: 0, kept: 0 };
   const writer = new BoundedWriter(target.concurrency);
+  const limit = pLimit(PARTITIONS_IN_FLIGHT);
+  await Promise.all(sourcePartitions(source).map((partition) => limit(() => sweepPartition(target, partition, keepVersion, writer, counts))));
+  await writer.drain();
+  return counts;
+}
+
+async function sweepPartition(target: SweepTarget, partition: string, keepVersion: string | undefined, writer: BoundedWriter, counts: SweepCounts) {
+  const { documentClient, tableName, rule } = target;
   const names = { "#source": ROW_ATTRIBUTES.source, ...(keepVersion !== undefined && { "#version": ROW_ATTRIBUTES.version }) };
   const pages = paginateQuery(
     { client: documentClient },
@@ -39,7 +52,7 @@ export async function sweepRows(target: SweepTarget, source: string, keepVersion
       // `_version` is the index's sort key, which a filter may not name: the kept version's rows are skipped here.
       KeyConditionExpression: "#source = :source",
       ExpressionAttributeNames: { "#source": ROW_ATTRIBUTES.source },
-      ExpressionAttributeValues: { ":source": source },
+      ExpressionAttributeValues: { ":source": partition },
     },
   );
   for await (const page of pages) {
@@ -53,7 +66,7 @@ export async function sweepRows(target: SweepTarget, source: string, keepVersion
               Key: rowKey(rule, item),
               ConditionExpression: keepVersion === undefined ? "#source = :source" : "#source = :source AND #version <> :keep",
               ExpressionAttributeNames: names,
-              ExpressionAttributeValues: { ":source": source, ...(keepVersion !== undefined && { ":keep": keepVersion }) },
+              ExpressionAttributeValues: { ":source": partition, ...(keepVersion !== undefined && { ":keep": keepVersion }) },
             }),
           );
           counts.deleted++;
@@ -64,6 +77,4 @@ export async function sweepRows(target: SweepTarget, source: string, keepVersion
       });
     }
   }
-  await writer.drain();
-  return counts;
 }

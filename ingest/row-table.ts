@@ -3,9 +3,71 @@
  * the rule's key columns, and the source index ingestion uses to find a file's rows. The index
  * is KEYS_ONLY (the table's keys plus `_source` and `_version`): sweeping needs nothing more,
  * and it keeps the index's write cost to the smallest item.
+ *
+ * The index's partition key is sharded. An index partition is one partition-key value, and one
+ * takes 1,000 write units a second; a write to a full one is throttled, and so is the table write
+ * that caused it (back-pressure). When every row of a file shared `_source` (and `_version`, so
+ * DynamoDB could not split the partition for heat either), a file went in at 1,000 rows/s at best
+ * and 500 when re-ingested, whose rows move their index entry (a delete and a put)
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html;
+ * GSI.html#GSI.ThroughputConsiderations). So a row's `_source` is `<shard>#s3://bucket/key`, the
+ * shard a hash of the row's table key: a row keeps its shard across versions, and a file's rows
+ * spread over SOURCE_SHARDS partitions.
+ *
+ * Rows written before sharding have `_source` = `s3://bucket/key` (the legacy partition); a
+ * sweep reads it beside the shards, so those tables and rows need no migration. A sharded value
+ * starts with a digit and a legacy one with `s3://`: no file's legacy value is another's shard.
  */
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { ROW_ATTRIBUTES, type IngestRule } from "./rules.js";
+
+/** Write units a second one partition takes, of a table or of an index (bp-partition-key-design.html). */
+export const PARTITION_WRITE_UNITS = 1_000;
+/**
+ * What one table takes, its indexes included, by default: 40,000 write request units a second
+ * for an on-demand table (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html,
+ * "Read/write throughput"; on-demand-capacity-mode-max-throughput.html).
+ */
+export const TABLE_WRITE_UNITS = 40_000;
+
+/**
+ * The source index is sized never to be what limits a file: the table quota bounds one file's
+ * rows to 40,000 / 2 = 20,000 a second on a first ingestion (a unit for the row, one for its
+ * index entry) and 40,000 / 3 = 13,333 on a re-ingestion (the row, and a delete and a put of its
+ * entry), which need 20 and 27 index partitions. 32 cover both, with rows under 1 KB.
+ */
+export const SOURCE_SHARDS = 32;
+const SHARD_DIGITS = String(SOURCE_SHARDS - 1).length;
+
+/** FNV-1a over the key's UTF-16 code units: cheap, and stable across runs and runtimes. */
+function hash(text: string): number {
+  let value = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    value ^= text.charCodeAt(index);
+    value = Math.imul(value, 0x01000193) >>> 0;
+  }
+  return value;
+}
+
+/** The shard of a row, from its table key's identity (row-item.ts). */
+export function sourceShardOf(identity: string, shards: number = SOURCE_SHARDS): number {
+  return hash(identity) % shards;
+}
+
+/** The `_source` a row of `source` (`s3://bucket/key`) in `shard` carries: an index partition-key value. */
+export function shardedSource(source: string, shard: number): string {
+  return `${String(shard).padStart(SHARD_DIGITS, "0")}#${source}`;
+}
+
+/** Every index partition a file's rows can be in: the legacy one, then each shard. */
+export function sourcePartitions(source: string): string[] {
+  return [source, ...Array.from({ length: SOURCE_SHARDS }, (_, shard) => shardedSource(source, shard))];
+}
+
+/** The `s3://bucket/key` a row's `_source` names, sharded or not. */
+export function sourceUriOf(value: string): string {
+  return value.startsWith("s3://") ? value : value.slice(value.indexOf("#") + 1);
+}
 
 export interface RowTableDefinition {
   hashKey: string;

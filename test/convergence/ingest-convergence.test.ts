@@ -32,7 +32,7 @@ import { s3ObjectLookup } from "../../sdk/object-lookup.js";
 import { auditIngestions } from "../../ingest/audit.js";
 import type { IngestQueue } from "../../ingest/ingest-queue.js";
 import { messageGroupOf, type IngestRequestInput } from "../../ingest/request.js";
-import { createRowTableInput } from "../../ingest/row-table.js";
+import { createRowTableInput, sourceUriOf } from "../../ingest/row-table.js";
 import { resolveIngestRules, type IngestRule } from "../../ingest/rules.js";
 import { createIngestHandler } from "../../ingest/handler.js";
 import { Ingester } from "../../ingest/ingester.js";
@@ -208,7 +208,7 @@ async function runCase(input: Case): Promise<void> {
   expect(actual).toEqual(await expectedRows(bucket));
   // Every row names the current version of the file it came from.
   for (const item of Items) {
-    const key = (item._source as string).slice(`s3://${bucket}/`.length);
+    const key = sourceUriOf(item._source as string).slice(`s3://${bucket}/`.length);
     const current = await ledger.get(bucket, key, { consistentRead: true });
     expect(current && !current.deleted && item._version === current.etag, `${item.id as string} is from the current version of ${key}`).toBe(true);
   }

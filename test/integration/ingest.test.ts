@@ -6,7 +6,8 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { CreateTableCommand, DeleteTableCommand } from "@aws-sdk/client-dynamodb";
-import { createRowTableInput } from "../../ingest/row-table.js";
+import { createRowTableInput, SOURCE_SHARDS, sourcePartitions, sourceUriOf } from "../../ingest/row-table.js";
+import { Ingester } from "../../ingest/ingester.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
@@ -14,7 +15,7 @@ import { FaultInjectingProxy } from "../../local/fault-proxy.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
 import type { IngestRuleInput } from "../../ingest/rules.js";
 import { dynamoDbClient, startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
-import { ingestFixture } from "../support/ingest.js";
+import { ingestFixture, NO_DEADLINE } from "../support/ingest.js";
 
 let dynamodb: TestDynamoDb;
 let emulator: S3SqsEmulator;
@@ -70,7 +71,8 @@ describe("a CSV file", () => {
       { account: "acc123", offer_id: "offer003", product_name: "Accessory C", price: 9.75 },
       { account: "acc456", offer_id: "offer002", product_name: "Gadget B", price: 29.5 },
     ]);
-    expect(rows[0]).toMatchObject({ _source: `s3://${f.bucket}/imports/offers.csv`, _version: version, _line: 2 });
+    expect(rows[0]).toMatchObject({ _version: version, _line: 2 });
+    expect(sourceUriOf(rows[0]!._source as string)).toBe(`s3://${f.bucket}/imports/offers.csv`);
     expect(await f.store.get(f.bucket, "imports/offers.csv")).toMatchObject({ status: "succeeded", attempts: 1 });
   });
 
@@ -257,6 +259,35 @@ describe("overwrites and deletes", () => {
     await f.remove("imports/first.csv");
     await f.ingester.run({ kind: "remove", bucket: f.bucket, key: "imports/first.csv", cause: "event" }, { remainingMs: () => 1e9, marginMs: 0 });
     expect(strip(await f.rows())).toEqual([{ account: "a", offer_id: "shared", product_name: "from second" }]);
+  });
+
+  it("rows spread over the source index's shards, and rows written before it was sharded are still swept", async () => {
+    const ledger = await dynamodb.createLedger();
+    const f = await ingestFixture({ s3, documentClient, ledger, rules: offers() });
+    // The ingester as it was before sharding: every row under the file's URI alone.
+    const before = new Ingester({ s3, documentClient, ledger, store: f.store, rules: f.rules, sourceLayout: "unsharded" });
+    const file = (version: string, rows: number) =>
+      ["account,offer_id,product_name", ...Array.from({ length: rows }, (_, i) => `a${i % 7},o${i},${version}`)].join("\n");
+    const v1 = await f.upload("imports/x.csv", file("v1", 300));
+    await before.run({ kind: "ingest", bucket: f.bucket, key: "imports/x.csv", version: v1, cause: "event", again: false }, NO_DEADLINE);
+    const uri = `s3://${f.bucket}/imports/x.csv`;
+    expect(new Set((await f.rows()).map((row) => row._source))).toEqual(new Set([uri]));
+
+    await f.upload("imports/x.csv", file("v2", 200));
+    expect(await f.ingest("imports/x.csv")).toMatchObject({ record: { status: "succeeded", rowsWritten: 200, rowsDeleted: 100 } });
+    const rows = await f.rows();
+    expect(rows).toHaveLength(200);
+    expect(rows.every((row) => row.product_name === "v2")).toBe(true);
+    // 200 rows over 32 shards: every one used but by chance a few.
+    const shards = new Set(rows.map((row) => row._source as string));
+    expect(shards.size).toBeGreaterThan(SOURCE_SHARDS - 4);
+    expect([...shards].every((value) => sourcePartitions(uri).slice(1).includes(value))).toBe(true);
+
+    await f.remove("imports/x.csv");
+    expect(await f.ingester.run({ kind: "remove", bucket: f.bucket, key: "imports/x.csv", cause: "event" }, NO_DEADLINE)).toMatchObject({
+      record: { status: "removed", rowsDeleted: 200 },
+    });
+    expect(await f.rows()).toEqual([]);
   });
 
   it("an old version's request after a new one ingests nothing, and a repeated request nothing twice", async () => {
