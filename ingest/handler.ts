@@ -12,6 +12,7 @@ import { processPartialResponse, SqsFifoPartialProcessorAsync } from "@aws-lambd
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { publishCounts } from "../sdk/emf.js";
+import { logKey } from "../sdk/logged-key.js";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { IngestQueue } from "./ingest-queue.js";
 import type { Ingester, IngestOutcome } from "./ingester.js";
@@ -83,7 +84,11 @@ export function createIngestHandler(deps: IngestHandlerDependencies): IngestHand
         deps.onOutcome?.(outcome);
         if (outcome.outcome === "skipped") {
           counts.skipped++;
-          deps.logger.info("ingest request skipped", { bucket: request.bucket, key: request.key, why: outcome.why });
+          deps.logger.info("ingest request skipped", {
+            bucket: request.bucket,
+            ...logKey(deps.logger, "ingest request skipped", request.key),
+            why: outcome.why,
+          });
           return;
         }
         const { record: ingestion } = outcome;
@@ -96,7 +101,7 @@ export function createIngestHandler(deps: IngestHandlerDependencies): IngestHand
           );
           deps.logger.info("ingestion continues", {
             bucket: ingestion.bucket,
-            key: ingestion.key,
+            ...logKey(deps.logger, "ingestion continues", ingestion.key),
             offset: ingestion.checkpoint?.offset,
             rowsRead: ingestion.rowsRead,
           });
@@ -110,7 +115,9 @@ export function createIngestHandler(deps: IngestHandlerDependencies): IngestHand
         counts.rowsRejected += ingestion.rowsRejected;
         counts.rowsDeleted += ingestion.rowsDeleted;
         const log = ingestion.status === "failed" ? deps.logger.error.bind(deps.logger) : deps.logger.info.bind(deps.logger);
-        log("ingestion finished", { ...ingestion });
+        // The key and the error report's key (which holds it) only at DEBUG; `ingestions` shows both.
+        const { key, errorReport, ...finished } = ingestion;
+        log("ingestion finished", { ...finished, ...logKey(deps.logger, "ingestion finished", key, { errorReport }) });
       } catch (error) {
         counts.failedMessages++;
         deps.logger.error("ingest message failed", { messageId: record.messageId, error: error as Error });

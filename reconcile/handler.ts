@@ -156,8 +156,10 @@ export function reportEncodingMismatch(bucket: string, mismatch: EncodingMismatc
 
 /** One structured log line and EMF metrics per finished run: what the alarms and dashboard read. */
 export function reportRun(summary: RunSummary, logger: Logger, metrics?: Metrics): void {
-  if (summary.status === "succeeded") logger.info("reconciliation finished", { ...summary });
-  else logger.error("reconciliation did not succeed", { ...summary });
+  // Without the keys of the mismatch sample: each mismatch has its own ERROR line (reportEncodingMismatch).
+  const { encodingMismatchSample: _keys, ...logged } = summary;
+  if (summary.status === "succeeded") logger.info("reconciliation finished", logged);
+  else logger.error("reconciliation did not succeed", logged);
   if (!metrics) return;
   // No bucket dimension: the alarms and dashboard read one series; the log line has the detail.
   metrics.addMetric("DriftFound", MetricUnit.Count, summary.missing + summary.stale + summary.orphaned);
