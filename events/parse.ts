@@ -69,6 +69,11 @@ export interface VersionDeletedEvent extends EventBase {
 export interface MetadataEvent extends EventBase {
   action: "describe";
   field: MetadataField;
+  /**
+   * The version it is about, as S3 names it ("null" included), in a versioned bucket; it may be a
+   * version that is not the current one (tracker/metadata-version.ts).
+   */
+  versionId?: string;
 }
 
 /** ACL, replication...: no change to the indexed state. */
@@ -148,7 +153,7 @@ function classify(raw: RawObjectEvent): ObjectEvent {
     return raw.versionId !== undefined ? { ...base, action: "version-deleted", sequencer, versionId: raw.versionId } : { ...base, action: "delete", sequencer };
   }
   const metadata = METADATA_EVENTS.find((event) => event.eventName === raw.eventName);
-  if (metadata) return { ...base, action: "describe", field: metadata.field };
+  if (metadata) return { ...base, action: "describe", field: metadata.field, ...(raw.versionId !== undefined && { versionId: raw.versionId }) };
   return { ...base, action: "ignore" };
 }
 

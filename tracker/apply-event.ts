@@ -93,6 +93,8 @@ export async function detailsFor(event: ObjectEvent, describer: ObjectDescriber)
  * was lost), the ledger is behind S3: the state described is written as a repair would write it,
  * under invariant 2, so the pending event then finds newer state and changes nothing. Ordering
  * rests on the descriptions' times, not on the events' (see ledger/writes.ts `DescriptionUpdate`).
+ * An event naming a version that is not the current one describes and writes nothing
+ * (tracker/metadata-version.ts).
  */
 async function applyMetadataEvent(ledger: Ledger, lookup: ObjectLookup, event: MetadataEvent, describer: ObjectDescriber | undefined): Promise<AppliedEvent> {
   if (!describer?.fields.includes(event.field)) return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };

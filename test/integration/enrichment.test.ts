@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteObjectCommand, DeleteObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from "@aws-sdk/client-s3";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient, partitionKeyOf } from "../../ledger/index.js";
+import { createDocumentClient, Ledger, partitionKeyOf } from "../../ledger/index.js";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
@@ -292,5 +292,66 @@ describe("without enrichment", () => {
     } finally {
       await plain.stop();
     }
+  });
+});
+
+describe("metadata events in a versioned bucket", () => {
+  // The local S3 keeps no versions: every object is the version S3 names "null" (the one a
+  // bucket with versioning suspended writes). Events name versions as a versioned bucket's do.
+  const get = (key: string) => stack.ledger.get(bucket, key, { consistentRead: true });
+  function countingTracker() {
+    const calls = { heads: 0, descriptions: 0 };
+    const lookup = s3ObjectLookup(s3());
+    const describer = s3ObjectDescriber(s3(), ["contentType", "tags", "storageClass"]);
+    const handler = createTrackerHandler({
+      // Journaling, as the stack's tracker does: a change it made would be in the key's history.
+      ledger: new Ledger({ tableName: stack.info.tableName, historyDays: 30, documentClient: createDocumentClient(stack.clients.dynamodb) }),
+      lookup: { head: (name, key) => (calls.heads++, lookup.head(name, key)) },
+      describer: { fields: describer.fields, describe: (name, key) => (calls.descriptions++, describer.describe(name, key)) },
+      logger: new Logger({ serviceName: "enrich-test", logLevel: "SILENT" }),
+      concurrency: 4,
+    });
+    return { calls, handler };
+  }
+
+  it("writes nothing, and adds nothing to the key's history, for a tagging of a version that is not the current one", async () => {
+    const { ETag } = await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "versions/report.csv", Body: "a,b", Tagging: "team=data" }));
+    await stack.waitForIdle();
+    const before = await get("versions/report.csv");
+    const { calls, handler } = countingTracker();
+    // An older version's tagging, made after the current one was written.
+    const older = {
+      ...tagged("versions/report.csv", ETag!.replaceAll('"', ""), bucket),
+      versionId: "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd",
+      eventTime: new Date().toISOString(),
+    };
+    expect((await handler(sqsEventOf(older))).batchItemFailures).toEqual([]);
+    expect((await stack.ledger.history(bucket, "versions/report.csv")).entries.map((entry) => entry.cause)).toEqual(["ObjectCreated:Put"]);
+    expect(await get("versions/report.csv")).toEqual(before);
+    // One HEAD says which version is current; nothing is described.
+    expect(calls).toEqual({ heads: 1, descriptions: 0 });
+  });
+
+  it("repairs a ledger behind S3 when the event names the version S3 holds now, though the ledger holds another", async () => {
+    const { ETag } = await s3().send(new PutObjectCommand({ Bucket: bucket, Key: "versions/behind.txt", Body: "current", Tagging: "k=v" }));
+    await stack.waitForIdle();
+    // The ledger holds an older version, as if the current one's create were still queued.
+    const { pk, sk } = { pk: partitionKeyOf(bucket, "versions/behind.txt"), sk: "versions/behind.txt" };
+    await createDocumentClient(stack.clients.dynamodb).send(new DeleteCommand({ TableName: stack.info.tableName, Key: { pk, sk } }));
+    const eventTime = new Date(Date.now() - 60_000).toISOString();
+    await stack.ledger.apply({
+      kind: "upsert",
+      bucket,
+      key: "versions/behind.txt",
+      sequencer: "01",
+      eventTime,
+      eventName: "ObjectCreated:Put",
+      state: { size: 3, etag: "old", lastModified: eventTime, versionId: "v-older" },
+    });
+    const { calls, handler } = countingTracker();
+    const current = { ...tagged("versions/behind.txt", ETag!.replaceAll('"', ""), bucket), versionId: "null", eventTime: new Date().toISOString() };
+    expect((await handler(sqsEventOf(current))).batchItemFailures).toEqual([]);
+    expect(calls).toEqual({ heads: 1, descriptions: 1 });
+    expect(await get("versions/behind.txt")).toMatchObject({ etag: ETag!.replaceAll('"', ""), size: 7, tags: { k: "v" }, source: "reconcile" });
   });
 });

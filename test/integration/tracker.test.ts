@@ -1,6 +1,7 @@
 /**
  * The tracker handler against DynamoDB Local (real HTTP, real SDK clients): ordering,
- * duplicates, resurrection, tricky keys, bad messages and a table that stops answering.
+ * duplicates, resurrection, tricky keys, bad messages, a table that stops answering, and
+ * metadata events about a version that is not the current one.
  */
 import { readFileSync } from "node:fs";
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -12,7 +13,8 @@ import { emptyCounts, addCounts, type TrackerCounts } from "../../tracker/counts
 import { createTrackerHandler } from "../../tracker/handler.js";
 import type { ObjectLookup } from "../../sdk/object-lookup.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
-import { del, put, s3EventRecord, sqsEventOf, sqsRecord, type S3EventSpec } from "../support/events.js";
+import { del, put, s3EventRecord, sqsEventOf, sqsRecord, tagged, type S3EventSpec } from "../support/events.js";
+import type { ObjectDescriber } from "../../sdk/object-details.js";
 
 let dynamodb: TestDynamoDb;
 beforeAll(async () => {
@@ -276,5 +278,61 @@ describe("tracker: failures stay per message", () => {
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+describe("tracker: metadata events about a version that is not the current one", () => {
+  // A versioned bucket's tagging events name their version. The ledger holds v2; S3's answers
+  // stand in for a versioned bucket, which the local S3 does not have: a HEAD (when asked)
+  // reports v2 as current, and a description must never be asked for.
+  const created = (version: string, sequencer: string, eventTime: string): S3EventSpec => ({ ...put("doc.txt", sequencer, 3), versionId: version, eventTime });
+  const taggedVersion = (versionId: string, eventTime: string): S3EventSpec => ({ ...tagged("doc.txt", "etag-01"), versionId, eventTime });
+  const noDescriptions: ObjectDescriber = {
+    fields: ["tags"],
+    describe: () => Promise.reject(new Error("a metadata event about another version must not be described")),
+  };
+
+  async function versionedLedger() {
+    const ledger = await dynamodb.createLedger({ historyDays: 30 });
+    const heads: string[] = [];
+    const lookup: ObjectLookup = {
+      head: async (_bucket, key) => {
+        heads.push(key);
+        return { size: 3, etag: "etag-02", lastModified: "2026-11-21T10:00:00.000Z", versionId: "v2" };
+      },
+    };
+    // The creates without enrichment: a create's own description is not what is tested here.
+    await deliverInOrder(trackerFor(ledger).handler, [created("v1", "01", "2026-11-21T09:00:00.000Z"), created("v2", "02", "2026-11-21T10:00:00.000Z")]);
+    const totals = emptyCounts();
+    const handler = createTrackerHandler({
+      ledger,
+      lookup,
+      describer: noDescriptions,
+      logger: new Logger({ serviceName: "tracker-test", logLevel: "SILENT" }),
+      concurrency: 8,
+      onBatchComplete: (counts: TrackerCounts) => addCounts(totals, counts),
+    });
+    return { ledger, handler, heads, totals };
+  }
+
+  it("writes nothing and asks S3 nothing for a version tagged before the held one was written", async () => {
+    const { ledger, handler, heads, totals } = await versionedLedger();
+    const before = await current(ledger, "doc.txt");
+    await deliverInOrder(handler, [taggedVersion("v1", "2026-11-21T09:30:00.000Z")]);
+    expect(heads).toEqual([]);
+    expect(totals).toMatchObject({ ignored: 1, applied: 0 });
+    expect(await current(ledger, "doc.txt")).toEqual(before);
+    expect((await ledger.history("photos", "doc.txt")).entries.map((entry) => entry.cause)).toEqual(["ObjectCreated:Put", "ObjectCreated:Put"]);
+  });
+
+  it("asks S3 which version is current (one HEAD, no description) when the event may be newer than the held one, and writes nothing when it is not", async () => {
+    const { ledger, handler, heads, totals } = await versionedLedger();
+    const before = await current(ledger, "doc.txt");
+    // A noncurrent-version transition or a tagging of v1 made after v2 was written.
+    await deliverInOrder(handler, [taggedVersion("v1", "2026-11-21T11:00:00.000Z")]);
+    expect(heads).toEqual(["doc.txt"]);
+    expect(totals).toMatchObject({ ignored: 1, applied: 0 });
+    expect(await current(ledger, "doc.txt")).toEqual(before);
+    expect((await ledger.history("photos", "doc.txt")).entries).toHaveLength(2);
   });
 });
