@@ -1,7 +1,9 @@
 /**
- * The changes per minute writers recorded for a bucket (keys in ledger/keys.ts): added to by
- * every writer of a busy bucket, read back as the minute's total so far, so that any writer can
- * tell the bucket's rate and not only its own.
+ * The change-index write units per minute writers attempted for a bucket (keys in ledger/keys.ts):
+ * added to by every writer of a busy bucket, read back as the minute's total so far, so that any
+ * writer can tell the bucket's rate and not only its own. Write units, not changes: an entry over
+ * 1 KB costs a partition two (ledger/change-shards.ts). Minutes recorded before counted changes
+ * (`changes`), each at least one unit, and are read as that many.
  */
 import { paginateQuery, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { changeRateKeys, changeRatePartitionKey } from "./keys.js";
@@ -13,26 +15,26 @@ import { ledgerTable } from "./table.js";
 const RATE_RETENTION_SECONDS = 2 * 86_400;
 
 /**
- * Adds `count` changes recorded at `at` to their minute; resolves with the minute's total so far.
+ * Adds `units` attempted at `at` to their minute; resolves with the minute's total so far.
  * ADD on a number is atomic and starts from 0 on a new item, and UPDATED_NEW returns the sum:
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html#Expressions.UpdateExpressions.ADD
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#DDB-UpdateItem-request-ReturnValues
  */
-export async function addChanges(ctx: QueryContext, bucket: string, at: Date, count: number): Promise<number> {
+export async function addWriteUnits(ctx: QueryContext, bucket: string, at: Date, units: number): Promise<number> {
   const { Attributes } = await ctx.documentClient.send(
     new UpdateCommand({
       TableName: ctx.tableName,
       Key: { [attributeNames.pk]: changeRatePartitionKey(bucket), [attributeNames.sk]: changeRateKeys.minute(at) },
-      UpdateExpression: "ADD #changes :count SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)",
-      ExpressionAttributeNames: { "#changes": "changes", "#expiresAt": ledgerTable.ttlAttribute },
-      ExpressionAttributeValues: { ":count": count, ":expiresAt": Math.floor(at.getTime() / 1000) + RATE_RETENTION_SECONDS },
+      UpdateExpression: "ADD #units :units SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)",
+      ExpressionAttributeNames: { "#units": "writeUnits", "#expiresAt": ledgerTable.ttlAttribute },
+      ExpressionAttributeValues: { ":units": units, ":expiresAt": Math.floor(at.getTime() / 1000) + RATE_RETENTION_SECONDS },
       ReturnValues: "UPDATED_NEW",
     }),
   );
-  return Number(Attributes?.changes ?? count);
+  return Number(Attributes?.writeUnits ?? units);
 }
 
-/** Changes per second of the bucket's busiest minute since `since` (0 if none was recorded). */
+/** Change-index write units per second of the bucket's busiest minute since `since` (0 if none was recorded). */
 export async function peakChangeRate(ctx: QueryContext, bucket: string, since: Date): Promise<number> {
   let peak = 0;
   const pages = paginateQuery(
@@ -44,6 +46,6 @@ export async function peakChangeRate(ctx: QueryContext, bucket: string, since: D
       ExpressionAttributeValues: { ":pk": changeRatePartitionKey(bucket), ":since": changeRateKeys.minute(since) },
     },
   );
-  for await (const page of pages) for (const item of page.Items ?? []) peak = Math.max(peak, Number(item.changes ?? 0));
+  for await (const page of pages) for (const item of page.Items ?? []) peak = Math.max(peak, Number(item.writeUnits ?? 0) + Number(item.changes ?? 0));
   return peak / 60;
 }

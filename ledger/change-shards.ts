@@ -12,6 +12,7 @@
  * and that recording an epoch takes less than the margin between them.
  */
 import { z } from "zod";
+import { documentItemSize, writeUnits } from "./item-size.js";
 import { ledgerTable } from "./table.js";
 
 /** From `from` on (ISO-8601, or a legacy UTC day YYYY-MM-DD), changes were written with `count` shards. */
@@ -39,16 +40,27 @@ export const EPOCHS_FRESH_MS = 20_000;
 export const READ_AHEAD_MS = 30_000;
 
 /**
- * Changes per second each partition is sized for: half of DynamoDB's 1,000 writes/s per
- * partition, because an overwrite writes the index twice (it moves the key's entry).
+ * Write units per second each partition is sized for: half of DynamoDB's 1,000 write units/s per
+ * partition (bp-partition-key-design.html), because an overwrite writes the index twice: it
+ * deletes the key's old entry and puts the new one (GSI.html#GSI.Writes).
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html
  */
-export const PARTITION_CHANGES_PER_SECOND = 500;
+export const PARTITION_WRITE_UNITS_PER_SECOND = 500;
 
-/** The fewest shards, a power of two, that keep each partition at or under its share at `changesPerSecond`. */
-export function shardsForRate(changesPerSecond: number, max: number = ledgerTable.changeIndex.maxShards): number {
+/**
+ * What one change costs its change partition, in write units: its entry (the whole item, as the
+ * index projects ALL) in 1 KB steps. An entry over 1 KB (enrichment, long keys) costs 2 or more,
+ * so counting changes instead would size a partition for twice what it can take
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.ThroughputConsiderations).
+ */
+export function changeWriteUnits(item: Record<string, unknown>): number {
+  return writeUnits(documentItemSize(item));
+}
+
+/** The fewest shards, a power of two, that keep each partition at or under its share at `writeUnitsPerSecond`. */
+export function shardsForRate(writeUnitsPerSecond: number, max: number = ledgerTable.changeIndex.maxShards): number {
   let count = 1;
-  while (count < max && changesPerSecond > count * PARTITION_CHANGES_PER_SECOND) count *= 2;
+  while (count < max && writeUnitsPerSecond > count * PARTITION_WRITE_UNITS_PER_SECOND) count *= 2;
   return Math.min(count, max);
 }
 

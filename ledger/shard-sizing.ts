@@ -3,22 +3,24 @@
  * writes with, read again once EPOCHS_FRESH_MS old, and, with the setting "auto", the count
  * sized from the bucket's rate.
  *
- * Sizing: each writer counts the changes it records per bucket and, at most every
- * RATE_REPORT_INTERVAL_MS while it records at least RATE_REPORT_FLOOR of them, adds its count
- * to the bucket's minute (ledger/change-rate.ts). The minute's total is the whole bucket's
- * rate; when it needs more shards than the count in force, the writer records the larger count
- * EPOCH_LEAD_MS ahead. Counts go down only in `resize`, which reconciliation calls at the start
- * of each run from the busiest minute of the day before, so a bucket is not resharded back and
- * forth within a day.
+ * Sizing: each writer counts, per bucket, the change-index write units it attempts (each change's
+ * entry in 1 KB steps, ledger/change-shards.ts), the writes a throttle refused included: a
+ * throttled partition admits only what it can take, so counting admitted writes can never show
+ * that it needs more. At most every RATE_REPORT_INTERVAL_MS while it attempts at least
+ * RATE_REPORT_FLOOR units, it adds its count to the bucket's minute (ledger/change-rate.ts). The
+ * minute's total is the whole bucket's rate; when it needs more shards than the count in force,
+ * the writer records the larger count EPOCH_LEAD_MS ahead. Counts go down only in `resize`, which
+ * reconciliation calls at the start of each run from the busiest minute of the day before, so a
+ * bucket is not resharded back and forth within a day.
  */
 import { recordChangeShards, readChangeShards } from "./buckets.js";
-import { addChanges, peakChangeRate } from "./change-rate.js";
-import { countAt, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, shardsForRate, type ChangeShardEpoch, type ChangeShardSetting } from "./change-shards.js";
+import { addWriteUnits, peakChangeRate } from "./change-rate.js";
+import { changeWriteUnits, countAt, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, shardsForRate, type ChangeShardEpoch, type ChangeShardSetting } from "./change-shards.js";
 import type { QueryContext } from "./queries.js";
 import { ledgerTable } from "./table.js";
 
 export const RATE_REPORT_INTERVAL_MS = 10_000;
-/** A writer recording fewer changes than this per interval (5/s) leaves the bucket's rate to busier writers. */
+/** A writer attempting fewer write units than this per interval (5/s) leaves the bucket's rate to busier writers. */
 export const RATE_REPORT_FLOOR = 50;
 /** Seconds of a minute before its total is taken as a rate: the first reports of a minute are too few to judge by. */
 const RATE_MIN_SECONDS = 10;
@@ -72,16 +74,32 @@ export class ChangeShardSizer {
     }
   }
 
-  /** Counts a change recorded (its index entry written). */
-  observe(bucket: string): void {
+  /** Counts `units` attempted on the bucket's change index. */
+  observe(bucket: string, units = 1): void {
     const view = this.views.get(bucket);
-    if (view) view.unreported++;
+    if (view) view.unreported += units;
+  }
+
+  /**
+   * Runs a write of `item` (a change: its change-index entry) and counts its units as attempted
+   * when it is admitted or throttled; a write refused for its condition writes no index entry.
+   */
+  async attempt<T>(bucket: string, item: Record<string, unknown>, write: () => Promise<T>): Promise<T> {
+    const units = changeWriteUnits(item);
+    try {
+      const result = await write();
+      this.observe(bucket, units);
+      return result;
+    } catch (error) {
+      if (isThrottling(error)) this.observe(bucket, units);
+      throw error;
+    }
   }
 
   /**
    * Sizes the bucket's count from its busiest minute since `since`, and at least for
-   * `atLeastPerSecond` changes/s (a backfill's budget): the only way a count goes down. A fixed
-   * setting is recorded as is.
+   * `atLeastPerSecond` changes/s (a backfill's budget, each change taken as one write unit, the
+   * least it costs): the only way a count goes down. A fixed setting is recorded as is.
    */
   async resize(bucket: string, since: Date, atLeastPerSecond = 0): Promise<number> {
     const count =
@@ -128,7 +146,7 @@ export class ChangeShardSizer {
     view.reportedAt = this.monotonic();
     const now = this.options.now();
     try {
-      const total = await addChanges(this.ctx, bucket, now, count);
+      const total = await addWriteUnits(this.ctx, bucket, now, count);
       const seconds = Math.max(now.getUTCSeconds() + now.getUTCMilliseconds() / 1000, RATE_MIN_SECONDS);
       const needed = shardsForRate(total / seconds);
       if (needed > countAt(view.epochs, this.ahead())) {
@@ -150,4 +168,15 @@ export class ChangeShardSizer {
   private ahead(): string {
     return new Date(this.options.now().getTime() + EPOCH_LEAD_MS).toISOString();
   }
+}
+
+/**
+ * DynamoDB's throttling errors: ProvisionedThroughputExceededException (also on-demand tables'
+ * per-partition limits), ThrottlingException and RequestLimitExceeded
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html#Programming.Errors.MessagesAndCodes).
+ */
+const THROTTLING_ERRORS = new Set(["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]);
+
+function isThrottling(error: unknown): boolean {
+  return error instanceof Error && THROTTLING_ERRORS.has(error.name);
 }

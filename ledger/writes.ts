@@ -112,26 +112,29 @@ export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation)
   const firstWrite = watermark === undefined ? "attribute_not_exists(#pk)" : "(attribute_not_exists(#pk) AND :observedAt >= :reconciledThrough)";
   let outcome: ApplyOutcome = "applied";
   let first = false;
+  const item = toItem(record, countAt(epochs, record.recordedAt));
   try {
-    const { Attributes } = await ctx.documentClient.send(
-      new PutCommand({
-        TableName: ctx.tableName,
-        Item: toItem(record, countAt(epochs, record.recordedAt)),
-        ConditionExpression: `${firstWrite} OR #seq < :seq OR (attribute_not_exists(#seq) AND #observedAt < :observedAt)`,
-        ExpressionAttributeNames: { "#pk": attributeNames.pk, "#seq": "seq", "#observedAt": "observedAt" },
-        ExpressionAttributeValues: {
-          ":seq": record.sequencer,
-          ":observedAt": record.observedAt,
-          ...(watermark !== undefined && { ":reconciledThrough": watermark }),
-        },
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        // The item replaced (none for a new key), to tell the journal whether this change starts
-        // the key's history: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValues
-        ...(ctx.journal && { ReturnValues: "ALL_OLD" }),
-      }),
+    // Counted toward the bucket's change shards when admitted or throttled (ledger/shard-sizing.ts).
+    const { Attributes } = await ctx.shards.attempt(mutation.bucket, item, () =>
+      ctx.documentClient.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: item,
+          ConditionExpression: `${firstWrite} OR #seq < :seq OR (attribute_not_exists(#seq) AND #observedAt < :observedAt)`,
+          ExpressionAttributeNames: { "#pk": attributeNames.pk, "#seq": "seq", "#observedAt": "observedAt" },
+          ExpressionAttributeValues: {
+            ":seq": record.sequencer,
+            ":observedAt": record.observedAt,
+            ...(watermark !== undefined && { ":reconciledThrough": watermark }),
+          },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          // The item replaced (none for a new key), to tell the journal whether this change starts
+          // the key's history: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-ReturnValues
+          ...(ctx.journal && { ReturnValues: "ALL_OLD" }),
+        }),
+      ),
     );
     first = Attributes === undefined;
-    ctx.shards.observe(mutation.bucket);
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     if (!error.Item) outcome = "predatesReconciliation";
@@ -276,19 +279,21 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
     ? { ...base, ...repair.state, deleted: false }
     : { ...base, deleted: true, expiresAt: Math.floor(recordedAt.getTime() / 1000) + ctx.retentionSeconds };
   let first: boolean;
+  const item = toItem(record, countAt(epochs, record.recordedAt));
   try {
-    const { Attributes } = await ctx.documentClient.send(
-      new PutCommand({
-        TableName: ctx.tableName,
-        Item: toItem(record, countAt(epochs, record.recordedAt)),
-        ConditionExpression: "attribute_not_exists(#pk) OR #recordedAt < :snapshot",
-        ExpressionAttributeNames: { "#pk": attributeNames.pk, "#recordedAt": "recordedAt" },
-        ExpressionAttributeValues: { ":snapshot": base.observedAt },
-        ...(ctx.journal && { ReturnValues: "ALL_OLD" }),
-      }),
+    const { Attributes } = await ctx.shards.attempt(repair.bucket, item, () =>
+      ctx.documentClient.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: item,
+          ConditionExpression: "attribute_not_exists(#pk) OR #recordedAt < :snapshot",
+          ExpressionAttributeNames: { "#pk": attributeNames.pk, "#recordedAt": "recordedAt" },
+          ExpressionAttributeValues: { ":snapshot": base.observedAt },
+          ...(ctx.journal && { ReturnValues: "ALL_OLD" }),
+        }),
+      ),
     );
     first = Attributes === undefined;
-    ctx.shards.observe(repair.bucket);
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return { outcome: "newerStateKept", journaled: NOTHING_TO_JOURNAL };
     throw error;

@@ -17,17 +17,8 @@
  * a Query or Scan is charged by the items it returns (a filter or projection makes that less than
  * AWS charges).
  */
-import {
-  itemSize,
-  readUnits,
-  writeCharges,
-  type CapacityModel,
-  type IndexSchema,
-  type Item,
-  type PartitionCharge,
-  type Refusal,
-  type TableSchema,
-} from "./capacity-model.js";
+import { itemSize, readUnits, type Item } from "../ledger/item-size.js";
+import { writeCharges, type CapacityModel, type IndexSchema, type PartitionCharge, type Refusal, type TableSchema } from "./capacity-model.js";
 
 export interface WireResponse {
   status: number;

@@ -5,15 +5,8 @@
  * here and fails on AWS. The fault proxy (local/fault-proxy.ts) puts it in front of DynamoDB Local.
  *
  * What is modelled, and from where:
- * - Item size: the sum of attribute name and value lengths, numbers 1 byte per two significant
- *   digits plus 1, binary its raw bytes, null and Boolean 1 byte, lists and maps 3 bytes plus 1 per
- *   element (developer guide, "DynamoDB item sizes and formats":
- *   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
- *   Sets are not on that page; they are counted as their elements' sizes.
- * - Units: a write costs the larger of the item before and after it in 1 KB steps; a read 4 KB
- *   steps of what it returns, half for an eventually consistent read (developer guide, "DynamoDB
- *   read and write operations":
- *   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html).
+ * - Item size and units: ledger/item-size.ts (developer guide, CapacityUnitCalculations.html and
+ *   read-write-operations.html); a write costs the larger of the item before and after it.
  * - Indexes: each global secondary index is written separately; an index key that changes costs a
  *   delete of the old entry and a put of the new one, an item outside the index costs nothing there
  *   (developer guide, GSI.html#GSI.Writes:
@@ -30,69 +23,7 @@
  *   (bp-partition-key-design.html#bp-partition-key-throughput-bursting) but promises none per
  *   partition, so each bucket here holds one second of units and no more.
  */
-
-/** An attribute value in DynamoDB's wire format (`{ "S": "..." }`, `{ "N": "1" }`, ...). */
-export type AttributeValue = Record<string, unknown>;
-export type Item = Record<string, AttributeValue>;
-
-const KB = 1024;
-const utf8 = (text: string) => Buffer.byteLength(text, "utf8");
-
-/** A number's size: 1 byte per two significant digits (leading and trailing zeros trimmed), plus 1. */
-export function numberSize(text: string): number {
-  const digits = text
-    .replace(/^[+-]/, "")
-    .replace(/[eE].*$/, "")
-    .replace(".", "")
-    .replace(/^0+/, "")
-    .replace(/0+$/, "");
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
-}
-
-/** The size of a value without its name. */
-export function valueSize(value: AttributeValue): number {
-  const [type, content] = Object.entries(value)[0] ?? [];
-  switch (type) {
-    case "S":
-      return utf8(content as string);
-    case "N":
-      return numberSize(content as string);
-    case "B":
-      return Buffer.from(content as string, "base64").length;
-    case "BOOL":
-    case "NULL":
-      return 1;
-    case "SS":
-      return (content as string[]).reduce((sum, element) => sum + utf8(element), 0);
-    case "NS":
-      return (content as string[]).reduce((sum, element) => sum + numberSize(element), 0);
-    case "BS":
-      return (content as string[]).reduce((sum, element) => sum + Buffer.from(element, "base64").length, 0);
-    case "L":
-      return 3 + (content as AttributeValue[]).reduce((sum, element) => sum + 1 + valueSize(element), 0);
-    case "M":
-      return 3 + Object.entries(content as Item).reduce((sum, [name, element]) => sum + 1 + utf8(name) + valueSize(element), 0);
-    default:
-      throw new TypeError(`not a DynamoDB attribute value: ${JSON.stringify(value)}`);
-  }
-}
-
-/** An item's size as DynamoDB computes it: attribute names plus values. */
-export function itemSize(item: Item | undefined): number {
-  if (!item) return 0;
-  return Object.entries(item).reduce((sum, [name, value]) => sum + utf8(name) + valueSize(value), 0);
-}
-
-/** Write units for an item of `bytes`: 1 KB steps, and at least one (a delete of nothing costs one). */
-export function writeUnits(bytes: number): number {
-  return Math.max(1, Math.ceil(bytes / KB));
-}
-
-/** Read units for `bytes` read: 4 KB steps, at least one step, half for an eventually consistent read. */
-export function readUnits(bytes: number, consistent: boolean): number {
-  const steps = Math.max(1, Math.ceil(bytes / (4 * KB)));
-  return consistent ? steps : steps / 2;
-}
+import { itemSize, writeUnits, type AttributeValue, type Item } from "../ledger/item-size.js";
 
 export interface KeySchema {
   partitionKey: string;

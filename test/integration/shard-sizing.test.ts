@@ -1,28 +1,38 @@
 /**
  * Change shards sized from a bucket's rate (ledger/shard-sizing.ts), against DynamoDB Local:
- * writers report their counts, raise the count a lead ahead when the bucket's minute needs it,
- * keep writing under the count in force until then, and reconciliation lowers it from the
- * busiest minute of the day. Readers stay exact throughout: they never return a change recorded
- * past what their read of the epochs covers.
+ * writers report the change-index write units they attempt, raise the count a lead ahead when the
+ * bucket's minute needs it, keep writing under the count in force until then, and reconciliation
+ * lowers it from the busiest minute of the day. Readers stay exact throughout: they never return a
+ * change recorded past what their read of the epochs covers. Through the capacity model
+ * (local/capacity-model.ts), a busy bucket whose entries cost two units each is raised and its
+ * throttles stop.
  */
 import { randomUUID } from "node:crypto";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, createTableInput, ledgerTable, Ledger, toItem } from "../../ledger/index.js";
 import { readChangeShards, recordChangeShards } from "../../ledger/buckets.js";
-import { addChanges, peakChangeRate } from "../../ledger/change-rate.js";
+import { addWriteUnits, peakChangeRate } from "../../ledger/change-rate.js";
+import { documentItemSize, writeUnits } from "../../ledger/item-size.js";
+import { applyMutation, mutationToRecord, type UpsertMutation, type WriteContext } from "../../ledger/writes.js";
+import { CapacityModel } from "../../local/capacity-model.js";
+import { FaultInjectingProxy } from "../../local/fault-proxy.js";
 import { countAt, countsOnDay, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, READ_AHEAD_MS, shardsForRate } from "../../ledger/change-shards.js";
 import type { QueryContext } from "../../ledger/queries.js";
 import { ChangeShardSizer, RATE_REPORT_FLOOR, RATE_REPORT_INTERVAL_MS } from "../../ledger/shard-sizing.js";
-import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
+import { dynamoDbClient, startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { createdRecord } from "../support/records.js";
 
 let dynamodb: TestDynamoDb;
+let proxy: FaultInjectingProxy;
 beforeAll(async () => {
   dynamodb = await startTestDynamoDb();
+  proxy = await FaultInjectingProxy.start(dynamodb.emulator.endpoint);
 });
 afterAll(async () => {
+  await proxy?.stop();
   await dynamodb?.stop();
 });
 
@@ -46,7 +56,7 @@ function sizerOn(ctx: QueryContext, setting: number | "auto", start: Date) {
 const BUCKET = "busy";
 
 describe("change shards sized from the bucket's rate", () => {
-  it("picks the fewest shards, a power of two, that keep each partition at 500 changes/s or under", () => {
+  it("picks the fewest shards, a power of two, that keep each partition at 500 write units/s or under", () => {
     expect([0, 500, 501, 1_000, 1_001, 10_000, 16_000, 16_001, 1e9].map((rate) => shardsForRate(rate))).toEqual([1, 1, 2, 2, 4, 32, 32, 32, 32]);
   });
 
@@ -57,7 +67,7 @@ describe("change shards sized from the bucket's rate", () => {
     const other = sizerOn(ctx, "auto", start);
     expect(countAt(await one.sizer.epochsFor(BUCKET), start.toISOString())).toBe(1);
     await other.sizer.epochsFor(BUCKET);
-    // By the minute's 30th second, 15,000 changes from one writer (500/s) and 20,000 from another: 1,166/s in all.
+    // By the minute's 30th second, 15,000 units from one writer (500/s) and 20,000 from another: 1,166/s in all.
     for (let change = 0; change < 15_000; change++) one.sizer.observe(BUCKET);
     for (let change = 0; change < 20_000; change++) other.sizer.observe(BUCKET);
     one.advance(RATE_REPORT_INTERVAL_MS);
@@ -89,20 +99,87 @@ describe("change shards sized from the bucket's rate", () => {
     quiet.advance(RATE_REPORT_INTERVAL_MS);
     await quiet.sizer.epochsFor(BUCKET);
     expect(await peakChangeRate(ctx, BUCKET, new Date(start.getTime() - 3_600_000))).toBe(0);
-    // 14,049 by the minute's 50th second is 281/s: reported, and still one partition.
+    // 14,049 units by the minute's 50th second is 281/s: reported, and still one partition.
     for (let change = 0; change < 14_000; change++) quiet.sizer.observe(BUCKET);
     quiet.advance(RATE_REPORT_INTERVAL_MS);
     expect(await quiet.sizer.epochsFor(BUCKET)).toEqual([{ from: "0000-00-00", count: 1 }]);
     expect(await peakChangeRate(ctx, BUCKET, new Date(start.getTime() - 3_600_000))).toBeCloseTo((RATE_REPORT_FLOOR - 1 + 14_000) / 60);
   });
 
+  it("raises a busy bucket with 1.2 KB entries from the write units it attempts, throttles included, and its throttles stop", async () => {
+    const ctx = await table();
+    // The model's clock and the writer's monotonic clock are the same: seconds pass when the test says.
+    const clock = { wall: Date.parse("2026-12-04T12:00:00.000Z"), monotonic: 0 };
+    const advance = (ms: number) => {
+      clock.wall += ms;
+      clock.monotonic += ms;
+    };
+    proxy.useCapacity(new CapacityModel({ now: () => clock.monotonic }));
+    // No SDK retries: each throttled write is seen (and counted) once.
+    const documentClient = createDocumentClient(dynamoDbClient(proxy.endpoint, 1));
+    const now = () => new Date(clock.wall);
+    const retentionSeconds = 30 * 86_400;
+    const shards = new ChangeShardSizer(
+      { ...ctx, documentClient },
+      { setting: "auto", now, retentionMs: retentionSeconds * 1000, monotonic: () => clock.monotonic },
+    );
+    const writer: WriteContext = { tableName: ctx.tableName, documentClient, retentionSeconds, now, shards };
+    // An enriched create: its item, and so its change-index entry, is about 1.2 KB, two write units.
+    const create = (key: string): UpsertMutation => ({
+      kind: "upsert",
+      bucket: BUCKET,
+      key,
+      sequencer: "01",
+      eventTime: now().toISOString(),
+      eventName: "ObjectCreated:Put",
+      state: { size: 1, etag: "e", lastModified: now().toISOString(), userMetadata: { note: "x".repeat(900) } },
+    });
+    const bytes = documentItemSize(toItem(mutationToRecord(create("data/0"), now(), retentionSeconds)));
+    expect([bytes > 1_150 && bytes < 1_300, writeUnits(bytes)]).toEqual([true, 2]);
+
+    // 600 changes a second, 1,200 units: one change partition takes 1,000 and throttles the rest.
+    let written = 0;
+    const second = async (): Promise<number> => {
+      const limit = pLimit(32);
+      let throttled = 0;
+      await Promise.all(
+        Array.from({ length: 600 }, () =>
+          limit(() =>
+            applyMutation(writer, create(`data/${written++}`)).catch((error: Error) => {
+              if (error.name !== "ProvisionedThroughputExceededException") throw error;
+              throttled++;
+            }),
+          ),
+        ),
+      );
+      advance(1_000);
+      return throttled;
+    };
+    try {
+      await shards.epochsFor(BUCKET);
+      advance(5_000);
+      const throttledBefore: number[] = [];
+      for (let i = 0; i < 5; i++) throttledBefore.push(await second());
+      expect(throttledBefore.every((throttled) => throttled >= 90)).toBe(true);
+      // At the minute's 10th second the writer reports 6,000 units attempted (600/s): two partitions,
+      // where counting the 2,500 changes admitted (250/s) would have kept one.
+      await applyMutation(writer, create("report"));
+      const epochs = await readChangeShards(ctx, BUCKET);
+      expect(countAt(epochs, new Date(clock.wall + EPOCH_LEAD_MS).toISOString())).toBe(2);
+      advance(EPOCH_LEAD_MS);
+      expect([await second(), await second()]).toEqual([0, 0]);
+    } finally {
+      proxy.useCapacity(undefined);
+    }
+  }, 120_000);
+
   it("lowers the count only at reconciliation's resize, from the busiest minute of the day, and raises it there for a backfill's budget", async () => {
     const ctx = await table();
     const start = new Date("2026-12-01T12:00:00.000Z");
     const { sizer, advance } = sizerOn(ctx, "auto", start);
-    // Yesterday's busiest minute: 90,000 changes, 1,500/s.
-    await addChanges(ctx, BUCKET, new Date("2026-11-30T18:30:10.000Z"), 90_000);
-    await addChanges(ctx, BUCKET, new Date("2026-11-30T19:00:00.000Z"), 600);
+    // Yesterday's busiest minute: 90,000 units, 1,500/s.
+    await addWriteUnits(ctx, BUCKET, new Date("2026-11-30T18:30:10.000Z"), 90_000);
+    await addWriteUnits(ctx, BUCKET, new Date("2026-11-30T19:00:00.000Z"), 600);
     const since = new Date(start.getTime() - 86_400_000);
     expect(await sizer.resize(BUCKET, since)).toBe(4);
     expect(await sizer.resize(BUCKET, since, 8_000)).toBe(16);

@@ -1,20 +1,11 @@
 /**
- * The capacity model's arithmetic (local/capacity-model.ts): item sizes as DynamoDB computes them,
+ * The capacity model's arithmetic (ledger/item-size.ts, local/capacity-model.ts): item sizes as DynamoDB computes them,
  * units in 1 KB and 4 KB steps, what each index is charged for a write, and the per-partition and
  * per-table buckets on a clock the test moves.
  */
 import { describe, expect, it } from "vitest";
-import {
-  CapacityModel,
-  indexEntry,
-  itemSize,
-  numberSize,
-  readUnits,
-  writeCharges,
-  writeUnits,
-  type Item,
-  type TableSchema,
-} from "../../local/capacity-model.js";
+import { documentItemSize, itemSize, numberSize, readUnits, writeUnits, type Item } from "../../ledger/item-size.js";
+import { CapacityModel, indexEntry, writeCharges, type TableSchema } from "../../local/capacity-model.js";
 
 const table: TableSchema = {
   name: "ledger",
@@ -41,6 +32,20 @@ describe("item size", () => {
     expect(itemSize({ m: { M: { a: s("xy") } } })).toBe(1 + 3 + (1 + 1 + 2));
     expect(itemSize({ m: { M: {} } })).toBe(1 + 3);
     expect(itemSize({ m: { M: { inner: { L: [{ M: { k: s("v") } }] } } } })).toBe(1 + 3 + (1 + 5 + (3 + (1 + (3 + (1 + 1 + 1))))));
+  });
+
+  it("sizes an item the document client writes as it sizes the same item on the wire", () => {
+    const document = { pk: "b#1", n: 1200, big: 9007199254740993n, flag: true, gone: undefined, bytes: new Uint8Array(7), tags: { team: "a" }, list: ["x", 1] };
+    const wire: Item = {
+      pk: s("b#1"),
+      n: { N: "1200" },
+      big: { N: "9007199254740993" },
+      flag: { BOOL: true },
+      bytes: { B: Buffer.alloc(7).toString("base64") },
+      tags: { M: { team: s("a") } },
+      list: { L: [s("x"), { N: "1" }] },
+    };
+    expect(documentItemSize(document)).toBe(itemSize(wire));
   });
 });
 
