@@ -1,7 +1,11 @@
 /**
  * One self-rewriting progress line for operations of unknown length, on a terminal only;
- * silent when the stream is piped, so logs and JSON stay clean.
+ * silent when the stream is piped, so logs and JSON stay clean. Its text names buckets and keys,
+ * so it is escaped and cut to the terminal's width in columns: a CR or newline in it would leave
+ * a line behind that the next update does not clear.
  */
+import { fitDisplay } from "./escape.js";
+
 export interface StatusLine {
   update(text: string): void;
   done(): void;
@@ -20,7 +24,7 @@ export function statusLine(stream: NodeJS.WriteStream, intervalMs = 100): Status
       if (now - last < intervalMs) return;
       last = now;
       shown = true;
-      stream.write(`\r\x1b[2K${text.slice(0, (stream.columns ?? 120) - 1)}`);
+      stream.write(`\r\x1b[2K${fitDisplay(text, (stream.columns ?? 120) - 1)}`);
     },
     done() {
       if (shown) stream.write("\r\x1b[2K");

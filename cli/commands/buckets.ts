@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { RunStore } from "../../reconcile/run-store.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
+import { escapeTerminal, padEndDisplay, toJson } from "../escape.js";
 import { formatBytes, formatTime, outputMode, writeLine } from "../output.js";
 import { bucketNames, readBucketStatus, type BucketStatus } from "../status/bucket-status.js";
 
@@ -13,8 +14,8 @@ function row(status: BucketStatus): string {
     ? `${status.objects.count.toLocaleString("en-US")}`.padStart(12) + `${formatBytes(status.objects.bytes)}`.padStart(11)
     : "-".padStart(12) + "-".padStart(11);
   const change = status.newestChange ? formatTime(status.newestChange.recordedAt) : "-";
-  const run = status.lastRun ? `${status.lastRun.status} ${formatTime(status.lastRun.finishedAt ?? status.lastRun.startedAt)}` : "never";
-  return `${status.bucket.padEnd(40)}${objects}  ${change.padEnd(22)}${String(status.changeShards).padStart(6)}  ${run}`;
+  const run = status.lastRun ? `${escapeTerminal(status.lastRun.status)} ${formatTime(status.lastRun.finishedAt ?? status.lastRun.startedAt)}` : "never";
+  return `${padEndDisplay(escapeTerminal(status.bucket), 40)}${objects}  ${change.padEnd(22)}${String(status.changeShards).padStart(6)}  ${run}`;
 }
 
 export function registerBuckets(program: Command): void {
@@ -40,7 +41,7 @@ export function registerBuckets(program: Command): void {
         writeLine(`${"BUCKET".padEnd(40)}${"OBJECTS".padStart(12)}${"BYTES".padStart(11)}  ${"NEWEST CHANGE".padEnd(22)}${"SHARDS".padStart(6)}  LAST RUN`);
       for (const name of names) {
         const status = await readBucketStatus(target.ledger, runs, name);
-        writeLine(mode.json ? JSON.stringify(status) : row(status));
+        writeLine(mode.json ? toJson(status) : row(status));
       }
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { runChaosDemo, runDemo } from "../../local/demo.js";
 import { changeColumns, changeRow, historyColumns, historyRow, objectColumns, objectRow, outputMode } from "../output.js";
 import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
+import { toJson } from "../escape.js";
 
 interface DemoOptions extends ChaosOptions {
   json?: boolean;
@@ -31,7 +32,7 @@ export function registerDemo(program: Command): void {
           ...(options.maxDelay !== undefined && { maxDelayMs: options.maxDelay }),
           ...(options.tableOutage !== undefined && { tableOutageMs: options.tableOutage }),
         });
-        if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        if (options.json) process.stdout.write(`${toJson(result)}\n`);
         const ok = result.repaired.matches && result.afterRedrive.matches;
         log(
           ok
@@ -44,7 +45,7 @@ export function registerDemo(program: Command): void {
       const mode = outputMode({ json: options.json ?? false });
       const result = await runDemo(log);
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(result)}\n`);
+        process.stdout.write(`${toJson(result)}\n`);
       } else {
         log(`\nThe ledger (${result.ledger.length} objects, key order):\n${objectColumns}`);
         for (const record of result.ledger) log(objectRow(mode, record));

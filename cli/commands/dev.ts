@@ -8,6 +8,7 @@ import { parseInterval, parsePort, parsePositiveInt } from "../option-parsers.js
 import type { IngestOutcome } from "../../ingest/ingester.js";
 import { resolveIngestRules } from "../../ingest/rules.js";
 import { readIngestRulesFile } from "../../local/ingest-rules-file.js";
+import { escapeTerminal, toJson } from "../escape.js";
 
 interface DevOptions extends ChaosOptions {
   bucket: string[];
@@ -82,14 +83,18 @@ export function registerDev(program: Command): void {
               outcome.outcome === "finished" &&
               (chatty || outcome.record.status !== "succeeded") &&
               process.stderr.write(
-                `ingestion of ${outcome.record.key} ${outcome.record.status}: ${outcome.record.rowsWritten} rows written, ${outcome.record.rowsRejected} rejected, ${outcome.record.rowsDeleted} deleted${outcome.record.reason ? ` (${outcome.record.reason})` : ""}\n`,
+                escapeTerminal(
+                  `ingestion of ${outcome.record.key} ${outcome.record.status}: ${outcome.record.rowsWritten} rows written, ${outcome.record.rowsRejected} rejected, ${outcome.record.rowsDeleted} deleted${outcome.record.reason ? ` (${outcome.record.reason})` : ""}`,
+                ) + "\n",
               ),
           }),
           onReconcile: (summary) =>
             // A run that did not succeed is reported even when quiet: it needs someone's attention.
             (chatty || summary.status !== "succeeded") &&
             process.stderr.write(
-              `reconciliation of ${summary.bucket} ${summary.status}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}${summary.reason ? ` (${summary.reason})` : ""}\n`,
+              escapeTerminal(
+                `reconciliation of ${summary.bucket} ${summary.status}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}${summary.reason ? ` (${summary.reason})` : ""}`,
+              ) + "\n",
             ),
           onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
         },
@@ -107,7 +112,7 @@ export function registerDev(program: Command): void {
             process.on("SIGUSR1", outage);
           },
           onReady: (stack) => {
-            process.stdout.write(`${JSON.stringify(stack.info)}\n`);
+            process.stdout.write(`${toJson(stack.info)}\n`);
             if (!process.stderr.isTTY) return;
             const env = Object.entries(localEnvironment(stack.info))
               .map(([name, value]) => `  export ${name}=${value}`)

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { formatBytes, formatTime, madeBy, outputMode } from "../output.js";
 import { LookupFailedError } from "../errors.js";
+import { escapeTerminal, toJson } from "../escape.js";
 
 interface GetOptions extends TargetOptions {
   consistent?: boolean;
@@ -29,9 +30,10 @@ export function registerGet(program: Command): void {
     .action(async (bucket: string, key: string, options: GetOptions) => {
       const ledger = await openLedger(options);
       const record = await ledger.get(bucket, key, { consistentRead: Boolean(options.consistent) });
-      if (!record) throw new LookupFailedError(`no record of ${JSON.stringify(key)} in ${bucket}: never seen, or deleted longer ago than the retention window`);
+      if (!record)
+        throw new LookupFailedError(`no record of ${toJson(key)} in ${escapeTerminal(bucket)}: never seen, or deleted longer ago than the retention window`);
       if (outputMode(options).json) {
-        process.stdout.write(`${JSON.stringify(record)}\n`);
+        process.stdout.write(`${toJson(record)}\n`);
         return;
       }
       const rows: [string, string | undefined][] = [
@@ -67,6 +69,6 @@ export function registerGet(program: Command): void {
         ["changed at (S3)", formatTime(record.observedAt)],
         ["recorded at", formatTime(record.recordedAt)],
       ];
-      for (const [name, value] of rows) if (value !== undefined) process.stdout.write(`${name.padEnd(18)}${value}\n`);
+      for (const [name, value] of rows) if (value !== undefined) process.stdout.write(`${name.padEnd(18)}${escapeTerminal(value)}\n`);
     });
 }

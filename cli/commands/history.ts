@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { formatTime, historyColumns, historyRow, outputMode, writeLine } from "../output.js";
 import { LookupFailedError } from "../errors.js";
+import { escapeTerminal, toJson } from "../escape.js";
 
 interface HistoryOptions extends TargetOptions {
   json?: boolean;
@@ -31,10 +32,10 @@ export function registerHistory(program: Command): void {
       const history = await ledger.history(bucket, key);
       if (history.entries.length === 0)
         throw new LookupFailedError(
-          `no history of ${JSON.stringify(key)} in ${bucket}: never changed while the journal was on, or longer ago than its retention`,
+          `no history of ${toJson(key)} in ${escapeTerminal(bucket)}: never changed while the journal was on, or longer ago than its retention`,
         );
       if (outputMode(options).json) {
-        writeLine(JSON.stringify(history));
+        writeLine(toJson(history));
         return;
       }
       if (!history.complete)

@@ -9,6 +9,7 @@ import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-tar
 import { outputMode } from "../output.js";
 import { parseDuration } from "../option-parsers.js";
 import { statusLine } from "../status-line.js";
+import { escapeTerminal, toJson } from "../escape.js";
 
 interface IngestOptions extends TargetOptions {
   wait: boolean;
@@ -20,7 +21,7 @@ const POLL_MS = 500;
 
 function describe(record: IngestionRecord): string {
   const counts = `${record.rowsRead} read, ${record.rowsWritten} written, ${record.rowsRejected} rejected, ${record.rowsDeleted} deleted`;
-  return `${record.status}: s3://${record.bucket}/${record.key} (${record.version}): ${counts}${record.reason ? `; ${record.reason}` : ""}`;
+  return escapeTerminal(`${record.status}: s3://${record.bucket}/${record.key} (${record.version}): ${counts}${record.reason ? `; ${record.reason}` : ""}`);
 }
 
 export function registerIngest(program: Command): void {
@@ -53,7 +54,9 @@ export function registerIngest(program: Command): void {
       const mode = outputMode(options);
       if (!options.wait) {
         process.stdout.write(
-          mode.json ? `${JSON.stringify({ queued: true, bucket, key, version, requestId })}\n` : `queued ingestion of s3://${bucket}/${key} (${version})\n`,
+          mode.json
+            ? `${toJson({ queued: true, bucket, key, version, requestId })}\n`
+            : `${escapeTerminal(`queued ingestion of s3://${bucket}/${key} (${version})`)}\n`,
         );
         return;
       }
@@ -63,7 +66,7 @@ export function registerIngest(program: Command): void {
         const record = await target.ledger.ingestion(bucket, key);
         if (record?.requestId === requestId && record.status !== "running") {
           status.done();
-          process.stdout.write(mode.json ? `${JSON.stringify(record)}\n` : `${describe(record)}\n`);
+          process.stdout.write(mode.json ? `${toJson(record)}\n` : `${describe(record)}\n`);
           if (record.status !== "succeeded") process.exitCode = EXIT.failure;
           return;
         }

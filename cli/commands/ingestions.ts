@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
+import { escapeTerminal, padEndDisplay, toJson } from "../escape.js";
 import { formatTime, outputMode } from "../output.js";
 
 interface IngestionsOptions extends TargetOptions {
@@ -27,7 +28,7 @@ export function registerIngestions(program: Command): void {
       for await (const record of target.ledger.ingestions(query)) {
         const { checkpoint: _, ...visible } = record;
         if (mode.json) {
-          process.stdout.write(`${JSON.stringify(visible)}\n`);
+          process.stdout.write(`${toJson(visible)}\n`);
         } else {
           if (shown === 0)
             process.stdout.write(
@@ -38,14 +39,14 @@ export function registerIngestions(program: Command): void {
               ? `${record.status} ${Math.floor((100 * record.progress.offset) / Math.max(1, record.progress.size))}%`
               : record.status;
           process.stdout.write(
-            `${formatTime(record.updatedAt).padEnd(21)}${status.padEnd(10)}${String(record.rowsRead).padStart(9)}${String(record.rowsWritten).padStart(9)}${String(record.rowsRejected).padStart(9)}${String(record.rowsDeleted).padStart(9)}  ${record.key}  ${record.reason ?? ""}\n`,
+            `${formatTime(record.updatedAt).padEnd(21)}${padEndDisplay(escapeTerminal(status), 10)}${String(record.rowsRead).padStart(9)}${String(record.rowsWritten).padStart(9)}${String(record.rowsRejected).padStart(9)}${String(record.rowsDeleted).padStart(9)}  ${escapeTerminal(record.key)}  ${escapeTerminal(record.reason ?? "")}\n`,
           );
         }
         shown++;
       }
       if (shown === 0 && !mode.json)
         process.stderr.write(
-          `no ${options.failed ? "failed or partial " : ""}ingestions recorded for ${bucket}${options.key !== undefined ? ` key ${options.key}` : ""}\n`,
+          `no ${options.failed ? "failed or partial " : ""}ingestions recorded for ${escapeTerminal(bucket)}${options.key !== undefined ? ` key ${escapeTerminal(options.key)}` : ""}\n`,
         );
     });
 }

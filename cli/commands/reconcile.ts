@@ -11,6 +11,7 @@ import { once } from "node:events";
 import type { DriftRecord } from "../../reconcile/drift-record.js";
 import { driftColumns, driftRow, outputMode } from "../output.js";
 import { StdoutClosedError, stdoutClosed } from "../pipe.js";
+import { escapeTerminal, toJson } from "../escape.js";
 
 interface ReconcileOptions extends TargetOptions {
   source: string;
@@ -33,7 +34,7 @@ async function writeBounded(line: string): Promise<void> {
 
 function summaryTable(summary: ReconcileSummary): string {
   const rows: [string, string | number][] = [
-    ["bucket", summary.bucket],
+    ["bucket", escapeTerminal(summary.bucket)],
     ["source", `${summary.source} (snapshot ${summary.snapshotTime})`],
     ["objects scanned", summary.scanned],
     ["objects indexed", summary.indexed],
@@ -47,9 +48,7 @@ function summaryTable(summary: ReconcileSummary): string {
   ];
   const table = rows.map(([name, value]) => `${name.padEnd(34)}${value}`).join("\n");
   if (summary.encodingMismatches === 0) return table;
-  const pairs = summary.encodingMismatchSample.map(
-    ({ ledgerKey, bucketKey }) => `  ledger ${JSON.stringify(ledgerKey)}  <->  bucket ${JSON.stringify(bucketKey)}`,
-  );
+  const pairs = summary.encodingMismatchSample.map(({ ledgerKey, bucketKey }) => `  ledger ${toJson(ledgerKey)}  <->  bucket ${toJson(bucketKey)}`);
   return `${table}\n\nKEY ENCODING: ${summary.encodingMismatches} ledger keys are another URL-encoding form of a bucket key.\nS3 event keys are being decoded wrongly; these keys will drift again after every event.\n${pairs.join("\n")}`;
 }
 
@@ -101,7 +100,7 @@ export function registerReconcile(program: Command): void {
       const onDrift = async (drift: DriftRecord) => {
         if (!mode.json && shown === 0) await writeBounded(driftColumns);
         shown++;
-        await writeBounded(mode.json ? JSON.stringify(drift) : driftRow(drift));
+        await writeBounded(mode.json ? toJson(drift) : driftRow(drift));
       };
       const summary = await reconcileBucket({
         ledger: target.ledger,
@@ -113,7 +112,7 @@ export function registerReconcile(program: Command): void {
         onProgress: ({ scanned, indexed, drift }) => progress.update(`reconciling ${bucket}: ${scanned} objects listed, ${indexed} indexed, ${drift} drift`),
         ...(options.showDrift && { onDrift }),
       }).finally(() => progress.done());
-      const printed = mode.json ? `${JSON.stringify(summary)}\n` : `${summaryTable(summary)}\n`;
+      const printed = mode.json ? `${toJson(summary)}\n` : `${summaryTable(summary)}\n`;
       if (!options.showDrift) {
         process.stdout.write(printed);
         return;

@@ -1,5 +1,6 @@
 /** Shared by `ls` and `changes`: stream records, stop at --limit, report where to resume. */
 import type { LedgerRecord } from "../../ledger/index.js";
+import { toJson } from "../escape.js";
 import { outputMode, writeLine, type OutputMode } from "../output.js";
 
 export interface RecordListing<T extends LedgerRecord> {
@@ -23,11 +24,11 @@ export async function printRecords<T extends LedgerRecord>(listing: RecordListin
       await listing.records.return(undefined);
       const cursor = listing.cursorAfter(last!);
       // The cursor goes to stderr so stdout stays pure NDJSON for scripts.
-      process.stderr.write(mode.json ? `${JSON.stringify({ cursor })}\n` : `more results: resume with --cursor ${cursor}\n`);
+      process.stderr.write(mode.json ? `${toJson({ cursor })}\n` : `more results: resume with --cursor ${cursor}\n`);
       return;
     }
     if (printed === 0 && !mode.json) writeLine(listing.header);
-    writeLine(mode.json ? JSON.stringify(record) : listing.row(mode, record));
+    writeLine(mode.json ? toJson(record) : listing.row(mode, record));
     printed++;
     last = record;
   }

@@ -5,6 +5,7 @@ import { summarizeRun } from "../../reconcile/fan-out.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { driftColumns, driftRow, formatTime, outputMode, writeLine, type OutputMode } from "../output.js";
 import { LookupFailedError } from "../errors.js";
+import { escapeTerminal, padEndDisplay, toJson } from "../escape.js";
 import { RECONCILE_DEFAULTS } from "../../reconcile/defaults.js";
 import { parsePositiveInt } from "../option-parsers.js";
 
@@ -26,7 +27,7 @@ async function printDriftSample(runs: RunStore, bucket: string, runId: string, m
   let shown = 0;
   for await (const drift of runs.driftSample(bucket, run.runId)) {
     if (shown === 0 && !mode.json) writeLine(driftColumns);
-    writeLine(mode.json ? JSON.stringify(drift) : driftRow(drift));
+    writeLine(mode.json ? toJson(drift) : driftRow(drift));
     shown++;
   }
   const total = run.counts.missing + run.counts.stale + run.counts.orphaned;
@@ -67,14 +68,14 @@ export function registerRuns(program: Command): void {
         if (shown === options.limit) break;
         const summary = summarizeRun(run);
         if (mode.json) {
-          process.stdout.write(`${JSON.stringify({ ...summary, tasksDone: run.tasksDone, startedAt: run.startedAt, finishedAt: run.finishedAt })}\n`);
+          process.stdout.write(`${toJson({ ...summary, tasksDone: run.tasksDone, startedAt: run.startedAt, finishedAt: run.finishedAt })}\n`);
         } else {
           if (shown === 0)
             process.stdout.write(
               `${"STARTED".padEnd(21)}${"STATUS".padEnd(28)}${"SCANNED".padStart(10)}${"MISSING".padStart(9)}${"STALE".padStart(7)}${"ORPHANED".padStart(10)}${"REPAIRED".padStart(10)}  REASON\n`,
             );
           process.stdout.write(
-            `${formatTime(run.startedAt).padEnd(21)}${progressOf(run).padEnd(28)}${String(summary.scanned).padStart(10)}${String(summary.missing).padStart(9)}${String(summary.stale).padStart(7)}${String(summary.orphaned).padStart(10)}${String(summary.repaired).padStart(10)}  ${run.reason ?? ""}\n`,
+            `${formatTime(run.startedAt).padEnd(21)}${padEndDisplay(escapeTerminal(progressOf(run)), 28)}${String(summary.scanned).padStart(10)}${String(summary.missing).padStart(9)}${String(summary.stale).padStart(7)}${String(summary.orphaned).padStart(10)}${String(summary.repaired).padStart(10)}  ${escapeTerminal(run.reason ?? "")}\n`,
           );
         }
         shown++;

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { formatBytes, formatTime, outputMode } from "../output.js";
 import { statusLine } from "../status-line.js";
+import { escapeTerminal, toJson } from "../escape.js";
 
 interface StatOptions extends TargetOptions {
   json?: boolean;
@@ -25,7 +26,7 @@ export function registerStat(program: Command): void {
         .finally(() => progress.done());
       if (stats.objects === 0 && stats.tombstones === 0) await noticeIfUnknown(ledger, bucket);
       if (outputMode(options).json) {
-        process.stdout.write(`${JSON.stringify(stats)}\n`);
+        process.stdout.write(`${toJson(stats)}\n`);
         return;
       }
       const newest = stats.newestChange;
@@ -39,6 +40,6 @@ export function registerStat(program: Command): void {
           newest ? `${formatTime(newest.recordedAt)}  ${newest.deleted ? "deleted " : ""}${newest.key}` : `none in the last ${ledger.retentionDays} days`,
         ],
       ];
-      for (const [name, value] of rows) process.stdout.write(`${name.padEnd(18)}${value}\n`);
+      for (const [name, value] of rows) process.stdout.write(`${name.padEnd(18)}${escapeTerminal(value)}\n`);
     });
 }

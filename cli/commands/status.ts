@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { RunStore } from "../../reconcile/run-store.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
+import { toJson } from "../escape.js";
 import { outputMode } from "../output.js";
 import { collectStatus } from "../status/report.js";
 import { renderStatus } from "../status/render.js";
@@ -44,7 +45,7 @@ export function registerStatus(program: Command): void {
         ...(ops && { stack: { name: ops.name, probe: ops.where === "stack" ? awsStackProbe(ops) : localStackProbe(ops) } }),
       });
       const mode = outputMode(options);
-      process.stdout.write(mode.json ? `${JSON.stringify(report)}\n` : `${renderStatus(report, mode)}\n`);
+      process.stdout.write(mode.json ? `${toJson(report)}\n` : `${renderStatus(report, mode)}\n`);
       process.exitCode = report.exitCode;
     });
 }
