@@ -53,7 +53,7 @@ const ingestion = (status: IngestionRecord["status"]): IngestionRecord => ({
   rowsUnprocessed: 0,
   rowsDeleted: 0,
   errorReport: `errors/${KEY}.v1.ndjson`,
-  checkpoint: { offset: 10 } as IngestionRecord["checkpoint"],
+  checkpoint: { offset: 10 } as NonNullable<IngestionRecord["checkpoint"]>,
 });
 
 async function logsOf(outcome: IngestOutcome) {
