@@ -4,6 +4,7 @@
  * the write so that one bad row is rejected alone instead of failing its batch of 25.
  */
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
+import { dynamoNumber, type NumberResult } from "./row-number.js";
 import { shardedSource, sourceShardOf } from "./row-table.js";
 import { ROW_ATTRIBUTES, type IngestRule } from "./rules.js";
 
@@ -33,35 +34,56 @@ export type RowResult = { ok: true; item: RowItem; identity: string } | { ok: fa
 /**
  * DynamoDB's limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html):
  * an item is at most 400 KB, names included; a partition key value at most 2,048 bytes, a sort key
- * value at most 1,024; numbers have up to 38 significant digits.
+ * value at most 1,024. Numbers: row-number.ts.
  */
 export const MAX_ITEM_BYTES = 400 * 1024;
 const MAX_PARTITION_KEY_BYTES = 2048;
 const MAX_SORT_KEY_BYTES = 1024;
-const MAX_NUMBER_DIGITS = 38;
-/** "Positive range: 1E-130 to 9.9999999999999999999999999999999999999E+125" (and the same negated). */
-const MAX_NUMBER_MAGNITUDE = 1e126;
-const MIN_NUMBER_MAGNITUDE = 1e-130;
-/** Digits a JS number holds exactly; beyond them a number is kept as its decimal text. */
-const SAFE_DIGITS = 15;
-
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function significantDigits(text: string): number {
   const mantissa = text.replace(/^[+-]/, "").split(/[eE]/)[0]!.replace(".", "");
   return mantissa.replace(/^0+/, "").replace(/0+$/, "").length || 1;
 }
 
-function toNumber(value: unknown): number | NumberValue | string {
-  const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : undefined;
-  if (text === undefined || !NUMBER.test(text)) return `got ${JSON.stringify(value).slice(0, 80)}`;
-  if (significantDigits(text) > MAX_NUMBER_DIGITS) return `${text.slice(0, 80)} has more than DynamoDB's ${MAX_NUMBER_DIGITS} significant digits`;
-  const number = Number(text);
-  const magnitude = Math.abs(number);
-  if (magnitude >= MAX_NUMBER_MAGNITUDE || (magnitude !== 0 && magnitude < MIN_NUMBER_MAGNITUDE))
-    return `${text.slice(0, 80)} is outside DynamoDB's number range (1E-130 to 1E+126)`;
-  // The document client refuses JS numbers it cannot hold exactly; those go as decimal text.
-  return significantDigits(text) > SAFE_DIGITS || magnitude > Number.MAX_SAFE_INTEGER ? NumberValue.from(text) : number;
+/** A declared number column's value: text (CSV, or a JSON string) or a JSON number. */
+function toNumber(value: unknown): NumberResult {
+  if (typeof value === "number") return dynamoNumber(String(value));
+  if (value instanceof NumberValue || typeof value === "string") return dynamoNumber(value.toString());
+  return { problem: `is ${Array.isArray(value) ? "a list" : value === null ? "null" : typeof value}, not a number` };
+}
+
+/**
+ * Checks every number in a JSON value, in place: each NumberValue the reader kept as text becomes
+ * what DynamoDB will store (row-number.ts). Depth is bounded by the reader (json-row.ts).
+ */
+function settleNumbers(value: unknown): string | undefined {
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const element: unknown = value[index];
+      if (element instanceof NumberValue) {
+        const number = dynamoNumber(element.toString());
+        if ("problem" in number) return number.problem;
+        value[index] = number.value;
+      } else if (typeof element === "object" && element !== null) {
+        const problem = settleNumbers(element);
+        if (problem !== undefined) return problem;
+      }
+    }
+  } else if (typeof value === "object" && value !== null && !(value instanceof NumberValue)) {
+    const object = value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      const element = object[key];
+      if (element instanceof NumberValue) {
+        const number = dynamoNumber(element.toString());
+        if ("problem" in number) return number.problem;
+        object[key] = number.value;
+      } else if (typeof element === "object" && element !== null) {
+        const problem = settleNumbers(element);
+        if (problem !== undefined) return problem;
+      }
+    }
+  }
+  return undefined;
 }
 
 function toBoolean(value: unknown): boolean | undefined {
@@ -119,21 +141,24 @@ export function toRowItem(rule: IngestRule, values: Record<string, unknown>, ori
   for (const [column, raw] of Object.entries(values)) {
     if (raw === "" || raw === undefined) continue;
     if (RESERVED.has(column)) return { ok: false, reason: `column ${column} is reserved for bucket-ledger's row attributes` };
+    // Reasons name the column and the kind of problem, never the value: rows may hold what the
+    // people who read error reports should not see.
     const type = rule.types[column];
     if (type === "number") {
       const number = toNumber(raw);
-      if (typeof number === "string") return { ok: false, reason: `column ${column} is declared number, ${number}` };
-      item[column] = number;
-    } else if (typeof raw === "number" && Math.abs(raw) > Number.MAX_SAFE_INTEGER) {
-      // A JSON Lines number past 2^53 (already rounded by JSON.parse): the document client takes it only as text.
-      const number = toNumber(raw);
-      if (typeof number === "string") return { ok: false, reason: `column ${column}: ${number}` };
-      item[column] = number;
+      if ("problem" in number) return { ok: false, reason: `column ${column} is declared number; its value ${number.problem}` };
+      item[column] = number.value;
     } else if (type === "boolean") {
       const boolean = toBoolean(raw);
-      if (boolean === undefined) return { ok: false, reason: `column ${column} is declared boolean (true or false), got ${JSON.stringify(raw).slice(0, 80)}` };
+      if (boolean === undefined) return { ok: false, reason: `column ${column} is declared boolean; its value is neither true nor false` };
       item[column] = boolean;
+    } else if (raw instanceof NumberValue) {
+      const number = dynamoNumber(raw.toString());
+      if ("problem" in number) return { ok: false, reason: `column ${column}: a number that ${number.problem}` };
+      item[column] = number.value;
     } else {
+      const problem = settleNumbers(raw);
+      if (problem !== undefined) return { ok: false, reason: `column ${column}: a number inside it ${problem}` };
       item[column] = raw;
     }
   }

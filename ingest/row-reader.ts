@@ -8,6 +8,7 @@
  * quote, invalid UTF-8, no header) ends with a {@link FileFormatError}.
  */
 import { Parser, type Options } from "csv-parse";
+import { parseJsonRow } from "./json-row.js";
 import type { IngestRule } from "./rules.js";
 
 export interface ReadPosition {
@@ -143,6 +144,42 @@ class PositionedParser extends Parser {
   }
 }
 
+/**
+ * Columns a header may name: far more than any table needs, few enough that building each row's
+ * values stays cheap (a header of 1 MiB could otherwise name half a million).
+ */
+export const MAX_COLUMNS = 10_000;
+
+/** A header is the file's schema: an empty, repeated or excess name makes the file unreadable, not a row. */
+function checkedHeader(record: string[], line: number): string[] {
+  if (record.every((column) => column === "")) throw new FileFormatError(line, "the header row is empty");
+  if (record.length > MAX_COLUMNS) throw new FileFormatError(line, `the header names ${record.length} columns; at most ${MAX_COLUMNS} are read`);
+  const seen = new Set<string>();
+  record.forEach((column, index) => {
+    // DynamoDB attribute names are at least one character (HowItWorks.NamingRulesDataTypes.html#HowItWorks.NamingRules).
+    if (column === "") throw new FileFormatError(line, `the header's column ${index + 1} has no name`);
+    if (seen.has(column)) throw new FileFormatError(line, `the header names column ${JSON.stringify(column)} twice`);
+    seen.add(column);
+  });
+  return record;
+}
+
+/** csv-parse's error codes, as a reason that quotes nothing from the file. */
+function csvProblem(code: string | undefined): string {
+  switch (code) {
+    case "CSV_QUOTE_NOT_CLOSED":
+      return "Quote Not Closed: the file ends inside a quoted field";
+    case "INVALID_OPENING_QUOTE":
+      return "a quote inside an unquoted field (quote the whole field and double the quote)";
+    case "CSV_INVALID_CLOSING_QUOTE":
+      return "a quoted field goes on after its closing quote";
+    case "CSV_MAX_RECORD_SIZE":
+      return `a row longer than ${MAX_ROW_BYTES} bytes`;
+    default:
+      return `the file is not CSV the reader can parse (${code ?? "parser error"})`;
+  }
+}
+
 async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, start: ReadStart, withValues: boolean): AsyncGenerator<RowEvent> {
   const parser = new PositionedParser({
     bom: start.offset === 0,
@@ -153,6 +190,7 @@ async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, star
     skip_empty_lines: true,
     max_record_size: MAX_ROW_BYTES,
   });
+  let bodyFailure: unknown;
   const feed = (async () => {
     try {
       for await (const chunk of body) {
@@ -162,6 +200,7 @@ async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, star
       }
       if (!parser.destroyed) parser.end();
     } catch (error) {
+      bodyFailure = error;
       parser.destroy(error as Error);
     }
   })();
@@ -180,10 +219,7 @@ async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, star
       const next = { offset: start.offset + bytes, line: lastLine + 1 };
       previousOffset = next.offset;
       if (columns === undefined) {
-        columns = record;
-        const repeated = columns.find((column, index) => columns!.indexOf(column) !== index);
-        if (columns.every((column) => column === "")) throw new FileFormatError(line, "the header row is empty");
-        if (repeated !== undefined) throw new FileFormatError(line, `the header names column ${JSON.stringify(repeated)} twice`);
+        columns = checkedHeader(record, line);
         yield { kind: "header", columns, next };
         continue;
       }
@@ -199,10 +235,12 @@ async function* readCsv(body: AsyncIterable<Uint8Array>, delimiter: string, star
       yield { kind: "row", line, values, bytes: next.offset - rowStart, next };
     }
   } catch (error) {
-    if (error instanceof FileFormatError) throw error;
+    // What the body stream threw (S3, the network, invalid UTF-8) is not the parser's: it goes on as it is.
+    if (error instanceof FileFormatError || error === bodyFailure) throw error;
+    // Anything else came from csv-parse, whatever its code (INVALID_OPENING_QUOTE has no CSV_
+    // prefix): the file cannot be read on. Its message may quote a field, so only the code is kept.
     const failure = error as Error & { code?: string; lines?: number };
-    if (failure.code?.startsWith("CSV_")) throw new FileFormatError(start.line - 1 + (failure.lines ?? lastLine - start.line + 2), failure.message);
-    throw error;
+    throw new FileFormatError(start.line - 1 + (failure.lines ?? lastLine - start.line + 2), csvProblem(failure.code));
   } finally {
     parser.destroy();
     await feed;
@@ -233,15 +271,9 @@ async function* readJsonLines(body: AsyncIterable<Uint8Array>, start: ReadStart)
     let body = text.endsWith("\r") ? text.slice(0, -1) : text;
     if (at === 1 && offset - length === 0 && body.startsWith("\ufeff")) body = body.slice(1);
     if (body.trim() === "") return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(body);
-    } catch (error) {
-      return { kind: "invalid", line: at, reason: `not JSON: ${(error as Error).message}`, next };
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value))
-      return { kind: "invalid", line: at, reason: "a JSON Lines row must be an object", next };
-    return { kind: "row", line: at, values: value as Record<string, unknown>, bytes: length, next };
+    const parsed = parseJsonRow(body);
+    if (!parsed.ok) return { kind: "invalid", line: at, reason: parsed.reason, next };
+    return { kind: "row", line: at, values: parsed.values, bytes: length, next };
   };
 
   let lineBytes = 0;

@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { CreateTableCommand, DeleteTableCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DeleteTableCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { createRowTableInput, SOURCE_SHARDS, sourcePartitions, sourceUriOf } from "../../ingest/row-table.js";
 import { Ingester } from "../../ingest/ingester.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -139,8 +139,8 @@ describe("a CSV file", () => {
     expect(report.map((entry) => entry.line)).toEqual([3, 4, 5, 6, 7]);
     expect(report.map((entry) => entry.reason)).toEqual([
       "key column account is missing or empty",
-      'column price is declared number, got "cheap"',
-      'column active is declared boolean (true or false), got "maybe"',
+      "column price is declared number; its value is not a number",
+      "column active is declared boolean; its value is neither true nor false",
       expect.stringMatching(/^row is \d+ bytes as an item; DynamoDB allows 409600/),
       "row has 3 fields; the header has 5",
     ]);
@@ -150,6 +150,10 @@ describe("a CSV file", () => {
     ["an unterminated quote", 'account,offer_id\na,o1\na,"o2\n', 3, /Quote Not Closed/],
     ["invalid UTF-8", Buffer.concat([Buffer.from("account,offer_id\na,o1\na,"), Buffer.from([0xc3, 0x28]), Buffer.from("\n")]), 3, /invalid UTF-8/],
     ["no header", "", 1, /no header/],
+    ["an empty column name in the header", "account,,offer_id\na,x,o1\n", 1, /the header's column 2 has no name/],
+    // csv-parse's INVALID_OPENING_QUOTE has no CSV_ prefix: it once escaped as a crash.
+    ["a stray quote in an unquoted field", 'account,offer_id,product_name\na,o1,27" monitor\n', 2, /^a quote inside an unquoted field/],
+    ["text after a closing quote", 'account,offer_id,product_name\na,o1,"secret"x\n', 2, /^a quoted field goes on after its closing quote$/],
   ])("with %s fails as a whole and leaves the earlier version's rows", async (_, body, line, reason) => {
     const f = await fixture();
     await f.upload("imports/f.csv", "account,offer_id,product_name\na,o1,good\na,o9,good\n");
@@ -199,6 +203,54 @@ describe("what DynamoDB holds", () => {
         .split("\n")
         .map((line) => (JSON.parse(line) as { reason: string }).reason),
     ).toEqual([expect.stringMatching(/^DynamoDB refused the row: .*(type|Type)/), expect.stringMatching(/^DynamoDB refused the row: .*(type|Type)/)]);
+  });
+});
+
+describe("JSON Lines numbers", () => {
+  it("round-trip exactly through DynamoDB: 2^53 + 1 and 38-digit decimals, nested too; numbers DynamoDB cannot hold reject their row", async () => {
+    const ledger = await dynamodb.createLedger();
+    const f = await ingestFixture({
+      s3,
+      documentClient,
+      ledger,
+      rules: () => [{ name: "events", pattern: "events/*.jsonl", format: "jsonl", partitionKey: "id", types: { amount: "number" } }],
+    });
+    const decimal = "0.12345678901234567890123456789012345678";
+    const body = [
+      `{"id":"int","amount":9007199254740993,"other":9007199254740993}`,
+      `{"id":"dec","amount":${decimal},"nested":{"list":[${decimal},-9007199254740993]}}`,
+      `{"id":"wide","amount":1234.5678901234567890123456789012345678}`,
+      `{"id":"too-precise","amount":123456789012345678901234567890123456789}`,
+      `{"id":"too-big","other":1e126}`,
+    ].join("\n");
+    await f.upload("events/n.jsonl", body);
+    expect(await f.ingest("events/n.jsonl")).toMatchObject({ record: { status: "partial", rowsWritten: 3, rowsRejected: 2 } });
+    // Read as DynamoDB holds them: N values are strings on the wire.
+    const { Items = [] } = await dynamodb.client.send(new ScanCommand({ TableName: f.rule.table!, ConsistentRead: true }));
+    const byId = Object.fromEntries(Items.map((item) => [item.id!.S!, item]));
+    expect(byId.int!.amount).toEqual({ N: "9007199254740993" });
+    expect(byId.int!.other).toEqual({ N: "9007199254740993" });
+    expect(byId.dec!.amount).toEqual({ N: decimal });
+    expect(byId.dec!.nested).toEqual({ M: { list: { L: [{ N: decimal }, { N: "-9007199254740993" }] } } });
+    expect(byId.wide!.amount).toEqual({ N: "1234.5678901234567890123456789012345678" });
+    const report = (await readText(f.bucket, "bucket-ledger/ingest-errors/events/n.jsonl.errors.ndjson"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { line: number; reason: string });
+    expect(report).toEqual([
+      {
+        source: `s3://${f.bucket}/events/n.jsonl`,
+        version: expect.any(String),
+        line: 4,
+        reason: expect.stringMatching(/^column amount .*38 significant digits/),
+      },
+      {
+        source: `s3://${f.bucket}/events/n.jsonl`,
+        version: expect.any(String),
+        line: 5,
+        reason: expect.stringMatching(/^column other: .*outside DynamoDB's number range/),
+      },
+    ]);
   });
 });
 
@@ -372,6 +424,32 @@ describe("BatchWriteItem's UnprocessedItems", () => {
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+describe("JSON Lines rows no parser may crash on", () => {
+  it("a row nested deeper than DynamoDB's 32 levels is rejected alone; the file goes on", async () => {
+    const ledger = await dynamodb.createLedger();
+    const f = await ingestFixture({
+      s3,
+      documentClient,
+      ledger,
+      rules: () => [{ name: "events", pattern: "events/*.jsonl", format: "jsonl", partitionKey: "id" }],
+    });
+    const deep = (levels: number) => `{"id":"deep${levels}","v":${"[".repeat(levels)}${"]".repeat(levels)}}`;
+    await f.upload("events/deep.jsonl", [deep(5_000), deep(31), deep(32), '{"id":"ok"}'].join("\n"));
+    expect(await f.ingest("events/deep.jsonl")).toMatchObject({ record: { status: "partial", rowsRead: 4, rowsWritten: 2, rowsRejected: 2 } });
+    expect((await f.rows()).map((row) => row.id)).toEqual(["deep31", "ok"]);
+    const report = await readText(f.bucket, "bucket-ledger/ingest-errors/events/deep.jsonl.errors.ndjson");
+    expect(
+      report
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { line: number; reason: string }),
+    ).toMatchObject([
+      { line: 1, reason: "nested deeper than DynamoDB's 32 levels" },
+      { line: 3, reason: "nested deeper than DynamoDB's 32 levels" },
+    ]);
   });
 });
 
