@@ -35,6 +35,13 @@ export interface RecordedCall {
   input: Record<string, unknown>;
   /** HTTP status of the response; 0 when none came (a network failure). */
   status: number;
+  /**
+   * S3: the KMS key of the object the call wrote or read, as S3 answered it
+   * (`x-amz-server-side-encryption-aws-kms-key-id`, the SDK's SSEKMSKeyId); absent when the object
+   * is not under a KMS key or the call failed. With `input.ChecksumMode`, what maps a call to the
+   * KMS actions S3 needs for it.
+   */
+  kmsKeyId?: string;
 }
 
 export interface ResourceDeclaration {
@@ -63,7 +70,7 @@ function write(line: RecordedCall | ResourceDeclaration): void {
 /** The parts of a request that decide its IAM action and resource. */
 function summarize(input: Record<string, unknown>): Record<string, unknown> {
   const summary: Record<string, unknown> = {};
-  for (const name of ["TableName", "IndexName", "Bucket", "Key", "QueueUrl"]) if (typeof input[name] === "string") summary[name] = input[name];
+  for (const name of ["TableName", "IndexName", "Bucket", "Key", "QueueUrl", "ChecksumMode"]) if (typeof input[name] === "string") summary[name] = input[name];
   if (Array.isArray(input.TransactItems)) {
     summary.TransactItems = (input.TransactItems as Record<string, { TableName?: string }>[]).map((item) => {
       const [operation, body] = Object.entries(item)[0]!;
@@ -116,9 +123,9 @@ interface HasMiddlewareStack {
   middlewareStack: {
     add(
       middleware: (
-        next: (args: { input: object }) => Promise<{ response: unknown }>,
+        next: (args: { input: object }) => Promise<{ response: unknown; output?: unknown }>,
         context: { clientName?: string; commandName?: string },
-      ) => (args: { input: object }) => Promise<{ response: unknown }>,
+      ) => (args: { input: object }) => Promise<{ response: unknown; output?: unknown }>,
       options: { step: "initialize"; name: string },
     ): void;
   };
@@ -138,7 +145,8 @@ export function recordCalls<Client extends HasMiddlewareStack>(client: Client, r
       };
       try {
         const result = await next(args);
-        write({ ...call, status: (result.response as { statusCode?: number }).statusCode ?? 200 });
+        const kmsKeyId = (result.output as { SSEKMSKeyId?: unknown } | undefined)?.SSEKMSKeyId;
+        write({ ...call, status: (result.response as { statusCode?: number }).statusCode ?? 200, ...(typeof kmsKeyId === "string" && { kmsKeyId }) });
         return result;
       } catch (error) {
         write({ ...call, status: (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0 });

@@ -20,6 +20,7 @@ import { rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
+import type { BucketEncryption, ObjectEncryption } from "./encryption.js";
 import { S3Error } from "./errors.js";
 import { assertBucketName, isValidBucketName } from "./names.js";
 
@@ -36,6 +37,8 @@ export interface ObjectMetadata {
   tags?: Record<string, string>;
   /** Absent: STANDARD. */
   storageClass?: string;
+  /** Absent in objects stored before encryption was recorded: SSE-S3, every object's floor. */
+  encryption?: ObjectEncryption;
   body: string;
 }
 
@@ -65,6 +68,8 @@ export interface UploadMetadata {
   key: string;
   contentType: string;
   userMetadata: Record<string, string>;
+  /** What the completed object will carry, decided when the upload is created (CreateMultipartUpload). */
+  encryption?: ObjectEncryption;
   initiated: string;
 }
 
@@ -85,7 +90,7 @@ const quoted = (hex: string) => `"${hex}"`;
 export class DiskObjectStore {
   private readonly buckets = new Map<
     string,
-    { created: string; objects: Map<string, ObjectMetadata>; sorted?: { objects: ObjectMetadata[]; keys: Buffer[] } }
+    { created: string; encryption?: BucketEncryption; objects: Map<string, ObjectMetadata>; sorted?: { objects: ObjectMetadata[]; keys: Buffer[] } }
   >();
   private readonly listeners = new Set<(commit: StoreCommit) => void>();
 
@@ -123,7 +128,7 @@ export class DiskObjectStore {
     for (const bucket of readdirSync(this.within("buckets"))) {
       // Only what createBucket made: a valid name with its bucket.json (a DeleteBucket cut short leaves neither).
       if (!isValidBucketName(bucket) || !existsSync(this.within("buckets", bucket, "bucket.json"))) continue;
-      const info = JSON.parse(readFileSync(this.within("buckets", bucket, "bucket.json"), "utf8")) as { created: string };
+      const info = JSON.parse(readFileSync(this.within("buckets", bucket, "bucket.json"), "utf8")) as { created: string; encryption?: BucketEncryption };
       const objects = new Map<string, ObjectMetadata>();
       const objectsDir = this.objectsDir(bucket);
       for (const file of readdirSync(objectsDir)) {
@@ -131,7 +136,7 @@ export class DiskObjectStore {
         const metadata = JSON.parse(readFileSync(join(objectsDir, file), "utf8")) as ObjectMetadata;
         objects.set(metadata.key, metadata);
       }
-      this.buckets.set(bucket, { created: info.created, objects });
+      this.buckets.set(bucket, { created: info.created, ...(info.encryption && { encryption: info.encryption }), objects });
     }
   }
 
@@ -174,6 +179,20 @@ export class DiskObjectStore {
     mkdirSync(this.objectsDir(name), { recursive: true });
     await writeFile(this.within("buckets", name, "bucket.json"), JSON.stringify({ created }));
     this.buckets.set(name, { created, objects: new Map() });
+  }
+
+  /** The bucket's default encryption (PutBucketEncryption); undefined is S3's own default, SSE-S3. */
+  bucketEncryption(name: string): BucketEncryption | undefined {
+    return this.bucket(name).encryption;
+  }
+
+  async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
+    const state = this.bucket(name);
+    const temp = this.tempPath();
+    await writeFile(temp, JSON.stringify({ created: state.created, ...(encryption && { encryption }) }));
+    await rename(temp, this.within("buckets", name, "bucket.json"));
+    if (encryption) state.encryption = encryption;
+    else delete state.encryption;
   }
 
   async deleteBucket(name: string): Promise<void> {
@@ -299,7 +318,14 @@ export class DiskObjectStore {
     bucket: string,
     key: string,
     body: Readable,
-    options: { contentType: string; userMetadata: Record<string, string>; contentMd5?: string; tags?: Record<string, string>; storageClass?: string },
+    options: {
+      contentType: string;
+      userMetadata: Record<string, string>;
+      encryption: ObjectEncryption;
+      contentMd5?: string;
+      tags?: Record<string, string>;
+      storageClass?: string;
+    },
   ): Promise<ObjectMetadata> {
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
@@ -320,6 +346,7 @@ export class DiskObjectStore {
         userMetadata: options.userMetadata,
         ...(options.tags && Object.keys(options.tags).length > 0 && { tags: options.tags }),
         ...(options.storageClass !== undefined && options.storageClass !== "STANDARD" && { storageClass: options.storageClass }),
+        encryption: options.encryption,
         body: bodyName,
       },
       "ObjectCreated:Put",
@@ -330,8 +357,9 @@ export class DiskObjectStore {
     source: { bucket: string; key: string },
     bucket: string,
     key: string,
-    replace?: { contentType: string; userMetadata: Record<string, string> },
+    options: { encryption: ObjectEncryption; replace?: { contentType: string; userMetadata: Record<string, string> } },
   ): Promise<ObjectMetadata> {
+    const { replace } = options;
     const original = this.head(source.bucket, source.key);
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
@@ -345,6 +373,8 @@ export class DiskObjectStore {
         key,
         lastModified: new Date().toISOString(),
         body: bodyName,
+        // The copy's own encryption (the request's, else the destination bucket's default), not the source's.
+        encryption: options.encryption,
         ...(replace && { contentType: replace.contentType, userMetadata: replace.userMetadata }),
       },
       "ObjectCreated:Copy",
@@ -383,7 +413,11 @@ export class DiskObjectStore {
     return JSON.parse(readFileSync(path, "utf8")) as UploadMetadata;
   }
 
-  async createUpload(bucket: string, key: string, options: { contentType: string; userMetadata: Record<string, string> }): Promise<UploadMetadata> {
+  async createUpload(
+    bucket: string,
+    key: string,
+    options: { contentType: string; userMetadata: Record<string, string>; encryption: ObjectEncryption },
+  ): Promise<UploadMetadata> {
     this.bucket(bucket);
     const upload: UploadMetadata = {
       uploadId: randomUUID(),
@@ -391,6 +425,7 @@ export class DiskObjectStore {
       key,
       contentType: options.contentType,
       userMetadata: options.userMetadata,
+      encryption: options.encryption,
       initiated: new Date().toISOString(),
     };
     mkdirSync(this.uploadDir(upload.uploadId), { recursive: true });
@@ -496,6 +531,7 @@ export class DiskObjectStore {
         lastModified: new Date().toISOString(),
         contentType: upload.contentType,
         userMetadata: upload.userMetadata,
+        ...(upload.encryption && { encryption: upload.encryption }),
         body: bodyName,
       },
       "ObjectCreated:CompleteMultipartUpload",

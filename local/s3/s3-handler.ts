@@ -12,11 +12,12 @@ import type { Readable } from "node:stream";
 import { encodeS3EventKey } from "../../events/object-key.js";
 import { AwsChunkedDecoder } from "./aws-chunked.js";
 import { verifyBodyIntegrity } from "./checksums.js";
+import { assertReadable, bucketEncryptionFrom, bucketEncryptionXmlOf, encryptionHeaders, encryptionOfWrite } from "./encryption.js";
 import { S3Error } from "./errors.js";
 import { assertBucketName, assertKeyLength } from "./names.js";
 import { MAX_PUT_SIZE, type DiskObjectStore, type ObjectMetadata } from "./object-store.js";
 import { parseRequestTarget } from "./request-target.js";
-import { escapeXml, parseCompleteMultipartUpload, parseDelete, parseTagging, parseTaggingHeader, taggingXml, xmlDocument } from "./xml.js";
+import { escapeXml, parse as parseXml, parseCompleteMultipartUpload, parseDelete, parseTagging, parseTaggingHeader, taggingXml, xmlDocument } from "./xml.js";
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 /** Small XML bodies (CompleteMultipartUpload, DeleteObjects) are read whole; 1,000 keys of 1 KiB fit. */
@@ -102,9 +103,7 @@ function objectHeaders(object: ObjectMetadata): Record<string, string> {
     "last-modified": new Date(object.lastModified).toUTCString(),
     "content-type": object.contentType,
     "accept-ranges": "bytes",
-    // Every object is encrypted at rest with SSE-S3 at least, and S3 says so on HEAD and GET:
-    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq.html
-    "x-amz-server-side-encryption": "AES256",
+    ...encryptionHeaders(object.encryption),
     // HeadObject states the storage class except for STANDARD, and how many tags there are.
     ...(object.storageClass !== undefined && { "x-amz-storage-class": object.storageClass }),
     ...(object.tags && Object.keys(object.tags).length > 0 && { "x-amz-tagging-count": String(Object.keys(object.tags).length) }),
@@ -191,6 +190,21 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
     await store.deleteBucket(bucket);
     return { status: 204 };
   }
+  if (query.has("encryption") && query.size === 1) {
+    if (method === "GET") return xml(bucketEncryptionXmlOf(store.bucketEncryption(bucket), escapeXml));
+    if (method === "PUT") {
+      store.assertBucket(bucket);
+      const body = await readBody(request.body);
+      verifyBodyIntegrity(request.headers, body, { required: false });
+      await store.setBucketEncryption(bucket, bucketEncryptionFrom(parseXml(body.toString("utf8"))));
+      return { status: 200 };
+    }
+    if (method === "DELETE") {
+      // Back to S3's default for every bucket, SSE-S3.
+      await store.setBucketEncryption(bucket, undefined);
+      return { status: 204 };
+    }
+  }
   if (method === "GET" && query.has("location")) {
     store.assertBucket(bucket);
     return xml(`<LocationConstraint ${NS}></LocationConstraint>`);
@@ -256,47 +270,72 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
     const partNumber = Number(query.get("partNumber"));
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000)
       throw new S3Error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+    // Every part of an SSE-C upload brings the upload's key (UploadPart API reference, SSECustomerKey:
+    // "This must be the same encryption key specified in the initiate multipart upload request").
+    const encryption = store.upload(uploadId).encryption;
+    assertReadable(encryption, request.headers);
     if (header(request, "x-amz-copy-source")) {
       const source = copySource(request);
-      const size = store.head(source.bucket, source.key).size;
+      const original = store.head(source.bucket, source.key);
+      assertReadable(original.encryption, request.headers, "x-amz-copy-source-");
       const range = header(request, "x-amz-copy-source-range");
-      const part = await store.copyPart(uploadId, partNumber, source, range ? parseRange(range, size) : undefined);
-      return xml(`<CopyPartResult ${NS}><LastModified>${part.lastModified}</LastModified><ETag>${escapeXml(part.etag)}</ETag></CopyPartResult>`);
+      const part = await store.copyPart(uploadId, partNumber, source, range ? parseRange(range, original.size) : undefined);
+      return {
+        ...xml(`<CopyPartResult ${NS}><LastModified>${part.lastModified}</LastModified><ETag>${escapeXml(part.etag)}</ETag></CopyPartResult>`),
+        headers: encryptionHeaders(encryption),
+      };
     }
     const part = await store.uploadPart(uploadId, partNumber, payload(request));
-    return { status: 200, headers: { etag: part.etag } };
+    return { status: 200, headers: { etag: part.etag, ...encryptionHeaders(encryption) } };
   }
   if (method === "PUT") {
     if (header(request, "x-amz-copy-source")) {
       const replace = (header(request, "x-amz-metadata-directive") ?? "COPY").toUpperCase() === "REPLACE";
-      const object = await store.copy(copySource(request), bucket, key, replace ? { contentType, userMetadata: userMetadataOf(request) } : undefined);
-      return xml(`<CopyObjectResult ${NS}><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag></CopyObjectResult>`);
+      const source = copySource(request);
+      assertReadable(store.head(source.bucket, source.key).encryption, request.headers, "x-amz-copy-source-");
+      // The copy is encrypted as the request says, else by the destination bucket's default; not as its source
+      // (CopyObject API reference, "Server-side encryption").
+      const encryption = encryptionOfWrite(request.headers, store.bucketEncryption(bucket));
+      const object = await store.copy(source, bucket, key, { encryption, ...(replace && { replace: { contentType, userMetadata: userMetadataOf(request) } }) });
+      return {
+        ...xml(`<CopyObjectResult ${NS}><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag></CopyObjectResult>`),
+        headers: encryptionHeaders(object.encryption),
+      };
     }
     const declared = Number(header(request, "x-amz-decoded-content-length") ?? header(request, "content-length") ?? 0);
     if (declared > MAX_PUT_SIZE) throw new S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
     const md5 = header(request, "content-md5");
     const tagging = header(request, "x-amz-tagging");
     const storageClass = header(request, "x-amz-storage-class");
+    const encryption = encryptionOfWrite(request.headers, store.bucketEncryption(bucket));
     const object = await store.put(bucket, key, payload(request), {
       contentType,
       userMetadata: userMetadataOf(request),
+      encryption,
       ...(md5 !== undefined && { contentMd5: md5 }),
       ...(tagging !== undefined && { tags: parseTaggingHeader(tagging) }),
       ...(storageClass !== undefined && { storageClass }),
     });
-    return { status: 200, headers: { etag: object.etag } };
+    return { status: 200, headers: { etag: object.etag, ...encryptionHeaders(object.encryption) } };
   }
   if (method === "POST" && query.has("uploads")) {
-    const upload = await store.createUpload(bucket, key, { contentType, userMetadata: userMetadataOf(request) });
-    return xml(
-      `<InitiateMultipartUploadResult ${NS}><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${upload.uploadId}</UploadId></InitiateMultipartUploadResult>`,
-    );
+    const encryption = encryptionOfWrite(request.headers, store.bucketEncryption(bucket));
+    const upload = await store.createUpload(bucket, key, { contentType, userMetadata: userMetadataOf(request), encryption });
+    return {
+      ...xml(
+        `<InitiateMultipartUploadResult ${NS}><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${upload.uploadId}</UploadId></InitiateMultipartUploadResult>`,
+      ),
+      headers: encryptionHeaders(encryption),
+    };
   }
   if (method === "POST" && uploadId) {
     const object = await store.completeUpload(uploadId, parseCompleteMultipartUpload(await readText(request.body)));
-    return xml(
-      `<CompleteMultipartUploadResult ${NS}><Location>/${escapeXml(bucket)}/${escapeXml(encodeURIComponent(key))}</Location><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(object.etag)}</ETag></CompleteMultipartUploadResult>`,
-    );
+    return {
+      ...xml(
+        `<CompleteMultipartUploadResult ${NS}><Location>/${escapeXml(bucket)}/${escapeXml(encodeURIComponent(key))}</Location><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(object.etag)}</ETag></CompleteMultipartUploadResult>`,
+      ),
+      headers: encryptionHeaders(object.encryption),
+    };
   }
   if (method === "DELETE" && uploadId) {
     await store.abortUpload(uploadId);
@@ -317,6 +356,7 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
   }
   if (method === "GET" || method === "HEAD") {
     const object = store.head(bucket, key);
+    assertReadable(object.encryption, request.headers);
     // "Return the object only if its entity tag (ETag) is the same as the one specified in this
     // header; otherwise, return a 412 Precondition Failed error" (GetObject, If-Match):
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html

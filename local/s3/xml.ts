@@ -21,7 +21,7 @@ export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
 }
 
-function parse(body: string): Record<string, unknown> {
+export function parse(body: string): Record<string, unknown> {
   try {
     return parser.parse(body, true) as Record<string, unknown>;
   } catch {
