@@ -72,7 +72,9 @@ export function registerIngest(program: Command): void {
         }
         if (record && record.version !== version && record.startedAt > queuedAt.toISOString()) {
           status.done();
-          throw new LookupFailedError(`s3://${bucket}/${key} changed to version ${record.version} meanwhile; that version is being ingested instead`);
+          throw new LookupFailedError(
+            `s3://${bucket}/${key} changed to version ${escapeTerminal(record.version)} meanwhile; that version is being ingested instead`,
+          );
         }
         if (record?.requestId === requestId && record.progress) {
           const { phase, offset, size, rowsRead } = record.progress;
