@@ -6,7 +6,7 @@
  *   GET /buckets/{bucket}/objects?prefix=&cursor=&limit=   live objects in key order
  *   GET /buckets/{bucket}/object?key=                      one object's record (or tombstone)
  *   GET /buckets/{bucket}/changes?since=&cursor=&limit=    changes in recording order
- *   GET /buckets/{bucket}/history?key=                     every change of one key kept in the journal
+ *   GET /buckets/{bucket}/history?key=&cursor=&limit=      the changes of one key kept in the journal
  *
  * The object key travels in the query string, never in the path: an HTTP API hands Lambda a
  * URL-decoded `rawPath`, and a decoded `?` ends the path before Lambda sees it, while REST
@@ -16,10 +16,18 @@
  *
  * Bad parameters are 400 with a JSON body naming the parameter; an untracked bucket, an
  * unknown route or a key the ledger never saw is 404.
+ *
+ * Cursors are signed (api/cursor-envelope.ts): one this API did not issue, or an expired one, is
+ * a 400. No request may cost much: each stops at a deadline, a number of Queries and a response
+ * size (see `ApiLimits`), answering with what it has and a cursor to go on from, possibly with no
+ * items. A client that follows cursors until none is returned has read everything.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
+import { pageHistory } from "../ledger/history.js";
 import { ChangeHorizonError, InvalidCursorError, InvalidObjectKeyError, type Ledger } from "../ledger/index.js";
+import type { WorkBudget } from "../ledger/queries.js";
+import { openCursor, sealCursor } from "./cursor-envelope.js";
 
 export interface ApiDependencies {
   ledger: Ledger;
@@ -27,6 +35,37 @@ export interface ApiDependencies {
   buckets: readonly string[];
   /** Called with unexpected errors, which become a 500. */
   onError?: (error: unknown) => void;
+  /** The cursor-signing key; by default the ledger's (`Ledger.cursorKey`), read once per handler. */
+  cursorKey?: () => Promise<Uint8Array>;
+  /** Overrides of `API_LIMITS` (tests). */
+  limits?: Partial<ApiLimits>;
+}
+
+/** What one request may cost. */
+export interface ApiLimits {
+  /**
+   * Milliseconds a request may spend reading before it answers with what it has: well under the
+   * function's 29 s timeout (infra/query-api.ts), so a reply always beats it.
+   */
+  workMs: number;
+  /** Query requests one request may send (every page of every shard and day). */
+  maxQueries: number;
+  /**
+   * Bytes of items in one response, as Lambda carries them: each item is JSON in a body that is
+   * itself a JSON string in Lambda's response, so it is measured encoded twice. A synchronous
+   * invocation's response may be at most 6 MB (Lambda Invoke API reference:
+   * https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html; Lambda quotas:
+   * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); this leaves room
+   * for the cursor, headers and the rest of the envelope.
+   */
+  maxItemBytes: number;
+}
+
+export const API_LIMITS: ApiLimits = { workMs: 10_000, maxQueries: 200, maxItemBytes: 5_000_000 };
+
+/** An item's bytes in Lambda's response payload (see `ApiLimits.maxItemBytes`). */
+export function responseBytes(item: unknown): number {
+  return Buffer.byteLength(JSON.stringify(JSON.stringify(item)), "utf8");
 }
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -44,12 +83,17 @@ const objectQuerySchema = z.strictObject({
   key: z.string({ error: "key is required: ?key=<URL-encoded key>" }).min(1, "key must not be empty"),
 });
 
-const objectsQuerySchema = z.strictObject({ prefix: z.string().optional(), cursor: z.string().min(1).optional(), limit: limitSchema });
+/** A list cursor carries a prefix and a key (each up to 1,024 bytes), base64 and signed. */
+const cursorSchema = z.string().min(1).max(8192, "cursor is not one this API issued");
+
+const objectsQuerySchema = z.strictObject({ prefix: z.string().optional(), cursor: cursorSchema.optional(), limit: limitSchema });
+
+const historyQuerySchema = objectQuerySchema.extend({ cursor: cursorSchema.optional(), limit: limitSchema });
 
 const changesQuerySchema = z
   .strictObject({
     since: z.iso.datetime({ offset: true, error: "since must be an ISO-8601 time such as 2026-11-21T09:00:00Z" }).optional(),
-    cursor: z.string().min(1).optional(),
+    cursor: cursorSchema.optional(),
     limit: limitSchema,
   })
   .refine((query) => query.since !== undefined || query.cursor !== undefined, {
@@ -99,9 +143,34 @@ function route(rawPath: string): { collection: Collection; bucket: string } {
   return { bucket: match[1]!, collection: match[2] as Collection };
 }
 
+/** DynamoDB's answer to a request it finds invalid (HTTP 400): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html */
+function isValidationException(error: unknown): error is Error {
+  return error instanceof Error && error.name === "ValidationException";
+}
+
 export function createApiHandler(deps: ApiDependencies): ApiHandler {
   const { ledger } = deps;
   const tracked = new Set(deps.buckets);
+  const limits = { ...API_LIMITS, ...deps.limits };
+  const readKey = deps.cursorKey ?? (() => ledger.cursorKey());
+  let key: Promise<Uint8Array> | undefined;
+  const cursorKey = () => {
+    if (!key) {
+      key = readKey();
+      // A failed read is tried again by the next request.
+      key.catch(() => (key = undefined));
+    }
+    return key;
+  };
+  const open = async (cursor: string | undefined) => (cursor === undefined ? {} : { cursor: openCursor(await cursorKey(), cursor) });
+  const seal = async <T extends { cursor?: string }>(page: T): Promise<T> =>
+    page.cursor === undefined ? page : { ...page, cursor: sealCursor(await cursorKey(), page.cursor) };
+  const budget = (): WorkBudget => ({
+    deadline: Date.now() + limits.workMs,
+    maxQueries: limits.maxQueries,
+    maxBytes: limits.maxItemBytes,
+    sizeOf: responseBytes,
+  });
 
   const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     if (event.requestContext.http.method !== "GET") throw new HttpError(405, "MethodNotAllowed", "only GET is supported");
@@ -113,10 +182,11 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
         const page = await ledger.listPage({
           bucket: target.bucket,
           limit: query.limit,
+          budget: budget(),
           ...(query.prefix !== undefined && { prefix: query.prefix }),
-          ...(query.cursor !== undefined && { cursor: query.cursor }),
+          ...(await open(query.cursor)),
         });
-        return json(200, page);
+        return json(200, await seal(page));
       }
       case "changes": {
         const query = parseQuery(changesQuerySchema, event);
@@ -126,13 +196,17 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
           bucket: target.bucket,
           since,
           limit: query.limit,
-          ...(query.cursor !== undefined && { cursor: query.cursor }),
+          budget: budget(),
+          ...(await open(query.cursor)),
         });
-        return json(200, page);
+        return json(200, await seal(page));
       }
       case "history": {
-        const { key } = parseQuery(objectQuerySchema, event);
-        return json(200, await ledger.history(target.bucket, key));
+        const query = parseQuery(historyQuerySchema, event);
+        const opened = await open(query.cursor);
+        const history = await ledger.history(target.bucket, query.key);
+        const page = pageHistory(history, { limit: query.limit, maxBytes: limits.maxItemBytes, sizeOf: responseBytes, ...opened });
+        return json(200, await seal(page));
       }
       case "object": {
         const { key } = parseQuery(objectQuerySchema, event);
@@ -151,6 +225,8 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
       if (error instanceof InvalidCursorError || error instanceof ChangeHorizonError || error instanceof InvalidObjectKeyError) {
         return json(400, { error: "BadRequest", message: error.message });
       }
+      // Parameters no check here caught but DynamoDB refuses are the client's error, not ours.
+      if (isValidationException(error)) return json(400, { error: "BadRequest", message: `the ledger cannot answer this request: ${error.message}` });
       deps.onError?.(error);
       return json(500, { error: "InternalError", message: "the ledger could not answer; see the function's logs" });
     }

@@ -1,15 +1,44 @@
 /**
  * Opaque resume cursors. A cursor names the query it belongs to, so a cursor from
  * `list(bucket A, prefix P)` cannot silently resume `list(bucket B)`.
+ *
+ * These cursors are not signed: a direct reader (the CLI, the typed client) already holds the
+ * table's read permissions, so a cursor it forges can do nothing it could not do itself. The
+ * public HTTP API wraps them in a signed envelope (api/cursor-envelope.ts). Every cursor is
+ * still validated here, so a corrupt one is an `InvalidCursorError`, never a DynamoDB
+ * ValidationException or a loop over thousands of days.
  */
+import { randomBytes } from "node:crypto";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { InvalidCursorError } from "./errors.js";
-import { changeToken } from "./keys.js";
-import type { LedgerRecord } from "./record.js";
+import { MAX_OBJECT_KEY_BYTES, changeToken } from "./keys.js";
+import { attributeNames, type LedgerRecord } from "./record.js";
+
+const fitsAKey = (text: string) => Buffer.byteLength(text, "utf8") <= MAX_OBJECT_KEY_BYTES;
+
+/**
+ * Where a change-feed read resumes: a change token (`<recorded at>#<hash>`), a time (a feed's
+ * `since`), or a day (`YYYY-MM-DD`, before every token of that day: a read stopped between days).
+ */
+const changePosition = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}\.\d{3}Z(#[0-9a-f]{16})?)?$/)
+  .refine((position) => !Number.isNaN(Date.parse(`${position.slice(0, 10)}T00:00:00.000Z`)), "not a date");
 
 const cursorSchema = z.discriminatedUnion("q", [
-  z.object({ v: z.literal(1), q: z.literal("list"), b: z.string(), p: z.string(), after: z.string() }),
-  z.object({ v: z.literal(1), q: z.literal("changes"), b: z.string(), after: z.string() }),
+  z.strictObject({
+    v: z.literal(1),
+    q: z.literal("list"),
+    b: z.string().min(1),
+    p: z.string().refine(fitsAKey),
+    // DynamoDB refuses an empty or oversized start key (ValidationException), so these are refused here.
+    after: z.string().min(1).refine(fitsAKey),
+  }),
+  z.strictObject({ v: z.literal(1), q: z.literal("changes"), b: z.string().min(1), after: changePosition }),
+  // A page of a key's history (history.ts): the journal entry it ends with, and a hash of the key.
+  z.strictObject({ v: z.literal(1), q: z.literal("history"), b: z.string().min(1), k: z.string().regex(/^[0-9a-f]{24}$/), after: z.string().min(1).max(2048) }),
 ]);
 
 export type CursorState = z.infer<typeof cursorSchema>;
@@ -31,11 +60,25 @@ export function decodeCursor(cursor: string): CursorState {
 }
 
 export function listCursor(bucket: string, prefix: string | undefined, last: LedgerRecord): string {
-  return encodeCursor({ v: 1, q: "list", b: bucket, p: prefix ?? "", after: last.key });
+  return listCursorAfter(bucket, prefix, last.key);
+}
+
+/** A listing's cursor resuming after `key` (the last key returned, or the last one examined). */
+export function listCursorAfter(bucket: string, prefix: string | undefined, key: string): string {
+  return encodeCursor({ v: 1, q: "list", b: bucket, p: prefix ?? "", after: key });
 }
 
 export function changesCursor(bucket: string, last: LedgerRecord): string {
-  return encodeCursor({ v: 1, q: "changes", b: bucket, after: changeToken(last.recordedAt, last.key) });
+  return changesCursorAfter(bucket, changeToken(last.recordedAt, last.key));
+}
+
+/** A change feed's cursor resuming after `position` (a token, a time or a day: see `changePosition`). */
+export function changesCursorAfter(bucket: string, position: string): string {
+  return encodeCursor({ v: 1, q: "changes", b: bucket, after: position });
+}
+
+export function historyCursor(bucket: string, keyHash: string, entry: string): string {
+  return encodeCursor({ v: 1, q: "history", b: bucket, k: keyHash, after: entry });
 }
 
 /** Where a query resumes: after its cursor's position, if the cursor belongs to this query. */
@@ -45,5 +88,77 @@ export function resumeAfter(query: { bucket: string; cursor?: string }, kind: "l
   if (state.q !== kind || state.b !== query.bucket || (state.q === "list" && state.p !== (prefix ?? ""))) {
     throw new InvalidCursorError(`cursor belongs to a different ${state.q} query`);
   }
+  // DynamoDB refuses a start key outside the key condition (ValidationException): a listing's
+  // position is always under its prefix.
+  if (state.q === "list" && !state.after.startsWith(state.p)) throw new InvalidCursorError("cursor is not a bucket-ledger cursor");
   return state.after;
+}
+
+/** The entry a history page resumes after, if the cursor belongs to this key's history. */
+export function resumeHistoryAfter(bucket: string, keyHash: string, cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const state = decodeCursor(cursor);
+  if (state.q !== "history" || state.b !== bucket || state.k !== keyHash) throw new InvalidCursorError(`cursor belongs to a different ${state.q} query`);
+  return state.after;
+}
+
+/**
+ * Refuses a change-feed cursor older than the feed's horizon. Refused, not clamped: tombstones
+ * older than the horizon may be gone, so resuming from the horizon would silently skip
+ * deletions the client never saw; like a `since` before the horizon, the client must list
+ * again. It also bounds the days a read can walk to the retention window.
+ */
+export function assertChangesCursorWithin(query: { bucket: string; cursor?: string }, horizon: Date): void {
+  const after = resumeAfter(query, "changes");
+  if (after === undefined) return;
+  const from = after.length === 10 ? `${after}T00:00:00.000Z` : after.slice(0, 24);
+  if (from < horizon.toISOString()) {
+    throw new InvalidCursorError(
+      `cursor expired: it resumes changes from ${from}, before the change-feed horizon ${horizon.toISOString()} ` +
+        "(tombstones are kept for the retention window only); list the objects again, then follow changes since then",
+    );
+  }
+}
+
+/**
+ * The key the HTTP API signs its cursors with (api/cursor-envelope.ts): 32 random bytes kept in
+ * one item of the ledger table, created by the first API function that needs it. Whoever can
+ * read this item can already read the whole table, so it tells them nothing the cursors hide;
+ * it stays out of the Lambda environment and the Pulumi state. Deleting the item rotates the
+ * key (cursors signed with the old one are refused with a 400, and clients start again).
+ */
+export const CURSOR_KEY_PARTITION = "registry#api";
+const CURSOR_KEY_SORT_KEY = "cursor-key";
+const CURSOR_KEY_BYTES = 32;
+
+export async function readCursorKey(ctx: { tableName: string; documentClient: DynamoDBDocumentClient }): Promise<Uint8Array> {
+  const Key = { [attributeNames.pk]: CURSOR_KEY_PARTITION, [attributeNames.sk]: CURSOR_KEY_SORT_KEY };
+  const { Item } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key, ConsistentRead: true }));
+  if (Item) return keyOf(Item);
+  try {
+    const secret = randomBytes(CURSOR_KEY_BYTES);
+    // Two cold functions may race to create it: the condition keeps the first key, and the
+    // loser reads it back (a strongly consistent read sees every write acknowledged before it:
+    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html).
+    await ctx.documentClient.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: { ...Key, secret },
+        ConditionExpression: "attribute_not_exists(#pk)",
+        ExpressionAttributeNames: { "#pk": attributeNames.pk },
+      }),
+    );
+    return secret;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+  const { Item: winner } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key, ConsistentRead: true }));
+  if (!winner) throw new Error("the ledger's cursor key item vanished while it was created");
+  return keyOf(winner);
+}
+
+function keyOf(item: Record<string, unknown>): Uint8Array {
+  const secret = item.secret;
+  if (!(secret instanceof Uint8Array) || secret.length !== CURSOR_KEY_BYTES) throw new Error("the ledger's cursor key item is malformed");
+  return secret;
 }

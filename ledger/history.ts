@@ -14,6 +14,8 @@
  * in batches (journal-writer.ts).
  */
 import { paginateQuery } from "@aws-sdk/lib-dynamodb";
+import { historyCursor, resumeHistoryAfter } from "./cursor.js";
+import { InvalidCursorError } from "./errors.js";
 import { journalPartitionKey, journalKeys } from "./keys.js";
 import { attributeNames, fromItem, toItem, type LedgerItem, type LedgerRecord } from "./record.js";
 import type { QueryContext } from "./queries.js";
@@ -81,8 +83,13 @@ function entrySortKey(record: LedgerRecord): string {
   return record.sequencer !== undefined ? journalKeys.event(record.sequencer) : journalKeys.repair(record.recordedAt);
 }
 
+/** Each entry's journal sort key, its name in a page cursor; kept beside the entry so the JSON stays as it was. */
+const entrySortKeys = new WeakMap<HistoryEntry, string>();
+
 function fromEntryItem(item: LedgerItem, start: string | undefined): HistoryEntry {
-  return { ...fromItem({ ...item, [attributeNames.sk]: item[OBJECT_KEY] }), first: item[attributeNames.sk] === start };
+  const entry: HistoryEntry = { ...fromItem({ ...item, [attributeNames.sk]: item[OBJECT_KEY] }), first: item[attributeNames.sk] === start };
+  entrySortKeys.set(entry, item[attributeNames.sk] as string);
+  return entry;
 }
 
 /**
@@ -148,4 +155,39 @@ function startsAtFirst(ordered: HistoryEntry[]): boolean {
   if (index === -1) return false;
   const first = ordered[index]!;
   return ordered.slice(0, index).every((entry) => entry.recordedAt >= first.recordedAt);
+}
+
+/** A page of a key's history: `History` with some of its entries, and a cursor when more remain. */
+export type HistoryPage = History & { cursor?: string };
+
+/**
+ * One page of a history `readHistory` returned: up to `limit` entries after the cursor's, and no
+ * more than `maxBytes` of them as `sizeOf` measures (the first entry always goes, so a page
+ * always moves on). A cursor names the entry it ends with, so entries that expire meanwhile do
+ * not shift the next page; if that very entry has expired the cursor is refused, as the
+ * history it pointed into is gone.
+ */
+export function pageHistory(
+  history: History,
+  page: { limit: number; cursor?: string; maxBytes?: number; sizeOf?: (entry: HistoryEntry) => number },
+): HistoryPage {
+  const keyHash = journalPartitionKey(history.bucket, history.key).slice(`journal#${history.bucket}#`.length);
+  const after = resumeHistoryAfter(history.bucket, keyHash, page.cursor);
+  let start = 0;
+  if (after !== undefined) {
+    start = history.entries.findIndex((entry) => entrySortKeys.get(entry) === after) + 1;
+    if (start === 0) throw new InvalidCursorError("cursor expired: the history entry it resumes after is no longer kept; read the history again");
+  }
+  const entries: HistoryEntry[] = [];
+  let bytes = 0;
+  for (const entry of history.entries.slice(start)) {
+    if (entries.length === page.limit) break;
+    const size = page.sizeOf?.(entry) ?? 0;
+    if (page.maxBytes !== undefined && entries.length > 0 && bytes + size > page.maxBytes) break;
+    bytes += size;
+    entries.push(entry);
+  }
+  const last = entries.at(-1);
+  const more = start + entries.length < history.entries.length;
+  return { ...history, entries, ...(more && last && { cursor: historyCursor(history.bucket, keyHash, entrySortKeys.get(last)!) }) };
 }

@@ -6,7 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { ChangeHorizonError } from "./errors.js";
-import { changesCursor, listCursor } from "./cursor.js";
+import { assertChangesCursorWithin, changesCursor, listCursor, readCursorKey } from "./cursor.js";
 import { takePage } from "./paging.js";
 import {
   getRecord,
@@ -194,12 +194,18 @@ export class Ledger {
   changes(query: ChangesQuery): AsyncGenerator<LedgerRecord> {
     const horizon = this.changeHorizon();
     if (query.cursor === undefined && query.since < horizon) throw new ChangeHorizonError(query.since, horizon);
+    assertChangesCursorWithin(query, horizon);
     return listChanges(this.query, query);
   }
 
   changesPage(query: ChangesQuery & { limit: number }): Promise<Page<LedgerRecord>> {
     const pageSize = query.pageSize ?? changesPageSizeForLimit(query.limit);
     return takePage(this.changes({ ...query, pageSize }), query.limit, (last) => changesCursor(query.bucket, last));
+  }
+
+  /** The key the HTTP API signs its cursors with, created on first use (see `readCursorKey`). */
+  cursorKey(): Promise<Uint8Array> {
+    return readCursorKey(this.query);
   }
 
   /** Every change kept in a key's journal, oldest first, and whether it reaches back to the key's first. */

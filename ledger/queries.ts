@@ -4,8 +4,8 @@
  * query every shard and merge; changes are read one day partition at a time. Nothing here
  * scans the table.
  */
-import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
-import { resumeAfter } from "./cursor.js";
+import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from "@aws-sdk/lib-dynamodb";
+import { changesCursorAfter, listCursorAfter, resumeAfter } from "./cursor.js";
 import { allPartitionKeys, assertValidObjectKey, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
 import { changePartitions } from "./buckets.js";
 import { READ_AHEAD_MS } from "./change-shards.js";
@@ -26,8 +26,76 @@ export interface Page<T> {
   cursor?: string;
 }
 
+/**
+ * Bounds on the work of one read, for a caller that must answer in time and in size (the HTTP
+ * API). When one is reached the read stops and its generator returns `Stopped`: where to resume,
+ * exactly, with nothing lost or repeated. Each shard's first page is read whatever the budget,
+ * so a stopped read has always moved on and a client that follows cursors always finishes.
+ */
+export interface WorkBudget {
+  /** Epoch milliseconds after which no further Query is sent. */
+  deadline?: number;
+  /** Query requests (pages, over every shard) the read may send. */
+  maxQueries?: number;
+  /** Bytes of records the read may return, as `sizeOf` measures them; the first record always goes. */
+  maxBytes?: number;
+  sizeOf?: (record: LedgerRecord) => number;
+}
+
+/** What a read that stopped on its budget returns: the cursor to resume it with. */
+export interface Stopped {
+  cursor: string;
+}
+
+/** What one read has spent of its budget. */
+class Spend {
+  queries = 0;
+  private bytes = 0;
+  constructor(private readonly budget: WorkBudget) {}
+
+  /** Whether the read may send no further Query. */
+  get spent(): boolean {
+    const { maxQueries, deadline } = this.budget;
+    return (maxQueries !== undefined && this.queries >= maxQueries) || (deadline !== undefined && Date.now() >= deadline);
+  }
+
+  /** Takes `record`'s bytes if they fit what is left; the first record always fits. */
+  take(record: LedgerRecord, first: boolean): boolean {
+    const { maxBytes, sizeOf } = this.budget;
+    if (maxBytes === undefined || sizeOf === undefined) return true;
+    const size = sizeOf(record);
+    if (!first && this.bytes + size > maxBytes) return false;
+    this.bytes += size;
+    return true;
+  }
+}
+
+/** A shard read under a budget: `onCut` learns the last sort key it examined when the budget stopped it. */
+interface ShardBounds {
+  spend: Spend;
+  sortKey: string;
+  onCut: (examinedThrough: string) => void;
+}
+
+/** Tracks the lowest sort key at which a shard was cut: past it the merge is no longer complete. */
+function cutTracker(spend: Spend, sortKey: string, compare: (a: string, b: string) => number): ShardBounds & { readonly at: string | undefined } {
+  let at: string | undefined;
+  return {
+    spend,
+    sortKey,
+    onCut: (through) => {
+      if (at === undefined || compare(through, at) < 0) at = through;
+    },
+    get at() {
+      return at;
+    },
+  };
+}
+
 export interface ListQuery {
   bucket: string;
+  /** Stops the listing early, returning where to resume (see `WorkBudget`). */
+  budget?: WorkBudget;
   prefix?: string;
   /** Include tombstones (reconciliation needs them; listings for users do not). */
   includeDeleted?: boolean;
@@ -44,6 +112,8 @@ export interface ListQuery {
 
 export interface ChangesQuery {
   bucket: string;
+  /** Stops the feed early, returning where to resume (see `WorkBudget`). */
+  budget?: WorkBudget;
   since: Date;
   cursor?: string;
   pageSize?: number;
@@ -69,11 +139,33 @@ async function* queryShard(
   input: Omit<QueryCommandInput, "TableName">,
   pageSize: number | undefined,
   prefetch = false,
+  bounds?: ShardBounds,
 ): AsyncGenerator<LedgerItem> {
-  const pages = paginateQuery({ client: ctx.documentClient, ...(pageSize !== undefined && { pageSize }) }, { ...input, TableName: ctx.tableName });
+  const paginator = paginateQuery({ client: ctx.documentClient, ...(pageSize !== undefined && { pageSize }) }, { ...input, TableName: ctx.tableName });
+  const pages = bounds ? whileBudgetLasts(paginator, bounds) : paginator;
   // With prefetch, each shard fetches its next page while the merge consumes this one.
   for await (const page of prefetch ? readAhead(pages, 1) : pages) {
     for (const item of page.Items ?? []) yield item;
+  }
+}
+
+/** A shard's pages until the budget is spent; the first page is always read (see `WorkBudget`). */
+async function* whileBudgetLasts(pages: AsyncGenerator<QueryCommandOutput>, bounds: ShardBounds): AsyncGenerator<QueryCommandOutput> {
+  try {
+    for (let last: QueryCommandOutput | undefined; ;) {
+      // Without a LastEvaluatedKey the shard is complete and the paginator sends nothing more.
+      if (last?.LastEvaluatedKey !== undefined && bounds.spend.spent) {
+        bounds.onCut(String(last.LastEvaluatedKey[bounds.sortKey]));
+        return;
+      }
+      const next = await pages.next();
+      if (next.done) return;
+      bounds.spend.queries++;
+      last = next.value;
+      yield last;
+    }
+  } finally {
+    await pages.return(undefined);
   }
 }
 
@@ -98,9 +190,9 @@ async function* takeThrough(items: AsyncGenerator<LedgerItem>, keyOf: (item: Led
 }
 
 /** Live objects under `prefix`, in UTF-8 byte order (the order of an S3 listing). */
-export function listObjects(ctx: QueryContext, query: ListQuery & { includeDeleted?: false }): AsyncGenerator<LiveObjectRecord>;
-export function listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord>;
-export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord> {
+export function listObjects(ctx: QueryContext, query: ListQuery & { includeDeleted?: false }): AsyncGenerator<LiveObjectRecord, Stopped | undefined>;
+export function listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord, Stopped | undefined>;
+export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGenerator<LedgerRecord, Stopped | undefined> {
   const prefix = query.prefix ?? "";
   const cursorAfter = resumeAfter(query, "list", prefix);
   const after =
@@ -110,6 +202,8 @@ export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGe
         : query.after
       : (cursorAfter ?? query.after);
   const pageSize = query.pageSize ?? DEFAULT_PAGE_SIZE;
+  const spend = query.budget && new Spend(query.budget);
+  const cut = spend && cutTracker(spend, attributeNames.sk, compareUtf8);
   const shards = allPartitionKeys(query.bucket, ctx.shardCount).map((pk) =>
     queryShard(
       ctx,
@@ -126,12 +220,25 @@ export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGe
       },
       pageSize,
       query.prefetch,
+      cut,
     ),
   );
   const keyOf = (item: LedgerItem) => item[attributeNames.sk] as string;
   const bounded = query.through === undefined ? shards : shards.map((shard) => takeThrough(shard, keyOf, query.through!));
   const merged = mergeSorted(bounded, (a, b) => compareUtf8(keyOf(a), keyOf(b)));
-  for await (const item of merged) yield fromItem(item);
+  const stopAfter = (key: string): Stopped => ({ cursor: listCursorAfter(query.bucket, query.prefix, key) });
+  let last: string | undefined;
+  for await (const item of merged) {
+    const key = keyOf(item);
+    // A shard cut short may hold unread keys past its cut: the merge is complete only up to it.
+    if (cut?.at !== undefined && compareUtf8(key, cut.at) > 0) break;
+    const record = fromItem(item);
+    if (spend && !spend.take(record, last === undefined)) return stopAfter(last!);
+    yield record;
+    last = key;
+  }
+  // Every key up to the cut has been examined in every shard: the next read starts past it.
+  return cut?.at !== undefined ? stopAfter(cut.at) : undefined;
 }
 
 /** Days from `first` through `last` (YYYY-MM-DD, UTC), in order. */
@@ -152,8 +259,9 @@ export const CLOCK_SKEW_MS = 5 * 60_000;
  * change: the feed is of states, not a journal of every event. Reads the change index one
  * day partition at a time, from the day of `since` (or of the cursor) through today.
  */
-export async function* listChanges(ctx: QueryContext, query: ChangesQuery): AsyncGenerator<LedgerRecord> {
+export async function* listChanges(ctx: QueryContext, query: ChangesQuery): AsyncGenerator<LedgerRecord, Stopped | undefined> {
   const after = resumeAfter(query, "changes") ?? query.since.toISOString();
+  const spend = query.budget && new Spend(query.budget);
   // Without a limit, DynamoDB's 1 MB pages mean the fewest requests.
   const pageSize = query.pageSize;
   const { changeIndex } = ledgerTable;
@@ -161,10 +269,19 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
   const { partitionsOf, readAt } = await changePartitions(ctx, query.bucket);
   // Changes recorded after this may be in partitions of a count recorded since we read them.
   const readable = new Date(readAt.getTime() + READ_AHEAD_MS).toISOString();
+  // Everything up to `position` has been returned. A stopped read never resumes past
+  // `readable`: changes recorded after it may still be written to partitions not read here.
+  let position = after;
+  const stopAt = (resume: string): Stopped => ({ cursor: changesCursorAfter(query.bucket, resume < readable ? resume : readable) });
   const today = () => new Date(Date.now() + CLOCK_SKEW_MS).toISOString().slice(0, 10);
   let lastDay = today();
+  let started = false;
   for (let days = daysBetween(dayOf(after), lastDay); days.length > 0;) {
     for (const day of days) {
+      // A day's position (`YYYY-MM-DD`) sorts before every token of the day and after every earlier one.
+      if (started && spend?.spent) return stopAt(day > position ? day : position);
+      started = true;
+      const cut = spend && cutTracker(spend, changeIndex.sortKey, (a, b) => (a < b ? -1 : a > b ? 1 : 0));
       // A day's shards, each in token order, merged: tokens order changes the same way in
       // every shard, so one cursor (the last token) resumes all of them exactly.
       const shards = partitionsOf(day).map((partition) =>
@@ -178,12 +295,20 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
           },
           pageSize,
           query.prefetch,
+          cut,
         ),
       );
       for await (const item of mergeSorted(shards, (a, b) => (tokenOf(a) < tokenOf(b) ? -1 : tokenOf(a) > tokenOf(b) ? 1 : 0))) {
-        if (tokenOf(item) >= readable) return;
-        yield fromItem(item);
+        const token = tokenOf(item);
+        // A shard cut short may hold unread tokens past its cut: the merge is complete only up to it.
+        if (cut?.at !== undefined && token > cut.at) break;
+        if (token >= readable) return undefined;
+        const record = fromItem(item);
+        if (spend && !spend.take(record, position === after)) return stopAt(position);
+        yield record;
+        position = token;
       }
+      if (cut?.at !== undefined) return stopAt(cut.at);
     }
     // A feed read across midnight goes on into the day that has begun meanwhile.
     const now = today();

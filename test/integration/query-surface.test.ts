@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { changesCursorAfter, historyCursor, listCursorAfter } from "../../ledger/cursor.js";
 import { writeDevFile } from "../../local/dev-file.js";
 import { TRICKY_KEYS as DEMO_KEYS } from "../../local/tricky-keys.js";
 import { localEnvironment } from "../../local/environment.js";
@@ -125,6 +126,19 @@ describe("HTTP API on loopback", () => {
     expect(history.body.complete).toBe(true);
   });
 
+  it("pages a history: a limit, and a signed cursor that resumes after the last entry", async () => {
+    const first = await get(`/buckets/${bucket}/history?key=empty-file.txt&limit=1`);
+    expect(first.status).toBe(200);
+    expect((first.body.entries as { cause: string }[]).map((entry) => entry.cause)).toEqual(["ObjectCreated:Put"]);
+    expect(first.body.cursor).toMatch(/^v1\./);
+    const second = await get(`/buckets/${bucket}/history?key=empty-file.txt&limit=1&cursor=${encodeURIComponent(first.body.cursor as string)}`);
+    expect((second.body.entries as { cause: string }[]).map((entry) => entry.cause)).toEqual(["ObjectRemoved:Delete"]);
+    expect(second.body.cursor).toBeUndefined();
+    // A cursor names its key: another key's history refuses it.
+    const other = await get(`/buckets/${bucket}/history?key=a.txt&cursor=${encodeURIComponent(first.body.cursor as string)}`);
+    expect(other).toMatchObject({ status: 400, body: { message: expect.stringMatching(/different history query/) } });
+  });
+
   it.each([
     ["a limit of 0", `/buckets/${bucket}/objects?limit=0`, /limit must be at least 1/],
     ["a limit that is not a number", `/buckets/${bucket}/objects?limit=ten`, /limit must be a number/],
@@ -134,6 +148,14 @@ describe("HTTP API on loopback", () => {
     ["changes without since", `/buckets/${bucket}/changes`, /since is required/],
     ["since that is not a time", `/buckets/${bucket}/changes?since=yesterday`, /ISO-8601/],
     ["since beyond the retention window", `/buckets/${bucket}/changes?since=2020-01-01T00:00:00Z`, /horizon/],
+    // The ledger's own cursors are unsigned base64 JSON: the API takes back only those it signed.
+    ["a forged listing cursor", `/buckets/${bucket}/objects?cursor=${listCursorAfter(bucket, undefined, "")}`, /not one this API issued/],
+    [
+      "a forged change cursor from 2000",
+      `/buckets/${bucket}/changes?cursor=${changesCursorAfter(bucket, "2000-01-01T00:00:00.000Z")}`,
+      /not one this API issued/,
+    ],
+    ["a history cursor for another key", `/buckets/${bucket}/history?key=a&cursor=${historyCursor(bucket, "0".repeat(24), "e#01")}`, /not one this API issued/],
   ])("answers 400 with a JSON error for %s", async (_what, path, message) => {
     const response = await get(path);
     expect(response.status).toBe(400);
