@@ -52,6 +52,15 @@ export function escapeTerminal(text: string): string {
 }
 
 /**
+ * A message of ours that may quote untrusted text (an error naming a key): escaped as
+ * `escapeTerminal` does, but its own line breaks kept, so a multi-line message still reads as
+ * lines. A line break a key brings can only start a line, never act on the terminal.
+ */
+export function escapeTerminalLines(text: string): string {
+  return text.split("\n").map(escapeTerminal).join("\n");
+}
+
+/**
  * A value as one line of JSON for stdout (NDJSON records and JSON documents alike): the same
  * parsed value as `JSON.stringify`'s, with nothing a terminal or a line splitter acts on.
  */

@@ -17,6 +17,7 @@ import { registerIngestions } from "./commands/ingestions.js";
 import { registerStat } from "./commands/stat.js";
 import { EXIT, LookupFailedError, UsageError } from "./errors.js";
 import { guardStdout, StdoutClosedError, stdoutClosed } from "./pipe.js";
+import { escapeTerminalLines } from "./escape.js";
 import { IngestRulesError } from "../ingest/rules.js";
 import { VERSION } from "./version.js";
 import { registerStatus } from "./commands/status.js";
@@ -74,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       error instanceof IngestRulesError
         ? (error as Error).message
         : `${(error as Error).name}: ${(error as Error).message}`;
-    process.stderr.write(`bucket-ledger: ${message}\n`);
+    process.stderr.write(`bucket-ledger: ${escapeTerminalLines(message)}\n`);
     return exitCodeFor(error);
   }
 }

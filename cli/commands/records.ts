@@ -1,6 +1,6 @@
 /** Shared by `ls` and `changes`: stream records, stop at --limit, report where to resume. */
 import type { LedgerRecord } from "../../ledger/index.js";
-import { toJson } from "../escape.js";
+import { escapeTerminalLines, toJson } from "../escape.js";
 import { outputMode, writeLine, type OutputMode } from "../output.js";
 
 export interface RecordListing<T extends LedgerRecord> {
@@ -32,6 +32,6 @@ export async function printRecords<T extends LedgerRecord>(listing: RecordListin
     printed++;
     last = record;
   }
-  if (printed === 0 && !mode.json) process.stderr.write(`${listing.empty}\n`);
+  if (printed === 0 && !mode.json) process.stderr.write(`${escapeTerminalLines(listing.empty)}\n`);
   if (printed === 0) await listing.onEmpty?.();
 }

@@ -220,6 +220,19 @@ describe("on a terminal, untrusted text is escaped", () => {
   });
 });
 
+describe("on a terminal, what the CLI says on stderr is escaped too", () => {
+  it("an unknown bucket's name in the notice, and in an error message", async () => {
+    // Under script(1) stderr shares the terminal, so the output holds both streams.
+    const notice = await runCliOnTerminal(["ls", "\x1b[8mno-such-bucket"], { env });
+    expectSafe(notice.stdout);
+    expect(notice.stdout).toContain("\\e[8mno-such-bucket");
+    const failed = await runCliOnTerminal(["runs", "x", "--drift", "\x1b]0;title\x07run"], { env });
+    expect(failed.code).not.toBe(0);
+    expectSafe(failed.stdout);
+    expect(failed.stdout).toMatch(/bucket-ledger: /);
+  });
+});
+
 describe("piped, every record is one line of JSON with nothing raw", () => {
   it.each([
     ["ls", ["ls", FIRST], HOSTILE_KEYS.length + 2],

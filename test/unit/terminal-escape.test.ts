@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { displayWidth, escapeTerminal, fitDisplay, padEndDisplay, padStartDisplay, toJson } from "../../cli/escape.js";
+import { displayWidth, escapeTerminal, escapeTerminalLines, fitDisplay, padEndDisplay, padStartDisplay, toJson } from "../../cli/escape.js";
 
 /** Anything a terminal acts on, or a line splitter breaks at, or that is no character at all. */
 const RAW_CONTROL = new RegExp(String.raw`[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\p{Cs}`, "u");
@@ -44,6 +44,12 @@ describe("escapeTerminal", () => {
   it("is one to one: different keys never look the same", () => {
     const keys = ["a\\e", "a\x1b", "a\\\\e", "a\\x1b", "a\\u202e", "a\u202e", "a\ud800", "a\\ud800"];
     expect(new Set(keys.map(escapeTerminal)).size).toBe(keys.length);
+  });
+});
+
+describe("escapeTerminalLines", () => {
+  it("keeps a message's line breaks and escapes everything else", () => {
+    expect(escapeTerminalLines("first \x1b[8mkey\nsecond\r\u202e")).toBe("first \\e[8mkey\nsecond\\r\\u202e");
   });
 });
 
