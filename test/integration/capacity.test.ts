@@ -65,7 +65,8 @@ async function putAll(send: (index: number) => Promise<unknown>, count: number):
   return { admitted, throttled };
 }
 
-describe("DynamoDB capacity through the fault proxy", () => {
+// Over a thousand requests a test, each read and written by the model: slow on a shared machine.
+describe("DynamoDB capacity through the fault proxy", { timeout: 120_000 }, () => {
   it("a hot partition takes 1,000 write units a second: 1,000 items under 1 KB, 500 of 1.2 KB", async () => {
     const { tableName, model, clock, documentClient } = await setUp();
     const small = await putAll((index) => documentClient.send(new PutCommand({ TableName: tableName, Item: item(`small-${index}`, 900) })), 1_100);
