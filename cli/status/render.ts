@@ -5,12 +5,19 @@
  */
 import { escapeTerminal, padEndDisplay } from "../escape.js";
 import type { OutputMode } from "../output.js";
-import type { Level, StatusReport } from "./report.js";
+import { STATUS_EXIT, type Level, type StatusReport } from "./report.js";
 
-const MARK: Record<Level, string> = { ok: "✓", warn: "!", bad: "✗" };
-const COLOUR: Record<Level, number> = { ok: 32, warn: 33, bad: 31 };
+const MARK: Record<Level, string> = { ok: "✓", warn: "!", bad: "✗", unreadable: "?" };
+const COLOUR: Record<Level, number> = { ok: 32, warn: 33, bad: 31, unreadable: 33 };
 
 const paint = (mode: OutputMode, level: Level, text: string) => (mode.color ? `\x1b[${COLOUR[level]}m${text}\x1b[39m` : text);
+
+/** The last line when not all is well: what needs attention, and what could not be read. */
+function verdict(report: StatusReport): string {
+  const unread = report.unreadable?.length ? `not readable: ${report.unreadable.map((part) => part.part).join(", ")}` : undefined;
+  if (report.exitCode === STATUS_EXIT.partlyUnread) return `all that could be read is well; ${unread} (exit ${report.exitCode})`;
+  return `needs attention (exit ${report.exitCode})${unread ? `; ${unread}` : ""}`;
+}
 
 export function renderStatus(report: StatusReport, mode: OutputMode): string {
   const lines = [escapeTerminal(`bucket-ledger ${report.version} · table ${report.table}${report.stack ? ` · ${report.stack}` : ""} · ${report.checkedAt}`)];
@@ -25,6 +32,6 @@ export function renderStatus(report: StatusReport, mode: OutputMode): string {
     );
   }
   if (!report.stack) lines.push("(stack not checked: pass --stack <name> or --local for queues and alarms)");
-  lines.push(report.healthy ? paint(mode, "ok", "all well") : paint(mode, "warn", `needs attention (exit ${report.exitCode})`));
+  lines.push(report.healthy ? paint(mode, "ok", "all well") : paint(mode, "warn", verdict(report)));
   return lines.join("\n");
 }

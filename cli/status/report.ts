@@ -1,15 +1,16 @@
 /**
- * Gathers what `status` shows and judges it: every line a finding (ok, warn, bad). The exit
- * code follows: 0 when all is well, 4 when anything needs attention.
+ * Gathers what `status` shows and judges it: every line a finding (ok, warn, bad, or unreadable:
+ * a part of the stack the caller may not read). The exit code follows: 0 when all is well, 4
+ * when anything read needs attention, 5 when all that was read is well but a part was not read.
  */
 import type { Ledger } from "../../ledger/index.js";
 import type { RunStore } from "../../reconcile/run-store.js";
 import { VERSION } from "../version.js";
 import { bucketNames, isRunning, readBucketStatus, type BucketStatus } from "./bucket-status.js";
 import { STATUS_DEFAULTS } from "./defaults.js";
-import type { AlarmState, QueueHealth, QueueRole, StackProbe } from "./stack-probe.js";
+import { QUEUE_TOPIC, type AlarmState, type QueueHealth, type StackProbe, type Unreadable } from "./stack-probe.js";
 
-export type Level = "ok" | "warn" | "bad";
+export type Level = "ok" | "warn" | "bad" | "unreadable";
 
 export interface Finding {
   level: Level;
@@ -27,21 +28,19 @@ export interface StatusReport {
   /** `stack <name>`, `the local stack`, or absent with `--table` alone. */
   stack?: string;
   healthy: boolean;
-  exitCode: 0 | 4;
+  exitCode: (typeof STATUS_EXIT)[keyof typeof STATUS_EXIT];
   buckets: BucketStatus[];
+  /** The queues that could be read. */
   queues?: QueueHealth[];
+  /** Absent when they could not be read. */
   alarms?: AlarmState[];
+  /** With a stack: the parts of it that could not be read (empty when all could). */
+  unreadable?: Unreadable[];
   findings: Finding[];
 }
 
-export const STATUS_EXIT = { healthy: 0, attention: 4 } as const;
-
-const QUEUE_TOPIC: Record<QueueRole, string> = {
-  events: "event queue",
-  eventDeadLetter: "event DLQ",
-  taskDeadLetter: "task DLQ",
-  ingestDeadLetter: "ingest DLQ",
-};
+/** Beside cli/errors.ts's `EXIT` (1 could not read the ledger at all, 2 usage, 3 refused). */
+export const STATUS_EXIT = { healthy: 0, attention: 4, partlyUnread: 5 } as const;
 
 const hoursSince = (iso: string, now: Date) => (now.getTime() - new Date(iso).getTime()) / 3_600_000;
 
@@ -115,6 +114,13 @@ function queueFindings(queues: QueueHealth[]): Finding[] {
   });
 }
 
+const unreadableFinding = (part: Unreadable): Finding => ({
+  level: "unreadable",
+  subject: "stack",
+  topic: part.part,
+  text: `not readable (${part.error} on ${part.action})`,
+});
+
 function alarmFindings(alarms: AlarmState[]): Finding[] {
   if (alarms.length === 0) return [{ level: "ok", subject: "stack", topic: "alarms", text: "none in ALARM" }];
   return alarms.map((alarm) => ({ level: "bad", subject: "stack", topic: "alarm", text: `${alarm.name} in ALARM${alarm.reason ? `: ${alarm.reason}` : ""}` }));
@@ -137,23 +143,28 @@ export async function collectStatus(options: CollectOptions): Promise<StatusRepo
     options.stack?.probe.queues(),
     options.stack?.probe.alarms(),
   ]);
+  const unreadable = [...(queues?.unreadable ?? []), ...(alarms?.unreadable ?? [])];
   const findings = [
     ...buckets.flatMap((status) => bucketFindings(status, now)),
-    ...(queues ? queueFindings(queues) : []),
-    ...(alarms ? alarmFindings(alarms) : []),
+    ...(queues ? queueFindings(queues.read) : []),
+    ...unreadable.map(unreadableFinding),
+    ...(alarms?.read ? alarmFindings(alarms.read) : []),
   ];
   if (names.length === 0) findings.push({ level: "warn", subject: "ledger", topic: "buckets", text: "no buckets recorded yet" });
   const healthy = findings.every((finding) => finding.level === "ok");
+  const attention = findings.some((finding) => finding.level === "warn" || finding.level === "bad");
   return {
     version: VERSION,
     checkedAt: now.toISOString(),
     table: options.ledger.tableName,
     ...(options.stack && { stack: options.stack.name }),
     healthy,
-    exitCode: healthy ? STATUS_EXIT.healthy : STATUS_EXIT.attention,
+    // What was read and needs attention comes first: a part left unread cannot make it well.
+    exitCode: attention ? STATUS_EXIT.attention : unreadable.length > 0 ? STATUS_EXIT.partlyUnread : STATUS_EXIT.healthy,
     buckets,
-    ...(queues && { queues }),
-    ...(alarms && { alarms }),
+    ...(queues && { queues: queues.read }),
+    ...(alarms?.read && { alarms: alarms.read }),
+    ...(options.stack && { unreadable }),
     findings,
   };
 }

@@ -7,6 +7,10 @@
  *   and DescribeAlarms for the stack's alarms (the `alarmNames` output).
  * - With `--local`: the same depths from the emulator; no CloudWatch, so no lag, and the alarms
  *   the stack would raise are judged from the queues they watch (a DLQ with messages).
+ *
+ * An operator may be allowed to read some of this and not the rest (a role without CloudWatch,
+ * or without one queue): each part that cannot be read is named with the action it needed and
+ * the error it got, and the rest is still read.
  */
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { queueDepth } from "../../local/queues.js";
@@ -30,67 +34,128 @@ export interface AlarmState {
   reason?: string;
 }
 
-export interface StackProbe {
-  queues(): Promise<QueueHealth[]>;
-  /** Alarms in ALARM state. */
-  alarms(): Promise<AlarmState[]>;
+/** A part of the stack that could not be read: the IAM action it needs, and AWS's error code (or the network's). */
+export interface Unreadable {
+  /** As `status` names the part: `event queue`, `event queue lag`, `alarms`... */
+  part: string;
+  action: string;
+  error: string;
 }
+
+/** What a probe could read, and the parts it could not. */
+export interface Reading<T> {
+  read: T;
+  unreadable: Unreadable[];
+}
+
+export interface StackProbe {
+  queues(): Promise<Reading<QueueHealth[]>>;
+  /** Alarms in ALARM state; undefined when they could not be read. */
+  alarms(): Promise<Reading<AlarmState[] | undefined>>;
+}
+
+/** How `status` names each queue. */
+export const QUEUE_TOPIC: Record<QueueRole, string> = {
+  events: "event queue",
+  eventDeadLetter: "event DLQ",
+  taskDeadLetter: "task DLQ",
+  ingestDeadLetter: "ingest DLQ",
+};
 
 const MAX_ALARM_NAMES = 100;
 
-async function depths(ops: Operations): Promise<QueueHealth[]> {
-  const entries = Object.entries(ops.queues) as [QueueRole, string][];
-  return Promise.all(
-    entries.map(async ([role, url]) => {
-      const depth = await queueDepth(ops.sqs, url);
-      return { role, url, visible: depth.visible + depth.delayed, inFlight: depth.inFlight };
-    }),
-  );
+const queueNameOf = (url: string) => url.slice(url.lastIndexOf("/") + 1);
+
+/**
+ * The error as the operator can act on it: a service's refusal by its code (`AccessDenied`,
+ * `AccessDeniedException`, `ThrottlingException`), a network failure by Node's system code
+ * (`ECONNREFUSED`, `ENOTFOUND`).
+ */
+export function errorCodeOf(error: unknown): string {
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  if (typeof code === "string") return code;
+  return typeof name === "string" ? name : String(error);
 }
 
-const queueNameOf = (url: string) => url.slice(url.lastIndexOf("/") + 1);
+/** Runs one read; a failure becomes the part's `Unreadable` instead of failing the whole status. */
+async function attempt<T>(part: string, action: string, read: () => Promise<T>): Promise<{ value: T } | { unreadable: Unreadable }> {
+  try {
+    return { value: await read() };
+  } catch (error) {
+    return { unreadable: { part, action, error: errorCodeOf(error) } };
+  }
+}
+
+/** Each queue's depth (sqs:GetQueueAttributes), each read on its own: a policy may allow some queues and not others. */
+async function depths(ops: Operations): Promise<Reading<QueueHealth[]>> {
+  const entries = Object.entries(ops.queues) as [QueueRole, string][];
+  const attempts = await Promise.all(
+    entries.map(([role, url]) =>
+      attempt(QUEUE_TOPIC[role], "sqs:GetQueueAttributes", async (): Promise<QueueHealth> => {
+        const depth = await queueDepth(ops.sqs, url);
+        return { role, url, visible: depth.visible + depth.delayed, inFlight: depth.inFlight };
+      }),
+    ),
+  );
+  return {
+    read: attempts.flatMap((result) => ("value" in result ? [result.value] : [])),
+    unreadable: attempts.flatMap((result) => ("unreadable" in result ? [result.unreadable] : [])),
+  };
+}
+
+/** The event queue's oldest message age from CloudWatch (undefined when it has no datapoint yet). */
+async function oldestAge(cloudwatch: CloudWatchClient, eventQueueUrl: string): Promise<number | undefined> {
+  const end = new Date();
+  const { MetricDataResults = [] } = await cloudwatch.send(
+    new GetMetricDataCommand({
+      StartTime: new Date(end.getTime() - 10 * 60_000),
+      EndTime: end,
+      ScanBy: "TimestampDescending",
+      MetricDataQueries: [
+        {
+          Id: "age",
+          MetricStat: {
+            Metric: {
+              Namespace: "AWS/SQS",
+              MetricName: "ApproximateAgeOfOldestMessage",
+              Dimensions: [{ Name: "QueueName", Value: queueNameOf(eventQueueUrl) }],
+            },
+            Period: 60,
+            Stat: "Maximum",
+          },
+        },
+      ],
+    }),
+  );
+  return MetricDataResults[0]?.Values?.[0];
+}
 
 export function awsStackProbe(ops: Operations, cloudwatch: CloudWatchClient = withoutSdkLogger(new CloudWatchClient({}))): StackProbe {
   return {
     async queues() {
-      const queues = await depths(ops);
-      const events = queues.find((queue) => queue.role === "events");
-      if (events) {
-        const end = new Date();
-        const { MetricDataResults = [] } = await cloudwatch.send(
-          new GetMetricDataCommand({
-            StartTime: new Date(end.getTime() - 10 * 60_000),
-            EndTime: end,
-            ScanBy: "TimestampDescending",
-            MetricDataQueries: [
-              {
-                Id: "age",
-                MetricStat: {
-                  Metric: {
-                    Namespace: "AWS/SQS",
-                    MetricName: "ApproximateAgeOfOldestMessage",
-                    Dimensions: [{ Name: "QueueName", Value: queueNameOf(events.url) }],
-                  },
-                  Period: 60,
-                  Stat: "Maximum",
-                },
-              },
-            ],
-          }),
-        );
-        const newest = MetricDataResults[0]?.Values?.[0];
-        if (newest !== undefined) events.oldestAgeSeconds = newest;
-      }
-      return queues;
+      const eventQueueUrl = ops.queues.events;
+      // The lag is CloudWatch's, not the queue's: read beside the depths, whichever fails.
+      const [queues, age] = await Promise.all([
+        depths(ops),
+        eventQueueUrl === undefined ? undefined : attempt(`${QUEUE_TOPIC.events} lag`, "cloudwatch:GetMetricData", () => oldestAge(cloudwatch, eventQueueUrl)),
+      ]);
+      const events = queues.read.find((queue) => queue.role === "events");
+      if (events && age && "value" in age && age.value !== undefined) events.oldestAgeSeconds = age.value;
+      return { read: queues.read, unreadable: [...queues.unreadable, ...(age && "unreadable" in age ? [age.unreadable] : [])] };
     },
     async alarms() {
-      if (ops.alarmNames.length === 0) return [];
-      const { MetricAlarms = [] } = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: ops.alarmNames.slice(0, MAX_ALARM_NAMES) }));
-      return MetricAlarms.filter((alarm) => alarm.StateValue === "ALARM").map((alarm) => ({
+      if (ops.alarmNames.length === 0) return { read: [], unreadable: [] };
+      const described = await attempt("alarms", "cloudwatch:DescribeAlarms", () =>
+        cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: ops.alarmNames.slice(0, MAX_ALARM_NAMES) })),
+      );
+      if ("unreadable" in described) return { read: undefined, unreadable: [described.unreadable] };
+      const { MetricAlarms = [] } = described.value;
+      const alarms = MetricAlarms.filter((alarm) => alarm.StateValue === "ALARM").map((alarm) => ({
         name: alarm.AlarmName ?? "?",
         state: "ALARM",
         ...(alarm.StateReason !== undefined && { reason: alarm.StateReason }),
       }));
+      return { read: alarms, unreadable: [] };
     },
   };
 }
@@ -104,15 +169,21 @@ const LOCAL_ALARMS: Partial<Record<QueueRole, string>> = {
 
 export function localStackProbe(ops: Operations): StackProbe {
   // The alarms are judged from the same depths the queue lines show: one read of each queue.
-  let read: Promise<QueueHealth[]> | undefined;
+  let read: Promise<Reading<QueueHealth[]>> | undefined;
   const queues = () => (read ??= depths(ops));
   return {
     queues,
     async alarms() {
-      return (await queues()).flatMap((queue) => {
+      const { read: readable, unreadable } = await queues();
+      const watched = new Set((Object.keys(LOCAL_ALARMS) as QueueRole[]).map((role) => QUEUE_TOPIC[role]));
+      // An alarm watching a queue that could not be read cannot be judged.
+      const blind = unreadable.find((part) => watched.has(part.part));
+      if (blind) return { read: undefined, unreadable: [{ ...blind, part: "alarms" }] };
+      const alarms = readable.flatMap((queue) => {
         const name = LOCAL_ALARMS[queue.role];
         return name && queue.visible > 0 ? [{ name, state: "ALARM", reason: `${queue.visible} messages in ${queueNameOf(queue.url)}` }] : [];
       });
+      return { read: alarms, unreadable: [] };
     },
   };
 }

@@ -1,14 +1,17 @@
 /**
  * The operator's view against the local stack: `status` healthy, with a message parked in the
  * DLQ, after a failed reconciliation, and (with --stack's CloudWatch answer stood in for) with
- * alarms; `buckets`; and an unknown bucket named on stderr.
+ * alarms, and with CloudWatch or SQS refusing or unreachable; `buckets`; and an unknown bucket
+ * named on stderr.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { PurgeQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { PurgeQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
@@ -19,6 +22,8 @@ import { RunStore } from "../../reconcile/run-store.js";
 import { zeroCounts, type RunRecord } from "../../reconcile/run-model.js";
 import { collectStatus, type StatusReport } from "../../cli/status/report.js";
 import { awsStackProbe } from "../../cli/status/stack-probe.js";
+import { renderStatus } from "../../cli/status/render.js";
+import { startDenyingEndpoint } from "../support/denying-endpoint.js";
 import type { Operations } from "../../cli/ledger-target.js";
 import { ndjson, runCli, runCliIntoClosedPipe, runCliOnTerminal } from "../support/cli.js";
 
@@ -49,6 +54,31 @@ const status = async (...args: string[]) => {
   const result = await runCli(["status", "--local", ...args], { cwd: workdir });
   return { ...result, report: JSON.parse(result.stdout) as StatusReport };
 };
+
+const awsClientOptions = { region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "y" }, maxAttempts: 1 } as const;
+
+/** `status --stack` over the local stack's table and queues, with SQS and CloudWatch at the endpoints given. */
+async function stackStatus(clients: { sqs: SQSClient; cloudwatch: string }): Promise<StatusReport> {
+  const ops: Operations = {
+    where: "stack",
+    name: "stack prod",
+    sqs: clients.sqs,
+    queues: { events: stack.info.queueUrl, eventDeadLetter: stack.info.deadLetterQueueUrl },
+    alarmNames: ["prod-drift", "prod-dlq"],
+    buckets: [bucket],
+  };
+  const cloudwatch = new CloudWatchClient({ ...awsClientOptions, endpoint: clients.cloudwatch });
+  return collectStatus({ ledger: stack.ledger, runs, buckets: ops.buckets, stack: { name: ops.name, probe: awsStackProbe(ops, cloudwatch) } });
+}
+
+/** A loopback port nothing listens on: a network failure, as an unreachable endpoint gives. */
+async function closedPort(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
 
 describe("status", () => {
   it("is healthy after a run: exit 0, one JSON document when piped, each bucket's counts from its last run", async () => {
@@ -83,6 +113,50 @@ describe("status", () => {
     const plain = await runCliOnTerminal(["status", "--local"], { cwd: workdir, env: { NO_COLOR: "1" } });
     expect(plain.stdout).not.toContain("\x1b[");
     expect(plain.stdout).toMatch(/^all well$/m);
+  });
+
+  it("with --stack and CloudWatch refused (AccessDenied), reports what it could read, names what it could not, and exits 5", async () => {
+    const denying = await startDenyingEndpoint();
+    try {
+      const report = await stackStatus({ sqs: stack.clients.sqs, cloudwatch: denying.endpoint });
+      expect(denying.targets.sort()).toEqual(["GraniteServiceVersion20100801.DescribeAlarms", "GraniteServiceVersion20100801.GetMetricData"]);
+      // The buckets and the queues were readable, and are all there.
+      expect(report.buckets.find((entry) => entry.bucket === bucket)?.objects).toMatchObject({ count: 3 });
+      expect(report.queues?.map((queue) => queue.role).sort()).toEqual(["eventDeadLetter", "events"]);
+      expect(report.findings).toContainEqual({ level: "ok", subject: "stack", topic: "event DLQ", text: "empty" });
+      expect(report.unreadable).toEqual([
+        { part: "event queue lag", action: "cloudwatch:GetMetricData", error: "AccessDenied" },
+        { part: "alarms", action: "cloudwatch:DescribeAlarms", error: "AccessDenied" },
+      ]);
+      expect(report).toMatchObject({ healthy: false, exitCode: 5 });
+      expect(report).not.toHaveProperty("alarms");
+      const screen = renderStatus(report, { json: false, color: false });
+      expect(screen).toMatch(/^ {2}\? alarms\s+not readable \(AccessDenied on cloudwatch:DescribeAlarms\)$/m);
+      expect(screen).toMatch(/^ {2}\? event queue lag\s+not readable \(AccessDenied on cloudwatch:GetMetricData\)$/m);
+      expect(screen).toMatch(/^ {2}✓ event queue\s+0 waiting, 0 in flight/m);
+      expect(screen.split("\n").at(-1)).toBe("all that could be read is well; not readable: event queue lag, alarms (exit 5)");
+    } finally {
+      await denying.stop();
+    }
+  });
+
+  it("with SQS refused and CloudWatch unreachable, still reports every bucket, each queue named as not readable", async () => {
+    const denying = await startDenyingEndpoint();
+    const closed = await closedPort();
+    try {
+      const report = await stackStatus({ sqs: new SQSClient({ ...awsClientOptions, endpoint: denying.endpoint }), cloudwatch: closed });
+      expect(report.buckets.map((entry) => entry.bucket)).toEqual(expect.arrayContaining([bucket, quiet, drifting, many]));
+      expect(report.queues).toEqual([]);
+      expect(report.findings.filter((finding) => finding.subject === "stack")).toEqual([
+        { level: "unreadable", subject: "stack", topic: "event queue", text: "not readable (AccessDenied on sqs:GetQueueAttributes)" },
+        { level: "unreadable", subject: "stack", topic: "event DLQ", text: "not readable (AccessDenied on sqs:GetQueueAttributes)" },
+        { level: "unreadable", subject: "stack", topic: "event queue lag", text: "not readable (ECONNREFUSED on cloudwatch:GetMetricData)" },
+        { level: "unreadable", subject: "stack", topic: "alarms", text: "not readable (ECONNREFUSED on cloudwatch:DescribeAlarms)" },
+      ]);
+      expect(report.exitCode).toBe(5);
+    } finally {
+      await denying.stop();
+    }
   });
 
   it("needs attention (exit 4) with a message parked in the DLQ, naming the queue and the alarm it raises", async () => {
@@ -173,6 +247,18 @@ describe("status", () => {
     expect(report.findings).toContainEqual(
       expect.objectContaining({ level: "warn", topic: "event queue", text: expect.stringMatching(/oldest message 900 s old/) }),
     );
+  });
+  it("needs attention (exit 4) when what it read needs it, even with parts unread, and names those on the last line", async () => {
+    const denying = await startDenyingEndpoint();
+    try {
+      // The failed run written above is still the quiet bucket's last.
+      const report = await stackStatus({ sqs: stack.clients.sqs, cloudwatch: denying.endpoint });
+      expect(report.exitCode).toBe(4);
+      expect(report.findings).toContainEqual(expect.objectContaining({ subject: quiet, level: "bad", topic: "reconciliation" }));
+      expect(renderStatus(report, { json: false, color: false }).split("\n").at(-1)).toBe("needs attention (exit 4); not readable: event queue lag, alarms");
+    } finally {
+      await denying.stop();
+    }
   });
 });
 
