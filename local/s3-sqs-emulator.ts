@@ -37,7 +37,7 @@ export type S3CommitListener = (commit: S3Commit) => void;
 
 /** The part of fauxqs's fastify app we use. */
 interface FauxqsApp {
-  listen(options: { port: number; host: string }): Promise<string>;
+  listen(options: { path: string }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -73,9 +73,9 @@ export function isSqsRequest(request: IncomingMessage): boolean {
   return request.method === "POST" && form && (path === "/" || /^\/\d{12}\/[^/]+$/.test(path));
 }
 
-function passThrough(request: IncomingMessage, response: ServerResponse, port: number): void {
+function passThrough(request: IncomingMessage, response: ServerResponse, socketPath: string): void {
   // The Host header is kept: fauxqs builds queue URLs from it, and they must name this endpoint.
-  const upstream = httpRequest({ host: "127.0.0.1", port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+  const upstream = httpRequest({ socketPath, method: request.method, path: request.url, headers: request.headers }, (answer) => {
     response.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(response);
   });
@@ -122,8 +122,11 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
   // AWS queue URL always names a reachable endpoint.
   sqsStore.host = "";
   const sqs = fauxqs.buildApp({ logger: false, defaultRegion: options.region, stores: { sqsStore } });
-  const sqsAddress = new URL(await sqs.listen({ port: 0, host: "127.0.0.1" }));
-  const sqsPort = Number(sqsAddress.port);
+  // On a socket only this user can reach, not a TCP port: every request comes through the
+  // endpoint below and its Host and Origin checks, none straight to fauxqs (which checks neither).
+  const socketDirectory = await mkdtemp(join(tmpdir(), "bucket-ledger-sqs-"));
+  const sqsSocket = join(socketDirectory, "sqs.sock");
+  await sqs.listen({ path: sqsSocket });
 
   const s3 = createS3Handler(store);
   const server = createServer((request, response) => {
@@ -133,7 +136,7 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
       const body = new S3Error(403, "AccessDenied", refusal).toXml((request.url ?? "/").split("?")[0]!, randomUUID());
       response.writeHead(403, { "content-type": "application/xml", "content-length": String(Buffer.byteLength(body)), connection: "close" });
       response.end(body);
-    } else if (isSqsRequest(request)) passThrough(request, response, sqsPort);
+    } else if (isSqsRequest(request)) passThrough(request, response, sqsSocket);
     else void s3(request, response);
   });
   // Large uploads take long: Node's default request timeout (5 minutes) would cut them off.
@@ -152,6 +155,7 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
     });
   } catch (error) {
     await sqs.close();
+    await rm(socketDirectory, { recursive: true, force: true });
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -167,6 +171,7 @@ export async function startS3SqsEmulator(options: S3SqsEmulatorOptions): Promise
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sqs.close();
+      await rm(socketDirectory, { recursive: true, force: true });
       if (temporary) await rm(temporary, { recursive: true, force: true });
     },
   };

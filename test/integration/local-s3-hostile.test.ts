@@ -5,7 +5,7 @@
  * fetch encode or normalise what an attacker would not.
  */
 import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
@@ -58,6 +58,28 @@ function send(method: string, path: string, options: { headers?: Record<string, 
     request.on("error", reject);
     request.end(options.body);
   });
+}
+
+/** The TCP ports this process listens on, from Linux's /proc (the test worker runs this file's emulator alone). */
+function listeningTcpPorts(): number[] {
+  const sockets = new Set<string>();
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+      if (inode) sockets.add(inode);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // State 0A is LISTEN; field 9 is the socket's inode.
+      if (fields[3] === "0A" && sockets.has(fields[9]!)) ports.push(Number.parseInt(fields[1]!.split(":")[1]!, 16));
+    }
+  }
+  return ports;
 }
 
 const codeOf = (answer: Answer) => /<Code>([^<]*)<\/Code>/.exec(answer.text)?.[1];
@@ -132,6 +154,10 @@ describe("the local endpoint serves local clients only", () => {
     expect([rebound.status, codeOf(rebound)]).toEqual([403, "AccessDenied"]);
     for (const host of ["127.0.0.1:4566", "localhost", "LOCALHOST:1", "[::1]:4566"])
       expect([host, (await send("GET", `/${bucket}`, { headers: { host } })).status]).toEqual([host, 200]);
+  });
+
+  it("listens on its one endpoint and no other TCP port (SQS sits behind it on a socket file, not reachable around its checks)", () => {
+    expect(listeningTcpPorts()).toEqual([Number(new URL(emulator.endpoint).port)]);
   });
 
   it("refuses any request carrying an Origin header, as a web page's would", async () => {
