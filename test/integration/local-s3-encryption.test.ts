@@ -243,6 +243,19 @@ describe("SSE-C", () => {
     expect(await head(plain, "customer-copy.txt")).toMatchObject({ ServerSideEncryption: "AES256" });
   });
 
+  it("takes the parts of an SSE-C multipart upload only with the upload's key", async () => {
+    const Key = "customer-multipart.bin";
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: plain, Key, ...customer }));
+    expect(await failure(s3.send(new UploadPartCommand({ Bucket: plain, Key, UploadId, PartNumber: 1, Body: "part" })))).toMatchObject({ status: 400 });
+    expect(await failure(s3.send(new UploadPartCommand({ Bucket: plain, Key, UploadId, PartNumber: 1, Body: "part", ...other })))).toMatchObject({
+      status: 400,
+    });
+    const part = await s3.send(new UploadPartCommand({ Bucket: plain, Key, UploadId, PartNumber: 1, Body: "part", ...customer }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: plain, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] } }));
+    expect(await failure(head(plain, Key))).toMatchObject({ status: 400 });
+    expect(await head(plain, Key, customer)).toMatchObject({ SSECustomerKeyMD5: customer.SSECustomerKeyMD5 });
+  });
+
   it("refuses SSE-C headers on an object that is not SSE-C, and a key whose MD5 is not the one given", async () => {
     expect(await failure(head(plain, "plain.txt", customer))).toMatchObject({ status: 400 });
     // Sent raw: the SDK computes the MD5 itself.
