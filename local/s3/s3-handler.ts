@@ -293,8 +293,9 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
       const replace = (header(request, "x-amz-metadata-directive") ?? "COPY").toUpperCase() === "REPLACE";
       const source = copySource(request);
       assertReadable(store.head(source.bucket, source.key).encryption, request.headers, "x-amz-copy-source-");
-      // The copy is encrypted as the request says, else by the destination bucket's default; not as its source
-      // (CopyObject API reference, "Server-side encryption").
+      // "When copying an object, if you don't specify encryption information in your copy request, the
+      // encryption setting of the target object is set to the default encryption configuration of the
+      // destination bucket" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, x-amz-server-side-encryption).
       const encryption = encryptionOfWrite(request.headers, store.bucketEncryption(bucket));
       const object = await store.copy(source, bucket, key, { encryption, ...(replace && { replace: { contentType, userMetadata: userMetadataOf(request) } }) });
       return {
