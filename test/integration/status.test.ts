@@ -21,7 +21,7 @@ import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { RunStore } from "../../reconcile/run-store.js";
 import { zeroCounts, type RunRecord } from "../../reconcile/run-model.js";
 import { collectStatus, type StatusReport } from "../../cli/status/report.js";
-import { awsStackProbe } from "../../cli/status/stack-probe.js";
+import { awsStackProbe, localStackProbe } from "../../cli/status/stack-probe.js";
 import { renderStatus } from "../../cli/status/render.js";
 import { startDenyingEndpoint } from "../support/denying-endpoint.js";
 import type { Operations } from "../../cli/ledger-target.js";
@@ -152,6 +152,31 @@ describe("status", () => {
         { level: "unreadable", subject: "stack", topic: "event DLQ", text: "not readable (AccessDenied on sqs:GetQueueAttributes)" },
         { level: "unreadable", subject: "stack", topic: "event queue lag", text: "not readable (ECONNREFUSED on cloudwatch:GetMetricData)" },
         { level: "unreadable", subject: "stack", topic: "alarms", text: "not readable (ECONNREFUSED on cloudwatch:DescribeAlarms)" },
+      ]);
+      expect(report.exitCode).toBe(5);
+    } finally {
+      await denying.stop();
+    }
+  });
+
+  it("with --local and SQS refused, cannot judge the alarms the queues raise, and says so", async () => {
+    const denying = await startDenyingEndpoint();
+    try {
+      const ops: Operations = {
+        where: "local",
+        name: "the local stack",
+        sqs: new SQSClient({ ...awsClientOptions, endpoint: denying.endpoint }),
+        queues: { events: stack.info.queueUrl, eventDeadLetter: stack.info.deadLetterQueueUrl },
+        alarmNames: [],
+        buckets: [bucket],
+      };
+      const report = await collectStatus({ ledger: stack.ledger, runs, buckets: ops.buckets, stack: { name: ops.name, probe: localStackProbe(ops) } });
+      // One read of each queue, for the queue lines and the alarms alike.
+      expect(denying.targets).toEqual(["AmazonSQS.GetQueueAttributes", "AmazonSQS.GetQueueAttributes"]);
+      expect(report.unreadable).toEqual([
+        { part: "event queue", action: "sqs:GetQueueAttributes", error: "AccessDenied" },
+        { part: "event DLQ", action: "sqs:GetQueueAttributes", error: "AccessDenied" },
+        { part: "alarms", action: "sqs:GetQueueAttributes", error: "AccessDenied" },
       ]);
       expect(report.exitCode).toBe(5);
     } finally {
