@@ -34,6 +34,7 @@ import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { createLocalClients } from "../local/stack.js";
 import { startEmulatorProcess } from "./emulator.js";
 import { median, pairedRounds } from "./stats.js";
+import { CapacityModel } from "../local/capacity-model.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { localCredentials } from "../local/credentials.js";
@@ -197,8 +198,11 @@ export async function benchIngest(log: (line: string) => void) {
       ["local", 0],
     ] as const) {
       proxy.addLatency(latency);
+      // The aws profile takes no more from a partition than DynamoDB gives (local/capacity-model.ts).
+      proxy.useCapacity(profile === "aws" ? new CapacityModel() : undefined);
       log(`  profile ${profile}: ${latency} ms per DynamoDB request`);
       const rounds = await pairedRounds(variants, ROUNDS);
+      proxy.useCapacity(undefined);
       profiles[profile] = {
         latency_ms: latency,
         ours_per_s: Math.round(median(rounds.map((r) => r.ours))),
@@ -227,6 +231,117 @@ export async function benchIngest(log: (line: string) => void) {
     return { rows: ROWS, rounds: ROUNDS, concurrency: CONCURRENCY, profiles, rss_rows: [smallRows, largeRows], rss_runs: RSS_RUNS, memory };
   } finally {
     for (const client of Object.values(clients)) client.destroy();
+    await Promise.allSettled([proxy.stop(), dynamodb.stop(), aws.stop()]);
+  }
+}
+
+const LAYOUT_ROWS = Number(process.env.INGEST_LAYOUT_ROWS ?? 50_000);
+const LAYOUT_ROUNDS = Number(process.env.INGEST_LAYOUT_ROUNDS ?? 2);
+
+interface LayoutRun {
+  rows_per_s: number;
+  written: number;
+  rejected: number;
+  seconds: number;
+}
+
+/**
+ * One large file under the aws profile (8 ms a request, DynamoDB's partition limits through the
+ * capacity model), the source index sharded (ingest/row-table.ts) beside the layout before it
+ * (every row of a file under one index partition), in paired rounds: a first ingestion of the
+ * file, then a new version of it (every row moves its index entry). Rows/s counts rows written;
+ * under the old layout the writer gives up on rows still throttled after 8 attempts, and those
+ * are counted apart.
+ */
+export async function benchIngestLayouts(log: (line: string) => void) {
+  const [dynamodb, aws] = await Promise.all([startDynamoDbLocal(), startEmulatorProcess()]);
+  const proxy = await FaultInjectingProxy.start(dynamodb.endpoint);
+  const clients = createLocalClients({ s3: aws.endpoint, sqs: aws.endpoint, dynamodb: dynamodb.endpoint });
+  const documentClient = createDocumentClient(dynamoDbClient(proxy.endpoint));
+  // The ledger and the ingestion records go straight to DynamoDB Local: only the row table is measured.
+  const ledgerClient = createDocumentClient(dynamoDbClient(dynamodb.endpoint));
+  try {
+    log(`  preparing a CSV of ${LAYOUT_ROWS} rows in two versions...`);
+    await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const versions = [offersCsv(LAYOUT_ROWS), offersCsv(LAYOUT_ROWS).replace(/,(\d+(?:\.\d+)?)$/gm, (_, price: string) => `,${Number(price) + 1}`)];
+    const ledgerTable = `bench-ledger-${randomUUID()}`;
+    await clients.dynamodb.send(new CreateTableCommand(createTableInput(ledgerTable)));
+    const ledger = new Ledger({ tableName: ledgerTable, documentClient: ledgerClient });
+    let sequencer = 0;
+    const upload = async (csv: string) => {
+      const put = await clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: KEY, Body: csv }));
+      const state = { size: Buffer.byteLength(csv), etag: put.ETag!.replaceAll('"', ""), lastModified: new Date().toISOString() };
+      await ledger.apply({
+        kind: "upsert",
+        bucket: BUCKET,
+        key: KEY,
+        sequencer: String(++sequencer).padStart(8, "0"),
+        eventTime: state.lastModified,
+        eventName: "ObjectCreated:Put",
+        state,
+      });
+      return ingestVersionOf(state);
+    };
+    proxy.addLatency(AWS_LATENCY_MS);
+
+    const layout = (sourceLayout: "sharded" | "unsharded") => async () => {
+      const table = `bench-rows-${randomUUID()}`;
+      const rule = offersRule(BUCKET, table);
+      await clients.dynamodb.send(new CreateTableCommand(createRowTableInput(rule, table)));
+      await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: table });
+      proxy.useCapacity(new CapacityModel());
+      const store = new IngestionStore(ledgerClient, ledgerTable, 86_400);
+      const ingester = new Ingester({ s3: clients.s3, documentClient, ledger, store, rules: [rule], writeConcurrency: CONCURRENCY, sourceLayout });
+      const runs: LayoutRun[] = [];
+      try {
+        for (const csv of versions) {
+          const version = await upload(csv);
+          const started = process.hrtime.bigint();
+          const outcome = await ingester.run(
+            { kind: "ingest", bucket: BUCKET, key: KEY, version, cause: "operator", again: true },
+            { remainingMs: () => Infinity, marginMs: 0 },
+          );
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          if (outcome.outcome !== "finished") throw new Error(`benchmark ingestion did not finish: ${JSON.stringify(outcome)}`);
+          const { rowsWritten, rowsRejected } = outcome.record;
+          runs.push({ rows_per_s: Math.round(rowsWritten / seconds), written: rowsWritten, rejected: rowsRejected, seconds: Number(seconds.toFixed(1)) });
+          log(
+            `  ${sourceLayout}, ${runs.length === 1 ? "first ingestion" : "new version"}: ${rowsWritten} rows written (${rowsRejected} given up) in ${seconds.toFixed(1)} s = ${runs.at(-1)!.rows_per_s} rows/s`,
+          );
+        }
+      } finally {
+        proxy.useCapacity(undefined);
+        await ledgerClient.send(new BatchWriteCommand({ RequestItems: { [ledgerTable]: [{ DeleteRequest: { Key: { pk: `ingest#${BUCKET}`, sk: KEY } } }] } }));
+        await clients.dynamodb.send(new DeleteTableCommand({ TableName: table }));
+      }
+      return runs;
+    };
+    const results: Record<"sharded" | "unsharded", LayoutRun[]>[] = [];
+    for (let round = 0; round < LAYOUT_ROUNDS; round++) {
+      const order = round % 2 === 0 ? (["sharded", "unsharded"] as const) : (["unsharded", "sharded"] as const);
+      const result = {} as Record<"sharded" | "unsharded", LayoutRun[]>;
+      for (const name of order) result[name] = await layout(name)();
+      results.push(result);
+    }
+    const phase = (index: 0 | 1) => ({
+      sharded_per_s: median(results.map((round) => round.sharded[index]!.rows_per_s)),
+      unsharded_per_s: median(results.map((round) => round.unsharded[index]!.rows_per_s)),
+      unsharded_given_up: results.map((round) => round.unsharded[index]!.rejected),
+      sharded_given_up: results.map((round) => round.sharded[index]!.rejected),
+      sharded_vs_unsharded: Number(median(results.map((round) => round.sharded[index]!.rows_per_s / round.unsharded[index]!.rows_per_s)).toFixed(2)),
+      per_round: results.map((round) => Number((round.sharded[index]!.rows_per_s / round.unsharded[index]!.rows_per_s).toFixed(2))),
+    });
+    return {
+      rows: LAYOUT_ROWS,
+      rounds: LAYOUT_ROUNDS,
+      latency_ms: AWS_LATENCY_MS,
+      capacity_model: true,
+      first_ingestion: phase(0),
+      new_version: phase(1),
+      runs: results,
+    };
+  } finally {
+    for (const client of [...Object.values(clients), documentClient, ledgerClient]) client.destroy();
     await Promise.allSettled([proxy.stop(), dynamodb.stop(), aws.stop()]);
   }
 }

@@ -1,6 +1,6 @@
 /** `npm run bench`: runs the benchmarks and writes bench/results/<name>.json. */
 import { mkdir, writeFile } from "node:fs/promises";
-import { benchIngest } from "./ingest.js";
+import { benchIngest, benchIngestLayouts } from "./ingest.js";
 import { benchQuery } from "./query.js";
 import { benchReconcile } from "./reconcile.js";
 import { benchTracker } from "./tracker.js";
@@ -12,11 +12,12 @@ const benchmarks: Record<string, (log: (line: string) => void) => Promise<object
   reconcile: benchReconcile,
   query: benchQuery,
   ingest: benchIngest,
+  "ingest-layouts": benchIngestLayouts,
   scale: benchScale,
   "reconcile-large": benchReconcileLarge,
 };
 /** Run only when named: minutes long. */
-const OPT_IN = new Set(["reconcile-large"]);
+const OPT_IN = new Set(["reconcile-large", "ingest-layouts"]);
 
 const flags = process.argv.slice(2).filter((argument) => argument.startsWith("--"));
 const only = process.argv.slice(2).filter((argument) => !argument.startsWith("--"));

@@ -11,6 +11,7 @@ import { Ingester } from "../../ingest/ingester.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
+import { CapacityModel } from "../../local/capacity-model.js";
 import { FaultInjectingProxy } from "../../local/fault-proxy.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
 import type { IngestRuleInput } from "../../ingest/rules.js";
@@ -351,6 +352,46 @@ describe("overwrites and deletes", () => {
     expect(await f.ingest("imports/x.csv")).toEqual({ outcome: "skipped", why: "duplicate" });
     expect(strip(await f.rows()).map((row) => row.product_name)).toEqual(["ONE", "THREE"]);
     expect(await f.store.get(f.bucket, "imports/x.csv")).toMatchObject({ attempts: 1, status: "succeeded" });
+  });
+});
+
+describe("one file under DynamoDB's partition limits (the capacity model)", () => {
+  it("is no longer capped at one index partition's 1,000 write units a second, first ingested or again", { timeout: 120_000 }, async () => {
+    const proxy = await FaultInjectingProxy.start(dynamodb.emulator.endpoint);
+    // The model's clock stands still: every partition has one second's units, and no more.
+    const clock = { now: 0 };
+    proxy.useCapacity(new CapacityModel({ now: () => clock.now }));
+    try {
+      const rowClient = createDocumentClient(dynamoDbClient(proxy.endpoint, 1));
+      const ledger = await dynamodb.createLedger();
+      const writer = { retryBaseDelayMs: 1, maxWriteAttempts: 3 };
+      const f = await ingestFixture({ s3, documentClient, ledger, rowClient, rules: offers(), ingester: writer });
+      // Rows of distinct accounts: the table's own partitions never bind, only the index's.
+      const rows = 1_200;
+      const csv = (file: string, tag: string) =>
+        ["account,offer_id,product_name", ...Array.from({ length: rows }, (_, i) => `${file}${i},o${i},${tag}`)].join("\n");
+
+      // As before sharding: the file's one index partition takes 1,000 entries; the rest are throttled.
+      const unsharded = new Ingester({ s3, documentClient: rowClient, ledger, store: f.store, rules: f.rules, sourceLayout: "unsharded", ...writer });
+      const before = await f.upload("imports/before.csv", csv("b", "v1"));
+      const old = await unsharded.run(
+        { kind: "ingest", bucket: f.bucket, key: "imports/before.csv", version: before, cause: "event", again: false },
+        NO_DEADLINE,
+      );
+      expect(old).toMatchObject({ record: { status: "partial", retryable: true } });
+      expect(old.outcome === "finished" && old.record.rowsWritten).toBeLessThanOrEqual(1_000);
+
+      clock.now += 1_000;
+      await f.upload("imports/after.csv", csv("a", "v1"));
+      expect(await f.ingest("imports/after.csv")).toMatchObject({ record: { status: "succeeded", rowsWritten: rows, rowsRejected: 0 } });
+      // Again: each row moves its entry within its shard (a delete and a put, two units).
+      clock.now += 1_000;
+      await f.upload("imports/after.csv", csv("a", "v2"));
+      expect(await f.ingest("imports/after.csv")).toMatchObject({ record: { status: "succeeded", rowsWritten: rows, rowsRejected: 0, rowsDeleted: 0 } });
+    } finally {
+      proxy.useCapacity(undefined);
+      await proxy.stop();
+    }
   });
 });
 
