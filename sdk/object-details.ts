@@ -117,9 +117,10 @@ async function headOf(s3: S3Client, bucket: string, key: string, checksumMode: b
  * which for an object under a KMS key needs `kms:Decrypt` on that key besides s3:GetObject
  * ("If you enable checksum mode and the object is uploaded with a checksum and encrypted with a
  * KMS key, you must have permission to use the kms:Decrypt action to retrieve the checksum":
- * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, ChecksumMode). The
- * stack grants no KMS key, so a refusal is asked again without the mode: if that one answers,
- * the checksum alone was withheld, and the rest of the description stands.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, ChecksumMode). A role
+ * need not have it (the key is the bucket owner's to grant), so a refusal is asked again without
+ * the mode: if that one answers, the checksum alone was withheld, and the rest of the description
+ * stands. Such an object costs two HEADs per description.
  */
 async function headWithChecksumIfAllowed(
   s3: S3Client,
