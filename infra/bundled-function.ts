@@ -16,6 +16,8 @@ export interface BundledFunctionArgs {
   environment: Record<string, pulumi.Input<string>>;
   statements: Statement[];
   logRetentionDays: number;
+  /** Concurrent executions reserved for (and capping) the function; absent: it shares the account's unreserved pool. */
+  reservedConcurrency?: number;
 }
 
 export class BundledFunction extends pulumi.ComponentResource {
@@ -51,6 +53,7 @@ export class BundledFunction extends pulumi.ComponentResource {
         role: this.role.arn,
         timeout: args.timeoutSeconds,
         memorySize: args.memoryMb,
+        ...(args.reservedConcurrency !== undefined && { reservedConcurrentExecutions: args.reservedConcurrency }),
         environment: { variables: args.environment },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
       },

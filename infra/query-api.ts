@@ -6,6 +6,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ApiVariables } from "../functions/environment.js";
+import { cursorKeyItem } from "../ledger/cursor.js";
+import { ledgerTable } from "../ledger/table.js";
 import { BundledFunction } from "./bundled-function.js";
 
 /** The object key is a query parameter: HTTP APIs decode the path (see api/handler.ts). */
@@ -16,12 +18,24 @@ export const QUERY_ROUTES = [
   "GET /buckets/{bucket}/history",
 ] as const;
 
+/** Enough for a few clients paging at once; each request is bounded in time (api/handler.ts, `API_LIMITS`). */
+export const DEFAULT_API_RESERVED_CONCURRENCY = 10;
+
 export interface QueryApiArgs {
   authorization: "iam" | "none";
   throttlingRateLimit: number;
   throttlingBurstLimit: number;
   logRetentionDays: number;
   retentionDays: number;
+  /**
+   * Concurrent executions reserved for the API function, which also cap it (default
+   * `DEFAULT_API_RESERVED_CONCURRENCY`): a flood of requests is throttled at the API instead of
+   * taking the account's Lambda concurrency from the tracker. Reserving takes these from the
+   * account's unreserved pool, and AWS keeps at least 100 unreserved, so an account whose quota
+   * is below 100 + this cannot deploy it (Lambda developer guide, "Configuring reserved
+   * concurrency": https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+   */
+  reservedConcurrency?: number;
   buckets: pulumi.Input<string>[];
   table: { name: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
 }
@@ -48,9 +62,24 @@ export class QueryApi extends pulumi.ComponentResource {
           RETENTION_DAYS: String(args.retentionDays),
           BUCKETS: pulumi.jsonStringify(args.buckets),
         } satisfies ApiVariables<pulumi.Input<string>>,
+        reservedConcurrency: args.reservedConcurrency ?? DEFAULT_API_RESERVED_CONCURRENCY,
         statements: [{ Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem"], Resource: args.table.resourceArns }],
       },
       { parent: this },
+    );
+    // The key the API signs its cursors with (ledger/cursor.ts), written here so the function
+    // stays read-only. A new random value is offered on every run, and ignoreChanges keeps the
+    // first one (https://www.pulumi.com/docs/iac/concepts/options/ignorechanges/); as a secret it is
+    // encrypted in the stack's state. It never enters the function's environment.
+    new aws.dynamodb.TableItem(
+      `${name}-cursor-key`,
+      {
+        tableName: args.table.name,
+        hashKey: ledgerTable.partitionKey,
+        rangeKey: ledgerTable.sortKey,
+        item: pulumi.secret(JSON.stringify(cursorKeyItem())),
+      },
+      { parent: this, ignoreChanges: ["item"] },
     );
     this.api = new aws.apigatewayv2.Api(name, { protocolType: "HTTP", description: "bucket-ledger query API" }, { parent: this });
     const integration = new aws.apigatewayv2.Integration(

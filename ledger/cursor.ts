@@ -122,43 +122,50 @@ export function assertChangesCursorWithin(query: { bucket: string; cursor?: stri
 
 /**
  * The key the HTTP API signs its cursors with (api/cursor-envelope.ts): 32 random bytes kept in
- * one item of the ledger table, created by the first API function that needs it. Whoever can
- * read this item can already read the whole table, so it tells them nothing the cursors hide;
- * it stays out of the Lambda environment and the Pulumi state. Deleting the item rotates the
- * key (cursors signed with the old one are refused with a 400, and clients start again).
+ * one item of the ledger table, which the stack writes when it creates the API
+ * (infra/query-api.ts) and the local stack when it creates its table (`createCursorKey`). The
+ * API function reads it with the GetItem it already has and stays read-only. Whoever can read
+ * this item can read the whole table anyway, so it tells them nothing the cursors hide; it stays
+ * out of the Lambda environment. Deleting the item and deploying again rotates the key (cursors
+ * signed with the old one are refused with a 400, and clients start again).
  */
 export const CURSOR_KEY_PARTITION = "registry#api";
 const CURSOR_KEY_SORT_KEY = "cursor-key";
 const CURSOR_KEY_BYTES = 32;
 
-export async function readCursorKey(ctx: { tableName: string; documentClient: DynamoDBDocumentClient }): Promise<Uint8Array> {
-  const Key = { [attributeNames.pk]: CURSOR_KEY_PARTITION, [attributeNames.sk]: CURSOR_KEY_SORT_KEY };
-  const { Item } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key, ConsistentRead: true }));
-  if (Item) return keyOf(Item);
+type KeyContext = { tableName: string; documentClient: DynamoDBDocumentClient };
+
+const cursorKeyKey = () => ({ [attributeNames.pk]: CURSOR_KEY_PARTITION, [attributeNames.sk]: CURSOR_KEY_SORT_KEY });
+
+export async function readCursorKey(ctx: KeyContext): Promise<Uint8Array> {
+  const { Item } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key: cursorKeyKey() }));
+  if (!Item) throw new Error(`the ledger table ${ctx.tableName} holds no cursor key (${CURSOR_KEY_PARTITION}): the stack creates it with the query API`);
+  const secret = typeof Item.secret === "string" && /^[0-9a-f]+$/.test(Item.secret) ? Buffer.from(Item.secret, "hex") : undefined;
+  if (secret?.length !== CURSOR_KEY_BYTES) throw new Error("the ledger's cursor key item is malformed");
+  return secret;
+}
+
+/** The key item in DynamoDB JSON, as the stack writes it (infra/query-api.ts); hex, so it reads the same everywhere. */
+export function cursorKeyItem(secret: Uint8Array = randomBytes(CURSOR_KEY_BYTES)): Record<string, { S: string }> {
+  return {
+    [attributeNames.pk]: { S: CURSOR_KEY_PARTITION },
+    [attributeNames.sk]: { S: CURSOR_KEY_SORT_KEY },
+    secret: { S: Buffer.from(secret).toString("hex") },
+  };
+}
+
+/** Writes a random key unless the table holds one: what the stack does, for a table made without it (the local stack). */
+export async function createCursorKey(ctx: KeyContext): Promise<void> {
   try {
-    const secret = randomBytes(CURSOR_KEY_BYTES);
-    // Two cold functions may race to create it: the condition keeps the first key, and the
-    // loser reads it back (a strongly consistent read sees every write acknowledged before it:
-    // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html).
     await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: { ...Key, secret },
+        Item: { ...cursorKeyKey(), secret: randomBytes(CURSOR_KEY_BYTES).toString("hex") },
         ConditionExpression: "attribute_not_exists(#pk)",
         ExpressionAttributeNames: { "#pk": attributeNames.pk },
       }),
     );
-    return secret;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
-  const { Item: winner } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key, ConsistentRead: true }));
-  if (!winner) throw new Error("the ledger's cursor key item vanished while it was created");
-  return keyOf(winner);
-}
-
-function keyOf(item: Record<string, unknown>): Uint8Array {
-  const secret = item.secret;
-  if (!(secret instanceof Uint8Array) || secret.length !== CURSOR_KEY_BYTES) throw new Error("the ledger's cursor key item is malformed");
-  return secret;
 }

@@ -13,6 +13,7 @@ import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { s3ObjectDescriber, type EnrichmentField } from "../sdk/object-details.js";
+import { createCursorKey } from "../ledger/cursor.js";
 import { createDocumentClient, createTableInput, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
 import type { RunSummary } from "../reconcile/fan-out.js";
 import type { TrackerCounts } from "../tracker/counts.js";
@@ -116,6 +117,8 @@ async function createLedgerTable(dynamodb: DynamoDBClient, tableName: string): P
   await dynamodb.send(
     new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: ledgerTable.ttlAttribute } }),
   );
+  // The API's cursor key, which a deployed stack writes beside its API (infra/query-api.ts).
+  await createCursorKey({ tableName, documentClient: createDocumentClient(dynamodb) });
 }
 
 export class LocalStack {

@@ -362,6 +362,15 @@ describe("query API", () => {
       sourceArn: `arn:aws:execute-api:us-east-1:${ACCOUNT_ID}:a1b2c3d4e5/*/*`,
     });
     const fn = one(resources, "aws:lambda/function:Function", "api-function");
+    // Reserved (and capped), so a flood of requests cannot take the account's concurrency from the tracker.
+    expect(fn.reservedConcurrentExecutions).toBe(10);
+    // The cursor-signing key is written by the stack, so the function stays read-only (below).
+    const cursorKey = one(resources, "aws:dynamodb/tableItem:TableItem", "cursor-key");
+    expect(cursorKey).toMatchObject({ tableName: "ledger-ledger-1a2b3c", hashKey: "pk", rangeKey: "sk" });
+    // A secret reaches the mocks wrapped (Pulumi's secret signature and its value): encrypted in the state.
+    expect(typeof cursorKey.item).toBe("object");
+    const item = typeof cursorKey.item === "string" ? cursorKey.item : (cursorKey.item as { value: string }).value;
+    expect(JSON.parse(item)).toMatchObject({ pk: { S: "registry#api" }, secret: { S: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     expect((fn.environment as { variables: Record<string, string> }).variables).toMatchObject({
       TABLE_NAME: "ledger-ledger-1a2b3c",
       BUCKETS: '["ledger-bucket-1a2b3c"]',

@@ -9,7 +9,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealCursor } from "../../api/cursor-envelope.js";
 import { createApiHandler, type ApiLimits } from "../../api/handler.js";
-import { changesCursorAfter, listCursorAfter } from "../../ledger/cursor.js";
+import { changesCursorAfter, createCursorKey, listCursorAfter } from "../../ledger/cursor.js";
 import { createDocumentClient, InvalidCursorError, Ledger, ledgerTable, toItem, type LedgerItem, type LedgerRecord } from "../../ledger/index.js";
 import { toHttpApiEvent } from "../../local/api-server.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
@@ -29,6 +29,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await dynamodb?.stop();
 });
+
+/** A fresh table holding the API's cursor key, as a deployed stack's does. */
+async function newLedger(options: { retentionDays?: number; historyDays?: number } = {}): Promise<Ledger> {
+  const ledger = await dynamodb.createLedger(options);
+  await createCursorKey({ tableName: ledger.tableName, documentClient: createDocumentClient(dynamodb.client) });
+  return ledger;
+}
 
 /** A ledger reading through a client that counts its Query requests. */
 function countingLedger(tableName: string, options: { retentionDays?: number; historyDays?: number } = {}) {
@@ -72,7 +79,7 @@ const at = (daysAgo: number, minute = 0) => new Date(Date.now() - daysAgo * DAY 
 
 describe("forged and expired cursors", () => {
   it("refuses a listing cursor the API did not sign, or one altered after, with a 400", async () => {
-    const base = await dynamodb.createLedger();
+    const base = await newLedger();
     await putRecords(base.tableName, [createdRecord(BUCKET, "a.txt", at(0)), createdRecord(BUCKET, "b.txt", at(0))]);
     const { ledger } = countingLedger(base.tableName);
     const { get, errors } = apiFor(ledger);
@@ -93,7 +100,7 @@ describe("forged and expired cursors", () => {
   });
 
   it("refuses a validly signed change cursor from 2000-01-01 as expired without walking the days since", async () => {
-    const base = await dynamodb.createLedger({ retentionDays: 30 });
+    const base = await newLedger({ retentionDays: 30 });
     const { ledger, counter } = countingLedger(base.tableName, { retentionDays: 30 });
     const old = changesCursorAfter(BUCKET, "2000-01-01T00:00:00.000Z");
 
@@ -137,7 +144,7 @@ async function follow(get: ReturnType<typeof apiFor>["get"], path: string, first
 
 describe("a request's work is bounded, and its cursor resumes exactly", () => {
   it("a change feed over many days stops at its Query budget and resumes with nothing lost or repeated", async () => {
-    const base = await dynamodb.createLedger({ retentionDays: 30 });
+    const base = await newLedger({ retentionDays: 30 });
     // Changes on a few of the last 25 days, several on some.
     const records = [24, 24, 20, 13, 13, 13, 7, 2, 1, 0].map((daysAgo, i) => createdRecord(BUCKET, `k${i}`, at(daysAgo, -i)));
     await putRecords(base.tableName, records);
@@ -158,7 +165,7 @@ describe("a request's work is bounded, and its cursor resumes exactly", () => {
   });
 
   it("a deadline already passed still moves each page on, and the feed resumes exactly", async () => {
-    const base = await dynamodb.createLedger({ retentionDays: 30 });
+    const base = await newLedger({ retentionDays: 30 });
     const records = Array.from({ length: 12 }, (_, i) => createdRecord(BUCKET, `d${i}`, at(10 - (i % 5), i)));
     await putRecords(base.tableName, records);
     const { ledger } = countingLedger(base.tableName, { retentionDays: 30 });
@@ -172,7 +179,7 @@ describe("a request's work is bounded, and its cursor resumes exactly", () => {
   });
 
   it("a listing through many tombstones stops at its Query budget and resumes with nothing lost or repeated", async () => {
-    const base = await dynamodb.createLedger();
+    const base = await newLedger();
     const records = Array.from({ length: 300 }, (_, i) => {
       const record = createdRecord(BUCKET, `t/${String(i).padStart(3, "0")}`, at(0));
       // Mostly tombstones: filtered out after they are read, so pages come back thin.
@@ -189,7 +196,7 @@ describe("a request's work is bounded, and its cursor resumes exactly", () => {
   });
 
   it("caps a page's bytes below Lambda's response limit, resuming exactly", async () => {
-    const base = await dynamodb.createLedger();
+    const base = await newLedger();
     const records = Array.from({ length: 20 }, (_, i) => createdRecord(BUCKET, `long/${"\u0001".repeat(200)}${i}`, at(0)));
     await putRecords(base.tableName, records);
     const { ledger } = countingLedger(base.tableName);
@@ -203,7 +210,7 @@ describe("a request's work is bounded, and its cursor resumes exactly", () => {
 
 describe("history pages", () => {
   it("pages a long history with a limit and round-trips it exactly", async () => {
-    const base = await dynamodb.createLedger({ historyDays: 90 });
+    const base = await newLedger({ historyDays: 90 });
     const writer = new Ledger({ tableName: base.tableName, documentClient: createDocumentClient(dynamodb.client), historyDays: 90 });
     const tracker = createTrackerHandler({
       ledger: writer,
