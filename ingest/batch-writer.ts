@@ -192,7 +192,14 @@ export class RowBatchWriter {
         await this.write([row], false);
       } catch (error) {
         if ((error as Error).name !== "ValidationException" && isServiceError(error)) throw error;
-        this.options.onRejected({ line: row.line, reason: `DynamoDB refused the row: ${(error as Error).message}` });
+        // DynamoDB's own message names what it refused (a type, a size, a key); the document
+        // client's refusal to marshal a value may quote the value, so only its kind is kept.
+        this.options.onRejected({
+          line: row.line,
+          reason: isServiceError(error)
+            ? `DynamoDB refused the row: ${(error as Error).message}`
+            : `the row holds a value the document client cannot send to DynamoDB (${(error as Error).name})`,
+        });
       }
     }
   }

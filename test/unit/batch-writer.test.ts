@@ -78,4 +78,29 @@ describe("the batch writer", () => {
     expect(db.calls.length).toBeGreaterThan(30);
     expect(writer.counts.collapsed).toBeGreaterThan(0);
   });
+
+  it("rejects a row the document client cannot send by the kind of problem, never quoting the value", async () => {
+    const rejected: { line: number; reason: string }[] = [];
+    const client = {
+      async send(command: { input: { RequestItems: Record<string, { PutRequest: { Item: { id: string } } }[]> } }) {
+        const items = Object.values(command.input.RequestItems)[0]!;
+        // The document client's own refusal: no HTTP response ($metadata), the value in its message.
+        if (items.some((request) => request.PutRequest.Item.id === "bad")) throw new Error("Number 123-45-6789 is not a number");
+        return {};
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const writer = new RowBatchWriter({
+      documentClient: client,
+      tableName: "t",
+      concurrency: 2,
+      maxAttempts: 1,
+      baseDelayMs: 1,
+      maxDelayMs: 1,
+      identify: (item) => String(item.id),
+      onRejected: (row) => rejected.push(row),
+    });
+    for (const [line, id] of ["a", "bad", "c"].entries()) writer.add({ item: { id }, identity: id, line: line + 2 });
+    await writer.flush();
+    expect(rejected).toEqual([{ line: 3, reason: "the row holds a value the document client cannot send to DynamoDB (Error)" }]);
+  });
 });
