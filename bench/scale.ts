@@ -16,6 +16,7 @@
 import { randomUUID } from "node:crypto";
 import { itemKeys, journalPartitionKey, ledgerTable, toItem, type LedgerRecord } from "../ledger/index.js";
 import { shardsForRate, type ChangeShardSetting } from "../ledger/change-shards.js";
+import { documentItemSize, writeUnits } from "../ledger/item-size.js";
 import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 
@@ -53,19 +54,6 @@ export const ASSUMPTIONS = {
 const BUCKET = "landing-zone";
 const SECONDS = 5;
 
-/** DynamoDB's item size: attribute names plus values (strings as UTF-8, numbers about 1 byte per 2 digits, maps nested): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html */
-function itemBytes(item: Record<string, unknown>): number {
-  const valueBytes = (value: unknown): number => {
-    if (typeof value === "string") return Buffer.byteLength(value);
-    if (typeof value === "number") return Math.ceil(String(value).length / 2) + 1;
-    if (typeof value === "boolean") return 1;
-    if (value && typeof value === "object")
-      return 3 + Object.entries(value).reduce((sum, [name, inner]) => sum + Buffer.byteLength(name) + valueBytes(inner), 0);
-    return 1;
-  };
-  return Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
-}
-
 /** A ledger item as the tracker writes it for a typical object: its size in bytes, from the codec itself. */
 function typicalItemBytes(): number {
   const now = new Date().toISOString();
@@ -83,7 +71,7 @@ function typicalItemBytes(): number {
     sequencer: "0055AED6DCD90281E5000000000000000",
     origin: { requester: "AWS:AIDAJDPLRKLG7UEXAMPLE", sourceIp: "172.16.0.1", requestId: "C3D13FE58DE4C810" },
   };
-  return itemBytes(toItem(record));
+  return documentItemSize(toItem(record));
 }
 
 interface PartitionLoad {
@@ -146,15 +134,28 @@ const SETUPS: Setup[] = [
   { name: "changeShards 1 (fixed)", changeShards: 1, reconcileConcurrency: RECONCILE_DEFAULTS.maximumConcurrency, history: true },
 ];
 
-/** The shards a bucket's changes are written with at `changesPerSecond`: sized by the writers (ledger/shard-sizing.ts), or fixed. */
-const shardsAt = (setup: Setup, changesPerSecond: number) => (setup.changeShards === "auto" ? shardsForRate(changesPerSecond) : setup.changeShards);
+/** Write units of a typical object's item, and so of its change-index entry (the index projects the whole item). */
+const typicalUnits = () => writeUnits(typicalItemBytes());
 
-function sustained(setup: Setup, overwriteShare: number) {
+/**
+ * The shards a bucket's changes are written with at `changesPerSecond` of entries costing
+ * `unitsPerChange`: sized by the writers in write units (ledger/shard-sizing.ts), or fixed.
+ */
+const shardsAt = (setup: Setup, changesPerSecond: number, unitsPerChange = typicalUnits()) =>
+  setup.changeShards === "auto" ? shardsForRate(changesPerSecond * unitsPerChange) : setup.changeShards;
+
+/** The events/s a bucket sustains; `unitsPerChange` 2 for items (and index entries) over 1 KB, which a partition takes half as many of. */
+function sustained(setup: Setup, overwriteShare: number, unitsPerChange = typicalUnits()) {
   const rate = 10_000;
-  const shards = shardsAt(setup, rate);
+  const shards = shardsAt(setup, rate, unitsPerChange);
   const load = partitionLoad(rate, shards, overwriteShare);
   const tracker = Math.floor((ASSUMPTIONS.trackerInstances * TRACKER_DEFAULTS.writeConcurrency * 1_000) / ASSUMPTIONS.dynamodbLatencyMs);
-  const limits = { base: ceilingOf(rate, load.base), changeIndex: ceilingOf(rate, load.changeIndex), journal: ceilingOf(rate, load.journal), tracker };
+  const limits = {
+    base: ceilingOf(rate, load.base * unitsPerChange),
+    changeIndex: ceilingOf(rate, load.changeIndex * unitsPerChange),
+    journal: ceilingOf(rate, load.journal),
+    tracker,
+  };
   return { shards, load, limits, eventsPerSecond: Math.min(...Object.values(limits)) };
 }
 
@@ -231,7 +232,7 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
   const quietRate = 10_000 / 86_400;
   const results = SETUPS.map((setup) => ({
     setup,
-    sustained: { creates: sustained(setup, 0), overwrites: sustained(setup, 1) },
+    sustained: { creates: sustained(setup, 0), overwrites: sustained(setup, 1), largeCreates: sustained(setup, 0, 2) },
     backfill: backfill(setup),
     nightly: {
       list: nightly(setup, "list"),
@@ -257,6 +258,10 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
     (r) => `${number(r.sustained.creates.eventsPerSecond)} (${r.sustained.creates.shards} shard${r.sustained.creates.shards === 1 ? "" : "s"})`,
   );
   row("sustained events/s per bucket, overwrites", (r) => number(r.sustained.overwrites.eventsPerSecond));
+  row(
+    "sustained events/s per bucket, creates of 1.2 KB items (2 write units each)",
+    (r) => `${number(r.sustained.largeCreates.eventsPerSecond)} (${r.sustained.largeCreates.shards} shard${r.sustained.largeCreates.shards === 1 ? "" : "s"})`,
+  );
   row("busiest partition at 10,000 creates/s: base / change index / journal", (r) => {
     const load = r.sustained.creates.load;
     return `${number(load.base)} / ${number(load.changeIndex)} / ${number(load.journal)} writes/s`;

@@ -5,10 +5,19 @@
  *  3. seed-style: per record HeadObject then an unconditional PutItem, one at a time (seed 000);
  *  4. ours with the journal: the tracker handler writing each change's history entry too;
  *  5. ours with contentType enrichment: a HeadObject per create, through a proxy that holds
- *     each S3 request S3_LATENCY_MS in the aws profile.
+ *     each S3 request S3_LATENCY_MS in the aws profile;
+ *  6. ours with 1.2 KB items (long keys): each change-index entry costs two write units;
+ *  7. the same with the bucket's change shards sized for it before the run (the count the
+ *     writers raise it to a minute into a burst).
  * Each variant gets a fresh table and the same 20,000 events (creates, overwrites, deletes,
- * duplicates, in shuffled order). Ours, the journal and the ceiling run in paired rounds (all
- * three in each round, in rotating order); the ratios are the medians of the per-round ratios.
+ * duplicates, in shuffled order; the 1.2 KB variants the same history under longer keys). The
+ * variants run in paired rounds (all in each round, in rotating order); the ratios are the
+ * medians of the per-round ratios.
+ *
+ * The aws profile runs through the capacity model (local/capacity-model.ts): 1,000 write units a
+ * second per partition, so a figure it gives is one AWS could reach. A throttled message is
+ * redelivered, as SQS would after its visibility timeout (here after REDELIVERY_MS), and a
+ * throttled ceiling write is sent again; both count in the time.
  */
 import { randomUUID } from "node:crypto";
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -20,6 +29,7 @@ import pLimit from "p-limit";
 import { decodeS3EventKey } from "../events/object-key.js";
 import { createDocumentClient, createTableInput, Ledger, partitionKeyOf, toItem } from "../ledger/index.js";
 import { mutationToRecord, type ObjectMutation } from "../ledger/writes.js";
+import { documentItemSize, writeUnits } from "../ledger/item-size.js";
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { s3NotificationBody } from "../local/s3-notifier.js";
 import type { S3Commit } from "../local/s3-sqs-emulator.js";
@@ -33,6 +43,8 @@ import { LOCAL_REGION, localCredentials } from "../local/credentials.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { median, pairedRounds, spread } from "./stats.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
+import { CapacityModel } from "../local/capacity-model.js";
+import { EPOCH_LEAD_MS } from "../ledger/change-shards.js";
 
 const EVENTS = 20_000;
 const KEYS = 6_000;
@@ -50,6 +62,10 @@ const AWS_LATENCY_MS = Number(process.env.TRACKER_BENCH_LATENCY_MS ?? 8);
  */
 const S3_LATENCY_MS = Number(process.env.TRACKER_BENCH_S3_LATENCY_MS ?? 15);
 const BUCKET = "bench-bucket";
+/** Padding that makes the 1.2 KB variants' keys long: their items are about 1.2 KB (logged). */
+const LONG_KEY_PADDING = "k".repeat(Number(process.env.TRACKER_BENCH_KEY_PADDING ?? 856));
+/** How long a throttled message waits before it is received again (SQS's visibility timeout, shortened). */
+const REDELIVERY_MS = 200;
 
 /** Deterministic pseudo-random numbers, so every run feeds the same history. */
 function mulberry32(seed: number): () => number {
@@ -62,14 +78,14 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-function buildHistory(): S3Commit[] {
+function buildHistory(keyPadding = ""): S3Commit[] {
   const random = mulberry32(42);
   const commits: S3Commit[] = [];
   let sequence = 1n;
   const next = () => (sequence++).toString(16).toUpperCase().padStart(18, "0");
   const time = new Date("2026-11-21T00:00:00Z");
   for (let k = 0; commits.length < EVENTS * 0.9; k = (k + 1) % KEYS) {
-    const key = `data/${k % 100}/object ${k}+${k}.bin`;
+    const key = `data/${k % 100}/${keyPadding}object ${k}+${k}.bin`;
     const roll = random();
     const eventName = roll < 0.15 && commits.length > KEYS ? "ObjectRemoved:Delete" : "ObjectCreated:Put";
     commits.push({
@@ -116,6 +132,15 @@ interface TrackerProfileResult {
   enriched_vs_ours: RatioSpread;
   /** Change shards sized from the rate (the default) against a fixed count of 1: what sizing costs the tracker. */
   sized_vs_fixed: RatioSpread;
+  /** One busy bucket whose items (and change-index entries) are about 1.2 KB: two write units each. */
+  large_items_per_s: number;
+  large_items_vs_ours: RatioSpread;
+  /** The same with the bucket's change shards sized for it before the run. */
+  large_items_sized_per_s: number;
+  large_items_sized_vs_ours: RatioSpread;
+  /** Messages received again after a throttle, and write units the capacity model refused, over all rounds. */
+  redelivered_messages: number;
+  throttled_write_units: number;
 }
 
 export interface TrackerBenchResult {
@@ -144,6 +169,7 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
   );
   try {
     const history = buildHistory();
+    const longHistory = buildHistory(LONG_KEY_PADDING);
     const newTable = async () => {
       const tableName = `bench-${randomUUID()}`;
       await clients.dynamodb.send(new CreateTableCommand(createTableInput(tableName)));
@@ -154,21 +180,29 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
 
     // Objects for the seed-style HeadObject calls.
     await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    const keys = [...new Set(history.map((commit) => commit.key))];
+    const keys = [...new Set([...history, ...longHistory].map((commit) => commit.key))];
     const upload = pLimit(32);
     await Promise.all(keys.map((key) => upload(() => clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "x" })))));
 
-    const records: SQSRecord[] = history.map((commit, i) => ({
-      messageId: `m-${i}`,
-      receiptHandle: `r-${i}`,
-      body: s3NotificationBody(commit, LOCAL_REGION),
-      attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "bench", ApproximateFirstReceiveTimestamp: "0" },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:bench",
-      awsRegion: LOCAL_REGION,
-    }));
+    const toRecords = (commits: S3Commit[]): SQSRecord[] =>
+      commits.map((commit, i) => ({
+        messageId: `m-${i}`,
+        receiptHandle: `r-${i}`,
+        body: s3NotificationBody(commit, LOCAL_REGION),
+        attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "bench", ApproximateFirstReceiveTimestamp: "0" },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:bench",
+        awsRegion: LOCAL_REGION,
+      }));
+    const records = toRecords(history);
+    const longRecords = toRecords(longHistory);
+    const bytesOf = (commit: S3Commit) => documentItemSize(toItem(mutationToRecord(toMutation(commit), new Date(), 30 * 86_400)));
+    const longItemBytes = bytesOf(longHistory.find((commit) => commit.eventName === "ObjectCreated:Put")!);
+    log(
+      `  1.2 KB variants: items of ${longItemBytes} B (${writeUnits(longItemBytes)} write units); the others ${bytesOf(history.find((commit) => commit.eventName === "ObjectCreated:Put")!)} B`,
+    );
 
     const tables: string[] = [];
     const timed = async (name: string, run: () => Promise<void>) => {
@@ -182,15 +216,20 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
     };
 
     const outcomes = emptyCounts();
+    let redelivered = 0;
     const ours =
-      (variant: { historyDays?: number; enrich?: boolean; fixedShards?: boolean } = {}) =>
+      (variant: { historyDays?: number; enrich?: boolean; fixedShards?: boolean; largeItems?: boolean; sizedAhead?: boolean } = {}) =>
       async () => {
+        const tableName = await newTable();
+        // Four partitions (2,000 units/s), recorded a lead ahead; the run's clock starts past it.
+        if (variant.sizedAhead) await new Ledger({ tableName, documentClient }).resizeChangeShards(BUCKET, 2_000);
         const ledger = new Ledger({
-          tableName: await newTable(),
+          tableName,
           documentClient,
           ...(variant.historyDays !== undefined && { historyDays: variant.historyDays }),
           // The default sizes change shards from the rate; a fixed count, beside it, shows what sizing costs.
           ...(variant.fixedShards && { changeShards: 1 }),
+          ...(variant.sizedAhead && { now: () => new Date(Date.now() + EPOCH_LEAD_MS + 1_000) }),
         });
         const handler = createTrackerHandler({
           ledger,
@@ -201,7 +240,8 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
           onBatchComplete: (counts) => addCounts(outcomes, counts),
         });
         const batches: SQSRecord[][] = [];
-        for (let i = 0; i < records.length; i += BATCH_SIZE) batches.push(records.slice(i, i + BATCH_SIZE));
+        const fed = variant.largeItems ? longRecords : records;
+        for (let i = 0; i < fed.length; i += BATCH_SIZE) batches.push(fed.slice(i, i + BATCH_SIZE));
         const invocation = pLimit(INVOCATIONS);
         return timed(
           variant.historyDays
@@ -210,13 +250,23 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
               ? "ours with contentType enrichment"
               : variant.fixedShards
                 ? "ours, changeShards 1 (fixed)"
-                : "ours (tracker handler)",
+                : variant.sizedAhead
+                  ? "ours, 1.2 KB items, change shards sized ahead"
+                  : variant.largeItems
+                    ? "ours, 1.2 KB items"
+                    : "ours (tracker handler)",
           async () => {
             await Promise.all(
               batches.map((batch) =>
                 invocation(async () => {
-                  const response = await handler({ Records: batch });
-                  if (response.batchItemFailures.length > 0) throw new Error("benchmark batch had failures");
+                  // A message that failed (throttled past the SDK's retries) is received again, as from SQS.
+                  for (let pending = batch; pending.length > 0;) {
+                    const response = await handler({ Records: pending });
+                    const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+                    pending = pending.filter((record) => failed.has(record.messageId));
+                    redelivered += pending.length;
+                    if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, REDELIVERY_MS));
+                  }
                 }),
               ),
             );
@@ -228,25 +278,28 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       const tableName = await newTable();
       const items = history.map((commit) => toItem(mutationToRecord(toMutation(commit), new Date(), 30 * 86_400)));
       const limit = pLimit(CONCURRENCY);
+      const put = (item: (typeof items)[number]): Promise<void> =>
+        documentClient
+          .send(
+            new PutCommand({
+              TableName: tableName,
+              Item: item,
+              ConditionExpression: "attribute_not_exists(pk) OR seq < :seq",
+              ExpressionAttributeValues: { ":seq": item.seq },
+            }),
+          )
+          .then(
+            () => undefined,
+            async (error: Error) => {
+              if (error.name === "ConditionalCheckFailedException") return;
+              if (error.name !== "ProvisionedThroughputExceededException") throw error;
+              // Throttled past the SDK's retries: sent again, as a queue would.
+              await new Promise((resolve) => setTimeout(resolve, REDELIVERY_MS));
+              await put(item);
+            },
+          );
       return timed("ceiling (bare conditional PutItem)", async () => {
-        await Promise.all(
-          items.map((item) =>
-            limit(() =>
-              documentClient
-                .send(
-                  new PutCommand({
-                    TableName: tableName,
-                    Item: item,
-                    ConditionExpression: "attribute_not_exists(pk) OR seq < :seq",
-                    ExpressionAttributeValues: { ":seq": item.seq },
-                  }),
-                )
-                .catch((error: Error) => {
-                  if (error.name !== "ConditionalCheckFailedException") throw error;
-                }),
-            ),
-          ),
-        );
+        await Promise.all(items.map((item) => limit(() => put(item))));
       });
     };
 
@@ -280,6 +333,8 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       fixed: ours({ fixedShards: true }),
       journal: ours({ historyDays: 90 }),
       enriched: ours({ enrich: true }),
+      large: ours({ largeItems: true }),
+      largeSized: ours({ largeItems: true, sizedAhead: true }),
     } as const;
     const profiles: Record<string, TrackerProfileResult> = {};
     for (const [profile, latency] of [
@@ -289,9 +344,14 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       log(`  profile ${profile}: ${latency} ms per DynamoDB request`);
       proxy.addLatency(latency);
       s3Proxy.addLatency(latency === 0 ? 0 : S3_LATENCY_MS);
+      // The aws profile takes no more from a partition than DynamoDB gives.
+      const capacity = profile === "aws" ? new CapacityModel() : undefined;
+      proxy.useCapacity(capacity);
+      redelivered = 0;
       const rounds = await pairedRounds(variants, ROUNDS, () => {
         outcomes.applied = outcomes.skippedOlder = outcomes.duplicates = 0;
       });
+      proxy.useCapacity(undefined);
       const ratio = (of: "ours" | "journal" | "enriched") => rounds.map((round) => round[of] / round.ceiling);
       profiles[profile] = {
         latency_ms: latency,
@@ -304,6 +364,12 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
         enriched_vs_ceiling: spread(ratio("enriched")),
         enriched_vs_ours: spread(rounds.map((round) => round.enriched / round.ours)),
         sized_vs_fixed: spread(rounds.map((round) => round.ours / round.fixed)),
+        large_items_per_s: Math.round(median(rounds.map((round) => round.large))),
+        large_items_vs_ours: spread(rounds.map((round) => round.large / round.ours)),
+        large_items_sized_per_s: Math.round(median(rounds.map((round) => round.largeSized))),
+        large_items_sized_vs_ours: spread(rounds.map((round) => round.largeSized / round.ours)),
+        redelivered_messages: redelivered,
+        throttled_write_units: (capacity?.partitions() ?? []).reduce((sum, partition) => sum + partition.throttledWriteUnits, 0),
       };
     }
     // Sequential, so only without the latency (20,000 x two round trips would take minutes).
