@@ -71,6 +71,27 @@ function publish(metrics: Metrics, counts: IngestCounts): void {
   });
 }
 
+/**
+ * The fields an error's log line keeps, an allowlist: its kind, where it was thrown, and AWS's
+ * answer when there was one. Any other message may quote what it failed on (a parser's quotes a
+ * field; Node 22's JSON errors quote the text), and rows are not the logs' to hold.
+ */
+export function loggedError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { errorName: typeof error };
+  const { code, $metadata: metadata } = error as { code?: unknown; $metadata?: { httpStatusCode?: number; requestId?: string } };
+  return {
+    errorName: error.name,
+    ...(typeof code === "string" && { errorCode: code }),
+    // An AWS error's message names a resource or a limit, not the row being written.
+    ...(metadata !== undefined && { errorMessage: error.message, httpStatusCode: metadata.httpStatusCode, requestId: metadata.requestId }),
+    errorFrames: (error.stack ?? "")
+      .split("\n")
+      .filter((line) => line.trimStart().startsWith("at "))
+      .slice(0, 10)
+      .map((line) => line.trim()),
+  };
+}
+
 export function createIngestHandler(deps: IngestHandlerDependencies): IngestHandler {
   return async (event, context) => {
     const counts = emptyCounts();
@@ -120,7 +141,7 @@ export function createIngestHandler(deps: IngestHandlerDependencies): IngestHand
         log("ingestion finished", { ...finished, ...logKey(deps.logger, "ingestion finished", key, { errorReport }) });
       } catch (error) {
         counts.failedMessages++;
-        deps.logger.error("ingest message failed", { messageId: record.messageId, error: error as Error });
+        deps.logger.error("ingest message failed", { messageId: record.messageId, ...loggedError(error) });
         throw error;
       }
     };
