@@ -148,8 +148,10 @@ export class LocalStack {
     const historyDays = options.historyDays ?? DEFAULT_HISTORY_DAYS;
     // A data directory keeps the whole state or none of it: the ledger (DynamoDB Local's file)
     // and the buckets (objects under s3/) together. A directory that does not exist yet is made.
+    // Owner-only (0700): the tables and objects are whatever the developer put there.
     const s3Directory = options.dataDirectory !== undefined ? join(options.dataDirectory, "s3") : undefined;
-    if (s3Directory) await mkdir(s3Directory, { recursive: true });
+    if (options.dataDirectory !== undefined) await mkdir(options.dataDirectory, { recursive: true, mode: 0o700 });
+    if (s3Directory) await mkdir(s3Directory, { recursive: true, mode: 0o700 });
     // Both emulators settle before anything else: if one fails, the other is stopped, not leaked.
     const [dynamoResult, awsResult] = await Promise.allSettled([
       startDynamoDbLocal({ port: options.dynamoDbPort ?? 0, ...(options.dataDirectory !== undefined && { dataDirectory: options.dataDirectory }) }),

@@ -4,6 +4,7 @@
  * UploadPartCopy with ranges, ranged reads, and a data directory that keeps buckets and
  * ledger together across a restart.
  */
+import { statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,12 +160,14 @@ describe("the local S3", () => {
 });
 
 describe("a data directory", () => {
-  it("keeps the buckets and the ledger together across a restart, and is created if missing", async () => {
+  it("keeps the buckets and the ledger together across a restart, and is created if missing, owner-only", async () => {
     const parent = await mkdtemp(join(tmpdir(), "bucket-ledger-data-"));
     const dataDirectory = join(parent, "not", "there", "yet");
     try {
       const first = await LocalStack.start({ buckets: ["kept"], dataDirectory, logLevel: "SILENT" });
       try {
+        // Owner-only, as is everything under it: the tables and objects are the developer's.
+        expect(statSync(dataDirectory).mode & 0o777).toBe(0o700);
         await first.clients.s3.send(new PutObjectCommand({ Bucket: "kept", Key: "survives restart.txt", Body: "still here" }));
         await first.waitForIdle();
       } finally {
@@ -184,5 +187,6 @@ describe("a data directory", () => {
     } finally {
       await rm(parent, { recursive: true, force: true });
     }
-  });
+    // Two whole stacks start and stop here, each with its own DynamoDB Local.
+  }, 90_000);
 });
