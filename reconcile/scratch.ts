@@ -14,9 +14,14 @@
  * first spill starts, so a developer's disk is never filled either.
  *
  * Every directory made here is removed when its spill ends, and on SIGINT, SIGTERM and exit
- * for whatever is left, so a killed run leaves nothing behind.
+ * for whatever is left. That is not enough in Lambda: it sends SIGTERM only to functions with
+ * an external extension registered (aws-samples/graceful-shutdown-with-aws-lambda), and a
+ * timed-out invocation's environment is reset, not shut down, while /tmp may be kept for the
+ * next invocation. So each directory carries its process id, and the first spill of a process
+ * removes the directories of processes that no longer run (and its own, from an invocation
+ * that did not finish), before it measures the free space.
  */
-import { rmSync, statfsSync } from "node:fs";
+import { readdirSync, rmSync, statfsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +31,19 @@ export const SCRATCH_LIMIT_ENV = "BUCKET_LEDGER_SCRATCH_LIMIT_BYTES";
 
 /** Share of the free space a spill may take: the rest is for the runtime and the OS. */
 const FREE_SPACE_SHARE = 0.9;
+
+const DIRECTORY_PREFIX = "bucket-ledger-scratch-";
+const LEFTOVER = /^bucket-ledger-scratch-(\d+)-/;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /** A spill would pass the scratch budget: the run stops before its disk fills. */
 export class ScratchSpaceExceededError extends ReconcileError {
@@ -67,6 +85,7 @@ export class ScratchSpace {
   /** The budget in bytes, fixed at the first spill. */
   budget(): number {
     if (this.limit === undefined) {
+      this.removeLeftovers();
       const { bavail, bsize } = statfsSync(this.root);
       const free = Math.floor(Number(bavail) * Number(bsize) * FREE_SPACE_SHARE);
       const configured = this.limitBytes();
@@ -83,7 +102,7 @@ export class ScratchSpace {
   /** A new empty directory for one spill, removed on exit or a signal if still there. */
   async directory(prefix: string): Promise<string> {
     this.budget();
-    const directory = await mkdtemp(join(this.root, `bucket-ledger-${prefix}-`));
+    const directory = await mkdtemp(join(this.root, `${DIRECTORY_PREFIX}${process.pid}-${prefix}-`));
     this.directories.set(directory, 0);
     this.installCleanup();
     return directory;
@@ -121,6 +140,20 @@ export class ScratchSpace {
     for (const directory of this.directories.keys()) rmSync(directory, { recursive: true, force: true });
     this.directories.clear();
     this.used = 0;
+  }
+
+  /**
+   * Directories of processes that no longer run, or of this process that it no longer holds
+   * (an earlier invocation in the same Lambda environment that timed out mid-spill).
+   */
+  private removeLeftovers(): void {
+    for (const name of readdirSync(this.root)) {
+      const match = LEFTOVER.exec(name);
+      if (!match) continue;
+      const pid = Number(match[1]);
+      const path = join(this.root, name);
+      if (pid === process.pid ? !this.directories.has(path) : !isRunning(pid)) rmSync(path, { recursive: true, force: true });
+    }
   }
 
   private installCleanup(): void {

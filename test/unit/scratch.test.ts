@@ -6,11 +6,11 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { compareUtf8 } from "../../ledger/index.js";
@@ -76,6 +76,18 @@ describe("the scratch budget", () => {
     expect(configuredLimit("536870912")).toBe(536870912);
     for (const bad of ["0", "-1", "1.5", "lots", "1e400"])
       expect(() => configuredLimit(bad)).toThrow(/BUCKET_LEDGER_SCRATCH_LIMIT_BYTES must be a positive whole number/);
+  });
+
+  it("removes, before its first spill, what processes that no longer run left behind (Lambda sends no SIGTERM without an extension)", async () => {
+    const deadPid = 2 ** 22 + 12345; // above Linux's pid_max default range, so never running
+    const left = [`bucket-ledger-scratch-${deadPid}-sort-a`, `bucket-ledger-scratch-${process.pid}-spool-b`];
+    const alive = `bucket-ledger-scratch-${process.ppid}-sort-c`;
+    const unrelated = "someone-else";
+    for (const name of [...left, alive, unrelated]) mkdirSync(join(root, name));
+    const space = new ScratchSpace(root, () => 1_000_000);
+    const directory = await space.directory("orphans");
+    expect(readdirSync(root).sort()).toEqual([alive, unrelated, basename(directory)].sort());
+    await space.remove(directory);
   });
 
   it("removes what a killed process left in scratch", async () => {
