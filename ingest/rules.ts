@@ -4,6 +4,7 @@
  * Lambda environment, `bucket-ledger dev --ingest-rules`), with every problem reported at once.
  * Pure: no Pulumi and no AWS imports.
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { describeIssues } from "../validation/parse.js";
 
@@ -47,6 +48,14 @@ const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 const RULE_NAME = /^[a-z0-9][a-z0-9-]{0,38}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** S3 keys are at most 1,024 bytes of UTF-8. */
+const MAX_S3_KEY_BYTES = 1024;
+/** Half of a key, so that a digest-named key under it always fits (derivedKey). */
+const keyPrefix = z
+  .string()
+  .min(1)
+  .refine((prefix) => Buffer.byteLength(prefix) <= MAX_S3_KEY_BYTES / 2, "is longer than 512 bytes");
+
 export const columnTypeSchema = z.enum(["string", "number", "boolean"]);
 export type ColumnType = z.infer<typeof columnTypeSchema>;
 
@@ -74,9 +83,9 @@ export const ingestRuleSchema = z
     onOverwrite: z.enum(["replace", "upsert"]).default("replace"),
     onDelete: z.enum(["keep", "delete"]).default("delete"),
     /** Where a JSON Lines copy of each file's written items goes: `<copyPrefix><key without extension>.jsonl`. */
-    copyPrefix: z.string().min(1).optional(),
+    copyPrefix: keyPrefix.optional(),
     /** Where each file's error report goes: `<errorPrefix><key>.errors.ndjson`. */
-    errorPrefix: z.string().min(1).default(DEFAULT_ERROR_PREFIX),
+    errorPrefix: keyPrefix.default(DEFAULT_ERROR_PREFIX),
   })
   .strict();
 
@@ -186,9 +195,21 @@ export function sourceUri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }
 
-/** Where a file's error report and copy go. */
+/**
+ * A key written for a file (its report, its copy): `<prefix><name><suffix>`, or, when that would
+ * pass S3's 1,024 bytes (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html),
+ * `<prefix>sha256/<the file key's SHA-256><suffix>`, which always fits (prefixes are at most 512
+ * bytes): a file whose report could not be written would never finish.
+ */
+function derivedKey(prefix: string, key: string, name: string, suffix: string): string {
+  const full = `${prefix}${name}${suffix}`;
+  if (Buffer.byteLength(full) <= MAX_S3_KEY_BYTES) return full;
+  return `${prefix}sha256/${createHash("sha256").update(key).digest("hex")}${suffix}`;
+}
+
+/** Where a file's error report goes. */
 export function errorReportKey(rule: IngestRule, key: string): string {
-  return `${rule.errorPrefix}${key}.errors.ndjson`;
+  return derivedKey(rule.errorPrefix, key, key, ".errors.ndjson");
 }
 
 /** `<copyPrefix><key without its extension>.jsonl`, as the seed names its JSON copy. */
@@ -196,5 +217,5 @@ export function copyKey(rule: IngestRule, key: string): string | undefined {
   if (rule.copyPrefix === undefined) return undefined;
   const slash = key.lastIndexOf("/");
   const dot = key.lastIndexOf(".");
-  return `${rule.copyPrefix}${dot > slash + 1 ? key.slice(0, dot) : key}.jsonl`;
+  return derivedKey(rule.copyPrefix, key, dot > slash + 1 ? key.slice(0, dot) : key, ".jsonl");
 }

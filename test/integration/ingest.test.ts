@@ -468,6 +468,25 @@ describe("BatchWriteItem's UnprocessedItems", () => {
   });
 });
 
+describe("a file whose key is near S3's 1,024 bytes", () => {
+  it("finishes: its error report is named by the key's digest where its name would not fit", async () => {
+    const f = await fixture();
+    const key = `imports/${"k".repeat(1_024 - "imports/.csv".length)}.csv`;
+    await f.upload(key, "account,offer_id\na,o1\n,o2\n");
+    const outcome = await f.ingest(key);
+    expect(outcome).toMatchObject({
+      record: {
+        status: "partial",
+        rowsWritten: 1,
+        rowsRejected: 1,
+        errorReport: expect.stringMatching(/^bucket-ledger\/ingest-errors\/sha256\/[0-9a-f]{64}\.errors\.ndjson$/),
+      },
+    });
+    const report = outcome.outcome === "finished" ? outcome.record.errorReport! : "";
+    expect(JSON.parse(await readText(f.bucket, report))).toMatchObject({ line: 3, reason: "key column account is missing or empty" });
+  });
+});
+
 describe("JSON Lines rows no parser may crash on", () => {
   it("a row nested deeper than DynamoDB's 32 levels is rejected alone; the file goes on", async () => {
     const ledger = await dynamodb.createLedger();
