@@ -2,9 +2,10 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { createApiHandler } from "../api/handler.js";
 import { Ledger } from "../ledger/index.js";
-import { parseApiEnvironment } from "./environment.js";
+import { parseApiEnvironment, readPackagedConfig } from "./environment.js";
 
-const env = parseApiEnvironment(process.env);
+// The packaged configuration sits beside the bundle (functions/environment.ts).
+const env = parseApiEnvironment(process.env, readPackagedConfig(import.meta.url));
 const logger = new Logger({ serviceName: "bucket-ledger-api" });
 
 export const handler = createApiHandler({

@@ -1,7 +1,17 @@
 /**
  * The environment contract of the Lambda functions (set by infra/), validated once at cold
  * start so a misconfigured deployment fails loudly with the variable named.
+ *
+ * Two homes for a variable: small scalars in the function's environment, and the values whose
+ * size grows with the configuration (the buckets, the ingestion rules) in a JSON file shipped
+ * inside the function's code archive. Lambda caps a function's environment at "4 KB, for all
+ * environment variables associated with the function, in aggregate" (Lambda quotas,
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): about ten ingestion
+ * rules, or a few dozen long bucket names, pass it. The code archive's limit is 50 MB zipped
+ * (same page), far beyond any configuration. Where there is no file (a test, a local run), the
+ * same names are read from the environment; one name in both places is refused.
  */
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEFAULT_CHANGE_SHARDS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
 import { changeShardSettingSchema } from "../ledger/change-shards.js";
@@ -19,8 +29,55 @@ export class ConfigurationError extends Error {
   }
 }
 
-function parseEnvironment<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv, what: string): z.infer<T> {
-  const parsed = schema.safeParse(env);
+/** The file infra/ writes beside the bundle (infra/bundled-function.ts) and the handlers read at cold start. */
+export const PACKAGED_CONFIG_FILE = "bucket-ledger.json";
+
+/** The variables that may grow past the environment's 4 KB: they travel in the packaged file. */
+export const PACKAGED_VARIABLES = ["BUCKETS", "INGEST_RULES"] as const;
+type PackagedName = (typeof PACKAGED_VARIABLES)[number];
+
+/** The packaged file's values, each as JSON (not a string holding JSON). */
+export type PackagedConfig = Partial<Record<PackagedName, unknown>>;
+
+const packagedConfigSchema = z.strictObject(
+  Object.fromEntries(PACKAGED_VARIABLES.map((name) => [name, z.unknown().optional()])) as Record<PackagedName, z.ZodOptional<z.ZodUnknown>>,
+);
+
+/**
+ * The packaged file beside a function's module (`import.meta.url` of the bundle), or nothing
+ * when there is none. Read once at cold start; a file that is there but unreadable fails loudly.
+ */
+export function readPackagedConfig(moduleUrl: string | URL): PackagedConfig {
+  let text: string;
+  try {
+    text = readFileSync(new URL(PACKAGED_CONFIG_FILE, moduleUrl), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigurationError(`invalid ${PACKAGED_CONFIG_FILE}: not JSON`);
+  }
+  const parsed = packagedConfigSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigurationError(`invalid ${PACKAGED_CONFIG_FILE}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The environment with the packaged values in, as the schemas read them (JSON text). */
+function withPackaged(env: NodeJS.ProcessEnv, packaged: PackagedConfig): NodeJS.ProcessEnv {
+  const twice = PACKAGED_VARIABLES.filter((name) => packaged[name] !== undefined && env[name] !== undefined);
+  if (twice.length > 0) {
+    throw new ConfigurationError(`${twice.join(", ")} set both in the environment and in ${PACKAGED_CONFIG_FILE}; set each in one place`);
+  }
+  const fromFile = Object.fromEntries(PACKAGED_VARIABLES.filter((name) => packaged[name] !== undefined).map((name) => [name, JSON.stringify(packaged[name])]));
+  return { ...env, ...fromFile };
+}
+
+function parseEnvironment<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv, packaged: PackagedConfig, what: string): z.infer<T> {
+  const parsed = schema.safeParse(withPackaged(env, packaged));
   if (!parsed.success) {
     const problems = describeIssues(parsed.error);
     throw new ConfigurationError(`invalid ${what} environment: ${problems}`);
@@ -93,8 +150,8 @@ const trackerEnvironmentSchema = z
 
 export type TrackerEnvironment = z.infer<typeof trackerEnvironmentSchema>;
 
-export function parseTrackerEnvironment(env: NodeJS.ProcessEnv): TrackerEnvironment {
-  return parseEnvironment(trackerEnvironmentSchema, env, "tracker");
+export function parseTrackerEnvironment(env: NodeJS.ProcessEnv, packaged: PackagedConfig = {}): TrackerEnvironment {
+  return parseEnvironment(trackerEnvironmentSchema, env, packaged, "tracker");
 }
 
 const reconcileEnvironmentSchema = z
@@ -127,8 +184,8 @@ const reconcileEnvironmentSchema = z
 
 export type ReconcileEnvironment = z.infer<typeof reconcileEnvironmentSchema>;
 
-export function parseReconcileEnvironment(env: NodeJS.ProcessEnv): ReconcileEnvironment {
-  return parseEnvironment(reconcileEnvironmentSchema, env, "reconcile");
+export function parseReconcileEnvironment(env: NodeJS.ProcessEnv, packaged: PackagedConfig = {}): ReconcileEnvironment {
+  return parseEnvironment(reconcileEnvironmentSchema, env, packaged, "reconcile");
 }
 
 const ingestEnvironmentSchema = z.object({
@@ -142,8 +199,8 @@ const ingestEnvironmentSchema = z.object({
 
 export type IngestEnvironment = z.infer<typeof ingestEnvironmentSchema>;
 
-export function parseIngestEnvironment(env: NodeJS.ProcessEnv): IngestEnvironment {
-  return parseEnvironment(ingestEnvironmentSchema, env, "ingest");
+export function parseIngestEnvironment(env: NodeJS.ProcessEnv, packaged: PackagedConfig = {}): IngestEnvironment {
+  return parseEnvironment(ingestEnvironmentSchema, env, packaged, "ingest");
 }
 
 const apiEnvironmentSchema = z.object({
@@ -154,8 +211,8 @@ const apiEnvironmentSchema = z.object({
 
 export type ApiEnvironment = z.infer<typeof apiEnvironmentSchema>;
 
-export function parseApiEnvironment(env: NodeJS.ProcessEnv): ApiEnvironment {
-  return parseEnvironment(apiEnvironmentSchema, env, "api");
+export function parseApiEnvironment(env: NodeJS.ProcessEnv, packaged: PackagedConfig = {}): ApiEnvironment {
+  return parseEnvironment(apiEnvironmentSchema, env, packaged, "api");
 }
 
 /**
@@ -163,8 +220,16 @@ export function parseApiEnvironment(env: NodeJS.ProcessEnv): ApiEnvironment {
  * schema has a default. infra/ builds each function's environment against these (with
  * `satisfies`), so a misspelt or a missing variable fails the type check, not a cold start.
  */
-export type EnvironmentVariables<Schema extends z.ZodType, Value = string> = { [Name in keyof z.input<Schema>]: Value };
+export type EnvironmentVariables<Schema extends z.ZodType, Value = string> = { [Name in keyof Omit<z.input<Schema>, PackagedName>]: Value };
+/** The packaged file's part of a function's contract (infra/ builds it against these, too). */
+export type PackagedVariables<Schema extends z.ZodType, Value = unknown> = {
+  [Name in keyof Pick<z.input<Schema>, Extract<keyof z.input<Schema>, PackagedName>>]: Value;
+};
 export type TrackerVariables<Value = string> = EnvironmentVariables<typeof trackerEnvironmentSchema, Value>;
 export type ReconcileVariables<Value = string> = EnvironmentVariables<typeof reconcileEnvironmentSchema, Value>;
 export type ApiVariables<Value = string> = EnvironmentVariables<typeof apiEnvironmentSchema, Value>;
 export type IngestVariables<Value = string> = EnvironmentVariables<typeof ingestEnvironmentSchema, Value>;
+export type TrackerPackaged<Value = unknown> = PackagedVariables<typeof trackerEnvironmentSchema, Value>;
+export type ReconcilePackaged<Value = unknown> = PackagedVariables<typeof reconcileEnvironmentSchema, Value>;
+export type ApiPackaged<Value = unknown> = PackagedVariables<typeof apiEnvironmentSchema, Value>;
+export type IngestPackaged<Value = unknown> = PackagedVariables<typeof ingestEnvironmentSchema, Value>;

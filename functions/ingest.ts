@@ -6,9 +6,10 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "../ledger/index.js";
 import { buildIngestion } from "../ingest/wiring.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
-import { parseIngestEnvironment } from "./environment.js";
+import { parseIngestEnvironment, readPackagedConfig } from "./environment.js";
 
-const env = parseIngestEnvironment(process.env);
+// The packaged configuration sits beside the bundle (functions/environment.ts).
+const env = parseIngestEnvironment(process.env, readPackagedConfig(import.meta.url));
 
 export const handler = buildIngestion({
   clients: { s3: withoutSdkLogger(new S3Client({})), sqs: withoutSdkLogger(new SQSClient({})), documentClient: createDocumentClient() },

@@ -10,9 +10,10 @@ import { createDocumentClient } from "../ledger/index.js";
 import { buildReconciler } from "../reconcile/wiring.js";
 import { ingestRequestsFrom } from "./ingest-requests.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
-import { parseReconcileEnvironment } from "./environment.js";
+import { parseReconcileEnvironment, readPackagedConfig } from "./environment.js";
 
-const env = parseReconcileEnvironment(process.env);
+// The packaged configuration sits beside the bundle (functions/environment.ts).
+const env = parseReconcileEnvironment(process.env, readPackagedConfig(import.meta.url));
 
 const sqs = withoutSdkLogger(new SQSClient({}));
 

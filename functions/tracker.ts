@@ -4,13 +4,14 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
 import { ingestRequestsFrom } from "./ingest-requests.js";
 import { Ledger } from "../ledger/index.js";
-import { parseTrackerEnvironment } from "./environment.js";
+import { parseTrackerEnvironment, readPackagedConfig } from "./environment.js";
 import { createTrackerHandler } from "../tracker/handler.js";
 import { s3ObjectLookup } from "../sdk/object-lookup.js";
 import { s3ObjectDescriber } from "../sdk/object-details.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 
-const env = parseTrackerEnvironment(process.env);
+// The packaged configuration sits beside the bundle (functions/environment.ts).
+const env = parseTrackerEnvironment(process.env, readPackagedConfig(import.meta.url));
 
 const s3 = withoutSdkLogger(new S3Client({}));
 

@@ -11,11 +11,11 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { accountRootArn, cloudWatchAlarmsArn, type Cloud } from "./arns.js";
 import { policyDocument } from "./policy.js";
 
 export interface AlarmTopicArgs {
-  region: pulumi.Input<string>;
-  accountId: pulumi.Input<string>;
+  cloud: Cloud;
 }
 
 export class AlarmTopic extends pulumi.ComponentResource {
@@ -25,10 +25,11 @@ export class AlarmTopic extends pulumi.ComponentResource {
 
   constructor(name: string, args: AlarmTopicArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:AlarmTopic", name, {}, opts);
-    // Only this account's alarms may use the key or publish (the confused-deputy problem).
+    // Only this account's alarms may publish (the confused-deputy problem): on the topic policy,
+    // where SNS evaluates CloudWatch's sns:Publish.
     const fromOwnAlarms = {
-      StringEquals: { "aws:SourceAccount": args.accountId },
-      ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:aws:cloudwatch:${args.region}:${args.accountId}:alarm:*` },
+      StringEquals: { "aws:SourceAccount": args.cloud.accountId },
+      ArnLike: { "aws:SourceArn": cloudWatchAlarmsArn(args.cloud) },
     };
     this.key = new aws.kms.Key(
       name,
@@ -41,17 +42,22 @@ export class AlarmTopic extends pulumi.ComponentResource {
           {
             Sid: "AccountAdministers",
             Effect: "Allow",
-            Principal: { AWS: pulumi.interpolate`arn:aws:iam::${args.accountId}:root` },
+            Principal: { AWS: accountRootArn(args.cloud) },
             Action: "kms:*",
             Resource: "*",
           },
+          // The statement AWS documents for a service that publishes to an encrypted topic, as
+          // written there: no condition (SNS guide, sns-key-management, "Enable compatibility
+          // between event sources from AWS services and encrypted topics"). No AWS page found says
+          // aws:SourceAccount or aws:SourceArn reach the KMS request SNS makes for CloudWatch; if
+          // they did not, a condition on them would deny it and no alarm would ever be delivered.
+          // The key is this topic's alone, and the topic policy admits only this account's alarms.
           {
             Sid: "CloudWatchAlarmsPublish",
             Effect: "Allow",
             Principal: { Service: "cloudwatch.amazonaws.com" },
             Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
             Resource: "*",
-            Condition: fromOwnAlarms,
           },
         ]),
       },

@@ -28,6 +28,17 @@ export interface NotificationFilter {
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** The default per-table write quota (DynamoDB developer guide, ServiceQuotas). */
+export const DEFAULT_TABLE_WRITE_QUOTA = 40_000;
+
+/**
+ * A KMS key ARN, as S3 names an object's key (`arn:<partition>:kms:<region>:<account>:key/<id>`;
+ * S3 API reference, SSEKMSFilter KmsKeyArn pattern). Aliases do not do: IAM grants on a key
+ * name the key itself (KMS developer guide, cmks-in-iam-policies).
+ */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+const KMS_KEY_ARN_HINT = "must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>), not an alias";
+
 /** `prefix*suffix`, `prefix`, `*suffix`: one optional wildcard, like a shell glob. */
 export function parseFilter(pattern: string, where: string): NotificationFilter {
   const parts = pattern.split("*");
@@ -151,8 +162,23 @@ export const bucketLedgerArgsSchema = z
     /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */
     enrich: enrichmentFieldsSchema.default([]),
     deletionProtection: z.boolean().default(true),
-    /** Pre-warmed writes per second for the table and its change index (a first backfill); on-demand's 4,000 without. */
-    warmWriteUnitsPerSecond: z.number().int().min(4_000).max(400_000).optional(),
+    /**
+     * Pre-warmed writes per second for the table and its change index (a first backfill); on-demand's
+     * 4,000 without. It can only be raised, never lowered, and only up to the account's per-table
+     * quota (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html).
+     */
+    warmWriteUnitsPerSecond: z.number().int().min(4_000).optional(),
+    /**
+     * The account's per-table write throughput quota in this Region: 40,000 write units unless
+     * raised in Service Quotas ("bounded by 40,000 table-level read and write throughput AWS
+     * service quota", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode-max-throughput.html).
+     */
+    tableWriteQuota: z.number().int().min(1).default(DEFAULT_TABLE_WRITE_QUOTA),
+    /**
+     * The customer-managed KMS key of each tracked bucket encrypted with SSE-KMS, by bucket name:
+     * the functions that read or write its objects are granted that key, through S3 only.
+     */
+    bucketKeys: z.record(z.string().regex(BUCKET_NAME, "not a valid S3 bucket name"), z.string().regex(KMS_KEY_ARN, KMS_KEY_ARN_HINT)).default({}),
     maxReceiveCount: z.number().int().min(1).max(1000).default(5),
     tracker: z
       .object({
@@ -225,6 +251,51 @@ export const bucketLedgerArgsSchema = z
 export type BucketLedgerArgs = z.input<typeof bucketLedgerArgsSchema>;
 export type ResolvedBucketLedgerArgs = z.output<typeof bucketLedgerArgsSchema>;
 
+/** One error for every problem found, as each configuration rule reports them. */
+export function configurationError(problems: readonly string[]): BucketLedgerConfigError {
+  return new BucketLedgerConfigError(problems.length === 1 ? problems[0]! : `invalid bucket-ledger configuration:\n- ${problems.join("\n- ")}`);
+}
+
+/** Where an adopted bucket is, as `aws.s3.getBucket` reports it. */
+export interface BucketPlacement {
+  name: string;
+  region: string;
+}
+
+/**
+ * What only the provider can tell, checked before anything is wired to a bucket:
+ * - S3 event notifications need "the destination queue ... in the same AWS Region as the
+ *   bucket" (S3 user guide, "Amazon S3 Event Notifications", destinations), and EventBridge
+ *   delivery sends a bucket's events to the default bus of the bucket's Region: a bucket in
+ *   another Region than the stack's can be wired neither way;
+ * - an SSE-KMS bucket's key is in the bucket's Region (S3 user guide, UsingKMSEncryption:
+ *   the key must be in the same Region as the bucket) and in the stack's partition.
+ * Every problem at once, as the other configuration rules.
+ */
+export function placementProblems(
+  stack: { region: string; partition: string },
+  adopted: readonly BucketPlacement[],
+  bucketKeys: Record<string, string>,
+): string[] {
+  const problems: string[] = [];
+  const regionOf = new Map(adopted.map((bucket) => [bucket.name, bucket.region]));
+  for (const bucket of adopted) {
+    if (bucket.region !== stack.region) {
+      problems.push(
+        `bucket ${bucket.name} is in ${bucket.region}, the stack in ${stack.region}: S3 delivers a bucket's events only in its own Region; deploy a stack in ${bucket.region} for it`,
+      );
+    }
+  }
+  for (const [bucket, key] of Object.entries(bucketKeys)) {
+    const [, partition, , region] = key.split(":");
+    const bucketRegion = regionOf.get(bucket) ?? stack.region;
+    if (partition !== stack.partition) problems.push(`bucketKeys.${bucket}: ${key} is in partition ${partition}, the stack in ${stack.partition}`);
+    else if (region !== bucketRegion)
+      problems.push(`bucketKeys.${bucket}: ${key} is in ${region}, the bucket in ${bucketRegion}; S3 uses only a key in the bucket's Region`);
+  }
+  return problems;
+}
+
 /** Validates component arguments: every rule that S3, SQS, Lambda, CloudWatch or Scheduler would enforce later, now, all reported at once. */
 export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketLedgerArgs {
   const parsed = bucketLedgerArgsSchema.safeParse(args);
@@ -282,10 +353,22 @@ export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketL
       );
     }
   }
+  if (resolved.warmWriteUnitsPerSecond !== undefined && resolved.warmWriteUnitsPerSecond > resolved.tableWriteQuota) {
+    problems.push(
+      `warmWriteUnitsPerSecond ${resolved.warmWriteUnitsPerSecond} is above the account's per-table write quota of ${resolved.tableWriteQuota} ` +
+        `(DynamoDB refuses it): ask Service Quotas for more and set tableWriteQuota to the raised quota, or warm less`,
+    );
+  }
+  const tracked = new Set([
+    ...resolved.adoptBuckets.map((bucket) => bucket.name),
+    ...(resolved.createBucket?.name !== undefined ? [resolved.createBucket.name] : []),
+  ]);
+  for (const bucket of Object.keys(resolved.bucketKeys)) {
+    if (!tracked.has(bucket)) problems.push(`bucketKeys: ${bucket} is not a tracked bucket (adoptBuckets, or createBucket.name)`);
+  }
   if (resolved.monitoring.alarmEmail && resolved.monitoring.alarmTopicArn) {
     problems.push("set alarmEmail or alarmTopicArn, not both");
   }
-  if (problems.length === 1) throw new BucketLedgerConfigError(problems[0]!);
-  if (problems.length > 1) throw new BucketLedgerConfigError(`invalid bucket-ledger configuration:\n- ${problems.join("\n- ")}`);
+  if (problems.length > 0) throw configurationError(problems);
   return resolved;
 }

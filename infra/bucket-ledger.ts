@@ -5,7 +5,16 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BucketLedgerConfigError, defaultDashboardName, resolveBucketLedgerArgs, type BucketLedgerArgs } from "./args.js";
+import {
+  BucketLedgerConfigError,
+  configurationError,
+  defaultDashboardName,
+  placementProblems,
+  resolveBucketLedgerArgs,
+  type BucketLedgerArgs,
+} from "./args.js";
+import { s3Arn, type Cloud } from "./arns.js";
+import { AUTONAME_SUFFIX_LENGTH } from "./names.js";
 import { EventDelivery, type DeliveredBucket } from "./event-delivery.js";
 import { LedgerTable } from "./ledger-table.js";
 import { Monitoring } from "./monitoring.js";
@@ -15,6 +24,12 @@ import { SecureBucket } from "./secure-bucket.js";
 import { Tracker } from "./tracker.js";
 import { Ingestion } from "./ingestion.js";
 import type { IngestRule } from "../ingest/rules.js";
+
+/**
+ * The longest child name is `<name>-reconcile-scheduler` (an IAM role, 64 characters at most
+ * with Pulumi's 8-character suffix; IAM API reference, CreateRole, RoleName).
+ */
+export const MAX_COMPONENT_NAME_LENGTH = 64 - AUTONAME_SUFFIX_LENGTH - "-reconcile-scheduler".length;
 
 /** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout, plus the batching window. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -72,6 +87,12 @@ export class BucketLedger extends pulumi.ComponentResource {
   readonly monitoring: Monitoring;
   readonly queryApi?: QueryApi;
   readonly ingestion?: Ingestion;
+  /**
+   * The provider's partition, once the adopted buckets' Regions and the bucket keys are checked
+   * against the stack's (args.ts, placementProblems): it fails with every problem found, and
+   * nothing wired to an adopted bucket is registered before it succeeds.
+   */
+  readonly placement: pulumi.Output<string>;
 
   /** What `pulumi stack output` shows (index.ts exports each). */
   readonly outputs: BucketLedgerOutputs;
@@ -79,11 +100,27 @@ export class BucketLedger extends pulumi.ComponentResource {
   constructor(name: string, args: BucketLedgerArgs, opts?: pulumi.ComponentResourceOptions) {
     // Everything AWS would reject is refused before a single resource is registered.
     const settings = resolveBucketLedgerArgs(args);
+    if (name.length > MAX_COMPONENT_NAME_LENGTH) {
+      throw new BucketLedgerConfigError(
+        `BucketLedger ${JSON.stringify(name)}: at most ${MAX_COMPONENT_NAME_LENGTH} characters; its roles and functions are named after it (${JSON.stringify(`${name}-reconcile-scheduler`)} and a suffix of ${AUTONAME_SUFFIX_LENGTH}) and IAM and Lambda take 64`,
+      );
+    }
     const dashboardName = claimDashboardName(name, settings.monitoring.dashboardName);
     super("bucket-ledger:index:BucketLedger", name, {}, opts);
     const parent = { parent: this };
     const identity = aws.getCallerIdentityOutput({}, parent);
     const region = aws.getRegionOutput({}, parent);
+    // ARNs and endpoints from the provider's partition (infra/arns.ts).
+    const partition = aws.getPartitionOutput({}, parent);
+    const cloud: Cloud = { partition: partition.partition, dnsSuffix: partition.dnsSuffix, region: region.region, accountId: identity.accountId };
+    // Where each adopted bucket is: S3 reports it (GetBucketLocation), the configuration need not repeat it.
+    const adoptedRegions = pulumi.all(settings.adoptBuckets.map((bucket) => aws.s3.getBucketOutput({ bucket: bucket.name }, parent).bucketRegion));
+    this.placement = pulumi.all([region.region, partition.partition, adoptedRegions]).apply(([stackRegion, stackPartition, regions]) => {
+      const adopted = settings.adoptBuckets.map((bucket, index) => ({ name: bucket.name, region: regions[index]! }));
+      const problems = placementProblems({ region: stackRegion, partition: stackPartition }, adopted, settings.bucketKeys);
+      if (problems.length > 0) throw configurationError(problems);
+      return stackPartition;
+    });
 
     this.table = new LedgerTable(
       `${name}-ledger`,
@@ -104,7 +141,7 @@ export class BucketLedger extends pulumi.ComponentResource {
       buckets.push({
         logicalName: logicalName(adopted.name),
         name: adopted.name,
-        arn: `arn:aws:s3:::${adopted.name}`,
+        arn: s3Arn({ partition: this.placement }, adopted.name),
         filters: adopted.filters,
         // Never written unless the user said this stack may own it (validated in args).
         ownsNotificationConfiguration: settings.replaceExistingNotifications,
@@ -138,8 +175,8 @@ export class BucketLedger extends pulumi.ComponentResource {
           visibilityTimeoutSeconds: settings.ingest.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR,
           maxReceiveCount: settings.maxReceiveCount,
           ledgerTable: { name: this.table.name, arn: this.table.arn },
-          region: region.region,
-          accountId: identity.accountId,
+          cloud,
+          bucketKeys: settings.bucketKeys,
         },
         parent,
       );
@@ -199,11 +236,10 @@ export class BucketLedger extends pulumi.ComponentResource {
       `${name}-monitoring`,
       {
         dashboardName,
-        accountId: identity.accountId,
+        cloud,
         ...(settings.monitoring.alarmEmail !== undefined && { alarmEmail: settings.monitoring.alarmEmail }),
         ...(settings.monitoring.alarmTopicArn !== undefined && { alarmTopicArn: settings.monitoring.alarmTopicArn }),
         driftAlarmThreshold: settings.monitoring.driftAlarmThreshold,
-        region: region.region,
         queueName: this.delivery.queue.name,
         deadLetterQueueName: this.delivery.deadLetterQueue.name,
         trackerFunctionName: this.tracker.name,

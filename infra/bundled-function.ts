@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PACKAGED_CONFIG_FILE } from "../functions/environment.js";
 import { BUNDLE_FILE, BUNDLE_HANDLER, bundleFunction } from "./bundle.js";
 import { assumeRolePolicy, policyDocument, type Statement } from "./policy.js";
 
@@ -13,11 +14,28 @@ export interface BundledFunctionArgs {
   description: string;
   timeoutSeconds: number;
   memoryMb: number;
+  /** Small scalars only: Lambda caps a function's environment at 4 KB in aggregate. */
   environment: Record<string, pulumi.Input<string>>;
+  /**
+   * What grows with the configuration (buckets, ingestion rules): shipped as a JSON file in the
+   * code archive, beside the bundle, where the handler reads it at cold start (functions/environment.ts).
+   */
+  packaged?: Record<string, pulumi.Input<unknown>>;
   statements: Statement[];
   logRetentionDays: number;
   /** Concurrent executions reserved for (and capping) the function; absent: it shares the account's unreserved pool. */
   reservedConcurrency?: number;
+}
+
+/**
+ * The bundle, and the packaged configuration beside it. A StringAsset takes a string, not an
+ * Output, so the archive is built once the configuration's values (table names) are known.
+ */
+function codeArchive(bundle: string, packaged: Record<string, pulumi.Input<unknown>> | undefined): pulumi.Input<pulumi.asset.Archive> {
+  const withBundle = (files: Record<string, pulumi.asset.Asset>) =>
+    new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundle), ...files });
+  if (packaged === undefined || Object.keys(packaged).length === 0) return withBundle({});
+  return pulumi.jsonStringify(packaged).apply((json) => withBundle({ [PACKAGED_CONFIG_FILE]: new pulumi.asset.StringAsset(json) }));
 }
 
 export class BundledFunction extends pulumi.ComponentResource {
@@ -49,7 +67,7 @@ export class BundledFunction extends pulumi.ComponentResource {
         runtime: aws.lambda.Runtime.NodeJS22dX,
         architectures: ["arm64"],
         handler: BUNDLE_HANDLER,
-        code: new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundleFunction(args.entry)) }),
+        code: codeArchive(bundleFunction(args.entry), args.packaged),
         role: this.role.arn,
         timeout: args.timeoutSeconds,
         memorySize: args.memoryMb,

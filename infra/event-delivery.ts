@@ -9,6 +9,7 @@ import { encodeS3EventKey } from "../events/object-key.js";
 import { eventBridgeDetailTypes, notificationEvents } from "../events/subscriptions.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import type { NotificationFilter } from "./args.js";
+import { EVENT_RULE_NAME_MAX, fitAutonamed } from "./names.js";
 import { policyDocument, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 
@@ -61,8 +62,10 @@ export class EventDelivery extends pulumi.ComponentResource {
     if (args.mode === "eventbridge") {
       for (const bucket of args.buckets) {
         const keyPatterns = eventBridgeKeyPatterns(bucket.filters);
+        // A bucket name may take 63 of the rule name's 64 characters: longer names are cut and hashed.
+        const ruleName = fitAutonamed(`${name}-${bucket.logicalName}`, EVENT_RULE_NAME_MAX);
         const rule = new aws.cloudwatch.EventRule(
-          `${name}-${bucket.logicalName}`,
+          ruleName,
           {
             description: pulumi.interpolate`bucket-ledger: object changes in ${bucket.name}`,
             eventPattern: pulumi.jsonStringify({
@@ -73,7 +76,7 @@ export class EventDelivery extends pulumi.ComponentResource {
           },
           { parent: this },
         );
-        new aws.cloudwatch.EventTarget(`${name}-${bucket.logicalName}`, { rule: rule.name, arn: this.queue.arn }, { parent: this });
+        new aws.cloudwatch.EventTarget(ruleName, { rule: rule.name, arn: this.queue.arn }, { parent: this });
         this.rules.push(rule);
       }
     }

@@ -12,12 +12,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { IngestVariables } from "../functions/environment.js";
+import type { IngestPackaged, IngestVariables } from "../functions/environment.js";
 import { patternOf, type IngestRule } from "../ingest/rules.js";
 import { rowTableDefinition } from "../ingest/row-table.js";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
+import { dynamodbTableArn, s3Arn, type Cloud } from "./arns.js";
 import { BundledFunction } from "./bundled-function.js";
-import type { Statement } from "./policy.js";
+import { bucketKeyStatements, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 
 export interface IngestionArgs {
@@ -28,32 +29,35 @@ export interface IngestionArgs {
   visibilityTimeoutSeconds: number;
   maxReceiveCount: number;
   ledgerTable: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
-  region: pulumi.Input<string>;
-  accountId: pulumi.Input<string>;
+  cloud: Cloud;
+  /** SSE-KMS buckets' keys, by bucket name (the component's `bucketKeys`). */
+  bucketKeys: Record<string, string>;
 }
 
-/** An IAM resource pattern for every key a rule covers (IAM's `*` spans `/`). */
+/** An IAM resource pattern (after the ARN's `arn:<partition>:s3:::`) for every key a rule covers (IAM's `*` spans `/`). */
 function coveredObjects(rule: IngestRule): string {
   const { prefix, suffix, exact } = patternOf(rule);
-  return `arn:aws:s3:::${rule.bucket}/${exact ? prefix : `${prefix}*${suffix}`}`;
+  return `${rule.bucket}/${exact ? prefix : `${prefix}*${suffix}`}`;
 }
 
 const unique = (values: string[]) => [...new Set(values)];
 
 /** What a function that asks for ingestions (the tracker, reconciliation) is given: the rules and the queue. */
 export interface IngestRequestAccess {
-  /** The rules as JSON, each with its table's physical name. */
-  rules: pulumi.Input<string>;
+  /** The rules, each with its table's physical name. */
+  rules: pulumi.Input<IngestRule[]>;
   queueUrl: pulumi.Input<string>;
   queueArn: pulumi.Input<string>;
 }
 
-/** Its environment variables (functions/environment.ts reads them), and none without ingestion. */
-export function ingestRequestEnvironment(access: IngestRequestAccess | undefined): {
-  INGEST_RULES?: pulumi.Input<string>;
-  INGEST_QUEUE_URL?: pulumi.Input<string>;
-} {
-  return access ? { INGEST_RULES: access.rules, INGEST_QUEUE_URL: access.queueUrl } : {};
+/** Its environment variable (functions/environment.ts reads it), and none without ingestion. */
+export function ingestRequestEnvironment(access: IngestRequestAccess | undefined): { INGEST_QUEUE_URL?: pulumi.Input<string> } {
+  return access ? { INGEST_QUEUE_URL: access.queueUrl } : {};
+}
+
+/** The rules, in the packaged configuration: any number of them would pass the environment's 4 KB. */
+export function ingestRequestPackaged(access: IngestRequestAccess | undefined): { INGEST_RULES?: pulumi.Input<unknown> } {
+  return access ? { INGEST_RULES: access.rules } : {};
 }
 
 /** Its one permission on the queue: sending. */
@@ -99,9 +103,7 @@ export class Ingestion extends pulumi.ComponentResource {
     const tableName = (rule: IngestRule): pulumi.Output<string> => (rule.table !== undefined ? pulumi.output(rule.table) : this.createdTables[rule.name]!.name);
     this.boundRules = pulumi.all(rules.map((rule) => tableName(rule).apply((table) => ({ ...rule, table }))));
     this.tableNames = pulumi.all(Object.fromEntries(rules.map((rule) => [rule.name, tableName(rule)])));
-    const rowTableArns = rules.map((rule) =>
-      rule.table !== undefined ? pulumi.interpolate`arn:aws:dynamodb:${args.region}:${args.accountId}:table/${rule.table}` : this.createdTables[rule.name]!.arn,
-    );
+    const rowTableArns = rules.map((rule) => (rule.table !== undefined ? dynamodbTableArn(args.cloud, rule.table) : this.createdTables[rule.name]!.arn));
 
     this.queue = new QueueWithDeadLetter(
       `${name}-queue`,
@@ -109,10 +111,9 @@ export class Ingestion extends pulumi.ComponentResource {
       child,
     );
     const written = unique(
-      rules.flatMap((rule) =>
-        [rule.errorPrefix, ...(rule.copyPrefix !== undefined ? [rule.copyPrefix] : [])].map((prefix) => `arn:aws:s3:::${rule.bucket}/${prefix}*`),
-      ),
-    );
+      rules.flatMap((rule) => [rule.errorPrefix, ...(rule.copyPrefix !== undefined ? [rule.copyPrefix] : [])].map((prefix) => `${rule.bucket}/${prefix}*`)),
+    ).map((objects) => s3Arn(args.cloud, objects));
+    const keys = unique(rules.flatMap((rule) => (args.bucketKeys[rule.bucket] !== undefined ? [args.bucketKeys[rule.bucket]!] : [])));
     const statements: Statement[] = [
       {
         Sid: "ConsumeIngestQueue",
@@ -122,15 +123,22 @@ export class Ingestion extends pulumi.ComponentResource {
       },
       // A file that needs another invocation queues its own continuation.
       { Sid: "QueueContinuations", Effect: "Allow", Action: "sqs:SendMessage", Resource: this.queue.queue.arn },
-      { Sid: "ReadCoveredObjects", Effect: "Allow", Action: "s3:GetObject", Resource: unique(rules.map(coveredObjects)) },
+      {
+        Sid: "ReadCoveredObjects",
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: unique(rules.map(coveredObjects)).map((objects) => s3Arn(args.cloud, objects)),
+      },
       { Sid: "WriteReportsAndCopies", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: written },
       // A version with no rejected rows removes the report an earlier version left.
       {
         Sid: "RemoveStaleReports",
         Effect: "Allow",
         Action: "s3:DeleteObject",
-        Resource: rules.map((rule) => `arn:aws:s3:::${rule.bucket}/${rule.errorPrefix}*`),
+        Resource: unique(rules.map((rule) => `${rule.bucket}/${rule.errorPrefix}*`)).map((objects) => s3Arn(args.cloud, objects)),
       },
+      // Reading SSE-KMS objects, and writing reports and copies (single or multipart) in those buckets.
+      ...bucketKeyStatements("UseIngestedBucketKeys", keys, ["kms:Decrypt", "kms:GenerateDataKey"], args.cloud),
       { Sid: "WriteRows", Effect: "Allow", Action: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"], Resource: rowTableArns },
       {
         Sid: "FindRowsOfAFile",
@@ -162,12 +170,12 @@ export class Ingestion extends pulumi.ComponentResource {
         environment: {
           TABLE_NAME: args.ledgerTable.name,
           RETENTION_DAYS: String(args.retentionDays),
-          INGEST_RULES: pulumi.jsonStringify(this.boundRules),
           INGEST_QUEUE_URL: this.queue.queue.url,
           WRITE_CONCURRENCY: String(args.settings.writeConcurrency),
           // A fifth of the timeout, at least 30 s: the last batch, the sweep and the record.
           STOP_MARGIN_MS: String(Math.max(30_000, Math.floor((args.settings.timeoutSeconds * 1000) / 5))),
         } satisfies IngestVariables<pulumi.Input<string>>,
+        packaged: { INGEST_RULES: this.boundRules } satisfies IngestPackaged<pulumi.Input<unknown>>,
         statements,
       },
       child,
@@ -185,7 +193,7 @@ export class Ingestion extends pulumi.ComponentResource {
       },
       child,
     );
-    this.requestAccess = { rules: pulumi.jsonStringify(this.boundRules), queueUrl: this.queue.queue.url, queueArn: this.queue.queue.arn };
+    this.requestAccess = { rules: this.boundRules, queueUrl: this.queue.queue.url, queueArn: this.queue.queue.arn };
     this.registerOutputs({ queueUrl: this.queue.queue.url, functionName: this.function.name, tableNames: this.tableNames });
   }
 }

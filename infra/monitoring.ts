@@ -6,17 +6,17 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 import { AlarmTopic } from "./alarm-topic.js";
+import type { Cloud } from "./arns.js";
 
 export const METRIC_NAMESPACE = "BucketLedger";
 
 export interface MonitoringArgs {
   /** CloudWatch dashboard name, validated and unique per account (see args.ts). */
   dashboardName: string;
-  accountId: pulumi.Input<string>;
+  cloud: Cloud;
   alarmEmail?: string;
   alarmTopicArn?: string;
   driftAlarmThreshold: number;
-  region: pulumi.Input<string>;
   queueName: pulumi.Input<string>;
   deadLetterQueueName: pulumi.Input<string>;
   trackerFunctionName: pulumi.Input<string>;
@@ -33,7 +33,7 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:Monitoring", name, {}, opts);
     if (args.alarmEmail) {
-      const topic = new AlarmTopic(`${name}-alarms`, { region: args.region, accountId: args.accountId }, { parent: this });
+      const topic = new AlarmTopic(`${name}-alarms`, { cloud: args.cloud }, { parent: this });
       new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail }, { parent: this });
       this.alarmTopicArn = topic.arn;
     } else if (args.alarmTopicArn) {
@@ -161,7 +161,7 @@ export class Monitoring extends pulumi.ComponentResource {
               height: 6,
               properties: {
                 title: "S3 events",
-                region: args.region,
+                region: args.cloud.region,
                 stat: "Sum",
                 period: 300,
                 metrics: [tracker("EventsApplied"), tracker("EventsSkippedOlder"), tracker("EventsDuplicate"), tracker("MessagesFailed")],
@@ -173,7 +173,7 @@ export class Monitoring extends pulumi.ComponentResource {
               height: 6,
               properties: {
                 title: "Lag: oldest event waiting (s) and DLQ depth",
-                region: args.region,
+                region: args.cloud.region,
                 stat: "Maximum",
                 period: 300,
                 metrics: [
@@ -188,7 +188,7 @@ export class Monitoring extends pulumi.ComponentResource {
               height: 6,
               properties: {
                 title: "Drift found per reconciliation",
-                region: args.region,
+                region: args.cloud.region,
                 stat: "Maximum",
                 period: 86_400,
                 metrics: [
@@ -205,7 +205,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     height: 6,
                     properties: {
                       title: "Row ingestion: files and rows",
-                      region: args.region,
+                      region: args.cloud.region,
                       stat: "Sum",
                       period: 300,
                       metrics: [

@@ -2,6 +2,7 @@
 import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import * as pulumi from "@pulumi/pulumi";
+import { s3ViaService, type Cloud } from "./arns.js";
 
 export interface Statement {
   Sid?: string;
@@ -61,6 +62,24 @@ export function changeRateStatements(tableArn: pulumi.Input<string>, changeShard
 export function describeStatements(objectArns: pulumi.Input<string>[], enrich: readonly EnrichmentField[]): Statement[] {
   if (!enrich.includes("tags")) return [];
   return [{ Sid: "ReadTrackedObjectTags", Effect: "Allow", Action: ["s3:GetObjectTagging", "s3:GetObjectVersionTagging"], Resource: objectArns }];
+}
+
+/**
+ * Using tracked buckets' SSE-KMS keys, and only through S3 in this Region. S3 asks KMS on the
+ * caller's behalf: GetObject (and HeadObject with checksum mode) needs kms:Decrypt, PutObject
+ * kms:GenerateDataKey, a multipart upload both (S3 user guide, UsingKMSEncryption, "Permissions";
+ * S3 API reference, CreateMultipartUpload). kms:ViaService limits the grant to requests S3 makes
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+ * Nothing without keys.
+ */
+export function bucketKeyStatements(
+  sid: string,
+  keyArns: readonly string[],
+  actions: ("kms:Decrypt" | "kms:GenerateDataKey")[],
+  cloud: Pick<Cloud, "region" | "dnsSuffix">,
+): Statement[] {
+  if (keyArns.length === 0) return [];
+  return [{ Sid: sid, Effect: "Allow", Action: actions, Resource: [...keyArns], Condition: { StringEquals: { "kms:ViaService": s3ViaService(cloud) } } }];
 }
 
 export function assumeRolePolicy(service: string): string {

@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { ApiVariables } from "../functions/environment.js";
+import type { ApiPackaged, ApiVariables } from "../functions/environment.js";
 import { cursorKeyItem } from "../ledger/cursor.js";
 import { ledgerTable } from "../ledger/table.js";
 import { BundledFunction } from "./bundled-function.js";
@@ -60,8 +60,8 @@ export class QueryApi extends pulumi.ComponentResource {
         environment: {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
-          BUCKETS: pulumi.jsonStringify(args.buckets),
         } satisfies ApiVariables<pulumi.Input<string>>,
+        packaged: { BUCKETS: args.buckets } satisfies ApiPackaged<pulumi.Input<unknown>>,
         reservedConcurrency: args.reservedConcurrency ?? DEFAULT_API_RESERVED_CONCURRENCY,
         statements: [{ Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem"], Resource: args.table.resourceArns }],
       },

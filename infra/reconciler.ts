@@ -8,9 +8,9 @@ import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
-import type { ReconcileVariables } from "../functions/environment.js";
+import type { ReconcilePackaged, ReconcileVariables } from "../functions/environment.js";
 import { BundledFunction } from "./bundled-function.js";
-import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
+import { ingestRequestEnvironment, ingestRequestPackaged, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import { assumeRolePolicy, describeStatements, journalStatements, policyDocument, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
@@ -118,7 +118,6 @@ export class Reconciler extends pulumi.ComponentResource {
           HISTORY_DAYS: String(args.historyDays),
           CHANGE_SHARDS: String(args.changeShards),
           ENRICH: args.enrich.join(","),
-          BUCKETS: pulumi.jsonStringify(args.buckets.map((bucket) => bucket.name)),
           RECONCILE_SOURCE: settings.source,
           MAX_DELETE_FRACTION: String(settings.maxDeleteFraction),
           TASK_QUEUE_URL: this.taskQueue.url,
@@ -132,6 +131,10 @@ export class Reconciler extends pulumi.ComponentResource {
           }),
           ...ingestRequestEnvironment(args.ingestion),
         } satisfies ReconcileVariables<pulumi.Input<string>>,
+        packaged: {
+          BUCKETS: args.buckets.map((bucket) => bucket.name),
+          ...ingestRequestPackaged(args.ingestion),
+        } satisfies ReconcilePackaged<pulumi.Input<unknown>>,
         statements: [
           // ListBucket also makes HeadObject of a missing key answer 404 rather than 403.
           { Sid: "ListTrackedBuckets", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArns },

@@ -23,6 +23,8 @@ export const STACK_CONFIG_KEYS = [
   "enrich",
   "deletionProtection",
   "warmWriteUnitsPerSecond",
+  "tableWriteQuota",
+  "bucketKeys",
   "maxReceiveCount",
   "trackerBatchSize",
   "trackerBatchingWindowSeconds",
@@ -96,6 +98,17 @@ function objects(values: StackConfigValues, key: StackConfigKey): unknown[] | un
   );
 }
 
+/** A map (`pulumi config set --path 'bucketKeys.my-bucket' arn:...`), which Pulumi hands over as JSON. */
+function map(values: StackConfigValues, key: StackConfigKey): Record<string, string> | undefined {
+  const value = values[key];
+  if (value === undefined || value === "") return undefined;
+  return parseJsonWith(z.record(z.string(), z.string()), value, (failure) =>
+    failure.reason === "json"
+      ? new BucketLedgerConfigError(`config ${key}: expected a map, e.g. pulumi config set --path '${key}.my-bucket' value`)
+      : new BucketLedgerConfigError(`config ${key}: expected a map of strings`),
+  );
+}
+
 const defined = <T extends object>(object: T): T => Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
 
 export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs {
@@ -124,6 +137,8 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
     ...(values.enrich !== undefined && { enrich: list(values, "enrich") as BucketLedgerArgs["enrich"] }),
     deletionProtection: boolean(values, "deletionProtection"),
     warmWriteUnitsPerSecond: integer(values, "warmWriteUnitsPerSecond"),
+    tableWriteQuota: integer(values, "tableWriteQuota"),
+    bucketKeys: map(values, "bucketKeys"),
     maxReceiveCount: integer(values, "maxReceiveCount"),
     tracker: defined({
       batchSize: integer(values, "trackerBatchSize"),

@@ -5,13 +5,13 @@
 import type { ChangeShardSetting } from "../ledger/change-shards.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { TrackerVariables } from "../functions/environment.js";
+import type { TrackerPackaged, TrackerVariables } from "../functions/environment.js";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
 import { BundledFunction } from "./bundled-function.js";
 import { changeRateStatements, describeStatements, journalStatements } from "./policy.js";
 import { metadataEventsFor } from "../events/subscriptions.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
-import { ingestRequestEnvironment, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
+import { ingestRequestEnvironment, ingestRequestPackaged, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 
 export interface TrackerArgs {
   settings: ResolvedBucketLedgerArgs["tracker"];
@@ -60,6 +60,7 @@ export class Tracker extends pulumi.ComponentResource {
           WRITE_CONCURRENCY: String(settings.writeConcurrency),
           ...ingestRequestEnvironment(args.ingestion),
         } satisfies TrackerVariables<pulumi.Input<string>>,
+        packaged: { ...ingestRequestPackaged(args.ingestion) } satisfies TrackerPackaged<pulumi.Input<unknown>>,
         statements: [
           {
             Sid: "ConsumeEventQueue",

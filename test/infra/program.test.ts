@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { PACKAGED_CONFIG_FILE } from "../../functions/environment.js";
 import { BUNDLE_FILE, bundleFunction } from "../../infra/bundle.js";
 
 const directories: string[] = [];
@@ -39,6 +40,28 @@ describe("function bundles", () => {
     });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/invalid tracker environment: TABLE_NAME/);
+  });
+});
+
+describe("the packaged configuration beside a bundle", () => {
+  const load = (directory: string, env: Record<string, string>) =>
+    spawnSync(process.execPath, ["-e", `import(${JSON.stringify(pathToFileURL(join(directory, BUNDLE_FILE)).href)})`], {
+      env: { PATH: process.env.PATH, AWS_REGION: "us-east-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env },
+      encoding: "utf8",
+    });
+
+  it("is read at cold start from the function's package directory, so the environment need not hold the buckets", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "bundle-packaged-"));
+    directories.push(directory);
+    await writeFile(join(directory, BUNDLE_FILE), bundleFunction("reconcile"));
+    const env = { TABLE_NAME: "ledger-table", TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/tasks" };
+    const without = load(directory, env);
+    expect(without.status).not.toBe(0);
+    expect(without.stderr).toMatch(/invalid reconcile environment: BUCKETS/);
+    await writeFile(join(directory, PACKAGED_CONFIG_FILE), JSON.stringify({ BUCKETS: ["photos"] }));
+    const withFile = load(directory, env);
+    expect(withFile.stderr).toBe("");
+    expect(withFile.status).toBe(0);
   });
 });
 

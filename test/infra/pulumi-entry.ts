@@ -20,6 +20,8 @@ pulumi.runtime.setMocks(
       if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
         return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:root", userId: "mock" };
       if (args.token === "aws:index/getRegion:getRegion") return { region: "eu-west-1", name: "eu-west-1", id: "eu-west-1" };
+      if (args.token === "aws:index/getPartition:getPartition")
+        return { partition: "aws", id: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
       throw new Error(`unexpected invoke ${args.token}`);
     },
   },
