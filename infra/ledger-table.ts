@@ -9,6 +9,14 @@ export interface LedgerTableArgs {
    * Pre-warm the table and its change index for a known burst (a first backfill): writes per
    * second they take at once, instead of on-demand's 4,000 for a new table
    * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html).
+   * Validated against the account's table quota (args.ts). It can only be raised: DynamoDB
+   * refuses a lower value, and raises it by itself as usage grows (same page), so after a
+   * `pulumi refresh` a value below the table's current one reads as a decrease. The program
+   * cannot see the deployed value to refuse that first. No `ignoreChanges` on it: that would
+   * also drop a raise, the one change AWS accepts. The guard is `protect` (with
+   * deletionProtection, the default): providers that planned a decrease as a replacement
+   * (before hashicorp/terraform-provider-aws#49032, which made it a plan-time error) would
+   * destroy the ledger, and Pulumi refuses to replace a protected resource.
    */
   warmWriteUnitsPerSecond?: number;
 }
