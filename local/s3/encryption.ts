@@ -187,3 +187,15 @@ export function bucketEncryptionXmlOf(encryption: BucketEncryption | undefined, 
     `</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>${bucketKeyEnabled === true}</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`,
   ].join("");
 }
+
+/**
+ * A single-part object's ETag. "Objects encrypted by SSE-C or SSE-KMS have ETags that are not
+ * an MD5 digest of their object data" (S3 API reference, Object, ETag); SSE-S3 objects' are.
+ * Locally it is a digest of the data's MD5 and the key, so it still changes with the content,
+ * and nothing can take it for the data's MD5.
+ */
+export function singlePartEtag(md5: Buffer, encryption: ObjectEncryption | undefined): string {
+  if (encryption === undefined || encryption.algorithm === "AES256") return md5.toString("hex");
+  const key = encryption.algorithm === "SSE-C" ? encryption.customerKeyMd5 : encryption.kmsKeyId;
+  return createHash("md5").update(md5).update(`${encryption.algorithm}:${key}`).digest("hex");
+}

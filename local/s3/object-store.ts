@@ -20,7 +20,7 @@ import { rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
-import type { BucketEncryption, ObjectEncryption } from "./encryption.js";
+import { singlePartEtag, type BucketEncryption, type ObjectEncryption } from "./encryption.js";
 import { S3Error } from "./errors.js";
 import { assertBucketName, isValidBucketName } from "./names.js";
 
@@ -340,7 +340,7 @@ export class DiskObjectStore {
       {
         key,
         size,
-        etag: quoted(md5.toString("hex")),
+        etag: quoted(singlePartEtag(md5, options.encryption)),
         lastModified: new Date().toISOString(),
         contentType: options.contentType,
         userMetadata: options.userMetadata,
@@ -363,7 +363,7 @@ export class DiskObjectStore {
     const original = this.head(source.bucket, source.key);
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
-    await this.spool(this.read(source.bucket, source.key), this.objectFile(bucket, bodyName), MAX_PUT_SIZE);
+    const { md5 } = await this.spool(this.read(source.bucket, source.key), this.objectFile(bucket, bodyName), MAX_PUT_SIZE);
     // A copy is STANDARD unless the request names a class (CopyObject, x-amz-storage-class).
     const { storageClass: _class, ...copied } = original;
     return this.commit(
@@ -373,6 +373,8 @@ export class DiskObjectStore {
         key,
         lastModified: new Date().toISOString(),
         body: bodyName,
+        // A multipart source's ETag stays as it was; a single-part one follows the copy's encryption.
+        ...(!original.etag.includes("-") && { etag: quoted(singlePartEtag(md5, options.encryption)) }),
         // The copy's own encryption (the request's, else the destination bucket's default), not the source's.
         encryption: options.encryption,
         ...(replace && { contentType: replace.contentType, userMetadata: replace.userMetadata }),

@@ -175,6 +175,35 @@ describe("SSE-KMS", () => {
   });
 });
 
+describe("ETags", () => {
+  const md5Hex = (text: string) => `"${createHash("md5").update(text).digest("hex")}"`;
+
+  it("are the data's MD5 under SSE-S3, and not under SSE-KMS or SSE-C (S3 API reference, Object, ETag)", async () => {
+    const body = "same body";
+    const sseS3 = await s3.send(new PutObjectCommand({ Bucket: plain, Key: "etag-s3.txt", Body: body }));
+    expect(sseS3.ETag).toBe(md5Hex(body));
+    const kms = await s3.send(new PutObjectCommand({ Bucket: plain, Key: "etag-kms.txt", Body: body, ServerSideEncryption: "aws:kms", SSEKMSKeyId: KEY_ARN }));
+    expect(kms.ETag).not.toBe(md5Hex(body));
+    expect((await head(plain, "etag-kms.txt")).ETag).toBe(kms.ETag);
+    const key = randomBytes(32);
+    const customer = await s3.send(
+      new PutObjectCommand({
+        Bucket: plain,
+        Key: "etag-c.txt",
+        Body: body,
+        SSECustomerAlgorithm: "AES256",
+        SSECustomerKey: key.toString("base64"),
+        SSECustomerKeyMD5: createHash("md5").update(key).digest("base64"),
+      }),
+    );
+    expect(customer.ETag).not.toBe(md5Hex(body));
+    expect(customer.ETag).not.toBe(kms.ETag);
+    // A copy's ETag follows the copy's own encryption.
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: plain, Key: "etag-copy.txt", CopySource: `${plain}/etag-kms.txt` }));
+    expect(copied.CopyObjectResult?.ETag).toBe(md5Hex(body));
+  });
+});
+
 describe("SSE-C", () => {
   const key = randomBytes(32);
   const customer = {
