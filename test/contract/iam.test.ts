@@ -282,6 +282,8 @@ beforeAll(async () => {
     ingest: { rules: INGEST_RULES },
     // Tags add GetObjectTagging; tags and storage class add the tracker's UpdateItem.
     enrich: ["contentType", "tags", "storageClass"],
+    // The key the encryption tests put objects under (test/integration/encrypted-objects.test.ts).
+    bucketKeys: { [CONTRACT_BUCKET]: TEST_KMS_KEY_ARN },
   });
   const ingestion = ledger.ingestion!;
   const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue] = (await resolve(
