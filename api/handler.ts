@@ -28,6 +28,7 @@ import { pageHistory } from "../ledger/history.js";
 import { ChangeHorizonError, InvalidCursorError, InvalidObjectKeyError, type Ledger } from "../ledger/index.js";
 import type { WorkBudget } from "../ledger/queries.js";
 import { openCursor, sealCursor } from "./cursor-envelope.js";
+import { publicBody } from "./public-view.js";
 
 export interface ApiDependencies {
   ledger: Ledger;
@@ -39,6 +40,11 @@ export interface ApiDependencies {
   cursorKey?: () => Promise<Uint8Array>;
   /** Overrides of `API_LIMITS` (tests). */
   limits?: Partial<ApiLimits>;
+  /**
+   * A public API (`apiAuthorization: none`): every answer without origin, user metadata, tags
+   * or KMS key ARNs (api/public-view.ts).
+   */
+  publicView?: boolean;
 }
 
 /** What one request may cost. */
@@ -165,6 +171,8 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
   const open = async (cursor: string | undefined) => (cursor === undefined ? {} : { cursor: openCursor(await cursorKey(), cursor) });
   const seal = async <T extends { cursor?: string }>(page: T): Promise<T> =>
     page.cursor === undefined ? page : { ...page, cursor: sealCursor(await cursorKey(), page.cursor) };
+  // Every answer with data goes out through here, so a public API withholds the same everywhere.
+  const ok = (body: unknown) => json(200, deps.publicView ? publicBody(body) : body);
   const budget = (): WorkBudget => ({
     deadline: Date.now() + limits.workMs,
     maxQueries: limits.maxQueries,
@@ -186,7 +194,7 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
           ...(query.prefix !== undefined && { prefix: query.prefix }),
           ...(await open(query.cursor)),
         });
-        return json(200, await seal(page));
+        return ok(await seal(page));
       }
       case "changes": {
         const query = parseQuery(changesQuerySchema, event);
@@ -199,20 +207,20 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
           budget: budget(),
           ...(await open(query.cursor)),
         });
-        return json(200, await seal(page));
+        return ok(await seal(page));
       }
       case "history": {
         const query = parseQuery(historyQuerySchema, event);
         const opened = await open(query.cursor);
         const history = await ledger.history(target.bucket, query.key);
         const page = pageHistory(history, { limit: query.limit, maxBytes: limits.maxItemBytes, sizeOf: responseBytes, ...opened });
-        return json(200, await seal(page));
+        return ok(await seal(page));
       }
       case "object": {
         const { key } = parseQuery(objectQuerySchema, event);
         const record = await ledger.get(target.bucket, key);
         if (!record) throw new HttpError(404, "NotFound", `no record of ${JSON.stringify(key)} in ${target.bucket}`);
-        return json(200, record);
+        return ok(record);
       }
     }
   };

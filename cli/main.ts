@@ -9,6 +9,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerDev } from "./commands/dev.js";
 import { registerGet } from "./commands/get.js";
 import { registerHistory } from "./commands/history.js";
+import { registerErase } from "./commands/erase.js";
 import { registerLs } from "./commands/ls.js";
 import { registerReconcile } from "./commands/reconcile.js";
 import { registerRuns } from "./commands/runs.js";
@@ -35,6 +36,7 @@ function buildProgram(): Command {
   registerChanges(program);
   registerGet(program);
   registerHistory(program);
+  registerErase(program);
   registerStat(program);
   registerReconcile(program);
   registerRuns(program);

@@ -11,5 +11,6 @@ const logger = new Logger({ serviceName: "bucket-ledger-api" });
 export const handler = createApiHandler({
   ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS }),
   buckets: env.BUCKETS,
+  publicView: !env.SERVE_PERSONAL_DATA,
   onError: (error) => logger.error("query failed", { error: error as Error }),
 });

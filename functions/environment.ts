@@ -21,6 +21,7 @@ import { INGEST_DEFAULTS } from "../ingest/defaults.js";
 import { ingestRulesSchema, type IngestRule } from "../ingest/rules.js";
 import { describeIssues } from "../validation/parse.js";
 import { enrichmentFieldsSchema } from "../sdk/object-details.js";
+import { DEFAULT_ORIGIN, originSettingSchema } from "../ledger/origin.js";
 
 export class ConfigurationError extends Error {
   constructor(message: string) {
@@ -144,6 +145,8 @@ const trackerEnvironmentSchema = z
     CHANGE_SHARDS: changeShards,
     ENRICH: enrichList,
     WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
+    /** What of each change's origin is written (ledger/origin.ts). */
+    ORIGIN: originSettingSchema.default(DEFAULT_ORIGIN),
     ...ingestRequestVariables,
   })
   .refine(...ingestRequestsNeedQueue);
@@ -207,6 +210,14 @@ const apiEnvironmentSchema = z.object({
   TABLE_NAME: tableName,
   RETENTION_DAYS: retentionDays,
   BUCKETS: bucketList,
+  /**
+   * "true" only behind IAM authorization: origin, user metadata, tags and KMS key ARNs in
+   * responses (api/public-view.ts). Unset, they are withheld, so a public API serves less.
+   */
+  SERVE_PERSONAL_DATA: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
 });
 
 export type ApiEnvironment = z.infer<typeof apiEnvironmentSchema>;

@@ -16,7 +16,13 @@ const env = parseTrackerEnvironment(process.env, readPackagedConfig(import.meta.
 const s3 = withoutSdkLogger(new S3Client({}));
 
 export const handler = createTrackerHandler({
-  ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS, historyDays: env.HISTORY_DAYS, changeShards: env.CHANGE_SHARDS }),
+  ledger: new Ledger({
+    tableName: env.TABLE_NAME,
+    retentionDays: env.RETENTION_DAYS,
+    historyDays: env.HISTORY_DAYS,
+    changeShards: env.CHANGE_SHARDS,
+    origin: env.ORIGIN,
+  }),
   lookup: s3ObjectLookup(s3),
   ...(env.ENRICH.length > 0 && { describer: s3ObjectDescriber(s3, env.ENRICH) }),
   logger: new Logger({ serviceName: "bucket-ledger-tracker" }),

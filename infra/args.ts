@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { DEFAULT_CHANGE_SHARDS, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
 import { changeShardSettingSchema } from "../ledger/change-shards.js";
+import { DEFAULT_ORIGIN, originSettingSchema } from "../ledger/origin.js";
 import { enrichmentFieldsSchema } from "../sdk/object-details.js";
 import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
@@ -157,6 +158,11 @@ export const bucketLedgerArgsSchema = z
         days: z.number().int().min(1).max(3650).default(DEFAULT_HISTORY_DAYS),
       })
       .prefault({}),
+    /**
+     * What of each change's origin the tracker writes (ledger/origin.ts): `full`, `principal`
+     * (the default: who, not from where) or `none`. Personal data: see docs/security.md.
+     */
+    origin: originSettingSchema.default(DEFAULT_ORIGIN),
     /** Change-index partitions per bucket-day (ledger/change-shards.ts): "auto", sized from each bucket's rate, or a fixed 1 to 32. */
     changeShards: changeShardSettingSchema.default(DEFAULT_CHANGE_SHARDS),
     /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */

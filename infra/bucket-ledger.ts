@@ -188,6 +188,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         retentionDays: settings.retentionDays,
         historyDays,
         changeShards: settings.changeShards,
+        origin: settings.origin,
         enrich: settings.enrich,
         logRetentionDays,
         table: { name: this.table.name, arn: this.table.arn },

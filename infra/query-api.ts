@@ -21,6 +21,13 @@ export const QUERY_ROUTES = [
 /** Enough for a few clients paging at once; each request is bounded in time (api/handler.ts, `API_LIMITS`). */
 export const DEFAULT_API_RESERVED_CONCURRENCY = 10;
 
+/** What `pulumi up` says of a public API: anyone with its URL reads this. */
+export const PUBLIC_API_WARNING =
+  "apiAuthorization is none: anyone with the query API's URL can list every tracked object's key, size, ETag, " +
+  "storage class, checksum and change times, and read every key's history (which keys existed, when they changed). " +
+  "Change origin (requester, source IP, request id), user metadata, tags and KMS key ARNs are withheld from its responses. " +
+  "See docs/security.md.";
+
 export interface QueryApiArgs {
   authorization: "iam" | "none";
   throttlingRateLimit: number;
@@ -48,6 +55,7 @@ export class QueryApi extends pulumi.ComponentResource {
 
   constructor(name: string, args: QueryApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:QueryApi", name, {}, opts);
+    if (args.authorization === "none") pulumi.log.warn(PUBLIC_API_WARNING, this);
     this.function = new BundledFunction(
       `${name}-function`,
       {
@@ -60,6 +68,8 @@ export class QueryApi extends pulumi.ComponentResource {
         environment: {
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
+          // Only a caller IAM has let in may see who changed what (api/public-view.ts).
+          SERVE_PERSONAL_DATA: String(args.authorization === "iam"),
         } satisfies ApiVariables<pulumi.Input<string>>,
         packaged: { BUCKETS: args.buckets } satisfies ApiPackaged<pulumi.Input<unknown>>,
         reservedConcurrency: args.reservedConcurrency ?? DEFAULT_API_RESERVED_CONCURRENCY,
@@ -112,6 +122,9 @@ export class QueryApi extends pulumi.ComponentResource {
           destinationArn: accessLogs.arn,
           format: JSON.stringify({
             requestId: "$context.requestId",
+            // "The source IP address of the TCP connection making the request to API Gateway"
+            // (Customize HTTP API access logs: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html).
+            sourceIp: "$context.identity.sourceIp",
             caller: "$context.identity.caller",
             routeKey: "$context.routeKey",
             status: "$context.status",

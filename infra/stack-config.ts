@@ -19,6 +19,7 @@ export const STACK_CONFIG_KEYS = [
   "retentionDays",
   "history",
   "historyDays",
+  "origin",
   "changeShards",
   "enrich",
   "deletionProtection",
@@ -133,6 +134,8 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
     replaceExistingNotifications: boolean(values, "replaceExistingNotifications"),
     retentionDays: integer(values, "retentionDays"),
     history: defined({ enabled: boolean(values, "history"), days: integer(values, "historyDays") }),
+    // Checked by the component's schema, with every other problem.
+    origin: text(values, "origin") as BucketLedgerArgs["origin"],
     changeShards: values.changeShards === "auto" ? "auto" : integer(values, "changeShards"),
     ...(values.enrich !== undefined && { enrich: list(values, "enrich") as BucketLedgerArgs["enrich"] }),
     deletionProtection: boolean(values, "deletionProtection"),

@@ -3,6 +3,7 @@
  * source that feeds it batches with partial batch failures and bounded concurrency.
  */
 import type { ChangeShardSetting } from "../ledger/change-shards.js";
+import type { OriginSetting } from "../ledger/origin.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { TrackerPackaged, TrackerVariables } from "../functions/environment.js";
@@ -19,6 +20,8 @@ export interface TrackerArgs {
   /** Days the journal keeps each change; 0: no journal. */
   historyDays: number;
   changeShards: ChangeShardSetting;
+  /** What of each change's origin the tracker writes (ledger/origin.ts). */
+  origin: OriginSetting;
   /** Object metadata asked of S3 on each create. HeadObject needs only what the tracker already has (s3:GetObject, s3:ListBucket); tags need GetObjectTagging. */
   enrich: readonly EnrichmentField[];
   logRetentionDays: number;
@@ -58,6 +61,7 @@ export class Tracker extends pulumi.ComponentResource {
           CHANGE_SHARDS: String(args.changeShards),
           ENRICH: args.enrich.join(","),
           WRITE_CONCURRENCY: String(settings.writeConcurrency),
+          ORIGIN: args.origin,
           ...ingestRequestEnvironment(args.ingestion),
         } satisfies TrackerVariables<pulumi.Input<string>>,
         packaged: { ...ingestRequestPackaged(args.ingestion) } satisfies TrackerPackaged<pulumi.Input<unknown>>,

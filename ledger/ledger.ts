@@ -27,6 +27,8 @@ import { countAt, type ChangeShardEpoch, type ChangeShardSetting } from "./chang
 import { ChangeShardSizer } from "./shard-sizing.js";
 import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
+import { originExpired, originRetentionDays, removeOrigin, type OriginSetting } from "./origin.js";
+import { partitionKeyOf } from "./keys.js";
 import { ledgerTable } from "./table.js";
 import {
   applyDescription,
@@ -72,6 +74,11 @@ export interface LedgerOptions {
    * day read. Readers take each bucket's counts from its registry item and need no setting.
    */
   changeShards?: ChangeShardSetting;
+  /**
+   * For the ledger's writers: what of each change's origin is written (ledger/origin.ts). Absent:
+   * all of it; the stacks set it, `DEFAULT_ORIGIN` unless configured.
+   */
+  origin?: OriginSetting;
   now?: () => Date;
 }
 
@@ -88,6 +95,11 @@ export class Ledger {
   readonly retentionDays: number;
   /** This instance's change-shard setting, as a writer. */
   readonly changeShards: ChangeShardSetting;
+  /**
+   * Days origin stays on a ledger item (ledger/origin.ts), known to a writer that was told the
+   * journal's retention (`historyDays`, 0 included); undefined otherwise, and nothing expires.
+   */
+  readonly originDays: number | undefined;
   private readonly query: QueryContext;
   private readonly write: WriteContext;
   private readonly now: () => Date;
@@ -100,6 +112,7 @@ export class Ledger {
     this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
     this.now = options.now ?? (() => new Date());
     this.changeShards = options.changeShards ?? DEFAULT_CHANGE_SHARDS;
+    this.originDays = options.historyDays === undefined ? undefined : originRetentionDays(options.historyDays, this.retentionDays);
     if (
       this.changeShards !== "auto" &&
       (!Number.isInteger(this.changeShards) || this.changeShards < 1 || this.changeShards > ledgerTable.changeIndex.maxShards)
@@ -111,6 +124,7 @@ export class Ledger {
       documentClient,
       retentionSeconds: this.retentionDays * SECONDS_PER_DAY,
       now: this.now,
+      ...(options.origin && { origin: options.origin }),
       shards: new ChangeShardSizer(this.query, {
         setting: this.changeShards,
         now: this.now,
@@ -157,6 +171,21 @@ export class Ledger {
     const { outcome, journaled } = await applyRepair(this.write, repair);
     await journaled;
     return outcome;
+  }
+
+  /** Whether a record read from the ledger carries origin past `originDays`. */
+  originExpired(record: LedgerRecord): boolean {
+    return this.originDays !== undefined && originExpired(record, this.now(), this.originDays);
+  }
+
+  /**
+   * Takes expired origin off a ledger item, unless a newer change replaced it since it was read
+   * (then false): reconciliation's call for each item it reads.
+   */
+  async expireOrigin(record: LedgerRecord): Promise<boolean> {
+    if (!this.originExpired(record)) return false;
+    const key = { [ledgerTable.partitionKey]: partitionKeyOf(record.bucket, record.key), [ledgerTable.sortKey]: record.key };
+    return (await removeOrigin(this.write, key, { recordedAt: record.recordedAt })) === "removed";
   }
 
   /** Snapshot time of the bucket's last complete reconciliation (see `UpsertMutation.reconciledThrough`). */

@@ -21,6 +21,7 @@ import { normalizeSequencer } from "./sequencer.js";
 import type { JournalWriter } from "./journal-writer.js";
 import { countAt } from "./change-shards.js";
 import type { ChangeShardSizer } from "./shard-sizing.js";
+import { keptOrigin, type OriginSetting } from "./origin.js";
 
 interface MutationBase {
   bucket: string;
@@ -72,6 +73,16 @@ export interface WriteContext {
   journal?: JournalWriter;
   /** The change shards each bucket's writes go to, read fresh before each write (ledger/shard-sizing.ts). */
   shards: ChangeShardSizer;
+  /** What of each change's origin is written (ledger/origin.ts); all of it when absent. */
+  origin?: OriginSetting;
+}
+
+/** The change as captured: only the origin the setting keeps ever reaches an item or an entry. */
+function captured<T extends { origin?: ChangeOrigin }>(ctx: WriteContext, change: T): T {
+  if (ctx.origin === undefined || ctx.origin === "full") return change;
+  const { origin, ...rest } = change;
+  const kept = keptOrigin(origin, ctx.origin);
+  return (kept ? { ...rest, origin: kept } : rest) as T;
 }
 
 export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, retentionSeconds: number): LedgerRecord {
@@ -103,7 +114,8 @@ export interface Applied<Outcome> {
 
 const NOTHING_TO_JOURNAL = Promise.resolve();
 
-export async function applyMutation(ctx: WriteContext, mutation: ObjectMutation): Promise<Applied<ApplyOutcome>> {
+export async function applyMutation(ctx: WriteContext, change: ObjectMutation): Promise<Applied<ApplyOutcome>> {
+  const mutation = captured(ctx, change);
   assertValidObjectKey(mutation.key);
   // Before the change's time is taken: the epochs must be fresh at that time (ledger/change-shards.ts).
   const epochs = await ctx.shards.epochsFor(mutation.bucket);
@@ -183,7 +195,9 @@ export interface DescriptionApplied extends Applied<DescriptionOutcome> {
  * sequencer and the change feed are left as they are: the feed lists content changes, and a
  * metadata change is kept in the key's history.
  */
-export async function applyDescription(ctx: WriteContext, update: DescriptionUpdate): Promise<DescriptionApplied> {
+export async function applyDescription(ctx: WriteContext, change: DescriptionUpdate): Promise<DescriptionApplied> {
+  // Before the entry's key is made: it names the request id, which `none` does not keep.
+  const update = captured(ctx, change);
   assertValidObjectKey(update.key);
   const present = detailsAttributes(update.state);
   const names: Record<string, string> = { "#pk": attributeNames.pk, "#deleted": "deleted", "#etag": "etag", "#describedAt": "describedAt" };

@@ -39,6 +39,7 @@ import { TableFaults } from "./table-faults.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "./s3-sqs-emulator.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
+import { DEFAULT_ORIGIN, type OriginSetting } from "../ledger/origin.js";
 
 export interface LocalStackOptions {
   buckets?: string[];
@@ -56,6 +57,8 @@ export interface LocalStackOptions {
   historyDays?: number;
   /** The change-shard setting, as a deployed stack's `changeShards`. */
   changeShards?: ChangeShardSetting;
+  /** What of each change's origin the tracker writes, as a deployed stack's `origin` (the same default). */
+  origin?: OriginSetting;
   /** Object metadata the tracker asks S3 for on each create, as a deployed stack's `enrich`. */
   enrich?: EnrichmentField[];
   visibilityTimeoutSeconds?: number;
@@ -236,6 +239,7 @@ export class LocalStack {
         tableName,
         retentionDays,
         historyDays,
+        origin: options.origin ?? DEFAULT_ORIGIN,
         ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
         documentClient: createDocumentClient(trackerTable),
       });

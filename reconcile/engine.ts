@@ -162,7 +162,7 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   // Larger index pages mean fewer requests; fewer when many ranges read at once, to bound memory.
   const indexPageSize = Math.min(1000, Math.max(100, Math.floor(2000 / rangeConcurrency)));
   const reconcileRange = async (range: KeyRange) => {
-    const drifts = diffRange({ ledger, bucket, source, range, counts, indexPageSize, ...(options.index && { index: options.index }) });
+    const drifts = diffRange({ ledger, bucket, source, range, counts, indexPageSize, dryRun, ...(options.index && { index: options.index }) });
     for await (const drift of drifts) {
       if (stopped.signal.aborted) return;
       summary[drift.kind]++;

@@ -120,7 +120,7 @@ export class TaskWorker {
     // Each task keeps its share of the run's drift sample; `sampled` is checkpointed with the
     // other counts, so a resumed task does not take its share twice.
     const sampleShare = Math.max(1, Math.floor(RECONCILE_DEFAULTS.driftSampleSize / run.tasksTotal));
-    for await (const drift of diffRange({ ledger, bucket, source, range, counts, onAdvance: checkpoint.advance })) {
+    for await (const drift of diffRange({ ledger, bucket, source, range, counts, onAdvance: checkpoint.advance, dryRun: run.dryRun })) {
       counts[drift.kind]++;
       if (counts.sampled < sampleShare) {
         counts.sampled++;

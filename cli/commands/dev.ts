@@ -9,6 +9,8 @@ import type { IngestOutcome } from "../../ingest/ingester.js";
 import { resolveIngestRules } from "../../ingest/rules.js";
 import { readIngestRulesFile } from "../../local/ingest-rules-file.js";
 import { escapeTerminal, toJson } from "../escape.js";
+import { Option } from "commander";
+import { DEFAULT_ORIGIN, ORIGIN_SETTINGS, type OriginSetting } from "../../ledger/origin.js";
 
 interface DevOptions extends ChaosOptions {
   bucket: string[];
@@ -17,6 +19,7 @@ interface DevOptions extends ChaosOptions {
   dynamodbPort?: number;
   dataDir?: string;
   retentionDays?: number;
+  origin: OriginSetting;
   visibilityTimeout?: number;
   reconcileEvery: number;
   ingestRules?: string;
@@ -42,6 +45,11 @@ export function registerDev(program: Command): void {
     .option("--dynamodb-port <port>", "DynamoDB Local port (default: a free port)", parsePort("--dynamodb-port"))
     .option("--data-dir <dir>", "keep the ledger and the buckets in this directory across restarts (created if missing)")
     .option("--retention-days <n>", "how long tombstones (and the change feed) are kept", parsePositiveInt("--retention-days"))
+    .addOption(
+      new Option("--origin <kept>", "what of each change's origin is kept: full (with source IP), principal, none")
+        .choices(ORIGIN_SETTINGS)
+        .default(DEFAULT_ORIGIN),
+    )
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
     .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", parseInterval("--reconcile-every"), 300_000)
     .option("--ingest-rules <file>", "mirror CSV / JSON Lines objects into DynamoDB tables: a JSON or YAML list of rules, or a Pulumi.<stack>.yaml")
@@ -62,6 +70,7 @@ export function registerDev(program: Command): void {
           ...(options.dynamodbPort !== undefined && { dynamoDbPort: options.dynamodbPort }),
           ...(options.dataDir !== undefined && { dataDirectory: options.dataDir }),
           ...(options.retentionDays !== undefined && { retentionDays: options.retentionDays }),
+          origin: options.origin,
           ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
           logLevel: options.verbose ? "INFO" : "WARN",
           ...(options.dropEvents !== undefined || options.duplicateEvents !== undefined || options.maxDelay !== undefined

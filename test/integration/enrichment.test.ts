@@ -32,6 +32,8 @@ beforeAll(async () => {
     logLevel: "SILENT",
     enrich: ["contentType", "userMetadata", "tags", "encryption", "storageClass", "checksum"],
     historyDays: 30,
+    // The history test reads the source IP too, which the default origin setting does not keep.
+    origin: "full",
   });
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-enrich-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));

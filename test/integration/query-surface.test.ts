@@ -25,7 +25,8 @@ const TRICKY_KEYS = [...DEMO_KEYS, "percent/literal%20not-a-space.txt"];
 let started: Date;
 
 beforeAll(async () => {
-  stack = await LocalStack.start({ buckets: [bucket, "quiet-bucket"], logLevel: "SILENT", reconcileTasks: 2 });
+  // origin "full": the history test reads the source IP too (the default keeps none).
+  stack = await LocalStack.start({ buckets: [bucket, "quiet-bucket"], logLevel: "SILENT", reconcileTasks: 2, origin: "full" });
   api = stack.info.endpoints.api;
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-query-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
