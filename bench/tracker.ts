@@ -141,6 +141,8 @@ interface TrackerProfileResult {
   /** Messages received again after a throttle, and write units the capacity model refused, over all rounds. */
   redelivered_messages: number;
   throttled_write_units: number;
+  /** Per variant (aws profile), the median over rounds of its busiest change partition's write units a second. */
+  busiest_change_partition_units_per_s: Record<string, number>;
 }
 
 export interface TrackerBenchResult {
@@ -205,13 +207,21 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
     );
 
     const tables: string[] = [];
+    // The aws profile's capacity model, and each variant's busiest change partition (write units/s over the run) under it.
+    let capacity: CapacityModel | undefined;
+    const changeLoads = new Map<string, number[]>();
     const timed = async (name: string, run: () => Promise<void>) => {
       const started = process.hrtime.bigint();
       await run();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const indexUnits = (capacity?.partitions() ?? []).filter((partition) => tables.includes(partition.table) && partition.index !== undefined);
+      const busiest = Math.max(0, ...indexUnits.map((partition) => partition.admittedWriteUnits)) / seconds;
+      if (capacity) changeLoads.set(name, [...(changeLoads.get(name) ?? []), busiest]);
       // Drop the variant's table so every variant meets a database of the same size.
       await Promise.all(tables.splice(0).map((TableName) => clients.dynamodb.send(new DeleteTableCommand({ TableName }))));
-      log(`  ${name}: ${EVENTS} events in ${seconds.toFixed(2)} s = ${(EVENTS / seconds).toFixed(0)} events/s`);
+      log(
+        `  ${name}: ${EVENTS} events in ${seconds.toFixed(2)} s = ${(EVENTS / seconds).toFixed(0)} events/s${capacity ? `; busiest change partition ${busiest.toFixed(0)} write units/s` : ""}`,
+      );
       return EVENTS / seconds;
     };
 
@@ -345,13 +355,15 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       proxy.addLatency(latency);
       s3Proxy.addLatency(latency === 0 ? 0 : S3_LATENCY_MS);
       // The aws profile takes no more from a partition than DynamoDB gives.
-      const capacity = profile === "aws" ? new CapacityModel() : undefined;
+      capacity = profile === "aws" ? new CapacityModel() : undefined;
       proxy.useCapacity(capacity);
       redelivered = 0;
       const rounds = await pairedRounds(variants, ROUNDS, () => {
         outcomes.applied = outcomes.skippedOlder = outcomes.duplicates = 0;
       });
       proxy.useCapacity(undefined);
+      const loads = Object.fromEntries([...changeLoads].map(([name, values]) => [name, Math.round(median(values))]));
+      changeLoads.clear();
       const ratio = (of: "ours" | "journal" | "enriched") => rounds.map((round) => round[of] / round.ceiling);
       profiles[profile] = {
         latency_ms: latency,
@@ -370,6 +382,7 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
         large_items_sized_vs_ours: spread(rounds.map((round) => round.largeSized / round.ours)),
         redelivered_messages: redelivered,
         throttled_write_units: (capacity?.partitions() ?? []).reduce((sum, partition) => sum + partition.throttledWriteUnits, 0),
+        busiest_change_partition_units_per_s: loads,
       };
     }
     // Sequential, so only without the latency (20,000 x two round trips would take minutes).
