@@ -147,6 +147,8 @@ const trackerEnvironmentSchema = z
     WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
     /** What of each change's origin is written (ledger/origin.ts). */
     ORIGIN: originSettingSchema.default(DEFAULT_ORIGIN),
+    /** The tracked buckets: events about any other are dropped (tracker/tracked-buckets.ts). */
+    BUCKETS: bucketList,
     ...ingestRequestVariables,
   })
   .refine(...ingestRequestsNeedQueue);

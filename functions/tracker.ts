@@ -28,5 +28,6 @@ export const handler = createTrackerHandler({
   logger: new Logger({ serviceName: "bucket-ledger-tracker" }),
   metrics: new Metrics({ namespace: "BucketLedger", serviceName: "tracker" }),
   concurrency: env.WRITE_CONCURRENCY,
+  trackedBuckets: env.BUCKETS,
   ...ingestRequestsFrom(env),
 });

@@ -27,7 +27,7 @@ export interface TrackerArgs {
   logRetentionDays: number;
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   queueArn: pulumi.Input<string>;
-  buckets: { arn: pulumi.Input<string> }[];
+  buckets: { name: pulumi.Input<string>; arn: pulumi.Input<string> }[];
   /** Row ingestion: the rules (each with its table) and the queue the tracker sends requests to. */
   ingestion?: IngestRequestAccess;
   /**
@@ -64,7 +64,11 @@ export class Tracker extends pulumi.ComponentResource {
           ORIGIN: args.origin,
           ...ingestRequestEnvironment(args.ingestion),
         } satisfies TrackerVariables<pulumi.Input<string>>,
-        packaged: { ...ingestRequestPackaged(args.ingestion) } satisfies TrackerPackaged<pulumi.Input<unknown>>,
+        // The tracked buckets: the tracker drops events about any other (tracker/tracked-buckets.ts).
+        packaged: {
+          BUCKETS: args.buckets.map((bucket) => bucket.name),
+          ...ingestRequestPackaged(args.ingestion),
+        } satisfies TrackerPackaged<pulumi.Input<unknown>>,
         statements: [
           {
             Sid: "ConsumeEventQueue",

@@ -249,6 +249,8 @@ export class LocalStack {
         ...(options.enrich?.length && { describer: s3ObjectDescriber(roleClients.tracker.s3, options.enrich) }),
         logger: new Logger({ serviceName: "bucket-ledger-tracker", logLevel: options.logLevel ?? "WARN" }),
         concurrency: options.writeConcurrency ?? TRACKER_DEFAULTS.writeConcurrency,
+        // As deployed: events about a bucket the stack was not started with are dropped.
+        trackedBuckets: buckets,
         ...(options.onBatch && { onBatchComplete: options.onBatch }),
         ...(ingestion && { ingestion: { rules: ingestion.rules, queue: ingestion.queueFor(roleClients.tracker) } }),
       });

@@ -18,10 +18,23 @@ export interface TrackerCounts {
   undescribed: number;
   /** Descriptions without the checksum, which S3 withheld (an SSE-KMS key the role may not decrypt with). */
   checksumsWithheld: number;
+  /** Events about a bucket this stack does not track: dropped and acknowledged, never applied. */
+  untrackedBucket: number;
 }
 
 export function emptyCounts(): TrackerCounts {
-  return { applied: 0, skippedOlder: 0, duplicates: 0, ignored: 0, testEvents: 0, failedMessages: 0, ingestRequests: 0, undescribed: 0, checksumsWithheld: 0 };
+  return {
+    applied: 0,
+    skippedOlder: 0,
+    duplicates: 0,
+    ignored: 0,
+    testEvents: 0,
+    failedMessages: 0,
+    ingestRequests: 0,
+    undescribed: 0,
+    checksumsWithheld: 0,
+    untrackedBucket: 0,
+  };
 }
 
 export function addCounts(into: TrackerCounts, from: TrackerCounts): TrackerCounts {

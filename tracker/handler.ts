@@ -20,6 +20,7 @@ import { withheldOf, type ObjectDescriber } from "../sdk/object-details.js";
 import { emptyCounts, type TrackerCounts } from "./counts.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
 import { ingestRequestFor, type IngestForwarding } from "./ingest-forwarding.js";
+import { partitionByBucket, trackedBucketFilter, untrackedBucketsForLog } from "./tracked-buckets.js";
 
 export interface TrackerDependencies {
   ledger: Ledger;
@@ -34,6 +35,12 @@ export interface TrackerDependencies {
   ingestion?: IngestForwarding;
   /** Object metadata (the `enrich` config): each create's HEAD, made before its write. */
   describer?: ObjectDescriber;
+  /**
+   * The buckets this stack tracks: an event about any other is dropped (tracker/tracked-buckets.ts).
+   * The deployed function always has them (its packaged configuration); absent, as in tests that
+   * build the handler around one bucket, every bucket's events are applied.
+   */
+  trackedBuckets?: readonly string[];
 }
 
 /** HEADs in flight per invocation: all of a batch's at once, so they add one round trip to it, not one per event. */
@@ -62,11 +69,13 @@ function publishMetrics(metrics: Metrics, counts: TrackerCounts): void {
     MessagesFailed: counts.failedMessages,
     ObjectsUndescribed: counts.undescribed,
     ChecksumsWithheld: counts.checksumsWithheld,
+    EventsUntrackedBucket: counts.untrackedBucket,
   });
 }
 
 export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler {
   const { ledger, lookup, logger } = deps;
+  const isTracked = trackedBucketFilter(deps.trackedBuckets);
   return async (event, context) => {
     const counts = emptyCounts();
     const limit = pLimit(deps.concurrency);
@@ -90,12 +99,22 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
           counts.testEvents++;
           return;
         }
+        const { tracked: events, untracked } = partitionByBucket(message.events, isTracked);
+        if (untracked.length > 0) {
+          // Acknowledged, not failed: redelivering them could never make them belong here.
+          counts.untrackedBucket += untracked.length;
+          logger.warn("events for buckets this stack does not track dropped", {
+            messageId: record.messageId,
+            events: untracked.length,
+            buckets: untrackedBucketsForLog(untracked),
+          });
+        }
         // Once per bucket per instance: `buckets` and `status` list what the ledger tracks.
-        await Promise.all([...new Set(message.events.map((objectEvent) => objectEvent.bucket))].map((bucket) => ledger.register(bucket)));
+        await Promise.all([...new Set(events.map((objectEvent) => objectEvent.bucket))].map((bucket) => ledger.register(bucket)));
         const { describer } = deps;
-        const details = describer ? await Promise.all(message.events.map((objectEvent) => describing(() => detailsFor(objectEvent, describer)))) : [];
+        const details = describer ? await Promise.all(events.map((objectEvent) => describing(() => detailsFor(objectEvent, describer)))) : [];
         const applied = await Promise.all(
-          message.events.map((objectEvent, index) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark, details[index], describer))),
+          events.map((objectEvent, index) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark, details[index], describer))),
         );
         // Outside the write slots: the entries of many messages go out in one batch.
         await Promise.all(applied.map(({ journaled }) => journaled));

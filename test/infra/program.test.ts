@@ -15,7 +15,7 @@ afterAll(async () => {
 
 describe("function bundles", () => {
   it.each([
-    ["tracker", { TABLE_NAME: "ledger-table" }],
+    ["tracker", { TABLE_NAME: "ledger-table", BUCKETS: '["photos"]' }],
     ["reconcile", { TABLE_NAME: "ledger-table", BUCKETS: '["photos"]', TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/tasks" }],
     ["api", { TABLE_NAME: "ledger-table", BUCKETS: '["photos"]' }],
   ])("bundles %s with esbuild and its handler loads from the built artifact", async (name, env) => {
