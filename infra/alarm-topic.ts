@@ -12,7 +12,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { accountRootArn, cloudWatchAlarmsArn, type Cloud } from "./arns.js";
-import { policyDocument } from "./policy.js";
+import { denyInsecureTransport, policyDocument } from "./policy.js";
 
 export interface AlarmTopicArgs {
   cloud: Cloud;
@@ -77,6 +77,9 @@ export class AlarmTopic extends pulumi.ComponentResource {
             Resource: this.topic.arn,
             Condition: fromOwnAlarms,
           },
+          // The SNS guide's statement as given there (sns-security-best-practices, "Enforce
+          // encryption of data in transit"): SNS:Publish over anything but TLS is refused.
+          denyInsecureTransport("sns:Publish", this.topic.arn),
         ]),
       },
       { parent: this },

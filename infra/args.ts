@@ -132,6 +132,33 @@ export const MAX_BATCH_WITHOUT_WINDOW = 10;
 
 const filterSchema = z.object({ prefix: z.string().default(""), suffix: z.string().default("") });
 
+/** A positive whole number, or `none` to turn the setting off (never 0, which means something else to AWS). */
+const countOrNone = (what: string, max: number) =>
+  z.union([z.literal("none"), z.number().int().min(1, `${what}: a positive whole number, or "none"`).max(max)], {
+    error: `${what}: a positive whole number, or "none"`,
+  });
+
+/**
+ * The API function's reserved concurrency by default: enough for a few clients paging at once,
+ * each request bounded in time (api/handler.ts, `API_LIMITS`).
+ */
+export const DEFAULT_API_RESERVED_CONCURRENCY = 10;
+
+/** Days ingestion's error reports and copies stay in the created bucket (S3 lifecycle), unless configured. */
+export const DEFAULT_INGEST_OUTPUT_EXPIRATION_DAYS = 90;
+
+/**
+ * Days the inventory destination keeps each daily report. A run reads only the newest complete
+ * one (reconcile/inventory-source.ts); S3 delivers one a day, the first up to 48 hours after the
+ * configuration (S3 user guide, storage-inventory), so three days keep a complete report while
+ * the next is written, and two weeks leave time to look into a run that went wrong.
+ */
+export const DEFAULT_INVENTORY_REPORT_EXPIRATION_DAYS = 14;
+export const MIN_INVENTORY_REPORT_EXPIRATION_DAYS = 3;
+
+/** Lambda's ephemeral storage: "between 512 MB and 10,240 MB" (Lambda developer guide, configuration-ephemeral-storage). */
+const ephemeralStorageMb = z.number().int().min(512).max(10_240);
+
 export const bucketLedgerArgsSchema = z
   .object({
     /** A bucket this stack creates and owns, with secure defaults. */
@@ -141,6 +168,10 @@ export const bucketLedgerArgsSchema = z
         versioning: z.boolean().default(false),
         filters: z.array(filterSchema).default([]),
         forceDestroy: z.boolean().default(false),
+        /** S3 server access logs for the created bucket, delivered to this bucket (same Region and account; see infra/secure-bucket.ts). */
+        accessLogBucket: z.string().regex(BUCKET_NAME, "not a valid S3 bucket name").optional(),
+        /** Days before ingestion's error reports and copies in the created bucket expire (S3 lifecycle); `none` keeps them. */
+        ingestOutputExpirationDays: countOrNone("ingestOutputExpirationDays", 36_500).default(DEFAULT_INGEST_OUTPUT_EXPIRATION_DAYS),
       })
       .optional(),
     /** Existing buckets to track; the stack never deletes them. */
@@ -210,6 +241,10 @@ export const bucketLedgerArgsSchema = z
         maximumConcurrency: z.number().int().min(2).max(1000).default(RECONCILE_DEFAULTS.maximumConcurrency),
         /** Backfill mode's write budget for a whole run; by default from the table's warm throughput (reconcile/defaults.ts). */
         backfillRepairsPerSecond: z.number().int().min(1).max(1_000_000).optional(),
+        /** /tmp of the reconcile function, where inventory runs spill (reconcile/scratch.ts): Lambda's 512 MB unless raised. */
+        ephemeralStorageMb: ephemeralStorageMb.default(512),
+        /** Days the inventory destination keeps each daily report (S3 lifecycle). */
+        inventoryReportExpirationDays: z.number().int().min(MIN_INVENTORY_REPORT_EXPIRATION_DAYS).max(36_500).default(DEFAULT_INVENTORY_REPORT_EXPIRATION_DAYS),
       })
       .prefault({}),
     /** The HTTP query API: off unless asked for; IAM-authorized unless `authorization: "none"`. */
@@ -219,6 +254,13 @@ export const bucketLedgerArgsSchema = z
         authorization: z.enum(["iam", "none"]).default("iam"),
         throttlingRateLimit: z.number().min(1).max(10_000).default(50),
         throttlingBurstLimit: z.number().int().min(1).max(5_000).default(100),
+        /**
+         * Concurrent executions reserved for (and capping) the API function, or `none`. Not 0:
+         * Lambda throttles every invocation of a function whose reserved concurrency is 0 (Lambda
+         * developer guide, configuration-concurrency; the provider's reservedConcurrentExecutions:
+         * "A value of 0 disables lambda from being triggered").
+         */
+        reservedConcurrency: countOrNone("apiReservedConcurrency", 10_000).default(DEFAULT_API_RESERVED_CONCURRENCY),
       })
       .prefault({}),
     /** Row ingestion: CSV / JSON Lines objects mirrored row by row into DynamoDB tables (see ingest/rules.ts). */
@@ -371,6 +413,11 @@ export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketL
   ]);
   for (const bucket of Object.keys(resolved.bucketKeys)) {
     if (!tracked.has(bucket)) problems.push(`bucketKeys: ${bucket} is not a tracked bucket (adoptBuckets, or createBucket.name)`);
+  }
+  const created = resolved.createBucket;
+  if (created?.accessLogBucket !== undefined && created.accessLogBucket === created.name) {
+    // Logs written into the bucket they describe would be logged in turn, without end (enable-server-access-logging).
+    problems.push(`accessLogBucket: ${created.accessLogBucket} is the created bucket itself; deliver its access logs to another bucket`);
   }
   if (resolved.monitoring.alarmEmail && resolved.monitoring.alarmTopicArn) {
     problems.push("set alarmEmail or alarmTopicArn, not both");

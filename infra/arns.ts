@@ -34,3 +34,10 @@ export const cloudWatchAlarmsArn = (cloud: Cloud): pulumi.Output<string> =>
  * the partition's DNS suffix).
  */
 export const s3ViaService = (cloud: Pick<Cloud, "region" | "dnsSuffix">): pulumi.Output<string> => pulumi.interpolate`s3.${cloud.region}.${cloud.dnsSuffix}`;
+
+/**
+ * An EventBridge Scheduler schedule group: `arn:<partition>:scheduler:<region>:<account>:schedule-group/<name>`
+ * (Service Authorization Reference, "Resource types defined by Amazon EventBridge Scheduler").
+ */
+export const scheduleGroupArn = (cloud: Cloud, group: pulumi.Input<string>): pulumi.Output<string> =>
+  pulumi.interpolate`arn:${cloud.partition}:scheduler:${cloud.region}:${cloud.accountId}:schedule-group/${group}`;

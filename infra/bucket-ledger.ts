@@ -14,13 +14,13 @@ import {
   type BucketLedgerArgs,
 } from "./args.js";
 import { s3Arn, type Cloud } from "./arns.js";
-import { AUTONAME_SUFFIX_LENGTH } from "./names.js";
+import { AUTONAME_SUFFIX_LENGTH, fitName } from "./names.js";
 import { EventDelivery, type DeliveredBucket } from "./event-delivery.js";
 import { LedgerTable } from "./ledger-table.js";
 import { Monitoring } from "./monitoring.js";
 import { QueryApi } from "./query-api.js";
 import { Reconciler } from "./reconciler.js";
-import { SecureBucket } from "./secure-bucket.js";
+import { SecureBucket, type PrefixExpiration } from "./secure-bucket.js";
 import { Tracker } from "./tracker.js";
 import { Ingestion } from "./ingestion.js";
 import type { IngestRule } from "../ingest/rules.js";
@@ -35,6 +35,22 @@ export const MAX_COMPONENT_NAME_LENGTH = 64 - AUTONAME_SUFFIX_LENGTH - "-reconci
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 const logicalName = (bucket: string) => bucket.replace(/[^a-z0-9-]/g, "-");
+
+/**
+ * Lifecycle rules expiring what ingestion writes into the created bucket (each rule's error
+ * reports and copies, one rule per prefix), `days` after it was written; none with `none`, or
+ * when no rule names the created bucket (rules name buckets, so only a named created bucket has any).
+ */
+export function ingestOutputExpirations(rules: readonly IngestRule[], createdBucket: string | undefined, days: number | "none"): PrefixExpiration[] {
+  if (days === "none" || createdBucket === undefined) return [];
+  const prefixes = new Map<string, "error-reports" | "copies">();
+  for (const rule of rules.filter((candidate) => candidate.bucket === createdBucket)) {
+    if (!prefixes.has(rule.errorPrefix)) prefixes.set(rule.errorPrefix, "error-reports");
+    if (rule.copyPrefix !== undefined && !prefixes.has(rule.copyPrefix)) prefixes.set(rule.copyPrefix, "copies");
+  }
+  // An ID of its own per prefix, stable and within S3's 255 characters whatever the prefix.
+  return [...prefixes].map(([prefix, kind]) => ({ id: fitName(`expire-ingest-${kind}-${prefix}`, 255), prefix, days }));
+}
 
 /** Dashboard names are per account and region: two components of one program must not share one. */
 const claimedDashboardNames = new Map<string, string>();
@@ -133,8 +149,18 @@ export class BucketLedger extends pulumi.ComponentResource {
 
     const buckets: DeliveredBucket[] = [];
     if (settings.createBucket) {
-      const { name: bucketName, versioning, forceDestroy, filters } = settings.createBucket;
-      this.createdBucket = new SecureBucket(`${name}-bucket`, { versioning, forceDestroy, ...(bucketName !== undefined && { bucketName }) }, parent);
+      const { name: bucketName, versioning, forceDestroy, filters, accessLogBucket, ingestOutputExpirationDays } = settings.createBucket;
+      this.createdBucket = new SecureBucket(
+        `${name}-bucket`,
+        {
+          versioning,
+          forceDestroy,
+          ...(bucketName !== undefined && { bucketName }),
+          ...(accessLogBucket !== undefined && { accessLogBucket }),
+          expirations: ingestOutputExpirations(settings.ingest.rules as IngestRule[], bucketName, ingestOutputExpirationDays),
+        },
+        parent,
+      );
       buckets.push({ logicalName: "created", name: this.createdBucket.name, arn: this.createdBucket.arn, filters, ownsNotificationConfiguration: true });
     }
     for (const adopted of settings.adoptBuckets) {
@@ -211,7 +237,7 @@ export class BucketLedger extends pulumi.ComponentResource {
         enrich: settings.enrich,
         buckets: buckets.map(({ logicalName: logical, name: bucketName, arn }) => ({ logicalName: logical, name: bucketName, arn })),
         table: { name: this.table.name, arn: this.table.arn, resourceArns: this.table.resourceArns },
-        accountId: identity.accountId,
+        cloud,
         ...(this.ingestion && { ingestion: this.ingestion.requestAccess }),
       },
       parent,
@@ -224,6 +250,7 @@ export class BucketLedger extends pulumi.ComponentResource {
           authorization: settings.api.authorization,
           throttlingRateLimit: settings.api.throttlingRateLimit,
           throttlingBurstLimit: settings.api.throttlingBurstLimit,
+          reservedConcurrency: settings.api.reservedConcurrency,
           logRetentionDays,
           retentionDays: settings.retentionDays,
           buckets: buckets.map((bucket) => bucket.name),

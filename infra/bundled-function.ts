@@ -14,6 +14,8 @@ export interface BundledFunctionArgs {
   description: string;
   timeoutSeconds: number;
   memoryMb: number;
+  /** /tmp in MB (512 to 10,240); Lambda's 512 without. */
+  ephemeralStorageMb?: number;
   /** Small scalars only: Lambda caps a function's environment at 4 KB in aggregate. */
   environment: Record<string, pulumi.Input<string>>;
   /**
@@ -71,6 +73,7 @@ export class BundledFunction extends pulumi.ComponentResource {
         role: this.role.arn,
         timeout: args.timeoutSeconds,
         memorySize: args.memoryMb,
+        ...(args.ephemeralStorageMb !== undefined && { ephemeralStorage: { size: args.ephemeralStorageMb } }),
         ...(args.reservedConcurrency !== undefined && { reservedConcurrentExecutions: args.reservedConcurrency }),
         environment: { variables: args.environment },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },

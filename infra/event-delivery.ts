@@ -1,7 +1,8 @@
 /**
  * S3 events -> one SQS queue (with a DLQ), either straight from S3 bucket notifications or
  * through EventBridge rules. The queue only accepts messages from the tracked buckets of this
- * account (or from this stack's rules), over TLS.
+ * account (or from this stack's rules), over TLS: anyone else, this account's own roles
+ * included, is refused sqs:SendMessage, so no one can forge an event the tracker would apply.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,7 +11,7 @@ import { eventBridgeDetailTypes, notificationEvents } from "../events/subscripti
 import type { EnrichmentField } from "../sdk/object-details.js";
 import type { NotificationFilter } from "./args.js";
 import { EVENT_RULE_NAME_MAX, fitAutonamed } from "./names.js";
-import { policyDocument, type Statement } from "./policy.js";
+import type { Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 
 export interface DeliveredBucket {
@@ -44,6 +45,64 @@ export function eventBridgeKeyPatterns(filters: NotificationFilter[]): Record<st
   });
 }
 
+/**
+ * The event queue's policy statements besides TLS only: who may send, and an explicit deny of
+ * sqs:SendMessage to everyone else. The deny names only sqs:SendMessage, so the tracker's
+ * ReceiveMessage and DeleteMessage (granted by its role) are untouched.
+ *
+ * Each deny tests one condition key with a negated operator: "If the policy condition requires
+ * that the key is not matched, such as StringNotLike or ArnNotLike, and the right key is not
+ * present, the condition is true" (IAM user guide, "IAM JSON policy elements: Condition
+ * operators", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html),
+ * so a caller that carries no aws:SourceArn (any IAM user or role) is denied too. aws:SourceArn and aws:SourceAccount are the keys S3 and EventBridge requests are
+ * documented to carry: the S3 guide's queue policy for notifications ("Walkthrough: Configuring a
+ * bucket for notifications", https://docs.aws.amazon.com/AmazonS3/latest/userguide/ways-to-add-notification-config-to-bucket.html)
+ * and EventBridge's for an SQS target (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions)
+ * condition their allow on them; a service request without them would fail that allow anyway.
+ */
+export function eventQueueStatements(args: {
+  mode: "sqs" | "eventbridge";
+  queueArn: pulumi.Input<string>;
+  bucketArns: pulumi.Input<string>[];
+  ruleArns: pulumi.Input<string>[];
+  accountId: pulumi.Input<string>;
+}): Statement[] {
+  const denySend = (sid: string, condition: Statement["Condition"]): Statement => ({
+    Sid: sid,
+    Effect: "Deny",
+    Principal: { AWS: "*" },
+    Action: "sqs:SendMessage",
+    Resource: args.queueArn,
+    Condition: condition!,
+  });
+  if (args.mode === "sqs") {
+    return [
+      {
+        Sid: "S3NotificationsFromTrackedBuckets",
+        Effect: "Allow",
+        Principal: { Service: "s3.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: args.queueArn,
+        // Without both conditions any bucket in any account could write here (confused deputy).
+        Condition: { ArnLike: { "aws:SourceArn": args.bucketArns }, StringEquals: { "aws:SourceAccount": args.accountId } },
+      },
+      denySend("NoSenderButTrackedBuckets", { ArnNotLike: { "aws:SourceArn": args.bucketArns } }),
+      denySend("NoSenderFromAnotherAccount", { StringNotEquals: { "aws:SourceAccount": args.accountId } }),
+    ];
+  }
+  return [
+    {
+      Sid: "EventBridgeRulesOfThisStack",
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Resource: args.queueArn,
+      Condition: { ArnEquals: { "aws:SourceArn": args.ruleArns } },
+    },
+    denySend("NoSenderButTheseRules", { ArnNotEquals: { "aws:SourceArn": args.ruleArns } }),
+  ];
+}
+
 export class EventDelivery extends pulumi.ComponentResource {
   readonly queue: aws.sqs.Queue;
   readonly deadLetterQueue: aws.sqs.Queue;
@@ -51,14 +110,8 @@ export class EventDelivery extends pulumi.ComponentResource {
 
   constructor(name: string, args: EventDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:EventDelivery", name, {}, opts);
-    const queues = new QueueWithDeadLetter(
-      name,
-      { visibilityTimeoutSeconds: args.visibilityTimeoutSeconds, maxReceiveCount: args.maxReceiveCount, formerParent: this },
-      { parent: this },
-    );
-    this.queue = queues.queue;
-    this.deadLetterQueue = queues.deadLetterQueue;
-
+    // The rules first: the queue's policy names them.
+    const ruleNames: string[] = [];
     if (args.mode === "eventbridge") {
       for (const bucket of args.buckets) {
         const keyPatterns = eventBridgeKeyPatterns(bucket.filters);
@@ -76,52 +129,31 @@ export class EventDelivery extends pulumi.ComponentResource {
           },
           { parent: this },
         );
-        new aws.cloudwatch.EventTarget(ruleName, { rule: rule.name, arn: this.queue.arn }, { parent: this });
         this.rules.push(rule);
+        ruleNames.push(ruleName);
       }
     }
-
-    const senders: Statement[] =
-      args.mode === "sqs"
-        ? [
-            {
-              Sid: "S3NotificationsFromTrackedBuckets",
-              Effect: "Allow",
-              Principal: { Service: "s3.amazonaws.com" },
-              Action: "sqs:SendMessage",
-              Resource: this.queue.arn,
-              // Without both conditions any bucket in any account could write here (confused deputy).
-              Condition: { ArnLike: { "aws:SourceArn": args.buckets.map((bucket) => bucket.arn) }, StringEquals: { "aws:SourceAccount": args.accountId } },
-            },
-          ]
-        : [
-            {
-              Sid: "EventBridgeRulesOfThisStack",
-              Effect: "Allow",
-              Principal: { Service: "events.amazonaws.com" },
-              Action: "sqs:SendMessage",
-              Resource: this.queue.arn,
-              Condition: { ArnEquals: { "aws:SourceArn": this.rules.map((rule) => rule.arn) } },
-            },
-          ];
-    const queuePolicy = new aws.sqs.QueuePolicy(
+    const queues = new QueueWithDeadLetter(
       name,
       {
-        queueUrl: this.queue.url,
-        policy: policyDocument([
-          ...senders,
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: { AWS: "*" },
-            Action: "sqs:*",
-            Resource: this.queue.arn,
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
-        ]),
+        visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
+        maxReceiveCount: args.maxReceiveCount,
+        // The queue policy lived beside the queues before: the alias keeps its URN too.
+        formerParent: this,
+        statements: (queueArn) =>
+          eventQueueStatements({
+            mode: args.mode,
+            queueArn,
+            bucketArns: args.buckets.map((bucket) => bucket.arn),
+            ruleArns: this.rules.map((rule) => rule.arn),
+            accountId: args.accountId,
+          }),
       },
       { parent: this },
     );
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
+    this.rules.forEach((rule, index) => new aws.cloudwatch.EventTarget(ruleNames[index]!, { rule: rule.name, arn: this.queue.arn }, { parent: this }));
 
     for (const bucket of args.buckets.filter((b) => b.ownsNotificationConfiguration)) {
       const filters = bucket.filters.length > 0 ? bucket.filters : [{ prefix: "", suffix: "" }];
@@ -142,7 +174,7 @@ export class EventDelivery extends pulumi.ComponentResource {
               })),
             },
         // S3 sends a test message when the configuration is saved: the queue must already accept it.
-        { parent: this, dependsOn: [queuePolicy] },
+        { parent: this, dependsOn: [queues.queuePolicy] },
       );
     }
     this.registerOutputs({ queueUrl: this.queue.url, deadLetterQueueUrl: this.deadLetterQueue.url });

@@ -85,3 +85,40 @@ export function bucketKeyStatements(
 export function assumeRolePolicy(service: string): string {
   return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
 }
+
+/**
+ * A role only `service` may assume, and only on behalf of `sourceArn` in `sourceAccount`: the
+ * confused-deputy guard AWS recommends on a service's execution role (for EventBridge Scheduler:
+ * https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
+ */
+export function assumeRolePolicyFor(service: string, source: { account: pulumi.Input<string>; arn: pulumi.Input<string> }): pulumi.Output<string> {
+  return pulumi.jsonStringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": source.account }, ArnEquals: { "aws:SourceArn": source.arn } },
+      },
+    ],
+  });
+}
+
+/**
+ * Refuses every request on `resources` not sent over TLS, whoever sends it: the statement the
+ * S3, SQS and SNS security best practices give ("Enforce encryption of data in transit":
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html,
+ * https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit).
+ */
+export function denyInsecureTransport(actions: string | string[], resources: pulumi.Input<string> | pulumi.Input<string>[]): Statement {
+  return {
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: { AWS: "*" },
+    Action: actions,
+    Resource: resources,
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  };
+}

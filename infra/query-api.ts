@@ -9,6 +9,7 @@ import type { ApiPackaged, ApiVariables } from "../functions/environment.js";
 import { cursorKeyItem } from "../ledger/cursor.js";
 import { ledgerTable } from "../ledger/table.js";
 import { BundledFunction } from "./bundled-function.js";
+import { DEFAULT_API_RESERVED_CONCURRENCY } from "./args.js";
 
 /** The object key is a query parameter: HTTP APIs decode the path (see api/handler.ts). */
 export const QUERY_ROUTES = [
@@ -18,8 +19,7 @@ export const QUERY_ROUTES = [
   "GET /buckets/{bucket}/history",
 ] as const;
 
-/** Enough for a few clients paging at once; each request is bounded in time (api/handler.ts, `API_LIMITS`). */
-export const DEFAULT_API_RESERVED_CONCURRENCY = 10;
+export { DEFAULT_API_RESERVED_CONCURRENCY } from "./args.js";
 
 /** What `pulumi up` says of a public API: anyone with its URL reads this. */
 export const PUBLIC_API_WARNING =
@@ -38,11 +38,13 @@ export interface QueryApiArgs {
    * Concurrent executions reserved for the API function, which also cap it (default
    * `DEFAULT_API_RESERVED_CONCURRENCY`): a flood of requests is throttled at the API instead of
    * taking the account's Lambda concurrency from the tracker. Reserving takes these from the
-   * account's unreserved pool, and AWS keeps at least 100 unreserved, so an account whose quota
-   * is below 100 + this cannot deploy it (Lambda developer guide, "Configuring reserved
-   * concurrency": https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+   * account's unreserved pool: "You can reserve up to the Unreserved account concurrency value
+   * that is shown, minus 100" (Lambda developer guide, "Configuring reserved concurrency":
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), so an account
+   * whose quota is below 100 + this cannot deploy it; `none` reserves nothing (the function
+   * shares the unreserved pool, uncapped).
    */
-  reservedConcurrency?: number;
+  reservedConcurrency?: number | "none";
   buckets: pulumi.Input<string>[];
   table: { name: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
 }
@@ -56,6 +58,7 @@ export class QueryApi extends pulumi.ComponentResource {
   constructor(name: string, args: QueryApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucket-ledger:index:QueryApi", name, {}, opts);
     if (args.authorization === "none") pulumi.log.warn(PUBLIC_API_WARNING, this);
+    const reserved = args.reservedConcurrency ?? DEFAULT_API_RESERVED_CONCURRENCY;
     this.function = new BundledFunction(
       `${name}-function`,
       {
@@ -72,7 +75,7 @@ export class QueryApi extends pulumi.ComponentResource {
           SERVE_PERSONAL_DATA: String(args.authorization === "iam"),
         } satisfies ApiVariables<pulumi.Input<string>>,
         packaged: { BUCKETS: args.buckets } satisfies ApiPackaged<pulumi.Input<unknown>>,
-        reservedConcurrency: args.reservedConcurrency ?? DEFAULT_API_RESERVED_CONCURRENCY,
+        ...(reserved !== "none" && { reservedConcurrency: reserved }),
         statements: [{ Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem"], Resource: args.table.resourceArns }],
       },
       { parent: this },

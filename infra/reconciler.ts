@@ -12,12 +12,33 @@ import type { ReconcilePackaged, ReconcileVariables } from "../functions/environ
 import { BundledFunction } from "./bundled-function.js";
 import { ingestRequestEnvironment, ingestRequestPackaged, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
-import { assumeRolePolicy, describeStatements, journalStatements, policyDocument, type Statement } from "./policy.js";
+import { assumeRolePolicyFor, describeStatements, journalStatements, policyDocument, type Statement } from "./policy.js";
+import { scheduleGroupArn, type Cloud } from "./arns.js";
+import { SCRATCH_LIMIT_ENV } from "../reconcile/scratch.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 import { SecureBucket } from "./secure-bucket.js";
 
 export const INVENTORY_CONFIGURATION_ID = "bucket-ledger";
 export const INVENTORY_PREFIX = "inventory";
+
+/** The group the schedule is in: the one every account has (Scheduler API reference, CreateSchedule, GroupName). */
+export const SCHEDULE_GROUP = "default";
+
+/** Mebibytes of ephemeral storage a function gets unless raised (Lambda developer guide, "Configuring ephemeral storage"). */
+export const DEFAULT_EPHEMERAL_STORAGE_MB = 512;
+
+/** Share of /tmp reconciliation's scratch may fill: the rest is for the runtime (reconcile/scratch.ts). */
+const SCRATCH_SHARE = 0.9;
+
+/**
+ * Reconciliation's scratch budget for a function with `ephemeralStorageMb` of /tmp, in the
+ * variable reconcile/scratch.ts reads. Lambda's /tmp is the function's ephemeral storage, 512 to
+ * 10,240 MB ("Configuring ephemeral storage for Lambda functions":
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-ephemeral-storage.html).
+ */
+export function scratchLimitEnvironment(ephemeralStorageMb: number): Record<typeof SCRATCH_LIMIT_ENV, string> {
+  return { [SCRATCH_LIMIT_ENV]: String(Math.floor(ephemeralStorageMb * 2 ** 20 * SCRATCH_SHARE)) };
+}
 
 export interface ReconcilerArgs {
   settings: ResolvedBucketLedgerArgs["reconcile"];
@@ -30,7 +51,8 @@ export interface ReconcilerArgs {
   enrich: readonly EnrichmentField[];
   buckets: { logicalName: string; name: pulumi.Input<string>; arn: pulumi.Input<string> }[];
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; resourceArns: pulumi.Input<string>[] };
-  accountId: pulumi.Input<string>;
+  /** The partition, Region and account the stack is deployed in (its ARNs). */
+  cloud: Cloud;
   /** Row ingestion: the rules (JSON, each with its table) and the queue files are queued again on. */
   ingestion?: IngestRequestAccess;
 }
@@ -52,6 +74,8 @@ export class Reconciler extends pulumi.ComponentResource {
       const destination = new SecureBucket(
         `${name}-inventory`,
         {
+          // Daily reports kept a few days past the newest one a run reads (reconcile/inventory-source.ts), not forever.
+          expirations: [{ id: "expire-inventory-reports", prefix: `${INVENTORY_PREFIX}/`, days: settings.inventoryReportExpirationDays }],
           extraStatements: (destinationArn) => [
             {
               Sid: "S3InventoryDelivery",
@@ -59,7 +83,7 @@ export class Reconciler extends pulumi.ComponentResource {
               Principal: { Service: "s3.amazonaws.com" },
               Action: "s3:PutObject",
               Resource: pulumi.interpolate`${destinationArn}/${INVENTORY_PREFIX}/*`,
-              Condition: { ArnLike: { "aws:SourceArn": bucketArns }, StringEquals: { "aws:SourceAccount": args.accountId } },
+              Condition: { ArnLike: { "aws:SourceArn": bucketArns }, StringEquals: { "aws:SourceAccount": args.cloud.accountId } },
             },
           ],
         },
@@ -111,8 +135,10 @@ export class Reconciler extends pulumi.ComponentResource {
         description: "bucket-ledger: repairs drift between the ledger and the buckets",
         timeoutSeconds: settings.timeoutSeconds,
         memoryMb: settings.memoryMb,
+        ephemeralStorageMb: settings.ephemeralStorageMb,
         logRetentionDays: args.logRetentionDays,
         environment: {
+          ...scratchLimitEnvironment(settings.ephemeralStorageMb),
           TABLE_NAME: args.table.name,
           RETENTION_DAYS: String(args.retentionDays),
           HISTORY_DAYS: String(args.historyDays),
@@ -183,7 +209,14 @@ export class Reconciler extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const schedulerRole = new aws.iam.Role(`${name}-scheduler`, { assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com") }, { parent: this });
+    // Only Scheduler, and only for a schedule of this account's group (confused deputy).
+    const schedulerRole = new aws.iam.Role(
+      `${name}-scheduler`,
+      {
+        assumeRolePolicy: assumeRolePolicyFor("scheduler.amazonaws.com", { account: args.cloud.accountId, arn: scheduleGroupArn(args.cloud, SCHEDULE_GROUP) }),
+      },
+      { parent: this },
+    );
     new aws.iam.RolePolicy(
       `${name}-scheduler`,
       {
@@ -196,6 +229,7 @@ export class Reconciler extends pulumi.ComponentResource {
       name,
       {
         description: "bucket-ledger nightly reconciliation",
+        groupName: SCHEDULE_GROUP,
         scheduleExpression: settings.schedule,
         scheduleExpressionTimezone: settings.timezone,
         flexibleTimeWindow: { mode: "OFF" },

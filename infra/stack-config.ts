@@ -13,6 +13,8 @@ export const STACK_CONFIG_KEYS = [
   "bucketName",
   "bucketVersioning",
   "bucketFilters",
+  "accessLogBucket",
+  "ingestOutputExpirationDays",
   "adoptBuckets",
   "delivery",
   "replaceExistingNotifications",
@@ -42,8 +44,11 @@ export const STACK_CONFIG_KEYS = [
   "reconcileTasksPerRun",
   "reconcileMaxConcurrency",
   "reconcileBackfillRepairsPerSecond",
+  "reconcileEphemeralStorageMb",
+  "inventoryReportExpirationDays",
   "api",
   "apiAuthorization",
+  "apiReservedConcurrency",
   "alarmEmail",
   "alarmTopicArn",
   "driftAlarmThreshold",
@@ -71,6 +76,11 @@ function integer(values: StackConfigValues, key: StackConfigKey): number | undef
   const parsed = Number(value);
   if (!Number.isInteger(parsed)) throw new BucketLedgerConfigError(`config ${key}: expected an integer, got ${JSON.stringify(value)}`);
   return parsed;
+}
+
+/** A positive whole number or `none` (the component's schema checks the number). */
+function integerOrNone(values: StackConfigValues, key: StackConfigKey): number | "none" | undefined {
+  return values[key] === "none" ? "none" : integer(values, key);
 }
 
 function text(values: StackConfigValues, key: StackConfigKey): string | undefined {
@@ -127,6 +137,8 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
         name: text(values, "bucketName"),
         versioning: boolean(values, "bucketVersioning"),
         filters: list(values, "bucketFilters").map((pattern) => parseFilter(pattern, "config bucketFilters")),
+        accessLogBucket: text(values, "accessLogBucket"),
+        ingestOutputExpirationDays: integerOrNone(values, "ingestOutputExpirationDays"),
       }),
     }),
     adoptBuckets: [...adopted].map(([name, filters]) => ({ name, filters })),
@@ -161,10 +173,13 @@ export function argsFromStackConfig(values: StackConfigValues): BucketLedgerArgs
       tasksPerRun: integer(values, "reconcileTasksPerRun"),
       maximumConcurrency: integer(values, "reconcileMaxConcurrency"),
       backfillRepairsPerSecond: integer(values, "reconcileBackfillRepairsPerSecond"),
+      ephemeralStorageMb: integer(values, "reconcileEphemeralStorageMb"),
+      inventoryReportExpirationDays: integer(values, "inventoryReportExpirationDays"),
     }),
     api: defined({
       enabled: boolean(values, "api"),
       authorization: text(values, "apiAuthorization") as "iam" | "none" | undefined,
+      reservedConcurrency: integerOrNone(values, "apiReservedConcurrency"),
     }),
     // Each rule is validated by the component's schema, which names the rule and the field.
     ingest: defined({
