@@ -16,9 +16,13 @@
  *   throttling": https://repost.aws/knowledge-center/on-demand-table-throttling-dynamodb). A partition is
  *   modelled as one partition-key value: DynamoDB splits a hot partition no further than that
  *   (bp-partition-key-design.html). An index that cannot take its write throttles the table write
- *   (GSI.html#GSI.ThroughputConsiderations). The table as a whole, indexes included, takes at most
+ *   (GSI.html#GSI.ThroughputConsiderations). The table, and each of its indexes apart, takes at most
  *   40,000 of each a second, the default per-table quota of an on-demand table (developer guide,
- *   ServiceQuotas.html, "Read/write throughput", and on-demand-capacity-mode-max-throughput.html).
+ *   ServiceQuotas.html, "Read/write throughput", and on-demand-capacity-mode-max-throughput.html,
+ *   which sets limits "on individual tables and associated global secondary indexes"); an index
+ *   has its own: API_ThrottlingReason.html names `IndexWriteAccountLimitExceeded` for "a table or
+ *   global secondary index (GSI) in on-demand mode" exceeding "the per-table account-level
+ *   service quotas".
  * - Burst: AWS keeps up to 300 s of unused provisioned capacity for bursts
  *   (bp-partition-key-design.html#bp-partition-key-throughput-bursting) but promises none per
  *   partition, so each bucket here holds one second of units and no more.
@@ -104,7 +108,7 @@ export function writeCharges(table: TableSchema, key: Item, before: Item | undef
 export interface CapacityLimits {
   partitionWriteUnits: number;
   partitionReadUnits: number;
-  /** The per-table quota of an on-demand table, covering the table and its indexes together. */
+  /** The per-table quota of an on-demand table, for the table and for each of its indexes apart. */
   tableWriteUnits: number;
   tableReadUnits: number;
 }
@@ -130,7 +134,14 @@ export type ThrottlingReason =
   | "TableReadKeyRangeThroughputExceeded"
   | "IndexReadKeyRangeThroughputExceeded"
   | "TableWriteAccountLimitExceeded"
-  | "TableReadAccountLimitExceeded";
+  | "TableReadAccountLimitExceeded"
+  | "IndexWriteAccountLimitExceeded"
+  | "IndexReadAccountLimitExceeded";
+
+function accountLimitRefusal(kind: Kind, table: string, index: string | undefined): Refusal {
+  if (index === undefined) return { reason: kind === "write" ? "TableWriteAccountLimitExceeded" : "TableReadAccountLimitExceeded", table };
+  return { reason: kind === "write" ? "IndexWriteAccountLimitExceeded" : "IndexReadAccountLimitExceeded", table, index };
+}
 
 export interface Refusal {
   reason: ThrottlingReason;
@@ -196,7 +207,7 @@ export class CapacityModel {
     const now = this.now();
     for (const charge of charges) {
       this.bucket(kind, charge, now).take(charge.units);
-      this.bucket(kind, { table: charge.table, partition: "" }, now, true).take(charge.units);
+      this.bucket(kind, { table: charge.table, ...(charge.index !== undefined && { index: charge.index }), partition: "" }, now, true).take(charge.units);
       const counters = this.counter(charge);
       if (kind === "write") {
         counters.attemptedWriteUnits += charge.units;
@@ -235,11 +246,14 @@ export class CapacityModel {
     const now = this.now();
     const limit = kind === "write" ? this.limits.partitionWriteUnits : this.limits.partitionReadUnits;
     let refusal: Refusal | undefined;
-    const perTable = new Map<string, number>();
+    // The account-level quota binds the table and each index apart: keyed by both.
+    const perResource = new Map<string, { table: string; index?: string; units: number }>();
     // Two charges to one partition (an index entry moved within it) are asked of it together.
     const perPartition = new Map<string, PartitionCharge>();
     for (const charge of charges) {
-      perTable.set(charge.table, (perTable.get(charge.table) ?? 0) + charge.units);
+      const resource = `${charge.table}|${charge.index ?? ""}`;
+      const held = perResource.get(resource);
+      perResource.set(resource, { table: charge.table, ...(charge.index !== undefined && { index: charge.index }), units: (held?.units ?? 0) + charge.units });
       const key = counterKey(charge);
       const seen = perPartition.get(key);
       perPartition.set(key, seen ? { ...seen, units: seen.units + charge.units } : charge);
@@ -250,10 +264,9 @@ export class CapacityModel {
       const fits = take ? available >= Math.min(charge.units, limit) : available > 0;
       if (!fits && !refusal) refusal = keyRangeRefusal(kind, charge);
     }
-    for (const [table, units] of perTable) {
-      const available = this.bucket(kind, { table, partition: "" }, now, true).available(now);
-      if (!refusal && (take ? available < units : available <= 0))
-        refusal = { reason: kind === "write" ? "TableWriteAccountLimitExceeded" : "TableReadAccountLimitExceeded", table };
+    for (const { table, index, units } of perResource.values()) {
+      const available = this.bucket(kind, { table, ...(index !== undefined && { index }), partition: "" }, now, true).available(now);
+      if (!refusal && (take ? available < units : available <= 0)) refusal = accountLimitRefusal(kind, table, index);
     }
     if (kind === "write") {
       for (const charge of charges) {
@@ -262,14 +275,18 @@ export class CapacityModel {
         if (refusal) counters.throttledWriteUnits += charge.units;
       }
     } else if (refusal) {
+      // A read is refused before its size is known: counted as one refused request.
       for (const charge of charges) this.counter(charge).throttledReadUnits += 1;
     }
     if (refusal || !take) return refusal;
     for (const charge of charges) {
       this.bucket(kind, charge, now).take(charge.units);
-      this.counter(charge).admittedWriteUnits += charge.units;
+      const counters = this.counter(charge);
+      if (kind === "write") counters.admittedWriteUnits += charge.units;
+      else counters.admittedReadUnits += charge.units;
     }
-    for (const [table, units] of perTable) this.bucket(kind, { table, partition: "" }, now, true).take(units);
+    for (const { table, index, units } of perResource.values())
+      this.bucket(kind, { table, ...(index !== undefined && { index }), partition: "" }, now, true).take(units);
     return undefined;
   }
 

@@ -143,10 +143,16 @@ describe("the buckets", () => {
     expect(model.partition("t", "table-shard")).toMatchObject({ admittedWriteUnits: 0, throttledWriteUnits: 1 });
   });
 
-  it("holds a table, indexes included, to its 40,000 units a second", () => {
+  it("holds the table, and each index apart, to 40,000 units a second", () => {
     const model = new CapacityModel({ now: () => 0 });
     for (let partition = 0; partition < 40; partition++) expect(model.admitWrite([write(`p${partition}`, 1_000)])).toBeUndefined();
     expect(model.admitWrite([write("p40", 1)])).toEqual({ reason: "TableWriteAccountLimitExceeded", table: "t" });
+    // The index has a quota of its own (API_ThrottlingReason: IndexWriteAccountLimitExceeded): the table's spent one does not bind it...
+    const fresh = new CapacityModel({ now: () => 0 });
+    for (let partition = 0; partition < 40; partition++)
+      expect(fresh.admitWrite([write(`p${partition}`, 1_000), write(`i${partition}`, 1_000, "changes")])).toBeUndefined();
+    // ...and it is spent by its own writes, named as the index's.
+    expect(fresh.admitWrite([write("i40", 1, "changes")])).toEqual({ reason: "IndexWriteAccountLimitExceeded", table: "t", index: "changes" });
   });
 
   it("refuses reads of a partition already spent, charging reads after they are answered", () => {
