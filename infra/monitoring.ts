@@ -105,6 +105,23 @@ export class Monitoring extends pulumi.ComponentResource {
       comparisonOperator: "GreaterThanThreshold",
     });
 
+    // The event queue admits only the tracked buckets and the stack's rules (event-delivery.ts): an
+    // event about another bucket means a policy, rule or notification changed outside the stack.
+    alarm(
+      "untracked-bucket-events",
+      "bucket-ledger: the tracker received events about buckets this stack does not track and dropped them; the event queue's policy, a rule or a notification was changed outside the stack. See the tracker's WARN lines for the buckets",
+      {
+        namespace: METRIC_NAMESPACE,
+        metricName: "EventsUntrackedBucket",
+        dimensions: { service: "tracker" },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+      },
+    );
+
     alarm(
       "key-encoding",
       "bucket-ledger: reconciliation found ledger keys that are the URL-encoded (or decoded) form of bucket keys: S3 event keys are being decoded wrongly, and the same keys will drift every night; see the reconcile function's logs",

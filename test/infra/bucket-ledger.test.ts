@@ -294,6 +294,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
       "ledger-monitoring-reconcile-failed",
       "ledger-monitoring-reconcile-tasks-dlq",
       "ledger-monitoring-tracker-errors",
+      "ledger-monitoring-untracked-bucket-events",
     ]);
     // A run is what fails, not an invocation: the alarm reads the runs' own metric.
     expect(one(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "reconcile-failed")).toMatchObject({

@@ -220,6 +220,15 @@ describe("the tracker's buckets", () => {
     const resources = await deploy({ createBucket: { name: "photos" }, adoptBuckets: [{ name: "existing-logs" }], delivery: "eventbridge" });
     const tracker = ofType(resources, "aws:lambda/function:Function").find((fn) => fn.name === "ledger-tracker")!;
     expect((await packagedConfig(tracker.inputs)).BUCKETS).toEqual(["photos", "existing-logs"]);
+    // What it drops raises an alarm: something outside the stack sends to its queue.
+    expect(named(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "ledger-monitoring-untracked-bucket-events")).toMatchObject({
+      namespace: "BucketLedger",
+      metricName: "EventsUntrackedBucket",
+      dimensions: { service: "tracker" },
+      statistic: "Sum",
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
   });
 });
 
