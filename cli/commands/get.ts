@@ -3,6 +3,7 @@ import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-tar
 import { formatBytes, formatTime, madeBy, outputMode } from "../output.js";
 import { LookupFailedError } from "../errors.js";
 import { escapeTerminal, toJson } from "../escape.js";
+import type { WithheldReason } from "../../ledger/index.js";
 
 interface GetOptions extends TargetOptions {
   consistent?: boolean;
@@ -16,6 +17,12 @@ const pairs = (map: Record<string, string>) =>
     .map(([key, value]) => `${key}=${value}`)
     .join(", ") || "(none)";
 
+/** Why S3 would not describe an object, as the operator can act on it. */
+const WITHHELD_REASONS: Record<WithheldReason, string> = {
+  kmsDenied: "S3 refused them (kms:Decrypt on the object's key)",
+  sseCustomerKey: "encrypted with a customer-provided key (SSE-C)",
+  accessDenied: "S3 refused the description (AccessDenied)",
+};
 export function registerGet(program: Command): void {
   withTargetOptions(program.command("get"))
     .description("show what the ledger holds for one object: its state, or the tombstone of its delete")
@@ -59,6 +66,7 @@ export function registerGet(program: Command): void {
               ["checksum", record.checksum && [record.checksum.algorithm, record.checksum.value, record.checksum.type].filter(Boolean).join(" ")],
               ["encryption", record.encryption && [record.encryption.algorithm, record.encryption.kmsKeyId].filter(Boolean).join(" ")],
               ["described at", record.describedAt && formatTime(record.describedAt)],
+              ["not described", record.withheld && `${record.withheld.fields.join(", ")}: ${WITHHELD_REASONS[record.withheld.reason]}`],
             ] as [string, string | undefined][])),
         ["version", record.versionId],
         ["last change", `${record.cause} (${record.source})`],

@@ -10,7 +10,7 @@ interface HistoryOptions extends TargetOptions {
 
 export function registerHistory(program: Command): void {
   withTargetOptions(program.command("history"))
-    .description("every change of one key the journal kept, oldest first: when, what, and who (requester and source IP)")
+    .description("every change of one key the journal kept, oldest first: when, what, and who (as far as the stack's origin setting keeps it)")
     .argument("<bucket>", "bucket name")
     .argument("<key>", "object key, exactly as in S3 (quote it)")
     .option("--json", "one JSON document: {bucket, key, complete, entries} (the default when stdout is not a terminal)")

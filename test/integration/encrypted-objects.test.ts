@@ -25,6 +25,7 @@ import { s3ObjectDescriber, type EnrichmentField } from "../../sdk/object-detail
 import { s3ObjectLookup } from "../../sdk/object-lookup.js";
 import { emptyCounts, addCounts } from "../../tracker/counts.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
+import { runCliOnTerminal } from "../support/cli.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { put, sqsEventOf, tagged } from "../support/events.js";
 import { ingestFixture } from "../support/ingest.js";
@@ -113,6 +114,17 @@ describe("SSE-KMS objects, the checksum kept, the key not granted", () => {
     });
     expect(record).not.toHaveProperty("checksum");
     expect(counts).toMatchObject({ applied: 1, checksumsWithheld: 1, undescribed: 0, failedMessages: 0 });
+    // The operator sees what was not described, and why.
+    const shown = await runCliOnTerminal(["get", bucket, "kms/report.csv"], {
+      env: {
+        AWS_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.emulator.endpoint,
+        BUCKET_LEDGER_TABLE: ledger.tableName,
+      },
+    });
+    expect(shown.stdout).toMatch(/not described\s+checksum: S3 refused them \(kms:Decrypt on the object's key\)/);
   });
 
   it("asks with the checksum mode and keeps no marker once the key is granted, in the tracker and in reconciliation", async () => {
