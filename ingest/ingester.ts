@@ -19,7 +19,7 @@ import { ObjectSink } from "./object-sink.js";
 import { ingestVersionOf, type IngestRequest } from "./request.js";
 import { FileFormatError, readRows, type ReadPosition, type ReadStart } from "./row-reader.js";
 import { toRowItem, type RowItem } from "./row-item.js";
-import { sweepRows } from "./row-sweep.js";
+import { sweepRows, type SweepTarget } from "./row-sweep.js";
 import { copyKey, errorReportKey, ruleFor, sourceUri, type IngestRule } from "./rules.js";
 import { INGEST_DEFAULTS } from "./defaults.js";
 
@@ -328,11 +328,7 @@ export class Ingester {
     await settle();
 
     if (rule.onOverwrite === "replace" && record.mayHaveOlderRows !== false) {
-      const swept = await sweepRows(
-        { documentClient: this.deps.documentClient, tableName: tableNameOf(rule), rule, concurrency: INGEST_DEFAULTS.writeConcurrency },
-        source,
-        version,
-      );
+      const swept = await sweepRows(this.sweepTarget(rule), source, version);
       counts.rowsDeleted = swept.deleted;
     }
     await copy?.complete();
@@ -363,14 +359,23 @@ export class Ingester {
     }
   }
 
+  /** The sweep deletes with the writer's retry budget. */
+  private sweepTarget(rule: IngestRule): SweepTarget {
+    return {
+      documentClient: this.deps.documentClient,
+      tableName: tableNameOf(rule),
+      rule,
+      concurrency: INGEST_DEFAULTS.writeConcurrency,
+      maxAttempts: this.deps.maxWriteAttempts ?? INGEST_DEFAULTS.maxWriteAttempts,
+      baseDelayMs: this.deps.retryBaseDelayMs ?? INGEST_DEFAULTS.retryBaseDelayMs,
+    };
+  }
+
   /** Removes every row the file wrote (a delete under `onDelete: delete`). */
   private async remove(rule: IngestRule, request: IngestRequest): Promise<IngestionRecord> {
     const began = Date.now();
     const startedAt = this.now().toISOString();
-    const swept = await sweepRows(
-      { documentClient: this.deps.documentClient, tableName: tableNameOf(rule), rule, concurrency: INGEST_DEFAULTS.writeConcurrency },
-      sourceUri(request.bucket, request.key),
-    );
+    const swept = await sweepRows(this.sweepTarget(rule), sourceUri(request.bucket, request.key));
     const previous = await this.deps.store.get(request.bucket, request.key);
     const record: IngestionRecord = {
       bucket: request.bucket,

@@ -11,6 +11,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
 import { BoundedWriter } from "../reconcile/bounded-writer.js";
+import { INGEST_DEFAULTS } from "./defaults.js";
 import { rowKey } from "./row-item.js";
 import { sourcePartitions } from "./row-table.js";
 import { ROW_ATTRIBUTES, type IngestRule } from "./rules.js";
@@ -20,6 +21,35 @@ export interface SweepTarget {
   tableName: string;
   rule: Pick<IngestRule, "partitionKey" | "sortKey" | "sourceIndex">;
   concurrency: number;
+  /** DeleteItem calls per row, the first included, while DynamoDB throttles it (the writer's budget by default). */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * What DynamoDB answers when a partition (of the table or of its index) is out of units: the
+ * delete is retried "using an exponential backoff algorithm" as for BatchWriteItem
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html#Programming.Errors.RetryAndBackoff).
+ * A sweep of rows written before sharding deletes them all from one index partition, which
+ * takes 1,000 a second: without this, the SDK's three retries ran out and the file's message failed.
+ */
+const THROTTLED = new Set(["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]);
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function withBackoff<T>(target: SweepTarget, call: () => Promise<T>): Promise<T> {
+  const maxAttempts = target.maxAttempts ?? INGEST_DEFAULTS.maxWriteAttempts;
+  const base = target.baseDelayMs ?? INGEST_DEFAULTS.retryBaseDelayMs;
+  const cap = target.maxDelayMs ?? INGEST_DEFAULTS.retryMaxDelayMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!THROTTLED.has((error as Error).name) || attempt >= maxAttempts) throw error;
+      await (target.sleep ?? defaultSleep)(Math.random() * Math.min(cap, base * 2 ** attempt));
+    }
+  }
 }
 
 export interface SweepCounts {
@@ -60,14 +90,16 @@ async function sweepPartition(target: SweepTarget, partition: string, keepVersio
       if (item[ROW_ATTRIBUTES.version] === keepVersion) continue;
       await writer.submit(async () => {
         try {
-          await documentClient.send(
-            new DeleteCommand({
-              TableName: tableName,
-              Key: rowKey(rule, item),
-              ConditionExpression: keepVersion === undefined ? "#source = :source" : "#source = :source AND #version <> :keep",
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: { ":source": partition, ...(keepVersion !== undefined && { ":keep": keepVersion }) },
-            }),
+          await withBackoff(target, () =>
+            documentClient.send(
+              new DeleteCommand({
+                TableName: tableName,
+                Key: rowKey(rule, item),
+                ConditionExpression: keepVersion === undefined ? "#source = :source" : "#source = :source AND #version <> :keep",
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: { ":source": partition, ...(keepVersion !== undefined && { ":keep": keepVersion }) },
+              }),
+            ),
           );
           counts.deleted++;
         } catch (error) {

@@ -8,13 +8,14 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { CreateTableCommand, DeleteTableCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { createRowTableInput, SOURCE_SHARDS, sourcePartitions, sourceUriOf } from "../../ingest/row-table.js";
 import { Ingester } from "../../ingest/ingester.js";
+import { sweepRows } from "../../ingest/row-sweep.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { CapacityModel } from "../../local/capacity-model.js";
 import { FaultInjectingProxy } from "../../local/fault-proxy.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
-import type { IngestRuleInput } from "../../ingest/rules.js";
+import { sourceUri, type IngestRuleInput } from "../../ingest/rules.js";
 import { dynamoDbClient, startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { ingestFixture, NO_DEADLINE } from "../support/ingest.js";
 
@@ -388,6 +389,46 @@ describe("one file under DynamoDB's partition limits (the capacity model)", () =
       clock.now += 1_000;
       await f.upload("imports/after.csv", csv("a", "v2"));
       expect(await f.ingest("imports/after.csv")).toMatchObject({ record: { status: "succeeded", rowsWritten: rows, rowsRejected: 0, rowsDeleted: 0 } });
+    } finally {
+      proxy.useCapacity(undefined);
+      await proxy.stop();
+    }
+  });
+});
+
+describe("a sweep under DynamoDB's partition limits (the capacity model)", () => {
+  it("rides out throttling: rows written before sharding, all in one index partition, are deleted at its rate", async () => {
+    const proxy = await FaultInjectingProxy.start(dynamodb.emulator.endpoint);
+    try {
+      const rowClient = createDocumentClient(dynamoDbClient(proxy.endpoint, 1));
+      const ledger = await dynamodb.createLedger();
+      const f = await ingestFixture({ s3, documentClient, ledger, rowClient, rules: offers() });
+      const unsharded = new Ingester({ s3, documentClient: rowClient, ledger, store: f.store, rules: f.rules, sourceLayout: "unsharded" });
+      const rows = 150;
+      const v1 = await f.upload("imports/x.csv", ["account,offer_id", ...Array.from({ length: rows }, (_, i) => `old${i},o${i}`)].join("\n"));
+      await unsharded.run({ kind: "ingest", bucket: f.bucket, key: "imports/x.csv", version: v1, cause: "event", again: false }, NO_DEADLINE);
+      // A tenth of AWS's partition limit on a clock that moves only while the sweep backs off:
+      // the legacy partition takes 100 deletes, then a second must pass.
+      const clock = { now: 0 };
+      proxy.useCapacity(new CapacityModel({ now: () => clock.now, limits: { partitionWriteUnits: 100 } }));
+      let backoffs = 0;
+      const swept = await sweepRows(
+        {
+          documentClient: rowClient,
+          tableName: f.rule.table!,
+          rule: f.rule,
+          concurrency: 4,
+          sleep: async () => {
+            backoffs++;
+            clock.now += 1_000;
+          },
+        },
+        sourceUri(f.bucket, "imports/x.csv"),
+        "a newer version",
+      );
+      expect(swept).toEqual({ deleted: rows, kept: 0 });
+      expect(backoffs).toBeGreaterThan(0);
+      expect(await f.rows()).toEqual([]);
     } finally {
       proxy.useCapacity(undefined);
       await proxy.stop();
