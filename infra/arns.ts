@@ -41,3 +41,11 @@ export const s3ViaService = (cloud: Pick<Cloud, "region" | "dnsSuffix">): pulumi
  */
 export const scheduleGroupArn = (cloud: Cloud, group: pulumi.Input<string>): pulumi.Output<string> =>
   pulumi.interpolate`arn:${cloud.partition}:scheduler:${cloud.region}:${cloud.accountId}:schedule-group/${group}`;
+
+/**
+ * Every EventBridge rule of the account's default bus in this Region:
+ * `arn:<partition>:events:<region>:<account>:rule/<name>` (Service Authorization Reference,
+ * "Resource types defined by Amazon EventBridge", rule-on-default-event-bus).
+ */
+export const eventRuleArnPattern = (cloud: Pick<Cloud, "partition" | "region" | "accountId">): pulumi.Output<string> =>
+  pulumi.interpolate`arn:${cloud.partition}:events:${cloud.region}:${cloud.accountId}:rule/*`;

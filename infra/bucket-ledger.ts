@@ -179,7 +179,7 @@ export class BucketLedger extends pulumi.ComponentResource {
       {
         buckets,
         mode: settings.delivery,
-        accountId: identity.accountId,
+        cloud,
         visibilityTimeoutSeconds: settings.tracker.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR + settings.tracker.batchingWindowSeconds,
         maxReceiveCount: settings.maxReceiveCount,
         enrich: settings.enrich,

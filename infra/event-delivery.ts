@@ -12,6 +12,7 @@ import type { EnrichmentField } from "../sdk/object-details.js";
 import type { NotificationFilter } from "./args.js";
 import { EVENT_RULE_NAME_MAX, fitAutonamed } from "./names.js";
 import type { Statement } from "./policy.js";
+import { eventRuleArnPattern, type Cloud } from "./arns.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 
 export interface DeliveredBucket {
@@ -27,7 +28,7 @@ export interface DeliveredBucket {
 export interface EventDeliveryArgs {
   buckets: DeliveredBucket[];
   mode: "sqs" | "eventbridge";
-  accountId: pulumi.Input<string>;
+  cloud: Cloud;
   visibilityTimeoutSeconds: number;
   maxReceiveCount: number;
   /** The enrichment fields kept: their metadata events are delivered too. */
@@ -47,25 +48,36 @@ export function eventBridgeKeyPatterns(filters: NotificationFilter[]): Record<st
 
 /**
  * The event queue's policy statements besides TLS only: who may send, and an explicit deny of
- * sqs:SendMessage to everyone else. The deny names only sqs:SendMessage, so the tracker's
- * ReceiveMessage and DeleteMessage (granted by its role) are untouched.
+ * sqs:SendMessage to every caller that is not a service acting for this account's resources
+ * (S3 mode) or for this account's EventBridge rules (EventBridge mode). The deny names only
+ * sqs:SendMessage, so the tracker's ReceiveMessage and DeleteMessage (granted by its role) are
+ * untouched.
  *
- * Each deny tests one condition key with a negated operator: "If the policy condition requires
+ * The deny tests one condition key with a negated operator: "If the policy condition requires
  * that the key is not matched, such as StringNotLike or ArnNotLike, and the right key is not
  * present, the condition is true" (IAM user guide, "IAM JSON policy elements: Condition
  * operators", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html),
- * so a caller that carries no aws:SourceArn (any IAM user or role) is denied too. aws:SourceArn and aws:SourceAccount are the keys S3 and EventBridge requests are
- * documented to carry: the S3 guide's queue policy for notifications ("Walkthrough: Configuring a
- * bucket for notifications", https://docs.aws.amazon.com/AmazonS3/latest/userguide/ways-to-add-notification-config-to-bucket.html)
+ * so every IAM user and role, this account's included, which carry no aws:SourceAccount or
+ * aws:SourceArn, is denied: no one can forge an event however broad their IAM permissions.
+ * S3 notifications carry both keys and EventBridge's carry aws:SourceArn: the S3 guide's queue
+ * policy for notifications ("Walkthrough: Configuring a bucket for notifications",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ways-to-add-notification-config-to-bucket.html)
  * and EventBridge's for an SQS target (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions)
- * condition their allow on them; a service request without them would fail that allow anyway.
+ * condition their allow on them.
+ *
+ * The deny does not repeat the exact list of buckets or rules the allow names: SQS takes a policy
+ * of at most 8,192 bytes ("Amazon SQS policy quotas",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html),
+ * and 60 adopted buckets named in both came to 14,240. A service request for another of this
+ * account's buckets or rules is matched by no allow, so SQS refuses it all the same, and the
+ * tracker drops any event about a bucket it does not track (tracker/tracked-buckets.ts).
  */
 export function eventQueueStatements(args: {
   mode: "sqs" | "eventbridge";
   queueArn: pulumi.Input<string>;
   bucketArns: pulumi.Input<string>[];
   ruleArns: pulumi.Input<string>[];
-  accountId: pulumi.Input<string>;
+  cloud: Pick<Cloud, "partition" | "region" | "accountId">;
 }): Statement[] {
   const denySend = (sid: string, condition: Statement["Condition"]): Statement => ({
     Sid: sid,
@@ -84,10 +96,9 @@ export function eventQueueStatements(args: {
         Action: "sqs:SendMessage",
         Resource: args.queueArn,
         // Without both conditions any bucket in any account could write here (confused deputy).
-        Condition: { ArnLike: { "aws:SourceArn": args.bucketArns }, StringEquals: { "aws:SourceAccount": args.accountId } },
+        Condition: { ArnLike: { "aws:SourceArn": args.bucketArns }, StringEquals: { "aws:SourceAccount": args.cloud.accountId } },
       },
-      denySend("NoSenderButTrackedBuckets", { ArnNotLike: { "aws:SourceArn": args.bucketArns } }),
-      denySend("NoSenderFromAnotherAccount", { StringNotEquals: { "aws:SourceAccount": args.accountId } }),
+      denySend("NoSenderButThisAccountsBuckets", { StringNotEquals: { "aws:SourceAccount": args.cloud.accountId } }),
     ];
   }
   return [
@@ -99,7 +110,7 @@ export function eventQueueStatements(args: {
       Resource: args.queueArn,
       Condition: { ArnEquals: { "aws:SourceArn": args.ruleArns } },
     },
-    denySend("NoSenderButTheseRules", { ArnNotEquals: { "aws:SourceArn": args.ruleArns } }),
+    denySend("NoSenderButThisAccountsRules", { ArnNotLike: { "aws:SourceArn": eventRuleArnPattern(args.cloud) } }),
   ];
 }
 
@@ -146,7 +157,7 @@ export class EventDelivery extends pulumi.ComponentResource {
             queueArn,
             bucketArns: args.buckets.map((bucket) => bucket.arn),
             ruleArns: this.rules.map((rule) => rule.arn),
-            accountId: args.accountId,
+            cloud: args.cloud,
           }),
       },
       { parent: this },

@@ -417,7 +417,7 @@ describe("eventbridge delivery for adopted buckets", () => {
     const [allow] = statements(named(resources, "aws:sqs/queuePolicy:QueuePolicy", "ledger-events").policy);
     expect(allow).toMatchObject({
       Principal: { Service: "events.amazonaws.com" },
-      Condition: { ArnEquals: { "aws:SourceArn": [expect.stringContaining(":EventRule/"), expect.stringContaining(":EventRule/")] } },
+      Condition: { ArnEquals: { "aws:SourceArn": [expect.stringContaining(":rule/"), expect.stringContaining(":rule/")] } },
     });
     expect(ofType(resources, "aws:cloudwatch/eventTarget:EventTarget")).toHaveLength(2);
     assertLeastPrivilege(resources);

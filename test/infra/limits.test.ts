@@ -217,6 +217,16 @@ describe.each(SCENARIOS)("AWS's limits: $name", (scenario) => {
     expect(foreign).toEqual([]);
   });
 
+  it("keeps every queue policy within SQS's 8,192 bytes and 20 statements", () => {
+    // "Amazon SQS policy quotas": Bytes 8,192, Statements 20
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html).
+    for (const policy of resources.filter((resource) => resource.type === "aws:sqs/queuePolicy:QueuePolicy")) {
+      const text = policy.inputs.policy as string;
+      expect(Buffer.byteLength(text), `${policy.name} policy bytes`).toBeLessThanOrEqual(8_192);
+      expect((JSON.parse(text) as { Statement: unknown[] }).Statement.length, policy.name).toBeLessThanOrEqual(20);
+    }
+  });
+
   it("warms the table and its indexes no further than the table quota", () => {
     for (const table of resources.filter((resource) => resource.type === "aws:dynamodb/table:Table")) {
       const warm = [

@@ -51,6 +51,8 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       };
     case "aws:dynamodb/table:Table":
       return { name: physical, arn: `arn:${partition}:dynamodb:${region}:${ACCOUNT_ID}:table/${physical}` };
+    case "aws:cloudwatch/eventRule:EventRule":
+      return { name: physical, arn: `arn:${partition}:events:${region}:${ACCOUNT_ID}:rule/${physical}` };
     case "aws:lambda/function:Function":
       return { name: physical, arn: `arn:${partition}:lambda:${region}:${ACCOUNT_ID}:function:${physical}` };
     case "aws:cloudwatch/logGroup:LogGroup":
