@@ -86,7 +86,7 @@ async function invoke(name: string, event: unknown, env: Record<string, string>)
 
 describe("the deployed bundles under Node 22 (Lambda's nodejs22.x)", () => {
   it("tracker: applies a create, and a version delete that leaves nothing asks S3 and writes a tombstone", async () => {
-    const env = { TABLE_NAME: tableName };
+    const env = { TABLE_NAME: tableName, BUCKETS: JSON.stringify([bucket]) };
     const created = await invoke("tracker", sqsEventOf(put("node22/a b.txt", "0A", 3, "etag-a", bucket)), env);
     expect(created.node).toMatch(/^v22\./);
     expect(created.result).toEqual({ batchItemFailures: [] });
@@ -135,7 +135,7 @@ describe("row ingestion's bundles under Node 22", () => {
     const queue = await createQueueWithDlq(clients.sqs, "node22-ingest", 60, 3, { fifo: true });
     const put1 = await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "rows/r.csv", Body: "id,name\n1,one\n2,two\n" }));
     const etag = put1.ETag!.replaceAll('"', "");
-    const env = { TABLE_NAME: tableName, INGEST_RULES: JSON.stringify([rule]), INGEST_QUEUE_URL: queue.queueUrl };
+    const env = { TABLE_NAME: tableName, BUCKETS: JSON.stringify([bucket]), INGEST_RULES: JSON.stringify([rule]), INGEST_QUEUE_URL: queue.queueUrl };
     // Now, not the fixture's default time: older than the reconciliation above, the create would be refused as predating it.
     const event = { ...put("rows/r.csv", "0C", 20, etag, bucket), eventTime: new Date().toISOString() };
     expect((await invoke("tracker", sqsEventOf(event), env)).result).toEqual({ batchItemFailures: [] });
@@ -161,8 +161,6 @@ describe("the README's commands under Node 22", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.length).toBeGreaterThan(0);
     // "Who deleted this?", answered by the journal with the requester the local S3 names.
-    expect(run.stdout).toMatch(
-      /Who deleted percent\/100%\.txt\?[^\n]*\n.*\n.*ObjectCreated:Put.*\n.*ObjectRemoved:Delete\s+deleted\s+AWS:LOCAL\s+127\.0\.0\.1/,
-    );
+    expect(run.stdout).toMatch(/Who deleted percent\/100%\.txt\?[^\n]*\n.*\n.*ObjectCreated:Put.*\n.*ObjectRemoved:Delete\s+deleted\s+AWS:LOCAL\b/);
   }, 120_000);
 });
