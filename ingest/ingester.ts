@@ -15,7 +15,7 @@ import type { Readable } from "node:stream";
 import type { Ledger } from "../ledger/index.js";
 import { RowBatchWriter, type RejectedRow } from "./batch-writer.js";
 import type { IngestCheckpoint, IngestionCounts, IngestionRecord, IngestionStore } from "./ingestion-store.js";
-import { ObjectSink } from "./object-sink.js";
+import { encryptionOf, ObjectSink, type SinkEncryption } from "./object-sink.js";
 import { ingestVersionOf, type IngestRequest } from "./request.js";
 import { FileFormatError, readRows, type ReadPosition, type ReadStart } from "./row-reader.js";
 import { toRowItem, type RowItem } from "./row-item.js";
@@ -132,6 +132,8 @@ export class Ingester {
     const began = Date.now();
     const outOfTime = () => budget.remainingMs() < budget.marginMs;
     let checkpoint = record.checkpoint as IngestCheckpoint;
+    // The source's encryption, learnt from its GetObject; what is derived from it is encrypted alike.
+    let sourceEncryption: SinkEncryption | undefined;
     const open = async (from: number): Promise<AsyncIterable<Uint8Array> | undefined> => {
       if (from >= size) return (async function* () {})();
       try {
@@ -143,6 +145,7 @@ export class Ingester {
             ...(from > 0 && { Range: `bytes=${from}-` }),
           }),
         );
+        sourceEncryption = encryptionOf(response);
         return response.Body as Readable;
       } catch (error) {
         const name = (error as Error).name;
@@ -194,7 +197,7 @@ export class Ingester {
       }
       checkpoint = { phase: "writing", offset: 0, line: 1 };
     }
-    return this.write(rule, record, checkpoint, size, open, { outOfTime, pause, finish, progress });
+    return this.write(rule, record, checkpoint, size, open, { outOfTime, pause, finish, progress, encryption: () => sourceEncryption });
   }
 
   private async write(
@@ -208,6 +211,7 @@ export class Ingester {
       pause: (at: IngestCheckpoint, counts: IngestionCounts) => Promise<IngestOutcome>;
       finish: (fields: Partial<IngestionRecord>) => Promise<IngestionRecord>;
       progress: (at: IngestProgress) => Promise<void>;
+      encryption: () => SinkEncryption | undefined;
     },
   ): Promise<IngestOutcome> {
     const { bucket, key, version } = record;
@@ -253,6 +257,7 @@ export class Ingester {
               bucket,
               key: copyTarget,
               contentType: NDJSON,
+              encryption: control.encryption,
               ...(this.deps.copyPartBytes !== undefined && { partBytes: this.deps.copyPartBytes }),
             },
             checkpoint.copy,
@@ -333,7 +338,7 @@ export class Ingester {
     }
     await copy?.complete();
     const reportKey = errorReportKey(rule, key);
-    if (counts.rowsRejected > 0) await this.writeReport(bucket, key, version, reportKey);
+    if (counts.rowsRejected > 0) await this.writeReport(bucket, key, version, reportKey, control.encryption());
     else await this.deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: reportKey }));
     const finished = await control.finish({
       ...counts,
@@ -346,8 +351,8 @@ export class Ingester {
   }
 
   /** The error report: NDJSON, one line per rejected row, next to the source key under the rule's error prefix. */
-  private async writeReport(bucket: string, key: string, version: string, reportKey: string): Promise<void> {
-    const sink = new ObjectSink({ s3: this.deps.s3, bucket, key: reportKey, contentType: NDJSON });
+  private async writeReport(bucket: string, key: string, version: string, reportKey: string, encryption: SinkEncryption | undefined): Promise<void> {
+    const sink = new ObjectSink({ s3: this.deps.s3, bucket, key: reportKey, contentType: NDJSON, encryption: () => encryption });
     try {
       for await (const row of this.deps.store.rejected(bucket, key, version)) {
         await sink.write(JSON.stringify({ source: sourceUri(bucket, key), version, line: row.line, reason: row.reason }));

@@ -11,6 +11,8 @@ import {
   CreateMultipartUploadCommand,
   PutObjectCommand,
   UploadPartCommand,
+  type GetObjectCommandOutput,
+  type PutObjectCommandInput,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type { UploadState } from "../ledger/index.js";
@@ -18,12 +20,32 @@ import type { UploadState } from "../ledger/index.js";
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 
+/** How S3 is asked to encrypt what a sink writes (PutObject and CreateMultipartUpload take the same headers). */
+export type SinkEncryption = Pick<PutObjectCommandInput, "ServerSideEncryption" | "SSEKMSKeyId" | "BucketKeyEnabled">;
+
+/**
+ * What is derived from an object (its error report, its copy) is encrypted as the object is, not
+ * as the bucket's default would: a file under a customer-managed key must not give its rows to
+ * readers of the default key. SSE-S3 (and an unknown source) is left to the bucket's default,
+ * which is at least SSE-S3 (S3 user guide, "Setting default server-side encryption behavior").
+ */
+export function encryptionOf(source: Pick<GetObjectCommandOutput, "ServerSideEncryption" | "SSEKMSKeyId" | "BucketKeyEnabled">): SinkEncryption | undefined {
+  if (source.ServerSideEncryption !== "aws:kms" && source.ServerSideEncryption !== "aws:kms:dsse") return undefined;
+  return {
+    ServerSideEncryption: source.ServerSideEncryption,
+    ...(source.SSEKMSKeyId !== undefined && { SSEKMSKeyId: source.SSEKMSKeyId }),
+    ...(source.BucketKeyEnabled !== undefined && { BucketKeyEnabled: source.BucketKeyEnabled }),
+  };
+}
+
 export interface SinkTarget {
   s3: S3Client;
   bucket: string;
   key: string;
   contentType: string;
   partBytes?: number;
+  /** Asked when the object is created: the source's encryption is known only once it is read. */
+  encryption?: () => SinkEncryption | undefined;
 }
 
 export class ObjectSink {
@@ -69,7 +91,9 @@ export class ObjectSink {
 
   private async uploadPart(): Promise<void> {
     const { s3, bucket, key, contentType } = this.target;
-    this.uploadId ??= (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }))).UploadId!;
+    this.uploadId ??= (
+      await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType, ...this.target.encryption?.() }))
+    ).UploadId!;
     const PartNumber = this.parts.length + 1;
     const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: this.uploadId, PartNumber, Body: this.take() }));
     this.parts.push({ PartNumber, ETag: ETag! });
@@ -78,7 +102,7 @@ export class ObjectSink {
   async complete(): Promise<void> {
     const { s3, bucket, key, contentType } = this.target;
     if (this.uploadId === undefined) {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: this.take(), ContentType: contentType }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: this.take(), ContentType: contentType, ...this.target.encryption?.() }));
       return;
     }
     if (this.buffered > 0) await this.uploadPart();

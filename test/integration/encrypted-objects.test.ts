@@ -317,4 +317,26 @@ describe("ingestion in a bucket whose default encryption is SSE-KMS", () => {
       });
     }
   });
+
+  it("encrypts the error report and the copy as the source object is, not as the bucket's default (issue 29, Medium 5)", async () => {
+    const f = await ingestFixture({
+      s3,
+      documentClient: createDocumentClient(dynamodb.client),
+      ledger: await dynamodb.createLedger(),
+      rules: () => [{ name: "offers", pattern: "imports/*.csv", format: "csv", partitionKey: "account", types: { price: "number" }, copyPrefix: "copies/" }],
+      ingester: { s3: asRole("ingest") },
+    });
+    // The bucket's default is SSE-S3; the file alone is under a customer-managed key.
+    const body = "account,price\nacc1,19.99\nacc2,not-a-price\n";
+    await f.upload("imports/private.csv", body, { ServerSideEncryption: "aws:kms", SSEKMSKeyId: KEY_ARN });
+    const result = await f.ingest("imports/private.csv");
+
+    expect(result).toMatchObject({ outcome: "finished", record: { status: "partial", rowsRejected: 1 } });
+    for (const key of ["copies/imports/private.jsonl", `${f.rule.errorPrefix}imports/private.csv.errors.ndjson`]) {
+      expect(await s3.send(new HeadObjectCommand({ Bucket: f.bucket, Key: key })), key).toMatchObject({
+        ServerSideEncryption: "aws:kms",
+        SSEKMSKeyId: KEY_ARN,
+      });
+    }
+  });
 });

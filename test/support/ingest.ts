@@ -3,7 +3,7 @@
  * one test. `upload` puts an object and applies its event to the ledger, as the tracker would.
  */
 import { randomUUID } from "node:crypto";
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type PutObjectCommandInput, type S3Client } from "@aws-sdk/client-s3";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Ledger } from "../../ledger/index.js";
@@ -25,7 +25,8 @@ export interface IngestFixture {
   rules: IngestRule[];
   store: IngestionStore;
   ingester: Ingester;
-  upload(key: string, body: string | Buffer): Promise<string>;
+  /** `put`: more of the PutObject request (its encryption, say). */
+  upload(key: string, body: string | Buffer, put?: Partial<PutObjectCommandInput>): Promise<string>;
   remove(key: string): Promise<void>;
   ingest(key: string, options?: { version?: string; budget?: TimeBudget; again?: boolean }): ReturnType<Ingester["run"]>;
   rows(table?: string): Promise<Record<string, unknown>[]>;
@@ -54,8 +55,8 @@ export async function ingestFixture(options: {
     rules,
     store,
     ingester,
-    async upload(key, body) {
-      const response = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    async upload(key, body, put = {}) {
+      const response = await s3.send(new PutObjectCommand({ ...put, Bucket: bucket, Key: key, Body: body }));
       const etag = response.ETag!.replaceAll('"', "");
       const state = {
         size: Buffer.byteLength(body),
