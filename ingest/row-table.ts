@@ -24,17 +24,21 @@ import { ROW_ATTRIBUTES, type IngestRule } from "./rules.js";
 /** Write units a second one partition takes, of a table or of an index (bp-partition-key-design.html). */
 export const PARTITION_WRITE_UNITS = 1_000;
 /**
- * What one table takes, its indexes included, by default: 40,000 write request units a second
- * for an on-demand table (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html,
- * "Read/write throughput"; on-demand-capacity-mode-max-throughput.html).
+ * What one table takes by default, and each of its indexes apart: 40,000 write request units a
+ * second for an on-demand table (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html,
+ * "Read/write throughput"; on-demand-capacity-mode-max-throughput.html sets the limits "on
+ * individual tables and associated global secondary indexes", and API_ThrottlingReason.html
+ * names an index's own `IndexWriteAccountLimitExceeded`).
  */
 export const TABLE_WRITE_UNITS = 40_000;
 
 /**
- * The source index is sized never to be what limits a file: the table quota bounds one file's
- * rows to 40,000 / 2 = 20,000 a second on a first ingestion (a unit for the row, one for its
- * index entry) and 40,000 / 3 = 13,333 on a re-ingestion (the row, and a delete and a put of its
- * entry), which need 20 and 27 index partitions. 32 cover both, with rows under 1 KB.
+ * The source index is sized never to be what limits a file in practice: 32 partitions take
+ * 32,000 entry writes a second, so one file's rows go in at up to 32,000 a second on a first
+ * ingestion (one entry each) and 16,000 on a new version (a delete and a put of its entry),
+ * against the 40,000 the row table itself takes; one ingest function writes far fewer (see the
+ * ingest-layouts benchmark). Rows under 1 KB. A constant of the key layout: another count would
+ * move rows between shards.
  */
 export const SOURCE_SHARDS = 32;
 const SHARD_DIGITS = String(SOURCE_SHARDS - 1).length;
