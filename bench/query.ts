@@ -20,6 +20,7 @@ import { createDocumentClient, createTableInput, Ledger, toItem, type LedgerReco
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { createLocalClients } from "../local/stack.js";
 import { startEmulatorProcess } from "./emulator.js";
+import { CapacityModel } from "../local/capacity-model.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import { median } from "./stats.js";
 
@@ -128,12 +129,23 @@ export async function benchQuery(log: (line: string) => void) {
     const proxied = createLocalClients({ s3: s3Proxy.endpoint, sqs: aws.endpoint, dynamodb: dynamoProxy.endpoint });
     try {
       dynamoProxy.addLatency(AWS_DYNAMODB_MS);
+      // AWS's read units per partition too, so a figure here is one a table on AWS could reach.
+      const capacity = new CapacityModel();
+      dynamoProxy.useCapacity(capacity);
       s3Proxy.addLatency(AWS_S3_LIST_MS);
       const profiles = {
         local: await measureProfile(log, "local", clients, new Ledger({ tableName, documentClient: doc }), since),
         aws: await measureProfile(log, "aws", proxied, new Ledger({ tableName, documentClient: createDocumentClient(proxied.dynamodb) }), since),
       };
-      return { objects: OBJECTS, changed_after_t: CHANGED, rounds: ROUNDS, aws_latency_ms: { dynamodb: AWS_DYNAMODB_MS, s3_list: AWS_S3_LIST_MS }, profiles };
+      const throttledReads = capacity.partitions().reduce((sum, partition) => sum + partition.throttledReadUnits, 0);
+      return {
+        objects: OBJECTS,
+        changed_after_t: CHANGED,
+        rounds: ROUNDS,
+        aws_latency_ms: { dynamodb: AWS_DYNAMODB_MS, s3_list: AWS_S3_LIST_MS },
+        aws_capacity_model: { throttled_reads: throttledReads },
+        profiles,
+      };
     } finally {
       for (const client of Object.values(proxied)) client.destroy();
       await Promise.allSettled([dynamoProxy.stop(), s3Proxy.stop()]);

@@ -23,6 +23,7 @@ import { LOCAL_REGION } from "../local/credentials.js";
 import { startDynamoDbLocal } from "../local/dynamodb-local.js";
 import { startEmulatorProcess } from "./emulator.js";
 import { batchWrite } from "./batch-write.js";
+import { CapacityModel } from "../local/capacity-model.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createLocalClients } from "../local/stack.js";
@@ -270,6 +271,9 @@ async function awsRounds(
 ) {
   const [dynamoProxy, s3Proxy] = await Promise.all([FaultInjectingProxy.start(endpoints.dynamodb), FaultInjectingProxy.start(endpoints.aws)]);
   dynamoProxy.addLatency(AWS_DYNAMODB_MS);
+  // AWS's units per partition too: the repairs and the index reads are held to what a table on AWS takes.
+  const capacity = new CapacityModel();
+  dynamoProxy.useCapacity(capacity);
   s3Proxy.addLatency(AWS_S3_LIST_MS);
   const proxied = createLocalClients({ s3: s3Proxy.endpoint, sqs: endpoints.aws, dynamodb: dynamoProxy.endpoint });
   const doc = createDocumentClient(proxied.dynamodb);
@@ -290,6 +294,12 @@ async function awsRounds(
       floor_s: Number(median(rounds.map((round) => round.floor)).toFixed(2)),
       ours_vs_floor: median(ratios),
       ours_vs_floor_per_round: ratios,
+      capacity_model_throttled: capacity
+        .partitions()
+        .reduce((sum, partition) => ({ writes: sum.writes + partition.throttledWriteUnits, reads: sum.reads + partition.throttledReadUnits }), {
+          writes: 0,
+          reads: 0,
+        }),
     };
   } finally {
     for (const client of Object.values(proxied)) client.destroy();
