@@ -290,22 +290,28 @@ describe("SSE-C objects, which S3 describes only to a caller with their key", ()
   });
 });
 
+/** A rule for offers files with a copy, and an error report for the row whose price is not a number; ingested as the ingest role. */
+const OFFERS = "account,price\nacc1,19.99\nacc2,not-a-price\n";
+async function offersFixture() {
+  return ingestFixture({
+    s3,
+    documentClient: createDocumentClient(dynamodb.client),
+    ledger: await dynamodb.createLedger(),
+    rules: () => [{ name: "offers", pattern: "imports/*.csv", format: "csv", partitionKey: "account", types: { price: "number" }, copyPrefix: "copies/" }],
+    ingester: { s3: asRole("ingest") },
+  });
+}
+
 describe("ingestion in a bucket whose default encryption is SSE-KMS", () => {
   it("reads the source and writes the error report and the copy under the bucket's key (each call a KMS action the IAM contract checks)", async () => {
-    const f = await ingestFixture({
-      s3,
-      documentClient: createDocumentClient(dynamodb.client),
-      ledger: await dynamodb.createLedger(),
-      rules: () => [{ name: "offers", pattern: "imports/*.csv", format: "csv", partitionKey: "account", types: { price: "number" }, copyPrefix: "copies/" }],
-      ingester: { s3: asRole("ingest") },
-    });
+    const f = await offersFixture();
     await s3.send(
       new PutBucketEncryptionCommand({
         Bucket: f.bucket,
         ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: KEY_ARN } }] },
       }),
     );
-    await f.upload("imports/offers.csv", "account,price\nacc1,19.99\nacc2,not-a-price\n");
+    await f.upload("imports/offers.csv", OFFERS);
 
     const result = await f.ingest("imports/offers.csv");
 
@@ -319,16 +325,9 @@ describe("ingestion in a bucket whose default encryption is SSE-KMS", () => {
   });
 
   it("encrypts the error report and the copy as the source object is, not as the bucket's default (issue 29, Medium 5)", async () => {
-    const f = await ingestFixture({
-      s3,
-      documentClient: createDocumentClient(dynamodb.client),
-      ledger: await dynamodb.createLedger(),
-      rules: () => [{ name: "offers", pattern: "imports/*.csv", format: "csv", partitionKey: "account", types: { price: "number" }, copyPrefix: "copies/" }],
-      ingester: { s3: asRole("ingest") },
-    });
+    const f = await offersFixture();
     // The bucket's default is SSE-S3; the file alone is under a customer-managed key.
-    const body = "account,price\nacc1,19.99\nacc2,not-a-price\n";
-    await f.upload("imports/private.csv", body, { ServerSideEncryption: "aws:kms", SSEKMSKeyId: KEY_ARN });
+    await f.upload("imports/private.csv", OFFERS, { ServerSideEncryption: "aws:kms", SSEKMSKeyId: KEY_ARN });
     const result = await f.ingest("imports/private.csv");
 
     expect(result).toMatchObject({ outcome: "finished", record: { status: "partial", rowsRejected: 1 } });
