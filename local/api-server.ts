@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { ApiHandler } from "../api/handler.js";
+import { foreignRequestReason } from "./loopback-guard.js";
 import { PortInUseError } from "./ports.js";
 
 export interface LocalApiServer {
@@ -54,6 +55,12 @@ export function toHttpApiEvent(method: string, url: URL, headers: Record<string,
 
 export async function startLocalApiServer(handler: ApiHandler, port = 0): Promise<LocalApiServer> {
   const server: Server = createServer((request, response) => {
+    const refused = foreignRequestReason(request.headers);
+    if (refused) {
+      response.writeHead(403, { "content-type": "application/json" });
+      response.end(JSON.stringify({ message: refused }));
+      return;
+    }
     const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "127.0.0.1"}`);
     const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : (value ?? "")]));
     let event: APIGatewayProxyEventV2;

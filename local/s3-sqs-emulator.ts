@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { assertPortFree, PortInUseError } from "./ports.js";
-import { foreignRequestReason } from "./s3/loopback-guard.js";
+import { foreignRequestReason } from "./loopback-guard.js";
 import { S3Error } from "./s3/errors.js";
 import { DiskObjectStore, type StoreCommit } from "./s3/object-store.js";
 import { createS3Handler } from "./s3/s3-handler.js";

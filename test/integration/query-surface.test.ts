@@ -3,6 +3,7 @@
  * (the same handler Lambda runs), and the CLI's get / stat / runs commands, table discovery
  * and terminal vs piped output.
  */
+import { request } from "node:http";
 import { execFileSync } from "node:child_process";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -171,6 +172,22 @@ describe("HTTP API on loopback", () => {
     expect((await get(`/buckets/${bucket}/versions`)).status).toBe(404);
     expect((await get(`/buckets/${bucket}/object?key=${encodeURIComponent("never/seen.txt")}`)).status).toBe(404);
     expect((await get(`/buckets/${bucket}/objects`, { method: "POST" })).status).toBe(405);
+  });
+
+  it("serves this machine's clients only: a foreign Host (DNS rebinding) and any Origin (a web page) get 403", async () => {
+    const port = new URL(api).port;
+    const asked = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const outgoing = request({ host: "127.0.0.1", port, path: `/buckets/${bucket}/objects`, headers }, (incoming) => {
+          incoming.resume();
+          resolve(incoming.statusCode ?? 0);
+        });
+        outgoing.on("error", reject);
+        outgoing.end();
+      });
+    expect(await asked({ host: `127.0.0.1:${port}` })).toBe(200);
+    expect(await asked({ host: `attacker.example:${port}` })).toBe(403);
+    expect(await asked({ host: `localhost:${port}`, origin: "http://attacker.example" })).toBe(403);
   });
 });
 

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { crc32c, crc64nvme, verifyBodyIntegrity } from "../../local/s3/checksums.js";
-import { foreignRequestReason } from "../../local/s3/loopback-guard.js";
+import { foreignRequestReason } from "../../local/loopback-guard.js";
 import { assertKeyLength, isValidBucketName } from "../../local/s3/names.js";
 import { parseRequestTarget } from "../../local/s3/request-target.js";
 

@@ -1,5 +1,5 @@
 /**
- * The local S3 and SQS listen on 127.0.0.1 and authenticate nothing, so a request is answered
+ * The local S3, SQS and query API listen on 127.0.0.1 and authenticate nothing, so a request is answered
  * only when it was addressed to a loopback name and does not come from a web page:
  *
  * - a foreign Host header means a name other than loopback resolved here, which is what DNS
