@@ -5,9 +5,10 @@
  * counted as `skipped`. A dry run reads the same and writes nothing.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, GetCommand, paginateQuery, paginateScan, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, paginateScan, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
-import { journalKeys, journalPartitionKey, partitionKeyOf } from "./keys.js";
+import { journalItems } from "./history.js";
+import { journalKeys, partitionKeyOf } from "./keys.js";
 import { removeOrigin } from "./origin.js";
 import { attributeNames, type LedgerItem } from "./record.js";
 
@@ -58,23 +59,9 @@ async function deleteUnchanged(ctx: EraseContext, item: LedgerItem): Promise<boo
 export async function eraseKey(ctx: EraseContext, target: { bucket: string; key: string; dryRun: boolean }): Promise<KeyErasure> {
   const { bucket, key, dryRun } = target;
   const result: KeyErasure = { bucket, key, dryRun, historyEntries: 0, itemOrigin: false, skipped: 0 };
-  const pages = paginateQuery(
-    { client: ctx.documentClient },
-    {
-      TableName: ctx.tableName,
-      KeyConditionExpression: "#pk = :pk",
-      ExpressionAttributeNames: { "#pk": attributeNames.pk },
-      ExpressionAttributeValues: { ":pk": journalPartitionKey(bucket, key) },
-      ConsistentRead: true,
-    },
-  );
-  for await (const page of pages) {
-    // The partition is named by a hash of the key: other keys may share it.
-    for (const item of page.Items ?? []) {
-      if (item.objectKey !== key || item.bucket !== bucket) continue;
-      if (dryRun || (await deleteUnchanged(ctx, item))) result.historyEntries++;
-      else result.skipped++;
-    }
+  for await (const item of journalItems(ctx, bucket, key, { consistentRead: true })) {
+    if (dryRun || (await deleteUnchanged(ctx, item))) result.historyEntries++;
+    else result.skipped++;
   }
   const { Item } = await ctx.documentClient.send(
     new GetCommand({ TableName: ctx.tableName, Key: { [attributeNames.pk]: partitionKeyOf(bucket, key), [attributeNames.sk]: key }, ConsistentRead: true }),

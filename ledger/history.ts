@@ -114,10 +114,13 @@ function inOrder(entries: HistoryEntry[]): HistoryEntry[] {
  * DynamoDB's TTL documentation advises: deletion may lag expiry by days
  * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html).
  */
-export async function readHistory(ctx: QueryContext, bucket: string, key: string, now: Date): Promise<History> {
-  const items: LedgerItem[] = [];
-  let start: string | undefined;
-  let expired = false;
+/** Every journal item of one key (its entries and start marker), expired ones included. */
+export async function* journalItems(
+  ctx: Pick<QueryContext, "tableName" | "documentClient">,
+  bucket: string,
+  key: string,
+  options: { consistentRead?: boolean } = {},
+): AsyncGenerator<LedgerItem> {
   const pages = paginateQuery(
     { client: ctx.documentClient },
     {
@@ -125,20 +128,29 @@ export async function readHistory(ctx: QueryContext, bucket: string, key: string
       KeyConditionExpression: "#pk = :pk",
       ExpressionAttributeNames: { "#pk": attributeNames.pk },
       ExpressionAttributeValues: { ":pk": journalPartitionKey(bucket, key) },
+      ...(options.consistentRead && { ConsistentRead: true }),
     },
   );
-  const nowSeconds = Math.floor(now.getTime() / 1000);
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
-      // The partition is a hash of the key: compare the key itself.
-      if (item[OBJECT_KEY] !== key || item.bucket !== bucket) continue;
-      if (Number(item[attributeNames.expiresAt]) <= nowSeconds) {
-        expired = true;
-        continue;
-      }
-      if (item[attributeNames.sk] === journalKeys.start) start = item.entry as string;
-      else items.push(item);
+      // The partition is a hash of the key: other keys may share it, so compare the key itself.
+      if (item[OBJECT_KEY] === key && item.bucket === bucket) yield item;
     }
+  }
+}
+
+export async function readHistory(ctx: QueryContext, bucket: string, key: string, now: Date): Promise<History> {
+  const items: LedgerItem[] = [];
+  let start: string | undefined;
+  let expired = false;
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  for await (const item of journalItems(ctx, bucket, key)) {
+    if (Number(item[attributeNames.expiresAt]) <= nowSeconds) {
+      expired = true;
+      continue;
+    }
+    if (item[attributeNames.sk] === journalKeys.start) start = item.entry as string;
+    else items.push(item);
   }
   const entries = items.map((item) => fromEntryItem(item, start));
   const ordered = inOrder(entries);
