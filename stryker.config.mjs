@@ -1,0 +1,22 @@
+// Mutation testing of the unit tier (`npm run mutate`): how many of the decisions in events/,
+// ledger/ and reconcile/ the fast tests alone would catch breaking. Not part of `npm test` (it
+// takes tens of minutes). On a shared machine measure one folder at a time:
+//   npm run mutate -- --mutate 'events/**/*.ts'
+// Incremental: a run re-tests only the mutants whose code or covering tests changed since the
+// last one (reports/stryker-incremental.json, not committed).
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+export default {
+  testRunner: "vitest",
+  vitest: { configFile: "vitest.unit.config.ts" },
+  mutate: ["events/**/*.ts", "ledger/**/*.ts", "reconcile/**/*.ts"],
+  coverageAnalysis: "perTest",
+  concurrency: 1,
+  incremental: true,
+  incrementalFile: "reports/stryker-incremental.json",
+  reporters: ["clear-text", "progress", "html"],
+  htmlReporter: { fileName: "reports/mutation/index.html" },
+  // The sandbox copy needs the sources and tests, not the build, local data or reports.
+  ignorePatterns: ["dist", ".bucket-ledger", "coverage", "reports", "docs", "bench"],
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always",
+};

@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+// The unit tier alone: pure decisions, no emulators, no global setup (the IAM contract's call log
+// is for the emulator tiers). `npm run test:unit` and the mutation run (stryker.config.mjs) use it.
+export default defineConfig({
+  test: {
+    include: ["test/unit/**/*.test.ts"],
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+  },
+});
