@@ -10,10 +10,11 @@
  * group waits for it, so the last row of a file with a repeated key is the one that stays.
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { MAX_BATCH_WRITE_ITEMS, sendUntilProcessed, UnprocessedItemsError } from "../aws/batch-write.js";
 import { BoundedWriter } from "../reconcile/bounded-writer.js";
 import type { RowItem } from "./row-item.js";
 
-export const MAX_BATCH_ITEMS = 25;
+export const MAX_BATCH_ITEMS = MAX_BATCH_WRITE_ITEMS;
 
 export interface PendingRow {
   item: RowItem;
@@ -136,50 +137,45 @@ export class RowBatchWriter {
     });
   }
 
-  private backoff(attempt: number): number {
-    return Math.random() * Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** attempt);
-  }
-
   /** `isolate`: on a refused call, retry its rows one by one (off for a call of one row). */
   private async write(rows: PendingRow[], isolate = true): Promise<void> {
-    const { documentClient, tableName, identify } = this.options;
+    const { documentClient, tableName, identify, maxAttempts, baseDelayMs, maxDelayMs } = this.options;
     const byIdentity = new Map(rows.map((row) => [row.identity, row]));
+    /** What the last call sent: the rows to isolate if it was refused. */
     let pending = rows;
-    let lastProblem = "";
-    for (let attempt = 0; attempt < this.options.maxAttempts && pending.length > 0; attempt++) {
-      if (attempt > 0) {
-        this.counts.retries++;
-        await this.sleep(this.backoff(attempt));
-      }
+    let calls = 0;
+    const send = async (requests: PendingRow[]) => {
+      if (calls++ > 0) this.counts.retries++;
+      pending = requests;
       this.counts.calls++;
-      try {
-        const response = await documentClient.send(
-          new BatchWriteCommand({ RequestItems: { [tableName]: pending.map((row) => ({ PutRequest: { Item: row.item } })) } }),
-        );
-        const unprocessed = (response.UnprocessedItems?.[tableName] ?? []).flatMap((request) =>
-          request.PutRequest?.Item ? [byIdentity.get(identify(request.PutRequest.Item))!] : [],
-        );
-        this.counts.written += pending.length - unprocessed.length;
-        pending = unprocessed;
-        lastProblem = "left in UnprocessedItems";
-      } catch (error) {
-        const name = (error as Error).name;
-        // One bad item refuses the whole call: DynamoDB's ValidationException, or the document
-        // client's own refusal to marshal a value (an error with no HTTP response).
-        if (name === "ValidationException" || !isServiceError(error)) {
-          if (!isolate) throw error;
-          return this.writeOneByOne(pending);
-        }
-        if (!RETRYABLE.has(name)) throw error;
-        lastProblem = `${name} after the SDK's retries`;
+      const response = await documentClient.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: requests.map((row) => ({ PutRequest: { Item: row.item } })) } }),
+      );
+      const unprocessed = (response.UnprocessedItems?.[tableName] ?? []).flatMap((request) =>
+        request.PutRequest?.Item ? [byIdentity.get(identify(request.PutRequest.Item))!] : [],
+      );
+      this.counts.written += requests.length - unprocessed.length;
+      return unprocessed;
+    };
+    try {
+      // Throttling still failing after the SDK's retries costs one attempt, as an unprocessed group does.
+      const retryable = (error: unknown) => RETRYABLE.has((error as Error).name) && isServiceError(error);
+      await sendUntilProcessed(rows, send, { maxAttempts, baseDelayMs, maxDelayMs, retryable, sleep: this.sleep });
+    } catch (error) {
+      if (error instanceof UnprocessedItemsError) {
+        const lastProblem = error.lastError !== undefined ? `${(error.lastError as Error).name} after the SDK's retries` : "left in UnprocessedItems";
+        for (const row of error.remaining as PendingRow[])
+          this.options.onRejected({ line: row.line, reason: `not written after ${maxAttempts} BatchWriteItem attempts (${lastProblem})`, retryable: true });
+        return;
       }
+      // One bad item refuses the whole call: DynamoDB's ValidationException, or the document
+      // client's own refusal to marshal a value (an error with no HTTP response).
+      if ((error as Error).name === "ValidationException" || !isServiceError(error)) {
+        if (!isolate) throw error;
+        return this.writeOneByOne(pending);
+      }
+      throw error;
     }
-    for (const row of pending)
-      this.options.onRejected({
-        line: row.line,
-        reason: `not written after ${this.options.maxAttempts} BatchWriteItem attempts (${lastProblem})`,
-        retryable: true,
-      });
   }
 
   /**

@@ -3,7 +3,8 @@
  * ledger/ingestions.ts), and the rows each ingestion rejected, which survive across
  * invocations until the error report is written.
  */
-import { BatchWriteCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { batchWrite, type RetryOptions } from "../aws/batch-write.js";
 import {
   getIngestion,
   ingestionItem,
@@ -22,6 +23,9 @@ export interface RejectedRow {
 }
 
 export const MAX_BATCH = 25;
+
+/** Rejected rows are few and small: a short backoff, and a bounded one (aws/batch-write.ts). */
+const RETRY: RetryOptions = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 1_000 };
 
 export class IngestionStore {
   /** How the ledger's reads of ingestion records reach the table. */
@@ -49,17 +53,10 @@ export class IngestionStore {
     const pk = rejectedRowsPartitionKey(bucket, key);
     const byLine = new Map(rows.map((row) => [row.line, row]));
     const unique = [...byLine.values()];
-    for (let i = 0; i < unique.length; i += MAX_BATCH) {
-      let requests = unique.slice(i, i + MAX_BATCH).map((row) => ({
-        PutRequest: { Item: { pk, sk: rejectedRowKeys.row(version, row.line), line: row.line, reason: row.reason, [ledgerTable.ttlAttribute]: expiresAt } },
-      }));
-      // Unprocessed items are few and small here; retry them until written.
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt) * Math.random()));
-        const response = await this.documentClient.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
-        requests = (response.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-      }
-    }
+    const requests = unique.map((row) => ({
+      PutRequest: { Item: { pk, sk: rejectedRowKeys.row(version, row.line), line: row.line, reason: row.reason, [ledgerTable.ttlAttribute]: expiresAt } },
+    }));
+    await batchWrite(this.documentClient, this.tableName, requests, RETRY);
   }
 
   /** The rejected rows of one ingestion, in line order. */
@@ -81,12 +78,9 @@ export class IngestionStore {
     const pk = rejectedRowsPartitionKey(bucket, key);
     let batch: { DeleteRequest: { Key: Record<string, string> } }[] = [];
     const send = async () => {
-      let requests = batch;
+      const requests = batch;
       batch = [];
-      while (requests.length > 0) {
-        const response = await this.documentClient.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
-        requests = (response.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-      }
+      await batchWrite(this.documentClient, this.tableName, requests, RETRY);
     };
     for await (const row of this.rejected(bucket, key, version)) {
       batch.push({ DeleteRequest: { Key: { pk, sk: rejectedRowKeys.row(version, row.line) } } });

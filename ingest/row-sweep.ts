@@ -10,6 +10,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
+import { backoffDelay } from "../aws/batch-write.js";
 import { BoundedWriter } from "../reconcile/bounded-writer.js";
 import { INGEST_DEFAULTS } from "./defaults.js";
 import { rowKey } from "./row-item.js";
@@ -47,7 +48,7 @@ async function withBackoff<T>(target: SweepTarget, call: () => Promise<T>): Prom
       return await call();
     } catch (error) {
       if (!THROTTLED.has((error as Error).name) || attempt >= maxAttempts) throw error;
-      await (target.sleep ?? defaultSleep)(Math.random() * Math.min(cap, base * 2 ** attempt));
+      await (target.sleep ?? defaultSleep)(backoffDelay(attempt, { baseDelayMs: base, maxDelayMs: cap }));
     }
   }
 }

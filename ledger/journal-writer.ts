@@ -7,32 +7,19 @@
  * once its entry is durable. A BatchWriteItem put replaces an entry written before, which for a
  * redelivered event is the same change again (only its recording time moves).
  */
-import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { batchWrite, MAX_BATCH_WRITE_ITEMS, type RetryOptions } from "../aws/batch-write.js";
 import { attributeNames, type LedgerItem, type LedgerRecord } from "./record.js";
 import { toEntryItem, toStartItem, type JournalContext } from "./history.js";
 
-/** BatchWriteItem's limit (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html). */
-const MAX_BATCH_ITEMS = 25;
 /** How long a partly filled batch waits for more entries. */
 const LINGER_MS = 2;
-/** Calls per batch, the first included, before entries still in UnprocessedItems fail. */
-const MAX_ATTEMPTS = 8;
-const BASE_DELAY_MS = 25;
-const MAX_DELAY_MS = 2_000;
-
-export class JournalWriteError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "JournalWriteError";
-  }
-}
+/** Calls per batch, the first included, before entries still in UnprocessedItems fail (aws/batch-write.ts). */
+const RETRY: RetryOptions = { maxAttempts: 8, baseDelayMs: 25, maxDelayMs: 2_000 };
 
 interface Pending {
   item: LedgerItem;
   settle: { resolve: () => void; reject: (error: Error) => void }[];
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class JournalWriter {
   /** By entry key: two deliveries of one event in one batch would be refused as duplicates. */
@@ -66,7 +53,7 @@ export class JournalWriter {
       } else {
         this.pending.set(id, { item, settle: [{ resolve, reject }] });
       }
-      if (this.pending.size >= MAX_BATCH_ITEMS) this.flush();
+      if (this.pending.size >= MAX_BATCH_WRITE_ITEMS) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), LINGER_MS);
     });
   }
@@ -76,21 +63,17 @@ export class JournalWriter {
     this.timer = undefined;
     const batch = [...this.pending.values()];
     this.pending = new Map();
-    for (let start = 0; start < batch.length; start += MAX_BATCH_ITEMS) void this.send(batch.slice(start, start + MAX_BATCH_ITEMS));
+    for (let start = 0; start < batch.length; start += MAX_BATCH_WRITE_ITEMS) void this.send(batch.slice(start, start + MAX_BATCH_WRITE_ITEMS));
   }
 
   private async send(batch: Pending[]): Promise<void> {
-    const { tableName, documentClient } = this.ctx;
-    let requests = batch.map(({ item }) => ({ PutRequest: { Item: item } }));
     try {
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === MAX_ATTEMPTS)
-          throw new JournalWriteError(`${requests.length} journal entries still unprocessed after ${MAX_ATTEMPTS} BatchWriteItem calls`);
-        // Full jitter (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
-        if (attempt > 0) await sleep(Math.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt));
-        const { UnprocessedItems } = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-        requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
-      }
+      await batchWrite(
+        this.ctx.documentClient,
+        this.ctx.tableName,
+        batch.map(({ item }) => ({ PutRequest: { Item: item } })),
+        RETRY,
+      );
       for (const { settle } of batch) for (const { resolve } of settle) resolve();
     } catch (error) {
       for (const { settle } of batch) for (const { reject } of settle) reject(error as Error);
