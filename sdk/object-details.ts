@@ -9,6 +9,7 @@
  */
 import { GetObjectTaggingCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import { describeRefusal, isNotFound } from "./object-lookup.js";
+import { headObjectState } from "../aws/head-object.js";
 import { z } from "zod";
 import type { DetailAttribute, ObjectDetails, ObjectState, Withheld } from "../ledger/index.js";
 
@@ -149,18 +150,12 @@ export function s3ObjectDescriber(s3: S3Client, fields: readonly EnrichmentField
       const describedAt = new Date().toISOString();
       try {
         const { head, checksumWithheld } = await headWithChecksumIfAllowed(s3, bucket, key, wanted.has("checksum"));
+        const identity = headObjectState(head);
         // Pinned to the version the HEAD saw, where there are versions, so tags and the rest
         // describe one version.
-        const versionId = head.VersionId !== undefined && head.VersionId !== "null" ? head.VersionId : undefined;
-        const tags = wanted.has("tags") ? await tagsOf(s3, bucket, key, versionId) : undefined;
+        const tags = wanted.has("tags") ? await tagsOf(s3, bucket, key, identity.versionId) : undefined;
         const details = { ...detailsOf(head, wanted), ...(tags && { tags }), ...(checksumWithheld && { withheld: checksumWithheld }), describedAt };
-        const state = {
-          size: head.ContentLength ?? 0,
-          etag: (head.ETag ?? "").replace(/"/g, ""),
-          lastModified: (head.LastModified ?? new Date()).toISOString(),
-          ...(versionId !== undefined && { versionId }),
-          ...details,
-        };
+        const state = { ...identity, ...details };
         return { state, details };
       } catch (error) {
         // A key deleted since its event: not an error, its delete event follows (404 needs

@@ -9,6 +9,7 @@
  */
 import { HeadObjectCommand, ListObjectsV2Command, NotFound, type S3Client } from "@aws-sdk/client-s3";
 import { decodeS3EventKey } from "../events/object-key.js";
+import { headObjectState } from "../aws/head-object.js";
 import type { ObjectState, WithheldReason } from "../ledger/index.js";
 
 export interface ObjectLookup {
@@ -69,13 +70,7 @@ export function s3ObjectLookup(s3: S3Client): ObjectLookup {
     async head(bucket, key) {
       try {
         const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return {
-          size: head.ContentLength ?? 0,
-          etag: (head.ETag ?? "").replace(/"/g, ""),
-          lastModified: (head.LastModified ?? new Date()).toISOString(),
-          ...(head.VersionId !== undefined && { versionId: head.VersionId }),
-          ...(head.StorageClass !== undefined && { storageClass: head.StorageClass }),
-        };
+        return { ...headObjectState(head), ...(head.StorageClass !== undefined && { storageClass: head.StorageClass }) };
       } catch (error) {
         // HeadObject on a key whose current version is a delete marker also answers 404.
         if (isNotFound(error)) return undefined;
