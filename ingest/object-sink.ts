@@ -17,6 +17,9 @@ import {
 } from "@aws-sdk/client-s3";
 import type { UploadState } from "../ledger/index.js";
 
+/** The content type of what ingestion writes line by line: error reports and copies. */
+export const NDJSON = "application/x-ndjson";
+
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 

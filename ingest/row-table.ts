@@ -117,3 +117,16 @@ export function createRowTableInput(rule: IngestRule, tableName: string): Create
     ],
   };
 }
+
+/** A rule's target table: the existing one it names, or the one the stack (or `dev`) created for it. */
+export function tableNameOf(rule: Pick<IngestRule, "name" | "table">): string {
+  return rule.table ?? createdTableName(rule);
+}
+
+/**
+ * The name of the table `bucket-ledger dev` creates for a rule without `table`. Deployed, the
+ * component creates the table and hands the function each rule with its physical name in `table`.
+ */
+export function createdTableName(rule: Pick<IngestRule, "name">): string {
+  return `bucket-ledger-rows-${rule.name}`;
+}

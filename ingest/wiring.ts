@@ -35,14 +35,15 @@ export interface IngestionWiring {
   onOutcome?: (outcome: IngestOutcome) => void;
 }
 
-export interface Ingestion {
+/** The ingest function as wired: its handler and the parts the local stack and the tests reach. */
+export interface IngestFunction {
   ingester: Ingester;
   store: IngestionStore;
   queue: SqsIngestQueue;
   handler: IngestHandler;
 }
 
-export function buildIngestion(wiring: IngestionWiring): Ingestion {
+export function buildIngestion(wiring: IngestionWiring): IngestFunction {
   const { clients } = wiring;
   const ledger = new Ledger({ tableName: wiring.tableName, retentionDays: wiring.retentionDays, documentClient: clients.documentClient });
   const store = new IngestionStore(clients.documentClient, wiring.tableName, wiring.retentionDays * SECONDS_PER_DAY);

@@ -8,7 +8,7 @@ import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../ledger/index.js";
 import type { IngestionRecord } from "../ingest/ingestion-store.js";
 import { errorReportKey, ROW_ATTRIBUTES, type IngestRule, type IngestRuleInput } from "../ingest/rules.js";
-import { tableNameOf } from "../ingest/ingester.js";
+import { tableNameOf } from "../ingest/row-table.js";
 import type { LocalStack } from "./stack.js";
 
 export const DEMO_CSV_KEY = "imports/offers.csv";

@@ -8,8 +8,8 @@ import { CreateTableCommand, waitUntilTableExists, type DynamoDBClient } from "@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient } from "../ledger/index.js";
-import { createdTableName, type IngestOutcome } from "../ingest/ingester.js";
-import { createRowTableInput } from "../ingest/row-table.js";
+import type { IngestOutcome } from "../ingest/ingester.js";
+import { createdTableName, createRowTableInput } from "../ingest/row-table.js";
 import { SqsIngestQueue, type IngestQueue } from "../ingest/ingest-queue.js";
 import type { IngestionStore } from "../ingest/ingestion-store.js";
 import type { Ingester } from "../ingest/ingester.js";

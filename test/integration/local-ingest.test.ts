@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, ingestionPartitionKey } from "../../ledger/index.js";
 import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
-import { createdTableName } from "../../ingest/ingester.js";
+import { createdTableName } from "../../ingest/row-table.js";
 import { MIN_PART_BYTES } from "../../ingest/object-sink.js";
 import { ndjson, runCli } from "../support/cli.js";
 import { localTestRules } from "../support/ingest-rules.js";

@@ -7,7 +7,8 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type PutObj
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Ledger } from "../../ledger/index.js";
-import { Ingester, type IngesterDependencies, type TimeBudget } from "../../ingest/ingester.js";
+import type { TimeBudget } from "../../ingest/attempt.js";
+import { Ingester, type IngesterDependencies } from "../../ingest/ingester.js";
 import { IngestionStore } from "../../ingest/ingestion-store.js";
 import { ingestVersionOf } from "../../ingest/request.js";
 import { createRowTableInput } from "../../ingest/row-table.js";
