@@ -1,9 +1,6 @@
 /** `bucket-ledger`: query the ledger, and run the system locally. */
 import { Command, CommanderError } from "commander";
-import { LedgerError, InvalidCursorError, ChangeHorizonError } from "../ledger/index.js";
-import { LocalStackNotRunningError } from "../local/dev-file.js";
-import { PortInUseError } from "../local/ports.js";
-import { MaxDeleteExceededError, ReconcileError } from "../reconcile/errors.js";
+import { EXIT, UserError } from "../foundation/user-error.js";
 import { registerChanges } from "./commands/changes.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDev } from "./commands/dev.js";
@@ -16,10 +13,8 @@ import { registerRuns } from "./commands/runs.js";
 import { registerIngest } from "./commands/ingest.js";
 import { registerIngestions } from "./commands/ingestions.js";
 import { registerStat } from "./commands/stat.js";
-import { EXIT, LookupFailedError, UsageError } from "./errors.js";
 import { guardStdout, StdoutClosedError, stdoutClosed } from "./pipe.js";
 import { escapeTerminalLines } from "./escape.js";
-import { IngestRulesError } from "../ingest/rules.js";
 import { VERSION } from "./version.js";
 import { registerStatus } from "./commands/status.js";
 import { registerBuckets } from "./commands/buckets.js";
@@ -47,13 +42,6 @@ function buildProgram(): Command {
   return program;
 }
 
-function exitCodeFor(error: unknown): number {
-  if (error instanceof MaxDeleteExceededError) return EXIT.refused;
-  if (error instanceof UsageError || error instanceof InvalidCursorError || error instanceof ChangeHorizonError) return EXIT.usage;
-  if (error instanceof LocalStackNotRunningError || error instanceof PortInUseError || error instanceof IngestRulesError) return EXIT.usage;
-  return EXIT.failure;
-}
-
 export async function main(argv: string[]): Promise<number> {
   guardStdout();
   const program = buildProgram();
@@ -67,18 +55,10 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its message already; help and version exit 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const message =
-      error instanceof LedgerError ||
-      error instanceof UsageError ||
-      error instanceof LookupFailedError ||
-      error instanceof LocalStackNotRunningError ||
-      error instanceof ReconcileError ||
-      error instanceof PortInUseError ||
-      error instanceof IngestRulesError
-        ? (error as Error).message
-        : `${(error as Error).name}: ${(error as Error).message}`;
+    // A user error's message is written for its reader and carries its exit code; any other error is a fault, named.
+    const message = error instanceof UserError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
     process.stderr.write(`bucket-ledger: ${escapeTerminalLines(message)}\n`);
-    return exitCodeFor(error);
+    return error instanceof UserError ? error.exitCode : EXIT.failure;
   }
 }
 

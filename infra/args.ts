@@ -11,7 +11,8 @@ import { enrichmentFieldsSchema } from "../sdk/object-details.js";
 import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
 import { INGEST_DEFAULTS } from "../ingest/defaults.js";
-import { IngestRulesError, ingestRuleSchema, resolveIngestRules } from "../ingest/rules.js";
+import { IngestRulesError } from "../ingest/errors.js";
+import { ingestRuleSchema, resolveIngestRules } from "../ingest/rules.js";
 import { describeIssues } from "../validation/parse.js";
 
 export class BucketLedgerConfigError extends Error {

@@ -8,13 +8,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseJsonWith } from "../validation/parse.js";
-
-export class IngestRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "IngestRequestError";
-  }
-}
+import { IngestRequestError } from "./errors.js";
 
 /** Why a request was sent: an S3 event the tracker applied, a reconciliation audit, or an operator. */
 export const ingestCauseSchema = z.enum(["event", "reconcile", "operator", "continuation"]);

@@ -7,13 +7,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { describeIssues } from "../validation/parse.js";
-
-export class IngestRulesError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "IngestRulesError";
-  }
-}
+import { IngestRulesError } from "./errors.js";
 
 /** Attributes bucket-ledger adds to every row item; a column of the same name is refused. */
 export const ROW_ATTRIBUTES = {

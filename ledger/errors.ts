@@ -1,14 +1,14 @@
 /** Named errors of the index model, so callers can tell bad input from infrastructure faults. */
+import { EXIT, UserError } from "../foundation/user-error.js";
 
-export class LedgerError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class LedgerError extends UserError {}
 
 /** A cursor that is not ours, is corrupt, or belongs to a different query. */
-export class InvalidCursorError extends LedgerError {}
+export class InvalidCursorError extends LedgerError {
+  override get exitCode() {
+    return EXIT.usage;
+  }
+}
 
 /** A sequencer that is not a hex string we can compare. */
 export class InvalidSequencerError extends LedgerError {}
@@ -18,6 +18,10 @@ export class InvalidObjectKeyError extends LedgerError {}
 
 /** `changes(since)` asked for history older than the tombstone retention window. */
 export class ChangeHorizonError extends LedgerError {
+  override get exitCode() {
+    return EXIT.usage;
+  }
+
   constructor(
     readonly since: Date,
     readonly horizon: Date,

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { ApiHandler } from "../api/handler.js";
 import { foreignRequestReason } from "./loopback-guard.js";
-import { PortInUseError } from "./ports.js";
+import { PortInUseError } from "./errors.js";
 
 export interface LocalApiServer {
   endpoint: string;

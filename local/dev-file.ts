@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import { ingestRuleSchema } from "../ingest/rules.js";
 import { parseJsonWith } from "../validation/parse.js";
+import { LocalStackNotRunningError } from "./errors.js";
 
 export const localStackInfoSchema = z.object({
   ready: z.literal(true),
@@ -27,16 +28,6 @@ export type LocalStackInfo = z.infer<typeof localStackInfoSchema>;
 
 export function devFilePath(cwd: string = process.cwd()): string {
   return join(cwd, ".bucket-ledger", "dev.json");
-}
-
-export class LocalStackNotRunningError extends Error {
-  constructor(
-    readonly path: string,
-    reason: string,
-  ) {
-    super(`no local stack found (${reason}); start one with \`bucket-ledger dev\` (it writes ${path})`);
-    this.name = "LocalStackNotRunningError";
-  }
 }
 
 export async function writeDevFile(info: LocalStackInfo, path: string = devFilePath()): Promise<void> {

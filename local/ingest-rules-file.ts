@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import { IngestRulesError } from "../ingest/rules.js";
+import { IngestRulesError } from "../ingest/errors.js";
 
 const STACK_KEY = "bucket-ledger:ingestRules";
 

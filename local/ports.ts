@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import { PortInUseError } from "./errors.js";
 
 /** A loopback port free right now, for emulators that need a port number up front. */
 export function freePort(): Promise<number> {
@@ -11,17 +12,6 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
-}
-
-/** A port the user asked for is taken: say which, and how to choose another. */
-export class PortInUseError extends Error {
-  constructor(
-    readonly port: number,
-    what: string,
-  ) {
-    super(`port ${port} for ${what} is already in use; choose another, or 0 for any free port`);
-    this.name = "PortInUseError";
-  }
 }
 
 /** Fails fast with a clear message instead of a JVM stack trace or EADDRINUSE. */

@@ -1,16 +1,17 @@
+import { EXIT, UserError } from "../foundation/user-error.js";
+
 /** Why a reconciliation stopped without deleting anything. */
-export class ReconcileError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class ReconcileError extends UserError {}
 
 /** The source claimed an order it did not keep; a merge-join on it would invent drift. */
 export class SourceOrderError extends ReconcileError {}
 
 /** Invariant 3: the run would tombstone more of the index than allowed. */
 export class MaxDeleteExceededError extends ReconcileError {
+  override get exitCode() {
+    return EXIT.refused;
+  }
+
   constructor(
     readonly orphans: number,
     readonly indexed: number,

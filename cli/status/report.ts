@@ -39,7 +39,7 @@ export interface StatusReport {
   findings: Finding[];
 }
 
-/** Beside cli/errors.ts's `EXIT` (1 could not read the ledger at all, 2 usage, 3 refused). */
+/** Beside foundation/user-error.ts's `EXIT` (1 could not read the ledger at all, 2 usage, 3 refused). */
 export const STATUS_EXIT = { healthy: 0, attention: 4, partlyUnread: 5 } as const;
 
 const hoursSince = (iso: string, now: Date) => (now.getTime() - new Date(iso).getTime()) / 3_600_000;
