@@ -24,9 +24,9 @@ import { SqsEventSourceMapping } from "../local/event-source-mapping.js";
 import { createQueueWithDlq } from "../local/queues.js";
 import { createLocalClients } from "../local/stack.js";
 import { LOCAL_REGION } from "../local/credentials.js";
-import type { RunSummary } from "../reconcile/fan-out.js";
+import type { RunSummary } from "../reconcile/run-summary.js";
 import type { KeyRange, ObjectSource, SourceObject } from "../reconcile/source.js";
-import { buildReconciler } from "../reconcile/wiring.js";
+import { buildReconcileFunction } from "../reconcile/wiring.js";
 import { startEmulatorProcess } from "./emulator.js";
 import { batchWrite } from "./batch-write.js";
 import { median } from "./stats.js";
@@ -120,7 +120,7 @@ export async function benchReconcileLarge(log: (line: string) => void) {
     const queue = await createQueueWithDlq(clients.sqs, `large-${randomUUID().slice(0, 8)}`, 120, 5);
     const finished: RunSummary[] = [];
     let snapshotTime = new Date();
-    const reconciler = buildReconciler({
+    const reconciler = buildReconcileFunction({
       clients: { s3: clients.s3, sqs: clients.sqs, documentClient: doc },
       tableName,
       retentionDays: DEFAULT_RETENTION_DAYS,
@@ -165,7 +165,7 @@ export async function benchReconcileLarge(log: (line: string) => void) {
       const fanOut = async () => {
         snapshotTime = new Date();
         const started = process.hrtime.bigint();
-        const run = await reconciler.fanOut.plan({ bucket: BUCKET, source: bucketSource(snapshotTime), spec: { kind: "list" }, tasks: TASKS });
+        const run = await reconciler.reconciliation.plan({ bucket: BUCKET, source: bucketSource(snapshotTime), spec: { kind: "list" }, tasks: TASKS });
         while (!finished.some((summary) => summary.runId === run.runId)) await new Promise((resolve) => setTimeout(resolve, 100));
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const summary = finished.find((candidate) => candidate.runId === run.runId)!;

@@ -8,7 +8,7 @@
  */
 import { Ledger } from "../ledger/index.js";
 import type { LedgerRecord } from "../ledger/index.js";
-import { reconcileBucket } from "../reconcile/engine.js";
+import { reconcileBucket } from "../reconcile/in-process.js";
 import type { ObjectSource, SourceObject } from "../reconcile/source.js";
 
 const objects = Number(process.argv[2] ?? 100_000);

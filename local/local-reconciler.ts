@@ -9,10 +9,10 @@ import type { EnrichmentField } from "../sdk/object-details.js";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient } from "../ledger/index.js";
-import { summarizeRun, type RunSummary } from "../reconcile/fan-out.js";
+import { summarizeRun, type RunSummary } from "../reconcile/run-summary.js";
 import { FINISHED } from "../reconcile/run-model.js";
 import type { RunStore } from "../reconcile/run-store.js";
-import { buildReconciler, type Reconciler } from "../reconcile/wiring.js";
+import { buildReconcileFunction, type ReconcileFunction } from "../reconcile/wiring.js";
 import { declareResource, queueName } from "./call-recorder.js";
 import type { LocalClients } from "./clients.js";
 import { LOCAL_REGION } from "./credentials.js";
@@ -60,7 +60,7 @@ export class LocalReconciler {
   private reconciling: Promise<void> | undefined;
 
   private constructor(
-    private readonly reconciler: Reconciler,
+    private readonly reconciler: ReconcileFunction,
     private readonly taskMapping: SqsEventSourceMapping,
     /** Resolvers of `reconcileAll` calls waiting for their runs to finish. */
     private readonly waiting: Map<string, (summary: RunSummary) => void>,
@@ -80,7 +80,7 @@ export class LocalReconciler {
     declareResource("queue", queueName(tasks.queueUrl), "taskQueue");
     declareResource("queue", queueName(tasks.dlqUrl), "taskDeadLetterQueue");
     const waiting = new Map<string, (summary: RunSummary) => void>();
-    const reconciler = buildReconciler({
+    const reconciler = buildReconcileFunction({
       clients: { s3: options.role.s3, sqs: options.role.sqs, documentClient: createDocumentClient(options.role.dynamodb) },
       tableName: options.tableName,
       retentionDays: options.retentionDays,

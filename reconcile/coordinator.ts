@@ -6,35 +6,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { deleteGuard } from "./delete-guard.js";
-import type { FanOutOptions, PlanRequest, RunSummary } from "./fan-out.js";
+import type { PlanRequest, RunOptions } from "./run-options.js";
 import { FINISHED, zeroCounts, type RunRecord, type RunStatus } from "./run-model.js";
+import { summarizeRun } from "./run-summary.js";
 import { RECONCILE_DEFAULTS } from "./defaults.js";
-
-export function summarizeRun(run: RunRecord): RunSummary {
-  const durationMs = Math.max(0, new Date(run.finishedAt ?? run.updatedAt).getTime() - new Date(run.startedAt).getTime());
-  return {
-    runId: run.runId,
-    status: run.status,
-    tasks: run.tasksTotal,
-    backfill: run.backfill ?? false,
-    bucket: run.bucket,
-    source: run.source.kind,
-    snapshotTime: run.snapshotTime,
-    dryRun: run.dryRun,
-    ...zeroCounts(),
-    ...run.counts,
-    // Fan-out runs report each mismatch as it is found (onEncodingMismatch): no sample here.
-    encodingMismatchSample: [],
-    durationMs,
-    objectsPerSecond: Math.round(run.counts.scanned / Math.max(durationMs / 1000, 0.001)),
-    ...(run.reason !== undefined && { reason: run.reason }),
-  };
-}
 
 export class RunCoordinator {
   private readonly now: () => Date;
 
-  constructor(private readonly options: FanOutOptions) {
+  constructor(private readonly options: RunOptions) {
     this.now = options.now ?? (() => new Date());
   }
 
@@ -67,7 +47,8 @@ export class RunCoordinator {
       startedAt: started,
       updatedAt: started,
     };
-    await this.options.ledger.register(bucket);
+    // A dry run writes nothing to the ledger, its registry of buckets included.
+    if (!run.dryRun) await this.options.ledger.register(bucket);
     // Sized for the day before's busiest minute, and for a backfill's budget (ledger/shard-sizing.ts).
     if (!run.dryRun) await this.options.ledger.resizeChangeShards(bucket, backfill ? (this.options.backfill?.runRepairsPerSecond ?? 0) : 0);
     await this.options.runs.createRun(run, ranges);
@@ -132,7 +113,8 @@ export class RunCoordinator {
     if (!won) return;
     // Every range was read to its end and what was missing is recorded: older creates for keys
     // still absent from the ledger are stale from now on.
-    if (status === "succeeded" && !run.dryRun) await this.options.ledger.recordReconciled(run.bucket, new Date(run.snapshotTime));
+    // A run that compared another index (a benchmark's generator) records nothing of the ledger.
+    if (status === "succeeded" && !run.dryRun && !this.options.index) await this.options.ledger.recordReconciled(run.bucket, new Date(run.snapshotTime));
     const finished = await this.options.runs.getRun(run.bucket, run.runId);
     if (finished) await this.options.onRunFinished?.(summarizeRun(finished));
   }

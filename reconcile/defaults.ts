@@ -9,6 +9,8 @@ export const RECONCILE_DEFAULTS = {
   writeConcurrency: 16,
   /** Key ranges a list run is split into, each one resumable task. */
   tasksPerRun: 16,
+  /** Range tasks a run in one process (the CLI's `reconcile`) works at once. */
+  rangeConcurrency: 8,
   /** Tasks worked on at once (the task queue's MaximumConcurrency). */
   maximumConcurrency: 4,
   /** An unfinished run with no progress for this long is failed at the next planning. */

@@ -15,13 +15,15 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { z } from "zod";
 import type { EncodingMismatch } from "./drift-checks.js";
 import { ReconcileError } from "./errors.js";
-import type { FanOutReconciler, RunSummary, TimeBudget } from "./fan-out.js";
+import type { Reconciliation } from "./reconciliation.js";
+import type { TimeBudget } from "./run-options.js";
+import type { RunSummary } from "./run-summary.js";
 import type { RunSourceSpec } from "./run-model.js";
 import type { ObjectSource } from "./source.js";
 import { parseTaskMessage } from "./task-queue.js";
 
 export interface ReconcileHandlerDependencies {
-  fanOut: FanOutReconciler;
+  reconciliation: Reconciliation;
   buckets: string[];
   /** Opens the source a new run is planned on: a listing starting now, or the newest complete inventory. */
   openSourceForPlan: (bucket: string) => Promise<{ source: ObjectSource; spec: RunSourceSpec }>;
@@ -70,7 +72,7 @@ function isSqsEvent(event: unknown): event is SQSEvent {
 export class InvalidInvocationError extends ReconcileError {}
 
 export function createReconcileHandler(deps: ReconcileHandlerDependencies): ReconcileHandler {
-  const { fanOut, logger } = deps;
+  const { reconciliation, logger } = deps;
 
   const budgetFor = (context?: Context): TimeBudget => {
     if (context?.getRemainingTimeInMillis) return { remainingMs: () => context.getRemainingTimeInMillis() - deps.reserveMs };
@@ -82,7 +84,7 @@ export function createReconcileHandler(deps: ReconcileHandlerDependencies): Reco
     const processRecord = async (record: SQSRecord): Promise<void> => {
       try {
         const message = parseTaskMessage(record.body);
-        const outcome = await fanOut.handle(message, budgetFor(context));
+        const outcome = await reconciliation.handle(message, budgetFor(context));
         logger.debug("reconcile task handled", { ...message, outcome });
       } catch (error) {
         logger.error("reconcile task failed", { messageId: record.messageId, error: error as Error });
@@ -102,14 +104,14 @@ export function createReconcileHandler(deps: ReconcileHandlerDependencies): Reco
     // One bucket's failure must not keep the others from being reconciled.
     for (const bucket of buckets) {
       try {
-        const running = await fanOut.settlePreviousRuns(bucket, deps.staleAfterMs);
+        const running = await reconciliation.settlePreviousRuns(bucket, deps.staleAfterMs);
         if (running) {
           logger.warn("previous reconciliation still in progress; not starting another", { bucket, runId: running.runId });
           result.skipped.push({ bucket, runId: running.runId, reason: "previous run in progress" });
           continue;
         }
         const { source, spec } = await deps.openSourceForPlan(bucket);
-        const run = await fanOut.plan({
+        const run = await reconciliation.plan({
           bucket,
           source,
           spec,

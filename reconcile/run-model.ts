@@ -115,3 +115,18 @@ export interface TaskRecord {
   /** Epoch milliseconds. */
   leaseUntil?: number;
 }
+
+/** A run's range tasks as planned: nothing done, nothing counted. */
+export function newTasks(run: Pick<RunRecord, "bucket" | "runId">, ranges: KeyRange[]): TaskRecord[] {
+  return ranges.map((range, task) => ({
+    bucket: run.bucket,
+    runId: run.runId,
+    task,
+    range,
+    scanDone: false,
+    tombstoneDone: false,
+    counts: zeroCounts(),
+    tombstoneCounts: { repaired: 0, newerStateKept: 0, unconfirmed: 0 },
+    attempts: 0,
+  }));
+}

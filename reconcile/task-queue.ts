@@ -48,3 +48,17 @@ export function sqsTaskQueue(sqs: SQSClient, queueUrl: string): TaskQueue {
     },
   };
 }
+
+/** Task messages kept in memory, for a run driven in one process: taken in the order sent. */
+export class MemoryTaskQueue implements TaskQueue {
+  private readonly messages: TaskMessage[] = [];
+
+  async send(messages: TaskMessage[]): Promise<void> {
+    this.messages.push(...messages.map((message) => taskMessageSchema.parse(message)));
+  }
+
+  /** Every message waiting, in the order sent; the queue is empty after. */
+  takeAll(): TaskMessage[] {
+    return this.messages.splice(0);
+  }
+}

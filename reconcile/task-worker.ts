@@ -13,7 +13,7 @@ import { BoundedWriter } from "./bounded-writer.js";
 import type { RunCoordinator } from "./coordinator.js";
 import { countWithheld, driftChecks } from "./drift-checks.js";
 import { ReconcileError, TaskLeaseError } from "./errors.js";
-import type { FanOutOptions, TaskOutcome, TimeBudget } from "./fan-out.js";
+import type { RunOptions, TaskOutcome, TimeBudget } from "./run-options.js";
 import { diffRange } from "./range-diff.js";
 import { FINISHED, PHASES, zeroCounts, type RunCounts, type RunRecord, type TaskPhase, type TaskRecord } from "./run-model.js";
 import type { TaskMessage } from "./task-queue.js";
@@ -24,7 +24,7 @@ export class TaskWorker {
   private readonly leaseMarginMs: number;
 
   constructor(
-    private readonly options: FanOutOptions,
+    private readonly options: RunOptions,
     private readonly coordinator: RunCoordinator,
   ) {
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? RECONCILE_DEFAULTS.checkpointIntervalMs;
@@ -120,8 +120,22 @@ export class TaskWorker {
     // Each task keeps its share of the run's drift sample; `sampled` is checkpointed with the
     // other counts, so a resumed task does not take its share twice.
     const sampleShare = Math.max(1, Math.floor(RECONCILE_DEFAULTS.driftSampleSize / run.tasksTotal));
-    for await (const drift of diffRange({ ledger, bucket, source, range, counts, onAdvance: checkpoint.advance, dryRun: run.dryRun })) {
+    const { index, indexPageSize, onDrift, onProgress } = this.options;
+    const drifts = diffRange({
+      ledger,
+      bucket,
+      source,
+      range,
+      counts,
+      onAdvance: checkpoint.advance,
+      dryRun: run.dryRun,
+      ...(index && { index }),
+      ...(indexPageSize !== undefined && { indexPageSize }),
+    });
+    for await (const drift of drifts) {
       counts[drift.kind]++;
+      onProgress?.(task.task, counts);
+      if (onDrift) await onDrift(driftRecord(drift));
       if (counts.sampled < sampleShare) {
         counts.sampled++;
         const sampled = driftRecord(drift);

@@ -14,18 +14,20 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Ledger } from "../ledger/index.js";
 import type { EncodingMismatch } from "./drift-checks.js";
-import { FanOutReconciler, type RunSummary } from "./fan-out.js";
+import { Reconciliation } from "./reconciliation.js";
+import type { RunSummary } from "./run-summary.js";
 import { createReconcileHandler, reportEncodingMismatch, reportPlanFailure, reportRun, type ReconcileHandler } from "./handler.js";
 import type { InventoryLocation } from "./inventory-source.js";
 import { openRunSource } from "./open-source.js";
-import { RunStore } from "./run-store.js";
+import { DynamoDbRunStore } from "./dynamodb-run-store.js";
+import type { RunStore } from "./run-store.js";
 import type { ObjectSource } from "./source.js";
 import { sqsTaskQueue } from "./task-queue.js";
 import { auditIngestions } from "../ingest/audit.js";
 import type { IngestQueue } from "../ingest/ingest-queue.js";
 import type { IngestRule } from "../ingest/rules.js";
 
-export interface ReconcilerSettings {
+export interface ReconcileFunctionSettings {
   tasksPerRun: number;
   maxDeleteFraction: number;
   /** An unfinished run with no progress for this long is failed, and a new one may start. */
@@ -41,7 +43,7 @@ export interface ReconcilerSettings {
   backfill?: { repairsPerSecond: number; tasksAtOnce: number };
 }
 
-export interface ReconcilerWiring {
+export interface ReconcileFunctionWiring {
   clients: { s3: S3Client; sqs: SQSClient; documentClient: DynamoDBDocumentClient };
   tableName: string;
   retentionDays: number;
@@ -55,7 +57,7 @@ export interface ReconcilerWiring {
   buckets: string[];
   /** Read S3 Inventory reports from here instead of listing. */
   inventory?: InventoryLocation;
-  settings: ReconcilerSettings;
+  settings: ReconcileFunctionSettings;
   logger: Logger;
   /** Absent locally: runs are reported through `onRunFinished` instead. */
   metrics?: Metrics;
@@ -67,12 +69,12 @@ export interface ReconcilerWiring {
   ingestion?: { rules: readonly IngestRule[]; queue: IngestQueue };
 }
 
-export interface Reconciler extends ReconcileHandler {
-  fanOut: FanOutReconciler;
+export interface ReconcileFunction extends ReconcileHandler {
+  reconciliation: Reconciliation;
   runs: RunStore;
 }
 
-export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
+export function buildReconcileFunction(wiring: ReconcileFunctionWiring): ReconcileFunction {
   const { clients, settings, logger, metrics } = wiring;
   const ledger = new Ledger({
     tableName: wiring.tableName,
@@ -81,11 +83,11 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
     ...(wiring.historyDays !== undefined && { historyDays: wiring.historyDays }),
     ...(wiring.changeShards !== undefined && { changeShards: wiring.changeShards }),
   });
-  const runs = new RunStore(wiring.tableName, clients.documentClient);
+  const runs = new DynamoDbRunStore(wiring.tableName, clients.documentClient);
   const sources = openRunSource({ s3: clients.s3, ...(wiring.inventory && { inventory: wiring.inventory }) });
   const wrap = wiring.wrapSource ?? ((source: ObjectSource) => source);
   const backfillBudget = settings.backfill?.repairsPerSecond ?? RECONCILE_DEFAULTS.backfillRepairsPerSecond;
-  const fanOut = new FanOutReconciler({
+  const reconciliation = new Reconciliation({
     ledger,
     runs,
     queue: sqsTaskQueue(clients.sqs, wiring.taskQueueUrl),
@@ -120,7 +122,7 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
     },
   });
   const handler = createReconcileHandler({
-    fanOut,
+    reconciliation,
     buckets: wiring.buckets,
     openSourceForPlan: sources.forNewRun,
     tasksPerRun: settings.tasksPerRun,
@@ -131,5 +133,5 @@ export function buildReconciler(wiring: ReconcilerWiring): Reconciler {
     ...(settings.localBudgetMs !== undefined && { localBudgetMs: settings.localBudgetMs }),
     onPlanFailed: () => reportPlanFailure(metrics),
   });
-  return { ...handler, fanOut, runs };
+  return { ...handler, reconciliation, runs };
 }

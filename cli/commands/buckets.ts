@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { RunStore } from "../../reconcile/run-store.js";
+import { DynamoDbRunStore } from "../../reconcile/dynamodb-run-store.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { escapeTerminal, padEndDisplay, toJson } from "../escape.js";
 import { formatBytes, formatTime, outputMode, writeLine } from "../output.js";
@@ -30,7 +30,7 @@ export function registerBuckets(program: Command): void {
     )
     .action(async (options: BucketsOptions) => {
       const target = await openTarget(options);
-      const runs = new RunStore(target.ledger.tableName, target.documentClient);
+      const runs = new DynamoDbRunStore(target.ledger.tableName, target.documentClient);
       const names = await bucketNames(target.ledger, target.operations?.buckets ?? []);
       const mode = outputMode(options);
       if (names.length === 0) {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { RECONCILE_DEFAULTS } from "../../reconcile/defaults.js";
-import { reconcileBucket, type ReconcileSummary } from "../../reconcile/engine.js";
+import { reconcileBucket } from "../../reconcile/in-process.js";
+import type { ReconcileSummary } from "../../reconcile/run-summary.js";
 import { inventorySource } from "../../reconcile/inventory-source.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { UsageError } from "../errors.js";

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { FINISHED, type RunRecord } from "../../reconcile/run-model.js";
-import { RunStore } from "../../reconcile/run-store.js";
-import { summarizeRun } from "../../reconcile/fan-out.js";
+import { DynamoDbRunStore } from "../../reconcile/dynamodb-run-store.js";
+import type { RunStore } from "../../reconcile/run-store.js";
+import { summarizeRun } from "../../reconcile/run-summary.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { driftColumns, driftRow, formatTime, outputMode, writeLine, type OutputMode } from "../output.js";
 import { LookupFailedError } from "../errors.js";
@@ -60,7 +61,7 @@ export function registerRuns(program: Command): void {
     )
     .action(async (bucket: string, options: RunsOptions) => {
       const target = await openTarget(options);
-      const runs = new RunStore(target.ledger.tableName, target.documentClient);
+      const runs = new DynamoDbRunStore(target.ledger.tableName, target.documentClient);
       const mode = outputMode(options);
       if (options.drift !== undefined) return printDriftSample(runs, bucket, options.drift, mode);
       let shown = 0;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { RunStore } from "../../reconcile/run-store.js";
+import { DynamoDbRunStore } from "../../reconcile/dynamodb-run-store.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { toJson } from "../escape.js";
 import { outputMode } from "../output.js";
@@ -46,7 +46,7 @@ export function registerStatus(program: Command): void {
       const ops = target.operations;
       const report = await collectStatus({
         ledger: target.ledger,
-        runs: new RunStore(target.ledger.tableName, target.documentClient),
+        runs: new DynamoDbRunStore(target.ledger.tableName, target.documentClient),
         buckets: ops?.buckets ?? [],
         ...(ops && { stack: { name: ops.name, probe: ops.where === "stack" ? awsStackProbe(ops) : localStackProbe(ops) } }),
       });

@@ -25,7 +25,7 @@ import { createDocumentClient, type Ledger } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { s3NotificationBody } from "../../local/s3-notifier.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
-import { reconcileBucket } from "../../reconcile/engine.js";
+import { reconcileBucket } from "../../reconcile/in-process.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { createTrackerHandler, type TrackerHandler } from "../../tracker/handler.js";
 import { s3ObjectLookup } from "../../sdk/object-lookup.js";

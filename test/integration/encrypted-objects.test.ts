@@ -18,7 +18,7 @@ import { createDocumentClient, type Ledger } from "../../ledger/index.js";
 import { recordCalls, type FunctionRole } from "../../local/call-recorder.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
-import { reconcileBucket } from "../../reconcile/engine.js";
+import { reconcileBucket } from "../../reconcile/in-process.js";
 import { inventorySource } from "../../reconcile/inventory-source.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { s3ObjectDescriber, type EnrichmentField } from "../../sdk/object-details.js";

@@ -2,7 +2,7 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { LocalStack } from "../../local/stack.js";
-import type { RunSummary } from "../../reconcile/fan-out.js";
+import type { RunSummary } from "../../reconcile/run-summary.js";
 import { createdAMinuteAgo } from "../support/records.js";
 
 let stack: LocalStack;

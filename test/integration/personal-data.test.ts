@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, journalPartitionKey, Ledger, partitionKeyOf, type LedgerOptions } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
-import { reconcileBucket } from "../../reconcile/engine.js";
+import { reconcileBucket } from "../../reconcile/in-process.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
 import type { ObjectLookup } from "../../sdk/object-lookup.js";

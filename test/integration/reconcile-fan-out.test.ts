@@ -17,14 +17,14 @@ import { SqsEventSourceMapping } from "../../local/event-source-mapping.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
 import { createQueueWithDlq, queueDepth } from "../../local/queues.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
-import { reconcileBucket } from "../../reconcile/engine.js";
-import type { RunSummary } from "../../reconcile/fan-out.js";
+import { reconcileBucket } from "../../reconcile/in-process.js";
+import type { RunSummary } from "../../reconcile/run-summary.js";
 import type { EncodingMismatch } from "../../reconcile/drift-checks.js";
 import type { InventoryLocation } from "../../reconcile/inventory-source.js";
 import { openRunSource } from "../../reconcile/open-source.js";
 import type { KeyRange, ObjectSource } from "../../reconcile/source.js";
 import { sqsTaskQueue } from "../../reconcile/task-queue.js";
-import { buildReconciler } from "../../reconcile/wiring.js";
+import { buildReconcileFunction } from "../../reconcile/wiring.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { writeInventoryReport } from "../support/inventory.js";
 import { createdAMinuteAgo } from "../support/records.js";
@@ -100,7 +100,7 @@ async function fanOutHarness(options: HarnessOptions) {
   const finished: RunSummary[] = [];
   const errors: unknown[] = [];
   const encodingMismatches: EncodingMismatch[] = [];
-  const reconciler = buildReconciler({
+  const reconciler = buildReconcileFunction({
     clients: { s3: role.s3, sqs: role.sqs, documentClient: createDocumentClient(role.dynamodb) },
     tableName: options.ledger.tableName,
     retentionDays: DEFAULT_RETENTION_DAYS,
@@ -125,7 +125,7 @@ async function fanOutHarness(options: HarnessOptions) {
     onEncodingMismatch: (_bucket, mismatch) => void encodingMismatches.push(mismatch),
     ...(options.wrapSource && { wrapSource: options.wrapSource }),
   });
-  const { runs, fanOut } = reconciler;
+  const { runs, reconciliation } = reconciler;
   const mapping = new SqsEventSourceMapping({
     sqs: role.sqs,
     queueUrl: queue.queueUrl,
@@ -155,7 +155,7 @@ async function fanOutHarness(options: HarnessOptions) {
     await mapping.stop();
     for (const client of Object.values(role)) client.destroy();
   };
-  return { runs, queue, fanOut, start, waitFor, finished, errors, encodingMismatches, stop };
+  return { runs, queue, reconciliation, start, waitFor, finished, errors, encodingMismatches, stop };
 }
 
 /**
@@ -423,7 +423,7 @@ describe("reconciliation fanned out over range tasks", () => {
       expect(await ledger.get(bucket, "alpha/deleted.txt")).toMatchObject({ deleted: false });
 
       // The next scheduled planning finds it stalled, fails it once, and starts afresh.
-      expect(await harness.fanOut.settlePreviousRuns(bucket, 0)).toBeUndefined();
+      expect(await harness.reconciliation.settlePreviousRuns(bucket, 0)).toBeUndefined();
       expect(harness.finished.find((finished) => finished.runId === runId)).toMatchObject({ status: "failed", reason: expect.stringMatching(/no progress/) });
       broken = false;
       const next = await harness.waitFor(await harness.start());
@@ -455,7 +455,8 @@ describe("backfill mode", () => {
     const shardCounts = async () => (await ledger.changeShardEpochs(bucket)).map((epoch) => epoch.count);
     try {
       const dry = await harness.waitFor(
-        await (async () => (await harness.fanOut.plan({ bucket, source: await localSource(bucket), spec: { kind: "list" }, tasks: 4, dryRun: true })).runId)(),
+        await (async () =>
+          (await harness.reconciliation.plan({ bucket, source: await localSource(bucket), spec: { kind: "list" }, tasks: 4, dryRun: true })).runId)(),
       );
       expect(dry).toMatchObject({ backfill: false, dryRun: true, missing: 120 });
 

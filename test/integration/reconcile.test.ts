@@ -11,7 +11,7 @@ import type { Ledger } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emulator.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
-import { reconcileBucket } from "../../reconcile/engine.js";
+import { reconcileBucket } from "../../reconcile/in-process.js";
 import { MaxDeleteExceededError, SourceOrderError } from "../../reconcile/errors.js";
 import { listObjectsSource, type ObjectSource, type SourceObject } from "../../reconcile/source.js";
 import { InventoryError, inventorySource } from "../../reconcile/inventory-source.js";

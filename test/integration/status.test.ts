@@ -18,7 +18,8 @@ import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
 import { createDocumentClient, partitionKeyOf } from "../../ledger/index.js";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
-import { RunStore } from "../../reconcile/run-store.js";
+import { DynamoDbRunStore } from "../../reconcile/dynamodb-run-store.js";
+import type { RunStore } from "../../reconcile/run-store.js";
 import { zeroCounts, type RunRecord } from "../../reconcile/run-model.js";
 import { collectStatus, type StatusReport } from "../../cli/status/report.js";
 import { awsStackProbe, localStackProbe } from "../../cli/status/stack-probe.js";
@@ -39,7 +40,7 @@ beforeAll(async () => {
   stack = await LocalStack.start({ buckets: [bucket, quiet, drifting, many], logLevel: "SILENT", maxReceiveCount: 1 });
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-status-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
-  runs = new RunStore(stack.info.tableName, createDocumentClient(stack.clients.dynamodb));
+  runs = new DynamoDbRunStore(stack.info.tableName, createDocumentClient(stack.clients.dynamodb));
   for (const key of ["a.txt", "b/c.txt", "d.bin"]) await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key.repeat(10) }));
   await stack.waitForIdle();
   await stack.reconcileAll();

@@ -8,7 +8,7 @@ import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, ingestionItem, type IngestionRecord, type Ledger } from "../../ledger/index.js";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
-import { RunStore } from "../../reconcile/run-store.js";
+import { DynamoDbRunStore } from "../../reconcile/dynamodb-run-store.js";
 import { zeroCounts, type RunRecord } from "../../reconcile/run-model.js";
 import { runCli, runCliOnTerminal } from "../support/cli.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
@@ -101,7 +101,7 @@ beforeAll(async () => {
     };
     await documentClient.send(new PutCommand({ TableName: ledger.tableName, Item: ingestionItem(ingestion) }));
   }
-  const runs = new RunStore(ledger.tableName, documentClient);
+  const runs = new DynamoDbRunStore(ledger.tableName, documentClient);
   const run: RunRecord = {
     bucket: FIRST,
     runId: `${now}~hostile0`,

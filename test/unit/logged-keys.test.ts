@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createIngestHandler } from "../../ingest/handler.js";
 import type { Ingester, IngestOutcome } from "../../ingest/ingester.js";
 import type { IngestionRecord } from "../../ledger/index.js";
-import type { RunSummary } from "../../reconcile/fan-out.js";
+import type { RunSummary } from "../../reconcile/run-summary.js";
 import { reportRun } from "../../reconcile/handler.js";
 import { loggedKey } from "../../sdk/logged-key.js";
 import { fifoRecord } from "../support/events.js";
