@@ -1,13 +1,14 @@
 /**
  * Reconciliation, side by side in one run: a bucket of 100,000 objects with 1% of each
  * drift kind (missing, stale, orphaned), against the S3 emulator and DynamoDB Local.
- *  1. ours: the engine (parallel key ranges, streaming merge-join, concurrent guarded repairs);
+ *  1. ours: `reconcileBucket`, the one reconciliation driven in one process (range tasks worked
+ *     in parallel, streaming merge-join, concurrent guarded repairs);
  *  2. the I/O floor: a plain paginated listing, a plain read of the index and the repairs any
  *     reconciler must make (the same number of plain writes, at the same concurrency), all in
  *     parallel;
  *  3. seed-style: list everything into memory, Scan the table into memory, diff, then write
  *     repairs one at a time.
- * Plus the engine's peak RSS on 100,000 vs 2,000,000 objects (bench/reconcile-rss.ts).
+ * Plus its peak RSS on 100,000 vs 2,000,000 objects (bench/reconcile-rss.ts).
  *
  * With `--aws-latency` (BENCH_AWS_LATENCY), ours and the floor also run paired through proxies
  * that hold every DynamoDB request AWS_DYNAMODB_MS and every S3 request AWS_S3_LIST_MS: the
@@ -238,7 +239,7 @@ export async function benchReconcile(log: (line: string) => void) {
       ? await awsRounds(log, { dynamodb: dynamodb.endpoint, aws: aws.endpoint, tableName }, floor, ours, redrift)
       : undefined;
 
-    log("  peak RSS of the engine alone, 100,000 vs 2,000,000 objects (separate processes, alternating)...");
+    log("  peak RSS of reconcileBucket alone, 100,000 vs 2,000,000 objects (separate processes, alternating)...");
     const small: ReturnType<typeof engineMemory>[] = [];
     const large: ReturnType<typeof engineMemory>[] = [];
     for (let round = 0; round < RSS_RUNS; round++) {

@@ -3,7 +3,7 @@
  * (manifest.json with its manifest.checksum), verifies the manifest and every data file
  * against their MD5s before a single row is used, and reads CSV (gzip, no header, columns
  * from fileSchema, URL-encoded keys) or Parquet, one file at a time from local disk.
- * Rows are unordered: the engine sorts them with bounded memory.
+ * Rows are unordered: the scan sorts them with bounded memory (external-sort.ts).
  */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -221,7 +221,7 @@ export interface InventorySourceOptions {
   reportFolder?: string;
 }
 
-/** Locates and checks the newest complete report now; rows are read when the engine asks. */
+/** Locates and checks the newest complete report now; rows are read when a scan task asks. */
 export async function inventorySource(options: InventorySourceOptions): Promise<ObjectSource & { reportFolder: string }> {
   const { s3, sourceBucket, location } = options;
   const report =

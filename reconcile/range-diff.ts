@@ -1,7 +1,7 @@
 /**
  * The drift of one key range: the source and the ledger read side by side (the ledger in key
  * order, the source either verified to be in key order or sorted with bounded memory), merged
- * into the keys that differ. The in-process engine and the fan-out tasks both diff through here.
+ * into the keys that differ: what each scan task of a run diffs.
  */
 import { compareUtf8, type Ledger, type LedgerRecord } from "../ledger/index.js";
 import { readAhead } from "../ledger/read-ahead.js";

@@ -37,7 +37,7 @@ export interface ListSourceOptions {
   bucket: string;
   /**
    * General purpose S3 buckets list in UTF-8 byte order. Some S3-compatible stores (the local
-   * emulator among them) do not; set false to have the engine sort with bounded memory.
+   * emulator among them) do not; set false to have the scan sort with bounded memory.
    */
   ordered?: boolean;
   /** ListObjectsV2 calls spent finding split points (delimiter listings). */

@@ -41,7 +41,7 @@ async function newBucket(keys: string[]): Promise<string> {
   return bucket;
 }
 
-/** Treated as an unordered store (as some S3-compatible ones are): the engine sorts on disk. */
+/** Treated as an unordered store (as some S3-compatible ones are): the scan sorts on disk. */
 const source = (bucket: string) => listObjectsSource({ s3, bucket, ordered: false });
 
 async function put(ledger: Ledger, bucket: string, key: string, size: number, sequencer = "01") {
