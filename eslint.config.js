@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 // Which folder may import which (Lambda code never reaches @pulumi/*, no circles, the layers'
 // direction) is dependency-cruiser's to check: .dependency-cruiser.mjs, run by `npm run lint`.
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "coverage/", ".bucket-ledger/"] },
+  { ignores: ["node_modules/", "dist/", "coverage/", ".bucket-ledger/", ".stryker-tmp/", "reports/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
