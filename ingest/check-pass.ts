@@ -4,7 +4,7 @@
  * rows stay. It stops near the deadline and resumes from its checkpoint.
  */
 import { ROWS_PER_DEADLINE_CHECK, type AttemptEnd, type IngestionAttempt } from "./attempt.js";
-import { FileFormatError, readRows, type ReadPosition } from "./row-reader.js";
+import { FileFormatError, readRows } from "./row-reader.js";
 import type { IngestRule } from "./rules.js";
 import type { SourceFile } from "./source-file.js";
 
@@ -13,12 +13,10 @@ export async function checkRows(attempt: IngestionAttempt, source: Pick<SourceFi
   const from = attempt.checkpoint;
   const body = await source.open(from.offset);
   if (!body) return { outcome: "skipped", why: "superseded" };
-  let next: ReadPosition = { offset: from.offset, line: from.line };
   let columns = from.columns;
   let rows = 0;
   try {
-    for await (const event of readRows(body, rule, from, { values: false })) {
-      next = event.next;
+    for await (const { next, ...event } of readRows(body, rule, from, { values: false })) {
       if (event.kind === "header") columns = event.columns;
       if (++rows % ROWS_PER_DEADLINE_CHECK === 0) {
         await attempt.heartbeat({ phase: "checking", offset: next.offset, size: source.size, rowsRead: 0 });

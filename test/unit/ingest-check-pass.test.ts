@@ -1,5 +1,5 @@
 /** The check pass (ingest/check-pass.ts) over a file held in memory: parsed, malformed, paused, or gone. */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { IngestionAttempt, type AttemptStore, type TimeBudget } from "../../ingest/attempt.js";
 import { checkRows } from "../../ingest/check-pass.js";
 import { resolveIngestRules, type IngestRule } from "../../ingest/rules.js";
@@ -56,6 +56,8 @@ function fileOf(text: string | undefined) {
 const start: IngestCheckpoint = { phase: "checking", offset: 0, line: 1 };
 const rows = (count: number) => `id,price\n${Array.from({ length: count }, (_, index) => `${index},${index * 2}\n`).join("")}`;
 
+afterEach(() => void vi.useRealTimers());
+
 describe("the check pass", () => {
   it("reads a good file to its end, stores nothing, and sends the attempt to write from the start", async () => {
     const { attempt, puts } = attemptAt(start);
@@ -79,7 +81,7 @@ describe("the check pass", () => {
     const { attempt, puts } = attemptAt(start);
     const end = await checkRows(attempt, fileOf('id,price\n1,2\n2,"3\n'), csv);
     expect(end).toMatchObject({ outcome: "finished", record: { status: "failed", retryable: false, failedLine: 3 } });
-    expect(end.outcome === "finished" && end.record.reason).toMatch(/quote/);
+    expect(end !== "parsed" && end.outcome === "finished" && end.record.reason).toMatch(/quote/);
     expect(puts).toHaveLength(1);
     expect(puts[0]).not.toHaveProperty("checkpoint");
     expect(attempt.checkpoint).toEqual(start);
@@ -99,6 +101,40 @@ describe("the check pass", () => {
     const at = { phase: "checking", offset: text.indexOf("\n255,510\n") + 1, line: 257, columns: ["id", "price"] };
     expect(end).toMatchObject({ outcome: "continuing", record: { checkpoint: at, rowsRead: 0 } });
     expect(puts.map((put) => put.checkpoint)).toEqual([at]);
+  });
+
+  it("stores a heartbeat at the 256th row once 5 seconds have passed, and reads on with time to spare", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse("2026-12-04T21:00:00.000Z"));
+    const { attempt, puts } = attemptAt(start);
+    const text = rows(300);
+    const split = text.indexOf("\n100,200\n");
+    const file = {
+      size: text.length,
+      open: async () =>
+        (async function* () {
+          yield Buffer.from(text.slice(0, split));
+          vi.setSystemTime(Date.parse("2026-12-04T21:00:05.000Z"));
+          yield Buffer.from(text.slice(split));
+        })(),
+    };
+    expect(await checkRows(attempt, file, csv)).toBe("parsed");
+    const offset = text.indexOf("\n255,510\n") + 1;
+    expect(puts.map((put) => [put.progress, put.checkpoint])).toEqual([[{ phase: "checking", offset, size: text.length, rowsRead: 0 }, start]]);
+  });
+
+  it("lets a failure to read the file through, storing nothing", async () => {
+    const { attempt, puts } = attemptAt(start);
+    const file = {
+      size: 100,
+      open: async () =>
+        (async function* () {
+          yield Buffer.from("id,price\n1,2\n");
+          throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+        })(),
+    };
+    await expect(checkRows(attempt, file, csv)).rejects.toThrow("socket hang up");
+    expect(puts).toEqual([]);
   });
 
   it("does not pause a file shorter than 256 rows, however late", async () => {

@@ -28,48 +28,49 @@ const live = (fields: Partial<Extract<CurrentObject, { deleted: false }>> = {}):
   versionId: "v2",
   ...fields,
 });
+/** An object in an unversioned bucket: no version ID. */
+const unversioned: CurrentObject = { deleted: false, size: 120, etag: "e2" };
 
 describe("admission", () => {
   it("a file no rule covers is skipped as uncovered, whatever the ledger says", () => {
-    expect(admit(undefined, ingest(), live())).toEqual({ action: "skip", why: "uncovered" });
-    expect(admit(undefined, removal, undefined)).toEqual({ action: "skip", why: "uncovered" });
+    expect(admit(undefined, ingest(), live())).toStrictEqual({ action: "skip", why: "uncovered" });
+    expect(admit(undefined, removal, undefined)).toStrictEqual({ action: "skip", why: "uncovered" });
   });
 
   it.each([
     ["absent from the ledger", undefined],
     ["deleted in the ledger", { deleted: true } as const],
   ])("a file %s has its rows removed under onDelete: delete, for an ingest or a remove request", (_name, current) => {
-    expect(admit(deleting, ingest(), current)).toEqual({ action: "remove", rule: deleting });
-    expect(admit(deleting, removal, current)).toEqual({ action: "remove", rule: deleting });
+    expect(admit(deleting, ingest(), current)).toStrictEqual({ action: "remove", rule: deleting });
+    expect(admit(deleting, removal, current)).toStrictEqual({ action: "remove", rule: deleting });
   });
 
   it.each([
     ["absent from the ledger", undefined],
     ["deleted in the ledger", { deleted: true } as const],
   ])("a file %s is skipped as gone under onDelete: keep", (_name, current) => {
-    expect(admit(keeping, ingest(), current)).toEqual({ action: "skip", why: "gone" });
-    expect(admit(keeping, removal, current)).toEqual({ action: "skip", why: "gone" });
+    expect(admit(keeping, ingest(), current)).toStrictEqual({ action: "skip", why: "gone" });
+    expect(admit(keeping, removal, current)).toStrictEqual({ action: "skip", why: "gone" });
   });
 
   it("a remove request for a file that is there again is superseded", () => {
-    expect(admit(deleting, removal, live())).toEqual({ action: "skip", why: "superseded" });
+    expect(admit(deleting, removal, live())).toStrictEqual({ action: "skip", why: "superseded" });
   });
 
   it("a request for another version than the ledger's current one is superseded", () => {
-    expect(admit(deleting, ingest({ version: "v1" }), live())).toEqual({ action: "skip", why: "superseded" });
+    expect(admit(deleting, ingest({ version: "v1" }), live())).toStrictEqual({ action: "skip", why: "superseded" });
     // Unversioned: the version is the ETag, and the version ID's absence does not match it.
-    expect(admit(deleting, ingest({ version: "v2" }), live({ versionId: undefined }))).toEqual({ action: "skip", why: "superseded" });
+    expect(admit(deleting, ingest({ version: "v2" }), unversioned)).toStrictEqual({ action: "skip", why: "superseded" });
   });
 
   it("the current version is ingested, pinned by its version ID, with its size", () => {
     const request = ingest();
-    expect(admit(deleting, request, live())).toEqual({ action: "ingest", rule: deleting, request, version: "v2", pin: { versionId: "v2" }, size: 120 });
+    expect(admit(deleting, request, live())).toStrictEqual({ action: "ingest", rule: deleting, request, version: "v2", pin: { versionId: "v2" }, size: 120 });
   });
 
   it("in an unversioned bucket, the version is the ETag and the pin is the ETag", () => {
     const request = ingest({ version: "e2" });
-    const { versionId: _, ...unversioned } = live() as Extract<CurrentObject, { deleted: false }>;
-    expect(admit(deleting, request, unversioned)).toEqual({ action: "ingest", rule: deleting, request, version: "e2", pin: { etag: "e2" }, size: 120 });
+    expect(admit(deleting, request, unversioned)).toStrictEqual({ action: "ingest", rule: deleting, request, version: "e2", pin: { etag: "e2" }, size: 120 });
   });
 
   it("an empty file is ingested (size 0)", () => {
@@ -125,45 +126,45 @@ const upload = { uploadId: "u1", parts: [{ PartNumber: 1, ETag: "p1" }] };
 
 describe("start or resume", () => {
   it("a first ingestion starts from the check pass, with nothing older to sweep", () => {
-    expect(resumeOrStart(admitted(), undefined, NOW)).toEqual({ action: "start", record: fresh({ mayHaveOlderRows: false }) });
+    expect(resumeOrStart(admitted(), undefined, NOW)).toStrictEqual({ action: "start", record: fresh({ mayHaveOlderRows: false }) });
   });
 
   it("a running ingestion of this version with a checkpoint resumes as stored", () => {
     const running = record({ status: "running", checkpoint: { phase: "writing", offset: 40, line: 3 } });
-    expect(resumeOrStart(admitted(), running, NOW)).toEqual({ action: "resume", record: running });
+    expect(resumeOrStart(admitted(), running, NOW)).toStrictEqual({ action: "resume", record: running });
     // `again` does not restart a file midway: the continuation carries on.
-    expect(resumeOrStart(admitted(ingest({ again: true })), running, NOW)).toEqual({ action: "resume", record: running });
+    expect(resumeOrStart(admitted(ingest({ again: true })), running, NOW)).toStrictEqual({ action: "resume", record: running });
   });
 
   it("a running record of this version without a checkpoint is not resumed: a duplicate, or afresh when asked again", () => {
     const running = record({ status: "running" });
-    expect(resumeOrStart(admitted(), running, NOW)).toEqual({ action: "skip", why: "duplicate" });
-    expect(resumeOrStart(admitted(ingest({ again: true })), running, NOW)).toEqual({ action: "start", record: fresh({ attempts: 4 }) });
+    expect(resumeOrStart(admitted(), running, NOW)).toStrictEqual({ action: "skip", why: "duplicate" });
+    expect(resumeOrStart(admitted(ingest({ again: true })), running, NOW)).toStrictEqual({ action: "start", record: fresh({ attempts: 4 }) });
   });
 
   it.each(["succeeded", "partial", "failed"] as const)("a version already %s is a duplicate, unless asked again (attempts go on counting)", (status) => {
     const done = record({ status, checkpoint: { phase: "writing", offset: 40, line: 3 } });
-    expect(resumeOrStart(admitted(), done, NOW)).toEqual({ action: "skip", why: "duplicate" });
-    expect(resumeOrStart(admitted(ingest({ again: true })), done, NOW)).toEqual({ action: "start", record: fresh({ attempts: 4 }) });
+    expect(resumeOrStart(admitted(), done, NOW)).toStrictEqual({ action: "skip", why: "duplicate" });
+    expect(resumeOrStart(admitted(ingest({ again: true })), done, NOW)).toStrictEqual({ action: "start", record: fresh({ attempts: 4 }) });
   });
 
   it("another version's record starts a first attempt of this one, which may have older rows to sweep", () => {
-    expect(resumeOrStart(admitted(), record({ version: "v1" }), NOW)).toEqual({ action: "start", record: fresh() });
+    expect(resumeOrStart(admitted(), record({ version: "v1" }), NOW)).toStrictEqual({ action: "start", record: fresh() });
   });
 
   it("after a removal there is nothing older to sweep, even of the same version", () => {
-    expect(resumeOrStart(admitted(), record({ version: "deleted", status: "removed" }), NOW)).toEqual({
+    expect(resumeOrStart(admitted(), record({ version: "deleted", status: "removed" }), NOW)).toStrictEqual({
       action: "start",
       record: fresh({ mayHaveOlderRows: false }),
     });
-    expect(resumeOrStart(admitted(ingest({ again: true })), record({ status: "removed" }), NOW)).toEqual({
+    expect(resumeOrStart(admitted(ingest({ again: true })), record({ status: "removed" }), NOW)).toStrictEqual({
       action: "start",
       record: fresh({ attempts: 4, mayHaveOlderRows: false }),
     });
   });
 
   it("a request ID is recorded on the ingestion it starts", () => {
-    expect(resumeOrStart(admitted(ingest({ requestId: "r-1" })), undefined, NOW)).toEqual({
+    expect(resumeOrStart(admitted(ingest({ requestId: "r-1" })), undefined, NOW)).toStrictEqual({
       action: "start",
       record: fresh({ requestId: "r-1", mayHaveOlderRows: false }),
     });
@@ -176,21 +177,21 @@ describe("start or resume", () => {
 
     it("is aborted, at the rule's copy key", () => {
       const older = record({ key: "copied/a.jsonl", version: "v1", status: "running", checkpoint: { phase: "writing", offset: 9, line: 2, copy: upload } });
-      expect(start(older)).toEqual({ action: "start", record: freshCopy, abandoned: { key: "copies/copied/a.jsonl", upload } });
+      expect(start(older)).toStrictEqual({ action: "start", record: freshCopy, abandoned: { key: "copies/copied/a.jsonl", upload } });
     });
 
     it("is not there when the older ingestion finished, or stopped before its first part", () => {
       const finished = record({ key: "copied/a.jsonl", version: "v1", status: "partial", checkpoint: { phase: "writing", offset: 9, line: 2, copy: upload } });
-      expect(start(finished)).toEqual({ action: "start", record: freshCopy });
+      expect(start(finished)).toStrictEqual({ action: "start", record: freshCopy });
       const noPart = record({ key: "copied/a.jsonl", version: "v1", status: "running", checkpoint: { phase: "writing", offset: 9, line: 2 } });
-      expect(start(noPart)).toEqual({ action: "start", record: freshCopy });
+      expect(start(noPart)).toStrictEqual({ action: "start", record: freshCopy });
       const noCheckpoint = record({ key: "copied/a.jsonl", version: "v1", status: "running" });
-      expect(start(noCheckpoint)).toEqual({ action: "start", record: freshCopy });
+      expect(start(noCheckpoint)).toStrictEqual({ action: "start", record: freshCopy });
     });
 
     it("is left alone by a rule without a copy", () => {
       const older = record({ version: "v1", status: "running", checkpoint: { phase: "writing", offset: 9, line: 2, copy: upload } });
-      expect(resumeOrStart(admitted(), older, NOW)).toEqual({ action: "start", record: fresh() });
+      expect(resumeOrStart(admitted(), older, NOW)).toStrictEqual({ action: "start", record: fresh() });
     });
   });
 });
