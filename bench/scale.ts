@@ -15,7 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { itemKeys, journalPartitionKey, ledgerTable, toItem, type LedgerRecord } from "../ledger/index.js";
-import { shardsForRate, type ChangeShardSetting } from "../ledger/change-shards.js";
+import { shardsForRate, type ChangeShardSetting } from "../ledger/change-index/index.js";
 import { documentItemSize, writeUnits } from "../ledger/item-size.js";
 import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";

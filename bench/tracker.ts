@@ -44,7 +44,7 @@ import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { median, pairedRounds, spread } from "./stats.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import { CapacityModel } from "../local/capacity-model.js";
-import { EPOCH_LEAD_MS } from "../ledger/change-shards.js";
+import { EPOCH_LEAD_MS } from "../ledger/change-index/index.js";
 
 const EVENTS = 20_000;
 const KEYS = 6_000;

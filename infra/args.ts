@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_CHANGE_SHARDS, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
-import { changeShardSettingSchema } from "../ledger/change-shards.js";
+import { changeShardSettingSchema } from "../ledger/change-index/index.js";
 import { DEFAULT_ORIGIN, originSettingSchema } from "../ledger/origin.js";
 import { enrichmentFieldsSchema } from "../sdk/object-details.js";
 import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";

@@ -1,5 +1,5 @@
 /** Small builders for IAM policy JSON; least privilege is easier to review when it is data. */
-import type { ChangeShardSetting } from "../ledger/change-shards.js";
+import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import * as pulumi from "@pulumi/pulumi";
 import { s3ViaService, type Cloud } from "./arns.js";

@@ -4,7 +4,7 @@
  * Lambda with bounded concurrency, and, for the inventory source, S3 Inventory reports
  * delivered to a destination bucket.
  */
-import type { ChangeShardSetting } from "../ledger/change-shards.js";
+import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedBucketLedgerArgs } from "./args.js";

@@ -2,7 +2,7 @@
  * The tracker: the Lambda that applies S3 events to the ledger, its role, and the SQS event
  * source that feeds it batches with partial batch failures and bounded concurrency.
  */
-import type { ChangeShardSetting } from "../ledger/change-shards.js";
+import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import type { OriginSetting } from "../ledger/origin.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

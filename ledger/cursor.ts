@@ -140,7 +140,8 @@ const cursorKeyKey = () => ({ [attributeNames.pk]: CURSOR_KEY_PARTITION, [attrib
 export async function readCursorKey(ctx: KeyContext): Promise<Uint8Array> {
   const { Item } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key: cursorKeyKey() }));
   if (!Item) throw new Error(`the ledger table ${ctx.tableName} holds no cursor key (${CURSOR_KEY_PARTITION}): the stack creates it with the query API`);
-  const secret = typeof Item.secret === "string" && /^[0-9a-f]+$/.test(Item.secret) ? Buffer.from(Item.secret, "hex") : undefined;
+  const stored = Item[attributeNames.secret];
+  const secret = typeof stored === "string" && /^[0-9a-f]+$/.test(stored) ? Buffer.from(stored, "hex") : undefined;
   if (secret?.length !== CURSOR_KEY_BYTES) throw new Error("the ledger's cursor key item is malformed");
   return secret;
 }
@@ -150,7 +151,7 @@ export function cursorKeyItem(secret: Uint8Array = randomBytes(CURSOR_KEY_BYTES)
   return {
     [attributeNames.pk]: { S: CURSOR_KEY_PARTITION },
     [attributeNames.sk]: { S: CURSOR_KEY_SORT_KEY },
-    secret: { S: Buffer.from(secret).toString("hex") },
+    [attributeNames.secret]: { S: Buffer.from(secret).toString("hex") },
   };
 }
 
@@ -160,7 +161,7 @@ export async function createCursorKey(ctx: KeyContext): Promise<void> {
     await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: { ...cursorKeyKey(), secret: randomBytes(CURSOR_KEY_BYTES).toString("hex") },
+        Item: { ...cursorKeyKey(), [attributeNames.secret]: randomBytes(CURSOR_KEY_BYTES).toString("hex") },
         ConditionExpression: "attribute_not_exists(#pk)",
         ExpressionAttributeNames: { "#pk": attributeNames.pk },
       }),

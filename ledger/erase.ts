@@ -10,7 +10,7 @@ import pLimit from "p-limit";
 import { journalItems } from "./history.js";
 import { journalKeys, partitionKeyOf } from "./keys.js";
 import { removeOrigin } from "./origin.js";
-import { attributeNames, type LedgerItem } from "./record.js";
+import { attributeNames, originFrom, type LedgerItem } from "./record.js";
 
 export interface EraseContext {
   tableName: string;
@@ -34,7 +34,8 @@ const ITEM_KEY = (item: LedgerItem) => ({ [attributeNames.pk]: item[attributeNam
 /** Deletes one journal item if it still holds what was read: an entry its `recordedAt`, the start marker its `entry`. */
 async function deleteUnchanged(ctx: EraseContext, item: LedgerItem): Promise<boolean> {
   const isStart = item[attributeNames.sk] === journalKeys.start;
-  const [attribute, value] = isStart ? ["entry", item.entry] : ["recordedAt", item.recordedAt];
+  const attribute = isStart ? attributeNames.entry : attributeNames.recordedAt;
+  const value = item[attribute];
   try {
     await ctx.documentClient.send(
       new DeleteCommand({
@@ -67,13 +68,13 @@ export async function eraseKey(ctx: EraseContext, target: { bucket: string; key:
     new GetCommand({ TableName: ctx.tableName, Key: { [attributeNames.pk]: partitionKeyOf(bucket, key), [attributeNames.sk]: key }, ConsistentRead: true }),
   );
   if (Item && hasOrigin(Item)) {
-    if (dryRun || (await removeOrigin(ctx, ITEM_KEY(Item), { recordedAt: Item.recordedAt as string })) === "removed") result.itemOrigin = true;
+    if (dryRun || (await removeOrigin(ctx, ITEM_KEY(Item), { recordedAt: Item[attributeNames.recordedAt] as string })) === "removed") result.itemOrigin = true;
     else result.skipped++;
   }
   return result;
 }
 
-const hasOrigin = (item: LedgerItem) => item.requester !== undefined || item.sourceIp !== undefined || item.requestId !== undefined;
+const hasOrigin = (item: LedgerItem) => originFrom(item) !== undefined;
 
 export interface RequesterErasure {
   requester: string;
@@ -116,7 +117,12 @@ export async function eraseRequester(
         TotalSegments: target.segments,
         FilterExpression: "#requester = :requester",
         ProjectionExpression: "#pk, #sk, #recordedAt, #requester",
-        ExpressionAttributeNames: { "#pk": attributeNames.pk, "#sk": attributeNames.sk, "#recordedAt": "recordedAt", "#requester": "requester" },
+        ExpressionAttributeNames: {
+          "#pk": attributeNames.pk,
+          "#sk": attributeNames.sk,
+          "#recordedAt": attributeNames.recordedAt,
+          "#requester": attributeNames.requester,
+        },
         ExpressionAttributeValues: { ":requester": requester },
       },
     );
@@ -125,7 +131,7 @@ export async function eraseRequester(
       await Promise.all(
         (page.Items ?? []).map((item) =>
           limit(async () => {
-            const outcome = dryRun ? "removed" : await removeOrigin(ctx, ITEM_KEY(item), { recordedAt: item.recordedAt as string, requester });
+            const outcome = dryRun ? "removed" : await removeOrigin(ctx, ITEM_KEY(item), { recordedAt: item[attributeNames.recordedAt] as string, requester });
             if (outcome === "removed") result.erased++;
             else result.skipped++;
           }),

@@ -18,7 +18,7 @@ import { historyCursor, resumeHistoryAfter } from "./cursor.js";
 import { InvalidCursorError } from "./errors.js";
 import { journalPartitionKey, journalKeys } from "./keys.js";
 import { attributeNames, fromItem, toItem, type LedgerItem, type LedgerRecord } from "./record.js";
-import type { QueryContext } from "./queries.js";
+import type { QueryContext } from "./context.js";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /** One change in a key's history. */
@@ -46,7 +46,7 @@ export interface JournalContext {
 }
 
 /** The object key lives in its own attribute: the sort key orders the entries. */
-const OBJECT_KEY = "objectKey";
+const OBJECT_KEY = attributeNames.objectKey;
 
 /** A change's entry; `expiresAt` is its TTL, `sortKey` its place when it is not the record's own. */
 export function toEntryItem(record: LedgerRecord, expiresAt: number, sortKey: string = entrySortKey(record)): LedgerItem {
@@ -72,9 +72,9 @@ export function toStartItem(record: LedgerRecord, expiresAt: number): LedgerItem
   return {
     [attributeNames.pk]: journalPartitionKey(record.bucket, record.key),
     [attributeNames.sk]: journalKeys.start,
-    bucket: record.bucket,
+    [attributeNames.bucket]: record.bucket,
     [OBJECT_KEY]: record.key,
-    entry: entrySortKey(record),
+    [attributeNames.entry]: entrySortKey(record),
     [attributeNames.expiresAt]: expiresAt,
   };
 }
@@ -134,7 +134,7 @@ export async function* journalItems(
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
       // The partition is a hash of the key: other keys may share it, so compare the key itself.
-      if (item[OBJECT_KEY] === key && item.bucket === bucket) yield item;
+      if (item[OBJECT_KEY] === key && item[attributeNames.bucket] === bucket) yield item;
     }
   }
 }
@@ -149,7 +149,7 @@ export async function readHistory(ctx: QueryContext, bucket: string, key: string
       expired = true;
       continue;
     }
-    if (item[attributeNames.sk] === journalKeys.start) start = item.entry as string;
+    if (item[attributeNames.sk] === journalKeys.start) start = item[attributeNames.entry] as string;
     else items.push(item);
   }
   const entries = items.map((item) => fromEntryItem(item, start));

@@ -34,4 +34,7 @@ export {
 } from "./ingestions.js";
 export type { History, HistoryEntry } from "./history.js";
 export type { KnownBucket } from "./buckets.js";
-export { changeShardSettingSchema, type ChangeShardEpoch, type ChangeShardSetting } from "./change-shards.js";
+export { changeShardSettingSchema, type ChangeShardEpoch, type ChangeShardSetting } from "./change-index/index.js";
+export type { LedgerReader } from "./reader.js";
+export type { LedgerWriter } from "./writer.js";
+export type { WriteBatch } from "./write-batch.js";

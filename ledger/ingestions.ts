@@ -6,8 +6,8 @@
  */
 import { GetCommand, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { ingestionPartitionKey } from "./keys.js";
-import type { QueryContext } from "./queries.js";
-import { ledgerTable } from "./table.js";
+import type { QueryContext } from "./context.js";
+import { attributeNames } from "./record.js";
 
 /** A multipart upload in progress: where an ingestion's copy resumes. */
 export interface UploadState {
@@ -82,11 +82,11 @@ export interface IngestionQuery {
 
 export function ingestionItem(record: IngestionRecord): Record<string, unknown> {
   const { bucket, key, ...rest } = record;
-  return { [ledgerTable.partitionKey]: ingestionPartitionKey(bucket), [ledgerTable.sortKey]: key, bucket, ...rest };
+  return { [attributeNames.pk]: ingestionPartitionKey(bucket), [attributeNames.sk]: key, [attributeNames.bucket]: bucket, ...rest };
 }
 
 export function ingestionFromItem(item: Record<string, unknown>): IngestionRecord {
-  const { [ledgerTable.partitionKey]: _pk, [ledgerTable.sortKey]: key, ...rest } = item;
+  const { [attributeNames.pk]: _pk, [attributeNames.sk]: key, ...rest } = item;
   return { ...(rest as Omit<IngestionRecord, "key">), key: key as string };
 }
 
@@ -94,7 +94,7 @@ export async function getIngestion(ctx: QueryContext, bucket: string, key: strin
   const { Item } = await ctx.documentClient.send(
     new GetCommand({
       TableName: ctx.tableName,
-      Key: { [ledgerTable.partitionKey]: ingestionPartitionKey(bucket), [ledgerTable.sortKey]: key },
+      Key: { [attributeNames.pk]: ingestionPartitionKey(bucket), [attributeNames.sk]: key },
       ConsistentRead: true,
     }),
   );
@@ -108,7 +108,8 @@ export async function* listIngestions(ctx: QueryContext, query: IngestionQuery):
     { client: ctx.documentClient },
     {
       TableName: ctx.tableName,
-      KeyConditionExpression: key !== undefined ? "pk = :pk AND sk = :key" : prefix ? "pk = :pk AND begins_with(sk, :prefix)" : "pk = :pk",
+      KeyConditionExpression: key !== undefined ? "#pk = :pk AND #sk = :key" : prefix ? "#pk = :pk AND begins_with(#sk, :prefix)" : "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": attributeNames.pk, ...((key !== undefined || prefix) && { "#sk": attributeNames.sk }) },
       ExpressionAttributeValues: { ":pk": ingestionPartitionKey(query.bucket), ...(key !== undefined ? { ":key": key } : prefix ? { ":prefix": prefix } : {}) },
     },
   );

@@ -1,6 +1,6 @@
 /**
  * An item's size as DynamoDB computes it, and what it costs in capacity units: the one home of
- * this arithmetic, for the writers that size their partitions by it (ledger/shard-sizing.ts) and
+ * this arithmetic, for the writers that size their partitions by it (ledger/change-index) and
  * for the local capacity model that enforces it (local/capacity-model.ts).
  *
  * Size: the sum of attribute name and value lengths; strings in UTF-8 bytes; numbers 1 byte per

@@ -86,7 +86,7 @@ export const reconcileKeys = {
 export const BUCKET_REGISTRY_PARTITION = "registry#buckets";
 
 /**
- * How many changes the writers recorded for a bucket, per minute (ledger/change-rate.ts), from
+ * How many changes the writers recorded for a bucket, per minute (ledger/change-index), from
  * which they size its change shards:
  *
  *   rate#<bucket>                    sort key the minute, YYYY-MM-DDTHH:MM (UTC)

@@ -1,60 +1,28 @@
 /**
- * The ledger: one object shared by the tracker, reconciliation, the CLI and tests, wrapping
- * the table's key layout, conditional writes and paged queries.
+ * The ledger: one object shared by the tracker, reconciliation, the CLI and tests (and the typed
+ * client the package exports), composed of a reader (ledger/reader.ts) and a writer
+ * (ledger/writer.ts) over one table and client.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
-import { ChangeHorizonError } from "./errors.js";
-import { assertChangesCursorWithin, changesCursor, listCursor, readCursorKey } from "./cursor.js";
-import { takePage } from "./paging.js";
-import {
-  getRecord,
-  listChanges,
-  listObjects,
-  changesPageSizeForLimit,
-  pageSizeForLimit,
-  type ChangesQuery,
-  type ListQuery,
-  type Page,
-  type QueryContext,
-} from "./queries.js";
-import { bucketStats, readNewestChange, type BucketStats } from "./stats.js";
-import { isRegistered, listKnownBuckets, readChangeShards, registerBucket, type KnownBucket } from "./buckets.js";
-import { readHistory, type History } from "./history.js";
-import { JournalWriter } from "./journal-writer.js";
-import { countAt, type ChangeShardEpoch, type ChangeShardSetting } from "./change-shards.js";
-import { ChangeShardSizer } from "./shard-sizing.js";
-import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
-import type { LedgerRecord, LiveObjectRecord } from "./record.js";
-import { originExpired, originRetentionDays, removeOrigin, type OriginSetting } from "./origin.js";
-import { partitionKeyOf } from "./keys.js";
+import type { ChangeShardSetting } from "./change-index/index.js";
+import type { OriginSetting } from "./origin.js";
+import type { LedgerRecord } from "./record.js";
+import { LedgerReader } from "./reader.js";
 import { ledgerTable } from "./table.js";
-import {
-  applyDescription,
-  applyMutation,
-  applyRepair,
-  readReconciledThrough,
-  recordReconciledThrough,
-  type Applied,
-  type ApplyOutcome,
-  type DescriptionApplied,
-  type DescriptionUpdate,
-  type ObjectMutation,
-  type RepairMutation,
-  type RepairOutcome,
-  type WriteContext,
-} from "./writes.js";
+import type { WriteBatch } from "./write-batch.js";
+import { LedgerWriter } from "./writer.js";
+import type { ApplyOutcome, DescriptionApplied, DescriptionUpdate, ObjectMutation, RepairMutation, RepairOutcome } from "./writes.js";
 
 export const DEFAULT_RETENTION_DAYS = 30;
 /** How long the journal keeps each change of a key, when a stack turns it on (it does by default). */
 export const DEFAULT_HISTORY_DAYS = 90;
 /**
- * Sized from each bucket's rate (ledger/shard-sizing.ts): one change partition per day, the
+ * Sized from each bucket's rate (ledger/change-index): one change partition per day, the
  * fewest requests for `changes`, until a bucket records more than 500 changes/s.
  */
 export const DEFAULT_CHANGE_SHARDS: ChangeShardSetting = "auto";
-const SECONDS_PER_DAY = 86_400;
 
 export interface LedgerOptions {
   tableName: string;
@@ -90,223 +58,85 @@ export function createDocumentClient(client: DynamoDBClient = withoutSdkLogger(n
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-export class Ledger {
+/** The reads are the reader's own; the writes go to `writer`, which the tracker and reconciliation may also use directly. */
+export class Ledger extends LedgerReader {
   readonly tableName: string;
   readonly retentionDays: number;
   /** This instance's change-shard setting, as a writer. */
   readonly changeShards: ChangeShardSetting;
-  /**
-   * Days origin stays on a ledger item (ledger/origin.ts), known to a writer that was told the
-   * journal's retention (`historyDays`, 0 included); undefined otherwise, and nothing expires.
-   */
+  /** See `LedgerWriter.originDays`. */
   readonly originDays: number | undefined;
-  private readonly query: QueryContext;
-  private readonly write: WriteContext;
-  private readonly now: () => Date;
-  /** Buckets this instance has registered: one write per bucket per instance (per Lambda container). */
-  private readonly registered = new Map<string, Promise<void>>();
+  readonly writer: LedgerWriter;
 
   constructor(options: LedgerOptions) {
     const documentClient = options.documentClient ?? createDocumentClient();
+    const now = options.now ?? (() => new Date());
+    const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    const query = { tableName: options.tableName, documentClient, shardCount: ledgerTable.shardCount };
+    super(query, { retentionDays, now });
     this.tableName = options.tableName;
-    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
-    this.now = options.now ?? (() => new Date());
-    this.changeShards = options.changeShards ?? DEFAULT_CHANGE_SHARDS;
-    this.originDays = options.historyDays === undefined ? undefined : originRetentionDays(options.historyDays, this.retentionDays);
-    if (
-      this.changeShards !== "auto" &&
-      (!Number.isInteger(this.changeShards) || this.changeShards < 1 || this.changeShards > ledgerTable.changeIndex.maxShards)
-    )
-      throw new RangeError(`changeShards must be "auto" or an integer from 1 to ${ledgerTable.changeIndex.maxShards}, got ${this.changeShards}`);
-    this.query = { tableName: this.tableName, documentClient, shardCount: ledgerTable.shardCount };
-    this.write = {
+    this.retentionDays = retentionDays;
+    this.writer = new LedgerWriter(query, {
       tableName: this.tableName,
       documentClient,
-      retentionSeconds: this.retentionDays * SECONDS_PER_DAY,
-      now: this.now,
+      retentionDays: this.retentionDays,
+      changeShards: options.changeShards ?? DEFAULT_CHANGE_SHARDS,
+      now,
+      ...(options.historyDays !== undefined && { historyDays: options.historyDays }),
       ...(options.origin && { origin: options.origin }),
-      shards: new ChangeShardSizer(this.query, {
-        setting: this.changeShards,
-        now: this.now,
-        retentionMs: this.retentionDays * SECONDS_PER_DAY * 1000,
-      }),
-      ...(options.historyDays && {
-        journal: new JournalWriter({ tableName: this.tableName, documentClient, retentionSeconds: options.historyDays * SECONDS_PER_DAY }),
-      }),
-    };
+    });
+    this.changeShards = this.writer.changeShards;
+    this.originDays = this.writer.originDays;
   }
+
+  // Writes. `apply` and `repair` resolve once the change is journaled too: the client's
+  // one-call form of `writer.apply` / `writer.repair`, which hand back `journaled` instead.
 
   /** Applies one S3 event under invariant 1 (newer sequencer wins); resolves once it is journaled too. */
   async apply(mutation: ObjectMutation): Promise<ApplyOutcome> {
-    const { outcome, journaled } = await this.applyJournaledLater(mutation);
+    const { outcome, journaled } = await this.writer.apply(mutation);
     await journaled;
     return outcome;
   }
 
-  /**
-   * `apply`, resolving as soon as the current-state write is done, with the journal entry still
-   * in a batch: for a caller that bounds its writes in flight and should not hold a slot while
-   * the batch fills. Await `journaled` before acknowledging the event.
-   */
-  applyJournaledLater(mutation: ObjectMutation): Promise<Applied<ApplyOutcome>> {
-    return applyMutation(this.write, mutation);
-  }
-
-  /**
-   * Replaces the details of the version a metadata event (tagging, transition, restore)
-   * describes, if the ledger holds that version and no later description of it. Resolves with
-   * the current-state write; await `journaled` before acknowledging the event.
-   */
-  describeJournaledLater(update: DescriptionUpdate): Promise<DescriptionApplied> {
-    return applyDescription(this.write, update);
-  }
-
-  /** `repair`, resolving with the current-state write (see `applyJournaledLater`). */
-  repairJournaledLater(repair: RepairMutation): Promise<Applied<RepairOutcome>> {
-    return applyRepair(this.write, repair);
+  /** See `LedgerWriter.describe`. */
+  describe(update: DescriptionUpdate): Promise<DescriptionApplied> {
+    return this.writer.describe(update);
   }
 
   /** Writes one reconciliation repair under invariant 2 (never over state newer than the snapshot); resolves once it is journaled too. */
   async repair(repair: RepairMutation): Promise<RepairOutcome> {
-    const { outcome, journaled } = await applyRepair(this.write, repair);
+    const { outcome, journaled } = await this.writer.repair(repair);
     await journaled;
     return outcome;
   }
 
-  /** Whether a record read from the ledger carries origin past `originDays`. */
-  originExpired(record: LedgerRecord): boolean {
-    return this.originDays !== undefined && originExpired(record, this.now(), this.originDays);
+  /** See `LedgerWriter.batch`. */
+  batch(): WriteBatch {
+    return this.writer.batch();
   }
 
-  /**
-   * Takes expired origin off a ledger item, unless a newer change replaced it since it was read
-   * (then false): reconciliation's call for each item it reads.
-   */
-  async expireOrigin(record: LedgerRecord): Promise<boolean> {
-    if (!this.originExpired(record)) return false;
-    const key = { [ledgerTable.partitionKey]: partitionKeyOf(record.bucket, record.key), [ledgerTable.sortKey]: record.key };
-    return (await removeOrigin(this.write, key, { recordedAt: record.recordedAt })) === "removed";
-  }
-
-  /** Snapshot time of the bucket's last complete reconciliation (see `UpsertMutation.reconciledThrough`). */
-  reconciledThrough(bucket: string): Promise<string | undefined> {
-    return readReconciledThrough(this.write, bucket);
-  }
-
-  /** Called by a reconciliation that listed the whole bucket and repaired what was missing. */
-  recordReconciled(bucket: string, snapshotTime: Date): Promise<void> {
-    return recordReconciledThrough(this.write, bucket, snapshotTime);
-  }
-
-  /** The stored record for a key: a live object, a tombstone, or undefined if never seen. */
-  get(bucket: string, key: string, options?: { consistentRead?: boolean }): Promise<LedgerRecord | undefined> {
-    return getRecord(this.query, bucket, key, options);
-  }
-
-  /** Live objects in key order; with `includeDeleted`, tombstones too. */
-  list(query: ListQuery & { includeDeleted?: false }): AsyncGenerator<LiveObjectRecord>;
-  list(query: ListQuery & { includeDeleted: true }): AsyncGenerator<LedgerRecord>;
-  list(query: ListQuery): AsyncGenerator<LedgerRecord> {
-    return listObjects(this.query, query);
-  }
-
-  listPage(query: ListQuery & { limit: number; includeDeleted?: false }): Promise<Page<LiveObjectRecord>> {
-    const pageSize = query.pageSize ?? pageSizeForLimit(query.limit);
-    return takePage(this.list({ ...query, pageSize, includeDeleted: false }), query.limit, (last) => listCursor(query.bucket, query.prefix, last));
-  }
-
-  /** Oldest `since` the change feed can answer exactly: tombstones older than this may be gone. */
-  changeHorizon(): Date {
-    return new Date(this.now().getTime() - this.retentionDays * SECONDS_PER_DAY * 1000);
-  }
-
-  changes(query: ChangesQuery): AsyncGenerator<LedgerRecord> {
-    const horizon = this.changeHorizon();
-    if (query.cursor === undefined && query.since < horizon) throw new ChangeHorizonError(query.since, horizon);
-    assertChangesCursorWithin(query, horizon);
-    return listChanges(this.query, query);
-  }
-
-  changesPage(query: ChangesQuery & { limit: number }): Promise<Page<LedgerRecord>> {
-    const pageSize = query.pageSize ?? changesPageSizeForLimit(query.limit);
-    return takePage(this.changes({ ...query, pageSize }), query.limit, (last) => changesCursor(query.bucket, last));
-  }
-
-  /** The key the HTTP API signs its cursors with, created on first use (see `readCursorKey`). */
-  cursorKey(): Promise<Uint8Array> {
-    return readCursorKey(this.query);
-  }
-
-  /** Every change kept in a key's journal, oldest first, and whether it reaches back to the key's first. */
-  history(bucket: string, key: string): Promise<History> {
-    return readHistory(this.query, bucket, key, this.now());
-  }
-
-  /** The latest row ingestion of an object, if a rule covers it and it was ingested. */
-  ingestion(bucket: string, key: string): Promise<IngestionRecord | undefined> {
-    return getIngestion(this.query, bucket, key);
-  }
-
-  /** A bucket's row ingestions (the latest of each file) in key order. */
-  ingestions(query: IngestionQuery): AsyncGenerator<IngestionRecord> {
-    return listIngestions(this.query, query);
-  }
-
-  /**
-   * Records that the ledger tracks `bucket` (once; see ledger/buckets.ts). A failure is
-   * forgotten, so the next call tries again.
-   */
   register(bucket: string): Promise<void> {
-    let write = this.registered.get(bucket);
-    if (!write) {
-      write = registerBucket(this.query, bucket, this.now());
-      write.catch(() => this.registered.delete(bucket));
-      this.registered.set(bucket, write);
-    }
-    return write;
+    return this.writer.register(bucket);
   }
 
-  /**
-   * Sizes the bucket's change shards from its busiest minute of the last day, and for at least
-   * `atLeastPerSecond` changes/s: reconciliation's call at the start of a run (see
-   * ledger/shard-sizing.ts). Resolves with the count recorded.
-   */
   resizeChangeShards(bucket: string, atLeastPerSecond = 0): Promise<number> {
-    return this.write.shards.resize(bucket, new Date(this.now().getTime() - SECONDS_PER_DAY * 1000), atLeastPerSecond);
+    return this.writer.resizeChangeShards(bucket, atLeastPerSecond);
   }
 
-  /** The bucket's change-shard epochs (ledger/change-shards.ts), oldest first. */
-  changeShardEpochs(bucket: string): Promise<ChangeShardEpoch[]> {
-    return readChangeShards(this.query, bucket);
+  reconciledThrough(bucket: string): Promise<string | undefined> {
+    return this.writer.reconciledThrough(bucket);
   }
 
-  /** How many partitions a day of the change index the bucket's changes are written to now. */
-  async changeShardsNow(bucket: string): Promise<number> {
-    return countAt(await this.changeShardEpochs(bucket), this.now().toISOString());
+  recordReconciled(bucket: string, snapshotTime: Date): Promise<void> {
+    return this.writer.recordReconciled(bucket, snapshotTime);
   }
 
-  /** The buckets writers have recorded, in name order. */
-  buckets(): Promise<KnownBucket[]> {
-    return listKnownBuckets(this.query);
+  originExpired(record: LedgerRecord): boolean {
+    return this.writer.originExpired(record);
   }
 
-  /**
-   * Whether the ledger has ever recorded `bucket`: registered, or holding any item for it (a
-   * stack deployed before the registry existed registers its buckets at their next change or run).
-   */
-  async hasSeen(bucket: string): Promise<boolean> {
-    if (await isRegistered(this.query, bucket)) return true;
-    for await (const record of this.list({ bucket, includeDeleted: true, pageSize: 1 })) return record !== undefined;
-    return false;
-  }
-
-  /** The bucket's most recently recorded change within the retention window: a few requests, one per day looked back. */
-  newestChange(bucket: string): Promise<BucketStats["newestChange"]> {
-    return readNewestChange(this.query, bucket, this.retentionDays);
-  }
-
-  /** Exact object count, bytes and tombstones of a bucket; reads the whole bucket's index (see `bucketStats`). */
-  stats(query: { bucket: string; onProgress?: (itemsRead: number) => void }): Promise<BucketStats> {
-    return bucketStats(this.query, query.bucket, { lookBackDays: this.retentionDays, ...(query.onProgress && { onProgress: query.onProgress }) });
+  expireOrigin(record: LedgerRecord): Promise<boolean> {
+    return this.writer.expireOrigin(record);
   }
 }

@@ -12,7 +12,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import type { ChangeOrigin } from "./record.js";
+import { attributeNames, ORIGIN_ATTRIBUTES, type ChangeOrigin } from "./record.js";
 
 export const ORIGIN_SETTINGS = ["full", "principal", "none"] as const;
 export const originSettingSchema = z.enum(ORIGIN_SETTINGS, { error: `origin must be one of ${ORIGIN_SETTINGS.join(", ")}` });
@@ -23,9 +23,6 @@ export type OriginSetting = z.infer<typeof originSettingSchema>;
  * (the principal, and the request id that finds the request in CloudTrail), not where from.
  */
 export const DEFAULT_ORIGIN: OriginSetting = "principal";
-
-/** The origin's attribute names, the same in ledger items and journal entries (record.ts). */
-export const ORIGIN_ATTRIBUTES = ["requester", "sourceIp", "requestId"] as const satisfies readonly (keyof ChangeOrigin)[];
 
 /** The part of an event's origin the setting keeps; undefined when nothing is left. */
 export function keptOrigin(origin: ChangeOrigin | undefined, setting: OriginSetting): ChangeOrigin | undefined {
@@ -72,7 +69,7 @@ export async function removeOrigin(
   key: Record<string, string>,
   held: { recordedAt: string; requester?: string },
 ): Promise<"removed" | "changed"> {
-  const names: Record<string, string> = { "#recordedAt": "recordedAt" };
+  const names: Record<string, string> = { "#recordedAt": attributeNames.recordedAt };
   ORIGIN_ATTRIBUTES.forEach((name, index) => (names[`#o${index}`] = name));
   const values: Record<string, string> = { ":recordedAt": held.recordedAt };
   if (held.requester !== undefined) values[":requester"] = held.requester;

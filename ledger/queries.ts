@@ -4,21 +4,17 @@
  * query every shard and merge; changes are read one day partition at a time. Nothing here
  * scans the table.
  */
-import { GetCommand, paginateQuery, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, paginateQuery, type QueryCommandInput, type QueryCommandOutput } from "@aws-sdk/lib-dynamodb";
 import { changesCursorAfter, listCursorAfter, resumeAfter } from "./cursor.js";
 import { allPartitionKeys, assertValidObjectKey, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
-import { changePartitions } from "./buckets.js";
-import { READ_AHEAD_MS } from "./change-shards.js";
+import { changePartitions, CLOCK_SKEW_MS } from "./change-index/index.js";
+import type { QueryContext } from "./context.js";
 import { mergeSorted } from "./merge.js";
 import { readAhead } from "./read-ahead.js";
 import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
 
-export interface QueryContext {
-  tableName: string;
-  documentClient: DynamoDBDocumentClient;
-  shardCount: number;
-}
+export type { QueryContext } from "./context.js";
 
 export interface Page<T> {
   items: T[];
@@ -212,7 +208,7 @@ export async function* listObjects(ctx: QueryContext, query: ListQuery): AsyncGe
         ...(!query.includeDeleted && { FilterExpression: "#deleted = :false" }),
         ExpressionAttributeNames: {
           "#pk": attributeNames.pk,
-          ...(!query.includeDeleted && { "#deleted": "deleted" }),
+          ...(!query.includeDeleted && { "#deleted": attributeNames.deleted }),
           ...(prefix && { "#sk": attributeNames.sk }),
         },
         ExpressionAttributeValues: { ":pk": pk, ...(!query.includeDeleted && { ":false": false }), ...(prefix && { ":prefix": prefix }) },
@@ -250,9 +246,6 @@ function daysBetween(first: string, last: string): string[] {
   return days;
 }
 
-/** A writer's clock a little ahead of ours must not hide its changes at midnight. */
-export const CLOCK_SKEW_MS = 5 * 60_000;
-
 /**
  * Every key whose current state (object or tombstone) was recorded at or after `since`, in
  * the order the ledger recorded it. A key changed several times appears once, at its latest
@@ -265,12 +258,12 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
   // Without a limit, DynamoDB's 1 MB pages mean the fewest requests.
   const pageSize = query.pageSize;
   const { changeIndex } = ledgerTable;
-  const tokenOf = (item: LedgerItem) => item[changeIndex.sortKey] as string;
-  const { partitionsOf, readAt } = await changePartitions(ctx, query.bucket);
-  // Changes recorded after this may be in partitions of a count recorded since we read them.
-  const readable = new Date(readAt.getTime() + READ_AHEAD_MS).toISOString();
-  // Everything up to `position` has been returned. A stopped read never resumes past
-  // `readable`: changes recorded after it may still be written to partitions not read here.
+  const tokenOf = (item: LedgerItem) => item[attributeNames.changeToken] as string;
+  // `readable`: the read-ahead cut (ledger/change-index): changes recorded at or after it may be
+  // in partitions of a count recorded since the epochs were read, so none is returned, and a
+  // stopped read never resumes past it.
+  const { partitionsOf, readable } = await changePartitions(ctx, query.bucket);
+  // Everything up to `position` has been returned.
   let position = after;
   const stopAt = (resume: string): Stopped => ({ cursor: changesCursorAfter(query.bucket, resume < readable ? resume : readable) });
   const today = () => new Date(Date.now() + CLOCK_SKEW_MS).toISOString().slice(0, 10);
@@ -281,7 +274,7 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
       // A day's position (`YYYY-MM-DD`) sorts before every token of the day and after every earlier one.
       if (started && spend?.spent) return stopAt(day > position ? day : position);
       started = true;
-      const cut = spend && cutTracker(spend, changeIndex.sortKey, (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const cut = spend && cutTracker(spend, attributeNames.changeToken, (a, b) => (a < b ? -1 : a > b ? 1 : 0));
       // A day's shards, each in token order, merged: tokens order changes the same way in
       // every shard, so one cursor (the last token) resumes all of them exactly.
       const shards = partitionsOf(day).map((partition) =>
@@ -290,7 +283,7 @@ export async function* listChanges(ctx: QueryContext, query: ChangesQuery): Asyn
           {
             IndexName: changeIndex.name,
             KeyConditionExpression: "#day = :day AND #token > :after",
-            ExpressionAttributeNames: { "#day": changeIndex.partitionKey, "#token": changeIndex.sortKey },
+            ExpressionAttributeNames: { "#day": attributeNames.changeDay, "#token": attributeNames.changeToken },
             ExpressionAttributeValues: { ":day": partition, ":after": after },
           },
           pageSize,

@@ -106,13 +106,50 @@ export type LedgerRecord = LiveObjectRecord | TombstoneRecord;
 
 export type LedgerItem = Record<string, unknown>;
 
+/**
+ * Every attribute name the ledger table's items use, spelled once: the current-state items (and
+ * the journal entries that share their codec), and the table's other items beside them.
+ */
 const A = {
   pk: ledgerTable.partitionKey,
   sk: ledgerTable.sortKey,
   changeDay: ledgerTable.changeIndex.partitionKey,
   changeToken: ledgerTable.changeIndex.sortKey,
   expiresAt: ledgerTable.ttlAttribute,
+  // A record's fields.
+  bucket: "bucket",
+  deleted: "deleted",
+  cause: "cause",
+  source: "source",
+  observedAt: "observedAt",
+  recordedAt: "recordedAt",
+  sequencer: "seq",
+  versionId: "versionId",
+  size: "size",
+  etag: "etag",
+  lastModified: "lastModified",
+  requester: "requester",
+  sourceIp: "sourceIp",
+  requestId: "requestId",
+  describedAt: "describedAt",
+  // A journal entry's object key (its sort key orders the entries), and the start's entry.
+  objectKey: "objectKey",
+  entry: "entry",
+  // A bucket's registry item (ledger/buckets.ts) and its change-shard epochs (ledger/change-index).
+  firstSeenAt: "firstSeenAt",
+  changeShards: "changeShards",
+  changeShardsVersion: "changeShardsVersion",
+  // A bucket's minute of change-index write units (ledger/change-index); `changes` before units were counted.
+  writeUnits: "writeUnits",
+  changes: "changes",
+  // A bucket's reconciled-through watermark.
+  reconciledThrough: "reconciledThrough",
+  // The query API's cursor key.
+  secret: "secret",
 } as const;
+
+/** The origin's attribute names, the same in ledger items and journal entries. */
+export const ORIGIN_ATTRIBUTES = [A.requester, A.sourceIp, A.requestId] as const satisfies readonly (keyof ChangeOrigin)[];
 
 /** `changeShards`: the writer's change-index shards per bucket-day (ledgerTable.changeIndex). */
 export function toItem(record: LedgerRecord, changeShards = 1): LedgerItem {
@@ -122,22 +159,22 @@ export function toItem(record: LedgerRecord, changeShards = 1): LedgerItem {
     [A.sk]: record.key,
     [A.changeDay]: keys.changeDay,
     [A.changeToken]: keys.changeToken,
-    bucket: record.bucket,
-    deleted: record.deleted,
-    cause: record.cause,
-    source: record.source,
-    observedAt: record.observedAt,
-    recordedAt: record.recordedAt,
+    [A.bucket]: record.bucket,
+    [A.deleted]: record.deleted,
+    [A.cause]: record.cause,
+    [A.source]: record.source,
+    [A.observedAt]: record.observedAt,
+    [A.recordedAt]: record.recordedAt,
   };
-  if (record.sequencer !== undefined) item.seq = record.sequencer;
-  if (record.versionId !== undefined) item.versionId = record.versionId;
+  if (record.sequencer !== undefined) item[A.sequencer] = record.sequencer;
+  if (record.versionId !== undefined) item[A.versionId] = record.versionId;
   Object.assign(item, originAttributes(record.origin));
   if (record.deleted) {
     item[A.expiresAt] = record.expiresAt;
   } else {
-    item.size = record.size;
-    item.etag = record.etag;
-    item.lastModified = record.lastModified;
+    item[A.size] = record.size;
+    item[A.etag] = record.etag;
+    item[A.lastModified] = record.lastModified;
     Object.assign(item, detailsAttributes(record));
   }
   return item;
@@ -163,16 +200,16 @@ function detailsFrom(item: LedgerItem): ObjectDetails {
 export function originAttributes(origin: ChangeOrigin | undefined): LedgerItem {
   if (!origin) return {};
   return {
-    ...(origin.requester !== undefined && { requester: origin.requester }),
-    ...(origin.sourceIp !== undefined && { sourceIp: origin.sourceIp }),
-    ...(origin.requestId !== undefined && { requestId: origin.requestId }),
+    ...(origin.requester !== undefined && { [A.requester]: origin.requester }),
+    ...(origin.sourceIp !== undefined && { [A.sourceIp]: origin.sourceIp }),
+    ...(origin.requestId !== undefined && { [A.requestId]: origin.requestId }),
   };
 }
 
 export function originFrom(item: LedgerItem): ChangeOrigin | undefined {
-  const requester = optionalStr(item, "requester");
-  const sourceIp = optionalStr(item, "sourceIp");
-  const requestId = optionalStr(item, "requestId");
+  const requester = optionalStr(item, A.requester);
+  const sourceIp = optionalStr(item, A.sourceIp);
+  const requestId = optionalStr(item, A.requestId);
   if (requester === undefined && sourceIp === undefined && requestId === undefined) return undefined;
   return { ...(requester !== undefined && { requester }), ...(sourceIp !== undefined && { sourceIp }), ...(requestId !== undefined && { requestId }) };
 }
@@ -191,29 +228,29 @@ function optionalStr(item: LedgerItem, name: string): string | undefined {
 }
 
 export function fromItem(item: LedgerItem): LedgerRecord {
-  const sequencer = optionalStr(item, "seq");
-  const versionId = optionalStr(item, "versionId");
+  const sequencer = optionalStr(item, A.sequencer);
+  const versionId = optionalStr(item, A.versionId);
   const origin = originFrom(item);
   const base = {
-    bucket: str(item, "bucket"),
+    bucket: str(item, A.bucket),
     key: str(item, A.sk),
-    cause: str(item, "cause"),
-    source: str(item, "source") as RecordSource,
-    observedAt: str(item, "observedAt"),
-    recordedAt: str(item, "recordedAt"),
+    cause: str(item, A.cause),
+    source: str(item, A.source) as RecordSource,
+    observedAt: str(item, A.observedAt),
+    recordedAt: str(item, A.recordedAt),
     ...(sequencer !== undefined && { sequencer }),
     ...(versionId !== undefined && { versionId }),
     ...(origin !== undefined && { origin }),
   };
-  if (item.deleted === true) {
+  if (item[A.deleted] === true) {
     return { ...base, deleted: true, expiresAt: Number(item[A.expiresAt]) };
   }
   return {
     ...base,
     deleted: false,
-    size: Number(item.size),
-    etag: str(item, "etag"),
-    lastModified: str(item, "lastModified"),
+    size: Number(item[A.size]),
+    etag: str(item, A.etag),
+    lastModified: str(item, A.lastModified),
     ...detailsFrom(item),
   };
 }

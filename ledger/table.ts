@@ -11,13 +11,9 @@ export const ledgerTable = {
   /** The raw S3 key. Nothing is prepended: S3 keys may use all 1,024 bytes a sort key allows. */
   sortKey: "sk",
   /**
-   * The change feed: per bucket and UTC day of recording, one partition, or with a stack's
-   * `changeShards` N > 1, N partitions (the key's hash picks one). "What changed since T" reads
-   * those partitions for each day since T, merged in recording order, never the whole bucket.
-   * One GSI partition takes about 1,000 writes/s, and a GSI that cannot keep up throttles the
-   * table's writes: N shards lift one bucket's ceiling to about N x 1,000 changes/s, for N
-   * requests per day read instead of one. Each bucket's shard counts, and the day each began,
-   * are recorded in its registry item (ledger/buckets.ts), so readers need no setting.
+   * The change feed: per bucket and UTC day of recording, one partition, or with shards N of
+   * them; "what changed since T" reads those partitions for each day since T, never the whole
+   * bucket. The protocol that shards it is described once, in ledger/change-index/index.ts.
    */
   changeIndex: {
     name: "changes",

@@ -19,8 +19,7 @@ import {
 } from "./record.js";
 import { normalizeSequencer } from "./sequencer.js";
 import type { JournalWriter } from "./journal-writer.js";
-import { countAt } from "./change-shards.js";
-import type { ChangeShardSizer } from "./shard-sizing.js";
+import type { ChangeShardSizer } from "./change-index/index.js";
 import { keptOrigin, type OriginSetting } from "./origin.js";
 
 interface MutationBase {
@@ -45,6 +44,11 @@ export interface UpsertMutation extends MutationBase {
    * from a DLQ after its delete event was lost would resurrect the object.
    */
   reconciledThrough?: string;
+  /**
+   * How precisely `eventTime` is stated, in ms (1 or absent: to the millisecond): a batch
+   * (ledger/write-batch.ts) compares a coarser event with the watermark at that resolution.
+   */
+  eventTimeResolutionMs?: number;
 }
 
 /** The object no longer exists (deleted, expired, or hidden by a delete marker). */
@@ -71,7 +75,7 @@ export interface WriteContext {
   now: () => Date;
   /** With the journal on: every change is also kept in the key's history. */
   journal?: JournalWriter;
-  /** The change shards each bucket's writes go to, read fresh before each write (ledger/shard-sizing.ts). */
+  /** Where each change goes in the change index, read fresh before each write (ledger/change-index). */
   shards: ChangeShardSizer;
   /** What of each change's origin is written (ledger/origin.ts); all of it when absent. */
   origin?: OriginSetting;
@@ -117,23 +121,22 @@ const NOTHING_TO_JOURNAL = Promise.resolve();
 export async function applyMutation(ctx: WriteContext, change: ObjectMutation): Promise<Applied<ApplyOutcome>> {
   const mutation = captured(ctx, change);
   assertValidObjectKey(mutation.key);
-  // Before the change's time is taken: the epochs must be fresh at that time (ledger/change-shards.ts).
-  const epochs = await ctx.shards.epochsFor(mutation.bucket);
-  const record = mutationToRecord(mutation, ctx.now(), ctx.retentionSeconds);
+  const placement = await ctx.shards.placement(mutation.bucket);
+  const record = mutationToRecord(mutation, placement.recordedAt, ctx.retentionSeconds);
   const watermark = mutation.kind === "upsert" ? mutation.reconciledThrough : undefined;
   const firstWrite = watermark === undefined ? "attribute_not_exists(#pk)" : "(attribute_not_exists(#pk) AND :observedAt >= :reconciledThrough)";
   let outcome: ApplyOutcome = "applied";
   let first = false;
-  const item = toItem(record, countAt(epochs, record.recordedAt));
+  const item = toItem(record, placement.shards);
   try {
-    // Counted toward the bucket's change shards when admitted or throttled (ledger/shard-sizing.ts).
+    // Counted toward the bucket's change shards when admitted or throttled (ledger/change-index).
     const { Attributes } = await ctx.shards.attempt(mutation.bucket, item, () =>
       ctx.documentClient.send(
         new PutCommand({
           TableName: ctx.tableName,
           Item: item,
           ConditionExpression: `${firstWrite} OR #seq < :seq OR (attribute_not_exists(#seq) AND #observedAt < :observedAt)`,
-          ExpressionAttributeNames: { "#pk": attributeNames.pk, "#seq": "seq", "#observedAt": "observedAt" },
+          ExpressionAttributeNames: { "#pk": attributeNames.pk, "#seq": attributeNames.sequencer, "#observedAt": attributeNames.observedAt },
           ExpressionAttributeValues: {
             ":seq": record.sequencer,
             ":observedAt": record.observedAt,
@@ -150,7 +153,7 @@ export async function applyMutation(ctx: WriteContext, change: ObjectMutation): 
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     if (!error.Item) outcome = "predatesReconciliation";
-    else outcome = error.Item.seq?.S === record.sequencer ? "duplicate" : "superseded";
+    else outcome = error.Item[attributeNames.sequencer]?.S === record.sequencer ? "duplicate" : "superseded";
   }
   // After the item, so that a failure here fails the message and its redelivery (a duplicate
   // then) writes the entry. Every outcome is journaled: a change the item skipped happened too.
@@ -200,7 +203,12 @@ export async function applyDescription(ctx: WriteContext, change: DescriptionUpd
   const update = captured(ctx, change);
   assertValidObjectKey(update.key);
   const present = detailsAttributes(update.state);
-  const names: Record<string, string> = { "#pk": attributeNames.pk, "#deleted": "deleted", "#etag": "etag", "#describedAt": "describedAt" };
+  const names: Record<string, string> = {
+    "#pk": attributeNames.pk,
+    "#deleted": attributeNames.deleted,
+    "#etag": attributeNames.etag,
+    "#describedAt": attributeNames.describedAt,
+  };
   const values: Record<string, unknown> = { ":false": false, ":etag": update.state.etag, ":describedAt": update.state.describedAt };
   const set: string[] = [];
   const remove: string[] = [];
@@ -232,8 +240,8 @@ export async function applyDescription(ctx: WriteContext, change: DescriptionUpd
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const held = error.Item;
-    const heldLive = held !== undefined && held.deleted?.BOOL === false;
-    if (!heldLive || held.etag?.S !== update.state.etag) return { outcome: "versionNotHeld", heldLive, journaled: NOTHING_TO_JOURNAL };
+    const heldLive = held !== undefined && held[attributeNames.deleted]?.BOOL === false;
+    if (!heldLive || held[attributeNames.etag]?.S !== update.state.etag) return { outcome: "versionNotHeld", heldLive, journaled: NOTHING_TO_JOURNAL };
     outcome = "superseded";
   }
   // Superseded too: the change happened; its entry holds what was read for it.
@@ -279,8 +287,8 @@ const REPAIR_CAUSE: Record<DriftKind, string> = { missing: "Reconcile:Missing", 
  * It carries no sequencer, so any later event still wins over it.
  */
 export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Promise<Applied<RepairOutcome>> {
-  const epochs = await ctx.shards.epochsFor(repair.bucket);
-  const recordedAt = ctx.now();
+  const placement = await ctx.shards.placement(repair.bucket);
+  const { recordedAt } = placement;
   const base = {
     bucket: repair.bucket,
     key: repair.key,
@@ -293,7 +301,7 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
     ? { ...base, ...repair.state, deleted: false }
     : { ...base, deleted: true, expiresAt: Math.floor(recordedAt.getTime() / 1000) + ctx.retentionSeconds };
   let first: boolean;
-  const item = toItem(record, countAt(epochs, record.recordedAt));
+  const item = toItem(record, placement.shards);
   try {
     const { Attributes } = await ctx.shards.attempt(repair.bucket, item, () =>
       ctx.documentClient.send(
@@ -301,7 +309,7 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
           TableName: ctx.tableName,
           Item: item,
           ConditionExpression: "attribute_not_exists(#pk) OR #recordedAt < :snapshot",
-          ExpressionAttributeNames: { "#pk": attributeNames.pk, "#recordedAt": "recordedAt" },
+          ExpressionAttributeNames: { "#pk": attributeNames.pk, "#recordedAt": attributeNames.recordedAt },
           ExpressionAttributeValues: { ":snapshot": base.observedAt },
           ...(ctx.journal && { ReturnValues: "ALL_OLD" }),
         }),
@@ -322,7 +330,7 @@ const watermarkKey = (bucket: string) => ({ [attributeNames.pk]: reconcilePartit
 
 export async function readReconciledThrough(ctx: WriteContext, bucket: string): Promise<string | undefined> {
   const { Item } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key: watermarkKey(bucket), ConsistentRead: true }));
-  return Item?.reconciledThrough as string | undefined;
+  return Item?.[attributeNames.reconciledThrough] as string | undefined;
 }
 
 /** Moves the watermark forward only: runs may finish out of order. */
@@ -331,9 +339,14 @@ export async function recordReconciledThrough(ctx: WriteContext, bucket: string,
     await ctx.documentClient.send(
       new PutCommand({
         TableName: ctx.tableName,
-        Item: { ...watermarkKey(bucket), bucket, reconciledThrough: snapshotTime.toISOString(), recordedAt: ctx.now().toISOString() },
-        ConditionExpression: "attribute_not_exists(#pk) OR reconciledThrough < :snapshot",
-        ExpressionAttributeNames: { "#pk": attributeNames.pk },
+        Item: {
+          ...watermarkKey(bucket),
+          [attributeNames.bucket]: bucket,
+          [attributeNames.reconciledThrough]: snapshotTime.toISOString(),
+          [attributeNames.recordedAt]: ctx.now().toISOString(),
+        },
+        ConditionExpression: "attribute_not_exists(#pk) OR #reconciledThrough < :snapshot",
+        ExpressionAttributeNames: { "#pk": attributeNames.pk, "#reconciledThrough": attributeNames.reconciledThrough },
         ExpressionAttributeValues: { ":snapshot": snapshotTime.toISOString() },
       }),
     );

@@ -4,7 +4,7 @@
  * event source mapping does. It plans runs on demand or on an interval, as the nightly
  * schedule does in AWS, and keeps to itself which callers wait for which run.
  */
-import type { ChangeShardSetting } from "../ledger/change-shards.js";
+import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";

@@ -4,7 +4,7 @@
  * DLQ, and the tracker handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
  * integration tests and the benchmarks all start it through here.
  */
-import type { ChangeShardSetting } from "../ledger/change-shards.js";
+import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import { notificationEvents } from "../events/subscriptions.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";

@@ -4,7 +4,7 @@
  * (functions/reconcile.ts), the local stack and the fan-out tests all build it here, so they
  * run one configuration of one code path and differ only in what they pass.
  */
-import type { ChangeShardSetting } from "../ledger/change-shards.js";
+import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import { RECONCILE_DEFAULTS } from "./defaults.js";
 import { s3ObjectDescriber, type EnrichmentField } from "../sdk/object-details.js";
 import type { Logger } from "@aws-lambda-powertools/logger";

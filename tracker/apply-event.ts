@@ -1,5 +1,5 @@
 /** Applies one parsed S3 event to the ledger. */
-import type { ApplyOutcome, DescriptionOutcome, Ledger, ObjectDetails, ObjectMutation, RepairOutcome } from "../ledger/index.js";
+import type { ApplyOutcome, DescriptionOutcome, Ledger, ObjectDetails, ObjectMutation, RepairOutcome, WriteBatch } from "../ledger/index.js";
 import { detailAttributesOf, type ObjectDescriber } from "../sdk/object-details.js";
 import type { ObjectEvent } from "../events/parse.js";
 import type { ObjectLookup } from "../sdk/object-lookup.js";
@@ -13,7 +13,6 @@ type MetadataEvent = Extract<ObjectEvent, { action: "describe" }>;
 async function toMutation(
   event: Exclude<ObjectEvent, { action: "ignore" | "describe" }>,
   lookup: ObjectLookup,
-  reconciledThrough: string | undefined,
   details: ObjectDetails | undefined,
 ): Promise<ObjectMutation> {
   const base = {
@@ -36,7 +35,7 @@ async function toMutation(
           ...(event.versionId !== undefined && { versionId: event.versionId }),
           ...details,
         },
-        ...(reconciledThrough !== undefined && { reconciledThrough }),
+        eventTimeResolutionMs: event.eventTimeResolutionMs,
       };
     case "delete":
       return { ...base, kind: "delete", ...(event.versionId !== undefined && { versionId: event.versionId }) };
@@ -44,23 +43,10 @@ async function toMutation(
       // The state S3 reports now is at least as new as this event, so storing it under the
       // event's sequencer is safe: any later event still carries a larger sequencer.
       const current = await lookup.head(event.bucket, event.key);
-      return current ? { ...base, kind: "upsert", state: current, ...(reconciledThrough !== undefined && { reconciledThrough }) } : { ...base, kind: "delete" };
+      return current ? { ...base, kind: "upsert", state: current, eventTimeResolutionMs: event.eventTimeResolutionMs } : { ...base, kind: "delete" };
     }
   }
 }
-
-/**
- * The watermark as this event can be compared with it: an event stated to the second may have
- * happened anywhere in that second, so only a watermark in a later second makes it stale.
- */
-function comparableWatermark(reconciledThrough: string | undefined, resolutionMs: number): string | undefined {
-  if (reconciledThrough === undefined || resolutionMs <= 1) return reconciledThrough;
-  const time = new Date(reconciledThrough).getTime();
-  return new Date(time - (time % resolutionMs)).toISOString();
-}
-
-/** Reads each bucket's reconciled-through watermark once per batch. */
-export type WatermarkReader = (bucket: string) => Promise<string | undefined>;
 
 /** What applying an event did, and the change it wrote (or found already written) when it did one. */
 export interface AppliedEvent {
@@ -116,9 +102,9 @@ async function applyMetadataEvent(ledger: Ledger, lookup: ObjectLookup, event: M
     eventTime: event.eventTime,
     origin: event.origin,
   };
-  const applied = await ledger.describeJournaledLater(update);
+  const applied = await ledger.writer.describe(update);
   if (applied.outcome !== "versionNotHeld") return applied;
-  return ledger.repairJournaledLater({
+  return ledger.writer.repair({
     kind: applied.heldLive ? "stale" : "missing",
     bucket: event.bucket,
     key: event.key,
@@ -127,17 +113,18 @@ async function applyMetadataEvent(ledger: Ledger, lookup: ObjectLookup, event: M
   });
 }
 
+/** `batch`: the scope of the events written together, which compares creates with their bucket's watermark (ledger/write-batch.ts). */
 export async function applyEvent(
   ledger: Ledger,
   lookup: ObjectLookup,
   event: ObjectEvent,
-  watermark: WatermarkReader = async () => undefined,
+  batch: WriteBatch = ledger.batch(),
   details?: ObjectDetails,
   describer?: ObjectDescriber,
 ): Promise<AppliedEvent> {
   if (event.action === "ignore") return { outcome: "ignored", journaled: NOTHING_TO_JOURNAL };
   if (event.action === "describe") return applyMetadataEvent(ledger, lookup, event, describer);
-  const mutation = await toMutation(event, lookup, comparableWatermark(await watermark(event.bucket), event.eventTimeResolutionMs), details);
-  const { outcome, journaled } = await ledger.applyJournaledLater(mutation);
+  const mutation = await toMutation(event, lookup, details);
+  const { outcome, journaled } = await batch.apply(mutation);
   return { outcome, mutation, journaled };
 }

@@ -80,17 +80,8 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
     const counts = emptyCounts();
     const limit = pLimit(deps.concurrency);
     const describing = pLimit(DESCRIBE_CONCURRENCY);
-    const watermarks = new Map<string, Promise<string | undefined>>();
-    const watermark = (bucket: string) => {
-      let read = watermarks.get(bucket);
-      if (!read) {
-        read = ledger.reconciledThrough(bucket);
-        // A failed read fails only the messages that needed it, and is retried with them.
-        read.catch(() => watermarks.delete(bucket));
-        watermarks.set(bucket, read);
-      }
-      return read;
-    };
+    // Each bucket's watermark read once per invocation; a failed read fails only the messages that needed it.
+    const batch = ledger.batch();
 
     const processRecord = async (record: SQSRecord): Promise<void> => {
       try {
@@ -114,7 +105,7 @@ export function createTrackerHandler(deps: TrackerDependencies): TrackerHandler 
         const { describer } = deps;
         const details = describer ? await Promise.all(events.map((objectEvent) => describing(() => detailsFor(objectEvent, describer)))) : [];
         const applied = await Promise.all(
-          events.map((objectEvent, index) => limit(() => applyEvent(ledger, lookup, objectEvent, watermark, details[index], describer))),
+          events.map((objectEvent, index) => limit(() => applyEvent(ledger, lookup, objectEvent, batch, details[index], describer))),
         );
         // Outside the write slots: the entries of many messages go out in one batch.
         await Promise.all(applied.map(({ journaled }) => journaled));

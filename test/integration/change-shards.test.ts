@@ -22,7 +22,8 @@ import {
   toItem,
 } from "../../ledger/index.js";
 import { listChanges, type QueryContext } from "../../ledger/queries.js";
-import { recordChangeShards, registerBucket } from "../../ledger/buckets.js";
+import { registerBucket } from "../../ledger/buckets.js";
+import { recordChangeShards } from "../../ledger/change-index/index.js";
 import { takePage } from "../../ledger/paging.js";
 import { changesCursor } from "../../ledger/cursor.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";

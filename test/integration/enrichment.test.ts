@@ -176,8 +176,8 @@ describe("metadata events: tagging, transitions, restores", () => {
     });
     const later = new Date(Date.now() + 60_000).toISOString();
     const earlier = new Date(Date.now() + 30_000).toISOString();
-    expect((await stack.ledger.describeJournaledLater(update(later, "2"))).outcome).toBe("applied");
-    expect((await stack.ledger.describeJournaledLater(update(earlier, "1"))).outcome).toBe("superseded");
+    expect((await stack.ledger.describe(update(later, "2"))).outcome).toBe("applied");
+    expect((await stack.ledger.describe(update(earlier, "1"))).outcome).toBe("superseded");
     // Only what the description covers is replaced: the content type and storage class stay.
     expect(await get("tags/race.txt")).toMatchObject({ tags: { n: "2" }, describedAt: later, contentType: expect.any(String), storageClass: "STANDARD" });
   });

@@ -16,9 +16,7 @@ import { queueDepth } from "../../local/queues.js";
 import { localEnvironment } from "../../local/environment.js";
 import { LocalStack } from "../../local/stack.js";
 import { createDocumentClient, ledgerTable } from "../../ledger/index.js";
-import { readChangeShards } from "../../ledger/buckets.js";
-import { peakChangeRate } from "../../ledger/change-rate.js";
-import { RATE_REPORT_FLOOR, RATE_REPORT_INTERVAL_MS } from "../../ledger/shard-sizing.js";
+import { readChangeShards, peakChangeRate, RATE_REPORT_FLOOR, RATE_REPORT_INTERVAL_MS } from "../../ledger/change-index/index.js";
 import { compareLedgerWithBucket } from "../../local/verify.js";
 import { ndjson, runCli } from "../support/cli.js";
 import { s3EventRecord } from "../support/events.js";
@@ -31,7 +29,7 @@ const other = "second-bucket";
 let started: Date;
 
 beforeAll(async () => {
-  stack = await LocalStack.start({ buckets: [bucket, other], visibilityTimeoutSeconds: 1, maxReceiveCount: 2, logLevel: "SILENT" });
+  stack = await LocalStack.start({ buckets: [bucket, other], events: { visibilityTimeoutSeconds: 1 }, maxReceiveCount: 2, logLevel: "SILENT" });
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
   started = new Date();

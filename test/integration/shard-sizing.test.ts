@@ -13,15 +13,26 @@ import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, createTableInput, ledgerTable, Ledger, toItem } from "../../ledger/index.js";
-import { readChangeShards, recordChangeShards } from "../../ledger/buckets.js";
-import { addWriteUnits, peakChangeRate } from "../../ledger/change-rate.js";
+import {
+  readChangeShards,
+  recordChangeShards,
+  addWriteUnits,
+  peakChangeRate,
+  countAt,
+  countsOnDay,
+  EPOCH_LEAD_MS,
+  EPOCHS_FRESH_MS,
+  READ_AHEAD_MS,
+  shardsForRate,
+  ChangeShardSizer,
+  RATE_REPORT_FLOOR,
+  RATE_REPORT_INTERVAL_MS,
+} from "../../ledger/change-index/index.js";
 import { documentItemSize, writeUnits } from "../../ledger/item-size.js";
 import { applyMutation, mutationToRecord, type UpsertMutation, type WriteContext } from "../../ledger/writes.js";
 import { CapacityModel } from "../../local/capacity-model.js";
 import { FaultInjectingProxy } from "../../local/fault-proxy.js";
-import { countAt, countsOnDay, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, READ_AHEAD_MS, shardsForRate } from "../../ledger/change-shards.js";
 import type { QueryContext } from "../../ledger/queries.js";
-import { ChangeShardSizer, RATE_REPORT_FLOOR, RATE_REPORT_INTERVAL_MS } from "../../ledger/shard-sizing.js";
 import { dynamoDbClient, startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { createdRecord } from "../support/records.js";
 

@@ -17,7 +17,7 @@ import {
   UNSHARDED,
   withEpoch,
   type ChangeShardEpoch,
-} from "../../ledger/change-shards.js";
+} from "../../ledger/change-index/index.js";
 
 // Across midnight: a day read under the counts of both days.
 const START = Date.parse("2026-12-01T23:57:00.000Z");

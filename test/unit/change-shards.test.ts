@@ -4,7 +4,7 @@
  * written before epochs had timestamps recorded them by day: those are read alike.
  */
 import { describe, expect, it } from "vitest";
-import { changeShardSettingSchema, countAt, countsOnDay, UNSHARDED, withEpoch, type ChangeShardEpoch } from "../../ledger/change-shards.js";
+import { changeShardSettingSchema, countAt, countsOnDay, UNSHARDED, withEpoch, type ChangeShardEpoch } from "../../ledger/change-index/index.js";
 
 const epochs: ChangeShardEpoch[] = [UNSHARDED, { from: "2026-11-20", count: 8 }, { from: "2026-12-01T10:15:00.000Z", count: 2 }];
 

@@ -1,19 +1,7 @@
-/**
- * How many partitions a bucket's change index has per day, and since when: the epochs that
- * its registry item records (ledger/buckets.ts), and the rule that keeps readers exact while
- * writers change the count.
- *
- * The rule: a new count is recorded EPOCH_LEAD_MS before it takes effect, and every writer
- * reads the epochs again once its copy is EPOCHS_FRESH_MS old. So a writer always knows the
- * count in force when it records a change, and a reader that read the epochs at time r knows
- * every partition a change recorded before r + READ_AHEAD_MS can be in. Both margins assume
- * hosts' clocks agree within seconds (Lambda's execution environment "uses NTP to synchronize
- * the system clock": https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)
- * and that recording an epoch takes less than the margin between them.
- */
+/** The protocol's pure rules and margins (described in ./index.ts): no I/O here. */
 import { z } from "zod";
-import { documentItemSize, writeUnits } from "./item-size.js";
-import { ledgerTable } from "./table.js";
+import { documentItemSize, writeUnits } from "../item-size.js";
+import { ledgerTable } from "../table.js";
 
 /** From `from` on (ISO-8601, or a legacy UTC day YYYY-MM-DD), changes were written with `count` shards. */
 export interface ChangeShardEpoch {
@@ -33,6 +21,7 @@ export const changeShardSettingSchema = z.union([
   z.coerce.number().int().min(1).max(ledgerTable.changeIndex.maxShards, `at most ${ledgerTable.changeIndex.maxShards} change shards`),
 ]);
 
+/** How far ahead of its recording a new count takes effect. */
 export const EPOCH_LEAD_MS = 60_000;
 /** Writers re-read the epochs this often at least, well inside the lead. */
 export const EPOCHS_FRESH_MS = 20_000;

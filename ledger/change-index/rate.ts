@@ -1,15 +1,13 @@
 /**
- * The change-index write units per minute writers attempted for a bucket (keys in ledger/keys.ts):
- * added to by every writer of a busy bucket, read back as the minute's total so far, so that any
- * writer can tell the bucket's rate and not only its own. Write units, not changes: an entry over
- * 1 KB costs a partition two (ledger/change-shards.ts). Minutes recorded before counted changes
- * (`changes`), each at least one unit, and are read as that many.
+ * The change-index write units per minute writers attempted for a bucket: added to by every
+ * writer of a busy bucket, read back as the minute's total so far, so that any writer can tell
+ * the bucket's rate and not only its own. Minutes recorded before counted changes (`changes`),
+ * each at least one unit, and are read as that many.
  */
 import { paginateQuery, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { changeRateKeys, changeRatePartitionKey } from "./keys.js";
-import type { QueryContext } from "./queries.js";
-import { attributeNames } from "./record.js";
-import { ledgerTable } from "./table.js";
+import type { QueryContext } from "../context.js";
+import { changeRateKeys, changeRatePartitionKey } from "../keys.js";
+import { attributeNames } from "../record.js";
 
 /** Long enough for a nightly reconciliation to read the day before it. */
 const RATE_RETENTION_SECONDS = 2 * 86_400;
@@ -26,12 +24,12 @@ export async function addWriteUnits(ctx: QueryContext, bucket: string, at: Date,
       TableName: ctx.tableName,
       Key: { [attributeNames.pk]: changeRatePartitionKey(bucket), [attributeNames.sk]: changeRateKeys.minute(at) },
       UpdateExpression: "ADD #units :units SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)",
-      ExpressionAttributeNames: { "#units": "writeUnits", "#expiresAt": ledgerTable.ttlAttribute },
+      ExpressionAttributeNames: { "#units": attributeNames.writeUnits, "#expiresAt": attributeNames.expiresAt },
       ExpressionAttributeValues: { ":units": units, ":expiresAt": Math.floor(at.getTime() / 1000) + RATE_RETENTION_SECONDS },
       ReturnValues: "UPDATED_NEW",
     }),
   );
-  return Number(Attributes?.writeUnits ?? units);
+  return Number(Attributes?.[attributeNames.writeUnits] ?? units);
 }
 
 /** Change-index write units per second of the bucket's busiest minute since `since` (0 if none was recorded). */
@@ -46,6 +44,7 @@ export async function peakChangeRate(ctx: QueryContext, bucket: string, since: D
       ExpressionAttributeValues: { ":pk": changeRatePartitionKey(bucket), ":since": changeRateKeys.minute(since) },
     },
   );
-  for await (const page of pages) for (const item of page.Items ?? []) peak = Math.max(peak, Number(item.writeUnits ?? 0) + Number(item.changes ?? 0));
+  for await (const page of pages)
+    for (const item of page.Items ?? []) peak = Math.max(peak, Number(item[attributeNames.writeUnits] ?? 0) + Number(item[attributeNames.changes] ?? 0));
   return peak / 60;
 }

@@ -1,23 +1,13 @@
 /**
- * A writer's view of each bucket's change shards (ledger/change-shards.ts): the epochs it
- * writes with, read again once EPOCHS_FRESH_MS old, and, with the setting "auto", the count
- * sized from the bucket's rate.
- *
- * Sizing: each writer counts, per bucket, the change-index write units it attempts (each change's
- * entry in 1 KB steps, ledger/change-shards.ts), the writes a throttle refused included: a
- * throttled partition admits only what it can take, so counting admitted writes can never show
- * that it needs more. At most every RATE_REPORT_INTERVAL_MS while it attempts at least
- * RATE_REPORT_FLOOR units, it adds its count to the bucket's minute (ledger/change-rate.ts). The
- * minute's total is the whole bucket's rate; when it needs more shards than the count in force,
- * the writer records the larger count EPOCH_LEAD_MS ahead. Counts go down only in `resize`, which
- * reconciliation calls at the start of each run from the busiest minute of the day before, so a
- * bucket is not resharded back and forth within a day.
+ * A writer's view of each bucket's change shards: the epochs it writes with, read again once
+ * EPOCHS_FRESH_MS old, and, with the setting "auto", the count sized from the bucket's rate
+ * (the sizing is described in ./index.ts).
  */
-import { recordChangeShards, readChangeShards } from "./buckets.js";
-import { addWriteUnits, peakChangeRate } from "./change-rate.js";
-import { changeWriteUnits, countAt, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, shardsForRate, type ChangeShardEpoch, type ChangeShardSetting } from "./change-shards.js";
-import type { QueryContext } from "./queries.js";
-import { ledgerTable } from "./table.js";
+import type { QueryContext } from "../context.js";
+import { ledgerTable } from "../table.js";
+import { changeWriteUnits, countAt, EPOCH_LEAD_MS, EPOCHS_FRESH_MS, shardsForRate, type ChangeShardEpoch, type ChangeShardSetting } from "./protocol.js";
+import { addWriteUnits, peakChangeRate } from "./rate.js";
+import { readChangeShards, recordChangeShards } from "./registry.js";
 
 export const RATE_REPORT_INTERVAL_MS = 10_000;
 /** A writer attempting fewer write units than this per interval (5/s) leaves the bucket's rate to busier writers. */
@@ -41,6 +31,12 @@ export interface ShardSizingOptions {
   /** How long the change feed reaches back: epochs that ended before it are dropped. */
   retentionMs: number;
   monotonic?: () => number;
+}
+
+/** Where a change goes in the change index: its recording time, and the shard count in force at it. */
+export interface ChangePlacement {
+  recordedAt: Date;
+  shards: number;
 }
 
 export class ChangeShardSizer {
@@ -72,6 +68,16 @@ export class ChangeShardSizer {
       }
       return view.epochs;
     }
+  }
+
+  /**
+   * When the bucket's next change is recorded, and the count in force then: the time is taken
+   * only once the epochs are fresh, which is what lets readers trust the read-ahead cut.
+   */
+  async placement(bucket: string): Promise<ChangePlacement> {
+    const epochs = await this.epochsFor(bucket);
+    const recordedAt = this.options.now();
+    return { recordedAt, shards: countAt(epochs, recordedAt.toISOString()) };
   }
 
   /** Counts `units` attempted on the bucket's change index. */
