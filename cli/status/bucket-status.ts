@@ -29,7 +29,7 @@ export interface BucketStatus {
   lastRun?: LastRun;
   reconciledThrough?: string;
   failedIngestions: { count: number; atLeast: boolean };
-  /** Partitions a day of the change index its changes are written to now (ledger/change-shards.ts). */
+  /** Partitions a day of the change index its changes are written to now (ledger/change-index). */
   changeShards: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Change shards sized from a bucket's rate (ledger/shard-sizing.ts), against DynamoDB Local:
+ * Change shards sized from a bucket's rate (ledger/change-index), against DynamoDB Local:
  * writers report the change-index write units they attempt, raise the count a lead ahead when the
  * bucket's minute needs it, keep writing under the count in force until then, and reconciliation
  * lowers it from the busiest minute of the day. Readers stay exact throughout: they never return a

@@ -1,6 +1,6 @@
 /**
  * The rule that keeps the change feed exact while change shards are resized
- * (ledger/change-shards.ts), checked on random timelines with the module's own constants and
+ * (ledger/change-index), checked on random timelines with the module's own constants and
  * functions: epochs recorded EPOCH_LEAD_MS ahead (each commit up to a few seconds after its
  * writer read the clock), writers that read the epochs again once EPOCHS_FRESH_MS old before
  * each write, and readers that return only changes recorded before READ_AHEAD_MS past their

@@ -1,5 +1,5 @@
 /**
- * The epochs of a bucket's change shards (ledger/change-shards.ts): which count is in force at a
+ * The epochs of a bucket's change shards (ledger/change-index): which count is in force at a
  * time, which counts a day is read under, and how a new epoch replaces what it overlaps. Tables
  * written before epochs had timestamps recorded them by day: those are read alike.
  */
