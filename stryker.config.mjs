@@ -15,8 +15,8 @@ export default {
   incrementalFile: "reports/stryker-incremental.json",
   reporters: ["clear-text", "progress", "html"],
   htmlReporter: { fileName: "reports/mutation/index.html" },
-  // The sandbox copy needs the sources and tests, not the build, local data or reports.
-  ignorePatterns: ["dist", ".bucket-ledger", "coverage", "reports", "docs", "bench"],
+  // The sandbox copy needs the sources, tests and docs (reference tables are checked), not the build, local data or reports.
+  ignorePatterns: ["dist", ".bucket-ledger", "coverage", "reports", "bench"],
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
 };
