@@ -3,13 +3,18 @@
  * with its bucket's reconciled-through watermark (`UpsertMutation.reconciledThrough`), which the
  * batch reads once per bucket, on the first create that needs it.
  */
-import type { LedgerWriter } from "./writer.js";
 import type { Applied, ApplyOutcome, ObjectMutation } from "./writes.js";
+
+/** What a batch needs of the writer (ledger/writer.ts). */
+export interface BatchWriter {
+  apply(mutation: ObjectMutation): Promise<Applied<ApplyOutcome>>;
+  reconciledThrough(bucket: string): Promise<string | undefined>;
+}
 
 export class WriteBatch {
   private readonly watermarks = new Map<string, Promise<string | undefined>>();
 
-  constructor(private readonly writer: LedgerWriter) {}
+  constructor(private readonly writer: BatchWriter) {}
 
   /** `LedgerWriter.apply`, a create carrying the bucket's watermark unless it states its own. */
   async apply(mutation: ObjectMutation): Promise<Applied<ApplyOutcome>> {
