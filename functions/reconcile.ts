@@ -3,7 +3,6 @@
  * from the task queue (see reconcile/wiring.ts, reconcile/handler.ts and reconcile/fan-out.ts).
  */
 import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "../ledger/index.js";
@@ -11,6 +10,7 @@ import { buildReconciler } from "../reconcile/wiring.js";
 import { ingestRequestsFrom } from "./ingest-requests.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { parseReconcileEnvironment, readPackagedConfig } from "./environment.js";
+import { metricsFor } from "../observability/emf.js";
 
 // The packaged configuration sits beside the bundle (functions/environment.ts).
 const env = parseReconcileEnvironment(process.env, readPackagedConfig(import.meta.url));
@@ -40,7 +40,7 @@ const reconciler = buildReconciler({
   },
   ...ingestRequestsFrom(env, sqs),
   logger: new Logger({ serviceName: "bucket-ledger-reconcile" }),
-  metrics: new Metrics({ namespace: "BucketLedger", serviceName: "reconcile" }),
+  metrics: metricsFor("reconcile"),
 });
 
 export const handler = reconciler.handler;

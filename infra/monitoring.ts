@@ -5,10 +5,23 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
+import { METRIC_NAMESPACE, METRICS, type MetricService } from "../observability/metrics.js";
 import { AlarmTopic } from "./alarm-topic.js";
 import type { Cloud } from "./arns.js";
 
-export const METRIC_NAMESPACE = "BucketLedger";
+type MetricOf<S extends MetricService> = keyof (typeof METRICS)[S];
+
+const nameOf = <S extends MetricService>(service: S, metric: MetricOf<S>): string => (METRICS[service] as Record<MetricOf<S>, string>)[metric];
+
+/** One of the ledger's own metrics as an alarm selects it: as the function emits it, with the function as `service`. */
+function alarmMetric<S extends MetricService>(service: S, metric: MetricOf<S>) {
+  return { namespace: METRIC_NAMESPACE, metricName: nameOf(service, metric), dimensions: { service } };
+}
+
+/** The same metric as a dashboard widget lists it. */
+function widgetMetric<S extends MetricService>(service: S, metric: MetricOf<S>): string[] {
+  return [METRIC_NAMESPACE, nameOf(service, metric), "service", service];
+}
 
 export interface MonitoringArgs {
   /** CloudWatch dashboard name, validated and unique per account (see args.ts). */
@@ -85,9 +98,7 @@ export class Monitoring extends pulumi.ComponentResource {
     });
     // Runs, not invocations: a task that fails once and succeeds on retry is not worth a page.
     alarm("reconcile-failed", "bucket-ledger: a reconciliation run failed, was refused by the delete guard, or could not start", {
-      namespace: METRIC_NAMESPACE,
-      metricName: "RunsFailed",
-      dimensions: { service: "reconcile" },
+      ...alarmMetric("reconcile", "runsFailed"),
       statistic: "Sum",
       period: 3600,
       evaluationPeriods: 1,
@@ -95,9 +106,7 @@ export class Monitoring extends pulumi.ComponentResource {
       comparisonOperator: "GreaterThanThreshold",
     });
     alarm("drift", `bucket-ledger: a reconciliation found more than ${args.driftAlarmThreshold} objects of drift (events are being lost)`, {
-      namespace: METRIC_NAMESPACE,
-      metricName: "DriftFound",
-      dimensions: { service: "reconcile" },
+      ...alarmMetric("reconcile", "driftFound"),
       statistic: "Maximum",
       period: 86_400,
       evaluationPeriods: 1,
@@ -111,9 +120,7 @@ export class Monitoring extends pulumi.ComponentResource {
       "untracked-bucket-events",
       "bucket-ledger: the tracker received events about buckets this stack does not track and dropped them; the event queue's policy, a rule or a notification was changed outside the stack. See the tracker's WARN lines for the buckets",
       {
-        namespace: METRIC_NAMESPACE,
-        metricName: "EventsUntrackedBucket",
-        dimensions: { service: "tracker" },
+        ...alarmMetric("tracker", "eventsUntrackedBucket"),
         statistic: "Sum",
         period: 300,
         evaluationPeriods: 1,
@@ -126,9 +133,7 @@ export class Monitoring extends pulumi.ComponentResource {
       "key-encoding",
       "bucket-ledger: reconciliation found ledger keys that are the URL-encoded (or decoded) form of bucket keys: S3 event keys are being decoded wrongly, and the same keys will drift every night; see the reconcile function's logs",
       {
-        namespace: METRIC_NAMESPACE,
-        metricName: "KeyEncodingMismatches",
-        dimensions: { service: "reconcile" },
+        ...alarmMetric("reconcile", "keyEncodingMismatches"),
         statistic: "Maximum",
         period: 86_400,
         evaluationPeriods: 1,
@@ -142,9 +147,7 @@ export class Monitoring extends pulumi.ComponentResource {
         "ingest-failed",
         "bucket-ledger: a file could not be ingested (malformed, or rows DynamoDB never took); see `bucket-ledger ingestions <bucket> --failed`",
         {
-          namespace: METRIC_NAMESPACE,
-          metricName: "IngestionsFailed",
-          dimensions: { service: "ingest" },
+          ...alarmMetric("ingest", "ingestionsFailed"),
           statistic: "Sum",
           period: 300,
           evaluationPeriods: 1,
@@ -164,8 +167,6 @@ export class Monitoring extends pulumi.ComponentResource {
       });
     }
 
-    const tracker = (metric: string) => [METRIC_NAMESPACE, metric, "service", "tracker"];
-    const ingest = (metric: string) => [METRIC_NAMESPACE, metric, "service", "ingest"];
     this.dashboard = new aws.cloudwatch.Dashboard(
       name,
       {
@@ -181,7 +182,12 @@ export class Monitoring extends pulumi.ComponentResource {
                 region: args.cloud.region,
                 stat: "Sum",
                 period: 300,
-                metrics: [tracker("EventsApplied"), tracker("EventsSkippedOlder"), tracker("EventsDuplicate"), tracker("MessagesFailed")],
+                metrics: [
+                  widgetMetric("tracker", "eventsApplied"),
+                  widgetMetric("tracker", "eventsSkippedOlder"),
+                  widgetMetric("tracker", "eventsDuplicate"),
+                  widgetMetric("tracker", "messagesFailed"),
+                ],
               },
             },
             {
@@ -208,10 +214,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 region: args.cloud.region,
                 stat: "Maximum",
                 period: 86_400,
-                metrics: [
-                  [METRIC_NAMESPACE, "DriftFound", "service", "reconcile"],
-                  [METRIC_NAMESPACE, "RepairsMade", "service", "reconcile"],
-                ],
+                metrics: [widgetMetric("reconcile", "driftFound"), widgetMetric("reconcile", "repairsMade")],
               },
             },
             ...(args.ingestDeadLetterQueueName
@@ -226,13 +229,13 @@ export class Monitoring extends pulumi.ComponentResource {
                       stat: "Sum",
                       period: 300,
                       metrics: [
-                        ingest("IngestionsSucceeded"),
-                        ingest("IngestionsPartial"),
-                        ingest("IngestionsFailed"),
-                        ingest("IngestionsContinued"),
-                        ingest("RowsWritten"),
-                        ingest("RowsRejected"),
-                        ingest("RowsDeleted"),
+                        widgetMetric("ingest", "ingestionsSucceeded"),
+                        widgetMetric("ingest", "ingestionsPartial"),
+                        widgetMetric("ingest", "ingestionsFailed"),
+                        widgetMetric("ingest", "ingestionsContinued"),
+                        widgetMetric("ingest", "rowsWritten"),
+                        widgetMetric("ingest", "rowsRejected"),
+                        widgetMetric("ingest", "rowsDeleted"),
                       ],
                     },
                   },

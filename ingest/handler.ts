@@ -11,7 +11,8 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
-import { publishCounts } from "../sdk/emf.js";
+import { publishCounts } from "../observability/emf.js";
+import { METRICS } from "../observability/metrics.js";
 import { logKey } from "../sdk/logged-key.js";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { IngestQueue } from "./ingest-queue.js";
@@ -59,15 +60,16 @@ const emptyCounts = (): IngestCounts => ({
 });
 
 function publish(metrics: Metrics, counts: IngestCounts): void {
+  const emitted = METRICS.ingest;
   publishCounts(metrics, {
-    IngestionsSucceeded: counts.succeeded,
-    IngestionsPartial: counts.partial,
-    IngestionsFailed: counts.failed,
-    IngestionsContinued: counts.continued,
-    RowsWritten: counts.rowsWritten,
-    RowsRejected: counts.rowsRejected,
-    RowsDeleted: counts.rowsDeleted,
-    IngestMessagesFailed: counts.failedMessages,
+    [emitted.ingestionsSucceeded]: counts.succeeded,
+    [emitted.ingestionsPartial]: counts.partial,
+    [emitted.ingestionsFailed]: counts.failed,
+    [emitted.ingestionsContinued]: counts.continued,
+    [emitted.rowsWritten]: counts.rowsWritten,
+    [emitted.rowsRejected]: counts.rowsRejected,
+    [emitted.rowsDeleted]: counts.rowsDeleted,
+    [emitted.messagesFailed]: counts.failedMessages,
   });
 }
 

@@ -11,6 +11,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { MetricUnit, type Metrics } from "@aws-lambda-powertools/metrics";
+import { METRICS } from "../observability/metrics.js";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import type { EncodingMismatch } from "./drift-checks.js";
@@ -164,23 +165,23 @@ export function reportRun(summary: RunSummary, logger: Logger, metrics?: Metrics
   else logger.error("reconciliation did not succeed", logged);
   if (!metrics) return;
   // No bucket dimension: the alarms and dashboard read one series; the log line has the detail.
-  metrics.addMetric("DriftFound", MetricUnit.Count, summary.missing + summary.stale + summary.orphaned);
-  metrics.addMetric("DriftMissing", MetricUnit.Count, summary.missing);
-  metrics.addMetric("DriftStale", MetricUnit.Count, summary.stale);
-  metrics.addMetric("DriftOrphaned", MetricUnit.Count, summary.orphaned);
-  metrics.addMetric("RepairsMade", MetricUnit.Count, summary.repaired);
-  metrics.addMetric("NewerStateKept", MetricUnit.Count, summary.newerStateKept);
-  metrics.addMetric("DriftUnconfirmed", MetricUnit.Count, summary.unconfirmed);
-  metrics.addMetric("KeyEncodingMismatches", MetricUnit.Count, summary.encodingMismatches);
-  metrics.addMetric("ObjectsUndescribed", MetricUnit.Count, summary.undescribed);
-  metrics.addMetric("ChecksumsWithheld", MetricUnit.Count, summary.checksumsWithheld);
-  metrics.addMetric("ObjectsScanned", MetricUnit.Count, summary.scanned);
-  metrics.addMetric("ObjectsPerSecond", MetricUnit.CountPerSecond, summary.objectsPerSecond);
-  metrics.addMetric("RunsFailed", MetricUnit.Count, summary.status === "succeeded" ? 0 : 1);
+  metrics.addMetric(METRICS.reconcile.driftFound, MetricUnit.Count, summary.missing + summary.stale + summary.orphaned);
+  metrics.addMetric(METRICS.reconcile.driftMissing, MetricUnit.Count, summary.missing);
+  metrics.addMetric(METRICS.reconcile.driftStale, MetricUnit.Count, summary.stale);
+  metrics.addMetric(METRICS.reconcile.driftOrphaned, MetricUnit.Count, summary.orphaned);
+  metrics.addMetric(METRICS.reconcile.repairsMade, MetricUnit.Count, summary.repaired);
+  metrics.addMetric(METRICS.reconcile.newerStateKept, MetricUnit.Count, summary.newerStateKept);
+  metrics.addMetric(METRICS.reconcile.driftUnconfirmed, MetricUnit.Count, summary.unconfirmed);
+  metrics.addMetric(METRICS.reconcile.keyEncodingMismatches, MetricUnit.Count, summary.encodingMismatches);
+  metrics.addMetric(METRICS.reconcile.objectsUndescribed, MetricUnit.Count, summary.undescribed);
+  metrics.addMetric(METRICS.reconcile.checksumsWithheld, MetricUnit.Count, summary.checksumsWithheld);
+  metrics.addMetric(METRICS.reconcile.objectsScanned, MetricUnit.Count, summary.scanned);
+  metrics.addMetric(METRICS.reconcile.objectsPerSecond, MetricUnit.CountPerSecond, summary.objectsPerSecond);
+  metrics.addMetric(METRICS.reconcile.runsFailed, MetricUnit.Count, summary.status === "succeeded" ? 0 : 1);
   if (summary.ingestAudit) {
     const { missing, retried, stuck, removals, givenUp } = summary.ingestAudit;
-    metrics.addMetric("IngestionsRequeued", MetricUnit.Count, missing + retried + stuck + removals);
-    metrics.addMetric("IngestionsGivenUp", MetricUnit.Count, givenUp);
+    metrics.addMetric(METRICS.reconcile.ingestionsRequeued, MetricUnit.Count, missing + retried + stuck + removals);
+    metrics.addMetric(METRICS.reconcile.ingestionsGivenUp, MetricUnit.Count, givenUp);
   }
   metrics.publishStoredMetrics();
 }
@@ -188,6 +189,6 @@ export function reportRun(summary: RunSummary, logger: Logger, metrics?: Metrics
 /** A run that could not even start counts as a failed run for the alarm. */
 export function reportPlanFailure(metrics?: Metrics): void {
   if (!metrics) return;
-  metrics.addMetric("RunsFailed", MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.reconcile.runsFailed, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
 }

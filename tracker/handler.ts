@@ -10,7 +10,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
-import { publishCounts } from "../sdk/emf.js";
+import { publishCounts } from "../observability/emf.js";
+import { METRICS } from "../observability/metrics.js";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
 import { parseMessageBody } from "../events/parse.js";
@@ -61,15 +62,16 @@ const OUTCOME_COUNTER: Record<EventOutcome, keyof TrackerCounts> = {
 };
 
 function publishMetrics(metrics: Metrics, counts: TrackerCounts): void {
+  const emitted = METRICS.tracker;
   publishCounts(metrics, {
-    EventsApplied: counts.applied,
-    EventsSkippedOlder: counts.skippedOlder,
-    EventsDuplicate: counts.duplicates,
-    EventsIgnored: counts.ignored,
-    MessagesFailed: counts.failedMessages,
-    ObjectsUndescribed: counts.undescribed,
-    ChecksumsWithheld: counts.checksumsWithheld,
-    EventsUntrackedBucket: counts.untrackedBucket,
+    [emitted.eventsApplied]: counts.applied,
+    [emitted.eventsSkippedOlder]: counts.skippedOlder,
+    [emitted.eventsDuplicate]: counts.duplicates,
+    [emitted.eventsIgnored]: counts.ignored,
+    [emitted.messagesFailed]: counts.failedMessages,
+    [emitted.objectsUndescribed]: counts.undescribed,
+    [emitted.checksumsWithheld]: counts.checksumsWithheld,
+    [emitted.eventsUntrackedBucket]: counts.untrackedBucket,
   });
 }
 
