@@ -1,46 +1,16 @@
 /**
  * S3 Inventory as a source, without emulators: reports are written in AWS's layout by the
- * integration tests' own writer (test/support/inventory.ts) into an in-memory S3 (a real client
- * whose send answers PutObject, GetObject and delimiter listings from a map), then read back.
+ * integration tests' own writer (test/support/inventory.ts) into an in-memory S3 (memory-s3.ts),
+ * then read back.
  * Which report is chosen, what a row becomes, and every refusal, pinned exactly.
  */
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { InventoryError, NoInventoryReportError, inventorySource, type InventoryLocation } from "../../reconcile/inventory-source.js";
 import type { KeyRange, SourceObject } from "../../reconcile/source.js";
 import { writeInventoryReport, type ReportOptions } from "../support/inventory.js";
-
-function memoryS3(): { s3: S3Client; objects: Map<string, Buffer> } {
-  const objects = new Map<string, Buffer>();
-  const s3 = new S3Client({ region: "us-east-1", credentials: { accessKeyId: "unit", secretAccessKey: "unit" } });
-  const send = async (command: unknown) => {
-    if (command instanceof PutObjectCommand) {
-      const { Bucket, Key, Body } = command.input;
-      objects.set(`${Bucket}/${Key}`, Buffer.from(Body as string | Buffer));
-      return {};
-    }
-    if (command instanceof GetObjectCommand) {
-      const data = objects.get(`${command.input.Bucket}/${command.input.Key}`);
-      if (!data) throw new NoSuchKey({ message: "The specified key does not exist.", $metadata: { httpStatusCode: 404 } });
-      return { Body: Object.assign(Readable.from([data]), { transformToString: async (encoding: BufferEncoding) => data.toString(encoding) }) };
-    }
-    if (command instanceof ListObjectsV2Command) {
-      const { Bucket, Prefix = "" } = command.input;
-      const prefixes = new Set<string>();
-      for (const name of objects.keys()) {
-        if (!name.startsWith(`${Bucket}/${Prefix}`)) continue;
-        const rest = name.slice(`${Bucket}/${Prefix}`.length);
-        if (rest.includes("/")) prefixes.add(Prefix + rest.slice(0, rest.indexOf("/") + 1));
-      }
-      return { CommonPrefixes: [...prefixes].map((prefix) => ({ Prefix: prefix })) };
-    }
-    throw new Error(`unexpected command ${(command as object).constructor.name}`);
-  };
-  s3.send = send as unknown as S3Client["send"];
-  return { s3, objects };
-}
+import { memoryS3 } from "./memory-s3.js";
 
 const location: InventoryLocation = { bucket: "inventories", prefix: "reports", configurationId: "daily" };
 const CREATED = new Date("2026-11-20T06:00:00.000Z");
