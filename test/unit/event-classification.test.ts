@@ -177,6 +177,15 @@ describe("EventBridge events", () => {
       expect(fromBridge(metadata.detailType)).toMatchObject({ eventName: metadata.eventName, action: "describe", field: metadata.field });
     }
     expect(fromBridge("Object ACL Updated")).toMatchObject({ eventName: "EventBridge:Object ACL Updated", action: "ignore" });
+    expect(METADATA_EVENTS.map((metadata) => [metadata.detailType, metadata.eventName])).toEqual([
+      ["Object Tags Added", "ObjectTagging:Put"],
+      ["Object Tags Deleted", "ObjectTagging:Delete"],
+      ["Object Storage Class Changed", "LifecycleTransition"],
+      ["Object Access Tier Changed", "IntelligentTiering"],
+      ["Object Restore Initiated", "ObjectRestore:Post"],
+      ["Object Restore Completed", "ObjectRestore:Completed"],
+      ["Object Restore Expired", "ObjectRestore:Delete"],
+    ]);
   });
 
   it("keeps the requester, source IP and request id it states", () => {
