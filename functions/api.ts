@@ -1,16 +1,16 @@
-/** Lambda entry point of the query API (API Gateway HTTP API, payload 2.0); see api/handler.ts. */
+/** Lambda entry point of the query API (API Gateway HTTP API, payload 2.0); see api/wiring.ts and api/handler.ts. */
 import { Logger } from "@aws-lambda-powertools/logger";
-import { createApiHandler } from "../api/handler.js";
-import { Ledger } from "../ledger/index.js";
-import { parseApiEnvironment, readPackagedConfig } from "./environment.js";
+import { buildApi } from "../api/wiring.js";
+import { createDocumentClient } from "../ledger/index.js";
+import { apiSettings } from "./settings/api.js";
+import { readPackagedConfig } from "./settings/contract.js";
 
-// The packaged configuration sits beside the bundle (functions/environment.ts).
-const env = parseApiEnvironment(process.env, readPackagedConfig(import.meta.url));
+// The packaged configuration sits beside the bundle (functions/settings/contract.ts).
+const settings = apiSettings.read(process.env, readPackagedConfig(import.meta.url));
 const logger = new Logger({ serviceName: "bucket-ledger-api" });
 
-export const handler = createApiHandler({
-  ledger: new Ledger({ tableName: env.TABLE_NAME, retentionDays: env.RETENTION_DAYS }),
-  buckets: env.BUCKETS,
-  publicView: !env.SERVE_PERSONAL_DATA,
+export const handler = buildApi({
+  clients: { documentClient: createDocumentClient() },
+  settings,
   onError: (error) => logger.error("query failed", { error: error as Error }),
 });

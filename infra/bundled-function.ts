@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PACKAGED_CONFIG_FILE } from "../functions/environment.js";
+import { PACKAGED_CONFIG_FILE, type FunctionSettings, type SettingsInput, type Variables, type WrittenSettings } from "../functions/settings/contract.js";
 import { BUNDLE_FILE, BUNDLE_HANDLER, bundleFunction } from "./bundle.js";
 import { assumeRolePolicy, policyDocument, type Statement } from "./policy.js";
 
@@ -16,13 +16,15 @@ export interface BundledFunctionArgs {
   memoryMb: number;
   /** /tmp in MB (512 to 10,240); Lambda's 512 without. */
   ephemeralStorageMb?: number;
-  /** Small scalars only: Lambda caps a function's environment at 4 KB in aggregate. */
-  environment: Record<string, pulumi.Input<string>>;
   /**
-   * What grows with the configuration (buckets, ingestion rules): shipped as a JSON file in the
-   * code archive, beside the bundle, where the handler reads it at cold start (functions/environment.ts).
+   * The function's settings as its contract writes them (`writeSettings`): small scalars in the
+   * environment, which Lambda caps at 4 KB in aggregate; what grows with the configuration
+   * (buckets, ingestion rules) as a JSON file in the code archive, beside the bundle, where the
+   * handler reads it at cold start (functions/settings/contract.ts).
    */
-  packaged?: Record<string, pulumi.Input<unknown>>;
+  settings: pulumi.Output<WrittenSettings>;
+  /** Variables read outside the function's settings (reconcile/scratch.ts's limit). */
+  extraEnvironment?: Record<string, string>;
   statements: Statement[];
   logRetentionDays: number;
   /** Concurrent executions reserved for (and capping) the function; absent: it shares the account's unreserved pool. */
@@ -30,14 +32,26 @@ export interface BundledFunctionArgs {
 }
 
 /**
+ * A function's settings, written through its contract once every value (table names, queue
+ * URLs) is known: the contract checks them and spells each where the function reads it.
+ */
+export function writeSettings<V extends Variables>(contract: FunctionSettings<V>, values: Deferred<SettingsInput<V>>): pulumi.Output<WrittenSettings> {
+  return pulumi.output(values).apply((resolved) => contract.write(resolved as SettingsInput<V>));
+}
+
+/** Each setting as a value or an Output of one (a table's name, a queue's URL). */
+type Deferred<T> = { [Key in keyof T]: pulumi.Input<T[Key]> };
+
+/**
  * The bundle, and the packaged configuration beside it. A StringAsset takes a string, not an
  * Output, so the archive is built once the configuration's values (table names) are known.
  */
-function codeArchive(bundle: string, packaged: Record<string, pulumi.Input<unknown>> | undefined): pulumi.Input<pulumi.asset.Archive> {
-  const withBundle = (files: Record<string, pulumi.asset.Asset>) =>
-    new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundle), ...files });
-  if (packaged === undefined || Object.keys(packaged).length === 0) return withBundle({});
-  return pulumi.jsonStringify(packaged).apply((json) => withBundle({ [PACKAGED_CONFIG_FILE]: new pulumi.asset.StringAsset(json) }));
+function codeArchive(bundle: string, packaged: pulumi.Output<Record<string, unknown>>): pulumi.Output<pulumi.asset.Archive> {
+  return packaged.apply((values) => {
+    const files: Record<string, pulumi.asset.Asset> = { [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundle) };
+    if (Object.keys(values).length > 0) files[PACKAGED_CONFIG_FILE] = new pulumi.asset.StringAsset(JSON.stringify(values));
+    return new pulumi.asset.AssetArchive(files);
+  });
 }
 
 export class BundledFunction extends pulumi.ComponentResource {
@@ -69,13 +83,13 @@ export class BundledFunction extends pulumi.ComponentResource {
         runtime: aws.lambda.Runtime.NodeJS22dX,
         architectures: ["arm64"],
         handler: BUNDLE_HANDLER,
-        code: codeArchive(bundleFunction(args.entry), args.packaged),
+        code: codeArchive(bundleFunction(args.entry), args.settings.packaged),
         role: this.role.arn,
         timeout: args.timeoutSeconds,
         memorySize: args.memoryMb,
         ...(args.ephemeralStorageMb !== undefined && { ephemeralStorage: { size: args.ephemeralStorageMb } }),
         ...(args.reservedConcurrency !== undefined && { reservedConcurrentExecutions: args.reservedConcurrency }),
-        environment: { variables: args.environment },
+        environment: { variables: args.settings.environment.apply((environment) => ({ ...args.extraEnvironment, ...environment })) },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
       },
       // The role must carry its policy before the function first runs.

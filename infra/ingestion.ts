@@ -12,12 +12,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { IngestPackaged, IngestVariables } from "../functions/environment.js";
+import { ingestSettings } from "../functions/settings/ingest.js";
 import { patternOf, type IngestRule } from "../ingest/rules.js";
 import { rowTableDefinition } from "../ingest/row-table.js";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
 import { dynamodbTableArn, s3Arn, type Cloud } from "./arns.js";
-import { BundledFunction } from "./bundled-function.js";
+import { BundledFunction, writeSettings } from "./bundled-function.js";
 import { bucketKeyStatements, type Statement } from "./policy.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 
@@ -50,14 +50,12 @@ export interface IngestRequestAccess {
   queueArn: pulumi.Input<string>;
 }
 
-/** Its environment variable (functions/environment.ts reads it), and none without ingestion. */
-export function ingestRequestEnvironment(access: IngestRequestAccess | undefined): { INGEST_QUEUE_URL?: pulumi.Input<string> } {
-  return access ? { INGEST_QUEUE_URL: access.queueUrl } : {};
-}
-
-/** The rules, in the packaged configuration: any number of them would pass the environment's 4 KB. */
-export function ingestRequestPackaged(access: IngestRequestAccess | undefined): { INGEST_RULES?: pulumi.Input<unknown> } {
-  return access ? { INGEST_RULES: access.rules } : {};
+/** Its settings (functions/settings/ingest-requests.ts), and none without ingestion. */
+export function ingestRequestSettings(access: IngestRequestAccess | undefined): {
+  ingestRules?: pulumi.Input<IngestRule[]>;
+  ingestQueueUrl?: pulumi.Input<string>;
+} {
+  return access ? { ingestRules: access.rules, ingestQueueUrl: access.queueUrl } : {};
 }
 
 /** Its one permission on the queue: sending. */
@@ -167,15 +165,15 @@ export class Ingestion extends pulumi.ComponentResource {
         timeoutSeconds: args.settings.timeoutSeconds,
         memoryMb: args.settings.memoryMb,
         logRetentionDays: args.logRetentionDays,
-        environment: {
-          TABLE_NAME: args.ledgerTable.name,
-          RETENTION_DAYS: String(args.retentionDays),
-          INGEST_QUEUE_URL: this.queue.queue.url,
-          WRITE_CONCURRENCY: String(args.settings.writeConcurrency),
+        settings: writeSettings(ingestSettings, {
+          tableName: args.ledgerTable.name,
+          retentionDays: args.retentionDays,
+          ingestQueueUrl: this.queue.queue.url,
+          writeConcurrency: args.settings.writeConcurrency,
           // A fifth of the timeout, at least 30 s: the last batch, the sweep and the record.
-          STOP_MARGIN_MS: String(Math.max(30_000, Math.floor((args.settings.timeoutSeconds * 1000) / 5))),
-        } satisfies IngestVariables<pulumi.Input<string>>,
-        packaged: { INGEST_RULES: this.boundRules } satisfies IngestPackaged<pulumi.Input<unknown>>,
+          stopMarginMs: Math.max(30_000, Math.floor((args.settings.timeoutSeconds * 1000) / 5)),
+          ingestRules: this.boundRules,
+        }),
         statements,
       },
       child,

@@ -5,10 +5,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { ApiPackaged, ApiVariables } from "../functions/environment.js";
+import { apiSettings } from "../functions/settings/api.js";
 import { cursorKeyItem } from "../ledger/cursor.js";
 import { ledgerTable } from "../ledger/table.js";
-import { BundledFunction } from "./bundled-function.js";
+import { BundledFunction, writeSettings } from "./bundled-function.js";
 import { DEFAULT_API_RESERVED_CONCURRENCY } from "./args.js";
 
 /** The object key is a query parameter: HTTP APIs decode the path (see api/handler.ts). */
@@ -68,13 +68,13 @@ export class QueryApi extends pulumi.ComponentResource {
         timeoutSeconds: 29,
         memoryMb: 512,
         logRetentionDays: args.logRetentionDays,
-        environment: {
-          TABLE_NAME: args.table.name,
-          RETENTION_DAYS: String(args.retentionDays),
+        settings: writeSettings(apiSettings, {
+          tableName: args.table.name,
+          retentionDays: args.retentionDays,
+          buckets: pulumi.all(args.buckets),
           // Only a caller IAM has let in may see who changed what (api/public-view.ts).
-          SERVE_PERSONAL_DATA: String(args.authorization === "iam"),
-        } satisfies ApiVariables<pulumi.Input<string>>,
-        packaged: { BUCKETS: args.buckets } satisfies ApiPackaged<pulumi.Input<unknown>>,
+          servePersonalData: args.authorization === "iam",
+        }),
         ...(reserved !== "none" && { reservedConcurrency: reserved }),
         statements: [{ Sid: "ReadLedger", Effect: "Allow", Action: ["dynamodb:Query", "dynamodb:GetItem"], Resource: args.table.resourceArns }],
       },

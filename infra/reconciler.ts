@@ -8,9 +8,9 @@ import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
-import type { ReconcilePackaged, ReconcileVariables } from "../functions/environment.js";
-import { BundledFunction } from "./bundled-function.js";
-import { ingestRequestEnvironment, ingestRequestPackaged, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
+import { INVENTORY_CONFIGURATION_ID, INVENTORY_PREFIX, reconcileSettings } from "../functions/settings/reconcile.js";
+import { BundledFunction, writeSettings } from "./bundled-function.js";
+import { ingestRequestSettings, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
 import { assumeRolePolicyFor, describeStatements, journalStatements, policyDocument, type Statement } from "./policy.js";
 import { scheduleGroupArn, type Cloud } from "./arns.js";
@@ -18,8 +18,7 @@ import { SCRATCH_LIMIT_ENV } from "../reconcile/scratch.js";
 import { QueueWithDeadLetter } from "./queue-with-dead-letter.js";
 import { SecureBucket } from "./secure-bucket.js";
 
-export const INVENTORY_CONFIGURATION_ID = "bucket-ledger";
-export const INVENTORY_PREFIX = "inventory";
+export { INVENTORY_CONFIGURATION_ID, INVENTORY_PREFIX };
 
 /** The group the schedule is in: the one every account has (Scheduler API reference, CreateSchedule, GroupName). */
 export const SCHEDULE_GROUP = "default";
@@ -137,30 +136,27 @@ export class Reconciler extends pulumi.ComponentResource {
         memoryMb: settings.memoryMb,
         ephemeralStorageMb: settings.ephemeralStorageMb,
         logRetentionDays: args.logRetentionDays,
-        environment: {
-          ...scratchLimitEnvironment(settings.ephemeralStorageMb),
-          TABLE_NAME: args.table.name,
-          RETENTION_DAYS: String(args.retentionDays),
-          HISTORY_DAYS: String(args.historyDays),
-          CHANGE_SHARDS: String(args.changeShards),
-          ENRICH: args.enrich.join(","),
-          RECONCILE_SOURCE: settings.source,
-          MAX_DELETE_FRACTION: String(settings.maxDeleteFraction),
-          TASK_QUEUE_URL: this.taskQueue.url,
-          TASKS_PER_RUN: String(settings.tasksPerRun),
-          BACKFILL_REPAIRS_PER_SECOND: String(settings.backfillRepairsPerSecond),
-          TASK_CONCURRENCY: String(settings.maximumConcurrency),
+        extraEnvironment: scratchLimitEnvironment(settings.ephemeralStorageMb),
+        settings: writeSettings(reconcileSettings, {
+          tableName: args.table.name,
+          retentionDays: args.retentionDays,
+          historyDays: args.historyDays,
+          changeShards: args.changeShards,
+          enrich: [...args.enrich],
+          source: settings.source,
+          maxDeleteFraction: settings.maxDeleteFraction,
+          taskQueueUrl: this.taskQueue.url,
+          tasksPerRun: settings.tasksPerRun,
+          backfillRepairsPerSecond: settings.backfillRepairsPerSecond,
+          taskConcurrency: settings.maximumConcurrency,
           ...(this.inventoryDestination && {
-            INVENTORY_BUCKET: this.inventoryDestination.name,
-            INVENTORY_PREFIX,
-            INVENTORY_CONFIGURATION_ID,
+            inventoryBucket: this.inventoryDestination.name,
+            inventoryPrefix: INVENTORY_PREFIX,
+            inventoryConfigurationId: INVENTORY_CONFIGURATION_ID,
           }),
-          ...ingestRequestEnvironment(args.ingestion),
-        } satisfies ReconcileVariables<pulumi.Input<string>>,
-        packaged: {
-          BUCKETS: args.buckets.map((bucket) => bucket.name),
-          ...ingestRequestPackaged(args.ingestion),
-        } satisfies ReconcilePackaged<pulumi.Input<unknown>>,
+          buckets: pulumi.all(args.buckets.map((bucket) => bucket.name)),
+          ...ingestRequestSettings(args.ingestion),
+        }),
         statements: [
           // ListBucket also makes HeadObject of a missing key answer 404 rather than 403.
           { Sid: "ListTrackedBuckets", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArns },

@@ -6,13 +6,13 @@ import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import type { OriginSetting } from "../ledger/origin.js";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { TrackerPackaged, TrackerVariables } from "../functions/environment.js";
+import { trackerSettings } from "../functions/settings/tracker.js";
 import type { ResolvedBucketLedgerArgs } from "./args.js";
-import { BundledFunction } from "./bundled-function.js";
+import { BundledFunction, writeSettings } from "./bundled-function.js";
 import { changeRateStatements, describeStatements, journalStatements } from "./policy.js";
 import { metadataEventsFor } from "../events/subscriptions.js";
 import type { EnrichmentField } from "../sdk/object-details.js";
-import { ingestRequestEnvironment, ingestRequestPackaged, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
+import { ingestRequestSettings, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 
 export interface TrackerArgs {
   settings: ResolvedBucketLedgerArgs["tracker"];
@@ -54,21 +54,18 @@ export class Tracker extends pulumi.ComponentResource {
         timeoutSeconds: settings.timeoutSeconds,
         memoryMb: settings.memoryMb,
         logRetentionDays: args.logRetentionDays,
-        environment: {
-          TABLE_NAME: args.table.name,
-          RETENTION_DAYS: String(args.retentionDays),
-          HISTORY_DAYS: String(args.historyDays),
-          CHANGE_SHARDS: String(args.changeShards),
-          ENRICH: args.enrich.join(","),
-          WRITE_CONCURRENCY: String(settings.writeConcurrency),
-          ORIGIN: args.origin,
-          ...ingestRequestEnvironment(args.ingestion),
-        } satisfies TrackerVariables<pulumi.Input<string>>,
-        // The tracked buckets: the tracker drops events about any other (tracker/tracked-buckets.ts).
-        packaged: {
-          BUCKETS: args.buckets.map((bucket) => bucket.name),
-          ...ingestRequestPackaged(args.ingestion),
-        } satisfies TrackerPackaged<pulumi.Input<unknown>>,
+        settings: writeSettings(trackerSettings, {
+          tableName: args.table.name,
+          retentionDays: args.retentionDays,
+          historyDays: args.historyDays,
+          changeShards: args.changeShards,
+          enrich: [...args.enrich],
+          writeConcurrency: settings.writeConcurrency,
+          origin: args.origin,
+          // The tracked buckets: the tracker drops events about any other (tracker/tracked-buckets.ts).
+          buckets: pulumi.all(args.buckets.map((bucket) => bucket.name)),
+          ...ingestRequestSettings(args.ingestion),
+        }),
         statements: [
           {
             Sid: "ConsumeEventQueue",

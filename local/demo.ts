@@ -13,7 +13,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import type { RunSummary } from "../reconcile/fan-out.js";
+import type { RunSummary } from "../reconcile/run-summary.js";
 import type { DeliveryFaultCounts } from "./delivery-faults.js";
 import { redriveDeadLetters } from "./redrive.js";
 import { queueDepth } from "./queues.js";
@@ -70,7 +70,7 @@ export interface DemoResult {
 
 export async function runDemo(log: (line: string) => void): Promise<DemoResult> {
   log("starting the local stack (DynamoDB Local, S3 + SQS emulator, tracker, row ingestion)...");
-  const stack = await LocalStack.start({ ingestRules: [demoIngestRule(LOCAL_DEFAULTS.buckets[0])] });
+  const stack = await LocalStack.start({ ingest: { rules: [demoIngestRule(LOCAL_DEFAULTS.buckets[0])] } });
   try {
     const bucket = stack.info.buckets[0]!;
     const started = new Date();
@@ -121,19 +121,20 @@ export async function runChaosDemo(log: (line: string) => void, options: ChaosDe
   const tableOutageMs = options.tableOutageMs ?? 3000;
   let failedMessages = 0;
   const stack = await LocalStack.start({
-    deliveryFaults: {
-      dropFraction: options.dropFraction ?? 0.2,
-      duplicateFraction: options.duplicateFraction ?? 0.1,
-      maxDelayMs: options.maxDelayMs ?? 1500,
-      seed,
+    events: {
+      deliveryFaults: {
+        dropFraction: options.dropFraction ?? 0.2,
+        duplicateFraction: options.duplicateFraction ?? 0.1,
+        maxDelayMs: options.maxDelayMs ?? 1500,
+        seed,
+      },
+      // Fail fast: a message goes to the DLQ after two receives, one second apart.
+      visibilityTimeoutSeconds: 1,
     },
-    tableFaults: true,
-    // Fail fast: a message goes to the DLQ after two receives, one second apart.
-    visibilityTimeoutSeconds: 1,
     maxReceiveCount: 2,
     // The tracker's error logs would drown the walk-through; its counts are reported instead.
     logLevel: "SILENT",
-    onBatch: (counts) => (failedMessages += counts.failedMessages),
+    tracker: { tableFaults: true, onBatch: (counts) => (failedMessages += counts.failedMessages) },
   });
   try {
     const bucket = stack.info.buckets[0]!;

@@ -4,7 +4,6 @@
  * DLQ, and the tracker handler driven by a local SQS event source mapping. `bucket-ledger dev`, the demo, the
  * integration tests and the benchmarks all start it through here.
  */
-import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import { notificationEvents } from "../events/subscriptions.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,14 +11,23 @@ import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilT
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
-import { s3ObjectDescriber, type EnrichmentField } from "../sdk/object-details.js";
 import { createCursorKey } from "../ledger/cursor.js";
-import { createDocumentClient, createTableInput, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS, Ledger, ledgerTable } from "../ledger/index.js";
-import type { RunSummary } from "../reconcile/fan-out.js";
+import {
+  createDocumentClient,
+  createTableInput,
+  DEFAULT_HISTORY_DAYS,
+  DEFAULT_RETENTION_DAYS,
+  Ledger,
+  ledgerTable,
+  type ChangeShardSetting,
+} from "../ledger/index.js";
+import type { RunSummary } from "../reconcile/run-summary.js";
 import type { TrackerCounts } from "../tracker/counts.js";
-import { createTrackerHandler } from "../tracker/handler.js";
-import { s3ObjectLookup } from "../sdk/object-lookup.js";
-import { createApiHandler } from "../api/handler.js";
+import { buildTracker } from "../tracker/wiring.js";
+import { buildApi } from "../api/wiring.js";
+import type { EnrichmentField } from "../sdk/object-details.js";
+import { trackerSettings, type TrackerSettingsInput } from "../functions/settings/tracker.js";
+import { apiSettings } from "../functions/settings/api.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { startLocalApiServer, type LocalApiServer } from "./api-server.js";
 import { declareResource, queueName, recordCalls, type FunctionRole } from "./call-recorder.js";
@@ -38,65 +46,80 @@ import { S3Notifier } from "./s3-notifier.js";
 import { TableFaults } from "./table-faults.js";
 import { startS3SqsEmulator, type S3SqsEmulator } from "./s3-sqs-emulator.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
-import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
-import { DEFAULT_ORIGIN, type OriginSetting } from "../ledger/origin.js";
 
+/**
+ * The local stack's options, grouped as a deployed stack's are: what the whole stack shares,
+ * then each function's. A function's settings are its deployed settings (functions/settings/),
+ * with the same defaults; the rest is what only the local stack has (pollers, chaos, hooks).
+ */
 export interface LocalStackOptions {
   buckets?: string[];
   tableName?: string;
-  queueName?: string;
   /** 0 (the default) picks free ports. */
   awsPort?: number;
   dynamoDbPort?: number;
-  /** Port of the query API on loopback (0, the default: a free port). */
-  apiPort?: number;
   /** Keep the ledger and the buckets here across restarts (created if missing); in memory and a temporary directory without it. */
   dataDirectory?: string;
+  /** As a deployed stack's `retentionDays`. */
   retentionDays?: number;
-  /** Days the journal keeps each change, as a deployed stack's `historyDays`; 0 turns it off. */
+  /** Days the journal keeps each change, as a deployed stack's `historyDays` (both writers); 0 turns it off. */
   historyDays?: number;
-  /** The change-shard setting, as a deployed stack's `changeShards`. */
+  /** The change-shard setting, as a deployed stack's `changeShards` (both writers). */
   changeShards?: ChangeShardSetting;
-  /** What of each change's origin the tracker writes, as a deployed stack's `origin` (the same default). */
-  origin?: OriginSetting;
-  /** Object metadata the tracker asks S3 for on each create, as a deployed stack's `enrich`. */
+  /** Object metadata the writers ask S3 for, as a deployed stack's `enrich`. */
   enrich?: EnrichmentField[];
-  visibilityTimeoutSeconds?: number;
+  /** Receives before a message goes to its DLQ, as a deployed stack's `maxReceiveCount`. */
   maxReceiveCount?: number;
-  batchSize?: number;
-  maximumBatchingWindowMs?: number;
-  pollers?: number;
-  writeConcurrency?: number;
   logLevel?: LogLevel;
-  /** Reconcile every bucket this often (0: never), as the nightly schedule does in AWS. */
-  reconcileIntervalMs?: number;
-  /** Range tasks per reconciliation run. */
-  reconcileTasks?: number;
-  /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
-  reconcileWorkers?: number;
-  /** Backfill mode's budget for a run (repairs/s), as a deployed stack's `reconcileBackfillRepairsPerSecond`. */
-  backfillRepairsPerSecond?: number;
-  /** Time a worker spends on one task message before it checkpoints and hands over (a Lambda's timeout). */
-  reconcileTaskBudgetMs?: number;
-  reconcileCheckpointIntervalMs?: number;
-  onReconcile?: (summary: RunSummary) => void;
-  /** Chaos: lose, duplicate and delay S3 event notifications. */
-  deliveryFaults?: DeliveryFaultOptions;
-  /**
-   * Chaos: the tracker reaches DynamoDB through a fault-injecting proxy, so the table can be
-   * made unavailable (`tableFaults.startOutage`) or throttled (`tableFaults.proxy.failWhen`).
-   */
-  tableFaults?: boolean;
-  onBatch?: (counts: TrackerCounts) => void;
   onError?: (error: unknown) => void;
-  /** Row ingestion rules (the stack config's `ingestRules`); their tables are created in DynamoDB Local. */
-  ingestRules?: IngestRuleInput[];
-  /** A local ingestion invocation's length, and how long before its end a file is checkpointed. */
-  ingestInvocationMs?: number;
-  ingestStopMarginMs?: number;
-  /** The copy's multipart part size (S3's minimum, 5 MiB, lets a test reach a multipart copy quickly). */
-  ingestCopyPartBytes?: number;
-  onIngest?: (outcome: IngestOutcome) => void;
+  /** The event queue and what S3 delivers to it. */
+  events?: {
+    queueName?: string;
+    visibilityTimeoutSeconds?: number;
+    /** Chaos: lose, duplicate and delay S3 event notifications. */
+    deliveryFaults?: DeliveryFaultOptions;
+  };
+  tracker?: Partial<Pick<TrackerSettingsInput, "origin" | "writeConcurrency">> & {
+    batchSize?: number;
+    maximumBatchingWindowMs?: number;
+    pollers?: number;
+    /**
+     * Chaos: the tracker reaches DynamoDB through a fault-injecting proxy, so the table can be
+     * made unavailable (`tableFaults.startOutage`) or throttled (`tableFaults.proxy.failWhen`).
+     */
+    tableFaults?: boolean;
+    onBatch?: (counts: TrackerCounts) => void;
+  };
+  reconcile?: {
+    /** Reconcile every bucket this often (0: never), as the nightly schedule does in AWS. */
+    intervalMs?: number;
+    /** Range tasks per run. */
+    tasksPerRun?: number;
+    /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
+    workers?: number;
+    writeConcurrency?: number;
+    /** Backfill mode's budget for a run (repairs/s), as a deployed stack's `reconcileBackfillRepairsPerSecond`. */
+    backfillRepairsPerSecond?: number;
+    /** Time a worker spends on one task message before it checkpoints and hands over (a Lambda's timeout). */
+    taskBudgetMs?: number;
+    checkpointIntervalMs?: number;
+    onRun?: (summary: RunSummary) => void;
+  };
+  /** Row ingestion: with rules, their tables are created in DynamoDB Local. */
+  ingest?: {
+    /** The stack config's `ingestRules`. */
+    rules?: IngestRuleInput[];
+    /** A local invocation's length, and how long before its end a file is checkpointed. */
+    invocationMs?: number;
+    stopMarginMs?: number;
+    /** The copy's multipart part size (S3's minimum, 5 MiB, lets a test reach a multipart copy quickly). */
+    copyPartBytes?: number;
+    onOutcome?: (outcome: IngestOutcome) => void;
+  };
+  api?: {
+    /** Port on loopback (0, the default: a free port). */
+    port?: number;
+  };
 }
 
 export { createLocalClients, type LocalClients };
@@ -149,6 +172,7 @@ export class LocalStack {
     const tableName = options.tableName ?? LOCAL_DEFAULTS.tableName;
     const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
     const historyDays = options.historyDays ?? DEFAULT_HISTORY_DAYS;
+    const { events = {}, tracker = {}, reconcile = {}, ingest = {} } = options;
     // A data directory keeps the whole state or none of it: the ledger (DynamoDB Local's file)
     // and the buckets (objects under s3/) together. A directory that does not exist yet is made.
     // Owner-only (0700): the tables and objects are whatever the developer put there.
@@ -181,8 +205,8 @@ export class LocalStack {
 
       const { queueUrl, queueArn, dlqUrl } = await createQueueWithDlq(
         clients.sqs,
-        options.queueName ?? LOCAL_DEFAULTS.queueName,
-        options.visibilityTimeoutSeconds ?? LOCAL_DEFAULTS.visibilityTimeoutSeconds,
+        events.queueName ?? LOCAL_DEFAULTS.queueName,
+        events.visibilityTimeoutSeconds ?? LOCAL_DEFAULTS.visibilityTimeoutSeconds,
         options.maxReceiveCount ?? LOCAL_DEFAULTS.maxReceiveCount,
       );
       declareResource("queue", queueName(queueUrl), "eventQueue");
@@ -195,7 +219,7 @@ export class LocalStack {
         ...buckets.map((bucket) => clients.s3.send(new CreateBucketCommand({ Bucket: bucket }))),
       ]);
 
-      const deliveryFaults = options.deliveryFaults && DeliveryFaults.from(options.deliveryFaults);
+      const deliveryFaults = events.deliveryFaults && DeliveryFaults.from(events.deliveryFaults);
       const notifier = new S3Notifier({
         sqs: clients.sqs,
         region,
@@ -208,21 +232,21 @@ export class LocalStack {
       aws.onCommit(notifier.notify);
 
       const ingestion =
-        options.ingestRules && options.ingestRules.length > 0
+        ingest.rules && ingest.rules.length > 0
           ? await LocalIngestion.start({
               clients,
               role: roleClients.ingest,
               tableName,
               retentionDays,
               buckets,
-              rules: options.ingestRules,
-              visibilityTimeoutSeconds: Math.max(30, options.visibilityTimeoutSeconds ?? LOCAL_DEFAULTS.visibilityTimeoutSeconds),
+              rules: ingest.rules,
+              visibilityTimeoutSeconds: Math.max(30, events.visibilityTimeoutSeconds ?? LOCAL_DEFAULTS.visibilityTimeoutSeconds),
               maxReceiveCount: options.maxReceiveCount ?? LOCAL_DEFAULTS.maxReceiveCount,
-              ...(options.ingestInvocationMs !== undefined && { invocationMs: options.ingestInvocationMs }),
-              ...(options.ingestStopMarginMs !== undefined && { stopMarginMs: options.ingestStopMarginMs }),
-              ...(options.ingestCopyPartBytes !== undefined && { copyPartBytes: options.ingestCopyPartBytes }),
+              ...(ingest.invocationMs !== undefined && { invocationMs: ingest.invocationMs }),
+              ...(ingest.stopMarginMs !== undefined && { stopMarginMs: ingest.stopMarginMs }),
+              ...(ingest.copyPartBytes !== undefined && { copyPartBytes: ingest.copyPartBytes }),
               logLevel: options.logLevel ?? "WARN",
-              ...(options.onIngest && { onOutcome: options.onIngest }),
+              ...(ingest.onOutcome && { onOutcome: ingest.onOutcome }),
               ...(options.onError && { onError: options.onError }),
             })
           : undefined;
@@ -230,29 +254,28 @@ export class LocalStack {
 
       const documentClient = createDocumentClient(clients.dynamodb);
       const ledger = new Ledger({ tableName, retentionDays, documentClient });
-      const tableFaults = options.tableFaults ? await TableFaults.start(dynamodb.endpoint) : undefined;
+      const tableFaults = tracker.tableFaults ? await TableFaults.start(dynamodb.endpoint) : undefined;
       if (tableFaults) started.push(tableFaults);
       const trackerTable = tableFaults
         ? recordCalls(withoutSdkLogger(new DynamoDBClient({ region, credentials: localCredentials, endpoint: tableFaults.endpoint })), "tracker")
         : roleClients.tracker.dynamodb;
-      const trackerLedger = new Ledger({
-        tableName,
-        retentionDays,
-        historyDays,
-        origin: options.origin ?? DEFAULT_ORIGIN,
-        ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
-        documentClient: createDocumentClient(trackerTable),
-      });
-      const handler = createTrackerHandler({
-        ledger: trackerLedger,
-        lookup: s3ObjectLookup(roleClients.tracker.s3),
-        ...(options.enrich?.length && { describer: s3ObjectDescriber(roleClients.tracker.s3, options.enrich) }),
-        logger: new Logger({ serviceName: "bucket-ledger-tracker", logLevel: options.logLevel ?? "WARN" }),
-        concurrency: options.writeConcurrency ?? TRACKER_DEFAULTS.writeConcurrency,
-        // As deployed: events about a bucket the stack was not started with are dropped.
-        trackedBuckets: buckets,
-        ...(options.onBatch && { onBatchComplete: options.onBatch }),
+      // The tracker as deployed: its settings through its contract, its wiring shared with the Lambda.
+      const { handler } = buildTracker({
+        clients: { s3: roleClients.tracker.s3, documentClient: createDocumentClient(trackerTable) },
+        settings: trackerSettings.resolve({
+          tableName,
+          retentionDays,
+          historyDays,
+          // As deployed: events about a bucket the stack was not started with are dropped.
+          buckets,
+          ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
+          ...(options.enrich !== undefined && { enrich: options.enrich }),
+          ...(tracker.origin !== undefined && { origin: tracker.origin }),
+          ...(tracker.writeConcurrency !== undefined && { writeConcurrency: tracker.writeConcurrency }),
+        }),
         ...(ingestion && { ingestion: { rules: ingestion.rules, queue: ingestion.queueFor(roleClients.tracker) } }),
+        logger: new Logger({ serviceName: "bucket-ledger-tracker", logLevel: options.logLevel ?? "WARN" }),
+        ...(tracker.onBatch && { onBatchComplete: tracker.onBatch }),
       });
       // Lambda polls the queue with the function's own role.
       const eventSourceMapping = new SqsEventSourceMapping({
@@ -261,17 +284,21 @@ export class LocalStack {
         queueArn,
         region,
         handler,
-        batchSize: options.batchSize ?? 10,
-        maximumBatchingWindowMs: options.maximumBatchingWindowMs ?? 0,
-        concurrency: options.pollers ?? 2,
+        batchSize: tracker.batchSize ?? 10,
+        maximumBatchingWindowMs: tracker.maximumBatchingWindowMs ?? 0,
+        concurrency: tracker.pollers ?? 2,
         ...(options.onError && { onError: options.onError }),
       });
       // The API (its port may be taken) and the task queue come up before any poller starts,
       // so a failure here leaves nothing running.
-      const apiLedger = new Ledger({ tableName, retentionDays, documentClient: createDocumentClient(roleClients.api.dynamodb) });
       const api = await startLocalApiServer(
-        createApiHandler({ ledger: apiLedger, buckets, ...(options.onError && { onError: options.onError }) }),
-        options.apiPort ?? 0,
+        buildApi({
+          clients: { documentClient: createDocumentClient(roleClients.api.dynamodb) },
+          // As an IAM-authorized API: only the developer reaches the loopback port.
+          settings: apiSettings.resolve({ tableName, retentionDays, buckets, servePersonalData: true }),
+          ...(options.onError && { onError: options.onError }),
+        }),
+        options.api?.port ?? 0,
       );
       started.push(api);
       const reconciler = await LocalReconciler.start({
@@ -283,15 +310,15 @@ export class LocalStack {
         ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
         ...(options.enrich && { enrich: options.enrich }),
         buckets,
-        ...(options.reconcileTaskBudgetMs !== undefined && { taskBudgetMs: options.reconcileTaskBudgetMs }),
-        ...(options.reconcileCheckpointIntervalMs !== undefined && { checkpointIntervalMs: options.reconcileCheckpointIntervalMs }),
-        tasksPerRun: options.reconcileTasks ?? LOCAL_DEFAULTS.reconcileTasks,
-        workers: options.reconcileWorkers ?? LOCAL_DEFAULTS.reconcileWorkers,
-        ...(options.backfillRepairsPerSecond !== undefined && { backfillRepairsPerSecond: options.backfillRepairsPerSecond }),
-        writeConcurrency: options.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency,
+        ...(reconcile.taskBudgetMs !== undefined && { taskBudgetMs: reconcile.taskBudgetMs }),
+        ...(reconcile.checkpointIntervalMs !== undefined && { checkpointIntervalMs: reconcile.checkpointIntervalMs }),
+        tasksPerRun: reconcile.tasksPerRun ?? LOCAL_DEFAULTS.reconcileTasks,
+        workers: reconcile.workers ?? LOCAL_DEFAULTS.reconcileWorkers,
+        ...(reconcile.backfillRepairsPerSecond !== undefined && { backfillRepairsPerSecond: reconcile.backfillRepairsPerSecond }),
+        writeConcurrency: reconcile.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency,
         maxReceiveCount: options.maxReceiveCount ?? 5,
         logLevel: options.logLevel ?? "WARN",
-        ...(options.onReconcile && { onReconcile: options.onReconcile }),
+        ...(reconcile.onRun && { onReconcile: reconcile.onRun }),
         ...(options.onError && { onError: options.onError }),
         ...(ingestion && { ingestion: { rules: ingestion.rules, queue: ingestion.queueFor(roleClients.reconcile) } }),
       });
@@ -324,7 +351,7 @@ export class LocalStack {
         tableFaults,
         ingestion,
       );
-      if (options.reconcileIntervalMs) reconciler.scheduleEvery(options.reconcileIntervalMs, options.onError);
+      if (reconcile.intervalMs) reconciler.scheduleEvery(reconcile.intervalMs, options.onError);
       return stack;
     } catch (error) {
       await Promise.allSettled(started.map((emulator) => emulator.stop()));

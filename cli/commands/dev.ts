@@ -66,45 +66,53 @@ export function registerDev(program: Command): void {
         {
           buckets: options.bucket,
           ...(options.awsPort !== undefined && { awsPort: options.awsPort }),
-          ...(options.apiPort !== undefined && { apiPort: options.apiPort }),
+          ...(options.apiPort !== undefined && { api: { port: options.apiPort } }),
           ...(options.dynamodbPort !== undefined && { dynamoDbPort: options.dynamodbPort }),
           ...(options.dataDir !== undefined && { dataDirectory: options.dataDir }),
           ...(options.retentionDays !== undefined && { retentionDays: options.retentionDays }),
-          origin: options.origin,
-          ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
           logLevel: options.verbose ? "INFO" : "WARN",
-          ...(options.dropEvents !== undefined || options.duplicateEvents !== undefined || options.maxDelay !== undefined
-            ? {
-                deliveryFaults: {
-                  dropFraction: options.dropEvents ?? 0,
-                  duplicateFraction: options.duplicateEvents ?? 0,
-                  maxDelayMs: options.maxDelay ?? 0,
-                  ...(options.faultSeed !== undefined && { seed: options.faultSeed }),
-                },
-              }
-            : {}),
-          ...(options.tableOutage !== undefined && { tableFaults: true }),
-          onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
-          reconcileIntervalMs: options.reconcileEvery,
+          events: {
+            ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
+            ...(options.dropEvents !== undefined || options.duplicateEvents !== undefined || options.maxDelay !== undefined
+              ? {
+                  deliveryFaults: {
+                    dropFraction: options.dropEvents ?? 0,
+                    duplicateFraction: options.duplicateEvents ?? 0,
+                    maxDelayMs: options.maxDelay ?? 0,
+                    ...(options.faultSeed !== undefined && { seed: options.faultSeed }),
+                  },
+                }
+              : {}),
+          },
+          tracker: {
+            origin: options.origin,
+            ...(options.tableOutage !== undefined && { tableFaults: true }),
+            onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
+          },
           ...(ingestRules && {
-            ingestRules,
-            onIngest: (outcome: IngestOutcome) =>
-              outcome.outcome === "finished" &&
-              (chatty || outcome.record.status !== "succeeded") &&
+            ingest: {
+              rules: ingestRules,
+              onOutcome: (outcome: IngestOutcome) =>
+                outcome.outcome === "finished" &&
+                (chatty || outcome.record.status !== "succeeded") &&
+                process.stderr.write(
+                  escapeTerminal(
+                    `ingestion of ${outcome.record.key} ${outcome.record.status}: ${outcome.record.rowsWritten} rows written, ${outcome.record.rowsRejected} rejected, ${outcome.record.rowsDeleted} deleted${outcome.record.reason ? ` (${outcome.record.reason})` : ""}`,
+                  ) + "\n",
+                ),
+            },
+          }),
+          reconcile: {
+            intervalMs: options.reconcileEvery,
+            onRun: (summary) =>
+              // A run that did not succeed is reported even when quiet: it needs someone's attention.
+              (chatty || summary.status !== "succeeded") &&
               process.stderr.write(
                 escapeTerminal(
-                  `ingestion of ${outcome.record.key} ${outcome.record.status}: ${outcome.record.rowsWritten} rows written, ${outcome.record.rowsRejected} rejected, ${outcome.record.rowsDeleted} deleted${outcome.record.reason ? ` (${outcome.record.reason})` : ""}`,
+                  `reconciliation of ${summary.bucket} ${summary.status}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}${summary.reason ? ` (${summary.reason})` : ""}`,
                 ) + "\n",
               ),
-          }),
-          onReconcile: (summary) =>
-            // A run that did not succeed is reported even when quiet: it needs someone's attention.
-            (chatty || summary.status !== "succeeded") &&
-            process.stderr.write(
-              escapeTerminal(
-                `reconciliation of ${summary.bucket} ${summary.status}: ${summary.scanned} objects, missing ${summary.missing}, stale ${summary.stale}, orphaned ${summary.orphaned}, repaired ${summary.repaired}${summary.reason ? ` (${summary.reason})` : ""}`,
-              ) + "\n",
-            ),
+          },
           onError: (error) => process.stderr.write(`local stack: ${(error as Error).message}\n`),
         },
         {

@@ -4,7 +4,7 @@
  * sent to AWS.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { PACKAGED_CONFIG_FILE } from "../../functions/environment.js";
+import { PACKAGED_CONFIG_FILE } from "../../functions/settings/contract.js";
 
 export interface RecordedResource {
   type: string;
@@ -100,7 +100,7 @@ export function installMocks(): RecordedResource[] {
 }
 
 /**
- * The JSON file a function's code archive carries beside its bundle (functions/environment.ts):
+ * The JSON file a function's code archive carries beside its bundle (functions/settings/contract.ts):
  * what its environment would not hold. Empty when there is none.
  */
 export async function packagedConfig(functionInputs: Record<string, unknown>): Promise<Record<string, unknown>> {

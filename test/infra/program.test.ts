@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { PACKAGED_CONFIG_FILE } from "../../functions/environment.js";
+import { PACKAGED_CONFIG_FILE } from "../../functions/settings/contract.js";
 import { BUNDLE_FILE, bundleFunction } from "../../infra/bundle.js";
 
 const directories: string[] = [];

@@ -33,7 +33,7 @@ beforeAll(async () => {
     enrich: ["contentType", "userMetadata", "tags", "encryption", "storageClass", "checksum"],
     historyDays: 30,
     // The history test reads the source IP too, which the default origin setting does not keep.
-    origin: "full",
+    tracker: { origin: "full" },
   });
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-enrich-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));

@@ -35,11 +35,10 @@ describe("faults", () => {
     const batches: TrackerCounts[] = [];
     stack = await LocalStack.start({
       buckets: [bucket],
-      tableFaults: true,
-      visibilityTimeoutSeconds: 1,
+      events: { visibilityTimeoutSeconds: 1 },
       maxReceiveCount: 2,
       logLevel: "SILENT",
-      onBatch: (counts) => batches.push(counts),
+      tracker: { tableFaults: true, onBatch: (counts) => batches.push(counts) },
     });
     const s3 = stack.clients.s3;
     for (let i = 0; i < 20; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `kept/${i}.txt`, Body: `v1 ${i}` }));
@@ -90,7 +89,7 @@ describe("faults", () => {
   });
 
   it("retries throttled writes: nothing lost, nothing in the DLQ", async () => {
-    stack = await LocalStack.start({ buckets: [bucket], tableFaults: true, logLevel: "SILENT" });
+    stack = await LocalStack.start({ buckets: [bucket], tracker: { tableFaults: true }, logLevel: "SILENT" });
     let request = 0;
     // Every third write is throttled, as a hot partition would be.
     stack.tableFaults!.proxy.failWhen((body) => body.includes('"ConditionExpression"') && ++request % 3 === 0, "throttle");

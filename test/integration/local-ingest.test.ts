@@ -25,9 +25,8 @@ beforeAll(async () => {
   stack = await LocalStack.start({
     buckets: [bucket],
     logLevel: "SILENT",
-    reconcileTasks: 2,
-    ingestCopyPartBytes: MIN_PART_BYTES,
-    ingestRules: localTestRules(bucket),
+    reconcile: { tasksPerRun: 2 },
+    ingest: { copyPartBytes: MIN_PART_BYTES, rules: localTestRules(bucket) },
   });
   workdir = await mkdtemp(join(tmpdir(), "ingest-cli-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));
@@ -52,10 +51,8 @@ describe("a file longer than one invocation, in the local stack", () => {
     const short = await LocalStack.start({
       buckets: ["ingest-short"],
       logLevel: "SILENT",
-      reconcileTasks: 1,
-      ingestInvocationMs: 1,
-      ingestStopMarginMs: 0,
-      ingestRules: localTestRules("ingest-short"),
+      reconcile: { tasksPerRun: 1 },
+      ingest: { invocationMs: 1, stopMarginMs: 0, rules: localTestRules("ingest-short") },
     });
     try {
       await short.clients.s3.send(

@@ -9,7 +9,7 @@ let stack: LocalStack;
 const summaries: RunSummary[] = [];
 
 beforeAll(async () => {
-  stack = await LocalStack.start({ buckets: ["drifty"], logLevel: "SILENT", reconcileIntervalMs: 300, onReconcile: (summary) => summaries.push(summary) });
+  stack = await LocalStack.start({ buckets: ["drifty"], logLevel: "SILENT", reconcile: { intervalMs: 300, onRun: (summary) => summaries.push(summary) } });
 });
 afterAll(async () => {
   await stack?.stop();

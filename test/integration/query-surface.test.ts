@@ -27,7 +27,7 @@ let started: Date;
 
 beforeAll(async () => {
   // origin "full": the history test reads the source IP too (the default keeps none).
-  stack = await LocalStack.start({ buckets: [bucket, "quiet-bucket"], logLevel: "SILENT", reconcileTasks: 2, origin: "full" });
+  stack = await LocalStack.start({ buckets: [bucket, "quiet-bucket"], logLevel: "SILENT", reconcile: { tasksPerRun: 2 }, tracker: { origin: "full" } });
   api = stack.info.endpoints.api;
   workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-query-"));
   await writeDevFile(stack.info, join(workdir, ".bucket-ledger", "dev.json"));

@@ -1,67 +1,96 @@
 /**
- * The environment contract between infra/ (which sets the variables) and functions/ (which
- * parses them): the types reject a misspelt or missing variable at `tsc` time, and the README's
- * table names every variable each function reads.
+ * The settings contract between infra/ (which writes them) and functions/ (which reads them):
+ * the types reject a misspelt or missing setting at `tsc` time, and what one side writes the
+ * other reads back. docs/reference/environment.md is generated from the same contracts
+ * (test/unit/reference-docs.test.ts).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  ConfigurationError,
-  PACKAGED_CONFIG_FILE,
-  parseApiEnvironment,
-  parseIngestEnvironment,
-  parseReconcileEnvironment,
-  parseTrackerEnvironment,
-  readPackagedConfig,
-  type ReconcilePackaged,
-  type ReconcileVariables,
-  type TrackerVariables,
-} from "../../functions/environment.js";
+import { apiSettings } from "../../functions/settings/api.js";
+import { ConfigurationError, PACKAGED_CONFIG_FILE, readPackagedConfig } from "../../functions/settings/contract.js";
+import { ingestSettings } from "../../functions/settings/ingest.js";
+import { reconcileSettings, type ReconcileSettingsInput } from "../../functions/settings/reconcile.js";
+import { trackerSettings, type TrackerSettingsInput } from "../../functions/settings/tracker.js";
 import type { IngestRuleInput } from "../../ingest/rules.js";
 
-describe("the function environment contract", () => {
+describe("the function settings contract", () => {
   it("is checked by the type checker", () => {
     const complete = {
-      TABLE_NAME: "ledger",
-      TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/tasks",
-    } satisfies ReconcileVariables;
-    const packaged = { BUCKETS: ["photos"] } satisfies ReconcilePackaged;
-    // @ts-expect-error a misspelt variable is not in the contract
-    const misspelt: TrackerVariables = { TABLE_NAME: "ledger", WRITE_CONCURENCY: "8" };
-    // @ts-expect-error TASK_QUEUE_URL is required
-    const incomplete: ReconcileVariables = { TABLE_NAME: "ledger" };
-    // @ts-expect-error the buckets travel in the packaged file, not the environment
-    const inEnvironment: ReconcileVariables = { ...complete, BUCKETS: '["photos"]' };
-    expect(parseReconcileEnvironment(complete, packaged)).toMatchObject({ TASKS_PER_RUN: 16, MAX_DELETE_FRACTION: 0.1, BUCKETS: ["photos"] });
-    expect([misspelt, incomplete, inEnvironment]).toHaveLength(3);
+      tableName: "ledger",
+      taskQueueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/tasks",
+      buckets: ["photos"],
+    } satisfies ReconcileSettingsInput;
+    // @ts-expect-error a misspelt setting is not in the contract
+    const misspelt: TrackerSettingsInput = { tableName: "ledger", buckets: ["photos"], writeConcurency: 8 };
+    // @ts-expect-error taskQueueUrl is required
+    const incomplete: ReconcileSettingsInput = { tableName: "ledger", buckets: ["photos"] };
+    const { environment, packaged } = reconcileSettings.write(complete);
+    // The buckets travel in the packaged file, not the environment.
+    expect(environment).not.toHaveProperty("BUCKETS");
+    expect(reconcileSettings.read(environment, packaged)).toMatchObject({ tasksPerRun: 16, maxDeleteFraction: 0.1, buckets: ["photos"] });
+    expect([misspelt, incomplete]).toHaveLength(2);
   });
 
-  it("is the one the README documents", () => {
-    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-    const documented = (where: string) =>
-      new Set(
-        readme
-          .split("\n")
-          .filter((line) => line.startsWith(`| ${where} Lambda env |`))
-          .flatMap((line) => [...line.split("|")[2]!.matchAll(/`([A-Z_]+)`/g)].map((match) => match[1]!)),
-      );
-    const read = (parse: (env: NodeJS.ProcessEnv) => object, env: NodeJS.ProcessEnv) => new Set(Object.keys(parse(env)));
-    const base = {
+  it("reads back every setting it writes, each in its variable's spelling", () => {
+    const written = trackerSettings.write({
+      tableName: "ledger",
+      retentionDays: 7,
+      historyDays: 14,
+      changeShards: 4,
+      enrich: ["contentType", "tags"],
+      writeConcurrency: 8,
+      origin: "full",
+      buckets: ["photos", "logs"],
+      ingestRules: [],
+      ingestQueueUrl: "https://sqs.us-east-1.amazonaws.com/1/ingest.fifo",
+    });
+    expect(written.environment).toEqual({
       TABLE_NAME: "ledger",
-      BUCKETS: '["photos"]',
-      TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/tasks",
-      INVENTORY_BUCKET: "inventory",
+      RETENTION_DAYS: "7",
+      HISTORY_DAYS: "14",
+      CHANGE_SHARDS: "4",
+      ENRICH: "contentType,tags",
+      WRITE_CONCURRENCY: "8",
+      ORIGIN: "full",
       INGEST_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/ingest.fifo",
-    };
-    expect(documented("tracker")).toEqual(read(parseTrackerEnvironment, base));
-    const reconcile = documented("reconcile");
-    for (const name of ["TABLE_NAME", "RETENTION_DAYS"]) reconcile.add(name);
-    expect(reconcile).toEqual(read(parseReconcileEnvironment, base));
-    expect(documented("API")).toEqual(read(parseApiEnvironment, base));
-    expect(documented("ingest")).toEqual(read(parseIngestEnvironment, base));
+    });
+    expect(written.packaged).toEqual({ BUCKETS: ["photos", "logs"], INGEST_RULES: [] });
+    expect(trackerSettings.read(written.environment, written.packaged)).toEqual({
+      tableName: "ledger",
+      retentionDays: 7,
+      historyDays: 14,
+      changeShards: 4,
+      enrich: ["contentType", "tags"],
+      writeConcurrency: 8,
+      origin: "full",
+      buckets: ["photos", "logs"],
+      ingestRules: [],
+      ingestQueueUrl: "https://sqs.us-east-1.amazonaws.com/1/ingest.fifo",
+    });
+    const api = apiSettings.write({ tableName: "ledger", buckets: ["photos"], servePersonalData: true });
+    expect(api.environment).toEqual({ TABLE_NAME: "ledger", SERVE_PERSONAL_DATA: "true" });
+    expect(apiSettings.read(api.environment, api.packaged)).toEqual({ tableName: "ledger", retentionDays: 30, buckets: ["photos"], servePersonalData: true });
+  });
+
+  it("refuses what the function would refuse, before it is deployed, naming the variable", () => {
+    expect(() => trackerSettings.write({ tableName: "ledger", buckets: ["photos"], writeConcurrency: 0 })).toThrow(/WRITE_CONCURRENCY/);
+    expect(() => trackerSettings.read({ TABLE_NAME: "ledger", BUCKETS: '["photos"]', ORIGIN: "everything" })).toThrow(/invalid tracker environment: ORIGIN/);
+    expect(() => trackerSettings.read({ TABLE_NAME: "ledger", BUCKETS: "photos" })).toThrow(/BUCKETS must be JSON/);
+    const rule: IngestRuleInput = { name: "offers", bucket: "photos", pattern: "offers/*.csv", format: "csv", partitionKey: "id", table: "offers" };
+    expect(() => trackerSettings.read({ TABLE_NAME: "ledger", BUCKETS: '["photos"]', INGEST_RULES: JSON.stringify([rule]) })).toThrow(
+      /INGEST_QUEUE_URL: INGEST_RULES needs INGEST_QUEUE_URL/,
+    );
+    expect(() =>
+      reconcileSettings.read({
+        TABLE_NAME: "ledger",
+        BUCKETS: '["photos"]',
+        TASK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/t",
+        RECONCILE_SOURCE: "inventory",
+      }),
+    ).toThrow(/INVENTORY_BUCKET: RECONCILE_SOURCE=inventory needs INVENTORY_BUCKET/);
   });
 });
 
@@ -99,19 +128,19 @@ describe("the packaged configuration", () => {
     const packaged = readPackagedConfig(moduleBeside({ BUCKETS: buckets, INGEST_RULES: rules }));
     const inEnvironment = Object.entries({ ...scalars, BUCKETS: JSON.stringify(buckets), INGEST_RULES: JSON.stringify(rules) });
     expect(inEnvironment.reduce((bytes, [name, value]) => bytes + Buffer.byteLength(name) + Buffer.byteLength(value), 0)).toBeGreaterThan(4096);
-    const env = parseReconcileEnvironment(scalars, packaged);
-    expect(env.BUCKETS).toHaveLength(60);
-    expect(env.INGEST_RULES).toHaveLength(40);
-    expect(parseIngestEnvironment(scalars, packaged).INGEST_RULES).toHaveLength(40);
+    const settings = reconcileSettings.read(scalars, packaged);
+    expect(settings.buckets).toHaveLength(60);
+    expect(settings.ingestRules).toHaveLength(40);
+    expect(ingestSettings.read(scalars, { INGEST_RULES: packaged.INGEST_RULES }).ingestRules).toHaveLength(40);
   });
 
   it("is nothing where there is no file, so a local run reads the same names from the environment", () => {
     expect(readPackagedConfig(moduleBeside(undefined))).toEqual({});
-    expect(parseApiEnvironment({ TABLE_NAME: "ledger", BUCKETS: '["photos"]' }, {}).BUCKETS).toEqual(["photos"]);
+    expect(apiSettings.read({ TABLE_NAME: "ledger", BUCKETS: '["photos"]' }, {}).buckets).toEqual(["photos"]);
   });
 
   it("refuses a name set in both places, and a file with names it does not know", () => {
-    expect(() => parseApiEnvironment({ TABLE_NAME: "ledger", BUCKETS: '["photos"]' }, { BUCKETS: ["photos"] })).toThrow(ConfigurationError);
-    expect(() => readPackagedConfig(moduleBeside({ TABLE_NAME: "ledger" }))).toThrow(/invalid bucket-ledger.json/);
+    expect(() => apiSettings.read({ TABLE_NAME: "ledger", BUCKETS: '["photos"]' }, { BUCKETS: ["photos"] })).toThrow(ConfigurationError);
+    expect(() => apiSettings.read({}, readPackagedConfig(moduleBeside({ TABLE_NAME: "ledger" })))).toThrow(/invalid bucket-ledger.json/);
   });
 });
