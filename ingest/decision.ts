@@ -8,7 +8,7 @@
  *   one? Only the current version is ingested, so a late event for an older one ingests nothing;
  *   a file gone from the ledger has its rows removed under `onDelete: delete`.
  * - Start: is this version ingested already (a redelivered event writes nothing twice unless
- *   asked `again`), did an earlier invocation stop midway (resume from its checkpoint), or does
+ *   asked `again`; a version whose rows were removed is not), did an earlier invocation stop midway (resume from its checkpoint), or does
  *   a new attempt begin?
  */
 import type { IngestCheckpoint, IngestionRecord, UploadState } from "../ledger/index.js";
@@ -59,7 +59,9 @@ export function resumeOrStart(
   const { rule, request, version } = admitted;
   const sameVersion = previous?.version === version;
   if (sameVersion && previous.status === "running" && previous.checkpoint) return { action: "resume", record: previous };
-  if (sameVersion && !request.again) return skip("duplicate");
+  // A removal keeps the version it removed: the same content uploaded again (the same ETag, in
+  // an unversioned bucket) is a new file to ingest, not a redelivery.
+  if (sameVersion && previous.status !== "removed" && !request.again) return skip("duplicate");
   const upload = previous?.status === "running" ? previous.checkpoint?.copy : undefined;
   const copyTarget = copyKey(rule, request.key);
   const record: IngestionRecord = {

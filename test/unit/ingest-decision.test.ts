@@ -163,6 +163,13 @@ describe("start or resume", () => {
     });
   });
 
+  it("the version a removal took away starts again when it comes back (the same content re-uploaded to an unversioned bucket)", () => {
+    expect(resumeOrStart(admitted(), record({ status: "removed" }), NOW)).toStrictEqual({
+      action: "start",
+      record: fresh({ attempts: 4, mayHaveOlderRows: false }),
+    });
+  });
+
   it("a request ID is recorded on the ingestion it starts", () => {
     expect(resumeOrStart(admitted(ingest({ requestId: "r-1" })), undefined, NOW)).toStrictEqual({
       action: "start",
