@@ -1,4 +1,4 @@
-/** The tracker's defaults, in one place: the Pulumi arguments, the function environment and the local stack read them. */
+/** The tracker's defaults, in one place: the Pulumi arguments (infra/args.ts) and its settings contract (functions/settings/tracker.ts) read them. */
 export const TRACKER_DEFAULTS = {
   /** DynamoDB writes in flight per invocation. */
   writeConcurrency: 32,
