@@ -1,70 +1,81 @@
-/** The tracker's batch scope (ledger/write-batch.ts): one watermark read per bucket, and creates compared at their time's resolution. */
+/**
+ * A batch's watermark decision (ledger/write-batch.ts) through an in-test writer: which
+ * mutations carry the bucket's reconciled-through watermark, at which resolution, and how often
+ * the watermark is read.
+ */
 import { describe, expect, it } from "vitest";
-import type { LedgerWriter, ObjectMutation, UpsertMutation } from "../../ledger/index.js";
-import { WriteBatch } from "../../ledger/write-batch.js";
+import type { ObjectMutation } from "../../ledger/index.js";
+import { WriteBatch, type BatchWriter } from "../../ledger/write-batch.js";
 
-function fakeWriter(watermarks: Record<string, (string | Error | undefined)[]>) {
-  const applied: ObjectMutation[] = [];
-  const reads: string[] = [];
-  const writer = {
-    async apply(mutation: ObjectMutation) {
-      applied.push(mutation);
-      return { outcome: "applied" as const, journaled: Promise.resolve() };
-    },
-    async reconciledThrough(bucket: string) {
-      reads.push(bucket);
-      const next = watermarks[bucket]!.shift();
-      if (next instanceof Error) throw next;
-      return next;
-    },
-  } as unknown as LedgerWriter;
-  return { writer, applied, reads };
-}
-
-const create = (bucket: string, key: string, extra: Partial<UpsertMutation> = {}): UpsertMutation => ({
+const TIME = "2026-11-21T10:00:00.000Z";
+const upsert = (bucket = "b", extra: Record<string, unknown> = {}): ObjectMutation => ({
   kind: "upsert",
   bucket,
-  key,
-  sequencer: "01",
-  eventTime: "2026-12-04T10:00:00.000Z",
+  key: "k",
+  sequencer: "0A",
+  eventTime: TIME,
   eventName: "ObjectCreated:Put",
-  state: { size: 1, etag: "e", lastModified: "2026-12-04T10:00:00.000Z" },
+  state: { size: 1, etag: "e", lastModified: TIME },
   ...extra,
 });
 
+function writer(watermarks: Record<string, string | undefined>, failures: string[] = []) {
+  const applied: ObjectMutation[] = [];
+  const reads: string[] = [];
+  const fake: BatchWriter = {
+    apply: async (mutation) => (applied.push(mutation), { outcome: "applied", journaled: Promise.resolve() }),
+    reconciledThrough: async (bucket) => {
+      reads.push(bucket);
+      if (failures.shift() === bucket) throw new Error(`watermark of ${bucket} unreadable`);
+      return watermarks[bucket];
+    },
+  };
+  return { fake, applied, reads };
+}
+
 describe("WriteBatch", () => {
-  it("reads each bucket's watermark once and hands it to every create of the bucket", async () => {
-    const { writer, applied, reads } = fakeWriter({ a: ["2026-12-04T09:00:00.123Z"], b: [undefined] });
-    const batch = new WriteBatch(writer);
-    await Promise.all([batch.apply(create("a", "1")), batch.apply(create("a", "2")), batch.apply(create("b", "3"))]);
-    expect(reads.sort()).toEqual(["a", "b"]);
-    expect(applied.map((m) => (m.kind === "upsert" ? m.reconciledThrough : "delete"))).toEqual([
-      "2026-12-04T09:00:00.123Z",
-      "2026-12-04T09:00:00.123Z",
-      undefined,
+  it("gives a create its bucket's watermark, read once per bucket", async () => {
+    const { fake, applied, reads } = writer({ b: "2026-11-21T09:00:00.123Z", c: undefined });
+    const batch = new WriteBatch(fake);
+    await batch.apply(upsert());
+    await batch.apply(upsert());
+    await batch.apply(upsert("c"));
+    expect(reads).toEqual(["b", "c"]);
+    expect(applied).toStrictEqual([
+      { ...upsert(), reconciledThrough: "2026-11-21T09:00:00.123Z" },
+      { ...upsert(), reconciledThrough: "2026-11-21T09:00:00.123Z" },
+      upsert("c"),
     ]);
   });
 
   it("compares an event stated to the second with the watermark's second", async () => {
-    const { writer, applied } = fakeWriter({ a: ["2026-12-04T09:00:00.999Z"] });
-    await new WriteBatch(writer).apply(create("a", "1", { eventTimeResolutionMs: 1000 }));
-    expect((applied[0] as UpsertMutation).reconciledThrough).toBe("2026-12-04T09:00:00.000Z");
+    const { fake, applied } = writer({ b: "2026-11-21T09:00:05.678Z" });
+    const batch = new WriteBatch(fake);
+    await batch.apply(upsert("b", { eventTimeResolutionMs: 1000 }));
+    await batch.apply(upsert("b", { eventTimeResolutionMs: 1 }));
+    expect(applied.map((mutation) => (mutation.kind === "upsert" ? mutation.reconciledThrough : "delete"))).toEqual([
+      "2026-11-21T09:00:05.000Z",
+      "2026-11-21T09:00:05.678Z",
+    ]);
   });
 
-  it("leaves deletes and a create that states its own watermark alone, reading nothing", async () => {
-    const { writer, applied, reads } = fakeWriter({ a: [] });
-    const batch = new WriteBatch(writer);
-    await batch.apply({ kind: "delete", bucket: "a", key: "1", sequencer: "02", eventTime: "2026-12-04T10:00:00.000Z", eventName: "ObjectRemoved:Delete" });
-    await batch.apply(create("a", "2", { reconciledThrough: "2026-12-01T00:00:00.000Z" }));
+  it("passes deletes and creates that state their own watermark through untouched, reading nothing", async () => {
+    const { fake, applied, reads } = writer({ b: "2026-11-21T09:00:00.000Z" });
+    const batch = new WriteBatch(fake);
+    const own = upsert("b", { reconciledThrough: "2026-01-01T00:00:00.000Z" });
+    const deletion: ObjectMutation = { kind: "delete", bucket: "b", key: "k", sequencer: "0B", eventTime: TIME, eventName: "ObjectRemoved:Delete" };
+    await batch.apply(own);
+    await batch.apply(deletion);
+    expect(applied).toStrictEqual([own, deletion]);
     expect(reads).toEqual([]);
-    expect((applied[1] as UpsertMutation).reconciledThrough).toBe("2026-12-01T00:00:00.000Z");
   });
 
-  it("forgets a failed read, so the next create of the bucket reads again", async () => {
-    const { writer, reads } = fakeWriter({ a: [new Error("throttled"), "2026-12-04T09:00:00.000Z"] });
-    const batch = new WriteBatch(writer);
-    await expect(batch.apply(create("a", "1"))).rejects.toThrow("throttled");
-    await batch.apply(create("a", "2"));
-    expect(reads).toEqual(["a", "a"]);
+  it("fails only the creates that needed an unreadable watermark, and reads it again for the next", async () => {
+    const { fake, applied, reads } = writer({ b: "2026-11-21T09:00:00.000Z" }, ["b"]);
+    const batch = new WriteBatch(fake);
+    await expect(batch.apply(upsert())).rejects.toThrow("watermark of b unreadable");
+    await batch.apply(upsert());
+    expect(reads).toEqual(["b", "b"]);
+    expect(applied).toStrictEqual([{ ...upsert(), reconciledThrough: "2026-11-21T09:00:00.000Z" }]);
   });
 });
