@@ -22,7 +22,7 @@ import {
   resumeAfter,
   resumeHistoryAfter,
 } from "../../ledger/cursor.js";
-import { InvalidCursorError, InvalidObjectKeyError, InvalidSequencerError } from "../../ledger/errors.js";
+import { ChangeHorizonError, InvalidCursorError, InvalidObjectKeyError, InvalidSequencerError, LedgerError } from "../../ledger/errors.js";
 import { documentItemSize, itemSize, numberSize, readUnits, valueSize, writeUnits } from "../../ledger/item-size.js";
 import {
   BUCKET_REGISTRY_PARTITION,
@@ -52,6 +52,7 @@ import { removeOrigin } from "../../ledger/origin.js";
 import { takePage } from "../../ledger/paging.js";
 import { attributeNames, detailsAttributes, fromItem, originAttributes, originFrom, toItem, type LedgerRecord } from "../../ledger/record.js";
 import { SEQUENCER_WIDTH, compareSequencers, normalizeSequencer } from "../../ledger/sequencer.js";
+import { createTableInput, ledgerTable } from "../../ledger/table.js";
 
 const sha1 = (key: string) => createHash("sha1").update(key, "utf8").digest();
 const RECORDED = "2026-11-21T10:11:12.345Z";
@@ -579,5 +580,50 @@ describe("joinByKey", () => {
       break;
     }
     expect(closed.sort()).toEqual(["L", "R"]);
+  });
+});
+
+describe("the table and its errors", () => {
+  it("creates the table on demand with its key, the change index projecting everything", () => {
+    expect(createTableInput("ledger")).toStrictEqual({
+      TableName: "ledger",
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+        { AttributeName: "changeDay", AttributeType: "S" },
+        { AttributeName: "changeToken", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "changes",
+          KeySchema: [
+            { AttributeName: "changeDay", KeyType: "HASH" },
+            { AttributeName: "changeToken", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
+    });
+    expect(ledgerTable).toMatchObject({ shardCount: 16, ttlAttribute: "expiresAt", changeIndex: { maxShards: 32 } });
+  });
+
+  it("names each error, exits with usage for a bad cursor or horizon, and says what to do instead", () => {
+    const since = new Date("2026-10-01T00:00:00.000Z");
+    const horizon = new Date("2026-11-01T00:00:00.000Z");
+    const error = new ChangeHorizonError(since, horizon);
+    expect(error).toBeInstanceOf(LedgerError);
+    expect(error).toMatchObject({ name: "ChangeHorizonError", since, horizon, exitCode: 2 });
+    expect(error.message).toBe(
+      "changes since 2026-10-01T00:00:00.000Z are older than the change-feed horizon 2026-11-01T00:00:00.000Z " +
+        "(tombstones are kept for the retention window only); run a full listing instead, or ask for changes since 2026-11-01T00:00:00.000Z or later",
+    );
+    expect(new InvalidCursorError("x")).toMatchObject({ name: "InvalidCursorError", exitCode: 2 });
+    expect(new InvalidSequencerError("x")).toMatchObject({ name: "InvalidSequencerError", exitCode: 1 });
+    expect(new InvalidObjectKeyError("x")).toMatchObject({ name: "InvalidObjectKeyError", exitCode: 1 });
   });
 });
