@@ -4,13 +4,13 @@
  * Pure: no Pulumi imports, so the rules are unit-testable.
  */
 import { z } from "zod";
-import { DEFAULT_CHANGE_SHARDS, DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
-import { changeShardSettingSchema } from "../ledger/change-index/index.js";
-import { DEFAULT_ORIGIN, originSettingSchema } from "../ledger/origin.js";
-import { enrichmentFieldsSchema } from "../sdk/object-details.js";
+import { DEFAULT_HISTORY_DAYS, DEFAULT_RETENTION_DAYS } from "../ledger/ledger.js";
 import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
-import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
-import { INGEST_DEFAULTS } from "../ingest/defaults.js";
+// A function's setting the stack hands through unchanged takes its schema, default included,
+// from the function's settings contract: one home for its rule and its default.
+import { ingestSettings } from "../functions/settings/ingest.js";
+import { reconcileSettings } from "../functions/settings/reconcile.js";
+import { trackerSettings } from "../functions/settings/tracker.js";
 import { IngestRulesError } from "../ingest/errors.js";
 import { ingestRuleSchema, resolveIngestRules } from "../ingest/rules.js";
 import { describeIssues } from "../validation/parse.js";
@@ -194,11 +194,11 @@ export const bucketLedgerArgsSchema = z
      * What of each change's origin the tracker writes (ledger/origin.ts): `full`, `principal`
      * (the default: who, not from where) or `none`. Personal data: see docs/security.md.
      */
-    origin: originSettingSchema.default(DEFAULT_ORIGIN),
+    origin: trackerSettings.variables.origin.schema,
     /** Change-index partitions per bucket-day (ledger/change-shards.ts): "auto", sized from each bucket's rate, or a fixed 1 to 32. */
-    changeShards: changeShardSettingSchema.default(DEFAULT_CHANGE_SHARDS),
+    changeShards: trackerSettings.variables.changeShards.schema,
     /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */
-    enrich: enrichmentFieldsSchema.default([]),
+    enrich: trackerSettings.variables.enrich.schema,
     deletionProtection: z.boolean().default(true),
     /**
      * Pre-warmed writes per second for the table and its change index (a first backfill); on-demand's
@@ -225,19 +225,19 @@ export const bucketLedgerArgsSchema = z
         maximumConcurrency: z.number().int().min(2).max(1000).default(10),
         timeoutSeconds: z.number().int().min(3).max(900).default(60),
         memoryMb: z.number().int().min(128).max(10_240).default(512),
-        writeConcurrency: z.number().int().min(1).max(256).default(TRACKER_DEFAULTS.writeConcurrency),
+        writeConcurrency: trackerSettings.variables.writeConcurrency.schema,
       })
       .prefault({}),
     reconcile: z
       .object({
-        source: z.enum(["list", "inventory"]).default("list"),
+        source: reconcileSettings.variables.source.schema,
         schedule: z.string().default("cron(0 3 * * ? *)"),
         timezone: z.string().default("UTC"),
-        maxDeleteFraction: z.number().min(0).max(1).default(RECONCILE_DEFAULTS.maxDeleteFraction),
+        maxDeleteFraction: reconcileSettings.variables.maxDeleteFraction.schema,
         timeoutSeconds: z.number().int().min(60).max(900).default(900),
         memoryMb: z.number().int().min(128).max(10_240).default(1024),
         /** Key ranges a run is split into; each is one resumable task. */
-        tasksPerRun: z.number().int().min(1).max(1000).default(RECONCILE_DEFAULTS.tasksPerRun),
+        tasksPerRun: reconcileSettings.variables.tasksPerRun.schema,
         /** Task invocations at once (the SQS event source's MaximumConcurrency, at least 2). */
         maximumConcurrency: z.number().int().min(2).max(1000).default(RECONCILE_DEFAULTS.maximumConcurrency),
         /** Backfill mode's write budget for a whole run; by default from the table's warm throughput (reconcile/defaults.ts). */
@@ -272,7 +272,7 @@ export const bucketLedgerArgsSchema = z
         memoryMb: z.number().int().min(128).max(10_240).default(1024),
         /** Ingestion invocations at once (the FIFO event source's MaximumConcurrency, at least 2). */
         maximumConcurrency: z.number().int().min(2).max(1000).default(5),
-        writeConcurrency: z.number().int().min(1).max(256).default(INGEST_DEFAULTS.writeConcurrency),
+        writeConcurrency: ingestSettings.variables.writeConcurrency.schema,
       })
       .prefault({}),
     monitoring: z
