@@ -4,7 +4,8 @@
  * rows stay. It stops near the deadline and resumes from its checkpoint.
  */
 import { ROWS_PER_DEADLINE_CHECK, type AttemptEnd, type IngestionAttempt } from "./attempt.js";
-import { FileFormatError, readRows } from "./row-reader.js";
+import { FileFormatError } from "./errors.js";
+import { readRows } from "./row-reader.js";
 import type { IngestRule } from "./rules.js";
 import type { SourceFile } from "./source-file.js";
 

@@ -19,3 +19,14 @@ export class IngestRequestError extends Error {
     this.name = "IngestRequestError";
   }
 }
+
+/** A file the reader cannot go on in (an unclosed quote, invalid UTF-8, no header): the ingestion fails at that line. */
+export class FileFormatError extends Error {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`line ${line}: ${reason}`);
+    this.name = "FileFormatError";
+  }
+}

@@ -8,6 +8,7 @@
  * quote, invalid UTF-8, no header) ends with a {@link FileFormatError}.
  */
 import { Parser, type Options } from "csv-parse";
+import { FileFormatError } from "./errors.js";
 import { parseJsonRow } from "./json-row.js";
 import type { IngestRule } from "./rules.js";
 
@@ -28,16 +29,6 @@ export type RowEvent =
   /** `bytes`: the row's length in the file. */
   | { kind: "row"; line: number; values: Record<string, unknown>; bytes: number; next: ReadPosition }
   | { kind: "invalid"; line: number; reason: string; next: ReadPosition };
-
-export class FileFormatError extends Error {
-  constructor(
-    readonly line: number,
-    readonly reason: string,
-  ) {
-    super(`line ${line}: ${reason}`);
-    this.name = "FileFormatError";
-  }
-}
 
 /** Longer than any row DynamoDB could store (400 KB), so a longer one is refused unread. */
 export const MAX_ROW_BYTES = 1024 * 1024;

@@ -26,3 +26,9 @@ export class MaxDeleteExceededError extends ReconcileError {
 
 /** Another worker holds the task's lease, or took it over: this worker must stop without writing. */
 export class TaskLeaseError extends ReconcileError {}
+
+/** The inventory report is missing, incomplete, corrupt or of a kind we cannot read: nothing is deleted. */
+export class InventoryError extends ReconcileError {}
+
+/** No complete inventory report exists yet: S3 delivers the first one up to 48 hours after configuration. */
+export class NoInventoryReportError extends InventoryError {}

@@ -19,16 +19,10 @@ import { compressors } from "hyparquet-compressors";
 import { z } from "zod";
 import { decodeS3EventKey } from "../events/object-key.js";
 import { s3ObjectLookup } from "../sdk/object-lookup.js";
-import { ReconcileError } from "./errors.js";
+import { InventoryError, NoInventoryReportError } from "./errors.js";
 import { inRange, type ObjectSource, type SourceObject } from "./source.js";
 import { parseJsonWith } from "../validation/parse.js";
 import { scratch } from "./scratch.js";
-
-/** The report is missing, incomplete, corrupt or of a kind we cannot read: nothing is deleted. */
-export class InventoryError extends ReconcileError {}
-
-/** No complete report exists yet: S3 delivers the first one up to 48 hours after configuration. */
-export class NoInventoryReportError extends InventoryError {}
 
 export interface InventoryLocation {
   /** Destination bucket of the inventory configuration. */

@@ -4,7 +4,8 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ReconcileError } from "./errors.js";
-import { inventorySource, NoInventoryReportError, type InventoryLocation } from "./inventory-source.js";
+import { NoInventoryReportError } from "./errors.js";
+import { inventorySource, type InventoryLocation } from "./inventory-source.js";
 import type { RunSourceSpec } from "./run-model.js";
 import { listObjectsSource, type ObjectSource } from "./source.js";
 

@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { InventoryError, NoInventoryReportError, inventorySource, type InventoryLocation } from "../../reconcile/inventory-source.js";
+import { InventoryError, NoInventoryReportError } from "../../reconcile/errors.js";
+import { inventorySource, type InventoryLocation } from "../../reconcile/inventory-source.js";
 import type { KeyRange, SourceObject } from "../../reconcile/source.js";
 import { writeInventoryReport, type ReportOptions } from "../support/inventory.js";
 import { memoryS3 } from "./memory-s3.js";

@@ -3,7 +3,8 @@
  * number capped, and every parser error a file format error that quotes nothing of the file.
  */
 import { describe, expect, it } from "vitest";
-import { FileFormatError, MAX_COLUMNS, readRows, type RowEvent } from "../../ingest/row-reader.js";
+import { FileFormatError } from "../../ingest/errors.js";
+import { MAX_COLUMNS, readRows, type RowEvent } from "../../ingest/row-reader.js";
 
 async function read(text: string): Promise<RowEvent[]> {
   const events: RowEvent[] = [];

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { BoundedWriter } from "../../reconcile/bounded-writer.js";
 import { ReconcileError } from "../../reconcile/errors.js";
-import { InventoryError } from "../../reconcile/inventory-source.js";
+import { InventoryError } from "../../reconcile/errors.js";
 import { openRunSource } from "../../reconcile/open-source.js";
 import { writeInventoryReport } from "../support/inventory.js";
 import { memoryS3 } from "./memory-s3.js";
