@@ -13,6 +13,7 @@ import { ingestRuleSchema, type IngestRule } from "../ingest/rules.js";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Command } from "commander";
 import { z } from "zod";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDocumentClient, Ledger } from "../ledger/index.js";
 import { withoutSdkLogger } from "../sdk/lean-client.js";
 import { createLocalClients } from "../local/clients.js";
@@ -24,6 +25,7 @@ export interface TargetOptions {
   table?: string;
   local?: boolean;
   stack?: string;
+  region?: string;
 }
 
 /** Where row ingestion takes requests, and the rules it follows. */
@@ -64,6 +66,8 @@ export interface Operations {
   alarmNames: string[];
   /** The buckets the stack tracks. */
   buckets: string[];
+  /** `--region`, for the clients `status` builds itself (CloudWatch); absent: the SDK's own chain. */
+  region?: string;
 }
 
 /** The options every command that reads the ledger takes. */
@@ -71,7 +75,8 @@ export function withTargetOptions(command: Command): Command {
   return command
     .option("--table <name>", "ledger table (default: $BUCKET_LEDGER_TABLE)")
     .option("--local", "use the running `bucket-ledger dev` stack")
-    .option("--stack <name>", "read the table from `pulumi stack output` of this stack (needs the Pulumi CLI)");
+    .option("--stack <name>", "read the table from `pulumi stack output` of this stack (needs the Pulumi CLI)")
+    .option("--region <name>", "AWS Region of the table and the stack (default: $AWS_REGION, or the profile's region)");
 }
 
 const stackOutputsSchema = z
@@ -109,6 +114,23 @@ async function stackOutputs(stack: string): Promise<StackOutputs> {
   return outputs;
 }
 
+/**
+ * The Region the SDK would use, resolved before any request: without one, every command's first
+ * request would fail with the SDK's bare "Region is missing". The SDK for JavaScript chooses no
+ * Region by default; it takes one from the client's constructor (--region), AWS_REGION, or the
+ * shared config file's profile ("Set the AWS Region",
+ * https://docs.aws.amazon.com/sdk-for-javascript/latest/developer-guide/setting-region.html).
+ */
+async function requireRegion(client: DynamoDBClient): Promise<void> {
+  try {
+    await client.config.region();
+  } catch {
+    throw new UsageError(
+      "no AWS Region configured: pass --region <name> (e.g. --region eu-west-1), set AWS_REGION, or use a profile that names one (AWS_PROFILE=<name>, with `region = ...` under that profile in ~/.aws/config)",
+    );
+  }
+}
+
 function noIngestion(where: string): never {
   throw new UsageError(`${where} has no ingestion rules (configure ingestRules, or start \`bucket-ledger dev --ingest-rules <file>\`)`);
 }
@@ -116,6 +138,7 @@ function noIngestion(where: string): never {
 export async function openTarget(options: TargetOptions): Promise<Target> {
   const given = [options.table !== undefined && "--table", options.local && "--local", options.stack !== undefined && "--stack"].filter(Boolean);
   if (given.length > 1) throw new UsageError(`${given.join(" and ")} both name a table: give one`);
+  if (options.local && options.region !== undefined) throw new UsageError("--region and --local: the local stack has its own Region (in its dev.json)");
   if (options.local) {
     const info = await readDevFile();
     const clients = createLocalClients(info.endpoints, info.region);
@@ -150,23 +173,27 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
     );
   }
   const retentionDays = process.env.BUCKET_LEDGER_RETENTION_DAYS;
-  const documentClient = createDocumentClient();
+  const clientConfig = options.region === undefined ? {} : { region: options.region };
+  const dynamodb = withoutSdkLogger(new DynamoDBClient(clientConfig));
+  await requireRegion(dynamodb);
+  const documentClient = createDocumentClient(dynamodb);
   return {
     ledger: new Ledger({ tableName, documentClient, ...(retentionDays && { retentionDays: Number(retentionDays) }) }),
     ingestion: () => {
       if (!outputs) throw new UsageError("ingestion needs --stack <name> (it reads the ingestion queue and rules from the stack's outputs) or --local");
       return outputs.ingestQueueUrl && outputs.ingestRules
-        ? { sqs: withoutSdkLogger(new SQSClient({})), queueUrl: outputs.ingestQueueUrl, rules: outputs.ingestRules }
+        ? { sqs: withoutSdkLogger(new SQSClient(clientConfig)), queueUrl: outputs.ingestQueueUrl, rules: outputs.ingestRules }
         : noIngestion(`stack ${options.stack}`);
     },
     documentClient,
-    s3: () => withoutSdkLogger(new S3Client({})),
+    s3: () => withoutSdkLogger(new S3Client(clientConfig)),
     local: false,
     ...(outputs && {
       operations: {
         where: "stack" as const,
         name: `stack ${options.stack}`,
-        sqs: withoutSdkLogger(new SQSClient({})),
+        sqs: withoutSdkLogger(new SQSClient(clientConfig)),
+        ...(options.region !== undefined && { region: options.region }),
         queues: {
           ...(outputs.queueUrl !== undefined && { events: outputs.queueUrl }),
           ...(outputs.deadLetterQueueUrl !== undefined && { eventDeadLetter: outputs.deadLetterQueueUrl }),

@@ -1,5 +1,6 @@
 /** Parsers for the CLI's option values; each names its option in the error it throws. */
-import { InvalidArgumentError } from "commander";
+import { Argument, InvalidArgumentError, Option } from "commander";
+import { BUCKET_NAMING_RULES_URL, bucketNameProblem } from "../aws/bucket-name.js";
 import { UsageError } from "./errors.js";
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -25,14 +26,31 @@ export function parsePositiveInt(name: string) {
 
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Parses `500ms`, `2s`, `10m`, `1h` for the option `name`. */
+/** A bare number is milliseconds: what `--help` once showed as these options' defaults. */
+const MILLISECONDS = /^\d+$/;
+
+/** Parses `500ms`, `2s`, `10m`, `1h` (or milliseconds, `1500`) for the option `name`. */
 export function parseDuration(name: string) {
   return (value: string): number => {
+    if (MILLISECONDS.test(value.trim())) return Number(value);
     const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
     if (!match) throw new InvalidArgumentError(`${name} takes a duration like 500ms, 2s, 10m or 1h, got ${JSON.stringify(value)}`);
     return Math.round(Number(match[1]) * DURATION_MS[match[2]!]!);
   };
 }
+
+/** A duration as the options take it, in the largest whole unit: 300000 is `5m`, 1500 is `1500ms`. For `--help`'s defaults. */
+export function formatDuration(ms: number): string {
+  const unit = (["h", "m", "s"] as const).find((candidate) => ms > 0 && ms % DURATION_MS[candidate]! === 0);
+  return unit ? `${ms / DURATION_MS[unit]!}${unit}` : `${ms}ms`;
+}
+
+/** An option taking a duration (parseDuration), its default shown in `--help` as a duration (`15m`), not milliseconds. */
+export function durationOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, description).argParser(parseDuration(optionName(flags))).default(defaultMs, formatDuration(defaultMs));
+}
+
+const optionName = (flags: string) => flags.split(/[ ,]/)[0]!;
 
 /** A port for the option `name`; 0 picks a free one. */
 export function parsePort(name: string) {
@@ -43,14 +61,20 @@ export function parsePort(name: string) {
   };
 }
 
-/** `30s`, `10m`, `1h` or `off` (0) for the option `name`. */
+/** `30s`, `10m`, `1h`, milliseconds (`300000`) or `off` (0) for the option `name`. */
 export function parseInterval(name: string) {
   return (value: string): number => {
     if (value === "off") return 0;
+    if (MILLISECONDS.test(value)) return Number(value);
     const match = /^(\d+)([smh])$/.exec(value);
     if (!match) throw new InvalidArgumentError(`${name} takes a duration like 30s, 10m, 1h, or off`);
     return Number(match[1]) * DURATION_MS[match[2]!]!;
   };
+}
+
+/** An option taking an interval (parseInterval), its default shown in `--help` as a duration (`5m`). */
+export function intervalOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, description).argParser(parseInterval(optionName(flags))).default(defaultMs, formatDuration(defaultMs));
 }
 
 /** Parses a fraction 0-1 for the option `name`. */
@@ -84,3 +108,16 @@ export function parseTagFilter(value: string, previous: TagFilter[] = []): TagFi
   if (key.length === 0) throw new InvalidArgumentError(`--tag takes key=value or key, got ${JSON.stringify(value)}`);
   return [...previous, equals === -1 ? { key } : { key, value: value.slice(equals + 1) }];
 }
+
+/**
+ * A `<bucket>` argument. A name no S3 bucket can have is a typo, not a bucket the ledger has
+ * not seen yet: a usage error naming the rule it breaks, before the ledger is asked. The name
+ * is quoted as given: the CLI escapes every error message for the terminal.
+ */
+export function parseBucketName(value: string): string {
+  const problem = bucketNameProblem(value);
+  if (problem !== undefined) throw new UsageError(`"${value}" is not an S3 bucket name: ${problem} (${BUCKET_NAMING_RULES_URL})`);
+  return value;
+}
+
+export const bucketArgument = (): Argument => new Argument("<bucket>", "bucket name").argParser(parseBucketName);

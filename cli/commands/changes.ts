@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { changesCursor, changesPageSizeForLimit } from "../../ledger/index.js";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { changeColumns, changeRow } from "../output.js";
-import { parsePositiveInt, parseSince } from "../option-parsers.js";
+import { bucketArgument, parsePositiveInt, parseSince } from "../option-parsers.js";
 import { printRecords } from "./records.js";
 import { noticeIfUnknown } from "../unknown-bucket.js";
 
@@ -16,7 +16,7 @@ interface ChangesOptions extends TargetOptions {
 export function registerChanges(program: Command): void {
   withTargetOptions(program.command("changes"))
     .description("objects created, overwritten or deleted since a time, in the order the ledger recorded them")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .requiredOption("-s, --since <time>", "ISO-8601 time, or a duration ago: 15m, 6h, 2d")
     .option("-n, --limit <n>", "stop after n changes and print a resume cursor", parsePositiveInt("--limit"))
     .option("--cursor <cursor>", "resume where an earlier --limit stopped")

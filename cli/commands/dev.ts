@@ -4,7 +4,7 @@ import { runDevSession } from "../../local/dev-session.js";
 import { localEnvironment } from "../../local/environment.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
 import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
-import { parseInterval, parsePort, parsePositiveInt } from "../option-parsers.js";
+import { intervalOption, parsePort, parsePositiveInt } from "../option-parsers.js";
 import type { IngestOutcome } from "../../ingest/ingester.js";
 import { resolveIngestRules } from "../../ingest/rules.js";
 import { readIngestRulesFile } from "../../local/ingest-rules-file.js";
@@ -51,7 +51,7 @@ export function registerDev(program: Command): void {
         .default(DEFAULT_ORIGIN),
     )
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
-    .option("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", parseInterval("--reconcile-every"), 300_000)
+    .addOption(intervalOption("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", 300_000))
     .option("--ingest-rules <file>", "mirror CSV / JSON Lines objects into DynamoDB tables: a JSON or YAML list of rules, or a Pulumi.<stack>.yaml")
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
     .addHelpText(

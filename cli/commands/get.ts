@@ -4,6 +4,7 @@ import { formatBytes, formatTime, madeBy, outputMode } from "../output.js";
 import { LookupFailedError } from "../errors.js";
 import { escapeTerminal, toJson } from "../escape.js";
 import type { WithheldReason } from "../../ledger/index.js";
+import { bucketArgument } from "../option-parsers.js";
 
 interface GetOptions extends TargetOptions {
   consistent?: boolean;
@@ -26,7 +27,7 @@ const WITHHELD_REASONS: Record<WithheldReason, string> = {
 export function registerGet(program: Command): void {
   withTargetOptions(program.command("get"))
     .description("show what the ledger holds for one object: its state, or the tombstone of its delete")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .argument("<key>", "object key, exactly as in S3 (quote it)")
     .option("--consistent", "strongly consistent read (sees a write that just happened)")
     .option("--json", "JSON output (the default when stdout is not a terminal)")

@@ -3,6 +3,7 @@ import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-tar
 import { formatTime, historyColumns, historyRow, outputMode, writeLine } from "../output.js";
 import { LookupFailedError } from "../errors.js";
 import { escapeTerminal, toJson } from "../escape.js";
+import { bucketArgument } from "../option-parsers.js";
 
 interface HistoryOptions extends TargetOptions {
   json?: boolean;
@@ -11,7 +12,7 @@ interface HistoryOptions extends TargetOptions {
 export function registerHistory(program: Command): void {
   withTargetOptions(program.command("history"))
     .description("every change of one key the journal kept, oldest first: when, what, and who (as far as the stack's origin setting keeps it)")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .argument("<key>", "object key, exactly as in S3 (quote it)")
     .option("--json", "one JSON document: {bucket, key, complete, entries} (the default when stdout is not a terminal)")
     .addHelpText(

@@ -8,7 +8,7 @@ import { EXIT } from "../../foundation/user-error.js";
 import { LookupFailedError, UsageError } from "../errors.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { outputMode } from "../output.js";
-import { parseDuration } from "../option-parsers.js";
+import { bucketArgument, durationOption } from "../option-parsers.js";
 import { statusLine } from "../status-line.js";
 import { escapeTerminal, toJson } from "../escape.js";
 
@@ -28,10 +28,10 @@ function describe(record: IngestionRecord): string {
 export function registerIngest(program: Command): void {
   withTargetOptions(program.command("ingest"))
     .description("(re)ingest one object's rows now, through the deployed ingestion queue, and follow it to the end")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .argument("<key>", "object key (a rule must cover it)")
     .option("--no-wait", "queue the request and exit")
-    .option("--timeout <duration>", "give up waiting after this long (30s, 10m, 1h)", parseDuration("--timeout"), 15 * 60_000)
+    .addOption(durationOption("--timeout <duration>", "give up waiting after this long (30s, 10m, 1h)", 15 * 60_000))
     .option("--json", "print the finished ingestion record as JSON (the default when stdout is not a terminal)")
     .addHelpText(
       "after",

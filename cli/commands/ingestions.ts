@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { escapeTerminal, padEndDisplay, toJson } from "../escape.js";
 import { formatTime, outputMode } from "../output.js";
+import { bucketArgument } from "../option-parsers.js";
 
 interface IngestionsOptions extends TargetOptions {
   key?: string;
@@ -12,7 +13,7 @@ interface IngestionsOptions extends TargetOptions {
 export function registerIngestions(program: Command): void {
   withTargetOptions(program.command("ingestions"))
     .description("row ingestions of a bucket's files, in key order: the latest of each file, how it ended, and its row counts")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .option("--key <key>", "only this object")
     .option("--failed", "only ingestions that did not fully succeed (failed or partial)")
     .option("--json", "NDJSON output (the default when stdout is not a terminal)")

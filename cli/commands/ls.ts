@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { listCursor, pageSizeForLimit, type LedgerRecord } from "../../ledger/index.js";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { objectColumns, objectRow } from "../output.js";
-import { parseContentTypePattern, parsePositiveInt, parseTagFilter, type TagFilter } from "../option-parsers.js";
+import { bucketArgument, parseContentTypePattern, parsePositiveInt, parseTagFilter, type TagFilter } from "../option-parsers.js";
 import { printRecords } from "./records.js";
 import { noticeIfUnknown } from "../unknown-bucket.js";
 
@@ -36,7 +36,7 @@ const mediaType = (contentType: string) => contentType.split(";")[0]!.trim().toL
 export function registerLs(program: Command): void {
   withTargetOptions(program.command("ls"))
     .description("list the objects the ledger holds for a bucket, in key order")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .option("-p, --prefix <prefix>", "only keys starting with this prefix")
     .option("-n, --limit <n>", "stop after n objects and print a resume cursor", parsePositiveInt("--limit"))
     .option("--cursor <cursor>", "resume a listing where an earlier --limit stopped")

@@ -5,7 +5,7 @@ import type { ReconcileSummary } from "../../reconcile/run-summary.js";
 import { inventorySource } from "../../reconcile/inventory-source.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { UsageError } from "../errors.js";
-import { parseFraction } from "../option-parsers.js";
+import { bucketArgument, parseFraction } from "../option-parsers.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { NO_STATUS_LINE, statusLine } from "../status-line.js";
 import { once } from "node:events";
@@ -56,7 +56,7 @@ function summaryTable(summary: ReconcileSummary): string {
 export function registerReconcile(program: Command): void {
   withTargetOptions(program.command("reconcile"))
     .description("compare the ledger with the bucket and repair drift (missing, stale, orphaned objects)")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .option("--source <source>", "list (ListObjectsV2) or inventory (newest S3 Inventory report)", "list")
     .option("--inventory-bucket <bucket>", "inventory destination bucket (pulumi stack output inventoryDestination)")
     .option("--inventory-prefix <prefix>", "inventory destination prefix", "inventory")

@@ -8,7 +8,7 @@ import { driftColumns, driftRow, formatTime, outputMode, writeLine, type OutputM
 import { LookupFailedError } from "../errors.js";
 import { escapeTerminal, padEndDisplay, toJson } from "../escape.js";
 import { RECONCILE_DEFAULTS } from "../../reconcile/defaults.js";
-import { parsePositiveInt } from "../option-parsers.js";
+import { bucketArgument, parsePositiveInt } from "../option-parsers.js";
 
 interface RunsOptions extends TargetOptions {
   limit: number;
@@ -51,7 +51,7 @@ function progressOf(run: RunRecord): string {
 export function registerRuns(program: Command): void {
   withTargetOptions(program.command("runs"))
     .description("reconciliation runs recorded by the scheduled (fan-out) reconciler, newest first, with progress")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .option("-n, --limit <n>", "show at most n runs", parsePositiveInt("--limit"), 10)
     .option("--drift <run>", "list the drifted keys the run kept (a run id, or latest) instead of the runs")
     .option("--json", "NDJSON output (the default when stdout is not a terminal)")

@@ -4,6 +4,7 @@ import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-tar
 import { formatBytes, formatTime, outputMode } from "../output.js";
 import { statusLine } from "../status-line.js";
 import { escapeTerminal, toJson } from "../escape.js";
+import { bucketArgument } from "../option-parsers.js";
 
 interface StatOptions extends TargetOptions {
   json?: boolean;
@@ -12,7 +13,7 @@ interface StatOptions extends TargetOptions {
 export function registerStat(program: Command): void {
   withTargetOptions(program.command("stat"))
     .description("object count, total bytes, tombstones held and the newest change of a bucket")
-    .argument("<bucket>", "bucket name")
+    .addArgument(bucketArgument())
     .option("--json", "JSON output (the default when stdout is not a terminal)")
     .addHelpText(
       "after",

@@ -130,7 +130,10 @@ async function oldestAge(cloudwatch: CloudWatchClient, eventQueueUrl: string): P
   return MetricDataResults[0]?.Values?.[0];
 }
 
-export function awsStackProbe(ops: Operations, cloudwatch: CloudWatchClient = withoutSdkLogger(new CloudWatchClient({}))): StackProbe {
+export function awsStackProbe(
+  ops: Operations,
+  cloudwatch: CloudWatchClient = withoutSdkLogger(new CloudWatchClient(ops.region === undefined ? {} : { region: ops.region })),
+): StackProbe {
   return {
     async queues() {
       const eventQueueUrl = ops.queues.events;

@@ -1,27 +1,11 @@
 /**
- * What S3 accepts as a bucket name and as an object key, checked before a name reaches the
- * disk store (a bucket name becomes a directory there).
+ * What S3 accepts as a bucket name (aws/bucket-name.ts) and as an object key, checked before a
+ * name reaches the disk store (a bucket name becomes a directory there).
  */
+import { isValidBucketName } from "../../aws/bucket-name.js";
 import { S3Error } from "./errors.js";
 
-/** Reserved prefixes and suffixes of general purpose bucket names (S3 user guide, "General purpose bucket naming rules"). */
-const RESERVED_PREFIXES = ["xn--", "sthree-", "amzn-s3-demo-"];
-const RESERVED_SUFFIXES = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
-
-/**
- * S3's rules for general purpose bucket names
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html): 3 to 63
- * characters; lowercase letters, numbers, periods and hyphens only; beginning and ending with a
- * letter or number; no two adjacent periods; not formatted as an IP address; none of the
- * reserved prefixes and suffixes. Whatever passes cannot name a path outside a directory.
- */
-export function isValidBucketName(name: string): boolean {
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) return false;
-  if (name.includes("..")) return false;
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return false;
-  return !RESERVED_PREFIXES.some((prefix) => name.startsWith(prefix)) && !RESERVED_SUFFIXES.some((suffix) => name.endsWith(suffix));
-}
-
+/** InvalidBucketName, 400, as S3 answers it; the rules in aws/bucket-name.ts keep a name from naming a path outside a directory. */
 export function assertBucketName(name: string): void {
   if (!isValidBucketName(name)) throw new S3Error(400, "InvalidBucketName", "The specified bucket is not valid.", { BucketName: name });
 }

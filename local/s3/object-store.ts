@@ -22,7 +22,8 @@ import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { singlePartEtag, type BucketEncryption, type ObjectEncryption } from "./encryption.js";
 import { S3Error } from "./errors.js";
-import { assertBucketName, isValidBucketName } from "./names.js";
+import { isValidBucketName } from "../../aws/bucket-name.js";
+import { assertBucketName } from "./names.js";
 
 export interface ObjectMetadata {
   key: string;

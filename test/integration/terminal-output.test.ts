@@ -226,7 +226,7 @@ describe("on a terminal, what the CLI says on stderr is escaped too", () => {
     const notice = await runCliOnTerminal(["ls", "\x1b[8mno-such-bucket"], { env });
     expectSafe(notice.stdout);
     expect(notice.stdout).toContain("\\e[8mno-such-bucket");
-    const failed = await runCliOnTerminal(["runs", "x", "--drift", "\x1b]0;title\x07run"], { env });
+    const failed = await runCliOnTerminal(["runs", "xyz", "--drift", "\x1b]0;title\x07run"], { env });
     expect(failed.code).not.toBe(0);
     expectSafe(failed.stdout);
     expect(failed.stdout).toMatch(/bucket-ledger: /);

@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { crc32c, crc64nvme, verifyBodyIntegrity } from "../../local/s3/checksums.js";
 import { foreignRequestReason } from "../../local/loopback-guard.js";
-import { assertKeyLength, isValidBucketName } from "../../local/s3/names.js";
+import { isValidBucketName } from "../../aws/bucket-name.js";
+import { assertKeyLength } from "../../local/s3/names.js";
 import { parseRequestTarget } from "../../local/s3/request-target.js";
 
 describe("bucket names", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../cli/errors.js";
-import { parseSince } from "../../cli/option-parsers.js";
+import { formatDuration, parseBucketName, parseDuration, parseInterval, parseSince } from "../../cli/option-parsers.js";
 
 describe("--since", () => {
   const now = new Date("2026-11-22T12:00:00.000Z");
@@ -14,5 +14,47 @@ describe("--since", () => {
   it("rejects anything else with a usage error that shows the accepted forms", () => {
     expect(() => parseSince("yesterday", now)).toThrow(UsageError);
     expect(() => parseSince("2026-13-45", now)).toThrow(/ISO-8601/);
+  });
+});
+
+describe("durations", () => {
+  it("--reconcile-every takes 5m, 30s, milliseconds (300000, what --help once showed) and off", () => {
+    const parse = parseInterval("--reconcile-every");
+    expect(parse("5m")).toBe(300_000);
+    expect(parse("30s")).toBe(30_000);
+    expect(parse("300000")).toBe(300_000);
+    expect(parse("off")).toBe(0);
+    expect(() => parse("5 minutes")).toThrow(/--reconcile-every takes a duration like 30s/);
+  });
+
+  it("a default is shown in the largest whole unit", () => {
+    expect(formatDuration(300_000)).toBe("5m");
+    expect(formatDuration(900_000)).toBe("15m");
+    expect(formatDuration(90_000)).toBe("90s");
+    expect(formatDuration(7_200_000)).toBe("2h");
+    expect(formatDuration(1500)).toBe("1500ms");
+    expect(formatDuration(0)).toBe("0ms");
+    for (const ms of [300_000, 90_000, 1500, 7_200_000]) expect(parseDuration("--timeout")(formatDuration(ms))).toBe(ms);
+  });
+});
+
+describe("<bucket>", () => {
+  it("takes a name S3 allows, as it is", () => {
+    expect(parseBucketName("ledger-demo")).toBe("ledger-demo");
+  });
+
+  it("refuses a name no bucket can have as a usage error naming the rule it breaks", () => {
+    expect(() => parseBucketName("Bad_Bucket!")).toThrow(UsageError);
+    for (const [name, rule] of [
+      ["Bad_Bucket!", /only of lowercase letters, numbers, periods \(\.\) and hyphens \(-\)/],
+      ["ab", /between 3 and 63 characters/],
+      ["-abc", /begin and end with a letter or number/],
+      ["a..b", /two adjacent periods/],
+      ["10.0.0.1", /IP address/],
+      ["xn--abc", /reserved prefix xn--/],
+      ["abc-s3alias", /reserved suffix -s3alias/],
+    ] as const)
+      expect(() => parseBucketName(name), name).toThrow(rule);
+    expect(() => parseBucketName("Bad_Bucket!")).toThrow(/bucketnamingrules\.html/);
   });
 });
