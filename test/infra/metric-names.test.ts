@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { BucketLedger } from "../../infra/bucket-ledger.js";
 import { createIngestHandler, type IngestHandlerDependencies } from "../../ingest/handler.js";
+import { Ledger } from "../../ledger/index.js";
 import { metricsFor } from "../../observability/emf.js";
 import { METRIC_NAMESPACE, METRICS, type MetricService } from "../../observability/metrics.js";
 import { reportPlanFailure, reportRun } from "../../reconcile/handler.js";
@@ -47,8 +48,9 @@ const logger = new Logger({ logLevel: "SILENT" });
 /** Every metric each function's publishing code emits, run once through each of its paths. */
 async function emittedMetrics(): Promise<Record<MetricService, Set<string>>> {
   const tracker = recording("tracker");
-  // An empty batch still publishes every counter (as zero), and needs no ledger.
-  await createTrackerHandler({ logger, metrics: tracker.metrics, concurrency: 1 } as unknown as TrackerDependencies)({ Records: [] });
+  // An empty batch still publishes every counter (as zero); its ledger is never called.
+  const ledger = new Ledger({ tableName: "unused" });
+  await createTrackerHandler({ ledger, logger, metrics: tracker.metrics, concurrency: 1 } as unknown as TrackerDependencies)({ Records: [] });
 
   const ingest = recording("ingest");
   await createIngestHandler({ logger, metrics: ingest.metrics, stopMarginMs: 0 } as unknown as IngestHandlerDependencies)({ Records: [] });
