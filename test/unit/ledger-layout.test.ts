@@ -256,6 +256,8 @@ describe("record codec", () => {
     expect(originFrom({ requester: 5 })).toBeUndefined();
     expect(originFrom({ sourceIp: "ip" })).toStrictEqual({ sourceIp: "ip" });
     expect(originFrom({ requester: "P", requestId: "R" })).toStrictEqual({ requester: "P", requestId: "R" });
+    expect(originFrom({ requester: "P" })).toStrictEqual({ requester: "P" });
+    expect(originFrom({ requestId: "R" })).toStrictEqual({ requestId: "R" });
     expect(detailsAttributes({ storageClass: "STANDARD", tags: undefined as unknown as Record<string, string> })).toStrictEqual({ storageClass: "STANDARD" });
   });
 
@@ -275,6 +277,8 @@ describe("item size", () => {
     expect(numberSize("1000")).toBe(2);
     expect(numberSize("12E-3")).toBe(2);
     expect(numberSize("123456")).toBe(4);
+    expect(numberSize("1001")).toBe(3);
+    expect(numberSize("1e+5")).toBe(2);
   });
 
   it("sizes each wire type", () => {
@@ -306,13 +310,13 @@ describe("item size", () => {
       b: true,
       nul: null,
       bin: new Uint8Array(3),
-      set: new Set(["a", "bc"]),
+      set: new Set(["a", "bcd"]),
       list: ["a", 1],
       map: { x: "y", u: undefined },
       skip: undefined,
       f: () => 1,
     };
-    const expected = 1 + 2 + (1 + 2) + (3 + 2) + (3 + 4) + (1 + 1) + (3 + 1) + (3 + 3) + (3 + 3) + (4 + 3 + (1 + 1) + (1 + 2)) + (3 + 3 + (1 + 1 + 1)) + 1;
+    const expected = 1 + 2 + (1 + 2) + (3 + 2) + (3 + 4) + (1 + 1) + (3 + 1) + (3 + 3) + (3 + 4) + (4 + 3 + (1 + 1) + (1 + 2)) + (3 + 3 + (1 + 1 + 1)) + 1;
     expect(documentItemSize(item)).toBe(expected);
   });
 
@@ -431,6 +435,9 @@ describe("cursors", () => {
       new InvalidCursorError("cursor is not a bucket-ledger cursor"),
     );
     expect(resumeAfter({ bucket: "b", cursor: changesCursorAfter("b", "2026-11-21") }, "changes", "ignored/")).toBe("2026-11-21");
+    expect(() => resumeAfter({ bucket: "b", cursor: listCursorAfter("b", undefined, "k") }, "changes")).toThrow(
+      new InvalidCursorError("cursor belongs to a different list query"),
+    );
     expect(resumeHistoryAfter("b", "a".repeat(24), undefined)).toBeUndefined();
     expect(resumeHistoryAfter("b", "a".repeat(24), historyCursor("b", "a".repeat(24), "e#01"))).toBe("e#01");
     expect(() => resumeHistoryAfter("b", "b".repeat(24), historyCursor("b", "a".repeat(24), "e#01"))).toThrow(

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeCursor, listCursorAfter } from "../../ledger/cursor.js";
-import { mergeSorted } from "../../ledger/merge.js";
+import { joinByKey, mergeSorted } from "../../ledger/merge.js";
 import { keptOrigin } from "../../ledger/origin.js";
 import { readAhead } from "../../ledger/read-ahead.js";
 
@@ -55,6 +55,17 @@ describe("mergeSorted", () => {
   it("merges sources that have no return method, and none at all", async () => {
     expect(await collect(mergeSorted([bare([1, 4]), bare([2, 3])], (a, b) => a - b))).toEqual([1, 2, 3, 4]);
     expect(await collect(mergeSorted<number>([], (a, b) => a - b))).toEqual([]);
+  });
+});
+
+describe("joinByKey", () => {
+  it("joins sources that have no return method", async () => {
+    const pairs = await collect(joinByKey(bare([{ key: "a" }, { key: "c" }]), bare([{ key: "b" }, { key: "c" }])));
+    expect(pairs.map(([a, b]) => [a?.key, b?.key])).toEqual([
+      ["a", undefined],
+      [undefined, "b"],
+      ["c", "c"],
+    ]);
   });
 });
 

@@ -53,10 +53,13 @@ describe("WriteBatch", () => {
     const batch = new WriteBatch(fake);
     await batch.apply(upsert("b", { eventTimeResolutionMs: 1000 }));
     await batch.apply(upsert("b", { eventTimeResolutionMs: 1 }));
+    await batch.apply(upsert("none", { eventTimeResolutionMs: 1000 }));
     expect(applied.map((mutation) => (mutation.kind === "upsert" ? mutation.reconciledThrough : "delete"))).toEqual([
       "2026-11-21T09:00:05.000Z",
       "2026-11-21T09:00:05.678Z",
+      undefined,
     ]);
+    expect(applied[2]).not.toHaveProperty("reconciledThrough");
   });
 
   it("passes deletes and creates that state their own watermark through untouched, reading nothing", async () => {
