@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { apiSettings } from "../../functions/settings/api.js";
 import { ConfigurationError, PACKAGED_CONFIG_FILE, readPackagedConfig } from "../../functions/settings/contract.js";
 import { ingestSettings } from "../../functions/settings/ingest.js";
-import { reconcileSettings, type ReconcileSettingsInput } from "../../functions/settings/reconcile.js";
+import { reconcilerWiringOf, reconcileSettings, type ReconcileSettingsInput } from "../../functions/settings/reconcile.js";
 import { trackerSettings, type TrackerSettings, type TrackerSettingsInput } from "../../functions/settings/tracker.js";
 import type { IngestRuleInput } from "../../ingest/rules.js";
 
@@ -63,6 +63,15 @@ describe("the function settings contract", () => {
     const api = apiSettings.write({ tableName: "ledger", buckets: ["photos"], servePersonalData: true });
     expect(api.environment).toEqual({ TABLE_NAME: "ledger", SERVE_PERSONAL_DATA: "true" });
     expect(apiSettings.read(api.environment, api.packaged)).toEqual({ tableName: "ledger", retentionDays: 30, buckets: ["photos"], servePersonalData: true });
+  });
+
+  it("hands reconciliation its wiring: minutes as milliseconds, the inventory only with that source", () => {
+    const base = { tableName: "ledger", buckets: ["photos"], taskQueueUrl: "https://sqs.us-east-1.amazonaws.com/1/tasks" };
+    const listed = reconcilerWiringOf(reconcileSettings.resolve(base));
+    expect(listed.inventory).toBeUndefined();
+    expect(listed.settings).toMatchObject({ staleAfterMs: 360 * 60_000, backfill: { repairsPerSecond: 750, tasksAtOnce: 4 } });
+    const inventory = reconcilerWiringOf(reconcileSettings.resolve({ ...base, source: "inventory", inventoryBucket: "reports" }));
+    expect(inventory.inventory).toEqual({ bucket: "reports", prefix: "inventory", configurationId: "bucket-ledger" });
   });
 
   it("refuses what the function would refuse, before it is deployed, naming the variable", () => {
