@@ -46,7 +46,7 @@ const LAYERS = [
 ];
 
 /** Top-level folders with no code of the layers. */
-const OTHERS = ["infra", "local", "cli", "bench", "test", "bin", "scripts", "docs"];
+const OTHERS = ["infra", "local", "cli", "bench", "test", "bin", "scripts", "docs", "examples"];
 
 /** The code below the Pulumi program, the local stack and the tools: all of it may go into a Lambda bundle. */
 const LAMBDA_FOLDERS = LAYERS.map(([folder]) => folder);

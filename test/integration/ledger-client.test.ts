@@ -199,5 +199,6 @@ console.log(JSON.stringify({ ledger: typeof Ledger, methods: ["get", "list", "ch
     } finally {
       await rm(consumer, { recursive: true, force: true });
     }
-  });
+    // The build compiles all the package ships (tsconfig.build.json), the CLI and the component too.
+  }, 120_000);
 });
