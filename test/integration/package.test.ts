@@ -135,7 +135,9 @@ describe("the packed tarball", () => {
   });
 
   it("runs nothing at install", () => {
-    // npm runs a dependency's preinstall, install and postinstall scripts when it installs it.
+    // npm runs a dependency's preinstall, install and postinstall scripts when it installs it
+    // (https://docs.npmjs.com/cli/v11/using-npm/scripts#life-cycle-operation-order); prepare and
+    // prepack run only where the package is built (this checkout, `npm pack`, a git install).
     const scripts = manifest.scripts ?? {};
     expect(Object.keys(scripts).filter((name) => ["preinstall", "install", "postinstall"].includes(name))).toEqual([]);
   });
