@@ -22,6 +22,8 @@ export const {
   reconcileFunctionName,
   reconcileTaskDeadLetterQueueUrl,
   scheduleName,
+  reconcileSchedule,
+  reconcileTimezone,
   alarmNames,
   dashboardUrl,
   inventoryDestination,

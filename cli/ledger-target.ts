@@ -20,6 +20,7 @@ import { createLocalClients } from "../local/clients.js";
 import { readDevFile } from "../local/dev-file.js";
 import { UsageError } from "./errors.js";
 import { parseJsonWith } from "../validation/parse.js";
+import type { ScheduleSource } from "./status/first-run.js";
 
 export interface TargetOptions {
   table?: string;
@@ -68,6 +69,8 @@ export interface Operations {
   buckets: string[];
   /** `--region`, for the clients `status` builds itself (CloudWatch); absent: the SDK's own chain. */
   region?: string;
+  /** The reconciliation schedule, for when the first run is due; absent from a stack or dev.json older than it. */
+  schedule?: ScheduleSource;
 }
 
 /** The options every command that reads the ledger takes. */
@@ -90,6 +93,8 @@ const stackOutputsSchema = z
     ingestQueueUrl: z.string().optional(),
     ingestDeadLetterQueueUrl: z.string().optional(),
     ingestRules: z.array(ingestRuleSchema).optional(),
+    reconcileSchedule: z.string().optional(),
+    reconcileTimezone: z.string().optional(),
   })
   .loose();
 
@@ -162,6 +167,8 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
         },
         alarmNames: [],
         buckets: info.buckets,
+        ...(info.startedAt !== undefined &&
+          info.reconcileEveryMs !== undefined && { schedule: { kind: "interval" as const, everyMs: info.reconcileEveryMs, startedAt: info.startedAt } }),
       },
     };
   }
@@ -202,6 +209,9 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
         },
         alarmNames: outputs.alarmNames ?? [],
         buckets: outputs.bucketNames ?? [],
+        ...(outputs.reconcileSchedule !== undefined && {
+          schedule: { kind: "expression" as const, expression: outputs.reconcileSchedule, timezone: outputs.reconcileTimezone ?? "UTC", tableName },
+        }),
       },
     }),
   };

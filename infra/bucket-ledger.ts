@@ -77,6 +77,9 @@ export interface BucketLedgerOutputs {
   reconcileFunctionName: pulumi.Output<string>;
   reconcileTaskDeadLetterQueueUrl: pulumi.Output<string>;
   scheduleName: pulumi.Output<string>;
+  /** The schedule's expression and time zone: `status --stack` says from them when the first run is due. */
+  reconcileSchedule: pulumi.Output<string>;
+  reconcileTimezone: pulumi.Output<string>;
   /** The stack's CloudWatch alarms, for `bucket-ledger status --stack`. */
   alarmNames: pulumi.Output<string[]>;
   dashboardUrl: pulumi.Output<string>;
@@ -287,6 +290,9 @@ export class BucketLedger extends pulumi.ComponentResource {
       reconcileFunctionName: this.reconciler.function.name,
       reconcileTaskDeadLetterQueueUrl: this.reconciler.taskDeadLetterQueue.url,
       scheduleName: this.reconciler.schedule.name,
+      reconcileSchedule: this.reconciler.schedule.scheduleExpression,
+      // A schedule without a time zone is evaluated in UTC (aws.scheduler.Schedule, scheduleExpressionTimezone: "Defaults to UTC").
+      reconcileTimezone: this.reconciler.schedule.scheduleExpressionTimezone.apply((timezone) => timezone ?? "UTC"),
       // For `bucket-ledger status --stack`: DescribeAlarms by name.
       alarmNames: pulumi.all(this.monitoring.alarms.map((alarm) => alarm.name)),
       dashboardUrl: pulumi.interpolate`https://${region.region}.console.aws.amazon.com/cloudwatch/home?region=${region.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,

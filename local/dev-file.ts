@@ -22,6 +22,9 @@ export const localStackInfoSchema = z.object({
   ingestDeadLetterQueueUrl: z.string().optional(),
   /** Each with the table `dev` made for it. */
   ingestRules: z.array(ingestRuleSchema).optional(),
+  /** When the stack was ready, and how often it reconciles from then (0: never): when `status` expects the first run. */
+  startedAt: z.string().datetime().optional(),
+  reconcileEveryMs: z.number().int().nonnegative().optional(),
 });
 
 export type LocalStackInfo = z.infer<typeof localStackInfoSchema>;

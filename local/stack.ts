@@ -336,6 +336,9 @@ export class LocalStack {
         taskDeadLetterQueueUrl: reconciler.taskDeadLetterQueueUrl,
         retentionDays,
         pid: process.pid,
+        // The schedule below starts now: `status` says when its first run is due.
+        startedAt: new Date().toISOString(),
+        reconcileEveryMs: reconcile.intervalMs ?? 0,
         ...(ingestion && { ingestQueueUrl: ingestion.queueUrl, ingestDeadLetterQueueUrl: ingestion.deadLetterQueueUrl, ingestRules: ingestion.rules }),
       };
       const stack = new LocalStack(

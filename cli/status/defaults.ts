@@ -8,4 +8,10 @@ export const STATUS_DEFAULTS = {
   failedIngestionsCounted: 100,
   /** Runs looked through for the last complete one, whose counts are the bucket's size. */
   runsLookedBack: 10,
+  /**
+   * A first run not started this long after it was due is late. The schedule fires within its
+   * minute, but Scheduler retries a failed invocation for up to an hour (the stack's retry
+   * policy, infra/reconciler.ts) and `dev` skips a tick while a run is still going.
+   */
+  firstRunGraceSeconds: 900,
 } as const;

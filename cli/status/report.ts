@@ -8,6 +8,7 @@ import type { RunStore } from "../../reconcile/run-store.js";
 import { VERSION } from "../version.js";
 import { bucketNames, isRunning, readBucketStatus, type BucketStatus } from "./bucket-status.js";
 import { STATUS_DEFAULTS } from "./defaults.js";
+import type { FirstRun } from "./first-run.js";
 import { QUEUE_TOPIC, type AlarmState, type QueueHealth, type StackProbe, type Unreadable } from "./stack-probe.js";
 
 export type Level = "ok" | "warn" | "bad" | "unreadable";
@@ -44,7 +45,16 @@ export const STATUS_EXIT = { healthy: 0, attention: 4, partlyUnread: 5 } as cons
 
 const hoursSince = (iso: string, now: Date) => (now.getTime() - new Date(iso).getTime()) / 3_600_000;
 
-function bucketFindings(status: BucketStatus, now: Date): Finding[] {
+/** A bucket with no run yet: healthy until its stack's first run is late. */
+function notRunYet(firstRun: FirstRun | undefined, now: Date): { level: Level; text: string } {
+  if (!firstRun) return { level: "warn", text: "never reconciled" };
+  if (firstRun.due === undefined) return { level: "ok", text: `not run yet: no run is scheduled (${firstRun.schedule}); \`bucket-ledger reconcile\` runs one` };
+  return now.getTime() - new Date(firstRun.due).getTime() > STATUS_DEFAULTS.firstRunGraceSeconds * 1000
+    ? { level: "warn", text: `never reconciled: the first run was due at ${firstRun.due} (${firstRun.schedule})` }
+    : { level: "ok", text: `not run yet: the first run is due at ${firstRun.due} (${firstRun.schedule})` };
+}
+
+function bucketFindings(status: BucketStatus, now: Date, firstRun: FirstRun | undefined): Finding[] {
   const finding = (level: Level, topic: string, text: string): Finding => ({ level, subject: status.bucket, topic, text });
   const findings: Finding[] = [];
   const { objects, newestChange, lastRun } = status;
@@ -64,8 +74,10 @@ function bucketFindings(status: BucketStatus, now: Date): Finding[] {
       newestChange ? `${newestChange.recordedAt} ${newestChange.deleted ? "deleted " : ""}${newestChange.key}` : "none within the retention window",
     ),
   );
-  if (!lastRun) findings.push(finding("warn", "reconciliation", "never reconciled"));
-  else if (isRunning(lastRun)) findings.push(finding("ok", "reconciliation", `running since ${lastRun.startedAt} (${lastRun.status})`));
+  if (!lastRun) {
+    const { level, text } = notRunYet(firstRun, now);
+    findings.push(finding(level, "reconciliation", text));
+  } else if (isRunning(lastRun)) findings.push(finding("ok", "reconciliation", `running since ${lastRun.startedAt} (${lastRun.status})`));
   else if (lastRun.status !== "succeeded")
     findings.push(
       finding(
@@ -143,9 +155,11 @@ export async function collectStatus(options: CollectOptions): Promise<StatusRepo
     options.stack?.probe.queues(),
     options.stack?.probe.alarms(),
   ]);
-  const unreadable = [...(queues?.unreadable ?? []), ...(alarms?.unreadable ?? [])];
+  // The stack's age is read only while it matters: a reader allowed the rest need not be allowed DescribeTable.
+  const firstRun = buckets.some((status) => !status.lastRun) ? await options.stack?.probe.firstRun() : undefined;
+  const unreadable = [...(queues?.unreadable ?? []), ...(alarms?.unreadable ?? []), ...(firstRun?.unreadable ?? [])];
   const findings = [
-    ...buckets.flatMap((status) => bucketFindings(status, now)),
+    ...buckets.flatMap((status) => bucketFindings(status, now, firstRun?.read)),
     ...(queues ? queueFindings(queues.read) : []),
     ...unreadable.map(unreadableFinding),
     ...(alarms?.read ? alarmFindings(alarms.read) : []),

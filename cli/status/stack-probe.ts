@@ -13,9 +13,11 @@
  * the error it got, and the rest is still read.
  */
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { queueDepth } from "../../local/queues.js";
 import { withoutSdkLogger } from "../../sdk/lean-client.js";
 import type { Operations, OperationsQueues } from "../ledger-target.js";
+import { expressionFirstRun, intervalFirstRun, type FirstRun } from "./first-run.js";
 
 export type QueueRole = keyof OperationsQueues;
 
@@ -52,6 +54,8 @@ export interface StackProbe {
   queues(): Promise<Reading<QueueHealth[]>>;
   /** Alarms in ALARM state; undefined when they could not be read. */
   alarms(): Promise<Reading<AlarmState[] | undefined>>;
+  /** When the stack's first reconciliation is due; undefined when not known. Asked only while a bucket has no run. */
+  firstRun(): Promise<Reading<FirstRun | undefined>>;
 }
 
 /** How `status` names each queue. */
@@ -133,8 +137,15 @@ async function oldestAge(cloudwatch: CloudWatchClient, eventQueueUrl: string): P
 export function awsStackProbe(
   ops: Operations,
   cloudwatch: CloudWatchClient = withoutSdkLogger(new CloudWatchClient(ops.region === undefined ? {} : { region: ops.region })),
+  dynamodb: DynamoDBClient = withoutSdkLogger(new DynamoDBClient(ops.region === undefined ? {} : { region: ops.region })),
 ): StackProbe {
   return {
+    async firstRun() {
+      const source = ops.schedule;
+      if (source?.kind !== "expression") return { read: undefined, unreadable: [] };
+      const read = await attempt("stack age", "dynamodb:DescribeTable", () => expressionFirstRun(source, dynamodb));
+      return "value" in read ? { read: read.value, unreadable: [] } : { read: undefined, unreadable: [read.unreadable] };
+    },
     async queues() {
       const eventQueueUrl = ops.queues.events;
       // The lag is CloudWatch's, not the queue's: read beside the depths, whichever fails.
@@ -176,6 +187,9 @@ export function localStackProbe(ops: Operations): StackProbe {
   const queues = () => (read ??= depths(ops));
   return {
     queues,
+    async firstRun() {
+      return { read: ops.schedule?.kind === "interval" ? intervalFirstRun(ops.schedule) : undefined, unreadable: [] };
+    },
     async alarms() {
       const { read: readable, unreadable } = await queues();
       const watched = new Set((Object.keys(LOCAL_ALARMS) as QueueRole[]).map((role) => QUEUE_TOPIC[role]));

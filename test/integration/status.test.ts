@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { PurgeQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { createServer } from "node:http";
@@ -22,7 +23,8 @@ import { DynamoDbRunStore } from "../../reconcile/dynamodb-run-store.js";
 import type { RunStore } from "../../reconcile/run-store.js";
 import { zeroCounts, type RunRecord } from "../../reconcile/run-model.js";
 import { collectStatus, type StatusReport } from "../../cli/status/report.js";
-import { awsStackProbe, localStackProbe } from "../../cli/status/stack-probe.js";
+import { awsStackProbe, localStackProbe, type StackProbe } from "../../cli/status/stack-probe.js";
+import type { ScheduleSource } from "../../cli/status/first-run.js";
 import { renderStatus } from "../../cli/status/render.js";
 import { startDenyingEndpoint } from "../support/denying-endpoint.js";
 import type { Operations } from "../../cli/ledger-target.js";
@@ -421,5 +423,73 @@ describe("a fan-out run's drift sample (runs --drift)", () => {
     const result = await runCli(["runs", many, "--local", "--drift", "2020-01-01T00:00:00.000Z~nope"], { cwd: workdir });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/no run 2020-01-01T00:00:00.000Z~nope recorded for status-many/);
+  });
+});
+
+describe("the first run", () => {
+  /** A bucket the stack tracks that has never been reconciled (and the ledger never saw). */
+  const fresh = "status-fresh";
+  const operations = (schedule: ScheduleSource, where: Operations["where"] = "local"): Operations => ({
+    where,
+    name: where === "local" ? "the local stack" : "stack prod",
+    sqs: stack.clients.sqs,
+    queues: {},
+    alarmNames: [],
+    buckets: [fresh],
+    schedule,
+  });
+  const statusAt = (probe: StackProbe, now: string | Date, buckets = [fresh]) =>
+    collectStatus({ ledger: stack.ledger, runs, buckets, stack: { name: "stack", probe }, now: new Date(now) });
+  const reconciliationOf = (report: StatusReport) => report.findings.find((finding) => finding.subject === fresh && finding.topic === "reconciliation");
+
+  it("locally: healthy, saying when the first run is due, until it is late; and when nothing schedules one", async () => {
+    const probe = localStackProbe(operations({ kind: "interval", everyMs: 300_000, startedAt: "2026-12-04T21:00:00.000Z" }));
+    expect(reconciliationOf(await statusAt(probe, "2026-12-04T21:02:00Z"))).toMatchObject({
+      level: "ok",
+      text: "not run yet: the first run is due at 2026-12-04T21:05:00.000Z (dev --reconcile-every 5m)",
+    });
+    // Late: past the grace a schedule's retries may take.
+    expect(reconciliationOf(await statusAt(probe, "2026-12-04T21:25:00Z"))).toMatchObject({
+      level: "warn",
+      text: "never reconciled: the first run was due at 2026-12-04T21:05:00.000Z (dev --reconcile-every 5m)",
+    });
+    const off = localStackProbe(operations({ kind: "interval", everyMs: 0, startedAt: "2026-12-04T21:00:00.000Z" }));
+    expect(reconciliationOf(await statusAt(off, "2026-12-05T21:00:00Z"))).toMatchObject({
+      level: "ok",
+      text: "not run yet: no run is scheduled (dev --reconcile-every off); `bucket-ledger reconcile` runs one",
+    });
+  });
+
+  it("with --stack: from the schedule's expression and the table's creation (DescribeTable)", async () => {
+    const { Table } = await stack.clients.dynamodb.send(new DescribeTableCommand({ TableName: stack.info.tableName }));
+    const created = Table!.CreationDateTime!;
+    const due = new Date(created);
+    due.setUTCHours(3, 0, 0, 0);
+    if (due <= created) due.setUTCDate(due.getUTCDate() + 1);
+    const cloudwatch = new CloudWatchClient({ ...awsClientOptions, endpoint: await closedPort() });
+    const schedule = { kind: "expression", expression: "cron(0 3 * * ? *)", timezone: "UTC", tableName: stack.info.tableName } as const;
+    const probe = awsStackProbe(operations(schedule, "stack"), cloudwatch, stack.clients.dynamodb);
+    const young = await statusAt(probe, new Date(created.getTime() + 60_000));
+    expect(reconciliationOf(young)).toMatchObject({ level: "ok", text: `not run yet: the first run is due at ${due.toISOString()} (cron(0 3 * * ? *) UTC)` });
+    expect(young.unreadable).toEqual([]);
+    const late = await statusAt(probe, new Date(due.getTime() + 86_400_000));
+    expect(reconciliationOf(late)).toMatchObject({
+      level: "warn",
+      text: `never reconciled: the first run was due at ${due.toISOString()} (cron(0 3 * * ? *) UTC)`,
+    });
+  });
+
+  it("with --stack and the table's age unreadable: names DescribeTable, and asks only while a bucket has no run", async () => {
+    const endpoint = await closedPort();
+    const cloudwatch = new CloudWatchClient({ ...awsClientOptions, endpoint });
+    const dynamodb = new DynamoDBClient({ ...awsClientOptions, endpoint });
+    const schedule = { kind: "expression", expression: "cron(0 3 * * ? *)", timezone: "UTC", tableName: stack.info.tableName } as const;
+    const probe = awsStackProbe(operations(schedule, "stack"), cloudwatch, dynamodb);
+    const report = await statusAt(probe, new Date());
+    expect(report.unreadable).toEqual([{ part: "stack age", action: "dynamodb:DescribeTable", error: "ECONNREFUSED" }]);
+    expect(reconciliationOf(report)).toMatchObject({ level: "warn", text: "never reconciled" });
+    // Every bucket has run: the stack's age is not asked for, so cannot be unreadable.
+    const ran = await statusAt(probe, new Date(), [bucket]);
+    expect(ran.unreadable).toEqual([]);
   });
 });
