@@ -121,3 +121,11 @@ export function parseBucketName(value: string): string {
 }
 
 export const bucketArgument = (): Argument => new Argument("<bucket>", "bucket name").argParser(parseBucketName);
+
+/** A repeatable `--bucket <name...>`, each name checked as a `<bucket>` is; given ones replace the default. */
+export function bucketListOption(flags: string, description: string, defaults: string[]): Option {
+  // Commander hands a custom parser of a variadic option the default first: it is replaced, not appended to.
+  return new Option(flags, description)
+    .argParser((value, previous: string[]) => [...(previous === defaults ? [] : previous), parseBucketName(value)])
+    .default(defaults);
+}

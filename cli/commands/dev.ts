@@ -4,7 +4,7 @@ import { runDevSession } from "../../local/dev-session.js";
 import { localEnvironment } from "../../local/environment.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
 import { withChaosOptions, type ChaosOptions } from "../chaos-options.js";
-import { intervalOption, parsePort, parsePositiveInt } from "../option-parsers.js";
+import { bucketListOption, intervalOption, parsePort, parsePositiveInt } from "../option-parsers.js";
 import type { IngestOutcome } from "../../ingest/ingester.js";
 import { resolveIngestRules } from "../../ingest/rules.js";
 import { readIngestRulesFile } from "../../local/ingest-rules-file.js";
@@ -39,7 +39,7 @@ export function registerDev(program: Command): void {
     outage: "make the table unreachable for the tracker this long, once ready and on each SIGUSR1",
   })
     .description("run the whole system locally: DynamoDB Local, S3 + SQS emulator with S3 event notifications, and the tracker")
-    .option("-b, --bucket <name...>", "buckets to create and track", ["ledger-demo"])
+    .addOption(bucketListOption("-b, --bucket <name...>", "buckets to create and track", ["ledger-demo"]))
     .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", parsePort("--aws-port"))
     .option("--api-port <port>", "query API port on 127.0.0.1 (default: a free port)", parsePort("--api-port"))
     .option("--dynamodb-port <port>", "DynamoDB Local port (default: a free port)", parsePort("--dynamodb-port"))

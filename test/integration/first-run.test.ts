@@ -78,6 +78,15 @@ describe("a name no S3 bucket can have", () => {
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/between 3 and 63 characters/);
   });
+
+  it("dev --bucket refuses one the same way, before it starts anything", async () => {
+    const workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-first-run-"));
+    workdirs.push(workdir);
+    const result = await runCli(["dev", "--bucket", "photos", "Bad_Bucket!"], { cwd: workdir });
+    expect(result.stderr).toContain('"Bad_Bucket!" is not an S3 bucket name: bucket names can consist only of lowercase letters');
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+  });
 });
 
 describe("--help", () => {

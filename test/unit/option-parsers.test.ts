@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../cli/errors.js";
-import { formatDuration, parseBucketName, parseDuration, parseInterval, parseSince } from "../../cli/option-parsers.js";
+import { Command } from "commander";
+import { bucketListOption, formatDuration, parseBucketName, parseDuration, parseInterval, parseSince } from "../../cli/option-parsers.js";
 
 describe("--since", () => {
   const now = new Date("2026-11-22T12:00:00.000Z");
@@ -56,5 +57,25 @@ describe("<bucket>", () => {
     ] as const)
       expect(() => parseBucketName(name), name).toThrow(rule);
     expect(() => parseBucketName("Bad_Bucket!")).toThrow(/bucketnamingrules\.html/);
+  });
+});
+
+describe("--bucket <name...>", () => {
+  const parse = (...args: string[]) =>
+    new Command()
+      .addOption(bucketListOption("-b, --bucket <name...>", "buckets", ["ledger-demo"]))
+      .exitOverride()
+      .parse(args, { from: "user" })
+      .opts<{ bucket: string[] }>().bucket;
+
+  it("the default unless given; given names replace it, repeated or listed", () => {
+    expect(parse()).toEqual(["ledger-demo"]);
+    expect(parse("--bucket", "photos")).toEqual(["photos"]);
+    expect(parse("--bucket", "photos", "--bucket", "logs")).toEqual(["photos", "logs"]);
+    expect(parse("-b", "photos", "logs")).toEqual(["photos", "logs"]);
+  });
+
+  it("each name checked as a <bucket> is", () => {
+    expect(() => parse("--bucket", "photos", "Bad_Bucket!")).toThrow(/"Bad_Bucket!" is not an S3 bucket name/);
   });
 });
