@@ -2,11 +2,11 @@
  * The direction of the code's layers, checked by dependency-cruiser on every `npm run lint`
  * (so on every `npm test`). From the bottom up:
  *
- *   foundation/                generic helpers: import nothing from the project
- *   validation/, aws/, observability/   schema helpers, AWS adapters, metrics: only foundation/
- *   sdk/                       the AWS adapters' old home, bound for aws/: only aws/, foundation/
- *   events/                    what S3 says happened
+ *   foundation/                generic helpers (ordering, streams, budgets, errors): import nothing from the project
+ *   validation/, aws/, observability/   schema helpers, AWS adapters (SDK calls, S3's key encoding), metrics and logs: only foundation/
+ *   events/                    what S3 says happened (and the vocabulary of what it can say of an object)
  *   ledger/                    the index and its journal
+ *   s3/                        what S3 says of one object now (HeadObject, tags), in the ledger's terms
  *   ingest/                    ingestion (the tracker forwards to it, reconciliation audits it)
  *   tracker/, reconcile/, api/ the three services, none importing another
  *   functions/                 the Lambda entry points and their settings
@@ -27,7 +27,7 @@
 const PROJECT = "^(?!node_modules/)(?:[a-z-]+/|[a-z-]+\\.ts$)";
 
 /** The bottom layers: what every domain folder may import. */
-const BOTTOM = ["foundation", "validation", "aws", "observability", "sdk"];
+const BOTTOM = ["foundation", "validation", "aws", "observability"];
 
 /** Each folder, with what it may import besides itself. */
 const LAYERS = [
@@ -35,14 +35,14 @@ const LAYERS = [
   ["validation", ["foundation"]],
   ["aws", ["foundation"]],
   ["observability", ["foundation"]],
-  ["sdk", ["foundation", "aws"]],
   ["events", BOTTOM],
   ["ledger", [...BOTTOM, "events"]],
-  ["ingest", [...BOTTOM, "events", "ledger"]],
-  ["tracker", [...BOTTOM, "events", "ledger", "ingest"]],
-  ["reconcile", [...BOTTOM, "events", "ledger", "ingest"]],
-  ["api", [...BOTTOM, "events", "ledger"]],
-  ["functions", [...BOTTOM, "events", "ledger", "ingest", "tracker", "reconcile", "api"]],
+  ["s3", [...BOTTOM, "events", "ledger"]],
+  ["ingest", [...BOTTOM, "events", "ledger", "s3"]],
+  ["tracker", [...BOTTOM, "events", "ledger", "s3", "ingest"]],
+  ["reconcile", [...BOTTOM, "events", "ledger", "s3", "ingest"]],
+  ["api", [...BOTTOM, "events", "ledger", "s3"]],
+  ["functions", [...BOTTOM, "events", "ledger", "s3", "ingest", "tracker", "reconcile", "api"]],
 ];
 
 /** Top-level folders with no code of the layers. */

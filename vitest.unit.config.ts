@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts"],
+    // Unit tests leave no global state behind (fake timers are restored after each), so the files
+    // of a worker share one module graph: 14 s instead of 46 s for the tier on this 2-core machine.
+    isolate: false,
     // Seconds when the machine is free; the property tests need more on a loaded one (as in vitest.config.ts).
     testTimeout: 30_000,
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },

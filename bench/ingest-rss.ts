@@ -88,7 +88,7 @@ try {
   if (variant === "ingester") {
     const outcome = await ingester.run(
       { kind: "ingest", bucket: "rss", key: "imports/offers.csv", version, cause: "operator", again: false },
-      { remainingMs: () => Infinity, marginMs: 0 },
+      { remainingMs: () => Infinity },
     );
     if (outcome.outcome !== "finished" || outcome.record.rowsWritten !== rows) throw new Error(`ingestion did not write every row: ${JSON.stringify(outcome)}`);
   } else {

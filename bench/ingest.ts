@@ -38,7 +38,7 @@ import { AWS_LIMITS, CapacityModel } from "../local/capacity-model.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { localCredentials } from "../local/credentials.js";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 
 const dynamoDbClient = (endpoint: string) => withoutSdkLogger(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials }));
 
@@ -134,7 +134,7 @@ export async function benchIngest(log: (line: string) => void) {
       return timed("ours (Ingester: check pass, write pass, from S3)", async () => {
         const outcome = await ingester.run(
           { kind: "ingest", bucket: BUCKET, key: KEY, version, cause: "operator", again: true },
-          { remainingMs: () => Infinity, marginMs: 0 },
+          { remainingMs: () => Infinity },
         );
         if (outcome.outcome !== "finished" || outcome.record.rowsWritten !== ROWS)
           throw new Error(`benchmark ingestion did not write every row: ${JSON.stringify(outcome)}`);
@@ -325,7 +325,7 @@ async function layoutsAtScale(scale: number, log: (line: string) => void) {
           const started = process.hrtime.bigint();
           const outcome = await ingester.run(
             { kind: "ingest", bucket: BUCKET, key: KEY, version, cause: "operator", again: true },
-            { remainingMs: () => Infinity, marginMs: 0 },
+            { remainingMs: () => Infinity },
           );
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           if (outcome.outcome !== "finished") throw new Error(`benchmark ingestion did not finish: ${JSON.stringify(outcome)}`);

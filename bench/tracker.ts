@@ -26,7 +26,7 @@ import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
-import { decodeS3EventKey } from "../events/object-key.js";
+import { decodeS3Key } from "../aws/s3-key.js";
 import { createDocumentClient, createTableInput, Ledger, partitionKeyOf, toItem } from "../ledger/index.js";
 import { mutationToRecord, type ObjectMutation } from "../ledger/writes.js";
 import { documentItemSize, writeUnits } from "../ledger/item-size.js";
@@ -37,10 +37,10 @@ import { createLocalClients } from "../local/stack.js";
 import { startS3SqsEmulator } from "../local/s3-sqs-emulator.js";
 import { addCounts, emptyCounts } from "../tracker/counts.js";
 import { createTrackerHandler } from "../tracker/handler.js";
-import { s3ObjectLookup } from "../sdk/object-lookup.js";
-import { s3ObjectDescriber } from "../sdk/object-details.js";
+import { s3ObjectLookup } from "../s3/object-lookup.js";
+import { s3ObjectDescriber } from "../s3/object-details.js";
 import { LOCAL_REGION, localCredentials } from "../local/credentials.js";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 import { median, pairedRounds, spread } from "./stats.js";
 import { FaultInjectingProxy } from "../local/fault-proxy.js";
 import { CapacityModel } from "../local/capacity-model.js";
@@ -318,7 +318,7 @@ export async function benchTracker(log: (line: string) => void): Promise<Tracker
       return timed("seed-style (HeadObject + unconditional PutItem, sequential)", async () => {
         for (const record of records) {
           const event = JSON.parse(record.body).Records[0];
-          const key = decodeS3EventKey(event.s3.object.key);
+          const key = decodeS3Key(event.s3.object.key);
           const pk = partitionKeyOf(BUCKET, key);
           if (event.eventName.startsWith("ObjectRemoved")) {
             await documentClient.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk: key } }));

@@ -15,7 +15,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDocumentClient, Ledger } from "../ledger/index.js";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 import { createLocalClients } from "../local/clients.js";
 import { readDevFile } from "../local/dev-file.js";
 import { UsageError } from "./errors.js";

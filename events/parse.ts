@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { MalformedMessageError } from "./errors.js";
-import { decodeS3EventKey } from "./object-key.js";
+import { decodeS3Key, S3KeyEncodingError } from "../aws/s3-key.js";
 import {
   eventBridgeEventSchema,
   s3EventRecordSchema,
@@ -16,8 +16,16 @@ import {
   type S3EventRecord,
 } from "./schema.js";
 import { describeIssues } from "../validation/parse.js";
-import type { ChangeOrigin } from "../ledger/record.js";
 import { METADATA_EVENTS, type MetadataField } from "./subscriptions.js";
+
+/** Who made a change, as its S3 event states it; empty for reconciliation's repairs. */
+export interface ChangeOrigin {
+  /** The principal: `userIdentity.principalId`, or EventBridge's `requester` (an account or service). */
+  requester?: string;
+  sourceIp?: string;
+  /** S3's request id, to look the request up in CloudTrail or S3 server access logs. */
+  requestId?: string;
+}
 
 interface EventBase {
   bucket: string;
@@ -157,6 +165,16 @@ function classify(raw: RawObjectEvent): ObjectEvent {
   return { ...base, action: "ignore" };
 }
 
+/** A key that is not valid URL encoding fails its own message, as any other malformed part. */
+function keyOf(encoded: string): string {
+  try {
+    return decodeS3Key(encoded);
+  } catch (error) {
+    if (error instanceof S3KeyEncodingError) throw new MalformedMessageError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 function originOf(requester: string | undefined, sourceIp: string | undefined, requestId: string | undefined): ChangeOrigin {
   return { ...(requester && { requester }), ...(sourceIp && { sourceIp }), ...(requestId && { requestId }) };
 }
@@ -165,7 +183,7 @@ function fromS3Record(record: S3EventRecord): RawObjectEvent {
   const { bucket, object } = record.s3;
   return {
     bucket: bucket.name,
-    key: decodeS3EventKey(object.key),
+    key: keyOf(object.key),
     eventName: record.eventName.replace(/^s3:/, ""),
     eventTime: record.eventTime,
     eventTimeResolutionMs: 1,
@@ -206,7 +224,7 @@ function fromEventBridge(event: EventBridgeEvent): RawObjectEvent {
     // Form-style URL-encoded like notification keys: AWS's own Powertools for Python decodes
     // `detail.object.key` with unquote_plus. Not verifiable here, so reconciliation reports
     // orphans and missing keys that are each other's encoded form (design notes, section 2).
-    key: decodeS3EventKey(object.key),
+    key: keyOf(object.key),
     eventName: eventBridgeEventName(event),
     eventTime: event.time,
     // EventBridge's `time` has whole seconds only.

@@ -7,7 +7,7 @@
  * (S3 notifications) and https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-mapping-troubleshooting.html
  * (the EventBridge detail-type of each).
  */
-import type { EnrichmentField } from "../sdk/object-details.js";
+import type { EnrichmentField } from "./enrichment-fields.js";
 
 /** Creates, deletes and lifecycle expirations (which are not ObjectRemoved events). */
 const CONTENT_NOTIFICATION_EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"];

@@ -2,7 +2,7 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SqsIngestQueue, type IngestQueue } from "../ingest/ingest-queue.js";
 import type { IngestRule } from "../ingest/rules.js";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 
 /** `sqs`: a client the function already has; one is made otherwise, only when there are rules. */
 export function ingestRequestsFrom(

@@ -4,7 +4,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "../ledger/index.js";
 import { buildIngestion } from "../ingest/wiring.js";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 import { readPackagedConfig } from "./settings/contract.js";
 import { ingestSettings } from "./settings/ingest.js";
 import { metricsFor } from "../observability/emf.js";

@@ -7,7 +7,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDocumentClient } from "../ledger/index.js";
 import { buildReconcileFunction } from "../reconcile/wiring.js";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 import { ingestRequestsFrom } from "./ingest-requests.js";
 import { readPackagedConfig } from "./settings/contract.js";
 import { reconcilerWiringOf, reconcileSettings } from "./settings/reconcile.js";

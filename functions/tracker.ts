@@ -2,7 +2,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createDocumentClient } from "../ledger/index.js";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 import { buildTracker } from "../tracker/wiring.js";
 import { ingestRequestsFrom } from "./ingest-requests.js";
 import { readPackagedConfig } from "./settings/contract.js";

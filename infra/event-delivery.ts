@@ -6,9 +6,9 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { encodeS3EventKey } from "../events/object-key.js";
+import { encodeS3Key } from "../aws/s3-key.js";
 import { eventBridgeDetailTypes, notificationEvents } from "../events/subscriptions.js";
-import type { EnrichmentField } from "../sdk/object-details.js";
+import type { EnrichmentField } from "../events/enrichment-fields.js";
 import type { NotificationFilter } from "./args.js";
 import { EVENT_RULE_NAME_MAX, fitAutonamed } from "./names.js";
 import type { Statement } from "./policy.js";
@@ -180,8 +180,8 @@ export class EventDelivery extends pulumi.ComponentResource {
                 // S3 matches filters against the URL-encoded key, so special characters must be
                 // sent encoded, a space as `+` (S3 user guide, "Configuring event notifications
                 // using object key name filtering"). EventBridge patterns match the raw key.
-                ...(filter.prefix && { filterPrefix: encodeS3EventKey(filter.prefix) }),
-                ...(filter.suffix && { filterSuffix: encodeS3EventKey(filter.suffix) }),
+                ...(filter.prefix && { filterPrefix: encodeS3Key(filter.prefix) }),
+                ...(filter.suffix && { filterSuffix: encodeS3Key(filter.suffix) }),
               })),
             },
         // S3 sends a test message when the configuration is saved: the queue must already accept it.

@@ -1,6 +1,6 @@
 /** Small builders for IAM policy JSON; least privilege is easier to review when it is data. */
 import type { ChangeShardSetting } from "../ledger/change-index/index.js";
-import type { EnrichmentField } from "../sdk/object-details.js";
+import type { EnrichmentField } from "../events/enrichment-fields.js";
 import * as pulumi from "@pulumi/pulumi";
 import { s3ViaService, type Cloud } from "./arns.js";
 

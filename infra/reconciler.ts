@@ -11,7 +11,7 @@ import type { ResolvedBucketLedgerArgs } from "./args.js";
 import { INVENTORY_CONFIGURATION_ID, INVENTORY_PREFIX, reconcileSettings } from "../functions/settings/reconcile.js";
 import { BundledFunction, writeSettings } from "./bundled-function.js";
 import { ingestRequestSettings, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
-import type { EnrichmentField } from "../sdk/object-details.js";
+import type { EnrichmentField } from "../events/enrichment-fields.js";
 import { assumeRolePolicyFor, describeStatements, journalStatements, policyDocument, type Statement } from "./policy.js";
 import { scheduleGroupArn, type Cloud } from "./arns.js";
 import { SCRATCH_LIMIT_ENV } from "../reconcile/scratch.js";

@@ -11,7 +11,7 @@ import type { ResolvedBucketLedgerArgs } from "./args.js";
 import { BundledFunction, writeSettings } from "./bundled-function.js";
 import { changeRateStatements, describeStatements, journalStatements } from "./policy.js";
 import { metadataEventsFor } from "../events/subscriptions.js";
-import type { EnrichmentField } from "../sdk/object-details.js";
+import type { EnrichmentField } from "../events/enrichment-fields.js";
 import { ingestRequestSettings, ingestRequestStatements, type IngestRequestAccess } from "./ingestion.js";
 
 export interface TrackerArgs {

@@ -4,15 +4,10 @@
  * to resume, or finished. Only the record is durable; an attempt lives for one invocation.
  */
 import type { IngestCheckpoint, IngestionCounts, IngestionRecord, IngestionStore, RejectedRow } from "./ingestion-store.js";
+import { isSpent, type TimeBudget } from "../foundation/time-budget.js";
 
 /** What an attempt keeps in the ingestion records. */
 export type AttemptStore = Pick<IngestionStore, "put" | "addRejected" | "rejected">;
-
-/** How long this invocation may still run; ingestion stops `marginMs` before the end. */
-export interface TimeBudget {
-  remainingMs(): number;
-  marginMs: number;
-}
 
 export interface IngestProgress {
   phase: "checking" | "writing";
@@ -75,7 +70,7 @@ export class IngestionAttempt {
   }
 
   outOfTime(): boolean {
-    return this.budget.remainingMs() < this.budget.marginMs;
+    return isSpent(this.budget);
   }
 
   /** The file parsed to its end: the write pass starts at its beginning. */

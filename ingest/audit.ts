@@ -9,7 +9,7 @@
  * The ledger's objects under a rule's prefix and the ingestion records under it are both read
  * in UTF-8 key order and merged, so memory does not grow with the number of files.
  */
-import { joinByKey } from "../ledger/merge.js";
+import { joinByKey } from "../foundation/merge.js";
 import type { Ledger, LedgerRecord } from "../ledger/index.js";
 import { INGEST_DEFAULTS } from "./defaults.js";
 import type { IngestQueue } from "./ingest-queue.js";

@@ -11,7 +11,7 @@
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { MAX_BATCH_WRITE_ITEMS, sendUntilProcessed, UnprocessedItemsError } from "../aws/batch-write.js";
-import { BoundedWriter } from "../reconcile/bounded-writer.js";
+import { BoundedWriter } from "../foundation/bounded-writer.js";
 import type { RowItem } from "./row-item.js";
 
 export const MAX_BATCH_ITEMS = MAX_BATCH_WRITE_ITEMS;

@@ -13,11 +13,12 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { publishCounts } from "../observability/emf.js";
 import { METRICS } from "../observability/metrics.js";
-import { logKey } from "../sdk/logged-key.js";
+import { logKey } from "../observability/logged-key.js";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { IngestQueue } from "./ingest-queue.js";
 import type { Ingester, IngestOutcome } from "./ingester.js";
 import { parseIngestRequest } from "./request.js";
+import { budgetReserving } from "../foundation/time-budget.js";
 
 export interface IngestHandlerDependencies {
   ingester: Ingester;
@@ -98,7 +99,7 @@ export function createIngestHandler(deps: IngestHandlerDependencies): IngestHand
   return async (event, context) => {
     const counts = emptyCounts();
     const deadline = Date.now() + (deps.invocationMs ?? 900_000);
-    const budget = { remainingMs: () => (context ? context.getRemainingTimeInMillis() : deadline - Date.now()), marginMs: deps.stopMarginMs };
+    const budget = budgetReserving(() => (context ? context.getRemainingTimeInMillis() : deadline - Date.now()), deps.stopMarginMs);
 
     const processRecord = async (record: SQSRecord): Promise<void> => {
       try {

@@ -10,7 +10,8 @@
  *   to the same version (source-file.ts).
  */
 import type { Ledger } from "../ledger/index.js";
-import { IngestionAttempt, type AttemptEnd, type TimeBudget } from "./attempt.js";
+import type { TimeBudget } from "../foundation/time-budget.js";
+import { IngestionAttempt, type AttemptEnd } from "./attempt.js";
 import { checkRows } from "./check-pass.js";
 import { admit, resumeOrStart, type SkipReason } from "./decision.js";
 import type { IngestionRecord, IngestionStore } from "./ingestion-store.js";

@@ -11,7 +11,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, paginateQuery, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
 import { backoffDelay } from "../aws/batch-write.js";
-import { BoundedWriter } from "../reconcile/bounded-writer.js";
+import { BoundedWriter } from "../foundation/bounded-writer.js";
 import { INGEST_DEFAULTS } from "./defaults.js";
 import { rowKey } from "./row-item.js";
 import { sourcePartitions } from "./row-table.js";

@@ -1,5 +1,7 @@
 export * from "./errors.js";
 export * from "./keys.js";
+// The order of S3 listings and DynamoDB sort keys, part of the typed client's surface.
+export { compareUtf8 } from "../foundation/utf8-order.js";
 export * from "./ledger.js";
 export * from "./record.js";
 export * from "./sequencer.js";

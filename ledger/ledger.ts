@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 import type { ChangeShardSetting } from "./change-index/index.js";
 import type { OriginSetting } from "./origin.js";
 import type { LedgerRecord } from "./record.js";

@@ -6,11 +6,12 @@
  */
 import { GetCommand, paginateQuery, type QueryCommandInput, type QueryCommandOutput } from "@aws-sdk/lib-dynamodb";
 import { changesCursorAfter, listCursorAfter, resumeAfter } from "./cursor.js";
-import { allPartitionKeys, assertValidObjectKey, compareUtf8, dayOf, partitionKeyOf } from "./keys.js";
+import { compareUtf8 } from "../foundation/utf8-order.js";
+import { allPartitionKeys, assertValidObjectKey, dayOf, partitionKeyOf } from "./keys.js";
 import { changePartitions, CLOCK_SKEW_MS } from "./change-index/index.js";
 import type { QueryContext } from "./context.js";
-import { mergeSorted } from "./merge.js";
-import { readAhead } from "./read-ahead.js";
+import { mergeSorted } from "../foundation/merge.js";
+import { readAhead } from "../foundation/read-ahead.js";
 import { attributeNames, fromItem, type LedgerItem, type LedgerRecord, type LiveObjectRecord } from "./record.js";
 import { ledgerTable } from "./table.js";
 

@@ -2,22 +2,16 @@
  * What the ledger stores for one (bucket, key), and the codec between that record and the
  * DynamoDB item. Only this module knows attribute names.
  */
+import type { ChangeOrigin } from "../events/parse.js";
 import { itemKeys } from "./keys.js";
 import { ledgerTable } from "./table.js";
+
+export type { ChangeOrigin };
 
 /** Who wrote the item last: an S3 event, or a reconciliation repair. */
 export type RecordSource = "event" | "reconcile";
 
-/** Who made a change, as its S3 event states it; empty for reconciliation's repairs. */
-export interface ChangeOrigin {
-  /** The principal: `userIdentity.principalId`, or EventBridge's `requester` (an account or service). */
-  requester?: string;
-  sourceIp?: string;
-  /** S3's request id, to look the request up in CloudTrail or S3 server access logs. */
-  requestId?: string;
-}
-
-/** Object metadata kept when a stack asks for it (the `enrich` config, sdk/object-details.ts). */
+/** Object metadata kept when a stack asks for it (the `enrich` config, s3/object-details.ts). */
 export interface ObjectDetails {
   contentType?: string;
   /** The `x-amz-meta-*` headers, names lower case without the prefix. */

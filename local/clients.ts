@@ -2,7 +2,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { withoutSdkLogger } from "../sdk/lean-client.js";
+import { withoutSdkLogger } from "../aws/lean-client.js";
 import { recordCalls, type FunctionRole } from "./call-recorder.js";
 import { localCredentials, LOCAL_REGION } from "./credentials.js";
 

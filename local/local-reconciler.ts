@@ -5,7 +5,7 @@
  * schedule does in AWS, and keeps to itself which callers wait for which run.
  */
 import type { ChangeShardSetting } from "../ledger/change-index/index.js";
-import type { EnrichmentField } from "../sdk/object-details.js";
+import type { EnrichmentField } from "../events/enrichment-fields.js";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createDocumentClient } from "../ledger/index.js";

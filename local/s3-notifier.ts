@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { encodeS3EventKey } from "../events/object-key.js";
+import { encodeS3Key } from "../aws/s3-key.js";
 import { isSubscribed } from "../events/subscriptions.js";
 import type { DeliveryFaults } from "./delivery-faults.js";
 import type { S3Commit } from "./s3-sqs-emulator.js";
@@ -30,7 +30,7 @@ export function s3NotificationBody(commit: S3Commit, region: string): string {
           configurationId: "bucket-ledger",
           bucket: { name: commit.bucket, ownerIdentity: { principalId: "LOCAL" }, arn: `arn:aws:s3:::${commit.bucket}` },
           object: {
-            key: encodeS3EventKey(commit.key),
+            key: encodeS3Key(commit.key),
             ...(isCreate && { size: commit.size }),
             ...(commit.etag !== undefined && { eTag: commit.etag.replace(/"/g, "") }),
             ...(isContentChange && { sequencer: commit.sequencer }),

@@ -4,7 +4,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Ledger } from "../ledger/index.js";
-import { listObjectPages } from "../sdk/list-objects.js";
+import { listObjectPages } from "../aws/list-objects.js";
 
 export interface LedgerComparison {
   bucketObjects: number;

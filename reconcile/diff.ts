@@ -4,7 +4,7 @@
  */
 import type { LedgerRecord } from "../ledger/index.js";
 import { compareUtf8 } from "../ledger/index.js";
-import { joinByKey } from "../ledger/merge.js";
+import { joinByKey } from "../foundation/merge.js";
 import { SourceOrderError } from "./errors.js";
 import type { SourceObject } from "./source.js";
 

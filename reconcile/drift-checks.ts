@@ -14,10 +14,10 @@
  *   means events are being decoded wrongly: it is reported as a finding of its own, so the
  *   same keys are not silently repaired every night.
  */
-import { decodeS3EventKey, encodeS3EventKey } from "../events/object-key.js";
+import { decodeS3Key, encodeS3Key } from "../aws/s3-key.js";
 import type { DriftKind, Ledger, ObjectState, RepairOutcome, Withheld } from "../ledger/index.js";
 import type { ObjectSource } from "./source.js";
-import { withheldOf, type ObjectDescriber } from "../sdk/object-details.js";
+import { withheldOf, type ObjectDescriber } from "../s3/object-details.js";
 
 /** `unconfirmed`: the source reported drift that S3 contradicts now; nothing was written. */
 export type CheckedRepairOutcome = RepairOutcome | "unconfirmed";
@@ -41,9 +41,9 @@ export interface DriftChecksOptions {
 }
 
 function otherForms(key: string): string[] {
-  const forms = new Set<string>([encodeS3EventKey(key)]);
+  const forms = new Set<string>([encodeS3Key(key)]);
   try {
-    forms.add(decodeS3EventKey(key));
+    forms.add(decodeS3Key(key));
   } catch {
     // Not valid URL encoding: it cannot be the encoded form of anything.
   }

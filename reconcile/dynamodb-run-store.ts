@@ -20,7 +20,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
 import { ledgerTable, reconcileKeys, reconcilePartitionKey } from "../ledger/index.js";
-import { BoundedWriter } from "./bounded-writer.js";
+import { BoundedWriter } from "../foundation/bounded-writer.js";
 import { TaskLeaseError } from "./errors.js";
 import { newTasks, PHASES, type RunCounts, type RunRecord, type RunStatus, type TaskPhase, type TaskRecord } from "./run-model.js";
 import type { KeyRange } from "./source.js";

@@ -6,7 +6,7 @@ import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { once } from "node:events";
-import { mergeSorted } from "../ledger/merge.js";
+import { mergeSorted } from "../foundation/merge.js";
 import { scratch, type ScratchSpace } from "./scratch.js";
 
 /** Writes one NDJSON line into a scratch directory, charged to the scratch budget first. */

@@ -17,7 +17,7 @@ import { z } from "zod";
 import type { EncodingMismatch } from "./drift-checks.js";
 import { ReconcileError } from "./errors.js";
 import type { Reconciliation } from "./reconciliation.js";
-import type { TimeBudget } from "./run-options.js";
+import { budgetReserving, type TimeBudget } from "../foundation/time-budget.js";
 import type { RunSummary } from "./run-summary.js";
 import type { RunSourceSpec } from "./run-model.js";
 import type { ObjectSource } from "./source.js";
@@ -76,7 +76,7 @@ export function createReconcileHandler(deps: ReconcileHandlerDependencies): Reco
   const { reconciliation, logger } = deps;
 
   const budgetFor = (context?: Context): TimeBudget => {
-    if (context?.getRemainingTimeInMillis) return { remainingMs: () => context.getRemainingTimeInMillis() - deps.reserveMs };
+    if (context?.getRemainingTimeInMillis) return budgetReserving(() => context.getRemainingTimeInMillis(), deps.reserveMs);
     const ends = Date.now() + (deps.localBudgetMs ?? 60_000);
     return { remainingMs: () => ends - Date.now() };
   };

@@ -7,7 +7,7 @@
  */
 import pLimit from "p-limit";
 import type { Ledger, LedgerRecord } from "../ledger/index.js";
-import type { ObjectDescriber } from "../sdk/object-details.js";
+import type { ObjectDescriber } from "../s3/object-details.js";
 import { deleteGuard } from "./delete-guard.js";
 import type { EncodingMismatch } from "./drift-checks.js";
 import type { DriftRecord } from "./drift-record.js";

@@ -17,8 +17,8 @@ import { parse as parseCsv } from "csv-parse";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { z } from "zod";
-import { decodeS3EventKey } from "../events/object-key.js";
-import { s3ObjectLookup } from "../sdk/object-lookup.js";
+import { decodeS3Key } from "../aws/s3-key.js";
+import { s3ObjectLookup } from "../s3/object-lookup.js";
 import { InventoryError, NoInventoryReportError } from "./errors.js";
 import { inRange, type ObjectSource, type SourceObject } from "./source.js";
 import { parseJsonWith } from "../validation/parse.js";
@@ -185,7 +185,7 @@ async function* csvRows(path: string, fileSchema: string): AsyncGenerator<Invent
     .pipe(parseCsv({ columns, relax_column_count: false }));
   for await (const record of parser as AsyncIterable<Record<string, string>>) {
     // CSV keys are URL-encoded (form style, as in event notifications); Parquet keys are not.
-    yield { ...record, key: decodeS3EventKey(record.key!) };
+    yield { ...record, key: decodeS3Key(record.key!) };
   }
 }
 

@@ -4,11 +4,11 @@
  * into the keys that differ: what each scan task of a run diffs.
  */
 import { compareUtf8, type Ledger, type LedgerRecord } from "../ledger/index.js";
-import { readAhead } from "../ledger/read-ahead.js";
+import { readAhead } from "../foundation/read-ahead.js";
 import { assertOrdered, diffSorted, type DiffCounts, type Drift, type OnAdvance } from "./diff.js";
 import { externalSort, spoolToDisk } from "./external-sort.js";
 import type { KeyRange, ObjectSource, SourceObject } from "./source.js";
-import { BoundedWriter } from "./bounded-writer.js";
+import { BoundedWriter } from "../foundation/bounded-writer.js";
 
 /** Items each side may be read ahead of the diff: overlaps S3 and DynamoDB I/O. */
 const READ_AHEAD = 2000;

@@ -19,7 +19,8 @@
  */
 import { RunCoordinator } from "./coordinator.js";
 import type { RunRecord } from "./run-model.js";
-import type { PlanRequest, RunOptions, TaskOutcome, TimeBudget } from "./run-options.js";
+import type { PlanRequest, RunOptions, TaskOutcome } from "./run-options.js";
+import type { TimeBudget } from "../foundation/time-budget.js";
 import { TaskWorker } from "./task-worker.js";
 import type { TaskMessage } from "./task-queue.js";
 

@@ -4,7 +4,7 @@
  * pass DynamoDB and SQS; the in-process driver (in-process.ts) passes memory.
  */
 import type { Ledger, LedgerRecord } from "../ledger/index.js";
-import type { ObjectDescriber } from "../sdk/object-details.js";
+import type { ObjectDescriber } from "../s3/object-details.js";
 import type { EncodingMismatch } from "./drift-checks.js";
 import type { DriftRecord } from "./drift-record.js";
 import type { RunCounts, RunSourceSpec } from "./run-model.js";
@@ -12,11 +12,6 @@ import type { RunStore } from "./run-store.js";
 import type { RunSummary } from "./run-summary.js";
 import type { KeyRange, ObjectSource } from "./source.js";
 import type { TaskQueue } from "./task-queue.js";
-
-/** How much longer this worker may run before it must checkpoint and hand over. */
-export interface TimeBudget {
-  remainingMs(): number;
-}
 
 export type TaskOutcome = "completed" | "continued" | "skipped";
 

@@ -1,8 +1,8 @@
 /** Where reconciliation learns what the bucket holds. */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { compareUtf8, type ObjectState } from "../ledger/index.js";
-import { listCommonPrefixes, listObjectPages } from "../sdk/list-objects.js";
-import { s3ObjectLookup } from "../sdk/object-lookup.js";
+import { listCommonPrefixes, listObjectPages } from "../aws/list-objects.js";
+import { s3ObjectLookup } from "../s3/object-lookup.js";
 
 export interface SourceObject extends ObjectState {
   key: string;

@@ -9,11 +9,12 @@
 import pThrottle from "p-throttle";
 import { driftRecord } from "./drift-record.js";
 import { randomUUID } from "node:crypto";
-import { BoundedWriter } from "./bounded-writer.js";
+import { BoundedWriter } from "../foundation/bounded-writer.js";
 import type { RunCoordinator } from "./coordinator.js";
 import { countWithheld, driftChecks } from "./drift-checks.js";
 import { ReconcileError, TaskLeaseError } from "./errors.js";
-import type { RunOptions, TaskOutcome, TimeBudget } from "./run-options.js";
+import type { RunOptions, TaskOutcome } from "./run-options.js";
+import { isSpent, type TimeBudget } from "../foundation/time-budget.js";
 import { diffRange } from "./range-diff.js";
 import { FINISHED, PHASES, zeroCounts, type RunCounts, type RunRecord, type TaskPhase, type TaskRecord } from "./run-model.js";
 import type { TaskMessage } from "./task-queue.js";
@@ -78,7 +79,7 @@ export class TaskWorker {
     let savedAt = Date.now();
     const state = { outOfTime: false };
     const advance = async (key: string): Promise<boolean> => {
-      const outOfTime = budget.remainingMs() <= 0;
+      const outOfTime = isSpent(budget);
       if (!outOfTime && Date.now() - savedAt < this.checkpointIntervalMs) return true;
       // Only keys whose writes have landed may be behind a checkpoint.
       await writer.drain();

@@ -6,7 +6,8 @@
  */
 import type { ChangeShardSetting } from "../ledger/change-index/index.js";
 import { RECONCILE_DEFAULTS } from "./defaults.js";
-import { s3ObjectDescriber, type EnrichmentField } from "../sdk/object-details.js";
+import type { EnrichmentField } from "../events/enrichment-fields.js";
+import { s3ObjectDescriber } from "../s3/object-details.js";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { S3Client } from "@aws-sdk/client-s3";

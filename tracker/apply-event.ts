@@ -1,8 +1,8 @@
 /** Applies one parsed S3 event to the ledger. */
 import type { ApplyOutcome, DescriptionOutcome, Ledger, ObjectDetails, ObjectMutation, RepairOutcome, WriteBatch } from "../ledger/index.js";
-import { detailAttributesOf, type ObjectDescriber } from "../sdk/object-details.js";
+import { detailAttributesOf, type ObjectDescriber } from "../s3/object-details.js";
 import type { ObjectEvent } from "../events/parse.js";
-import type { ObjectLookup } from "../sdk/object-lookup.js";
+import type { ObjectLookup } from "../s3/object-lookup.js";
 import { resolveMetadataTarget } from "./metadata-version.js";
 
 /** `undescribed`: a metadata event for an object S3 will not describe (sdk/object-details.ts); nothing to write. */

@@ -17,9 +17,9 @@ import pLimit from "p-limit";
 import { parseMessageBody } from "../events/parse.js";
 import type { Ledger } from "../ledger/index.js";
 import { applyEvent, detailsFor, type EventOutcome } from "./apply-event.js";
-import { withheldOf, type ObjectDescriber } from "../sdk/object-details.js";
+import { withheldOf, type ObjectDescriber } from "../s3/object-details.js";
 import { emptyCounts, type TrackerCounts } from "./counts.js";
-import type { ObjectLookup } from "../sdk/object-lookup.js";
+import type { ObjectLookup } from "../s3/object-lookup.js";
 import { ingestRequestFor, type IngestForwarding } from "./ingest-forwarding.js";
 import { partitionByBucket, trackedBucketFilter, untrackedBucketsForLog } from "./tracked-buckets.js";
 

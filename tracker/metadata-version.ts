@@ -19,7 +19,7 @@
  * before anything is described or written.
  */
 import type { Ledger, LedgerRecord } from "../ledger/index.js";
-import type { ObjectLookup } from "../sdk/object-lookup.js";
+import type { ObjectLookup } from "../s3/object-lookup.js";
 
 /** `describe`: the event is about the version held (or nothing tells otherwise); `otherVersion`: not the current version; `askS3`: cannot tell from the ledger. */
 export type MetadataTarget = "describe" | "otherVersion" | "askS3";

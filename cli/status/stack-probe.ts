@@ -15,7 +15,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { queueDepth } from "../../local/queues.js";
-import { withoutSdkLogger } from "../../sdk/lean-client.js";
+import { withoutSdkLogger } from "../../aws/lean-client.js";
 import type { Operations, OperationsQueues } from "../ledger-target.js";
 import { expressionFirstRun, intervalFirstRun, type FirstRun } from "./first-run.js";
 

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { changeShardSettingSchema } from "../../ledger/change-index/index.js";
 import { DEFAULT_CHANGE_SHARDS, DEFAULT_RETENTION_DAYS } from "../../ledger/ledger.js";
-import { enrichmentFieldsSchema } from "../../sdk/object-details.js";
+import { enrichmentFieldsSchema } from "../../events/enrichment-fields.js";
 import { variable } from "./contract.js";
 
 /** Every function's: the ledger table and its horizon. */

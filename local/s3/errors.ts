@@ -1,5 +1,5 @@
 /** S3's error responses: an HTTP status, a code and a message, as XML (S3 API reference, "Error responses"). */
-import { escapeXml } from "./xml.js";
+import { escapeXml } from "./xml-text.js";
 
 export class S3Error extends Error {
   constructor(

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { encodeS3EventKey } from "../../events/object-key.js";
+import { encodeS3Key } from "../../aws/s3-key.js";
 import { AwsChunkedDecoder } from "./aws-chunked.js";
 import { verifyBodyIntegrity } from "./checksums.js";
 import { assertReadable, bucketEncryptionFrom, bucketEncryptionXmlOf, encryptionHeaders, encryptionOfWrite } from "./encryption.js";
@@ -17,7 +17,8 @@ import { S3Error } from "./errors.js";
 import { assertBucketName, assertKeyLength } from "./names.js";
 import { MAX_PUT_SIZE, type DiskObjectStore, type ObjectMetadata } from "./object-store.js";
 import { parseRequestTarget } from "./request-target.js";
-import { escapeXml, parse as parseXml, parseCompleteMultipartUpload, parseDelete, parseTagging, parseTaggingHeader, taggingXml, xmlDocument } from "./xml.js";
+import { parse as parseXml, parseCompleteMultipartUpload, parseDelete, parseTagging, parseTaggingHeader, taggingXml, xmlDocument } from "./xml.js";
+import { escapeXml } from "./xml-text.js";
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 /** Small XML bodies (CompleteMultipartUpload, DeleteObjects) are read whole; 1,000 keys of 1 KiB fit. */
@@ -127,7 +128,7 @@ function listing(store: DiskObjectStore, request: S3Request): Reply {
   const delimiter = query.get("delimiter") ?? "";
   const maxKeys = Math.min(1000, Math.max(0, Number(query.get("max-keys") ?? 1000)));
   const encode = query.get("encoding-type") === "url";
-  const out = (text: string) => escapeXml(encode ? encodeS3EventKey(text) : text);
+  const out = (text: string) => escapeXml(encode ? encodeS3Key(text) : text);
   const token = query.get("continuation-token");
   const after = v2 ? (token ? Buffer.from(token, "base64url").toString("utf8") : (query.get("start-after") ?? "")) : (query.get("marker") ?? "");
   const afterBytes = Buffer.from(after);

@@ -4,6 +4,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { S3Error } from "./errors.js";
+import { escapeXml } from "./xml-text.js";
 
 const ALWAYS_LISTS = new Set(["Part", "Object", "Tag"]);
 
@@ -16,10 +17,6 @@ const parser = new XMLParser({
   removeNSPrefix: true,
   isArray: (name) => ALWAYS_LISTS.has(name),
 });
-
-export function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
-}
 
 export function parse(body: string): Record<string, unknown> {
   try {

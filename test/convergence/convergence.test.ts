@@ -54,7 +54,7 @@ import { SqsEventSourceMapping } from "../../local/event-source-mapping.js";
 import { createQueueWithDlq } from "../../local/queues.js";
 import { listObjectsSource, type ObjectSource } from "../../reconcile/source.js";
 import { createTrackerHandler, type TrackerHandler } from "../../tracker/handler.js";
-import { s3ObjectLookup } from "../../sdk/object-lookup.js";
+import { s3ObjectLookup } from "../../s3/object-lookup.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 
 const KEYS = ["plain.txt", "a b+c%20.txt", "日本/ファイル.txt", "emoji/😀.bin", "\uFF61half.txt", `long/${"k".repeat(1000)}`];

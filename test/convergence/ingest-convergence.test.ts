@@ -28,7 +28,7 @@ import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emula
 import { reconcileBucket } from "../../reconcile/in-process.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { createTrackerHandler, type TrackerHandler } from "../../tracker/handler.js";
-import { s3ObjectLookup } from "../../sdk/object-lookup.js";
+import { s3ObjectLookup } from "../../s3/object-lookup.js";
 import { auditIngestions } from "../../ingest/audit.js";
 import type { IngestQueue } from "../../ingest/ingest-queue.js";
 import { messageGroupOf, type IngestRequestInput } from "../../ingest/request.js";

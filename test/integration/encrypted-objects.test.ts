@@ -21,8 +21,9 @@ import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emula
 import { reconcileBucket } from "../../reconcile/in-process.js";
 import { inventorySource } from "../../reconcile/inventory-source.js";
 import { listObjectsSource } from "../../reconcile/source.js";
-import { s3ObjectDescriber, type EnrichmentField } from "../../sdk/object-details.js";
-import { s3ObjectLookup } from "../../sdk/object-lookup.js";
+import type { EnrichmentField } from "../../events/enrichment-fields.js";
+import { s3ObjectDescriber } from "../../s3/object-details.js";
+import { s3ObjectLookup } from "../../s3/object-lookup.js";
 import { emptyCounts, addCounts } from "../../tracker/counts.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
 import { runCliOnTerminal } from "../support/cli.js";

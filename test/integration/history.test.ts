@@ -8,7 +8,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, Ledger, normalizeSequencer } from "../../ledger/index.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
-import type { ObjectLookup } from "../../sdk/object-lookup.js";
+import type { ObjectLookup } from "../../s3/object-lookup.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { del, put, sqsEventOf, sqsRecord, type S3EventSpec } from "../support/events.js";
 

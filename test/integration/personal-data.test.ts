@@ -14,7 +14,7 @@ import { startS3SqsEmulator, type S3SqsEmulator } from "../../local/s3-sqs-emula
 import { reconcileBucket } from "../../reconcile/in-process.js";
 import { listObjectsSource } from "../../reconcile/source.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
-import type { ObjectLookup } from "../../sdk/object-lookup.js";
+import type { ObjectLookup } from "../../s3/object-lookup.js";
 import { runCli } from "../support/cli.js";
 import { createApiHandler } from "../../api/handler.js";
 import { toHttpApiEvent } from "../../local/api-server.js";

@@ -18,7 +18,8 @@ import { InventoryError } from "../../reconcile/errors.js";
 import { inventorySource } from "../../reconcile/inventory-source.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { writeInventoryReport, type InventoryEntry } from "../support/inventory.js";
-import { s3ObjectDescriber, type EnrichmentField, type ObjectDescriber } from "../../sdk/object-details.js";
+import type { EnrichmentField } from "../../events/enrichment-fields.js";
+import { s3ObjectDescriber, type ObjectDescriber } from "../../s3/object-details.js";
 
 let dynamodb: TestDynamoDb;
 let emulator: S3SqsEmulator;

@@ -11,10 +11,10 @@ import { normalizeSequencer } from "../../ledger/index.js";
 import { FaultInjectingProxy } from "../../local/fault-proxy.js";
 import { emptyCounts, addCounts, type TrackerCounts } from "../../tracker/counts.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
-import type { ObjectLookup } from "../../sdk/object-lookup.js";
+import type { ObjectLookup } from "../../s3/object-lookup.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { del, put, s3EventRecord, sqsEventOf, sqsRecord, tagged, type S3EventSpec } from "../support/events.js";
-import type { ObjectDescriber } from "../../sdk/object-details.js";
+import type { ObjectDescriber } from "../../s3/object-details.js";
 
 let dynamodb: TestDynamoDb;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Ledger } from "../../ledger/index.js";
 import { addCounts, emptyCounts } from "../../tracker/counts.js";
 import { createTrackerHandler } from "../../tracker/handler.js";
-import type { ObjectLookup } from "../../sdk/object-lookup.js";
+import type { ObjectLookup } from "../../s3/object-lookup.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 import { put, s3EventRecord, sqsRecord } from "../support/events.js";
 

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Message } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { encodeS3EventKey } from "../../events/object-key.js";
+import { encodeS3Key } from "../../aws/s3-key.js";
 
 export interface S3EventSpec {
   bucket?: string;
@@ -37,7 +37,7 @@ export function s3EventRecord(spec: S3EventSpec) {
       configurationId: "testConfigRule",
       bucket: { name: spec.bucket ?? "photos", ownerIdentity: { principalId: "A3NL1KOZZKExample" }, arn: `arn:aws:s3:::${spec.bucket ?? "photos"}` },
       object: {
-        key: encodeS3EventKey(spec.key),
+        key: encodeS3Key(spec.key),
         ...(spec.size !== undefined && { size: spec.size }),
         ...(spec.eTag !== undefined && { eTag: spec.eTag }),
         ...(spec.versionId !== undefined && { versionId: spec.versionId }),

@@ -7,14 +7,14 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type PutObj
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Ledger } from "../../ledger/index.js";
-import type { TimeBudget } from "../../ingest/attempt.js";
+import type { TimeBudget } from "../../foundation/time-budget.js";
 import { Ingester, type IngesterDependencies } from "../../ingest/ingester.js";
 import { IngestionStore } from "../../ingest/ingestion-store.js";
 import { ingestVersionOf } from "../../ingest/request.js";
 import { createRowTableInput } from "../../ingest/row-table.js";
 import { resolveIngestRules, type IngestRule, type IngestRuleInput } from "../../ingest/rules.js";
 
-export const NO_DEADLINE: TimeBudget = { remainingMs: () => Number.MAX_SAFE_INTEGER, marginMs: 0 };
+export const NO_DEADLINE: TimeBudget = { remainingMs: () => Number.MAX_SAFE_INTEGER };
 
 let sequence = 0;
 /** Increasing sequencers, as S3 gives each key's events. */

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { encodeS3EventKey } from "../../events/object-key.js";
+import { encodeS3Key } from "../../aws/s3-key.js";
 
 export interface InventoryEntry {
   key: string;
@@ -55,7 +55,7 @@ function csvFile(entries: InventoryEntry[], bucket: string, allVersions: boolean
   const lines = entries.map((entry) =>
     [
       bucket,
-      encodeS3EventKey(entry.key),
+      encodeS3Key(entry.key),
       ...(allVersions ? [entry.versionId ?? "", String(entry.isLatest ?? true), String(entry.isDeleteMarker ?? false)] : []),
       String(entry.size),
       (entry.lastModified ?? new Date("2026-11-20T00:00:00Z")).toISOString(),

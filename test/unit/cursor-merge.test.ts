@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeCursor, encodeCursor } from "../../ledger/cursor.js";
 import { InvalidCursorError } from "../../ledger/index.js";
-import { mergeSorted } from "../../ledger/merge.js";
+import { mergeSorted } from "../../foundation/merge.js";
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {
   for (const item of items) yield item;

@@ -1,8 +1,8 @@
 /** How a refused description is read and recorded: which HEAD errors mean "exists, will not say", and what is counted. */
 import { NotFound, S3ServiceException } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { detailAttributesOf, withheldOf } from "../../sdk/object-details.js";
-import { describeRefusal, isNotFound } from "../../sdk/object-lookup.js";
+import { detailAttributesOf, withheldOf } from "../../s3/object-details.js";
+import { describeRefusal, isNotFound } from "../../s3/object-lookup.js";
 
 /** An error as the SDK throws it for a HEAD, which has a status and no body. */
 const headError = (status: number, name = "Unknown") =>

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { MalformedMessageError } from "../../events/errors.js";
-import { decodeS3EventKey, encodeS3EventKey } from "../../events/object-key.js";
+import { decodeS3Key, encodeS3Key, S3KeyEncodingError } from "../../aws/s3-key.js";
 import { parseMessageBody, type ObjectEvent } from "../../events/parse.js";
 import { METADATA_EVENTS, eventBridgeDetailTypes, isSubscribed, metadataEventsFor, notificationEvents } from "../../events/subscriptions.js";
 
@@ -233,20 +233,26 @@ describe("envelopes", () => {
 
 describe("object keys", () => {
   it("decodes form encoding and refuses a broken escape, keeping the URIError", () => {
-    expect(decodeS3EventKey("a+b%2Bc%2F")).toBe("a b+c/");
+    expect(decodeS3Key("a+b%2Bc%2F")).toBe("a b+c/");
     let error: unknown;
     try {
-      decodeS3EventKey("100%");
+      decodeS3Key("100%");
     } catch (caught) {
       error = caught;
     }
-    expect(error).toBeInstanceOf(MalformedMessageError);
+    expect(error).toBeInstanceOf(S3KeyEncodingError);
     expect((error as Error).message).toBe('object key "100%" is not valid URL encoding');
     expect((error as Error).cause).toBeInstanceOf(URIError);
   });
 
+  it("a message carrying a broken key is malformed, keeping the codec's reason", () => {
+    const error = refusal(JSON.stringify({ Records: [record("ObjectCreated:Put", { key: "100%", sequencer: "0A", size: 1, eTag: "e" })] }));
+    expect(error.message).toBe('object key "100%" is not valid URL encoding');
+    expect(error.cause).toBeInstanceOf(S3KeyEncodingError);
+  });
+
   it("encodes as S3 does: spaces as +, slashes readable, any case of %2f", () => {
-    expect(encodeS3EventKey("a b/c+d")).toBe("a+b/c%2Bd");
+    expect(encodeS3Key("a b/c+d")).toBe("a+b/c%2Bd");
   });
 });
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { ObjectEvent } from "../../events/parse.js";
 import type { Ledger, LedgerRecord, ObjectMutation, ObjectState, WriteBatch } from "../../ledger/index.js";
-import { detailAttributesOf, type DescribedObject, type ObjectDescriber, type UndescribedObject } from "../../sdk/object-details.js";
+import { detailAttributesOf, type DescribedObject, type ObjectDescriber, type UndescribedObject } from "../../s3/object-details.js";
 import { applyEvent, detailsFor } from "../../tracker/apply-event.js";
 
 const TIME = "2026-11-21T10:00:00.000Z";

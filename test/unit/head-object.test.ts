@@ -7,8 +7,8 @@ import type { HeadObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { headObjectState, versionIdOf } from "../../aws/head-object.js";
 import { parseMessageBody } from "../../events/parse.js";
-import { s3ObjectDescriber } from "../../sdk/object-details.js";
-import { s3ObjectLookup } from "../../sdk/object-lookup.js";
+import { s3ObjectDescriber } from "../../s3/object-details.js";
+import { s3ObjectLookup } from "../../s3/object-lookup.js";
 
 const lastModified = new Date("2026-11-20T10:00:00.000Z");
 const head = (VersionId?: string): HeadObjectCommandOutput =>

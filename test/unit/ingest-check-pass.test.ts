@@ -1,6 +1,7 @@
 /** The check pass (ingest/check-pass.ts) over a file held in memory: parsed, malformed, paused, or gone. */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { IngestionAttempt, type AttemptStore, type TimeBudget } from "../../ingest/attempt.js";
+import type { TimeBudget } from "../../foundation/time-budget.js";
+import { IngestionAttempt, type AttemptStore } from "../../ingest/attempt.js";
 import { checkRows } from "../../ingest/check-pass.js";
 import { resolveIngestRules, type IngestRule } from "../../ingest/rules.js";
 import type { IngestCheckpoint, IngestionRecord } from "../../ledger/index.js";
@@ -32,7 +33,7 @@ function attemptAt(checkpoint: IngestCheckpoint, remainingMs = 60_000) {
     rowsDeleted: 0,
     checkpoint,
   };
-  const budget: TimeBudget = { remainingMs: () => remainingMs, marginMs: 1_000 };
+  const budget: TimeBudget = { remainingMs: () => remainingMs - 1_000 };
   return { puts, attempt: new IngestionAttempt(store, record, budget, () => new Date("2026-12-04T21:00:01.000Z")) };
 }
 

@@ -3,7 +3,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../ledger/index.js";
 import { createLocalClients } from "../../local/clients.js";
-import { withoutSdkLogger } from "../../sdk/lean-client.js";
+import { withoutSdkLogger } from "../../aws/lean-client.js";
 
 const loggerMiddlewares = (client: { middlewareStack: { identify(): string[] } }) =>
   client.middlewareStack.identify().filter((entry) => entry.startsWith("loggerMiddleware"));

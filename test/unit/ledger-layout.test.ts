@@ -33,7 +33,6 @@ import {
   changeRateKeys,
   changeRatePartitionKey,
   changeToken,
-  compareUtf8,
   dayOf,
   ingestionPartitionKey,
   itemKeys,
@@ -47,12 +46,13 @@ import {
   rejectedRowsPartitionKey,
   shardOf,
 } from "../../ledger/keys.js";
-import { joinByKey } from "../../ledger/merge.js";
+import { joinByKey } from "../../foundation/merge.js";
 import { removeOrigin } from "../../ledger/origin.js";
 import { takePage } from "../../ledger/paging.js";
 import { attributeNames, detailsAttributes, fromItem, originAttributes, originFrom, toItem, type LedgerRecord } from "../../ledger/record.js";
 import { SEQUENCER_WIDTH, compareSequencers, normalizeSequencer } from "../../ledger/sequencer.js";
 import { createTableInput, ledgerTable } from "../../ledger/table.js";
+import { compareUtf8 } from "../../foundation/utf8-order.js";
 
 const sha1 = (key: string) => createHash("sha1").update(key, "utf8").digest();
 const RECORDED = "2026-11-21T10:11:12.345Z";

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeCursor, listCursorAfter } from "../../ledger/cursor.js";
-import { joinByKey, mergeSorted } from "../../ledger/merge.js";
+import { joinByKey, mergeSorted } from "../../foundation/merge.js";
 import { keptOrigin } from "../../ledger/origin.js";
-import { readAhead } from "../../ledger/read-ahead.js";
+import { readAhead } from "../../foundation/read-ahead.js";
 
 /** An async iterable with `next` only, as some SDK streams are: nothing to call on early exit. */
 function bare<T>(items: T[], log: string[] = []): AsyncIterable<T> {

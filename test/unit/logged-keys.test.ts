@@ -7,7 +7,7 @@ import type { Ingester, IngestOutcome } from "../../ingest/ingester.js";
 import type { IngestionRecord } from "../../ledger/index.js";
 import type { RunSummary } from "../../reconcile/run-summary.js";
 import { reportRun } from "../../reconcile/handler.js";
-import { loggedKey } from "../../sdk/logged-key.js";
+import { loggedKey } from "../../observability/logged-key.js";
 import { fifoRecord } from "../support/events.js";
 
 const KEY = "users/jane.doe@example.com/passport.pdf";

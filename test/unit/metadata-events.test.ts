@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { eventBridgeDetailTypes, isSubscribed, notificationEvents } from "../../events/subscriptions.js";
-import { enrichmentFieldsSchema, restoreStatusOf } from "../../sdk/object-details.js";
+import { enrichmentFieldsSchema } from "../../events/enrichment-fields.js";
+import { restoreStatusOf } from "../../s3/object-details.js";
 import type { LedgerRecord } from "../../ledger/index.js";
 import { metadataEventTarget } from "../../tracker/metadata-version.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readAhead } from "../../ledger/read-ahead.js";
+import { readAhead } from "../../foundation/read-ahead.js";
 
 async function* slow(items: number[], log: string[], failAt?: number) {
   for (const item of items) {

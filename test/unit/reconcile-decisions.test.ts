@@ -14,7 +14,7 @@ import { countWithheld, driftChecks, type DriftChecksOptions } from "../../recon
 import { driftRecord } from "../../reconcile/drift-record.js";
 import { MaxDeleteExceededError, SourceOrderError } from "../../reconcile/errors.js";
 import { inRange, listObjectsSource, rangesFromBoundaries, type ObjectSource, type SourceObject } from "../../reconcile/source.js";
-import type { DescribedObject, ObjectDescriber, UndescribedObject } from "../../sdk/object-details.js";
+import type { DescribedObject, ObjectDescriber, UndescribedObject } from "../../s3/object-details.js";
 
 async function* stream<T>(items: T[]): AsyncGenerator<T> {
   for (const item of items) yield item;

@@ -4,7 +4,7 @@
  * reopened by a task; and the bounded writer that carries a task's repairs.
  */
 import { describe, expect, it } from "vitest";
-import { BoundedWriter } from "../../reconcile/bounded-writer.js";
+import { BoundedWriter } from "../../foundation/bounded-writer.js";
 import { ReconcileError } from "../../reconcile/errors.js";
 import { InventoryError } from "../../reconcile/errors.js";
 import { openRunSource } from "../../reconcile/open-source.js";

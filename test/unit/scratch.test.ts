@@ -16,7 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { compareUtf8 } from "../../ledger/index.js";
 import { externalSort, spoolToDisk } from "../../reconcile/external-sort.js";
 import { configuredLimit, ScratchSpace, ScratchSpaceExceededError } from "../../reconcile/scratch.js";
-import { ListingLoopError, listObjectPages } from "../../sdk/list-objects.js";
+import { ListingLoopError, listObjectPages } from "../../aws/list-objects.js";
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

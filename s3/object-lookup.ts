@@ -8,7 +8,7 @@
  * "Permissions"): every role that uses this needs both.
  */
 import { HeadObjectCommand, ListObjectsV2Command, NotFound, type S3Client } from "@aws-sdk/client-s3";
-import { decodeS3EventKey } from "../events/object-key.js";
+import { decodeS3Key } from "../aws/s3-key.js";
 import { headObjectState } from "../aws/head-object.js";
 import type { ObjectState, WithheldReason } from "../ledger/index.js";
 
@@ -56,7 +56,7 @@ export function describeRefusal(error: unknown): Exclude<WithheldReason, "kmsDen
 export async function listedState(s3: S3Client, bucket: string, key: string): Promise<ObjectState | undefined> {
   const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1, EncodingType: "url" }));
   const listed = page.Contents?.[0];
-  if (!listed?.Key || decodeS3EventKey(listed.Key) !== key) return undefined;
+  if (!listed?.Key || decodeS3Key(listed.Key) !== key) return undefined;
   return {
     size: listed.Size ?? 0,
     etag: (listed.ETag ?? "").replace(/"/g, ""),

@@ -7,7 +7,7 @@
  * does, form-style (botocore decodes the same elements with unquote_plus).
  */
 import { ListObjectsV2Command, paginateListObjectsV2, type ListObjectsV2CommandInput, type S3Client, type _Object } from "@aws-sdk/client-s3";
-import { decodeS3EventKey } from "../events/object-key.js";
+import { decodeS3Key } from "./s3-key.js";
 
 export interface ListedObject extends _Object {
   Key: string;
@@ -33,7 +33,7 @@ export class ListingLoopError extends Error {
 export async function* listObjectPages(s3: S3Client, input: ListInput, pageSize = 1000): AsyncGenerator<ListedObject[]> {
   const tokens = new Set<string>();
   for await (const page of paginateListObjectsV2({ client: s3, pageSize }, { ...input, EncodingType: "url" })) {
-    yield (page.Contents ?? []).map((object) => ({ ...object, Key: decodeS3EventKey(object.Key!) }));
+    yield (page.Contents ?? []).map((object) => ({ ...object, Key: decodeS3Key(object.Key!) }));
     const next = page.NextContinuationToken;
     if (next === undefined) continue;
     if (tokens.has(next)) throw new ListingLoopError(input.Bucket, tokens.size + 1);
@@ -44,5 +44,5 @@ export async function* listObjectPages(s3: S3Client, input: ListInput, pageSize 
 /** One delimiter listing page: its common prefixes, decoded. */
 export async function listCommonPrefixes(s3: S3Client, input: Omit<ListInput, "MaxKeys">): Promise<string[]> {
   const page = await s3.send(new ListObjectsV2Command({ ...input, MaxKeys: 1000, EncodingType: "url" }));
-  return (page.CommonPrefixes ?? []).map((common) => decodeS3EventKey(common.Prefix!)).filter(Boolean);
+  return (page.CommonPrefixes ?? []).map((common) => decodeS3Key(common.Prefix!)).filter(Boolean);
 }

@@ -10,14 +10,9 @@
 import { GetObjectTaggingCommand, HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import { describeRefusal, isNotFound } from "./object-lookup.js";
 import { headObjectState } from "../aws/head-object.js";
-import { z } from "zod";
+import type { EnrichmentField } from "../events/enrichment-fields.js";
 import type { DetailAttribute, ObjectDetails, ObjectState, Withheld } from "../ledger/index.js";
 
-export const ENRICHMENT_FIELDS = ["contentType", "userMetadata", "tags", "checksum", "encryption", "storageClass"] as const;
-export type EnrichmentField = (typeof ENRICHMENT_FIELDS)[number];
-
-/** The `enrich` list, at every edge (stack config, Lambda environment, `dev`). */
-export const enrichmentFieldsSchema = z.array(z.enum(ENRICHMENT_FIELDS)).transform((fields) => [...new Set(fields)]);
 
 /** The detail attributes (ledger/record.ts) each field fills: a new description replaces exactly these. */
 const FIELD_ATTRIBUTES: Record<EnrichmentField, readonly DetailAttribute[]> = {

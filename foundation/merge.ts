@@ -1,4 +1,4 @@
-import { compareUtf8 } from "./keys.js";
+import { compareUtf8 } from "./utf8-order.js";
 
 /**
  * k-way merge of sorted async streams: one stream per shard, each already in order, merged
