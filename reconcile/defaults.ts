@@ -1,6 +1,6 @@
 /**
- * Reconciliation's defaults, in one place: the Pulumi arguments (infra/args.ts), the function
- * environment (functions/environment.ts), the engines, the local stack and the CLI read them.
+ * Reconciliation's defaults, in one place: the Pulumi arguments (infra/args.ts), the reconcile
+ * function's settings (functions/settings/reconcile.ts), the run, the local stack and the CLI read them.
  */
 export const RECONCILE_DEFAULTS = {
   /** Largest share of the index one run may tombstone without `force` (invariant 3). */
