@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts"],
     // Unit tests leave no global state behind (fake timers are restored after each), so the files
-    // of a worker share one module graph: 14 s instead of 46 s for the tier on this 2-core machine.
+    // of a worker share one module graph: 4-6 s instead of 22 s for the tier on this 2-core machine.
     isolate: false,
     // Seconds when the machine is free; the property tests need more on a loaded one (as in vitest.config.ts).
     testTimeout: 30_000,
