@@ -19,7 +19,7 @@ import {
   type NativeAttributeValue,
 } from "@aws-sdk/lib-dynamodb";
 import pLimit from "p-limit";
-import { ledgerTable, reconcileKeys, reconcilePartitionKey } from "../ledger/index.js";
+import { attributeNames, reconcileKeys, reconcilePartitionKey } from "../ledger/index.js";
 import { BoundedWriter } from "../foundation/bounded-writer.js";
 import { TaskLeaseError } from "./errors.js";
 import { newTasks, PHASES, type RunCounts, type RunRecord, type RunStatus, type TaskPhase, type TaskRecord } from "./run-model.js";
@@ -29,7 +29,8 @@ import type { RunStore, TransitionFields } from "./run-store.js";
 import { RECONCILE_DEFAULTS } from "./defaults.js";
 
 const RETENTION_SECONDS = RECONCILE_DEFAULTS.runRetentionDays * 86_400;
-const { partitionKey: PK, sortKey: SK } = ledgerTable;
+// The table's key and TTL attributes, as the ledger spells them (ledger/record.ts).
+const { pk: PK, sk: SK, expiresAt: TTL } = attributeNames;
 
 const runPartition = reconcilePartitionKey;
 const { run: runSortKey, task: taskSortKey, orphanPartition, driftPartition } = reconcileKeys;
@@ -37,7 +38,7 @@ const { run: runSortKey, task: taskSortKey, orphanPartition, driftPartition } = 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as Error).name === "TransactionCanceledException";
 
 function stripKeys<T>(item: Record<string, NativeAttributeValue>): T {
-  const { [PK]: _pk, [SK]: _sk, expiresAt: _expires, ...rest } = item;
+  const { [PK]: _pk, [SK]: _sk, [TTL]: _expires, ...rest } = item;
   return rest as T;
 }
 
@@ -73,7 +74,7 @@ export class DynamoDbRunStore implements RunStore {
           this.documentClient.send(
             new PutCommand({
               TableName: this.tableName,
-              Item: { [PK]: runPartition(run.bucket), [SK]: taskSortKey(run.runId, task.task), expiresAt: this.expiresAt(), ...task },
+              Item: { [PK]: runPartition(run.bucket), [SK]: taskSortKey(run.runId, task.task), [TTL]: this.expiresAt(), ...task },
             }),
           ),
         ),
@@ -82,7 +83,7 @@ export class DynamoDbRunStore implements RunStore {
     await this.documentClient.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [PK]: runPartition(run.bucket), [SK]: runSortKey(run.runId), expiresAt: this.expiresAt(), ...run },
+        Item: { [PK]: runPartition(run.bucket), [SK]: runSortKey(run.runId), [TTL]: this.expiresAt(), ...run },
         ConditionExpression: "attribute_not_exists(#pk)",
         ExpressionAttributeNames: { "#pk": PK },
       }),
@@ -258,7 +259,7 @@ export class DynamoDbRunStore implements RunStore {
     await this.documentClient.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [PK]: driftPartition(task.bucket, task.runId), [SK]: drift.key, expiresAt: this.expiresAt(), drift },
+        Item: { [PK]: driftPartition(task.bucket, task.runId), [SK]: drift.key, [TTL]: this.expiresAt(), drift },
       }),
     );
   }
@@ -280,7 +281,7 @@ export class DynamoDbRunStore implements RunStore {
     await this.documentClient.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key, expiresAt: this.expiresAt() },
+        Item: { [PK]: orphanPartition(task.bucket, task.runId, task.task), [SK]: key, [TTL]: this.expiresAt() },
       }),
     );
   }
