@@ -4,6 +4,7 @@ import type { TimeBudget } from "../../foundation/time-budget.js";
 import { IngestionAttempt, type AttemptStore } from "../../ingest/attempt.js";
 import type { RejectedRow } from "../../ingest/ingestion-store.js";
 import type { IngestionRecord } from "../../ledger/index.js";
+import { ingestionRecord } from "./ingestion-record.js";
 
 const T0 = Date.parse("2026-12-04T21:00:00.000Z");
 
@@ -21,27 +22,20 @@ function memoryStore() {
   return { store, puts, saved };
 }
 
-const running = (fields: Partial<IngestionRecord> = {}): IngestionRecord => ({
-  bucket: "imports",
-  key: "offers/a.csv",
-  rule: "offers",
-  version: "v2",
-  status: "running",
-  retryable: true,
-  attempts: 1,
-  startedAt: "2026-12-04T20:00:00.000Z",
-  updatedAt: "2026-12-04T20:30:00.000Z",
-  durationMs: 5_000,
-  rowsRead: 10,
-  rowsWritten: 8,
-  rowsRejected: 2,
-  rowsUnprocessed: 1,
-  rowsDeleted: 0,
-  checkpoint: { phase: "writing", offset: 300, line: 11, columns: ["id", "price"] },
-  progress: { phase: "writing", offset: 280, size: 900, rowsRead: 9 },
-  mayHaveOlderRows: true,
-  ...fields,
-});
+const running = (fields: Partial<IngestionRecord> = {}): IngestionRecord =>
+  ingestionRecord({
+    startedAt: "2026-12-04T20:00:00.000Z",
+    updatedAt: "2026-12-04T20:30:00.000Z",
+    durationMs: 5_000,
+    rowsRead: 10,
+    rowsWritten: 8,
+    rowsRejected: 2,
+    rowsUnprocessed: 1,
+    checkpoint: { phase: "writing", offset: 300, line: 11, columns: ["id", "price"] },
+    progress: { phase: "writing", offset: 280, size: 900, rowsRead: 9 },
+    mayHaveOlderRows: true,
+    ...fields,
+  });
 
 /** The time left before an invocation's end, less the 1 s an ingestion keeps back. */
 const budget = (remainingMs: number): TimeBudget => ({ remainingMs: () => remainingMs - 1_000 });

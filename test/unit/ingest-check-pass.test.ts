@@ -5,6 +5,7 @@ import { IngestionAttempt, type AttemptStore } from "../../ingest/attempt.js";
 import { checkRows } from "../../ingest/check-pass.js";
 import { resolveIngestRules, type IngestRule } from "../../ingest/rules.js";
 import type { IngestCheckpoint, IngestionRecord } from "../../ledger/index.js";
+import { ingestionRecord } from "./ingestion-record.js";
 
 const [csv] = resolveIngestRules([{ name: "offers", bucket: "imports", pattern: "offers/*.csv", format: "csv", partitionKey: "id" }]) as [IngestRule];
 
@@ -15,24 +16,7 @@ function attemptAt(checkpoint: IngestCheckpoint, remainingMs = 60_000) {
     addRejected: async () => undefined,
     rejected: async function* () {},
   };
-  const record: IngestionRecord = {
-    bucket: "imports",
-    key: "offers/a.csv",
-    rule: "offers",
-    version: "v2",
-    status: "running",
-    retryable: true,
-    attempts: 1,
-    startedAt: "2026-12-04T21:00:00.000Z",
-    updatedAt: "2026-12-04T21:00:00.000Z",
-    durationMs: 0,
-    rowsRead: 0,
-    rowsWritten: 0,
-    rowsRejected: 0,
-    rowsUnprocessed: 0,
-    rowsDeleted: 0,
-    checkpoint,
-  };
+  const record = ingestionRecord({ checkpoint });
   const budget: TimeBudget = { remainingMs: () => remainingMs - 1_000 };
   return { puts, attempt: new IngestionAttempt(store, record, budget, () => new Date("2026-12-04T21:00:01.000Z")) };
 }

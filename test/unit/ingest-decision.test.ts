@@ -4,6 +4,7 @@ import { admit, resumeOrStart, type CurrentObject } from "../../ingest/decision.
 import type { IngestRequest } from "../../ingest/request.js";
 import { resolveIngestRules, type IngestRule } from "../../ingest/rules.js";
 import type { IngestionRecord } from "../../ledger/index.js";
+import { ingestionRecord } from "./ingestion-record.js";
 
 const [deleting, keeping, copying] = resolveIngestRules([
   { name: "offers", bucket: "imports", pattern: "offers/*.csv", format: "csv", partitionKey: "id" },
@@ -100,26 +101,8 @@ const record = (fields: Partial<IngestionRecord> = {}): IngestionRecord => ({
   ...fields,
 });
 
-const fresh = (fields: Partial<IngestionRecord> = {}): IngestionRecord => ({
-  bucket: "imports",
-  key: "offers/a.csv",
-  rule: "offers",
-  version: "v2",
-  status: "running",
-  retryable: true,
-  attempts: 1,
-  startedAt: NOW,
-  updatedAt: NOW,
-  durationMs: 0,
-  rowsRead: 0,
-  rowsWritten: 0,
-  rowsRejected: 0,
-  rowsUnprocessed: 0,
-  rowsDeleted: 0,
-  checkpoint: { phase: "checking", offset: 0, line: 1 },
-  mayHaveOlderRows: true,
-  ...fields,
-});
+const fresh = (fields: Partial<IngestionRecord> = {}): IngestionRecord =>
+  ingestionRecord({ startedAt: NOW, updatedAt: NOW, checkpoint: { phase: "checking", offset: 0, line: 1 }, mayHaveOlderRows: true, ...fields });
 
 const admitted = (request = ingest(), rule = deleting) => ({ rule, request, version: "v2" });
 const upload = { uploadId: "u1", parts: [{ PartNumber: 1, ETag: "p1" }] };
