@@ -1,46 +1,9 @@
 /** `bucket-ledger`: query the ledger, and run the system locally. */
-import { Command, CommanderError } from "commander";
+import { CommanderError } from "commander";
 import { EXIT, UserError } from "../foundation/user-error.js";
-import { registerChanges } from "./commands/changes.js";
-import { registerDemo } from "./commands/demo.js";
-import { registerDev } from "./commands/dev.js";
-import { registerGet } from "./commands/get.js";
-import { registerHistory } from "./commands/history.js";
-import { registerErase } from "./commands/erase.js";
-import { registerLs } from "./commands/ls.js";
-import { registerReconcile } from "./commands/reconcile.js";
-import { registerRuns } from "./commands/runs.js";
-import { registerIngest } from "./commands/ingest.js";
-import { registerIngestions } from "./commands/ingestions.js";
-import { registerStat } from "./commands/stat.js";
 import { guardStdout, StdoutClosedError, stdoutClosed } from "./pipe.js";
 import { escapeTerminalLines } from "./escape.js";
-import { VERSION } from "./version.js";
-import { registerStatus } from "./commands/status.js";
-import { registerBuckets } from "./commands/buckets.js";
-
-function buildProgram(): Command {
-  const program = new Command("bucket-ledger")
-    .description("An exact, queryable index of every object in an S3 bucket.")
-    .version(VERSION, "-V, --version", "print the installed version")
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
-  registerStatus(program);
-  registerBuckets(program);
-  registerLs(program);
-  registerChanges(program);
-  registerGet(program);
-  registerHistory(program);
-  registerErase(program);
-  registerStat(program);
-  registerReconcile(program);
-  registerRuns(program);
-  registerIngestions(program);
-  registerIngest(program);
-  registerDev(program);
-  registerDemo(program);
-  return program;
-}
+import { buildProgram } from "./program.js";
 
 export async function main(argv: string[]): Promise<number> {
   guardStdout();
