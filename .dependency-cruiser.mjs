@@ -63,7 +63,7 @@ const layerRules = LAYERS.map(([folder, below]) => ({
 const TOOLS = [
   ["infra", "^(?:infra/|index\\.ts$|test/)"],
   ["local", "^(?:local/|cli/|bench/|test/)"],
-  ["cli", "^(?:cli/|bin/|test/)"],
+  ["cli", "^(?:cli/|bin/|scripts/|test/)"],
   ["bench", "^bench/"],
   ["test", "^test/"],
 ];
