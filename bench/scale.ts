@@ -11,7 +11,7 @@
  *     sustained events/s of one bucket, the first backfill of 10,000,000 objects, the nightly
  *     reconciliation of that bucket with 1% drift, and the requests of "changes since T".
  *
- * Every assumption is in ASSUMPTIONS with its source; the README's table is this output.
+ * Every assumption is in ASSUMPTIONS with its source; docs/benchmarks.md's table (Scale per bucket) is this output.
  */
 import { randomUUID } from "node:crypto";
 import { itemKeys, journalPartitionKey, ledgerTable, toItem, type LedgerRecord } from "../ledger/index.js";

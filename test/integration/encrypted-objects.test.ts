@@ -146,7 +146,7 @@ describe("SSE-KMS objects, the checksum kept, the key not granted", () => {
 
       expect(authorizer.refused).toBe(refusedBefore);
       for (const record of [await ledger.get(bucket, "kms/granted.csv", { consistentRead: true }), await repaired.get(bucket, "kms/granted.csv")]) {
-        // The local S3 keeps no additional checksums (README, Object metadata): nothing more to see.
+        // The local S3 keeps no additional checksums (docs/guides/query.md, Object metadata): nothing more to see.
         expect(record).toMatchObject({ encryption: { algorithm: "aws:kms", kmsKeyId: KEY_ARN } });
         expect(record).not.toHaveProperty("withheld");
       }
