@@ -5,7 +5,7 @@
  * Which report is chosen, what a row becomes, and every refusal, pinned exactly.
  */
 import { createHash } from "node:crypto";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { InventoryError, NoInventoryReportError } from "../../reconcile/errors.js";
 import { inventorySource, type InventoryLocation } from "../../reconcile/inventory-source.js";
@@ -67,6 +67,34 @@ describe("inventory reports", () => {
     const source = await inventorySource({ s3, sourceBucket: "photos", location });
     expect(older).toBe("reports/photos/daily/2026-11-20T06-00Z/");
     expect(source).toMatchObject({ kind: "inventory", reportFolder: older, snapshotTime: CREATED, ordered: false, lagsBucket: true });
+  });
+
+  it("takes the newest of several complete reports, whatever order they are listed in", async () => {
+    const { s3 } = memoryS3();
+    const newer = await report(s3, { createdAt: new Date("2026-11-22T06:00:00.000Z") });
+    await report(s3);
+    await report(s3, { createdAt: new Date("2026-11-21T06:00:00.000Z") });
+    expect((await inventorySource({ s3, sourceBucket: "photos", location })).reportFolder).toBe(newer);
+  });
+
+  it("asks S3 itself what a key holds now", async () => {
+    const { s3 } = memoryS3();
+    await report(s3);
+    await s3.send(new PutObjectCommand({ Bucket: "photos", Key: "a b.txt", Body: "abc" }));
+    const source = await inventorySource({ s3, sourceBucket: "photos", location });
+    expect(await source.head("a b.txt")).toMatchObject({ size: 3, etag: "held" });
+    expect(await source.head("gone")).toBeUndefined();
+  });
+
+  it("takes a report whose checksum S3 answers with a bare 404 as still being written, and fails on any other error", async () => {
+    const { s3, failures } = memoryS3();
+    const folder = await report(s3);
+    const checksum = `inventories/${folder}manifest.checksum`;
+    failures.set(checksum, Object.assign(new Error("no such key"), { $metadata: { httpStatusCode: 404 } }));
+    await expect(inventorySource({ s3, sourceBucket: "photos", location })).rejects.toBeInstanceOf(NoInventoryReportError);
+    const denied = Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+    failures.set(checksum, denied);
+    await expect(inventorySource({ s3, sourceBucket: "photos", location })).rejects.toBe(denied);
   });
 
   it("reads CSV rows, keys URL-decoded, ETags unquoted, in range only", async () => {
@@ -154,6 +182,13 @@ describe("inventory refusals", () => {
 
   it("a manifest that does not match its checksum, or is missing", async () => {
     const { s3, objects } = memoryS3();
+    const folder = await report(s3);
+    objects.set(`inventories/${folder}manifest.checksum`, Buffer.from(`${"0".repeat(32)}\n`));
+    expect((await refusal(inventorySource({ s3, sourceBucket: "photos", location }))).message).toMatch(
+      new RegExp(
+        `^${folder.replace(/\./g, "\\.")}manifest\\.json does not match manifest\\.checksum \\([0-9a-f]{32} != ${"0".repeat(32)}\\); refusing this report$`,
+      ),
+    );
     await report(s3, { badManifestChecksum: true });
     const error = await refusal(inventorySource({ s3, sourceBucket: "photos", location }));
     expect(error).toBeInstanceOf(InventoryError);

@@ -230,6 +230,26 @@ describe("driftChecks", () => {
     expect(withheld).toStrictEqual([{ reason: "sseCustomerKey", fields: ["contentType"] }]);
   });
 
+  it("describes when the source left any one kept field out, and needs no listener for withheld fields", async () => {
+    const asked: string[] = [];
+    const sealed: UndescribedObject = { details: { describedAt: "T4", withheld: { reason: "accessDenied", fields: ["tags"] } } };
+    const describer: ObjectDescriber = { fields: ["contentType", "tags"], describe: async (_bucket, key) => (asked.push(key), sealed) };
+    const repairs: RepairMutation[] = [];
+    const ledger = { repair: async (mutation: RepairMutation) => (repairs.push(mutation), "repaired" as const) } as unknown as DriftChecksOptions["ledger"];
+    const source: ObjectSource = {
+      kind: "list",
+      snapshotTime: SNAPSHOT,
+      ordered: true,
+      lagsBucket: false,
+      objects: () => stream([]),
+      head: async () => undefined,
+    };
+    const checks = driftChecks({ ledger, bucket: "b", source, describer });
+    expect(await checks.repairPresent("missing", "half", { ...reported, contentType: "text/csv" }, false)).toBe("repaired");
+    expect(asked).toEqual(["half"]);
+    expect(repairs[0]?.state).toStrictEqual({ ...reported, contentType: "text/csv", describedAt: "T4", withheld: sealed.details.withheld });
+  });
+
   it("finds the bucket key an orphan is the encoded or decoded form of", async () => {
     const { checks, heads } = harness({ lagsBucket: false, held: { "a b": now, "c+d": now } });
     expect(await checks.encodingMismatch("a+b")).toStrictEqual({ ledgerKey: "a+b", bucketKey: "a b" });
@@ -319,6 +339,15 @@ describe("listObjectsSource", () => {
     expect(calls[0]).toMatchObject({ Bucket: "bk", StartAfter: "a" });
   });
 
+  it("reads a whole ordered listing, stamped with the time it began, and asks S3 for one key", async () => {
+    const calls: Record<string, unknown>[] = [];
+    const before = Date.now();
+    const source = listObjectsSource({ s3: fakeS3(["a", "b"], calls), bucket: "bk" });
+    expect(source.snapshotTime.getTime()).toBeGreaterThanOrEqual(before);
+    expect((await collect(source.objects())).map((item) => item.key)).toEqual(["a", "b"]);
+    expect((await collect(source.objects({ after: "a" }))).map((item) => item.key)).toEqual(["b"]);
+  });
+
   it("an unordered store is listed whole and filtered", async () => {
     const calls: Record<string, unknown>[] = [];
     const source = listObjectsSource({ s3: fakeS3(["a", "b", "c", "d"], calls), bucket: "bk", ordered: false, now: () => NOW });
@@ -333,6 +362,8 @@ describe("listObjectsSource", () => {
     expect(await source.planRanges!(1)).toStrictEqual([{}]);
     expect(calls).toEqual([]);
     expect(await source.planRanges!(3)).toStrictEqual([{ through: "a/" }, { after: "a/", through: "c/" }, { after: "c/" }]);
+    const three = listObjectsSource({ s3: fakeS3(["a/1", "b/1", "c/1"], []), bucket: "bk", now: () => NOW });
+    expect(await three.planRanges!(3)).toStrictEqual([{ through: "a/" }, { after: "a/", through: "b/" }, { after: "b/" }]);
     expect(calls.map((call) => call.Prefix)).toEqual(["", "a/", "b/", "c/", "d/", "a/x/", "d/y/"]);
     calls.length = 0;
     await source.planRanges!(100);
