@@ -24,7 +24,12 @@ export class BoundedWriter {
   }
 
   async drain(): Promise<void> {
-    await Promise.all(this.inFlight);
+    await this.settle();
     if (this.failure) throw this.failure;
+  }
+
+  /** Waits for what is in flight, failed or not: after a failure elsewhere, nothing is left writing. */
+  async settle(): Promise<void> {
+    await Promise.all(this.inFlight);
   }
 }

@@ -21,9 +21,10 @@ export class RunCoordinator {
   /** Records a run and its range tasks, then queues the tasks. */
   async plan(request: PlanRequest): Promise<RunRecord> {
     const { bucket, source } = request;
+    // Planning is part of the run's duration: splitting a listing costs requests of its own.
+    const started = this.now().toISOString();
     const ranges = request.tasks > 1 && source.planRanges ? await source.planRanges(request.tasks) : [{}];
     const snapshotTime = source.snapshotTime.toISOString();
-    const started = this.now().toISOString();
     // Backfill mode starts with a bucket's first run and stops once one completes (its
     // watermark is recorded then). A dry run writes nothing, so it never is one.
     const backfill = !(request.dryRun ?? false) && (await this.options.ledger.reconciledThrough(bucket)) === undefined;
@@ -96,7 +97,8 @@ export class RunCoordinator {
         return;
       }
       const withOrphans = (await runs.listTasks(bucket, runId)).filter((task) => task.counts.orphaned > 0);
-      await runs.transition(run, "tombstoning", { tombstoneTasksTotal: withOrphans.length });
+      // Two scans ending together both get here: the one whose move lost leaves the rest to the winner.
+      if (!(await runs.transition(run, "tombstoning", { tombstoneTasksTotal: withOrphans.length }))) return;
       run = (await runs.getRun(bucket, runId))!;
     }
     if (run.status === "tombstoning" && !run.tombstonesQueued) {

@@ -16,7 +16,7 @@ export async function writeLine(space: ScratchSpace, directory: string, out: Wri
   if (!out.write(line)) await once(out, "drain");
 }
 
-async function finish(out: WriteStream): Promise<void> {
+export async function finish(out: WriteStream): Promise<void> {
   out.end();
   await once(out, "finish");
 }
@@ -30,7 +30,7 @@ async function writeRun(space: ScratchSpace, directory: string, path: string, it
   }
 }
 
-async function* readRun<T>(path: string): AsyncGenerator<T> {
+export async function* readRun<T>(path: string): AsyncGenerator<T> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   for await (const line of lines) yield JSON.parse(line) as T;
 }

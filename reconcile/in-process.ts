@@ -13,6 +13,7 @@ import type { EncodingMismatch } from "./drift-checks.js";
 import type { DriftRecord } from "./drift-record.js";
 import { Reconciliation } from "./reconciliation.js";
 import { MemoryRunStore } from "./memory-run-store.js";
+import { DiskOrphanShelf } from "./orphan-shelf.js";
 import { RECONCILE_DEFAULTS } from "./defaults.js";
 import type { RunCounts } from "./run-model.js";
 import { ENCODING_SAMPLE_SIZE, summarizeRun, type ReconcileSummary } from "./run-summary.js";
@@ -28,7 +29,7 @@ export interface ReconcileOptions {
   /** Largest share of the index one run may tombstone (RECONCILE_DEFAULTS.maxDeleteFraction). */
   maxDeleteFraction?: number;
   force?: boolean;
-  /** Repair writes in flight, per task. */
+  /** Repair writes in flight, over all the tasks worked at once. */
   concurrency?: number;
   /** Range tasks worked at once (a source that can split is planned into twice as many). */
   rangeConcurrency?: number;
@@ -62,7 +63,9 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
   const { ledger, bucket, source, onProgress } = options;
   const now = options.now ?? (() => new Date());
   const rangeConcurrency = options.rangeConcurrency ?? RECONCILE_DEFAULTS.rangeConcurrency;
-  const runs = new MemoryRunStore(now);
+  // Orphans wait on disk: a listing that comes back empty against a large index is refused by
+  // the delete guard, not stopped by memory first.
+  const runs = new MemoryRunStore(now, () => new DiskOrphanShelf());
   const queue = new MemoryTaskQueue();
   const encodingMismatchSample: EncodingMismatch[] = [];
   const taskCounts = new Map<number, Readonly<RunCounts>>();
@@ -72,7 +75,8 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     runs,
     queue,
     openSource: async () => source,
-    ...(options.concurrency !== undefined && { writeConcurrency: options.concurrency }),
+    // The run's writes in flight are shared by the tasks worked at once, as the CLI's --concurrency says.
+    writeConcurrency: Math.max(1, Math.ceil((options.concurrency ?? RECONCILE_DEFAULTS.writeConcurrency) / rangeConcurrency)),
     ...(options.describer && { describer: options.describer }),
     // One process, no time limit: nothing to hand over, so no checkpoint but the last.
     checkpointIntervalMs: Number.POSITIVE_INFINITY,
@@ -92,33 +96,38 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     }),
   });
 
-  const planned = await reconciliation.plan({
-    bucket,
-    source,
-    // Tasks here are handed the same source rather than reopening one from the spec.
-    spec: { kind: "list" },
-    tasks: source.ordered ? rangeConcurrency * 2 : 1,
-    ...(options.dryRun !== undefined && { dryRun: options.dryRun }),
-    ...(options.force !== undefined && { force: options.force }),
-    ...(options.maxDeleteFraction !== undefined && { maxDeleteFraction: options.maxDeleteFraction }),
-  });
-  // After a failure every task's budget is spent: each stops at its next key with a checkpoint.
-  const budget = { remainingMs: () => (failure ? 0 : Number.POSITIVE_INFINITY) };
-  const limit = pLimit(rangeConcurrency);
-  // The scan tasks, then the tombstone tasks the last scan queued: each phase is one wave.
-  for (let wave = queue.takeAll(); wave.length > 0 && !failure; wave = queue.takeAll()) {
-    await Promise.all(
-      wave.map((message) =>
-        limit(async () => {
-          if (failure) return;
-          await reconciliation.handle(message, budget).catch((error: unknown) => void (failure ??= { error }));
-        }),
-      ),
-    );
+  let runId: string;
+  try {
+    ({ runId } = await reconciliation.plan({
+      bucket,
+      source,
+      // Tasks here are handed the same source rather than reopening one from the spec.
+      spec: { kind: "list" },
+      tasks: source.ordered ? rangeConcurrency * 2 : 1,
+      ...(options.dryRun !== undefined && { dryRun: options.dryRun }),
+      ...(options.force !== undefined && { force: options.force }),
+      ...(options.maxDeleteFraction !== undefined && { maxDeleteFraction: options.maxDeleteFraction }),
+    }));
+    // After a failure every task's budget is spent: each stops at its next key with a checkpoint.
+    const budget = { remainingMs: () => (failure ? 0 : Number.POSITIVE_INFINITY) };
+    const limit = pLimit(rangeConcurrency);
+    // The scan tasks, then the tombstone tasks the last scan queued: each phase is one wave.
+    for (let wave = queue.takeAll(); wave.length > 0 && !failure; wave = queue.takeAll()) {
+      await Promise.all(
+        wave.map((message) =>
+          limit(async () => {
+            if (failure) return;
+            await reconciliation.handle(message, budget).catch((error: unknown) => void (failure ??= { error }));
+          }),
+        ),
+      );
+    }
+    if (failure) throw failure.error;
+  } finally {
+    await runs.dispose();
   }
-  if (failure) throw failure.error;
 
-  const run = (await runs.getRun(bucket, planned.runId))!;
+  const run = (await runs.getRun(bucket, runId))!;
   if (run.status === "refused") throw deleteGuard({ ...run.counts, maxDeleteFraction: run.maxDeleteFraction, force: run.force })!;
   const {
     runId: _runId,

@@ -8,6 +8,7 @@ import { compareUtf8 } from "../ledger/index.js";
 import type { DriftRecord } from "./drift-record.js";
 import { TaskLeaseError } from "./errors.js";
 import { newTasks, PHASES, type RunCounts, type RunRecord, type RunStatus, type TaskPhase, type TaskRecord } from "./run-model.js";
+import { MemoryOrphanShelf, type OrphanShelf } from "./orphan-shelf.js";
 import type { RunStore, TransitionFields } from "./run-store.js";
 import type { KeyRange } from "./source.js";
 
@@ -15,7 +16,7 @@ interface StoredRun {
   run?: RunRecord;
   tasks: TaskRecord[];
   /** Each task's orphans. */
-  orphans: Set<string>[];
+  orphans: OrphanShelf[];
   drift: Map<string, DriftRecord>;
 }
 
@@ -25,7 +26,11 @@ const sorted = (keys: Iterable<string>) => [...keys].sort(compareUtf8);
 export class MemoryRunStore implements RunStore {
   private readonly stored = new Map<string, StoredRun>();
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly now: () => Date = () => new Date(),
+    /** Where each task's orphans wait (in memory unless told: a run in one process shelves them on disk). */
+    private readonly shelf: () => OrphanShelf = () => new MemoryOrphanShelf(),
+  ) {}
 
   private entry(bucket: string, runId: string): StoredRun | undefined {
     return this.stored.get(JSON.stringify([bucket, runId]));
@@ -39,7 +44,7 @@ export class MemoryRunStore implements RunStore {
     const id = JSON.stringify([run.bucket, run.runId]);
     if (this.stored.get(id)?.run) throw new Error(`run ${run.runId} of ${run.bucket} exists already`);
     const tasks = newTasks(run, ranges);
-    this.stored.set(id, { run: copy(run), tasks: copy(tasks), orphans: tasks.map(() => new Set()), drift: new Map() });
+    this.stored.set(id, { run: copy(run), tasks: copy(tasks), orphans: tasks.map(() => this.shelf()), drift: new Map() });
     return tasks;
   }
 
@@ -122,16 +127,20 @@ export class MemoryRunStore implements RunStore {
   }
 
   async putOrphan(task: TaskRecord, key: string): Promise<void> {
-    this.entry(task.bucket, task.runId)?.orphans[task.task]?.add(key);
+    await this.entry(task.bucket, task.runId)?.orphans[task.task]?.add(key);
   }
 
   async discardOrphansAfter(task: TaskRecord, after: string | undefined): Promise<void> {
-    const orphans = this.entry(task.bucket, task.runId)?.orphans[task.task];
-    for (const key of orphans ?? []) if (after === undefined || compareUtf8(key, after) > 0) orphans!.delete(key);
+    await this.entry(task.bucket, task.runId)?.orphans[task.task]?.discardAfter(after);
   }
 
   async *orphans(task: TaskRecord, after?: string): AsyncGenerator<string> {
-    const orphans = this.entry(task.bucket, task.runId)?.orphans[task.task] ?? new Set<string>();
-    for (const key of sorted(orphans)) if (after === undefined || compareUtf8(key, after) > 0) yield key;
+    const shelf = this.entry(task.bucket, task.runId)?.orphans[task.task];
+    if (shelf) yield* shelf.keys(after);
+  }
+
+  /** Removes what the runs' orphan shelves hold (scratch files for a run in one process). */
+  async dispose(): Promise<void> {
+    await Promise.all([...this.stored.values()].flatMap(({ orphans }) => orphans.map((shelf) => shelf.dispose())));
   }
 }

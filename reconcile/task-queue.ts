@@ -49,16 +49,27 @@ export function sqsTaskQueue(sqs: SQSClient, queueUrl: string): TaskQueue {
   };
 }
 
-/** Task messages kept in memory, for a run driven in one process: taken in the order sent. */
+/**
+ * Task messages kept in memory, for a run driven in one process: taken in the order sent. A
+ * message the same as one still waiting is dropped (the coordinator may queue a phase's tasks
+ * twice when two workers move the run on at once; over SQS the task's lease settles that).
+ */
 export class MemoryTaskQueue implements TaskQueue {
   private readonly messages: TaskMessage[] = [];
+  private readonly waiting = new Set<string>();
 
   async send(messages: TaskMessage[]): Promise<void> {
-    this.messages.push(...messages.map((message) => taskMessageSchema.parse(message)));
+    for (const message of messages.map((sent) => taskMessageSchema.parse(sent))) {
+      const id = JSON.stringify([message.bucket, message.runId, message.task, message.phase]);
+      if (this.waiting.has(id)) continue;
+      this.waiting.add(id);
+      this.messages.push(message);
+    }
   }
 
   /** Every message waiting, in the order sent; the queue is empty after. */
   takeAll(): TaskMessage[] {
+    this.waiting.clear();
     return this.messages.splice(0);
   }
 }

@@ -69,8 +69,9 @@ export class TaskWorker {
     const current = await runs.getTask(message.bucket, message.runId, message.task);
     if (current && phaseDone(current)) return undefined;
     // Thrown so the queue redelivers later, by which time the holder has finished or its lease has run out.
+    const until = current?.leaseUntil;
     throw new TaskLeaseError(
-      `task ${message.task} of run ${message.runId} is held by another worker until ${new Date(current?.leaseUntil ?? 0).toISOString()}`,
+      `task ${message.task} of run ${message.runId} is held by another worker${until !== undefined && Number.isFinite(until) ? ` until ${new Date(until).toISOString()}` : ""}`,
     );
   }
 
@@ -133,33 +134,38 @@ export class TaskWorker {
       ...(index && { index }),
       ...(indexPageSize !== undefined && { indexPageSize }),
     });
-    for await (const drift of drifts) {
-      counts[drift.kind]++;
-      onProgress?.(task.task, counts);
-      if (onDrift) await onDrift(driftRecord(drift));
-      if (counts.sampled < sampleShare) {
-        counts.sampled++;
-        const sampled = driftRecord(drift);
-        await writer.submit(() => runs.putDriftSample(task, sampled));
+    try {
+      for await (const drift of drifts) {
+        counts[drift.kind]++;
+        onProgress?.(task.task, counts);
+        if (onDrift) await onDrift(driftRecord(drift));
+        if (counts.sampled < sampleShare) {
+          counts.sampled++;
+          const sampled = driftRecord(drift);
+          await writer.submit(() => runs.putDriftSample(task, sampled));
+        }
+        if (drift.kind === "orphaned") {
+          const key = drift.record.key;
+          await writer.submit(async () => {
+            const mismatch = await checks.encodingMismatch(key);
+            if (mismatch) {
+              counts.encodingMismatches++;
+              this.options.onEncodingMismatch?.(bucket, mismatch);
+            }
+            if (!run.dryRun) await runs.putOrphan(task, key);
+          });
+        } else if (!run.dryRun) {
+          const { kind } = drift;
+          const { key, ...state } = drift.object;
+          const known = drift.kind === "stale" || drift.tombstone !== undefined;
+          await writer.submit(async () => {
+            counts[await repair(kind, key, state, known)]++;
+          });
+        }
       }
-      if (drift.kind === "orphaned") {
-        const key = drift.record.key;
-        await writer.submit(async () => {
-          const mismatch = await checks.encodingMismatch(key);
-          if (mismatch) {
-            counts.encodingMismatches++;
-            this.options.onEncodingMismatch?.(bucket, mismatch);
-          }
-          if (!run.dryRun) await runs.putOrphan(task, key);
-        });
-      } else if (!run.dryRun) {
-        const { kind } = drift;
-        const { key, ...state } = drift.object;
-        const known = drift.kind === "stale" || drift.tombstone !== undefined;
-        await writer.submit(async () => {
-          counts[await repair(kind, key, state, known)]++;
-        });
-      }
+    } finally {
+      // A failed scan returns only once its writes have landed or failed: nothing is left writing.
+      await writer.settle();
     }
     await writer.drain();
     if (checkpoint.state.outOfTime) return "continued";
@@ -175,11 +181,15 @@ export class TaskWorker {
     const checkpoint = this.checkpointer(task, "tombstone", leaseId, counts, writer, budget);
     const source = await this.options.openSource(run.bucket, run.source, snapshotTime);
     const checks = driftChecks({ ledger, bucket: run.bucket, source, snapshotTime });
-    for await (const key of runs.orphans(task, task.tombstoneCheckpoint)) {
-      await writer.submit(async () => {
-        counts[await checks.tombstone(key)]++;
-      });
-      if (!(await checkpoint.advance(key))) break;
+    try {
+      for await (const key of runs.orphans(task, task.tombstoneCheckpoint)) {
+        await writer.submit(async () => {
+          counts[await checks.tombstone(key)]++;
+        });
+        if (!(await checkpoint.advance(key))) break;
+      }
+    } finally {
+      await writer.settle();
     }
     await writer.drain();
     if (checkpoint.state.outOfTime) return "continued";

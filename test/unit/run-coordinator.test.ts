@@ -353,3 +353,28 @@ describe("the in-memory run store keeps DynamoDB's conditions", () => {
     await expect(runs.createRun(run, [{}])).rejects.toThrow(/exists already/);
   });
 });
+
+describe("two workers moving a run on at once", () => {
+  it("queue the tombstone tasks once: the worker whose move lost leaves the rest to the winner", async () => {
+    const { coordinator, runs, queue } = setup();
+    const run = await coordinator.plan({ bucket: BUCKET, source: sourceOf(THREE_RANGES), spec: { kind: "list" }, tasks: 3 });
+    queue.takeAll();
+    for (const task of [0, 1, 2]) await complete(runs, run, task, "scan", { scanned: 50, indexed: 50, orphaned: 1 });
+    const sent: number[] = [];
+    const counting = { send: async (messages: { task: number }[]) => void sent.push(...messages.map((message) => message.task)) };
+    const racing = new RunCoordinator({ ledger: recordingLedger().ledger, runs, queue: counting, openSource: async () => sourceOf([]) });
+    await Promise.all([racing.advance(BUCKET, run.runId), racing.advance(BUCKET, run.runId)]);
+    expect(sent.sort()).toEqual([0, 1, 2]);
+    expect(await runs.getRun(BUCKET, run.runId)).toMatchObject({ status: "tombstoning", tombstonesQueued: true });
+  });
+
+  it("a message the same as one still waiting is dropped by the in-memory queue, and sent again once taken", async () => {
+    const queue = new MemoryTaskQueue();
+    const message = { bucket: BUCKET, runId: "r", task: 0, phase: "tombstone" as const };
+    await queue.send([message, { ...message, task: 1 }]);
+    await queue.send([message]);
+    expect(queue.takeAll()).toEqual([message, { ...message, task: 1 }]);
+    await queue.send([message]);
+    expect(queue.takeAll()).toEqual([message]);
+  });
+});
