@@ -1,5 +1,5 @@
 // Mutation testing of the unit tier (`npm run mutate`): how many of the decisions in events/,
-// ledger/ and reconcile/ the fast tests alone would catch breaking. Not part of `npm test` (it
+// ledger/, reconcile/ and foundation/ the fast tests alone would catch breaking. Not part of `npm test` (it
 // takes tens of minutes). On a shared machine measure one folder at a time:
 //   npm run mutate -- --mutate 'events/**/*.ts'
 // Incremental: a run re-tests only the mutants whose code or covering tests changed since the
@@ -8,7 +8,8 @@
 export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.unit.config.ts" },
-  mutate: ["events/**/*.ts", "ledger/**/*.ts", "reconcile/**/*.ts"],
+  // foundation/ holds the generic helpers that left ledger/ and reconcile/ (merge, read-ahead, UTF-8 order, bounded writer).
+  mutate: ["events/**/*.ts", "ledger/**/*.ts", "reconcile/**/*.ts", "foundation/**/*.ts"],
   coverageAnalysis: "perTest",
   concurrency: 1,
   incremental: true,
