@@ -99,9 +99,11 @@ export class Ledger extends LedgerReader {
     return outcome;
   }
 
-  /** See `LedgerWriter.describe`. */
-  describe(update: DescriptionUpdate): Promise<DescriptionApplied> {
-    return this.writer.describe(update);
+  /** See `LedgerWriter.describe`; resolves once it is journaled too, as `apply` and `repair` do. */
+  async describe(update: DescriptionUpdate): Promise<DescriptionApplied> {
+    const applied = await this.writer.describe(update);
+    await applied.journaled;
+    return applied;
   }
 
   /** Writes one reconciliation repair under invariant 2 (never over state newer than the snapshot); resolves once it is journaled too. */
