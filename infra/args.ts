@@ -16,7 +16,11 @@ import { ingestRuleSchema, resolveIngestRules } from "../ingest/rules.js";
 import { describeIssues } from "../validation/parse.js";
 
 export class BucketLedgerConfigError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Each problem on its own, for a caller that reports them with others (bucket-ledger dev). */
+    readonly problems: readonly string[] = [message],
+  ) {
     super(message);
     this.name = "BucketLedgerConfigError";
   }
@@ -302,7 +306,7 @@ export type ResolvedBucketLedgerArgs = z.output<typeof bucketLedgerArgsSchema>;
 
 /** One error for every problem found, as each configuration rule reports them. */
 export function configurationError(problems: readonly string[]): BucketLedgerConfigError {
-  return new BucketLedgerConfigError(problems.length === 1 ? problems[0]! : `invalid bucket-ledger configuration:\n- ${problems.join("\n- ")}`);
+  return new BucketLedgerConfigError(problems.length === 1 ? problems[0]! : `invalid bucket-ledger configuration:\n- ${problems.join("\n- ")}`, problems);
 }
 
 /** Where an adopted bucket is, as `aws.s3.getBucket` reports it. */
@@ -350,7 +354,10 @@ export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketL
   const parsed = bucketLedgerArgsSchema.safeParse(args);
   if (!parsed.success) {
     const problems = describeIssues(parsed.error, "(args)");
-    throw new BucketLedgerConfigError(`invalid bucket-ledger configuration: ${problems}`);
+    throw new BucketLedgerConfigError(
+      `invalid bucket-ledger configuration: ${problems}`,
+      parsed.error.issues.map((issue) => describeIssues(new z.ZodError([issue]), "(args)")),
+    );
   }
   const resolved = parsed.data;
   const problems: string[] = [];
