@@ -18,7 +18,7 @@ import type { LocalClients } from "./clients.js";
 import { LOCAL_REGION } from "./credentials.js";
 import { SqsEventSourceMapping } from "./event-source-mapping.js";
 import { createQueueWithDlq } from "./queues.js";
-import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import { reconcilerWiringOf, reconcileSettings } from "../functions/settings/reconcile.js";
 import type { IngestQueue } from "../ingest/ingest-queue.js";
 import type { IngestRule } from "../ingest/rules.js";
 
@@ -26,6 +26,8 @@ import type { IngestRule } from "../ingest/rules.js";
 const REPORT_GRACE_MS = 5_000;
 
 export const LOCAL_TASK_QUEUE = "bucket-ledger-reconcile-tasks";
+
+const LOCAL_STALE_RUN_MINUTES = 10;
 
 export interface LocalReconcilerOptions {
   /** Clients of the caller, for setting up the task queue. */
@@ -41,6 +43,8 @@ export interface LocalReconcilerOptions {
   enrich?: EnrichmentField[];
   buckets: string[];
   tasksPerRun: number;
+  /** The delete guard (the reconcile function's MAX_DELETE_FRACTION); its default otherwise. */
+  maxDeleteFraction?: number;
   /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
   workers: number;
   writeConcurrency: number;
@@ -80,24 +84,34 @@ export class LocalReconciler {
     declareResource("queue", queueName(tasks.queueUrl), "taskQueue");
     declareResource("queue", queueName(tasks.dlqUrl), "taskDeadLetterQueue");
     const waiting = new Map<string, (summary: RunSummary) => void>();
-    const reconciler = buildReconcileFunction({
-      clients: { s3: options.role.s3, sqs: options.role.sqs, documentClient: createDocumentClient(options.role.dynamodb) },
-      tableName: options.tableName,
-      retentionDays: options.retentionDays,
-      ...(options.historyDays !== undefined && { historyDays: options.historyDays }),
-      ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
-      ...(options.enrich && { enrich: options.enrich }),
-      taskQueueUrl: tasks.queueUrl,
-      buckets: options.buckets,
-      settings: {
+    // The reconcile function's settings as deployed, through its contract (its defaults, one home)...
+    const deployed = reconcilerWiringOf(
+      reconcileSettings.resolve({
+        tableName: options.tableName,
+        retentionDays: options.retentionDays,
+        ...(options.historyDays !== undefined && { historyDays: options.historyDays }),
+        ...(options.changeShards !== undefined && { changeShards: options.changeShards }),
+        ...(options.enrich && { enrich: options.enrich }),
+        taskQueueUrl: tasks.queueUrl,
+        buckets: options.buckets,
         tasksPerRun: options.tasksPerRun,
-        maxDeleteFraction: RECONCILE_DEFAULTS.maxDeleteFraction,
-        staleAfterMs: 10 * 60_000,
+        ...(options.maxDeleteFraction !== undefined && { maxDeleteFraction: options.maxDeleteFraction }),
         writeConcurrency: options.writeConcurrency,
+        ...(options.backfillRepairsPerSecond !== undefined && { backfillRepairsPerSecond: options.backfillRepairsPerSecond }),
+        taskConcurrency: options.workers,
+        // A run a stopped dev left unfinished is failed soon, not after the deployed six hours.
+        staleRunMinutes: LOCAL_STALE_RUN_MINUTES,
+      }),
+    );
+    const reconciler = buildReconcileFunction({
+      ...deployed,
+      clients: { s3: options.role.s3, sqs: options.role.sqs, documentClient: createDocumentClient(options.role.dynamodb) },
+      // ...then what only a local worker has: no Lambda invocation to keep time back from, its own budget and a short lease.
+      settings: {
+        ...deployed.settings,
         reserveMs: 0,
         localBudgetMs: budgetMs,
         leaseMarginMs,
-        backfill: { repairsPerSecond: options.backfillRepairsPerSecond ?? RECONCILE_DEFAULTS.backfillRepairsPerSecond, tasksAtOnce: options.workers },
         ...(options.checkpointIntervalMs !== undefined && { checkpointIntervalMs: options.checkpointIntervalMs }),
       },
       logger: new Logger({ serviceName: "bucket-ledger-reconcile", logLevel: options.logLevel }),

@@ -95,6 +95,8 @@ export interface LocalStackOptions {
     intervalMs?: number;
     /** Range tasks per run. */
     tasksPerRun?: number;
+    /** The delete guard, as a deployed stack's `reconcileMaxDeletePercent` / 100. */
+    maxDeleteFraction?: number;
     /** Tasks worked on at once (the task queue's maximum concurrency in AWS). */
     workers?: number;
     writeConcurrency?: number;
@@ -313,6 +315,7 @@ export class LocalStack {
         ...(reconcile.taskBudgetMs !== undefined && { taskBudgetMs: reconcile.taskBudgetMs }),
         ...(reconcile.checkpointIntervalMs !== undefined && { checkpointIntervalMs: reconcile.checkpointIntervalMs }),
         tasksPerRun: reconcile.tasksPerRun ?? LOCAL_DEFAULTS.reconcileTasks,
+        ...(reconcile.maxDeleteFraction !== undefined && { maxDeleteFraction: reconcile.maxDeleteFraction }),
         workers: reconcile.workers ?? LOCAL_DEFAULTS.reconcileWorkers,
         ...(reconcile.backfillRepairsPerSecond !== undefined && { backfillRepairsPerSecond: reconcile.backfillRepairsPerSecond }),
         writeConcurrency: reconcile.writeConcurrency ?? RECONCILE_DEFAULTS.writeConcurrency,
