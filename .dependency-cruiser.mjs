@@ -59,9 +59,15 @@ const layerRules = LAYERS.map(([folder, below]) => ({
   to: { path: PROJECT, pathNot: `^(?:${[folder, ...below].join("|")})/`, dependencyTypesNot: ["core"] },
 }));
 
+/**
+ * The stack configuration's keys and rules (pure: no Pulumi), which `bucket-ledger dev` reads a
+ * Pulumi.<stack>.yaml with, so the local stack refuses what `pulumi up` would (local/stack-config-file.ts).
+ */
+const STACK_CONFIG_SCHEMA = "^infra/(?:args|stack-config)\\.ts$";
+
 /** Top-level folders only their own kind imports. */
 const TOOLS = [
-  ["infra", "^(?:infra/|index\\.ts$|test/)"],
+  ["infra", "^(?:infra/|index\\.ts$|local/stack-config-file\\.ts$|test/)"],
   ["local", "^(?:local/|cli/|bench/|test/)"],
   ["cli", "^(?:cli/|bin/|scripts/|test/)"],
   ["bench", "^bench/"],
@@ -100,6 +106,20 @@ export default {
       severity: "error",
       from: { path: "^functions/[^/]+\\.ts$" },
       to: { path: "^node_modules/@pulumi/", reachable: true },
+    },
+    {
+      name: "no-pulumi-reachable-from-the-local-stack-or-the-cli",
+      comment: "`bucket-ledger dev` and the CLI run without the Pulumi engine: what they reach of infra/ (the stack configuration's schema) stays pure.",
+      severity: "error",
+      from: { path: "^(?:local|cli)/" },
+      to: { path: "^node_modules/@pulumi/", reachable: true },
+    },
+    {
+      name: "dev-reads-only-the-stack-config-schema",
+      comment: "local/stack-config-file.ts imports of infra/ only the stack configuration's schema, nothing that builds resources.",
+      severity: "error",
+      from: { path: "^local/stack-config-file\\.ts$" },
+      to: { path: "^infra/", pathNot: STACK_CONFIG_SCHEMA },
     },
     ...layerRules,
     ...toolRules,

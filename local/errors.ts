@@ -1,4 +1,4 @@
-/** What the local stack tells the person running it: both end the command with exit code 2. */
+/** What the local stack tells the person running it: each ends the command with exit code 2. */
 import { EXIT, UserError } from "../foundation/user-error.js";
 
 /** No `bucket-ledger dev` is running where `--local` looked (its dev.json is missing, stale or foreign). */
@@ -28,5 +28,24 @@ export class PortInUseError extends UserError {
   ) {
     super(`port ${port} for ${what} is already in use; choose another, or 0 for any free port`);
     this.name = "PortInUseError";
+  }
+}
+
+/** A stack settings file dev cannot run with, every problem listed (each naming its key). */
+export class StackConfigFileError extends UserError {
+  override get exitCode() {
+    return EXIT.usage;
+  }
+
+  constructor(
+    readonly path: string,
+    readonly problems: readonly string[],
+  ) {
+    super(
+      problems.length === 1
+        ? `stack configuration ${path}: ${problems[0]}`
+        : `stack configuration ${path}: ${problems.length} problems:\n- ${problems.join("\n- ")}`,
+    );
+    this.name = "StackConfigFileError";
   }
 }

@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { readStackConfigFile, stackConfigFilePath, type DevStackConfig } from "../../local/stack-config-file.js";
+import { UsageError } from "../errors.js";
 import { devFilePath } from "../../local/dev-file.js";
 import { runDevSession } from "../../local/dev-session.js";
 import { localEnvironment } from "../../local/environment.js";
@@ -8,7 +10,7 @@ import { bucketListOption, intervalOption, parsePort, parsePositiveInt } from ".
 import type { IngestOutcome } from "../../ingest/ingester.js";
 import { resolveIngestRules } from "../../ingest/rules.js";
 import { readIngestRulesFile } from "../../local/ingest-rules-file.js";
-import { escapeTerminal, toJson } from "../escape.js";
+import { escapeTerminal, escapeTerminalLines, toJson } from "../escape.js";
 import { Option } from "commander";
 import { DEFAULT_ORIGIN, ORIGIN_SETTINGS, type OriginSetting } from "../../ledger/origin.js";
 
@@ -23,6 +25,8 @@ interface DevOptions extends ChaosOptions {
   visibilityTimeout?: number;
   reconcileEvery: number;
   ingestRules?: string;
+  stackConfig?: string;
+  stack?: string;
   verbose?: boolean;
 }
 
@@ -31,6 +35,13 @@ function describeBatch(counts: TrackerCounts): string {
     .filter(([, value]) => value > 0)
     .map(([name, value]) => `${name} ${value}`);
   return `tracker batch: ${parts.join(", ") || "nothing to do"}`;
+}
+
+/** Said once, whatever the output: a key set for the stack is never dropped silently. */
+function reportNotUsedLocally(stack: DevStackConfig): void {
+  if (stack.notUsedLocally.length === 0) return;
+  const lines = stack.notUsedLocally.map(({ key, why }) => `  ${key}: ${why}`).join("\n");
+  process.stderr.write(escapeTerminalLines(`stack configuration ${stack.path}: not used locally:\n${lines}`) + "\n");
 }
 
 export function registerDev(program: Command): void {
@@ -53,23 +64,39 @@ export function registerDev(program: Command): void {
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
     .addOption(intervalOption("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", 300_000))
     .option("--ingest-rules <file>", "mirror CSV / JSON Lines objects into DynamoDB tables: a JSON or YAML list of rules, or a Pulumi.<stack>.yaml")
+    .option("--stack-config <file>", "run with a stack's configuration (a Pulumi.<stack>.yaml), validated as pulumi up does; flags given beside it win")
+    .option("--stack <name>", "as --stack-config Pulumi.<name>.yaml, from the current directory (beside Pulumi.yaml)")
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
     .addHelpText(
       "after",
-      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --ingest-rules rules.json\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
+      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --ingest-rules rules.json\n  bucket-ledger dev --stack dev\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
     )
-    .action(async (options: DevOptions) => {
+    .action(async (options: DevOptions, command: Command) => {
       const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
-      // Refused before anything starts, every problem named (the same checks as the stack's).
-      const ingestRules = options.ingestRules === undefined ? undefined : resolveIngestRules(await readIngestRulesFile(options.ingestRules), options.bucket);
+      if (options.stack !== undefined && options.stackConfig !== undefined) throw new UsageError("give --stack or --stack-config, not both");
+      const stackFile = options.stack !== undefined ? stackConfigFilePath(options.stack) : options.stackConfig;
+      // Refused before anything starts, every problem named (the same checks as `pulumi up`'s).
+      const stack = stackFile === undefined ? undefined : await readStackConfigFile(stackFile);
+      if (stack) reportNotUsedLocally(stack);
+      const config = stack?.options;
+      // A flag given on the command line wins over the stack's value; a flag's own default does not.
+      const given = (name: string) => command.getOptionValueSource(name) === "cli";
+      const buckets = given("bucket") ? options.bucket : (config?.buckets ?? options.bucket);
+      const ruleInput = options.ingestRules !== undefined ? await readIngestRulesFile(options.ingestRules) : config?.ingest.rules;
+      const ingestRules = ruleInput === undefined ? undefined : resolveIngestRules(ruleInput, buckets);
+      const retentionDays = given("retentionDays") ? options.retentionDays : config?.retentionDays;
       await runDevSession(
         {
-          buckets: options.bucket,
+          buckets,
           ...(options.awsPort !== undefined && { awsPort: options.awsPort }),
           ...(options.apiPort !== undefined && { api: { port: options.apiPort } }),
           ...(options.dynamodbPort !== undefined && { dynamoDbPort: options.dynamodbPort }),
           ...(options.dataDir !== undefined && { dataDirectory: options.dataDir }),
-          ...(options.retentionDays !== undefined && { retentionDays: options.retentionDays }),
+          ...(retentionDays !== undefined && { retentionDays }),
+          ...(config?.historyDays !== undefined && { historyDays: config.historyDays }),
+          ...(config?.changeShards !== undefined && { changeShards: config.changeShards }),
+          ...(config?.enrich !== undefined && { enrich: config.enrich }),
+          ...(config?.maxReceiveCount !== undefined && { maxReceiveCount: config.maxReceiveCount }),
           logLevel: options.verbose ? "INFO" : "WARN",
           events: {
             ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
@@ -85,7 +112,8 @@ export function registerDev(program: Command): void {
               : {}),
           },
           tracker: {
-            origin: options.origin,
+            ...config?.tracker,
+            origin: given("origin") ? options.origin : (config?.tracker.origin ?? options.origin),
             ...(options.tableOutage !== undefined && { tableFaults: true }),
             onBatch: (counts) => chatty && process.stderr.write(`${describeBatch(counts)}\n`),
           },
@@ -103,6 +131,7 @@ export function registerDev(program: Command): void {
             },
           }),
           reconcile: {
+            ...config?.reconcile,
             intervalMs: options.reconcileEvery,
             onRun: (summary) =>
               // A run that did not succeed is reported even when quiet: it needs someone's attention.
