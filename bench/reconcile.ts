@@ -148,8 +148,8 @@ export async function benchReconcile(log: (line: string) => void) {
     }
     const direct: Via = { s3: clients.s3, doc, ledger };
     const repairs = repairItems();
-    // As many writes in flight as ours has: the run's writers, shared by the tasks worked at once.
-    const floorWriteConcurrency = RECONCILE_DEFAULTS.writeConcurrency;
+    // As many writes in flight as ours can have: every task worked at once, each with its writers.
+    const floorWriteConcurrency = RECONCILE_DEFAULTS.rangeConcurrency * RECONCILE_DEFAULTS.writeConcurrency;
     const floor = (via: Via = direct) =>
       timed("I/O floor (listing, index read and the repair writes in parallel)", async () => {
         let listed = 0;

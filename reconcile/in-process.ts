@@ -29,7 +29,7 @@ export interface ReconcileOptions {
   /** Largest share of the index one run may tombstone (RECONCILE_DEFAULTS.maxDeleteFraction). */
   maxDeleteFraction?: number;
   force?: boolean;
-  /** Repair writes in flight, over all the tasks worked at once. */
+  /** Repair writes in flight per task, as a deployed task's (`rangeConcurrency` tasks are worked at once). */
   concurrency?: number;
   /** Range tasks worked at once (a source that can split is planned into twice as many). */
   rangeConcurrency?: number;
@@ -75,8 +75,10 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     runs,
     queue,
     openSource: async () => source,
-    // The run's writes in flight are shared by the tasks worked at once, as the CLI's --concurrency says.
-    writeConcurrency: Math.max(1, Math.ceil((options.concurrency ?? RECONCILE_DEFAULTS.writeConcurrency) / rangeConcurrency)),
+    // Each task writes as a deployed task does. Sharing one task's writers among eight tasks
+    // (two each) made repairs twice as slow under the aws profile: a task's own burst of drift
+    // stalls its diff behind two writes (bench/reconcile.ts).
+    ...(options.concurrency !== undefined && { writeConcurrency: options.concurrency }),
     ...(options.describer && { describer: options.describer }),
     // One process, no time limit: nothing to hand over, so no checkpoint but the last.
     checkpointIntervalMs: Number.POSITIVE_INFINITY,
