@@ -84,10 +84,23 @@ export async function readBucketStatus(ledger: Ledger, runs: RunStore, bucket: s
   };
 }
 
+/** A bucket to show, with when the ledger first recorded it (absent: never). */
+export interface ShownBucket {
+  bucket: string;
+  firstSeenAt?: string;
+}
+
 /** The buckets to show: those the stack tracks and those the ledger has recorded, in name order. */
+export async function bucketsToShow(ledger: Ledger, configured: readonly string[]): Promise<ShownBucket[]> {
+  const known = new Map((await ledger.buckets()).map((entry) => [entry.bucket, entry.firstSeenAt]));
+  return [...new Set([...configured, ...known.keys()])].sort().map((bucket) => {
+    const firstSeenAt = known.get(bucket);
+    return firstSeenAt === undefined ? { bucket } : { bucket, firstSeenAt };
+  });
+}
+
 export async function bucketNames(ledger: Ledger, configured: readonly string[]): Promise<string[]> {
-  const known = (await ledger.buckets()).map((entry) => entry.bucket);
-  return [...new Set([...configured, ...known])].sort();
+  return (await bucketsToShow(ledger, configured)).map((entry) => entry.bucket);
 }
 
 export const isRunning = (run: LastRun) => !FINISHED.includes(run.status);

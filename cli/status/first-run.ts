@@ -1,12 +1,16 @@
 /**
- * When a stack's first reconciliation is due. A bucket with no run yet is not a problem while
- * its stack is younger than its first run: `status` says when that run is due, and calls it a
- * problem only once it is late.
+ * When a bucket's first reconciliation is due. A bucket with no run yet is not a problem while
+ * its first run is still ahead: `status` says when that run is due, and calls it a problem only
+ * once it is late.
+ *
+ * A bucket's first run is the schedule's first after both the schedule began and the ledger first
+ * recorded the bucket (its registry item's `firstSeenAt`, ledger/buckets.ts): a bucket adopted
+ * into a stack that has run for months waits for the next run, not for the stack's first.
  *
  * - `dev`: runs every `--reconcile-every` from the moment it is ready (its dev.json records both).
  * - A deployed stack: its EventBridge Scheduler schedule (the `reconcileSchedule` and
- *   `reconcileTimezone` outputs) first fires after the stack was created, which is when its
- *   ledger table was: DescribeTable's `CreationDateTime`, "the date and time when the table was
+ *   `reconcileTimezone` outputs) began when the stack was created, which is when its ledger
+ *   table was: DescribeTable's `CreationDateTime`, "the date and time when the table was
  *   created" (DynamoDB API reference, TableDescription:
  *   https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TableDescription.html).
  */
@@ -21,26 +25,55 @@ export type ScheduleSource =
   /** A deployed stack: its schedule expression, in its time zone, from the creation of its table. */
   | { kind: "expression"; expression: string; timezone: string; tableName: string };
 
-export interface FirstRun {
+/** A stack's reconciliation schedule, as `status` judges a bucket that has not run yet by it. */
+export interface RunSchedule {
   /** The schedule as its user set it: `dev --reconcile-every 5m`, `cron(0 3 * * ? *) UTC`. */
+  schedule: string;
+  /** When the schedule began: dev's start, the table's creation. */
+  began: Date;
+  /** The first run due at or after `from` (never before `began`); undefined when nothing schedules a run. */
+  firstRunFrom(from: Date): Date | undefined;
+}
+
+export interface FirstRun {
   schedule: string;
   /** ISO-8601; absent when nothing schedules a run (`dev --reconcile-every off`). */
   due?: string;
 }
 
-/** `dev`'s first run, from its dev.json. */
-export function intervalFirstRun(source: Extract<ScheduleSource, { kind: "interval" }>): FirstRun {
-  if (source.everyMs === 0) return { schedule: "dev --reconcile-every off" };
+/** A bucket's first run: from the later of the schedule's start and when the ledger first recorded the bucket (absent: never). */
+export function firstRunOf(runs: RunSchedule, firstSeenAt: string | undefined): FirstRun {
+  const seen = firstSeenAt === undefined ? Number.NaN : new Date(firstSeenAt).getTime();
+  const from = Number.isNaN(seen) || seen < runs.began.getTime() ? runs.began : new Date(seen);
+  const due = runs.firstRunFrom(from);
+  return { schedule: runs.schedule, ...(due && { due: due.toISOString() }) };
+}
+
+/** `dev`'s schedule, from its dev.json: a run every `everyMs` after it started. */
+export function intervalRunSchedule(source: Extract<ScheduleSource, { kind: "interval" }>): RunSchedule {
+  const began = new Date(source.startedAt);
+  if (source.everyMs === 0) return { schedule: "dev --reconcile-every off", began, firstRunFrom: () => undefined };
   return {
     schedule: `dev --reconcile-every ${formatDuration(source.everyMs)}`,
-    due: new Date(new Date(source.startedAt).getTime() + source.everyMs).toISOString(),
+    began,
+    firstRunFrom: (from) => {
+      const runsBefore = Math.floor((from.getTime() - began.getTime()) / source.everyMs);
+      return new Date(began.getTime() + (runsBefore + 1) * source.everyMs);
+    },
   };
 }
 
-/** A deployed stack's first run; undefined when its schedule's first time is not known (an expression not evaluated). */
-export async function expressionFirstRun(source: Extract<ScheduleSource, { kind: "expression" }>, dynamodb: DynamoDBClient): Promise<FirstRun | undefined> {
+/** A deployed stack's schedule; undefined when its first time is not known (an expression not evaluated). */
+export async function expressionRunSchedule(
+  source: Extract<ScheduleSource, { kind: "expression" }>,
+  dynamodb: DynamoDBClient,
+): Promise<RunSchedule | undefined> {
   const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: source.tableName }));
-  if (Table?.CreationDateTime === undefined) return undefined;
-  const due = firstFiringAfter(source.expression, source.timezone, Table.CreationDateTime);
-  return due && { schedule: `${source.expression} ${source.timezone}`, due: due.toISOString() };
+  const began = Table?.CreationDateTime;
+  if (began === undefined || firstFiringAfter(source.expression, source.timezone, began, began) === undefined) return undefined;
+  return {
+    schedule: `${source.expression} ${source.timezone}`,
+    began,
+    firstRunFrom: (from) => firstFiringAfter(source.expression, source.timezone, from, began),
+  };
 }

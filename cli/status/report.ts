@@ -6,9 +6,9 @@
 import type { Ledger } from "../../ledger/index.js";
 import type { RunStore } from "../../reconcile/run-store.js";
 import { VERSION } from "../version.js";
-import { bucketNames, isRunning, readBucketStatus, type BucketStatus } from "./bucket-status.js";
+import { bucketsToShow, isRunning, readBucketStatus, type BucketStatus } from "./bucket-status.js";
 import { STATUS_DEFAULTS } from "./defaults.js";
-import type { FirstRun } from "./first-run.js";
+import { firstRunOf, type FirstRun, type RunSchedule } from "./first-run.js";
 import { QUEUE_TOPIC, type AlarmState, type QueueHealth, type StackProbe, type Unreadable } from "./stack-probe.js";
 
 export type Level = "ok" | "warn" | "bad" | "unreadable";
@@ -45,7 +45,7 @@ export const STATUS_EXIT = { healthy: 0, attention: 4, partlyUnread: 5 } as cons
 
 const hoursSince = (iso: string, now: Date) => (now.getTime() - new Date(iso).getTime()) / 3_600_000;
 
-/** A bucket with no run yet: healthy until its stack's first run is late. */
+/** A bucket with no run yet: healthy until its first run is late. */
 function notRunYet(firstRun: FirstRun | undefined, now: Date): { level: Level; text: string } {
   if (!firstRun) return { level: "warn", text: "never reconciled" };
   if (firstRun.due === undefined) return { level: "ok", text: `not run yet: no run is scheduled (${firstRun.schedule}); \`bucket-ledger reconcile\` runs one` };
@@ -53,6 +53,9 @@ function notRunYet(firstRun: FirstRun | undefined, now: Date): { level: Level; t
     ? { level: "warn", text: `never reconciled: the first run was due at ${firstRun.due} (${firstRun.schedule})` }
     : { level: "ok", text: `not run yet: the first run is due at ${firstRun.due} (${firstRun.schedule})` };
 }
+
+/** A bucket adopted into a running stack counts from when the ledger first recorded it, not from the stack's start. */
+const firstRunFor = (schedule: RunSchedule | undefined, firstSeenAt: string | undefined): FirstRun | undefined => schedule && firstRunOf(schedule, firstSeenAt);
 
 function bucketFindings(status: BucketStatus, now: Date, firstRun: FirstRun | undefined): Finding[] {
   const finding = (level: Level, topic: string, text: string): Finding => ({ level, subject: status.bucket, topic, text });
@@ -149,17 +152,18 @@ export interface CollectOptions {
 
 export async function collectStatus(options: CollectOptions): Promise<StatusReport> {
   const now = options.now ?? new Date();
-  const names = await bucketNames(options.ledger, options.buckets);
+  const shown = await bucketsToShow(options.ledger, options.buckets);
+  const names = shown.map((entry) => entry.bucket);
   const [buckets, queues, alarms] = await Promise.all([
     Promise.all(names.map((bucket) => readBucketStatus(options.ledger, options.runs, bucket))),
     options.stack?.probe.queues(),
     options.stack?.probe.alarms(),
   ]);
   // The stack's age is read only while it matters: a reader allowed the rest need not be allowed DescribeTable.
-  const firstRun = buckets.some((status) => !status.lastRun) ? await options.stack?.probe.firstRun() : undefined;
-  const unreadable = [...(queues?.unreadable ?? []), ...(alarms?.unreadable ?? []), ...(firstRun?.unreadable ?? [])];
+  const schedule = buckets.some((status) => !status.lastRun) ? await options.stack?.probe.runSchedule() : undefined;
+  const unreadable = [...(queues?.unreadable ?? []), ...(alarms?.unreadable ?? []), ...(schedule?.unreadable ?? [])];
   const findings = [
-    ...buckets.flatMap((status) => bucketFindings(status, now, firstRun?.read)),
+    ...buckets.flatMap((status, index) => bucketFindings(status, now, firstRunFor(schedule?.read, shown[index]?.firstSeenAt))),
     ...(queues ? queueFindings(queues.read) : []),
     ...unreadable.map(unreadableFinding),
     ...(alarms?.read ? alarmFindings(alarms.read) : []),

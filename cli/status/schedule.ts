@@ -4,9 +4,11 @@
  * expression evaluated in its time zone (EventBridge Scheduler user guide, "Schedule types on
  * EventBridge Scheduler": https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html):
  *
- * - `rate(value unit)`: "A rate-based schedule starts after the start date you specify" and runs
- *   at that rate; the stack gives no start date, so the first invocation comes at the latest one
- *   period after the schedule was created. That bound is what is returned.
+ * - `rate(value unit)`: "If you do not provide a StartDate for the rate-based schedule, your
+ *   schedule starts invoking the target immediately", then at that rate. The stack gives no start
+ *   date, so the first run is due when the schedule is created (`status` allows its grace after
+ *   it, as for a cron time). From a later time the phase is the schedule's own, created a little
+ *   after the table it is dated by, so the latest bound is returned: one period after that time.
  * - `cron(minutes hours day-of-month month day-of-week year)`: the fields and wildcards of
  *   EventBridge's cron expressions (EventBridge user guide, "Cron expressions":
  *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html):
@@ -118,10 +120,17 @@ function nextCron(fields: string[], timeZone: string, after: number): number | u
   return undefined;
 }
 
-/** The first time `expression` fires after `after` in `timeZone` (for a rate, the latest it can); undefined when not known. */
-export function firstFiringAfter(expression: string, timeZone: string, after: Date): Date | undefined {
+/**
+ * The first time `expression` fires after `after` in `timeZone`, for a schedule created at
+ * `created` without a start date; undefined when not known. A rate fires at its creation, and
+ * after that is given the latest it can.
+ */
+export function firstFiringAfter(expression: string, timeZone: string, after: Date, created: Date = after): Date | undefined {
   const rate = RATE.exec(expression);
-  if (rate) return new Date(after.getTime() + Number(rate[1]) * UNIT_MS[rate[2]!.replace(/s$/, "")]!);
+  if (rate) {
+    if (after.getTime() <= created.getTime()) return created;
+    return new Date(after.getTime() + Number(rate[1]) * UNIT_MS[rate[2]!.replace(/s$/, "")]!);
+  }
   const cron = CRON.exec(expression);
   if (!cron) return undefined;
   const at = nextCron(cron.slice(1), timeZone, after.getTime());

@@ -17,7 +17,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { queueDepth } from "../../local/queues.js";
 import { withoutSdkLogger } from "../../aws/lean-client.js";
 import type { Operations, OperationsQueues } from "../ledger-target.js";
-import { expressionFirstRun, intervalFirstRun, type FirstRun } from "./first-run.js";
+import { expressionRunSchedule, intervalRunSchedule, type RunSchedule } from "./first-run.js";
 
 export type QueueRole = keyof OperationsQueues;
 
@@ -54,8 +54,8 @@ export interface StackProbe {
   queues(): Promise<Reading<QueueHealth[]>>;
   /** Alarms in ALARM state; undefined when they could not be read. */
   alarms(): Promise<Reading<AlarmState[] | undefined>>;
-  /** When the stack's first reconciliation is due; undefined when not known. Asked only while a bucket has no run. */
-  firstRun(): Promise<Reading<FirstRun | undefined>>;
+  /** The stack's reconciliation schedule, to say when a bucket's first run is due; undefined when not known. Asked only while a bucket has no run. */
+  runSchedule(): Promise<Reading<RunSchedule | undefined>>;
 }
 
 /** How `status` names each queue. */
@@ -140,10 +140,10 @@ export function awsStackProbe(
   dynamodb: DynamoDBClient = withoutSdkLogger(new DynamoDBClient(ops.region === undefined ? {} : { region: ops.region })),
 ): StackProbe {
   return {
-    async firstRun() {
+    async runSchedule() {
       const source = ops.schedule;
       if (source?.kind !== "expression") return { read: undefined, unreadable: [] };
-      const read = await attempt("stack age", "dynamodb:DescribeTable", () => expressionFirstRun(source, dynamodb));
+      const read = await attempt("stack age", "dynamodb:DescribeTable", () => expressionRunSchedule(source, dynamodb));
       return "value" in read ? { read: read.value, unreadable: [] } : { read: undefined, unreadable: [read.unreadable] };
     },
     async queues() {
@@ -187,8 +187,8 @@ export function localStackProbe(ops: Operations): StackProbe {
   const queues = () => (read ??= depths(ops));
   return {
     queues,
-    async firstRun() {
-      return { read: ops.schedule?.kind === "interval" ? intervalFirstRun(ops.schedule) : undefined, unreadable: [] };
+    async runSchedule() {
+      return { read: ops.schedule?.kind === "interval" ? intervalRunSchedule(ops.schedule) : undefined, unreadable: [] };
     },
     async alarms() {
       const { read: readable, unreadable } = await queues();

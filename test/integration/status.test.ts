@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
 import { createDocumentClient, partitionKeyOf } from "../../ledger/index.js";
+import { registerBucket } from "../../ledger/buckets.js";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { DynamoDbRunStore } from "../../reconcile/dynamodb-run-store.js";
 import type { RunStore } from "../../reconcile/run-store.js";
@@ -491,5 +492,28 @@ describe("the first run", () => {
     // Every bucket has run: the stack's age is not asked for, so cannot be unreadable.
     const ran = await statusAt(probe, new Date(), [bucket]);
     expect(ran.unreadable).toEqual([]);
+  });
+
+  it("with --stack: a bucket adopted into an old stack counts from when the ledger first recorded it", async () => {
+    const { Table } = await stack.clients.dynamodb.send(new DescribeTableCommand({ TableName: stack.info.tableName }));
+    const adopted = "status-adopted";
+    // The stack is ten days old when the ledger first records the bucket.
+    const registeredAt = new Date(Table!.CreationDateTime!.getTime() + 10 * 86_400_000);
+    await registerBucket(
+      { tableName: stack.info.tableName, documentClient: createDocumentClient(stack.clients.dynamodb), shardCount: 16 },
+      adopted,
+      registeredAt,
+    );
+    const due = new Date(registeredAt);
+    due.setUTCHours(3, 0, 0, 0);
+    if (due <= registeredAt) due.setUTCDate(due.getUTCDate() + 1);
+    const cloudwatch = new CloudWatchClient({ ...awsClientOptions, endpoint: await closedPort() });
+    const schedule = { kind: "expression", expression: "cron(0 3 * * ? *)", timezone: "UTC", tableName: stack.info.tableName } as const;
+    const probe = awsStackProbe({ ...operations(schedule, "stack"), buckets: [adopted] }, cloudwatch, stack.clients.dynamodb);
+    const report = await statusAt(probe, new Date(registeredAt.getTime() + 60_000), [adopted]);
+    expect(report.findings.find((finding) => finding.subject === adopted && finding.topic === "reconciliation")).toMatchObject({
+      level: "ok",
+      text: `not run yet: the first run is due at ${due.toISOString()} (cron(0 3 * * ? *) UTC)`,
+    });
   });
 });

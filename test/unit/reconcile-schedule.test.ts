@@ -25,9 +25,12 @@ describe("when a stack's reconciliation schedule first fires", () => {
     expect(next("cron(15 10 ? * 6 2027)", "UTC", "2026-12-04T00:00:00Z")).toBe("2027-01-01T10:15:00.000Z");
   });
 
-  it("a rate: at the latest one period after the schedule was created", () => {
-    expect(next("rate(1 day)", "UTC", "2026-12-04T21:40:00Z")).toBe("2026-12-05T21:40:00.000Z");
-    expect(next("rate(5 minutes)", "UTC", "2026-12-04T21:40:00Z")).toBe("2026-12-04T21:45:00.000Z");
+  it("a rate without a start date: at the schedule's creation; from a later time, at the latest one period after it", () => {
+    expect(next("rate(1 day)", "UTC", "2026-12-04T21:40:00Z")).toBe("2026-12-04T21:40:00.000Z");
+    expect(next("rate(5 minutes)", "UTC", "2026-12-04T21:40:00Z")).toBe("2026-12-04T21:40:00.000Z");
+    const created = at("2026-12-01T00:00:00Z");
+    expect(firstFiringAfter("rate(1 day)", "UTC", at("2026-12-04T21:40:00Z"), created)?.toISOString()).toBe("2026-12-05T21:40:00.000Z");
+    expect(firstFiringAfter("rate(5 minutes)", "UTC", created, created)?.toISOString()).toBe("2026-12-01T00:00:00.000Z");
   });
 
   it("unknown, never guessed, for what it does not evaluate or what never fires", () => {
