@@ -7,12 +7,13 @@
  * The file is a stack settings file: YAML whose `config` map holds the stack's values under
  * namespaced keys, `<project>:<key>`, the project's own keys under its name from Pulumi.yaml
  * (Pulumi stack settings file reference, https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/;
- * Configuration, "Configuration keys", https://www.pulumi.com/docs/iac/concepts/config/). Top-level
- * values are strings, but `pulumi config set --path` writes lists and maps, with "true"/"false"
- * as booleans and integers as numbers (pulumi config set, https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/);
- * the program reads a structured value as JSON text, which is how it is handed on here. A
- * secret is stored as `{ secure: <ciphertext> }` (stack settings file reference, `config`),
- * which only the stack's secrets provider can decrypt.
+ * Configuration, "Configuration keys", https://www.pulumi.com/docs/iac/concepts/config/). A value
+ * may be a string, or typed: `pulumi config set --type` saves a top-level value "as the given
+ * type" (string, bool, int or float), and `--path` writes lists and maps, with "true"/"false"
+ * as booleans and integers as numbers (pulumi config set, https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/).
+ * The program reads a scalar as its text and a structured value as JSON text, which is how each
+ * is handed on here. A secret is stored as `{ secure: <ciphertext> }` (stack settings file
+ * reference, `config`), which only the stack's secrets provider can decrypt.
  */
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
