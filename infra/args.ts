@@ -298,7 +298,10 @@ export const bucketLedgerArgsSchema = z
   })
   .transform((args) => ({
     ...args,
-    reconcile: { ...args.reconcile, backfillRepairsPerSecond: args.reconcile.backfillRepairsPerSecond ?? backfillBudget(args.warmWriteUnitsPerSecond) },
+    reconcile: {
+      ...args.reconcile,
+      backfillRepairsPerSecond: args.reconcile.backfillRepairsPerSecond ?? backfillBudget(args.warmWriteUnitsPerSecond, args.history.enabled),
+    },
   }));
 
 export type BucketLedgerArgs = z.input<typeof bucketLedgerArgsSchema>;

@@ -33,13 +33,22 @@ export const RECONCILE_DEFAULTS = {
 } as const;
 
 /**
- * A backfill's budget, repairs/s for the whole run, unless a stack sets one. Each repair is two
- * table writes (the item and its journal entry). With warm throughput, a third of the writes
- * pre-warmed (24,000: 8,000 repairs/s), so the tracker keeps the last third. Without, 750:
- * 1,500 of a new on-demand table's 4,000 writes/s, the rest left to the tracker.
- * The change index's shards are sized for the budget when the run is planned (ledger/shard-sizing.ts).
+ * Table writes one backfill repair makes: the item, and with history its journal entry and the
+ * start item the journal writes for a key it has not seen (ledger/journal-writer.ts), which is
+ * every key of a backfill. Its change-index entry is written to the index, which has its own
+ * throughput (ledger/change-index/).
+ */
+export const backfillTableWritesPerRepair = (journaled: boolean) => (journaled ? 3 : 1);
+
+/**
+ * A backfill's budget, repairs/s for the whole run, unless a stack sets one. With warm
+ * throughput, two thirds of the writes pre-warmed (24,000 with history: 16,000 writes, 5,333
+ * repairs/s), so the tracker keeps the last third. Without, 750: with history 2,250 of a new
+ * on-demand table's 4,000 writes/s, the rest left to the tracker.
+ * The change index's shards are sized for the budget when the run is planned (ledger/change-index/).
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html
  */
-export function backfillBudget(warmWriteUnitsPerSecond?: number): number {
-  return warmWriteUnitsPerSecond === undefined ? RECONCILE_DEFAULTS.backfillRepairsPerSecond : Math.floor(warmWriteUnitsPerSecond / 3);
+export function backfillBudget(warmWriteUnitsPerSecond?: number, journaled = true): number {
+  if (warmWriteUnitsPerSecond === undefined) return RECONCILE_DEFAULTS.backfillRepairsPerSecond;
+  return Math.floor((warmWriteUnitsPerSecond * 2) / 3 / backfillTableWritesPerRepair(journaled));
 }

@@ -53,7 +53,7 @@ const reconcileVariables = {
     "BACKFILL_REPAIRS_PER_SECOND",
     "number",
     z.number().int().min(1).default(RECONCILE_DEFAULTS.backfillRepairsPerSecond),
-    "backfill mode's budget for a run (the stack sets it: a third of `warmWriteUnitsPerSecond`, or 750)",
+    "backfill mode's budget for a run (the stack sets it from `warmWriteUnitsPerSecond`, or 750: reconcile/defaults.ts `backfillBudget`)",
   ),
   taskConcurrency: variable(
     "TASK_CONCURRENCY",

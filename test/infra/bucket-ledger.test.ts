@@ -183,7 +183,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
     );
   });
 
-  it("passes changeShards to both writers, pre-warms the table and its change index when asked, and budgets a backfill a third of that", async () => {
+  it("passes changeShards to both writers, pre-warms the table and its change index when asked, and budgets a backfill two thirds of that over three table writes a repair", async () => {
     const { resources } = await deploy({ createBucket: {}, changeShards: 16, warmWriteUnitsPerSecond: 24_000 });
     expect(writerVariables(resources).map((variables) => variables.CHANGE_SHARDS)).toEqual(["16", "16"]);
     // A fixed count: no rate to count, so no UpdateItem for the tracker.
@@ -191,7 +191,7 @@ describe("sqs delivery to a created bucket (the defaults)", () => {
       "dynamodb:UpdateItem",
     );
     const reconcile = one(resources, "aws:lambda/function:Function", "reconcile");
-    expect((reconcile.environment as { variables: Record<string, string> }).variables.BACKFILL_REPAIRS_PER_SECOND).toBe("8000");
+    expect((reconcile.environment as { variables: Record<string, string> }).variables.BACKFILL_REPAIRS_PER_SECOND).toBe("5333");
     const table = one(resources, "aws:dynamodb/table:Table");
     expect(table.warmThroughput).toEqual({ writeUnitsPerSecond: 24_000 });
     expect(table.globalSecondaryIndexes).toEqual([expect.objectContaining({ name: "changes", warmThroughput: { writeUnitsPerSecond: 24_000 } })]);

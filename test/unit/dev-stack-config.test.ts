@@ -51,7 +51,7 @@ describe("dev's stack configuration (Pulumi.<stack>.yaml)", () => {
       maxReceiveCount: 2,
       tracker: { origin: "none", batchSize: 10, maximumBatchingWindowMs: 1000, pollers: 3 },
       // The backfill budget a deployed stack derives from its warm throughput: a third of it.
-      reconcile: { maxDeleteFraction: 0.2, tasksPerRun: 8, workers: 4, backfillRepairsPerSecond: 2000 },
+      reconcile: { maxDeleteFraction: 0.2, tasksPerRun: 8, workers: 4, backfillRepairsPerSecond: 1333 },
       // Each rule as the schema resolves it, its own defaults applied.
       ingest: {
         rules: [expect.objectContaining({ name: "rows", bucket: "photos", pattern: "rows/*.csv", format: "csv", partitionKey: "id", onDelete: "delete" })],

@@ -376,10 +376,12 @@ describe("listObjectsSource", () => {
 });
 
 describe("defaults", () => {
-  it("a backfill runs at 750 repairs/s, or a third of the warm write units", () => {
+  it("a backfill runs at 750 repairs/s, or two thirds of the warm write units over the table writes a repair makes", () => {
     expect(backfillBudget()).toBe(750);
-    expect(backfillBudget(24_000)).toBe(8_000);
-    expect(backfillBudget(4_001)).toBe(1_333);
+    // Two thirds of the warm writes, at three table writes a repair with history (item, journal entry, start item).
+    expect(backfillBudget(24_000)).toBe(5_333);
+    expect(backfillBudget(4_001)).toBe(889);
+    expect(backfillBudget(24_000, false)).toBe(16_000);
     expect(RECONCILE_DEFAULTS.maxDeleteFraction).toBe(0.1);
   });
 });
