@@ -4,11 +4,9 @@
  * local stack, keys without local meaning are said once, and what `pulumi up` would refuse,
  * dev refuses before anything starts.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, expect, it } from "vitest";
@@ -16,7 +14,7 @@ import { createdTableName } from "../../ingest/row-table.js";
 import { createDocumentClient, journalPartitionKey, ledgerTable } from "../../ledger/index.js";
 import { createLocalClients } from "../../local/clients.js";
 import { localStackInfoSchema } from "../../local/dev-file.js";
-import { CLI, ndjson, runCli } from "../support/cli.js";
+import { CLI, ndjson, runCli, spawnUntilReady } from "../support/cli.js";
 
 const workdirs: string[] = [];
 afterAll(async () => {
@@ -62,23 +60,24 @@ it("runs with the stack's enrichment, journal, ingestion rules and reconciliatio
       "",
     ].join("\n"),
   );
-  const child = spawn(process.execPath, [CLI, "dev", "--stack", "local", "--reconcile-every", "2s"], { cwd: workdir, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const {
+    child,
+    ready: readyLine,
+    exited,
+    stderr: stderrOf,
+  } = spawnUntilReady(process.execPath, [CLI, "dev", "--stack", "local", "--reconcile-every", "2s"], {
+    cwd: workdir,
+  });
   try {
-    const firstLine = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).once("line", resolve);
-      void exited.then((code) => reject(new Error(`dev exited with ${code} before ready: ${stderr}`)));
-    });
+    const firstLine = await readyLine;
     const ready = localStackInfoSchema.parse(JSON.parse(firstLine));
     // The stack's bucket, not dev's default; its ingestion rule, with its table.
     expect(ready.buckets).toEqual(["photos"]);
     expect(ready.ingestRules?.map((rule) => rule.name)).toEqual(["rows"]);
     // Said once, whatever the output: nothing the stack sets is dropped silently.
-    expect(stderr).toContain("stack configuration Pulumi.local.yaml: not used locally:\n");
-    expect(stderr).toContain("  aws:region: configuration of aws, not of bucket-ledger\n");
-    expect(stderr).toContain("  alarmEmail: there are no alarms locally\n");
+    expect(stderrOf()).toContain("stack configuration Pulumi.local.yaml: not used locally:\n");
+    expect(stderrOf()).toContain("  aws:region: configuration of aws, not of bucket-ledger\n");
+    expect(stderrOf()).toContain("  alarmEmail: there are no alarms locally\n");
 
     const clients = createLocalClients(ready.endpoints, ready.region);
     await clients.s3.send(new PutObjectCommand({ Bucket: "photos", Key: "a.png", Body: "png", ContentType: "image/png" }));

@@ -3,15 +3,13 @@
  * `dev` starts, `ls` without a Region, a bucket name no bucket can have, `dev --help`'s
  * defaults, and what the local stack listens on.
  */
-import { spawn } from "node:child_process";
 import { readdir, readFile, readlink, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import type { StatusReport } from "../../cli/status/report.js";
 import { localStackInfoSchema } from "../../local/dev-file.js";
-import { CLI, runCli } from "../support/cli.js";
+import { CLI, runCli, spawnUntilReady } from "../support/cli.js";
 
 const workdirs: string[] = [];
 afterAll(async () => {
@@ -130,15 +128,9 @@ describe("straight after dev starts", () => {
   it("status is healthy (exit 0), saying when the first reconciliation is due; and everything dev started listens on loopback only", async () => {
     const workdir = await mkdtemp(join(tmpdir(), "bucket-ledger-first-run-"));
     workdirs.push(workdir);
-    const child = spawn(process.execPath, [CLI, "dev", "--reconcile-every", "10m"], { cwd: workdir, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const { child, ready: readyLine, exited } = spawnUntilReady(process.execPath, [CLI, "dev", "--reconcile-every", "10m"], { cwd: workdir });
     try {
-      const firstLine = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout }).once("line", resolve);
-        void exited.then((code) => reject(new Error(`dev exited with ${code} before ready: ${stderr}`)));
-      });
+      const firstLine = await readyLine;
       const ready = localStackInfoSchema.parse(JSON.parse(firstLine));
       const startedAt = new Date(ready.startedAt!).getTime();
       expect(ready.reconcileEveryMs).toBe(600_000);

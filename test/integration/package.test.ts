@@ -8,16 +8,16 @@
  * consumer's lockfile pins each dependency to the version the repository's lockfile holds, so
  * npm needs nothing but the cache `npm ci` filled.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, readFileSync, symlinkSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { spawnUntilReady } from "../support/cli.js";
 import { runCommand, type RunResult } from "../support/run.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -162,15 +162,9 @@ describe("the CLI, installed in an empty directory", () => {
   });
 
   it.skipIf(!HAS_JAVA)("starts the local stack with dev, serves ls --local from it, and stops on SIGINT", async () => {
-    const child = spawn(installedCli(), ["dev", "--bucket", "photos"], { cwd: consumer, env: userEnvironment(), stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const { child, ready: readyLine, exited } = spawnUntilReady(installedCli(), ["dev", "--bucket", "photos"], { cwd: consumer, env: userEnvironment() });
     try {
-      const firstLine = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout }).once("line", resolve);
-        void exited.then((code) => reject(new Error(`dev exited with ${code} before ready: ${stderr}`)));
-      });
+      const firstLine = await readyLine;
       expect(JSON.parse(firstLine)).toMatchObject({ ready: true, buckets: ["photos"] });
       const listed = await runCommand(installedCli(), ["ls", "photos", "--local"], { cwd: consumer, env: userEnvironment() });
       expect(listed).toMatchObject({ code: 0, stdout: "" });

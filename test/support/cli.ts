@@ -1,5 +1,6 @@
 /** Runs the real CLI as a child process, the way a user or a script would. */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { runCommand, type RunResult } from "./run.js";
 
@@ -62,4 +63,27 @@ export async function runCliOnTerminal(args: string[], options: { cwd?: string; 
     env: { ...process.env, BUCKET_LEDGER_TABLE: undefined, ...options.env },
   });
   return { ...result, stdout: result.stdout.replaceAll("\r\n", "\n") };
+}
+
+/** A long-running command (`dev`) that says it is ready with its first line on stdout. */
+export interface ReadyProcess {
+  child: ChildProcess;
+  /** Its first line on stdout; rejects with what it wrote to stderr if it exits first. */
+  ready: Promise<string>;
+  exited: Promise<number | null>;
+  stderr(): string;
+}
+
+export function spawnUntilReady(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ReadyProcess {
+  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const ready = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", resolve);
+    void exited.then((code) => reject(new Error(`${args.join(" ")} exited with ${code} before it was ready: ${stderr}`)));
+  });
+  // Observed here so that a test failing before it awaits `ready` reports its own error.
+  ready.catch(() => undefined);
+  return { child, ready, exited, stderr: () => stderr };
 }
