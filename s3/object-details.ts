@@ -13,7 +13,6 @@ import { headObjectState } from "../aws/head-object.js";
 import type { EnrichmentField } from "../events/enrichment-fields.js";
 import type { DetailAttribute, ObjectDetails, ObjectState, Withheld } from "../ledger/index.js";
 
-
 /** The detail attributes (ledger/record.ts) each field fills: a new description replaces exactly these. */
 const FIELD_ATTRIBUTES: Record<EnrichmentField, readonly DetailAttribute[]> = {
   contentType: ["contentType"],
