@@ -139,7 +139,7 @@ const typicalUnits = () => writeUnits(typicalItemBytes());
 
 /**
  * The shards a bucket's changes are written with at `changesPerSecond` of entries costing
- * `unitsPerChange`: sized by the writers in write units (ledger/shard-sizing.ts), or fixed.
+ * `unitsPerChange`: sized by the writers in write units (ledger/change-index/sizer.ts), or fixed.
  */
 const shardsAt = (setup: Setup, changesPerSecond: number, unitsPerChange = typicalUnits()) =>
   setup.changeShards === "auto" ? shardsForRate(changesPerSecond * unitsPerChange) : setup.changeShards;

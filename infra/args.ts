@@ -199,7 +199,7 @@ export const bucketLedgerArgsSchema = z
      * (the default: who, not from where) or `none`. Personal data: see docs/security.md.
      */
     origin: trackerSettings.variables.origin.schema,
-    /** Change-index partitions per bucket-day (ledger/change-shards.ts): "auto", sized from each bucket's rate, or a fixed 1 to 32. */
+    /** Change-index partitions per bucket-day (ledger/change-index/): "auto", sized from each bucket's rate, or a fixed 1 to 32. */
     changeShards: trackerSettings.variables.changeShards.schema,
     /** Object metadata the tracker asks S3 for on each create (HeadObject); none by default. */
     enrich: trackerSettings.variables.enrich.schema,

@@ -52,7 +52,7 @@ export interface LedgerOptions {
 
 /**
  * Builds a document client that keeps `undefined` out of items. The default client is built
- * without the SDK logger middleware (see sdk/lean-client.ts); a client passed in is used as is.
+ * without the SDK logger middleware (see aws/lean-client.ts); a client passed in is used as is.
  */
 export function createDocumentClient(client: DynamoDBClient = withoutSdkLogger(new DynamoDBClient({}))): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

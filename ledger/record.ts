@@ -30,7 +30,7 @@ export interface ObjectDetails {
    * later asked wins, whatever order they are written in.
    */
   describedAt?: string;
-  /** What S3 would not tell when asked (sdk/object-details.ts): the fields left out, and why. */
+  /** What S3 would not tell when asked (s3/object-details.ts): the fields left out, and why. */
   withheld?: Withheld;
 }
 

@@ -50,7 +50,7 @@ export class RunCoordinator {
     };
     // A dry run writes nothing to the ledger, its registry of buckets included.
     if (!run.dryRun) await this.options.ledger.register(bucket);
-    // Sized for the day before's busiest minute, and for a backfill's budget (ledger/shard-sizing.ts).
+    // Sized for the day before's busiest minute, and for a backfill's budget (ledger/change-index/).
     if (!run.dryRun) await this.options.ledger.resizeChangeShards(bucket, backfill ? (this.options.backfill?.runRepairsPerSecond ?? 0) : 0);
     await this.options.runs.createRun(run, ranges);
     await this.options.queue.send(ranges.map((_, task) => ({ bucket, runId: run.runId, task, phase: "scan" as const })));

@@ -75,9 +75,9 @@ export async function reconcileBucket(options: ReconcileOptions): Promise<Reconc
     runs,
     queue,
     openSource: async () => source,
-    // Each task writes as a deployed task does. Sharing one task's writers among eight tasks
+    // Each task writes as a deployed task does. Sharing the run's 16 writers among eight tasks
     // (two each) made repairs twice as slow under the aws profile: a task's own burst of drift
-    // stalls its diff behind two writes (bench/reconcile.ts).
+    // stalls its diff behind two writes while other tasks' writers idle (docs/benchmarks.md).
     ...(options.concurrency !== undefined && { writeConcurrency: options.concurrency }),
     ...(options.describer && { describer: options.describer }),
     // One process, no time limit: nothing to hand over, so no checkpoint but the last.

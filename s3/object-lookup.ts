@@ -51,7 +51,7 @@ export function describeRefusal(error: unknown): Exclude<WithheldReason, "kmsDen
  * S3 will not describe: ListObjectsV2 needs only `s3:ListBucket`, no key of the object's, and is
  * strongly consistent. A key is the first of those it prefixes in the listing's UTF-8 binary
  * order (S3 API reference, ListObjectsV2), so one key of one page answers. Keys travel
- * URL-encoded for the reason sdk/list-objects.ts gives.
+ * URL-encoded for the reason aws/list-objects.ts gives.
  */
 export async function listedState(s3: S3Client, bucket: string, key: string): Promise<ObjectState | undefined> {
   const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1, EncodingType: "url" }));

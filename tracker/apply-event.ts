@@ -5,7 +5,7 @@ import type { ObjectEvent } from "../events/parse.js";
 import type { ObjectLookup } from "../s3/object-lookup.js";
 import { resolveMetadataTarget } from "./metadata-version.js";
 
-/** `undescribed`: a metadata event for an object S3 will not describe (sdk/object-details.ts); nothing to write. */
+/** `undescribed`: a metadata event for an object S3 will not describe (s3/object-details.ts); nothing to write. */
 export type EventOutcome = ApplyOutcome | DescriptionOutcome | RepairOutcome | "ignored" | "undescribed";
 
 type MetadataEvent = Extract<ObjectEvent, { action: "describe" }>;

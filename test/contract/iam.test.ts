@@ -154,7 +154,7 @@ const DEGRADES_WITHOUT: { role: FunctionRole; command: string; action: string; h
   role,
   command: "HeadObject",
   action: "kms:Decrypt",
-  how: "the checksum is withheld and the HEAD asked again without ChecksumMode (sdk/object-details.ts; test/integration/encrypted-objects.test.ts)",
+  how: "the checksum is withheld and the HEAD asked again without ChecksumMode (s3/object-details.ts; test/integration/encrypted-objects.test.ts)",
 }));
 
 /** lib-dynamodb's command names, should the recorder see them instead of the client's. */
