@@ -139,7 +139,10 @@ interface DeployedReconciliation {
 async function deployReconciliation(): Promise<DeployedReconciliation> {
   const role = createLocalClients({ s3: emulator.endpoint, sqs: emulator.endpoint, dynamodb: dynamodb.emulator.endpoint }, LOCAL_REGION, "reconcile");
   const leaseMarginMs = 1_000;
-  const queue = await createQueueWithDlq(role.sqs, `convergence-tasks-${randomUUID().slice(0, 8)}`, 30, 3);
+  // Made by the stack, not by the function: created with clients of no role.
+  const setup = createLocalClients({ s3: emulator.endpoint, sqs: emulator.endpoint, dynamodb: dynamodb.emulator.endpoint }, LOCAL_REGION);
+  const queue = await createQueueWithDlq(setup.sqs, `convergence-tasks-${randomUUID().slice(0, 8)}`, 30, 3);
+  for (const client of Object.values(setup)) client.destroy();
   declareResource("queue", queueName(queue.queueUrl), "taskQueue");
   const finished = new Map<string, RunSummary>();
   const errors: unknown[] = [];

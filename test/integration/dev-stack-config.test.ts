@@ -52,11 +52,14 @@ it("runs with the stack's enrichment, journal, ingestion rules and reconciliatio
       '  bucket-ledger:reconcileTasksPerRun: "3"',
       "  bucket-ledger:alarmEmail: ops@example.com",
       "  bucket-ledger:ingestRules:",
-      "    - name: rows",
+      // The IAM contract deploys the local tests' rules (test/support/ingest-rules.ts): this is
+      // the first of them, so what its ingestion calls is checked against the ingest role.
+      "    - name: offers",
       "      bucket: photos",
-      '      pattern: "rows/*.csv"',
+      '      pattern: "imports/*.csv"',
       "      format: csv",
-      "      partitionKey: id",
+      "      partitionKey: account",
+      "      sortKey: offer_id",
       "",
     ].join("\n"),
   );
@@ -73,7 +76,7 @@ it("runs with the stack's enrichment, journal, ingestion rules and reconciliatio
     const ready = localStackInfoSchema.parse(JSON.parse(firstLine));
     // The stack's bucket, not dev's default; its ingestion rule, with its table.
     expect(ready.buckets).toEqual(["photos"]);
-    expect(ready.ingestRules?.map((rule) => rule.name)).toEqual(["rows"]);
+    expect(ready.ingestRules?.map((rule) => rule.name)).toEqual(["offers"]);
     // Said once, whatever the output: nothing the stack sets is dropped silently.
     expect(stderrOf()).toContain("stack configuration Pulumi.local.yaml: not used locally:\n");
     expect(stderrOf()).toContain("  aws:region: configuration of aws, not of bucket-ledger\n");
@@ -81,7 +84,7 @@ it("runs with the stack's enrichment, journal, ingestion rules and reconciliatio
 
     const clients = createLocalClients(ready.endpoints, ready.region);
     await clients.s3.send(new PutObjectCommand({ Bucket: "photos", Key: "a.png", Body: "png", ContentType: "image/png" }));
-    await clients.s3.send(new PutObjectCommand({ Bucket: "photos", Key: "rows/r.csv", Body: "id,colour\n1,red\n2,blue\n" }));
+    await clients.s3.send(new PutObjectCommand({ Bucket: "photos", Key: "imports/r.csv", Body: "account,offer_id,colour\na1,o1,red\na1,o2,blue\n" }));
 
     // enrich: [contentType]: the tracker asked S3 for it and recorded it.
     const got = await eventually(
@@ -110,10 +113,10 @@ it("runs with the stack's enrichment, journal, ingestion rules and reconciliatio
 
     // ingestRules: the file's rows are in the rule's table.
     const rows = await eventually(
-      async () => (await documentClient.send(new ScanCommand({ TableName: createdTableName({ name: "rows" }), ConsistentRead: true }))).Items ?? [],
+      async () => (await documentClient.send(new ScanCommand({ TableName: createdTableName({ name: "offers" }), ConsistentRead: true }))).Items ?? [],
       (items) => items.length === 2,
     );
-    expect(rows.map((row) => row.id).sort()).toEqual(["1", "2"]);
+    expect(rows.map((row) => row.offer_id).sort()).toEqual(["o1", "o2"]);
 
     // reconcileTasksPerRun: 3: dev's scheduled runs are split into at most three tasks (the local default is 4).
     await Promise.all(
