@@ -9,6 +9,7 @@
  *   s3/                        what S3 says of one object now (HeadObject, tags), in the ledger's terms
  *   ingest/                    ingestion (the tracker forwards to it, reconciliation audits it)
  *   tracker/, reconcile/, api/ the three services, none importing another
+ *   stream/                    the change stream's message and publisher (beside the services)
  *   functions/                 the Lambda entry points and their settings
  *   infra/ (and index.ts), local/   the Pulumi program; the local stack
  *   cli/, bench/               the command line (its `dev` runs the local stack); benchmarks
@@ -42,7 +43,8 @@ const LAYERS = [
   ["tracker", [...BOTTOM, "events", "ledger", "s3", "ingest"]],
   ["reconcile", [...BOTTOM, "events", "ledger", "s3", "ingest"]],
   ["api", [...BOTTOM, "events", "ledger", "s3"]],
-  ["functions", [...BOTTOM, "events", "ledger", "s3", "ingest", "tracker", "reconcile", "api"]],
+  ["stream", [...BOTTOM, "events", "ledger"]],
+  ["functions", [...BOTTOM, "events", "ledger", "s3", "ingest", "tracker", "reconcile", "api", "stream"]],
 ];
 
 /** Top-level folders with no code of the layers. */
