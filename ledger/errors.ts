@@ -33,3 +33,34 @@ export class ChangeHorizonError extends LedgerError {
     );
   }
 }
+
+/** Which of the ledger's bounds a moment is past: what time travel cannot answer exactly. */
+export type TimeTravelBound = "retention" | "history" | "reconciliation" | "future";
+
+/**
+ * Time travel to a moment the ledger cannot answer for exactly: older than the tombstones kept
+ * (a deletion since could be gone), than the journal, or than the bucket's first complete
+ * reconciliation (before it the ledger did not hold the whole bucket); or still to come.
+ */
+export class TimeTravelHorizonError extends LedgerError {
+  override get exitCode() {
+    return EXIT.refused;
+  }
+
+  constructor(
+    readonly at: Date,
+    readonly bound: TimeTravelBound,
+    /** The earliest moment the ledger answers for; absent when it answers for none yet. */
+    readonly earliest: Date | undefined,
+    detail: string,
+  ) {
+    super(`${at.toISOString()} is ${bound === "future" ? "in the future" : "outside what the ledger keeps"}: ${detail}`);
+  }
+}
+
+/** A moment time travel cannot read: not a time, or a range whose first moment is not before its second. */
+export class InvalidMomentError extends LedgerError {
+  override get exitCode() {
+    return EXIT.usage;
+  }
+}

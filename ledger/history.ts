@@ -17,7 +17,7 @@ import { paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { historyCursor, resumeHistoryAfter } from "./cursor.js";
 import { InvalidCursorError } from "./errors.js";
 import { journalPartitionKey, journalKeys } from "./keys.js";
-import { attributeNames, fromItem, toItem, type LedgerItem, type LedgerRecord } from "./record.js";
+import { attributeNames, fromItem, priorAttribute, priorFrom, toItem, type LedgerItem, type LedgerRecord, type PriorState } from "./record.js";
 import type { QueryContext } from "./context.js";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
@@ -25,6 +25,8 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 export type HistoryEntry = LedgerRecord & {
   /** The ledger held nothing for the key before this change: its history starts here. */
   first: boolean;
+  /** The state this change wrote over, when it was written over one (entries journaled before this was kept have none). */
+  prior?: PriorState;
 };
 
 export interface History {
@@ -48,9 +50,12 @@ export interface JournalContext {
 /** The object key lives in its own attribute: the sort key orders the entries. */
 const OBJECT_KEY = attributeNames.objectKey;
 
-/** A change's entry; `expiresAt` is its TTL, `sortKey` its place when it is not the record's own. */
-export function toEntryItem(record: LedgerRecord, expiresAt: number, sortKey: string = entrySortKey(record)): LedgerItem {
-  const item = toItem(record);
+/**
+ * A change's entry; `expiresAt` is its TTL, `sortKey` its place when it is not the record's own,
+ * `replaced` the current-state item the change wrote over, when it did.
+ */
+export function toEntryItem(record: LedgerRecord, expiresAt: number, sortKey: string = entrySortKey(record), replaced?: LedgerItem): LedgerItem {
+  const item = { ...toItem(record), ...(replaced && priorAttribute(replaced)) };
   // Not in the change index: only current-state items are changes.
   delete item[attributeNames.changeDay];
   delete item[attributeNames.changeToken];
@@ -87,7 +92,12 @@ function entrySortKey(record: LedgerRecord): string {
 const entrySortKeys = new WeakMap<HistoryEntry, string>();
 
 function fromEntryItem(item: LedgerItem, start: string | undefined): HistoryEntry {
-  const entry: HistoryEntry = { ...fromItem({ ...item, [attributeNames.sk]: item[OBJECT_KEY] }), first: item[attributeNames.sk] === start };
+  const prior = priorFrom(item);
+  const entry: HistoryEntry = {
+    ...fromItem({ ...item, [attributeNames.sk]: item[OBJECT_KEY] }),
+    first: item[attributeNames.sk] === start,
+    ...(prior && { prior }),
+  };
   entrySortKeys.set(entry, item[attributeNames.sk] as string);
   return entry;
 }

@@ -37,6 +37,7 @@ export {
 export type { History, HistoryEntry } from "./history.js";
 export type { KnownBucket } from "./buckets.js";
 export { changeShardSettingSchema, type ChangeShardEpoch, type ChangeShardSetting } from "./change-index/index.js";
-export type { LedgerReader } from "./reader.js";
+export type { AsOfQuery, DiffQuery, LedgerReader } from "./reader.js";
+export type { AsOfEntry, ChangedKey, DiffEntry, KeyChange, ObjectAsOf, UnknownAsOf, UnknownChange, VersionState, AbsentState } from "./time-travel/index.js";
 export type { LedgerWriter } from "./writer.js";
 export type { WriteBatch } from "./write-batch.js";

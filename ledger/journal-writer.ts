@@ -7,6 +7,8 @@
  * once its entry is durable. A BatchWriteItem put replaces an entry written before, which for a
  * redelivered event is the same change again (only its recording time moves).
  */
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { batchWrite, MAX_BATCH_WRITE_ITEMS, type RetryOptions } from "../aws/batch-write.js";
 import { attributeNames, type LedgerItem, type LedgerRecord } from "./record.js";
 import { toEntryItem, toStartItem, type JournalContext } from "./history.js";
@@ -33,14 +35,42 @@ export class JournalWriter {
    * marked handled, so a caller that gave up on the change (another write failed) leaves no
    * unhandled rejection behind; one that awaits it still sees the failure.
    */
-  write(record: LedgerRecord, first: boolean, sortKey?: string): Promise<void> {
-    const expiresAt = Math.floor(new Date(record.recordedAt).getTime() / 1000) + this.ctx.retentionSeconds;
-    const entry = this.enqueue(toEntryItem(record, expiresAt, sortKey));
+  write(record: LedgerRecord, first: boolean, sortKey?: string, replaced?: LedgerItem): Promise<void> {
+    const entry = this.enqueue(toEntryItem(record, this.expiresAt(record), sortKey, replaced));
     // Only a write that found the ledger empty writes the start, so a redelivery (a duplicate
     // then) never replaces it.
-    const written = first ? Promise.all([entry, this.enqueue(toStartItem(record, expiresAt))]).then(() => undefined) : entry;
+    const written = first ? Promise.all([entry, this.enqueue(toStartItem(record, this.expiresAt(record)))]).then(() => undefined) : entry;
     written.catch(() => undefined);
     return written;
+  }
+
+  /**
+   * Journals a redelivered change only if its entry is missing (its first delivery failed before
+   * journaling): one conditional put, so the entry the first delivery wrote, with the state it
+   * replaced, is never written over. Redeliveries are rare; batching them would gain nothing.
+   */
+  writeIfAbsent(record: LedgerRecord): Promise<void> {
+    const written = this.ctx.documentClient
+      .send(
+        new PutCommand({
+          TableName: this.ctx.tableName,
+          Item: toEntryItem(record, this.expiresAt(record)),
+          ConditionExpression: "attribute_not_exists(#pk)",
+          ExpressionAttributeNames: { "#pk": attributeNames.pk },
+        }),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        },
+      );
+    written.catch(() => undefined);
+    return written;
+  }
+
+  private expiresAt(record: LedgerRecord): number {
+    return Math.floor(new Date(record.recordedAt).getTime() / 1000) + this.ctx.retentionSeconds;
   }
 
   private enqueue(item: LedgerItem): Promise<void> {

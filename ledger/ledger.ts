@@ -73,7 +73,7 @@ export class Ledger extends LedgerReader {
     const now = options.now ?? (() => new Date());
     const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
     const query = { tableName: options.tableName, documentClient, shardCount: ledgerTable.shardCount };
-    super(query, { retentionDays, now });
+    super(query, { retentionDays, now, ...(options.historyDays !== undefined && { historyDays: options.historyDays }) });
     this.tableName = options.tableName;
     this.retentionDays = retentionDays;
     this.writer = new LedgerWriter(query, {

@@ -3,7 +3,7 @@
  * bucket registry and statistics. Reads need no writer's setting: each bucket's change shards
  * come from its registry item (ledger/change-index).
  */
-import { ChangeHorizonError } from "./errors.js";
+import { ChangeHorizonError, InvalidMomentError } from "./errors.js";
 import { assertChangesCursorWithin, changesCursor, listCursor, readCursorKey } from "./cursor.js";
 import { takePage } from "./paging.js";
 import { getRecord, listChanges, listObjects, changesPageSizeForLimit, pageSizeForLimit, type ChangesQuery, type ListQuery, type Page } from "./queries.js";
@@ -14,13 +14,37 @@ import { readHistory, type History } from "./history.js";
 import { countAt, readChangeShards, readNewestChange, type ChangeShardEpoch } from "./change-index/index.js";
 import { getIngestion, listIngestions, type IngestionQuery, type IngestionRecord } from "./ingestions.js";
 import type { LedgerRecord, LiveObjectRecord } from "./record.js";
+import { assertWithinHorizon, listAsOf, listDiff, readTrackedSince, type AsOfEntry, type DiffEntry } from "./time-travel/index.js";
 
 const MS_PER_DAY = 86_400_000;
 
 export interface ReaderOptions {
   /** How long tombstones are kept: the horizon of the change feed. */
   retentionDays: number;
+  /** Days the journal keeps each change, when known: time travel names it as its bound. */
+  historyDays?: number;
   now: () => Date;
+}
+
+export interface AsOfQuery {
+  bucket: string;
+  /** The moment asked about. */
+  at: Date;
+  prefix?: string;
+  /** A listing cursor (`listCursor`) to resume after. */
+  cursor?: string;
+  /** Journal reads in flight at once (JOURNAL_READS_IN_FLIGHT). */
+  concurrency?: number;
+}
+
+export interface DiffQuery {
+  bucket: string;
+  from: Date;
+  /** Absent: now, as the ledger holds it. */
+  to?: Date;
+  prefix?: string;
+  cursor?: string;
+  concurrency?: number;
 }
 
 export class LedgerReader {
@@ -72,6 +96,41 @@ export class LedgerReader {
   /** Every change kept in a key's journal, oldest first, and whether it reaches back to the key's first. */
   history(bucket: string, key: string): Promise<History> {
     return readHistory(this.ctx, bucket, key, this.options.now());
+  }
+
+  /**
+   * The prefix as it was at `query.at`, in key order: each key that existed then with its version
+   * then, or as unknown with the reason when the ledger cannot vouch for it (ledger/time-travel).
+   * Refuses a moment outside what the ledger keeps with TimeTravelHorizonError, naming the bound.
+   */
+  async *asOf(query: AsOfQuery): AsyncGenerator<AsOfEntry> {
+    const { now, trackedSince } = await this.timeTravelTo(query.bucket, [query.at]);
+    yield* listAsOf(this.ctx, { ...this.scanOf(query), now }, query.at, trackedSince);
+  }
+
+  /** The net change of each key under the prefix between `from` and `to` (now when absent), in key order; see `asOf`. */
+  async *diff(query: DiffQuery): AsyncGenerator<DiffEntry> {
+    if (query.to !== undefined && !(query.from < query.to))
+      throw new InvalidMomentError(`the first moment (${query.from.toISOString()}) must come before the second (${query.to.toISOString()})`);
+    const { now, trackedSince } = await this.timeTravelTo(query.bucket, query.to ? [query.from, query.to] : [query.from]);
+    yield* listDiff(this.ctx, { ...this.scanOf(query), now }, { from: query.from, ...(query.to && { to: query.to }) }, trackedSince);
+  }
+
+  private async timeTravelTo(bucket: string, moments: Date[]): Promise<{ now: Date; trackedSince: string | undefined }> {
+    const now = this.options.now();
+    const trackedSince = await readTrackedSince(this.ctx, bucket);
+    const settings = { retentionDays: this.options.retentionDays, ...(this.options.historyDays !== undefined && { historyDays: this.options.historyDays }) };
+    for (const moment of moments) assertWithinHorizon(moment, now, settings, trackedSince, bucket);
+    return { now, trackedSince };
+  }
+
+  private scanOf(query: { bucket: string; prefix?: string; cursor?: string; concurrency?: number }) {
+    return {
+      bucket: query.bucket,
+      ...(query.prefix !== undefined && { prefix: query.prefix }),
+      ...(query.cursor !== undefined && { cursor: query.cursor }),
+      ...(query.concurrency !== undefined && { concurrency: query.concurrency }),
+    };
   }
 
   /** The latest row ingestion of an object, if a rule covers it and it was ingested. */

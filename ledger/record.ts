@@ -136,8 +136,11 @@ const A = {
   // A bucket's minute of change-index write units (ledger/change-index); `changes` before units were counted.
   writeUnits: "writeUnits",
   changes: "changes",
-  // A bucket's reconciled-through watermark.
+  // A bucket's reconciled-through watermark, and the snapshot of its first complete reconciliation.
   reconciledThrough: "reconciledThrough",
+  firstReconciledThrough: "firstReconciledThrough",
+  // A journal entry's record of the state its change replaced (time travel, ledger/time-travel).
+  prior: "prior",
   // The query API's cursor key.
   secret: "secret",
 } as const;
@@ -246,6 +249,55 @@ export function fromItem(item: LedgerItem): LedgerRecord {
     etag: str(item, A.etag),
     lastModified: str(item, A.lastModified),
     ...detailsFrom(item),
+  };
+}
+
+/**
+ * What a change replaced: the content state the ledger held when the change was written over it.
+ * A journal entry keeps it, so the state before a key's oldest kept entry is still known after
+ * the entries before it expire (ledger/time-travel).
+ */
+export interface PriorState {
+  deleted: boolean;
+  /** When S3 says the replaced state began: its event time, or its repair's snapshot time. */
+  observedAt: string;
+  source: RecordSource;
+  versionId?: string;
+  size?: number;
+  etag?: string;
+  lastModified?: string;
+  sequencer?: string;
+}
+
+/** The prior-state attribute of a journal entry, from the item a write replaced (its ReturnValues). */
+export function priorAttribute(replaced: LedgerItem): LedgerItem {
+  const prior: LedgerItem = {
+    [A.deleted]: replaced[A.deleted] === true,
+    [A.observedAt]: replaced[A.observedAt],
+    [A.source]: replaced[A.source],
+  };
+  for (const name of [A.versionId, A.size, A.etag, A.lastModified, A.sequencer]) if (replaced[name] !== undefined) prior[name] = replaced[name];
+  return { [A.prior]: prior };
+}
+
+export function priorFrom(item: LedgerItem): PriorState | undefined {
+  const prior = item[A.prior];
+  if (!isMap(prior)) return undefined;
+  const map = prior as LedgerItem;
+  const size = map[A.size];
+  const versionId = optionalStr(map, A.versionId);
+  const etag = optionalStr(map, A.etag);
+  const lastModified = optionalStr(map, A.lastModified);
+  const sequencer = optionalStr(map, A.sequencer);
+  return {
+    deleted: map[A.deleted] === true,
+    observedAt: str(map, A.observedAt),
+    source: str(map, A.source) as RecordSource,
+    ...(versionId !== undefined && { versionId }),
+    ...(size !== undefined && { size: Number(size) }),
+    ...(etag !== undefined && { etag }),
+    ...(lastModified !== undefined && { lastModified }),
+    ...(sequencer !== undefined && { sequencer }),
   };
 }
 

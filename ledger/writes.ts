@@ -14,6 +14,7 @@ import {
   toItem,
   type ChangeOrigin,
   type DetailAttribute,
+  type LedgerItem,
   type LedgerRecord,
   type ObjectState,
 } from "./record.js";
@@ -127,6 +128,7 @@ export async function applyMutation(ctx: WriteContext, change: ObjectMutation): 
   const firstWrite = watermark === undefined ? "attribute_not_exists(#pk)" : "(attribute_not_exists(#pk) AND :observedAt >= :reconciledThrough)";
   let outcome: ApplyOutcome = "applied";
   let first = false;
+  let replaced: LedgerItem | undefined;
   const item = toItem(record, placement.shards);
   try {
     // Counted toward the bucket's change shards when admitted or throttled (ledger/change-index).
@@ -150,6 +152,7 @@ export async function applyMutation(ctx: WriteContext, change: ObjectMutation): 
       ),
     );
     first = Attributes === undefined;
+    replaced = Attributes;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     if (!error.Item) outcome = "predatesReconciliation";
@@ -157,7 +160,10 @@ export async function applyMutation(ctx: WriteContext, change: ObjectMutation): 
   }
   // After the item, so that a failure here fails the message and its redelivery (a duplicate
   // then) writes the entry. Every outcome is journaled: a change the item skipped happened too.
-  return { outcome, journaled: ctx.journal ? ctx.journal.write(record, first) : NOTHING_TO_JOURNAL };
+  // A duplicate's entry is written only where none is, so the state the first delivery replaced stays on it.
+  if (!ctx.journal) return { outcome, journaled: NOTHING_TO_JOURNAL };
+  if (outcome === "duplicate") return { outcome, journaled: ctx.journal.writeIfAbsent(record) };
+  return { outcome, journaled: ctx.journal.write(record, first, undefined, replaced) };
 }
 
 /**
@@ -301,6 +307,7 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
     ? { ...base, ...repair.state, deleted: false }
     : { ...base, deleted: true, expiresAt: Math.floor(recordedAt.getTime() / 1000) + ctx.retentionSeconds };
   let first: boolean;
+  let replaced: LedgerItem | undefined;
   const item = toItem(record, placement.shards);
   try {
     const { Attributes } = await ctx.shards.attempt(repair.bucket, item, () =>
@@ -316,38 +323,46 @@ export async function applyRepair(ctx: WriteContext, repair: RepairMutation): Pr
       ),
     );
     first = Attributes === undefined;
+    replaced = Attributes;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return { outcome: "newerStateKept", journaled: NOTHING_TO_JOURNAL };
     throw error;
   }
   // If this fails, so does the task; its retry finds the key repaired and journals nothing. A
   // repair's entry can be lost that way, never made up.
-  return { outcome: "repaired", journaled: ctx.journal ? ctx.journal.write(record, first) : NOTHING_TO_JOURNAL };
+  return { outcome: "repaired", journaled: ctx.journal ? ctx.journal.write(record, first, undefined, replaced) : NOTHING_TO_JOURNAL };
 }
 
 /** The reconciled-through watermark of a bucket: one item beside its reconciliation runs. */
-const watermarkKey = (bucket: string) => ({ [attributeNames.pk]: reconcilePartitionKey(bucket), [attributeNames.sk]: reconcileKeys.watermark });
+export const watermarkKey = (bucket: string) => ({ [attributeNames.pk]: reconcilePartitionKey(bucket), [attributeNames.sk]: reconcileKeys.watermark });
 
 export async function readReconciledThrough(ctx: WriteContext, bucket: string): Promise<string | undefined> {
   const { Item } = await ctx.documentClient.send(new GetCommand({ TableName: ctx.tableName, Key: watermarkKey(bucket), ConsistentRead: true }));
   return Item?.[attributeNames.reconciledThrough] as string | undefined;
 }
 
-/** Moves the watermark forward only: runs may finish out of order. */
+/**
+ * Moves the watermark forward only: runs may finish out of order. The first snapshot recorded
+ * stays beside it: since then the ledger has held the whole bucket, which is where time travel's
+ * answers begin (ledger/time-travel).
+ */
 export async function recordReconciledThrough(ctx: WriteContext, bucket: string, snapshotTime: Date): Promise<void> {
   try {
     await ctx.documentClient.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: ctx.tableName,
-        Item: {
-          ...watermarkKey(bucket),
-          [attributeNames.bucket]: bucket,
-          [attributeNames.reconciledThrough]: snapshotTime.toISOString(),
-          [attributeNames.recordedAt]: ctx.now().toISOString(),
-        },
+        Key: watermarkKey(bucket),
+        UpdateExpression:
+          "SET #bucket = :bucket, #reconciledThrough = :snapshot, #recordedAt = :now, #firstReconciledThrough = if_not_exists(#firstReconciledThrough, :snapshot)",
         ConditionExpression: "attribute_not_exists(#pk) OR #reconciledThrough < :snapshot",
-        ExpressionAttributeNames: { "#pk": attributeNames.pk, "#reconciledThrough": attributeNames.reconciledThrough },
-        ExpressionAttributeValues: { ":snapshot": snapshotTime.toISOString() },
+        ExpressionAttributeNames: {
+          "#pk": attributeNames.pk,
+          "#bucket": attributeNames.bucket,
+          "#reconciledThrough": attributeNames.reconciledThrough,
+          "#recordedAt": attributeNames.recordedAt,
+          "#firstReconciledThrough": attributeNames.firstReconciledThrough,
+        },
+        ExpressionAttributeValues: { ":bucket": bucket, ":snapshot": snapshotTime.toISOString(), ":now": ctx.now().toISOString() },
       }),
     );
   } catch (error) {
