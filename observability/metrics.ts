@@ -50,6 +50,12 @@ export const METRICS = {
     rowsDeleted: "RowsDeleted",
     messagesFailed: "IngestMessagesFailed",
   },
+  /** The change stream's publisher (stream/). Its lag is Lambda's own IteratorAge (AWS/Lambda). */
+  stream: {
+    changesPublished: "ChangesPublished",
+    recordsSkipped: "StreamRecordsSkipped",
+    batchesStopped: "StreamBatchesStopped",
+  },
 } as const;
 
 /** A function that emits metrics, and the value of their `service` dimension. */

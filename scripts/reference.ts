@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parse } from "yaml";
 import { apiSettings } from "../functions/settings/api.js";
+import { streamSettings } from "../functions/settings/stream.js";
 import type { FunctionSettings, Variables } from "../functions/settings/contract.js";
 import { PACKAGED_CONFIG_FILE } from "../functions/settings/contract.js";
 import { ingestSettings } from "../functions/settings/ingest.js";
@@ -71,7 +72,7 @@ export function environmentReference(): string {
     "environment at 4 KB in all); where there is no such file, the same name is read from the",
     "environment as JSON.",
     "",
-    ...[trackerSettings, reconcileSettings, apiSettings, ingestSettings].flatMap((settings) => functionTable(settings)),
+    ...[trackerSettings, reconcileSettings, apiSettings, ingestSettings, streamSettings].flatMap((settings) => functionTable(settings)),
     `The stack also sets \`${SCRATCH_LIMIT_ENV}\` on the reconcile function, 90% of \`reconcileEphemeralStorageMb\`:`,
     "reconciliation's scratch budget, read by `reconcile/scratch.ts` wherever it runs.",
     "",
@@ -194,6 +195,11 @@ const METRIC_MEANINGS: { [S in MetricService]: Record<keyof (typeof METRICS)[S],
     rowsRejected: "rows rejected, each in the file's error report",
     rowsDeleted: "rows of older versions or deleted files removed",
     messagesFailed: "ingestion requests that failed and go back to the queue",
+  },
+  stream: {
+    changesPublished: "changes every target of the change stream accepted",
+    recordsSkipped: "stream records that are no change of an object (other items, metadata-only updates, removals)",
+    batchesStopped: "batches stopped at a record a target refused after retries (Lambda retries from it; then the DLQ)",
   },
 };
 

@@ -15,6 +15,7 @@ import { metricsFor } from "../../observability/emf.js";
 import { METRIC_NAMESPACE, METRICS, type MetricService } from "../../observability/metrics.js";
 import { reportPlanFailure, reportRun } from "../../reconcile/handler.js";
 import { createTrackerHandler, type TrackerDependencies } from "../../tracker/handler.js";
+import { buildPublisher } from "../../stream/wiring.js";
 import { installMocks, resolve } from "./mocks.js";
 
 const recorded = installMocks();
@@ -75,7 +76,10 @@ async function emittedMetrics(): Promise<Record<MetricService, Set<string>>> {
   reportRun(summary, logger, reconcile.metrics);
   reportPlanFailure(reconcile.metrics);
 
-  return { tracker: tracker.emitted, ingest: ingest.emitted, reconcile: reconcile.emitted };
+  const stream = recording("stream");
+  await buildPublisher({ clients: {}, settings: { publishAttempts: 1 }, logger, metrics: stream.metrics })({ Records: [] });
+
+  return { tracker: tracker.emitted, ingest: ingest.emitted, reconcile: reconcile.emitted, stream: stream.emitted };
 }
 
 /** Every metric of the stack's own namespaces (not AWS/*) that an alarm or a dashboard widget names. */
