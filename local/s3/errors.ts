@@ -7,6 +7,8 @@ export class S3Error extends Error {
     readonly code: string,
     message: string,
     readonly details: Record<string, string> = {},
+    /** Response headers the error carries, such as `x-amz-delete-marker` on a GET of a deleted key. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = "S3Error";

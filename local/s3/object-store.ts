@@ -5,14 +5,20 @@
  * rebuilt from disk at start, so a restart on the same directory finds every bucket and
  * object as it was left.
  *
- *   <root>/buckets/<bucket>/bucket.json
- *   <root>/buckets/<bucket>/objects/<sha256(key)>.json   metadata, names its body file
+ *   <root>/buckets/<bucket>/bucket.json                  creation, default encryption, versioning
+ *   <root>/buckets/<bucket>/objects/<sha256(key)>.json   the key's versions, newest first; each names its body file
  *   <root>/buckets/<bucket>/objects/<uuid>.body
  *   <root>/uploads/<uploadId>/upload.json, part-<n>.body, part-<n>.json
  *   <root>/tmp/
  *
  * Each commit (a write or a delete) is reported synchronously, at the moment the index
- * changes, so notification sequencers follow commit order as S3 defines it.
+ * changes, so notification sequencers follow commit order as S3 defines it. Commits to one key
+ * are serialised, so two concurrent writes to a versioned key both become versions.
+ *
+ * A bucket never versioned keeps one version per key, "null", as S3 names it; S3 Versioning
+ * (local/s3/versions.ts) adds versions and delete markers as the S3 user guide describes them:
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html and its pages on
+ * versioning-enabled and versioning-suspended buckets.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
@@ -24,6 +30,16 @@ import { singlePartEtag, type BucketEncryption, type ObjectEncryption } from "./
 import { S3Error } from "./errors.js";
 import { isValidBucketName } from "../../aws/bucket-name.js";
 import { assertBucketName } from "./names.js";
+import {
+  isDeleteMarker,
+  newVersionId,
+  NULL_VERSION,
+  sequenceOfVersionId,
+  VersionClock,
+  type DeleteMarker,
+  type ObjectVersion,
+  type VersioningStatus,
+} from "./versions.js";
 
 export interface ObjectMetadata {
   key: string;
@@ -41,6 +57,10 @@ export interface ObjectMetadata {
   /** Absent in objects stored before encryption was recorded: SSE-S3, every object's floor. */
   encryption?: ObjectEncryption;
   body: string;
+  /** S3's version id: "null" for what was written while the bucket was unversioned or suspended. */
+  versionId: string;
+  /** The version's place among its key's versions: larger is newer. */
+  sequence: number;
 }
 
 export type CommitEventName =
@@ -48,6 +68,7 @@ export type CommitEventName =
   | "ObjectCreated:Copy"
   | "ObjectCreated:CompleteMultipartUpload"
   | "ObjectRemoved:Delete"
+  | "ObjectRemoved:DeleteMarkerCreated"
   | "ObjectTagging:Put"
   | "ObjectTagging:Delete"
   | "LifecycleTransition";
@@ -60,7 +81,44 @@ export interface StoreCommit {
   size?: number;
   /** Quoted, as S3 returns it; absent for deletes. */
   etag?: string;
+  /**
+   * The version written, deleted or made a delete marker; absent in a bucket never versioned,
+   * whose events carry none ("object version if bucket is versioning-enabled, otherwise null":
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+   */
+  versionId?: string;
   time: Date;
+}
+
+/** What a DELETE did, for its response's `x-amz-delete-marker` and `x-amz-version-id`. */
+export interface DeleteOutcome {
+  /** A delete marker was made, or the version removed was one. */
+  deleteMarker: boolean;
+  /** The marker made, or the version named; absent for a delete in a bucket never versioned. */
+  versionId?: string;
+}
+
+/** One entry of ListObjectVersions. */
+export interface ListedVersion {
+  version: ObjectVersion;
+  isLatest: boolean;
+}
+
+interface BucketState {
+  created: string;
+  encryption?: BucketEncryption;
+  versioning?: VersioningStatus;
+  /** Every key's versions, newest first: objects and delete markers. */
+  versions: Map<string, ObjectVersion[]>;
+  /** The keys whose current version is an object, with it: what ListObjects lists. */
+  objects: Map<string, ObjectMetadata>;
+  sorted?: { objects: ObjectMetadata[]; keys: Buffer[] };
+  sortedVersions?: { names: string[]; keys: Buffer[] };
+}
+
+interface StoredKey {
+  key: string;
+  versions: ObjectVersion[];
 }
 
 export interface UploadMetadata {
@@ -88,12 +146,27 @@ export const MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024;
 const keyFile = (key: string) => createHash("sha256").update(key, "utf8").digest("hex");
 const quoted = (hex: string) => `"${hex}"`;
 
+/** The first index whose key is >= `prefix` and > `after`, in a list sorted by UTF-8 bytes. */
+function firstAfter(keys: Buffer[], prefix: string, after: string): number {
+  const prefixBytes = Buffer.from(prefix);
+  const afterBytes = Buffer.from(after);
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const key = keys[middle]!;
+    if (Buffer.compare(key, prefixBytes) < 0 || Buffer.compare(key, afterBytes) <= 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 export class DiskObjectStore {
-  private readonly buckets = new Map<
-    string,
-    { created: string; encryption?: BucketEncryption; objects: Map<string, ObjectMetadata>; sorted?: { objects: ObjectMetadata[]; keys: Buffer[] } }
-  >();
+  private readonly buckets = new Map<string, BucketState>();
   private readonly listeners = new Set<(commit: StoreCommit) => void>();
+  private readonly clock = new VersionClock();
+  /** The tail of each key's queue of commits (bucket NUL key). */
+  private readonly keyQueues = new Map<string, Promise<void>>();
 
   private readonly root: string;
 
@@ -129,19 +202,78 @@ export class DiskObjectStore {
     for (const bucket of readdirSync(this.within("buckets"))) {
       // Only what createBucket made: a valid name with its bucket.json (a DeleteBucket cut short leaves neither).
       if (!isValidBucketName(bucket) || !existsSync(this.within("buckets", bucket, "bucket.json"))) continue;
-      const info = JSON.parse(readFileSync(this.within("buckets", bucket, "bucket.json"), "utf8")) as { created: string; encryption?: BucketEncryption };
-      const objects = new Map<string, ObjectMetadata>();
+      const info = JSON.parse(readFileSync(this.within("buckets", bucket, "bucket.json"), "utf8")) as {
+        created: string;
+        encryption?: BucketEncryption;
+        versioning?: VersioningStatus;
+      };
+      const state: BucketState = {
+        created: info.created,
+        ...(info.encryption && { encryption: info.encryption }),
+        ...(info.versioning && { versioning: info.versioning }),
+        versions: new Map(),
+        objects: new Map(),
+      };
       const objectsDir = this.objectsDir(bucket);
       for (const file of readdirSync(objectsDir)) {
         if (!file.endsWith(".json")) continue;
-        const metadata = JSON.parse(readFileSync(join(objectsDir, file), "utf8")) as ObjectMetadata;
-        objects.set(metadata.key, metadata);
+        const stored = JSON.parse(readFileSync(join(objectsDir, file), "utf8")) as StoredKey | Omit<ObjectMetadata, "versionId" | "sequence">;
+        // A store written before versions were kept holds the current object alone: its null version.
+        const versions = "versions" in stored ? stored.versions : [{ ...stored, versionId: NULL_VERSION, sequence: 0 }];
+        for (const version of versions) this.clock.observe(version.sequence);
+        this.index(state, stored.key, versions);
       }
-      this.buckets.set(bucket, { created: info.created, ...(info.encryption && { encryption: info.encryption }), objects });
+      this.buckets.set(bucket, state);
     }
   }
 
-  private bucket(name: string) {
+  /** Makes `versions` the key's versions in memory. */
+  private index(state: BucketState, key: string, versions: ObjectVersion[]): void {
+    if (versions.length === 0) state.versions.delete(key);
+    else state.versions.set(key, versions);
+    const current = versions[0];
+    if (current && !isDeleteMarker(current)) state.objects.set(key, current);
+    else state.objects.delete(key);
+    delete state.sorted;
+    delete state.sortedVersions;
+  }
+
+  /** Runs `work` once every earlier commit to the same key has finished. */
+  private serialised<T>(bucket: string, key: string, work: () => Promise<T>): Promise<T> {
+    const id = `${bucket}\u0000${key}`;
+    const run = (this.keyQueues.get(id) ?? Promise.resolve()).then(work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.keyQueues.set(id, tail);
+    void tail.then(() => {
+      if (this.keyQueues.get(id) === tail) this.keyQueues.delete(id);
+    });
+    return run;
+  }
+
+  /**
+   * Writes the key's versions (one atomic rename: a crash leaves the old list or the new one),
+   * then indexes them. An empty list removes the key's file.
+   */
+  private async saveKey(bucket: string, key: string, versions: ObjectVersion[]): Promise<void> {
+    const state = this.bucket(bucket);
+    const path = this.objectFile(bucket, `${keyFile(key)}.json`);
+    if (versions.length === 0) await rm(path, { force: true });
+    else {
+      const temp = this.tempPath();
+      await writeFile(temp, JSON.stringify({ key, versions } satisfies StoredKey));
+      await rename(temp, path);
+    }
+    this.index(state, key, versions);
+  }
+
+  private async removeBodies(bucket: string, removed: readonly ObjectVersion[]): Promise<void> {
+    for (const version of removed) if (!isDeleteMarker(version)) await rm(this.objectFile(bucket, version.body), { force: true });
+  }
+
+  private bucket(name: string): BucketState {
     const bucket = this.buckets.get(name);
     if (!bucket) throw new S3Error(404, "NoSuchBucket", "The specified bucket does not exist", { BucketName: name });
     return bucket;
@@ -179,7 +311,42 @@ export class DiskObjectStore {
     const created = new Date().toISOString();
     mkdirSync(this.objectsDir(name), { recursive: true });
     await writeFile(this.within("buckets", name, "bucket.json"), JSON.stringify({ created }));
-    this.buckets.set(name, { created, objects: new Map() });
+    this.buckets.set(name, { created, versions: new Map(), objects: new Map() });
+  }
+
+  private async saveBucketInfo(name: string, state: BucketState): Promise<void> {
+    const temp = this.tempPath();
+    await writeFile(
+      temp,
+      JSON.stringify({
+        created: state.created,
+        ...(state.encryption && { encryption: state.encryption }),
+        ...(state.versioning && { versioning: state.versioning }),
+      }),
+    );
+    await rename(temp, this.within("buckets", name, "bucket.json"));
+  }
+
+  /** PutBucketVersioning's state; undefined for a bucket never versioned. */
+  versioning(name: string): VersioningStatus | undefined {
+    return this.bucket(name).versioning;
+  }
+
+  /**
+   * Once versioning is enabled, a bucket can be suspended but never unversioned again
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html): there is no state to go back to.
+   */
+  async setVersioning(name: string, status: VersioningStatus): Promise<void> {
+    const state = this.bucket(name);
+    const previous = state.versioning;
+    state.versioning = status;
+    try {
+      await this.saveBucketInfo(name, state);
+    } catch (error) {
+      if (previous) state.versioning = previous;
+      else delete state.versioning;
+      throw error;
+    }
   }
 
   /** The bucket's default encryption (PutBucketEncryption); undefined is S3's own default, SSE-S3. */
@@ -189,15 +356,17 @@ export class DiskObjectStore {
 
   async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
     const state = this.bucket(name);
-    const temp = this.tempPath();
-    await writeFile(temp, JSON.stringify({ created: state.created, ...(encryption && { encryption }) }));
-    await rename(temp, this.within("buckets", name, "bucket.json"));
+    const { encryption: _previous, ...rest } = state;
+    await this.saveBucketInfo(name, { ...rest, ...(encryption && { encryption }) });
     if (encryption) state.encryption = encryption;
     else delete state.encryption;
   }
 
   async deleteBucket(name: string): Promise<void> {
-    if (this.bucket(name).objects.size > 0) throw new S3Error(409, "BucketNotEmpty", "The bucket you tried to delete is not empty", { BucketName: name });
+    // Versions and delete markers count: "all objects (including all object versions and delete
+    // markers) in the bucket must be deleted before the bucket itself can be deleted"
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html).
+    if (this.bucket(name).versions.size > 0) throw new S3Error(409, "BucketNotEmpty", "The bucket you tried to delete is not empty", { BucketName: name });
     this.buckets.delete(name);
     // What createBucket made, and nothing else: an empty bucket's directories are empty, and a
     // file someone else put there stays (rmdir then fails, and the bucket is gone all the same,
@@ -210,10 +379,65 @@ export class DiskObjectStore {
     }
   }
 
+  /**
+   * The key's current version. A key whose current version is a delete marker answers as if it
+   * did not exist, with `x-amz-delete-marker: true` (GetObject, DeleteMarker:
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+   */
   head(bucket: string, key: string): ObjectMetadata {
-    const object = this.bucket(bucket).objects.get(key);
-    if (!object) throw new S3Error(404, "NoSuchKey", "The specified key does not exist.", { Key: key });
-    return object;
+    const state = this.bucket(bucket);
+    const object = state.objects.get(key);
+    if (object) return object;
+    const marker = state.versions.get(key)?.[0];
+    throw new S3Error(
+      404,
+      "NoSuchKey",
+      "The specified key does not exist.",
+      { Key: key },
+      marker ? { "x-amz-delete-marker": "true", "x-amz-version-id": marker.versionId } : {},
+    );
+  }
+
+  /** One version of a key, a delete marker included; 404 NoSuchVersion if there is none by that id. */
+  version(bucket: string, key: string, versionId: string): ObjectVersion {
+    const version = this.bucket(bucket)
+      .versions.get(key)
+      ?.find((candidate) => candidate.versionId === versionId);
+    if (!version) throw new S3Error(404, "NoSuchVersion", "The specified version does not exist.", { Key: key, VersionId: versionId });
+    return version;
+  }
+
+  /**
+   * ListObjectVersions' order: keys in UTF-8 byte order, each key's versions newest first
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html). Starts after
+   * `keyMarker`'s version `versionMarker` (with the rest of that key's versions), or after
+   * `keyMarker` whole without one. A marker version deleted since is placed by the sequence its
+   * id carries; a "null" one cannot be placed, so the listing goes on with the next key.
+   */
+  *versionsAfter(bucket: string, prefix: string, keyMarker: string, versionMarker?: string): Generator<ListedVersion> {
+    const state = this.bucket(bucket);
+    if (versionMarker !== undefined && keyMarker.startsWith(prefix)) {
+      const versions = state.versions.get(keyMarker) ?? [];
+      let start = versions.findIndex((version) => version.versionId === versionMarker) + 1;
+      if (start === 0) {
+        const sequence = sequenceOfVersionId(versionMarker);
+        const older = sequence === undefined ? -1 : versions.findIndex((version) => version.sequence < sequence);
+        start = older === -1 ? versions.length : older;
+      }
+      for (let index = start; index < versions.length; index++) yield { version: versions[index]!, isLatest: index === 0 };
+    }
+    if (!state.sortedVersions) {
+      const entries = [...state.versions.keys()].map((name) => ({ name, key: Buffer.from(name) })).sort((a, b) => Buffer.compare(a.key, b.key));
+      state.sortedVersions = { names: entries.map((entry) => entry.name), keys: entries.map((entry) => entry.key) };
+    }
+    const { names, keys } = state.sortedVersions;
+    for (let index = firstAfter(keys, prefix, keyMarker); index < names.length; index++) {
+      const name = names[index]!;
+      if (!name.startsWith(prefix)) return;
+      // Read now, not when sorted: a commit since may have changed the key's versions.
+      const versions = state.versions.get(name) ?? [];
+      for (const [position, version] of versions.entries()) yield { version, isLatest: position === 0 };
+    }
   }
 
   /**
@@ -228,26 +452,42 @@ export class DiskObjectStore {
       state.sorted = { objects: objects.map((entry) => entry.object), keys: objects.map((entry) => entry.key) };
     }
     const { objects, keys } = state.sorted;
-    const prefixBytes = Buffer.from(prefix);
-    const afterBytes = Buffer.from(after);
-    // The first key >= prefix and > after.
-    let low = 0;
-    let high = keys.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      const key = keys[middle]!;
-      if (Buffer.compare(key, prefixBytes) < 0 || Buffer.compare(key, afterBytes) <= 0) low = middle + 1;
-      else high = middle;
-    }
-    for (let index = low; index < keys.length; index++) {
+    for (let index = firstAfter(keys, prefix, after); index < keys.length; index++) {
       if (!objects[index]!.key.startsWith(prefix)) return;
       yield objects[index]!;
     }
   }
 
-  read(bucket: string, key: string, range?: { start: number; end: number }): Readable {
-    const object = this.head(bucket, key);
+  /** The body of `object` (the current version, or one `version` returned). */
+  read(bucket: string, object: ObjectMetadata, range?: { start: number; end: number }): Readable {
     return createReadStream(this.objectFile(bucket, object.body), range ? { start: range.start, end: range.end } : {});
+  }
+
+  /** A version to read: 405 MethodNotAllowed for a delete marker, which has no body (GetObject, HeadObject). */
+  readableVersion(bucket: string, key: string, versionId: string, method: string): ObjectMetadata {
+    const version = this.version(bucket, key, versionId);
+    if (!isDeleteMarker(version)) return version;
+    throw new S3Error(
+      405,
+      "MethodNotAllowed",
+      "The specified method is not allowed against this resource.",
+      { Method: method, ResourceType: "DeleteMarker" },
+      { "x-amz-delete-marker": "true", "x-amz-version-id": version.versionId, "last-modified": new Date(version.lastModified).toUTCString() },
+    );
+  }
+
+  /**
+   * The source of a copy (CopyObject, UploadPartCopy): the current version, or the one named. A
+   * delete marker cannot be a copy source: "If the version ID of the source object is a delete
+   * marker, Amazon S3 returns an HTTP 400 error"... "you are not allowed to specify a delete
+   * marker as a version for the x-amz-copy-source" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+   */
+  copySource(source: { bucket: string; key: string; versionId?: string }): ObjectMetadata {
+    if (source.versionId === undefined) return this.head(source.bucket, source.key);
+    const version = this.version(source.bucket, source.key, source.versionId);
+    if (isDeleteMarker(version))
+      throw new S3Error(400, "InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.");
+    return version;
   }
 
   /** Streams `body` to disk and returns its size and MD5, removing the file on failure. */
@@ -274,35 +514,48 @@ export class DiskObjectStore {
     }
   }
 
-  /** Makes `metadata` the object's current version; the previous body is removed after. */
-  private async commit(bucket: string, metadata: ObjectMetadata, eventName: CommitEventName): Promise<ObjectMetadata> {
-    const state = this.bucket(bucket);
-    const objects = state.objects;
-    const metaPath = this.objectFile(bucket, `${keyFile(metadata.key)}.json`);
-    const temp = this.tempPath();
-    await writeFile(temp, JSON.stringify(metadata));
-    await rename(temp, metaPath);
-    const previous = objects.get(metadata.key);
-    objects.set(metadata.key, metadata);
-    delete state.sorted;
-    this.emit({ eventName, bucket, key: metadata.key, size: metadata.size, etag: metadata.etag, time: new Date(metadata.lastModified) });
-    if (previous && previous.body !== metadata.body) await rm(this.objectFile(bucket, previous.body), { force: true });
-    return metadata;
+  /**
+   * Makes `written` the object's current version. With versioning enabled it is a new version
+   * beside the others; otherwise it is the "null" version and replaces the one there was ("If a
+   * null version is already in the bucket and you add another object with the same key, the
+   * added object overwrites the original null version":
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html).
+   * A replaced body is removed after.
+   */
+  private commit(bucket: string, written: Omit<ObjectMetadata, "versionId" | "sequence">, eventName: CommitEventName): Promise<ObjectMetadata> {
+    return this.serialised(bucket, written.key, async () => {
+      const state = this.bucket(bucket);
+      const sequence = this.clock.next();
+      const versionId = state.versioning === "Enabled" ? newVersionId(sequence) : NULL_VERSION;
+      const metadata: ObjectMetadata = { ...written, versionId, sequence };
+      const before = state.versions.get(metadata.key) ?? [];
+      const replaced = before.filter((version) => version.versionId === versionId);
+      await this.saveKey(bucket, metadata.key, [metadata, ...before.filter((version) => version.versionId !== versionId)]);
+      this.emit({
+        eventName,
+        bucket,
+        key: metadata.key,
+        size: metadata.size,
+        etag: metadata.etag,
+        ...(state.versioning && { versionId }),
+        time: new Date(metadata.lastModified),
+      });
+      await this.removeBodies(bucket, replaced);
+      return metadata;
+    });
   }
 
   /**
    * Changes an object's metadata in place (its tags, its storage class), reported as `eventName`
    * with the object's ETag and no size, as S3 reports such events.
    */
-  private async amend(bucket: string, key: string, change: Partial<Pick<ObjectMetadata, "tags" | "storageClass">>, eventName: CommitEventName): Promise<void> {
-    const state = this.bucket(bucket);
-    const metadata = { ...this.head(bucket, key), ...change };
-    const temp = this.tempPath();
-    await writeFile(temp, JSON.stringify(metadata));
-    await rename(temp, this.objectFile(bucket, `${keyFile(key)}.json`));
-    state.objects.set(key, metadata);
-    delete state.sorted;
-    this.emit({ eventName, bucket, key, etag: metadata.etag, time: new Date() });
+  private amend(bucket: string, key: string, change: Partial<Pick<ObjectMetadata, "tags" | "storageClass">>, eventName: CommitEventName): Promise<void> {
+    return this.serialised(bucket, key, async () => {
+      const state = this.bucket(bucket);
+      const metadata = { ...this.head(bucket, key), ...change };
+      await this.saveKey(bucket, key, [metadata, ...(state.versions.get(key) ?? []).slice(1)]);
+      this.emit({ eventName, bucket, key, etag: metadata.etag, ...(state.versioning && { versionId: metadata.versionId }), time: new Date() });
+    });
   }
 
   /** PutObjectTagging (replaces the whole set) and DeleteObjectTagging. */
@@ -355,18 +608,18 @@ export class DiskObjectStore {
   }
 
   async copy(
-    source: { bucket: string; key: string },
+    source: { bucket: string; key: string; versionId?: string },
     bucket: string,
     key: string,
     options: { encryption: ObjectEncryption; replace?: { contentType: string; userMetadata: Record<string, string> } },
   ): Promise<ObjectMetadata> {
     const { replace } = options;
-    const original = this.head(source.bucket, source.key);
+    const original = this.copySource(source);
     this.bucket(bucket);
     const bodyName = `${randomUUID()}.body`;
-    const { md5 } = await this.spool(this.read(source.bucket, source.key), this.objectFile(bucket, bodyName), MAX_PUT_SIZE);
+    const { md5 } = await this.spool(this.read(source.bucket, original), this.objectFile(bucket, bodyName), MAX_PUT_SIZE);
     // A copy is STANDARD unless the request names a class (CopyObject, x-amz-storage-class).
-    const { storageClass: _class, ...copied } = original;
+    const { storageClass: _class, versionId: _version, sequence: _sequence, ...copied } = original;
     return this.commit(
       bucket,
       {
@@ -384,17 +637,47 @@ export class DiskObjectStore {
     );
   }
 
-  /** Deleting a key that does not exist succeeds, and S3 notifies it too. */
-  async delete(bucket: string, key: string): Promise<void> {
-    const state = this.bucket(bucket);
-    const previous = state.objects.get(key);
-    if (previous) {
-      await rm(this.objectFile(bucket, `${keyFile(key)}.json`), { force: true });
-      state.objects.delete(key);
-      delete state.sorted;
-    }
-    this.emit({ eventName: "ObjectRemoved:Delete", bucket, key, time: new Date() });
-    if (previous) await rm(this.objectFile(bucket, previous.body), { force: true });
+  /**
+   * DeleteObject. Without a version id: in a bucket never versioned the object goes (deleting a
+   * key that does not exist succeeds, and S3 notifies it too); with versioning enabled a delete
+   * marker becomes the current version; suspended, the null version goes and a delete marker
+   * with version id "null" takes its place
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectVersions.html,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectsfromVersioningSuspendedBuckets.html).
+   * With a version id, that version goes for good, a delete marker included, and the next newest
+   * becomes current if it was; a version that does not exist changes nothing and notifies nothing.
+   */
+  delete(bucket: string, key: string, versionId?: string): Promise<DeleteOutcome> {
+    return this.serialised(bucket, key, async () => {
+      const state = this.bucket(bucket);
+      const before = state.versions.get(key) ?? [];
+      if (versionId !== undefined) {
+        const removed = before.find((version) => version.versionId === versionId);
+        if (!removed) return { deleteMarker: false, versionId };
+        await this.saveKey(
+          bucket,
+          key,
+          before.filter((version) => version !== removed),
+        );
+        this.emit({ eventName: "ObjectRemoved:Delete", bucket, key, versionId, time: new Date() });
+        await this.removeBodies(bucket, [removed]);
+        return { deleteMarker: isDeleteMarker(removed), versionId };
+      }
+      if (state.versioning === undefined) {
+        if (before.length > 0) await this.saveKey(bucket, key, []);
+        this.emit({ eventName: "ObjectRemoved:Delete", bucket, key, time: new Date() });
+        await this.removeBodies(bucket, before);
+        return { deleteMarker: false };
+      }
+      const sequence = this.clock.next();
+      const markerId = state.versioning === "Enabled" ? newVersionId(sequence) : NULL_VERSION;
+      const marker: DeleteMarker = { key, versionId: markerId, lastModified: new Date().toISOString(), sequence, deleteMarker: true };
+      const replaced = before.filter((version) => version.versionId === markerId);
+      await this.saveKey(bucket, key, [marker, ...before.filter((version) => version.versionId !== markerId)]);
+      this.emit({ eventName: "ObjectRemoved:DeleteMarkerCreated", bucket, key, versionId: markerId, time: new Date(marker.lastModified) });
+      await this.removeBodies(bucket, replaced);
+      return { deleteMarker: true, versionId: markerId };
+    });
   }
 
   // Multipart uploads.
@@ -454,16 +737,16 @@ export class DiskObjectStore {
   async copyPart(
     uploadId: string,
     partNumber: number,
-    source: { bucket: string; key: string },
+    source: { bucket: string; key: string; versionId?: string },
     range?: { start: number; end: number },
   ): Promise<PartMetadata & { lastModified: string }> {
     this.upload(uploadId);
-    const original = this.head(source.bucket, source.key);
+    const original = this.copySource(source);
     if (range && (range.start > range.end || range.end >= original.size)) {
       throw new S3Error(400, "InvalidArgument", `Range specified is not valid for source object of size: ${original.size}`);
     }
     const temp = this.tempPath();
-    const part = await this.savePart(uploadId, partNumber, await this.spool(this.read(source.bucket, source.key, range), temp, MAX_PUT_SIZE), temp);
+    const part = await this.savePart(uploadId, partNumber, await this.spool(this.read(source.bucket, original, range), temp, MAX_PUT_SIZE), temp);
     return { ...part, lastModified: original.lastModified };
   }
 

@@ -2,8 +2,9 @@
  * The local S3's HTTP API, path-style (`/bucket/key`), over the disk store: what rclone, the
  * AWS CLI, boto3 and the AWS SDKs send for buckets, objects (single PUTs up to S3's 5 GiB,
  * streamed), copies, ranges, listings (v1 and v2, in UTF-8 byte order, `encoding-type=url`),
- * batch deletes, multipart uploads (UploadPartCopy with ranges included), object tags and the
- * storage class given on PUT. Requests are
+ * batch deletes, multipart uploads (UploadPartCopy with ranges included), object tags, the
+ * storage class given on PUT, and S3 Versioning (versioning states, version ids, delete markers,
+ * ListObjectVersions; MFA delete excepted). Requests are
  * not authenticated; anything else answers 501 NotImplemented rather than pretending.
  */
 import { randomUUID } from "node:crypto";
@@ -14,10 +15,20 @@ import { AwsChunkedDecoder } from "./aws-chunked.js";
 import { verifyBodyIntegrity } from "./checksums.js";
 import { assertReadable, bucketEncryptionFrom, bucketEncryptionXmlOf, encryptionHeaders, encryptionOfWrite } from "./encryption.js";
 import { S3Error } from "./errors.js";
-import { assertBucketName, assertKeyLength } from "./names.js";
+import { assertBucketName, assertKeyLength, MAX_KEY_BYTES } from "./names.js";
 import { MAX_PUT_SIZE, type DiskObjectStore, type ObjectMetadata } from "./object-store.js";
 import { parseRequestTarget } from "./request-target.js";
-import { parse as parseXml, parseCompleteMultipartUpload, parseDelete, parseTagging, parseTaggingHeader, taggingXml, xmlDocument } from "./xml.js";
+import { assertVersionId, isDeleteMarker } from "./versions.js";
+import {
+  parse as parseXml,
+  parseCompleteMultipartUpload,
+  parseDelete,
+  parseTagging,
+  parseTaggingHeader,
+  parseVersioningConfiguration,
+  taggingXml,
+  xmlDocument,
+} from "./xml.js";
 import { escapeXml } from "./xml-text.js";
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
@@ -65,22 +76,54 @@ async function readBody(body: Readable): Promise<Buffer> {
 
 const readText = async (body: Readable) => (await readBody(body)).toString("utf8");
 
-/** `x-amz-copy-source`: `[/]bucket/key[?versionId=...]`, URL-encoded. */
-function copySource(request: S3Request): { bucket: string; key: string } {
+/** `x-amz-copy-source`: `[/]bucket/key[?versionId=...]`, URL-encoded (a `?` in the key arrives as %3F). */
+function copySource(request: S3Request): { bucket: string; key: string; versionId?: string } {
   const raw = header(request, "x-amz-copy-source")!;
+  const mark = raw.indexOf("?");
+  const versionParameter = mark === -1 ? null : new URLSearchParams(raw.slice(mark + 1)).get("versionId");
+  const versionId = versionParameter === null ? undefined : assertVersionId(versionParameter, "x-amz-copy-source");
   let path: string;
   try {
-    path = decodeURIComponent(raw.split("?")[0]!).replace(/^\//, "");
+    path = decodeURIComponent(mark === -1 ? raw : raw.slice(0, mark)).replace(/^\//, "");
   } catch {
     throw new S3Error(400, "InvalidArgument", "Invalid copy source encoding");
   }
   const slash = path.indexOf("/");
   if (slash <= 0 || slash === path.length - 1)
     throw new S3Error(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
-  const source = { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+  const source = { bucket: path.slice(0, slash), key: path.slice(slash + 1), ...(versionId !== undefined && { versionId }) };
   assertBucketName(source.bucket);
   assertKeyLength(source.key);
   return source;
+}
+
+/**
+ * `x-amz-version-id` of a version of `bucket`: a versioned bucket (enabled or suspended) names
+ * every version, "null" included; a bucket never versioned names none (PutObject, VersionId:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html).
+ */
+function versionHeader(store: DiskObjectStore, bucket: string, versionId: string): Record<string, string> {
+  return store.versioning(bucket) !== undefined ? { "x-amz-version-id": versionId } : {};
+}
+
+/**
+ * CopyObject and UploadPartCopy name the source version they copied in
+ * `x-amz-copy-source-version-id` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+ */
+function copySourceVersionHeader(store: DiskObjectStore, bucket: string, original: ObjectMetadata): Record<string, string> {
+  return store.versioning(bucket) !== undefined ? { "x-amz-copy-source-version-id": original.versionId } : {};
+}
+
+/** A non-negative integer query parameter (`max-keys`), else S3's InvalidArgument. */
+function countParameter(query: URLSearchParams, name: string, fallback: number): number {
+  const text = query.get(name);
+  if (text === null) return fallback;
+  if (!/^\d{1,10}$/.test(text))
+    throw new S3Error(400, "InvalidArgument", `Provided ${name} not an integer or within integer range`, {
+      ArgumentName: name,
+      ArgumentValue: text.slice(0, 64),
+    });
+  return Number(text);
 }
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` within an object of `size` bytes; undefined for none or many. */
@@ -177,6 +220,104 @@ function listing(store: DiskObjectStore, request: S3Request): Reply {
   return xml(body.join(""));
 }
 
+const OWNER = "<Owner><ID>local</ID><DisplayName>local</DisplayName></Owner>";
+
+/**
+ * ListObjectVersions (`GET /?versions`: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html):
+ * versions and delete markers in the store's order (local/s3/object-store.ts `versionsAfter`),
+ * at most 1,000 entries a page as S3 returns, common prefixes counting as one each, and
+ * NextKeyMarker / NextVersionIdMarker to go on from. A version-id-marker needs a key-marker.
+ */
+function listVersions(store: DiskObjectStore, request: S3Request): Reply {
+  const { query, bucket } = request;
+  store.assertBucket(bucket);
+  const prefix = query.get("prefix") ?? "";
+  const delimiter = query.get("delimiter") ?? "";
+  const keyMarker = query.get("key-marker") ?? "";
+  const versionMarkerText = query.get("version-id-marker") ?? "";
+  for (const [name, value] of [
+    ["prefix", prefix],
+    ["key-marker", keyMarker],
+    ["delimiter", delimiter],
+  ] as const) {
+    if (Buffer.byteLength(value) > MAX_KEY_BYTES) throw new S3Error(400, "InvalidArgument", `${name} is longer than a key may be`, { ArgumentName: name });
+  }
+  if (versionMarkerText !== "" && keyMarker === "")
+    throw new S3Error(400, "InvalidArgument", "A version-id marker cannot be specified without a key marker.", { ArgumentName: "version-id-marker" });
+  const versionMarker = versionMarkerText === "" ? undefined : assertVersionId(versionMarkerText, "version-id-marker");
+  const maxKeys = Math.min(1000, countParameter(query, "max-keys", 1000));
+  const encodingType = query.get("encoding-type");
+  if (encodingType !== null && encodingType !== "url")
+    throw new S3Error(400, "InvalidArgument", "Invalid Encoding Method specified in Request", { ArgumentName: "encoding-type" });
+  const encode = encodingType === "url";
+  const out = (text: string) => escapeXml(encode ? encodeS3Key(text) : text);
+  const keyMarkerBytes = Buffer.from(keyMarker);
+
+  const entries: string[] = [];
+  let lastPrefix: string | undefined;
+  let truncated = false;
+  let next: { key: string; versionId?: string } | undefined;
+  for (const { version, isLatest } of store.versionsAfter(bucket, prefix, keyMarker, versionMarker)) {
+    let common: string | undefined;
+    if (delimiter) {
+      const at = version.key.indexOf(delimiter, prefix.length);
+      if (at !== -1) common = version.key.slice(0, at + delimiter.length);
+    }
+    if (common !== undefined && common === lastPrefix) continue;
+    // A common prefix already returned on an earlier page is skipped whole.
+    if (common !== undefined && Buffer.compare(Buffer.from(common), keyMarkerBytes) <= 0 && keyMarker.startsWith(common)) continue;
+    if (entries.length >= maxKeys) {
+      truncated = true;
+      break;
+    }
+    if (common !== undefined) {
+      entries.push(`<CommonPrefixes><Prefix>${out(common)}</Prefix></CommonPrefixes>`);
+      lastPrefix = common;
+      next = { key: common };
+      continue;
+    }
+    const identity = `<Key>${out(version.key)}</Key><VersionId>${escapeXml(version.versionId)}</VersionId><IsLatest>${isLatest}</IsLatest><LastModified>${version.lastModified}</LastModified>`;
+    entries.push(
+      isDeleteMarker(version)
+        ? `<DeleteMarker>${OWNER}${identity}</DeleteMarker>`
+        : `<Version>${identity}<ETag>${escapeXml(version.etag)}</ETag><Size>${version.size}</Size><StorageClass>${version.storageClass ?? "STANDARD"}</StorageClass>${OWNER}</Version>`,
+    );
+    next = { key: version.key, versionId: version.versionId };
+  }
+  const body = [
+    `<ListVersionsResult ${NS}>`,
+    `<Name>${escapeXml(bucket)}</Name>`,
+    `<Prefix>${out(prefix)}</Prefix>`,
+    `<KeyMarker>${out(keyMarker)}</KeyMarker>`,
+    `<VersionIdMarker>${escapeXml(versionMarker ?? "")}</VersionIdMarker>`,
+    truncated && next ? `<NextKeyMarker>${out(next.key)}</NextKeyMarker>` : "",
+    truncated && next?.versionId !== undefined ? `<NextVersionIdMarker>${escapeXml(next.versionId)}</NextVersionIdMarker>` : "",
+    `<MaxKeys>${maxKeys}</MaxKeys>`,
+    delimiter ? `<Delimiter>${out(delimiter)}</Delimiter>` : "",
+    encode ? `<EncodingType>url</EncodingType>` : "",
+    `<IsTruncated>${truncated}</IsTruncated>`,
+    ...entries,
+    `</ListVersionsResult>`,
+  ].filter(Boolean);
+  return xml(body.join(""));
+}
+
+/**
+ * PutBucketVersioning (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html).
+ * MFA delete needs an MFA device's codes (`x-amz-mfa`), which nothing local has: asking for it
+ * is refused, never pretended.
+ */
+async function putVersioning(store: DiskObjectStore, request: S3Request): Promise<Reply> {
+  store.assertBucket(request.bucket);
+  const body = await readBody(request.body);
+  verifyBodyIntegrity(request.headers, body, { required: false });
+  const { status, mfaDelete } = parseVersioningConfiguration(body.toString("utf8"));
+  if (mfaDelete === "Enabled" || header(request, "x-amz-mfa") !== undefined)
+    throw new S3Error(501, "NotImplemented", "MFA delete is not supported by the local S3 (it needs an MFA device's codes); leave MfaDelete out or Disabled");
+  if (status !== undefined) await store.setVersioning(request.bucket, status);
+  return { status: 200 };
+}
+
 async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<Reply> {
   const { method, bucket, query } = request;
   if (method === "PUT" && query.size === 0) {
@@ -210,9 +351,21 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
     store.assertBucket(bucket);
     return xml(`<LocationConstraint ${NS}></LocationConstraint>`);
   }
-  if (method === "GET" && query.has("versioning")) {
-    store.assertBucket(bucket);
-    return xml(`<VersioningConfiguration ${NS}/>`);
+  if (query.has("versioning") && query.size === 1) {
+    // A bucket never versioned answers an empty configuration (GetBucketVersioning:
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html).
+    if (method === "GET") {
+      const status = store.versioning(bucket);
+      return xml(status ? `<VersioningConfiguration ${NS}><Status>${status}</Status></VersioningConfiguration>` : `<VersioningConfiguration ${NS}/>`);
+    }
+    if (method === "PUT") return putVersioning(store, request);
+  }
+  if (method === "GET" && query.has("versions")) {
+    const unknown = [...query.keys()].filter(
+      (name) => !["versions", "prefix", "delimiter", "key-marker", "version-id-marker", "max-keys", "encoding-type"].includes(name),
+    );
+    if (unknown.length > 0) throw new S3Error(501, "NotImplemented", `the local S3 does not implement ListObjectVersions with ${unknown.join(", ")}`);
+    return listVersions(store, request);
   }
   if (
     method === "GET" &&
@@ -228,9 +381,30 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
     // It also keeps a web page's cross-site text/plain POST from deleting anything.
     const body = await readBody(request.body);
     verifyBodyIntegrity(request.headers, body, { required: true });
-    const { keys, quiet } = parseDelete(body.toString("utf8"));
-    for (const key of keys) await store.delete(bucket, key);
-    return xml(`<DeleteResult ${NS}>${quiet ? "" : keys.map((key) => `<Deleted><Key>${escapeXml(key)}</Key></Deleted>`).join("")}</DeleteResult>`);
+    const { objects, quiet } = parseDelete(body.toString("utf8"));
+    store.assertBucket(bucket);
+    const results: string[] = [];
+    // Each object succeeds or fails on its own, and quiet mode reports the failures alone
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+    for (const { key, versionId } of objects) {
+      const named = versionId === undefined ? "" : `<VersionId>${escapeXml(versionId)}</VersionId>`;
+      try {
+        assertKeyLength(key);
+        if (versionId !== undefined) assertVersionId(versionId);
+        const outcome = await store.delete(bucket, key, versionId);
+        if (quiet) continue;
+        // DeleteMarker / DeleteMarkerVersionId: the marker made by a delete without a version
+        // id, or the version removed when it was one (DeletedObject in the same reference).
+        const marker = outcome.deleteMarker
+          ? `<DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>${escapeXml(outcome.versionId!)}</DeleteMarkerVersionId>`
+          : "";
+        results.push(`<Deleted><Key>${escapeXml(key)}</Key>${named}${marker}</Deleted>`);
+      } catch (error) {
+        if (!(error instanceof S3Error) || error.statusCode >= 500) throw error;
+        results.push(`<Error><Key>${escapeXml(key)}</Key>${named}<Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message></Error>`);
+      }
+    }
+    return xml(`<DeleteResult ${NS}>${results.join("")}</DeleteResult>`);
   }
   throw new S3Error(501, "NotImplemented", `the local S3 does not implement ${method} on a bucket with ${[...query.keys()].join(", ") || "no parameters"}`);
 }
@@ -252,6 +426,10 @@ const OBJECT_PARAMETERS = new Set([
 
 async function serveObject(store: DiskObjectStore, request: S3Request): Promise<Reply> {
   const { method, bucket, key, query } = request;
+  const versionParameter = query.get("versionId");
+  const versionId = versionParameter === null ? undefined : assertVersionId(versionParameter);
+  if (query.has("tagging") && versionId !== undefined)
+    throw new S3Error(501, "NotImplemented", "the local S3 does not implement the tags of a version other than the current one");
   if (query.has("tagging")) {
     if (method === "GET") return xml(`<Tagging ${NS}>${taggingXml(store.head(bucket, key).tags ?? {})}</Tagging>`);
     if (method === "PUT") {
@@ -277,13 +455,13 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
     assertReadable(encryption, request.headers);
     if (header(request, "x-amz-copy-source")) {
       const source = copySource(request);
-      const original = store.head(source.bucket, source.key);
+      const original = store.copySource(source);
       assertReadable(original.encryption, request.headers, "x-amz-copy-source-");
       const range = header(request, "x-amz-copy-source-range");
       const part = await store.copyPart(uploadId, partNumber, source, range ? parseRange(range, original.size) : undefined);
       return {
         ...xml(`<CopyPartResult ${NS}><LastModified>${part.lastModified}</LastModified><ETag>${escapeXml(part.etag)}</ETag></CopyPartResult>`),
-        headers: encryptionHeaders(encryption),
+        headers: { ...encryptionHeaders(encryption), ...copySourceVersionHeader(store, source.bucket, original) },
       };
     }
     const part = await store.uploadPart(uploadId, partNumber, payload(request));
@@ -293,7 +471,8 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
     if (header(request, "x-amz-copy-source")) {
       const replace = (header(request, "x-amz-metadata-directive") ?? "COPY").toUpperCase() === "REPLACE";
       const source = copySource(request);
-      assertReadable(store.head(source.bucket, source.key).encryption, request.headers, "x-amz-copy-source-");
+      const original = store.copySource(source);
+      assertReadable(original.encryption, request.headers, "x-amz-copy-source-");
       // "When copying an object, if you don't specify encryption information in your copy request, the
       // encryption setting of the target object is set to the default encryption configuration of the
       // destination bucket" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, x-amz-server-side-encryption).
@@ -301,7 +480,11 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
       const object = await store.copy(source, bucket, key, { encryption, ...(replace && { replace: { contentType, userMetadata: userMetadataOf(request) } }) });
       return {
         ...xml(`<CopyObjectResult ${NS}><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag></CopyObjectResult>`),
-        headers: encryptionHeaders(object.encryption),
+        headers: {
+          ...encryptionHeaders(object.encryption),
+          ...versionHeader(store, bucket, object.versionId),
+          ...copySourceVersionHeader(store, source.bucket, original),
+        },
       };
     }
     const declared = Number(header(request, "x-amz-decoded-content-length") ?? header(request, "content-length") ?? 0);
@@ -318,7 +501,7 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
       ...(tagging !== undefined && { tags: parseTaggingHeader(tagging) }),
       ...(storageClass !== undefined && { storageClass }),
     });
-    return { status: 200, headers: { etag: object.etag, ...encryptionHeaders(object.encryption) } };
+    return { status: 200, headers: { etag: object.etag, ...encryptionHeaders(object.encryption), ...versionHeader(store, bucket, object.versionId) } };
   }
   if (method === "POST" && query.has("uploads")) {
     const encryption = encryptionOfWrite(request.headers, store.bucketEncryption(bucket));
@@ -336,7 +519,7 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
       ...xml(
         `<CompleteMultipartUploadResult ${NS}><Location>/${escapeXml(bucket)}/${escapeXml(encodeURIComponent(key))}</Location><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(object.etag)}</ETag></CompleteMultipartUploadResult>`,
       ),
-      headers: encryptionHeaders(object.encryption),
+      headers: { ...encryptionHeaders(object.encryption), ...versionHeader(store, bucket, object.versionId) },
     };
   }
   if (method === "DELETE" && uploadId) {
@@ -353,11 +536,19 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
     );
   }
   if (method === "DELETE") {
-    await store.delete(bucket, key);
-    return { status: 204 };
+    // x-amz-delete-marker: a marker was made, or the version removed was one; x-amz-version-id:
+    // that marker, or the version named (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html).
+    const outcome = await store.delete(bucket, key, versionId);
+    return {
+      status: 204,
+      headers: {
+        ...(outcome.deleteMarker && { "x-amz-delete-marker": "true" }),
+        ...(outcome.versionId !== undefined && { "x-amz-version-id": outcome.versionId }),
+      },
+    };
   }
   if (method === "GET" || method === "HEAD") {
-    const object = store.head(bucket, key);
+    const object = versionId === undefined ? store.head(bucket, key) : store.readableVersion(bucket, key, versionId, method);
     assertReadable(object.encryption, request.headers);
     // "Return the object only if its entity tag (ETag) is the same as the one specified in this
     // header; otherwise, return a 412 Precondition Failed error" (GetObject, If-Match):
@@ -367,13 +558,13 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
       throw new S3Error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", { Condition: "If-Match" });
     }
     const range = parseRange(header(request, "range"), object.size);
-    const headers = objectHeaders(object);
+    const headers = { ...objectHeaders(object), ...versionHeader(store, bucket, object.versionId) };
     if (method === "HEAD") return { status: 200, headers: { ...headers, "content-length": String(object.size) } };
-    if (!range) return { status: 200, headers: { ...headers, "content-length": String(object.size) }, stream: store.read(bucket, key) };
+    if (!range) return { status: 200, headers: { ...headers, "content-length": String(object.size) }, stream: store.read(bucket, object) };
     return {
       status: 206,
       headers: { ...headers, "content-length": String(range.end - range.start + 1), "content-range": `bytes ${range.start}-${range.end}/${object.size}` },
-      stream: store.read(bucket, key, range),
+      stream: store.read(bucket, object, range),
     };
   }
   throw new S3Error(501, "NotImplemented", `the local S3 does not implement ${method} on an object with ${[...query.keys()].join(", ") || "no parameters"}`);
@@ -427,8 +618,8 @@ export function createS3Handler(store: DiskObjectStore) {
     } catch (error) {
       if (!incoming.readableEnded) incoming.resume();
       const s3Error = error instanceof S3Error ? error : new S3Error(500, "InternalError", (error as Error).message);
-      if (method === "HEAD") send(response, { status: s3Error.statusCode }, requestId);
-      else send(response, { status: s3Error.statusCode, xml: s3Error.toXml(path, requestId) }, requestId);
+      if (method === "HEAD") send(response, { status: s3Error.statusCode, headers: s3Error.headers }, requestId);
+      else send(response, { status: s3Error.statusCode, headers: s3Error.headers, xml: s3Error.toXml(path, requestId) }, requestId);
     }
   };
 }

@@ -39,13 +39,36 @@ export function parseCompleteMultipartUpload(body: string): { partNumber: number
   });
 }
 
-/** `<Delete><Quiet/><Object><Key/></Object>...` */
-export function parseDelete(body: string): { keys: string[]; quiet: boolean } {
-  const root = parse(body).Delete as { Quiet?: string; Object?: { Key?: string }[] } | undefined;
+/** `<Delete><Quiet/><Object><Key/><VersionId/></Object>...`: at most 1,000 objects (DeleteObjects). */
+export function parseDelete(body: string): { objects: { key: string; versionId?: string }[]; quiet: boolean } {
+  const root = parse(body).Delete as { Quiet?: string; Object?: { Key?: string; VersionId?: string }[] } | undefined;
   const objects = root?.Object ?? [];
   if (objects.length === 0 || objects.length > 1000)
     throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
-  return { keys: objects.map((object) => String(object.Key ?? "")), quiet: String(root?.Quiet ?? "").trim() === "true" };
+  return {
+    objects: objects.map((object) => ({
+      key: String(object.Key ?? ""),
+      ...(object.VersionId !== undefined && { versionId: String(object.VersionId).trim() }),
+    })),
+    quiet: String(root?.Quiet ?? "").trim() === "true",
+  };
+}
+
+/**
+ * `<VersioningConfiguration><Status/><MfaDelete/></VersioningConfiguration>` (PutBucketVersioning:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html): Status is
+ * Enabled or Suspended; MfaDelete Enabled or Disabled. A configuration without a Status changes
+ * no state.
+ */
+export function parseVersioningConfiguration(body: string): { status?: "Enabled" | "Suspended"; mfaDelete?: "Enabled" | "Disabled" } {
+  const root = parse(body).VersioningConfiguration as { Status?: unknown; MfaDelete?: unknown } | string | undefined;
+  if (root === undefined) throw new S3Error(400, "MalformedXML", MALFORMED);
+  const fields = typeof root === "object" ? root : {};
+  const status = fields.Status === undefined ? undefined : String(fields.Status).trim();
+  const mfaDelete = fields.MfaDelete === undefined ? undefined : String(fields.MfaDelete).trim();
+  if (status !== undefined && status !== "Enabled" && status !== "Suspended") throw new S3Error(400, "MalformedXML", MALFORMED);
+  if (mfaDelete !== undefined && mfaDelete !== "Enabled" && mfaDelete !== "Disabled") throw new S3Error(400, "MalformedXML", MALFORMED);
+  return { ...(status !== undefined && { status }), ...(mfaDelete !== undefined && { mfaDelete }) };
 }
 
 const MALFORMED = "The XML you provided was not well-formed or did not validate against our published schema.";
