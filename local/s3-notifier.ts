@@ -33,6 +33,8 @@ export function s3NotificationBody(commit: S3Commit, region: string): string {
             key: encodeS3Key(commit.key),
             ...(isCreate && { size: commit.size }),
             ...(commit.etag !== undefined && { eTag: commit.etag.replace(/"/g, "") }),
+            // The version written, made a delete marker or deleted; none in a bucket never versioned.
+            ...(commit.versionId !== undefined && { versionId: commit.versionId }),
             ...(isContentChange && { sequencer: commit.sequencer }),
           },
         },
