@@ -15,6 +15,7 @@ import { registerStat } from "./commands/stat.js";
 import { VERSION } from "./version.js";
 import { registerStatus } from "./commands/status.js";
 import { registerBuckets } from "./commands/buckets.js";
+import { registerWatch } from "./commands/watch.js";
 
 export function buildProgram(): Command {
   const program = new Command("bucket-ledger")
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerBuckets(program);
   registerLs(program);
   registerChanges(program);
+  registerWatch(program);
   registerGet(program);
   registerHistory(program);
   registerErase(program);
