@@ -266,7 +266,6 @@ export interface PriorState {
   size?: number;
   etag?: string;
   lastModified?: string;
-  sequencer?: string;
 }
 
 /** The prior-state attribute of a journal entry, from the item a write replaced (its ReturnValues). */
@@ -276,7 +275,8 @@ export function priorAttribute(replaced: LedgerItem): LedgerItem {
     [A.observedAt]: replaced[A.observedAt],
     [A.source]: replaced[A.source],
   };
-  for (const name of [A.versionId, A.size, A.etag, A.lastModified, A.sequencer]) if (replaced[name] !== undefined) prior[name] = replaced[name];
+  // Only what time travel reads: each byte here is in every journal entry (1 KB write-unit steps).
+  for (const name of [A.versionId, A.size, A.etag, A.lastModified]) if (replaced[name] !== undefined) prior[name] = replaced[name];
   return { [A.prior]: prior };
 }
 
@@ -288,7 +288,6 @@ export function priorFrom(item: LedgerItem): PriorState | undefined {
   const versionId = optionalStr(map, A.versionId);
   const etag = optionalStr(map, A.etag);
   const lastModified = optionalStr(map, A.lastModified);
-  const sequencer = optionalStr(map, A.sequencer);
   return {
     deleted: map[A.deleted] === true,
     observedAt: str(map, A.observedAt),
@@ -297,7 +296,6 @@ export function priorFrom(item: LedgerItem): PriorState | undefined {
     ...(size !== undefined && { size: Number(size) }),
     ...(etag !== undefined && { etag }),
     ...(lastModified !== undefined && { lastModified }),
-    ...(sequencer !== undefined && { sequencer }),
   };
 }
 
