@@ -8,7 +8,7 @@ import { notificationEvents } from "../events/subscriptions.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
-import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutBucketVersioningCommand } from "@aws-sdk/client-s3";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { createCursorKey } from "../ledger/cursor.js";
@@ -54,6 +54,8 @@ import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
  */
 export interface LocalStackOptions {
   buckets?: string[];
+  /** Turn S3 Versioning on (PutBucketVersioning, Enabled) for the buckets the stack creates. */
+  versioned?: boolean;
   tableName?: string;
   /** 0 (the default) picks free ports. */
   awsPort?: number;
@@ -218,7 +220,10 @@ export class LocalStack {
           // A persisted data directory already holds the table.
           if ((error as Error).name !== "ResourceInUseException") throw error;
         }),
-        ...buckets.map((bucket) => clients.s3.send(new CreateBucketCommand({ Bucket: bucket }))),
+        ...buckets.map(async (bucket) => {
+          await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+          if (options.versioned) await clients.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+        }),
       ]);
 
       const deliveryFaults = events.deliveryFaults && DeliveryFaults.from(events.deliveryFaults);

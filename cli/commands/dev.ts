@@ -16,6 +16,7 @@ import { DEFAULT_ORIGIN, ORIGIN_SETTINGS, type OriginSetting } from "../../ledge
 
 interface DevOptions extends ChaosOptions {
   bucket: string[];
+  versioned?: boolean;
   awsPort?: number;
   apiPort?: number;
   dynamodbPort?: number;
@@ -51,6 +52,7 @@ export function registerDev(program: Command): void {
   })
     .description("run the whole system locally: DynamoDB Local, S3 + SQS emulator with S3 event notifications, and the tracker")
     .addOption(bucketListOption("-b, --bucket <name...>", "buckets to create and track", ["ledger-demo"]))
+    .option("--versioned", "turn S3 Versioning on for those buckets: version ids, delete markers, version deletes, ListObjectVersions")
     .option("--aws-port <port>", "S3 + SQS endpoint port (default: a free port)", parsePort("--aws-port"))
     .option("--api-port <port>", "query API port on 127.0.0.1 (default: a free port)", parsePort("--api-port"))
     .option("--dynamodb-port <port>", "DynamoDB Local port (default: a free port)", parsePort("--dynamodb-port"))
@@ -69,7 +71,7 @@ export function registerDev(program: Command): void {
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
     .addHelpText(
       "after",
-      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --ingest-rules rules.json\n  bucket-ledger dev --stack dev\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
+      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --versioned\n  bucket-ledger dev --ingest-rules rules.json\n  bucket-ledger dev --stack dev\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
     )
     .action(async (options: DevOptions, command: Command) => {
       const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
@@ -88,6 +90,7 @@ export function registerDev(program: Command): void {
       await runDevSession(
         {
           buckets,
+          ...(options.versioned && { versioned: true }),
           ...(options.awsPort !== undefined && { awsPort: options.awsPort }),
           ...(options.apiPort !== undefined && { api: { port: options.apiPort } }),
           ...(options.dynamodbPort !== undefined && { dynamoDbPort: options.dynamodbPort }),
