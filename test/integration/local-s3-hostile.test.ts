@@ -143,6 +143,54 @@ describe("the local S3 keeps to its data directory", () => {
     expect([answer.status, codeOf(answer)]).toEqual([400, "InvalidURI"]);
   });
 
+  it("refuses a version id that is not one (slashes, dot segments, too long, empty) with InvalidArgument, and writes nothing outside", async () => {
+    const versioned = "hostile-versions";
+    await s3.send(new CreateBucketCommand({ Bucket: versioned }));
+    const enable = `<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`;
+    expect((await send("PUT", `/${versioned}?versioning`, { body: enable })).status).toBe(200);
+    expect((await send("PUT", `/${versioned}/kept.txt`, { body: "kept" })).status).toBe(200);
+    const hostile = ["../../../victim/precious.txt", "a/b", "..", `${"A".repeat(14)}/..%2F..%2F${"b".repeat(10)}`, "x".repeat(2048), "%00", ""];
+    for (const id of hostile) {
+      const encoded = encodeURIComponent(id);
+      for (const [method, path] of [
+        ["GET", `/${versioned}/kept.txt?versionId=${encoded}`],
+        ["DELETE", `/${versioned}/kept.txt?versionId=${encoded}`],
+        ["GET", `/${versioned}?versions&key-marker=kept.txt&version-id-marker=${encoded}`],
+      ] as const) {
+        const answer = await send(method, path);
+        // An empty version-id-marker is no marker: the whole listing.
+        if (id === "" && path.includes("version-id-marker")) expect(answer.status).toBe(200);
+        else expect([id.slice(0, 20), method, answer.status, codeOf(answer)]).toEqual([id.slice(0, 20), method, 400, "InvalidArgument"]);
+      }
+      const copy = await send("PUT", `/${versioned}/copy.txt`, { headers: { "x-amz-copy-source": `/${versioned}/kept.txt?versionId=${encoded}` } });
+      expect([copy.status, codeOf(copy)]).toEqual([400, "InvalidArgument"]);
+    }
+    expect((await send("GET", `/${versioned}/kept.txt`)).text).toBe("kept");
+    expect(await readdir(victim)).toEqual(["precious.txt"]);
+    // Each key's versions sit in its one metadata file, named by the key's hash: no version id names a file.
+    const files = await readdir(join(dataDirectory, "buckets", versioned, "objects"));
+    expect(files.every((file) => /^[0-9a-f]{64}\.json$|^[0-9a-f-]{36}\.body$/.test(file))).toBe(true);
+  });
+
+  it("bounds what a ListObjectVersions may cost: max-keys at most 1,000, a malformed one refused, markers no longer than a key", async () => {
+    const versioned = "hostile-versions";
+    const listed = await send("GET", `/${versioned}?versions&max-keys=99999`);
+    expect(/<MaxKeys>(\d+)<\/MaxKeys>/.exec(listed.text)?.[1]).toBe("1000");
+    for (const maxKeys of ["-1", "abc", "1e3", "99999999999999"]) {
+      const answer = await send("GET", `/${versioned}?versions&max-keys=${maxKeys}`);
+      expect([maxKeys, answer.status, codeOf(answer)]).toEqual([maxKeys, 400, "InvalidArgument"]);
+    }
+    const longMarker = await send("GET", `/${versioned}?versions&key-marker=${"k".repeat(1025)}`);
+    expect([longMarker.status, codeOf(longMarker)]).toEqual([400, "InvalidArgument"]);
+    const orphanMarker = await send("GET", `/${versioned}?versions&version-id-marker=null`);
+    expect([orphanMarker.status, codeOf(orphanMarker)]).toEqual([400, "InvalidArgument"]);
+    const mfa = await send("PUT", `/${versioned}?versioning`, {
+      headers: { "x-amz-mfa": "arn:aws:iam::123456789012:mfa/x 123456" },
+      body: `<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>`,
+    });
+    expect([mfa.status, codeOf(mfa)]).toEqual([501, "NotImplemented"]);
+  });
+
   it("creates its data directory for its owner only", () => {
     expect(statSync(dataDirectory).mode & 0o777).toBe(0o700);
   });
