@@ -3,10 +3,14 @@
  * the AWS CLI and boto3, as Debian packages them (`.ci/run` installs them). Each syncs a tree
  * with tricky names, makes a 64 MiB single PUT, a multipart upload, a server-side copy of a
  * 20 MiB object, a move and a batch delete; after every step the ledger must equal a listing
- * of the bucket. A client missing from this machine is skipped, saying so; CI never skips.
+ * of the bucket. The AWS CLI and boto3 also drive S3 Versioning on a second bucket: versioning
+ * turned on, overwrites, ListObjectVersions page by page, a delete marker, a read and a copy of
+ * an older version, and version deletes that make an older version current again, which the
+ * tracker learns through HeadObject. A client missing from this machine is skipped, saying so;
+ * CI never skips.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -18,6 +22,8 @@ import { runCommand } from "../support/run.js";
 
 const MiB = 1024 * 1024;
 const bucket = "clients";
+/** Versioning is turned on by the clients themselves (PutBucketVersioning). */
+const versioned = "clients-versioned";
 const TREE = ["a b.txt", "plus+sign.txt", "100%.txt", "日本語/ファイル.txt", "emoji 😀.txt", "hash#and&amp.txt", "q?mark=1.txt", "deep/x/y/z.json"];
 
 /** The first of these that exists, or undefined. */
@@ -42,7 +48,7 @@ let stack: LocalStack;
 let work: string;
 
 beforeAll(async () => {
-  stack = await LocalStack.start({ buckets: [bucket], logLevel: "SILENT" });
+  stack = await LocalStack.start({ buckets: [bucket, versioned], logLevel: "SILENT" });
   work = await mkdtemp(join(tmpdir(), "bucket-ledger-clients-"));
   for (const name of TREE) {
     await mkdir(dirname(join(work, "tree", name)), { recursive: true });
@@ -69,10 +75,16 @@ async function run(command: string, args: string[], env: Record<string, string> 
   return result.stdout;
 }
 
-async function ledgerMatchesBucket(step: string): Promise<void> {
+async function ledgerMatchesBucket(step: string, name = bucket): Promise<void> {
   await stack.waitForIdle();
-  const comparison = await compareLedgerWithBucket(stack.ledger, stack.clients.s3, bucket);
+  const comparison = await compareLedgerWithBucket(stack.ledger, stack.clients.s3, name);
   expect(comparison, step).toMatchObject({ matches: true });
+}
+
+/** What the ledger holds for a key of the versioned bucket, once the tracker is idle. */
+async function versionedLedger(key: string) {
+  await ledgerMatchesBucket(key, versioned);
+  return stack.ledger.get(versioned, key);
 }
 
 const keysUnder = async (prefix: string) => {
@@ -149,6 +161,37 @@ describe.skipIf(!CLIENTS.awscli)("the AWS CLI", () => {
     await ledgerMatchesBucket("aws s3 rm --recursive");
     expect(await keysUnder("awscli/tree/")).toEqual([]);
   }, 120_000);
+
+  it("versions: turns it on, overwrites, lists versions page by page, deletes to a marker, reads and copies an old version, restores by version deletes", async () => {
+    const api = async (...args: string[]) => JSON.parse((await aws("s3api", ...args)) || "{}") as Record<string, unknown>;
+    const key = "awscli/doc.txt";
+    await aws("s3api", "put-bucket-versioning", "--bucket", versioned, "--versioning-configuration", "Status=Enabled");
+    expect(await api("get-bucket-versioning", "--bucket", versioned)).toEqual({ Status: "Enabled" });
+    await writeFile(join(work, "v1.txt"), "version one");
+    await writeFile(join(work, "v2.txt"), "version two!");
+    const v1 = String((await api("put-object", "--bucket", versioned, "--key", key, "--body", join(work, "v1.txt"))).VersionId);
+    const v2 = String((await api("put-object", "--bucket", versioned, "--key", key, "--body", join(work, "v2.txt"))).VersionId);
+    expect(v1).not.toBe(v2);
+    expect(await versionedLedger(key)).toMatchObject({ deleted: false, versionId: v2, size: 12 });
+    // --page-size 1: one version a request, the CLI following NextKeyMarker / NextVersionIdMarker.
+    const listed = await api("list-object-versions", "--bucket", versioned, "--prefix", "awscli/", "--page-size", "1");
+    expect((listed.Versions as { VersionId: string; IsLatest: boolean }[]).map((version) => [version.VersionId, version.IsLatest])).toEqual([
+      [v2, true],
+      [v1, false],
+    ]);
+    const marker = await api("delete-object", "--bucket", versioned, "--key", key);
+    expect(marker.DeleteMarker).toBe(true);
+    expect(await versionedLedger(key)).toMatchObject({ deleted: true });
+    await aws("s3api", "get-object", "--bucket", versioned, "--key", key, "--version-id", v1, join(work, "got-v1.txt"));
+    expect(await readFile(join(work, "got-v1.txt"), "utf8")).toBe("version one");
+    const copied = await api("copy-object", "--bucket", versioned, "--key", "awscli/copy.txt", "--copy-source", `${versioned}/${key}?versionId=${v1}`);
+    expect(copied.CopySourceVersionId).toBe(v1);
+    expect(await versionedLedger("awscli/copy.txt")).toMatchObject({ deleted: false, size: 11, versionId: copied.VersionId });
+    await aws("s3api", "delete-object", "--bucket", versioned, "--key", key, "--version-id", String(marker.VersionId));
+    expect(await versionedLedger(key)).toMatchObject({ deleted: false, versionId: v2, size: 12 });
+    await aws("s3api", "delete-object", "--bucket", versioned, "--key", key, "--version-id", v2);
+    expect(await versionedLedger(key)).toMatchObject({ deleted: false, versionId: v1, size: 11 });
+  }, 120_000);
 });
 
 describe.skipIf(!CLIENTS.boto3)("boto3", () => {
@@ -202,5 +245,35 @@ s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
 `);
     await ledgerMatchesBucket("boto3 delete_objects");
     expect(await keysUnder("boto3/tree/")).toEqual([]);
+  }, 120_000);
+
+  it("versions: turns it on, overwrites, pages through versions, deletes to a marker, reads and copies an old version, restores by version deletes", async () => {
+    const key = "boto3/doc.txt";
+    const step = async (script: string) => JSON.parse(await python(`${prelude}import json\nkey = "${key}"\n${script}`)) as Record<string, string>;
+    const written = await step(`
+s3.put_bucket_versioning(Bucket="${versioned}", VersioningConfiguration={"Status": "Enabled"})
+status = s3.get_bucket_versioning(Bucket="${versioned}")["Status"]
+v1 = s3.put_object(Bucket="${versioned}", Key=key, Body=b"version one")["VersionId"]
+v2 = s3.put_object(Bucket="${versioned}", Key=key, Body=b"version two!")["VersionId"]
+pages = s3.get_paginator("list_object_versions").paginate(Bucket="${versioned}", Prefix="boto3/", PaginationConfig={"PageSize": 1})
+listed = [v["VersionId"] + ":" + str(v["IsLatest"]) for page in pages for v in page.get("Versions", [])]
+print(json.dumps({"status": status, "v1": v1, "v2": v2, "listed": ",".join(listed)}))
+`);
+    expect(written.status).toBe("Enabled");
+    expect(written.listed).toBe(`${written.v2}:True,${written.v1}:False`);
+    expect(await versionedLedger(key)).toMatchObject({ deleted: false, versionId: written.v2 });
+    const deleted = await step(`
+marker = s3.delete_object(Bucket="${versioned}", Key=key)
+old = s3.get_object(Bucket="${versioned}", Key=key, VersionId="${written.v1}")["Body"].read().decode()
+copied = s3.copy_object(Bucket="${versioned}", Key="boto3/copy.txt", CopySource={"Bucket": "${versioned}", "Key": key, "VersionId": "${written.v1}"})
+print(json.dumps({"marker": marker["VersionId"], "isMarker": str(marker["DeleteMarker"]), "old": old, "copiedFrom": copied["CopySourceVersionId"]}))
+`);
+    expect([deleted.isMarker, deleted.old, deleted.copiedFrom]).toEqual(["True", "version one", written.v1]);
+    expect(await versionedLedger(key)).toMatchObject({ deleted: true });
+    expect(await versionedLedger("boto3/copy.txt")).toMatchObject({ deleted: false, size: 11 });
+    await step(`s3.delete_object(Bucket="${versioned}", Key=key, VersionId="${deleted.marker}")\nprint("{}")`);
+    expect(await versionedLedger(key)).toMatchObject({ deleted: false, versionId: written.v2, size: 12 });
+    await step(`s3.delete_objects(Bucket="${versioned}", Delete={"Objects": [{"Key": key, "VersionId": "${written.v2}"}]})\nprint("{}")`);
+    expect(await versionedLedger(key)).toMatchObject({ deleted: false, versionId: written.v1, size: 11 });
   }, 120_000);
 });
