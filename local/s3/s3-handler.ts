@@ -169,7 +169,8 @@ function listing(store: DiskObjectStore, request: S3Request): Reply {
   const v2 = query.get("list-type") === "2";
   const prefix = query.get("prefix") ?? "";
   const delimiter = query.get("delimiter") ?? "";
-  const maxKeys = Math.min(1000, Math.max(0, Number(query.get("max-keys") ?? 1000)));
+  // A max-keys that is not a count used to read as NaN, which no page size reached: the whole bucket in one answer.
+  const maxKeys = Math.min(1000, countParameter(query, "max-keys", 1000));
   const encode = query.get("encoding-type") === "url";
   const out = (text: string) => escapeXml(encode ? encodeS3Key(text) : text);
   const token = query.get("continuation-token");

@@ -172,13 +172,19 @@ describe("the local S3 keeps to its data directory", () => {
     expect(files.every((file) => /^[0-9a-f]{64}\.json$|^[0-9a-f-]{36}\.body$/.test(file))).toBe(true);
   });
 
-  it("bounds what a ListObjectVersions may cost: max-keys at most 1,000, a malformed one refused, markers no longer than a key", async () => {
+  it("bounds what a listing may cost: max-keys at most 1,000, a malformed one refused, version markers no longer than a key", async () => {
     const versioned = "hostile-versions";
     const listed = await send("GET", `/${versioned}?versions&max-keys=99999`);
     expect(/<MaxKeys>(\d+)<\/MaxKeys>/.exec(listed.text)?.[1]).toBe("1000");
     for (const maxKeys of ["-1", "abc", "1e3", "99999999999999"]) {
       const answer = await send("GET", `/${versioned}?versions&max-keys=${maxKeys}`);
       expect([maxKeys, answer.status, codeOf(answer)]).toEqual([maxKeys, 400, "InvalidArgument"]);
+    }
+    // ListObjects v1 and v2 alike: a max-keys that is not a count once listed the whole bucket in one page.
+    for (const listing of ["list-type=2&", ""]) {
+      const answer = await send("GET", `/${versioned}?${listing}max-keys=abc`);
+      expect([listing, answer.status, codeOf(answer)]).toEqual([listing, 400, "InvalidArgument"]);
+      expect(/<MaxKeys>(\d+)<\/MaxKeys>/.exec((await send("GET", `/${versioned}?${listing}max-keys=5000`)).text)?.[1]).toBe("1000");
     }
     const longMarker = await send("GET", `/${versioned}?versions&key-marker=${"k".repeat(1025)}`);
     expect([longMarker.status, codeOf(longMarker)]).toEqual([400, "InvalidArgument"]);
