@@ -33,4 +33,8 @@ export const {
   ingestFunctionName,
   rowTableNames,
   ingestRules,
+  changeTopicArn,
+  changeEventBusName,
+  changeStreamDeadLetterQueueUrl,
+  changeStreamFunctionName,
 } = ledger.outputs;

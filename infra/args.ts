@@ -11,6 +11,8 @@ import { backfillBudget, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { ingestSettings } from "../functions/settings/ingest.js";
 import { reconcileSettings } from "../functions/settings/reconcile.js";
 import { trackerSettings } from "../functions/settings/tracker.js";
+import { streamSettings } from "../functions/settings/stream.js";
+import { CHANGE_KINDS } from "../stream/message.js";
 import { IngestRulesError } from "../ingest/errors.js";
 import { ingestRuleSchema, resolveIngestRules } from "../ingest/rules.js";
 import { describeIssues } from "../validation/parse.js";
@@ -161,6 +163,29 @@ export const DEFAULT_INGEST_OUTPUT_EXPIRATION_DAYS = 90;
 export const DEFAULT_INVENTORY_REPORT_EXPIRATION_DAYS = 14;
 export const MIN_INVENTORY_REPORT_EXPIRATION_DAYS = 3;
 
+/** The change stream's targets (stream/targets.ts). */
+export const CHANGE_STREAM_TARGETS = ["sns", "eventbridge"] as const;
+
+/**
+ * An EventBridge bus: `default`, `stack`, a name (1-256 of letters, digits, `.`, `-`, `_`, `/`;
+ * EventBridge API reference, CreateEventBus, Name) or an ARN.
+ */
+const EVENT_BUS_NAME = /^(?:[A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256})$/;
+
+/** A 12-digit account id or an IAM principal's ARN (a topic policy's `Principal.AWS`). */
+const PRINCIPAL = /^(?:\d{12}|arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[A-Za-z0-9+=,.@_/-]+)$/;
+
+/** An SQS FIFO queue's ARN: an SNS FIFO topic delivers to FIFO queues (SNS guide, fifo-message-delivery). */
+const SQS_FIFO_ARN = /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,75}\.fifo$/;
+
+/** What one subscription or rule receives: changes of these buckets, under this prefix, of these kinds (all when absent). */
+const changeFilterSchema = z.object({
+  buckets: z.array(z.string().regex(BUCKET_NAME, "not a valid S3 bucket name")).min(1).optional(),
+  prefix: z.string().min(1).max(1024).optional(),
+  changes: z.array(z.enum(CHANGE_KINDS)).min(1).optional(),
+});
+export type ChangeFilter = z.infer<typeof changeFilterSchema>;
+
 /** Lambda's ephemeral storage: "between 512 MB and 10,240 MB" (Lambda developer guide, configuration-ephemeral-storage). */
 const ephemeralStorageMb = z.number().int().min(512).max(10_240);
 
@@ -277,6 +302,47 @@ export const bucketLedgerArgsSchema = z
         /** Ingestion invocations at once (the FIFO event source's MaximumConcurrency, at least 2). */
         maximumConcurrency: z.number().int().min(2).max(1000).default(5),
         writeConcurrency: ingestSettings.variables.writeConcurrency.schema,
+      })
+      .prefault({}),
+    /** The change stream (stream/, infra/change-stream.ts): off unless asked for. */
+    changeStream: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Where changes are published: the SNS FIFO topic (default), EventBridge, or both. */
+        targets: z
+          .array(z.enum(CHANGE_STREAM_TARGETS))
+          .min(1, "changeStream.targets: name sns, eventbridge or both")
+          .refine((targets) => new Set(targets).size === targets.length, "changeStream.targets: each target once")
+          .default(["sns"]),
+        /** The EventBridge bus: `default` (the account's), `stack` (a bus of the stack's own), or an existing bus's name or ARN. */
+        eventBus: z.string().regex(EVENT_BUS_NAME, "changeStream.eventBus: default, stack, or a bus name or ARN").default("default"),
+        /** Who may subscribe to the topic besides the stack's own account: account ids or IAM principal ARNs. */
+        subscribers: z.array(z.string().regex(PRINCIPAL, "changeStream.subscribers: a 12-digit account id or an IAM principal ARN")).default([]),
+        /** SQS FIFO queues the stack subscribes to the topic, each with an optional filter. */
+        subscriptions: z
+          .array(changeFilterSchema.extend({ queueArn: z.string().regex(SQS_FIFO_ARN, "not an SQS FIFO queue's ARN (its name ends in .fifo)") }))
+          .default([]),
+        /** EventBridge rules on the bus, each with a filter and a target (which must admit EventBridge). */
+        rules: z
+          .array(
+            changeFilterSchema.extend({
+              name: z.string().regex(/^[A-Za-z0-9._-]{1,30}$/, "changeStream.rules[].name: 1-30 letters, digits, . _ -"),
+              targetArn: z.string().startsWith("arn:"),
+            }),
+          )
+          .default([]),
+        /** Records per invocation (DynamoDB Streams event source: at most 10,000). */
+        batchSize: z.number().int().min(1).max(10_000).default(100),
+        /** Batches per shard at once: 1-10; Lambda keeps each item's records in order at any value. */
+        parallelizationFactor: z.number().int().min(1).max(10).default(1),
+        /** Retries of a failed batch before its records' description goes to the DLQ (at most 10,000; -1 is not offered: a poison record would hold its shard 24 hours). */
+        maximumRetryAttempts: z.number().int().min(0).max(10_000).default(10),
+        timeoutSeconds: z.number().int().min(3).max(900).default(60),
+        memoryMb: z.number().int().min(128).max(10_240).default(256),
+        /** Calls per target for one group of messages before the batch stops (functions/settings/stream.ts). */
+        publishAttempts: streamSettings.variables.publishAttempts.schema,
+        /** Alarm when the oldest record waiting is older than this (Lambda's IteratorAge). */
+        iteratorAgeAlarmSeconds: z.number().int().min(1).max(86_400).default(300),
       })
       .prefault({}),
     monitoring: z
@@ -429,6 +495,24 @@ export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketL
   if (created?.accessLogBucket !== undefined && created.accessLogBucket === created.name) {
     // Logs written into the bucket they describe would be logged in turn, without end (enable-server-access-logging).
     problems.push(`accessLogBucket: ${created.accessLogBucket} is the created bucket itself; deliver its access logs to another bucket`);
+  }
+  const stream = resolved.changeStream;
+  if (stream.enabled) {
+    if (stream.subscriptions.length > 0 && !stream.targets.includes("sns"))
+      problems.push("changeStream.subscriptions: subscriptions are to the SNS topic; add sns to changeStream.targets");
+    if (stream.rules.length > 0 && !stream.targets.includes("eventbridge"))
+      problems.push("changeStream.rules: rules are on the EventBridge bus; add eventbridge to changeStream.targets");
+    const ruleNames = stream.rules.map((rule) => rule.name);
+    for (const name of new Set(ruleNames))
+      if (ruleNames.indexOf(name) !== ruleNames.lastIndexOf(name)) problems.push(`changeStream.rules: ${name} is named twice`);
+    for (const [index, filter] of [...stream.subscriptions, ...stream.rules].entries()) {
+      for (const bucket of filter.buckets ?? []) {
+        if (!tracked.has(bucket)) {
+          const where = index < stream.subscriptions.length ? `subscriptions[${index}]` : `rules[${index - stream.subscriptions.length}]`;
+          problems.push(`changeStream.${where}.buckets: ${bucket} is not a tracked bucket (adoptBuckets, or createBucket.name)`);
+        }
+      }
+    }
   }
   if (resolved.monitoring.alarmEmail && resolved.monitoring.alarmTopicArn) {
     problems.push("set alarmEmail or alarmTopicArn, not both");

@@ -23,6 +23,7 @@ import { Reconciler } from "./reconciler.js";
 import { SecureBucket, type PrefixExpiration } from "./secure-bucket.js";
 import { Tracker } from "./tracker.js";
 import { Ingestion } from "./ingestion.js";
+import { ChangeStream, changeTopicName } from "./change-stream.js";
 import type { IngestRule } from "../ingest/rules.js";
 
 /**
@@ -95,6 +96,11 @@ export interface BucketLedgerOutputs {
   rowTableNames?: pulumi.Output<Record<string, string>>;
   /** The rules as the functions run them (each with its table): what `bucket-ledger ingest --stack` reads. */
   ingestRules?: pulumi.Output<IngestRule[]>;
+  /** With the change stream. */
+  changeTopicArn?: pulumi.Output<string>;
+  changeEventBusName?: pulumi.Output<string>;
+  changeStreamDeadLetterQueueUrl?: pulumi.Output<string>;
+  changeStreamFunctionName?: pulumi.Output<string>;
 }
 
 export class BucketLedger extends pulumi.ComponentResource {
@@ -106,6 +112,7 @@ export class BucketLedger extends pulumi.ComponentResource {
   readonly monitoring: Monitoring;
   readonly queryApi?: QueryApi;
   readonly ingestion?: Ingestion;
+  readonly changeStream?: ChangeStream;
   /**
    * The provider's partition, once the adopted buckets' Regions and the bucket keys are checked
    * against the stack's (args.ts, placementProblems): it fails with every problem found, and
@@ -146,6 +153,7 @@ export class BucketLedger extends pulumi.ComponentResource {
       {
         deletionProtection: settings.deletionProtection,
         ...(settings.warmWriteUnitsPerSecond !== undefined && { warmWriteUnitsPerSecond: settings.warmWriteUnitsPerSecond }),
+        stream: settings.changeStream.enabled,
       },
       parent,
     );
@@ -263,6 +271,20 @@ export class BucketLedger extends pulumi.ComponentResource {
       );
     }
 
+    if (settings.changeStream.enabled) {
+      this.changeStream = new ChangeStream(
+        `${name}-stream`,
+        {
+          settings: settings.changeStream,
+          topicName: changeTopicName(pulumi.getProject(), pulumi.getStack(), name),
+          streamArn: this.table.streamArn,
+          cloud,
+          logRetentionDays,
+        },
+        parent,
+      );
+    }
+
     this.monitoring = new Monitoring(
       `${name}-monitoring`,
       {
@@ -276,6 +298,13 @@ export class BucketLedger extends pulumi.ComponentResource {
         trackerFunctionName: this.tracker.name,
         reconcileTaskDeadLetterQueueName: this.reconciler.taskDeadLetterQueue.name,
         ...(this.ingestion && { ingestDeadLetterQueueName: this.ingestion.queue.deadLetterQueue.name }),
+        ...(this.changeStream && {
+          changeStream: {
+            functionName: this.changeStream.function.name,
+            deadLetterQueueName: this.changeStream.deadLetterQueue.name,
+            iteratorAgeAlarmSeconds: settings.changeStream.iteratorAgeAlarmSeconds,
+          },
+        }),
       },
       parent,
     );
@@ -304,6 +333,12 @@ export class BucketLedger extends pulumi.ComponentResource {
         ingestFunctionName: this.ingestion.function.name,
         rowTableNames: this.ingestion.tableNames,
         ingestRules: this.ingestion.boundRules,
+      }),
+      ...(this.changeStream && {
+        ...(this.changeStream.topic && { changeTopicArn: this.changeStream.topic.arn }),
+        ...(this.changeStream.eventBusName && { changeEventBusName: this.changeStream.eventBusName }),
+        changeStreamDeadLetterQueueUrl: this.changeStream.deadLetterQueue.url,
+        changeStreamFunctionName: this.changeStream.function.name,
       }),
     };
     this.registerOutputs(this.outputs);

@@ -19,12 +19,20 @@ export interface LedgerTableArgs {
    * destroy the ledger, and Pulumi refuses to replace a protected resource.
    */
   warmWriteUnitsPerSecond?: number;
+  /**
+   * The table's stream, for the change stream (infra/change-stream.ts): every write that changed
+   * an item, with the item before and after it (NEW_AND_OLD_IMAGES,
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html).
+   */
+  stream?: boolean;
 }
 
 export class LedgerTable extends pulumi.ComponentResource {
   readonly table: aws.dynamodb.Table;
   readonly name: pulumi.Output<string>;
   readonly arn: pulumi.Output<string>;
+  /** The table's stream, when it has one. */
+  readonly streamArn: pulumi.Output<string>;
   /** ARNs IAM needs to reach the table and every index. */
   readonly resourceArns: pulumi.Output<string>[];
 
@@ -53,6 +61,7 @@ export class LedgerTable extends pulumi.ComponentResource {
           },
         ],
         ...(args.warmWriteUnitsPerSecond !== undefined && { warmThroughput: { writeUnitsPerSecond: args.warmWriteUnitsPerSecond } }),
+        ...(args.stream && { streamEnabled: true, streamViewType: "NEW_AND_OLD_IMAGES" }),
         ttl: { attributeName: ttlAttribute, enabled: true },
         pointInTimeRecovery: { enabled: true },
         serverSideEncryption: { enabled: true },
@@ -62,6 +71,7 @@ export class LedgerTable extends pulumi.ComponentResource {
     );
     this.name = this.table.name;
     this.arn = this.table.arn;
+    this.streamArn = this.table.streamArn;
     this.resourceArns = [this.table.arn, pulumi.interpolate`${this.table.arn}/index/*`];
     this.registerOutputs({ name: this.name, arn: this.arn });
   }

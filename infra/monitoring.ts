@@ -36,6 +36,8 @@ export interface MonitoringArgs {
   reconcileTaskDeadLetterQueueName: pulumi.Input<string>;
   /** With ingestion rules. */
   ingestDeadLetterQueueName?: pulumi.Input<string>;
+  /** With the change stream: its publisher, the queue of what it gave up on, and how old a record may wait. */
+  changeStream?: { functionName: pulumi.Input<string>; deadLetterQueueName: pulumi.Input<string>; iteratorAgeAlarmSeconds: number };
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -167,6 +169,35 @@ export class Monitoring extends pulumi.ComponentResource {
       });
     }
 
+    if (args.changeStream) {
+      alarm(
+        "stream-dlq",
+        "bucket-ledger: the change stream's publisher gave up on records (their shard and sequence numbers are in the stream DLQ); consumers missed those changes: replay them with `bucket-ledger replay`",
+        {
+          namespace: "AWS/SQS",
+          metricName: "ApproximateNumberOfMessagesVisible",
+          dimensions: { QueueName: args.changeStream.deadLetterQueueName },
+          statistic: "Maximum",
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 0,
+          comparisonOperator: "GreaterThanThreshold",
+        },
+      );
+      // IteratorAge: "the age of the last record in the event" for stream sources, in milliseconds
+      // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+      alarm("stream-iterator-age", `bucket-ledger: the change stream is more than ${args.changeStream.iteratorAgeAlarmSeconds} s behind the ledger`, {
+        namespace: "AWS/Lambda",
+        metricName: "IteratorAge",
+        dimensions: { FunctionName: args.changeStream.functionName },
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 5,
+        threshold: args.changeStream.iteratorAgeAlarmSeconds * 1000,
+        comparisonOperator: "GreaterThanThreshold",
+      });
+    }
+
     this.dashboard = new aws.cloudwatch.Dashboard(
       name,
       {
@@ -217,6 +248,22 @@ export class Monitoring extends pulumi.ComponentResource {
                 metrics: [widgetMetric("reconcile", "driftFound"), widgetMetric("reconcile", "repairsMade")],
               },
             },
+            ...(args.changeStream
+              ? [
+                  {
+                    type: "metric",
+                    width: 24,
+                    height: 6,
+                    properties: {
+                      title: "Change stream: changes published, batches stopped",
+                      region: args.cloud.region,
+                      stat: "Sum",
+                      period: 300,
+                      metrics: [widgetMetric("stream", "changesPublished"), widgetMetric("stream", "batchesStopped")],
+                    },
+                  },
+                ]
+              : []),
             ...(args.ingestDeadLetterQueueName
               ? [
                   {

@@ -58,6 +58,12 @@ export const STACK_CONFIG_KEYS = [
   "ingestTimeoutSeconds",
   "ingestMemoryMb",
   "ingestMaxConcurrency",
+  "changeStream",
+  "changeStreamTargets",
+  "changeStreamEventBus",
+  "changeStreamSubscribers",
+  "changeStreamSubscriptions",
+  "changeStreamRules",
 ] as const;
 
 export type StackConfigKey = (typeof STACK_CONFIG_KEYS)[number];
@@ -116,6 +122,12 @@ export const STACK_CONFIG_ARG_PATHS: Record<StackConfigKey, string> = {
   ingestTimeoutSeconds: "ingest.timeoutSeconds",
   ingestMemoryMb: "ingest.memoryMb",
   ingestMaxConcurrency: "ingest.maximumConcurrency",
+  changeStream: "changeStream.enabled",
+  changeStreamTargets: "changeStream.targets",
+  changeStreamEventBus: "changeStream.eventBus",
+  changeStreamSubscribers: "changeStream.subscribers",
+  changeStreamSubscriptions: "changeStream.subscriptions",
+  changeStreamRules: "changeStream.rules",
 };
 
 const BY_LONGEST_PATH = Object.entries(STACK_CONFIG_ARG_PATHS).sort(([, a], [, b]) => b.length - a.length);
@@ -309,6 +321,15 @@ export function readStackConfig(values: StackConfigValues): { args: BucketLedger
       timeoutSeconds: read.integer("ingestTimeoutSeconds"),
       memoryMb: read.integer("ingestMemoryMb"),
       maximumConcurrency: read.integer("ingestMaxConcurrency"),
+    }),
+    // Each subscription and rule is validated by the component's schema, which names the field.
+    changeStream: defined({
+      enabled: read.boolean("changeStream"),
+      ...(values.changeStreamTargets !== undefined && { targets: read.list("changeStreamTargets") as ("sns" | "eventbridge")[] }),
+      eventBus: read.text("changeStreamEventBus"),
+      ...(values.changeStreamSubscribers !== undefined && { subscribers: read.list("changeStreamSubscribers") }),
+      subscriptions: read.objects("changeStreamSubscriptions") as { queueArn: string }[] | undefined,
+      rules: read.objects("changeStreamRules") as { name: string; targetArn: string }[] | undefined,
     }),
     monitoring: defined({
       alarmEmail: read.text("alarmEmail"),

@@ -119,6 +119,12 @@ const LOCALLY: Record<StackConfigKey, Apply | string> = {
   ingestTimeoutSeconds: "the local ingestion is not a Lambda function",
   ingestMemoryMb: "the local ingestion is not a Lambda function",
   ingestMaxConcurrency: "the local ingestion queue has its own two pollers",
+  changeStream: "dev --change-stream publishes the stream locally",
+  changeStreamTargets: "locally the stream goes to one SQS FIFO queue, as an SNS FIFO topic delivers it",
+  changeStreamEventBus: "there is no local EventBridge",
+  changeStreamSubscribers: "the local topic has no policy",
+  changeStreamSubscriptions: "locally the stream goes to one SQS FIFO queue, as an SNS FIFO topic delivers it",
+  changeStreamRules: "there is no local EventBridge",
 };
 
 const STACK_KEYS = new Set<string>(STACK_CONFIG_KEYS);

@@ -269,6 +269,10 @@ const OUTPUT_MEANINGS: Record<string, string> = {
   ingestFunctionName: "with `ingestRules`: the ingest Lambda",
   rowTableNames: "with `ingestRules`: each rule's table, by rule name",
   ingestRules: "with `ingestRules`: the rules as the functions run them (each with its table), which `bucket-ledger ingest --stack` reads",
+  changeTopicArn: "with `changeStream` and the `sns` target: the SNS FIFO topic to subscribe SQS FIFO queues to",
+  changeEventBusName: "with `changeStream` and the `eventbridge` target: the bus the changes are put on",
+  changeStreamDeadLetterQueueUrl: "with `changeStream`: what the publisher gave up on (alarm `stream-dlq`); replay those changes",
+  changeStreamFunctionName: "with `changeStream`: the publisher Lambda (alarm `stream-iterator-age`)",
 };
 
 export function outputsReference(programSource: string): string {

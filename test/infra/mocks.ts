@@ -49,8 +49,12 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
         arn: `arn:${partition}:sqs:${region}:${ACCOUNT_ID}:${physical}`,
         url: `https://sqs.${region}.${dnsSuffix}/${ACCOUNT_ID}/${physical}`,
       };
-    case "aws:dynamodb/table:Table":
-      return { name: physical, arn: `arn:${partition}:dynamodb:${region}:${ACCOUNT_ID}:table/${physical}` };
+    case "aws:dynamodb/table:Table": {
+      const arn = `arn:${partition}:dynamodb:${region}:${ACCOUNT_ID}:table/${physical}`;
+      return { name: physical, arn, ...(inputs.streamEnabled === true && { streamArn: `${arn}/stream/2026-12-01T00:00:00.000` }) };
+    }
+    case "aws:sns/topic:Topic":
+      return { name: physical, arn: `arn:${partition}:sns:${region}:${ACCOUNT_ID}:${physical}` };
     case "aws:cloudwatch/eventRule:EventRule":
       return { name: physical, arn: `arn:${partition}:events:${region}:${ACCOUNT_ID}:rule/${physical}` };
     case "aws:lambda/function:Function":

@@ -18,4 +18,13 @@ describe("the stream publisher's settings", () => {
     expect(() => streamSettings.read({ TOPIC_ARN: TOPIC, PUBLISH_ATTEMPTS: "0" })).toThrow(/PUBLISH_ATTEMPTS/);
     expect(() => streamSettings.read({ TOPIC_ARN: TOPIC, PUBLISH_ATTEMPTS: "11" })).toThrow(/PUBLISH_ATTEMPTS/);
   });
+
+  it("fits Lambda's 4 KB environment at the longest values it accepts: nothing of it grows with the configuration", () => {
+    // SNS topic names: 256 characters with .fifo; PutEvents' EventBusName: at most 1,600.
+    const topicArn = `arn:aws-us-gov:sns:us-gov-west-1:123456789012:${"t".repeat(251)}.fifo`;
+    const written = streamSettings.write({ topicArn, eventBusName: "b".repeat(1600), publishAttempts: 10 });
+    const bytes = Object.entries(written.environment).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+    expect(bytes).toBeLessThan(4096);
+    expect(() => streamSettings.write({ topicArn, eventBusName: "b".repeat(1601) })).toThrow(/EVENT_BUS/);
+  });
 });
