@@ -30,16 +30,7 @@ import { singlePartEtag, type BucketEncryption, type ObjectEncryption } from "./
 import { S3Error } from "./errors.js";
 import { isValidBucketName } from "../../aws/bucket-name.js";
 import { assertBucketName } from "./names.js";
-import {
-  isDeleteMarker,
-  newVersionId,
-  NULL_VERSION,
-  sequenceOfVersionId,
-  VersionClock,
-  type DeleteMarker,
-  type ObjectVersion,
-  type VersioningStatus,
-} from "./versions.js";
+import { isDeleteMarker, newVersionId, NULL_VERSION, sequenceOfVersionId, VersionClock, type DeleteMarker, type VersioningStatus } from "./versions.js";
 
 export interface ObjectMetadata {
   key: string;
@@ -62,6 +53,9 @@ export interface ObjectMetadata {
   /** The version's place among its key's versions: larger is newer. */
   sequence: number;
 }
+
+/** One version of a key: an object, or a delete marker. */
+export type ObjectVersion = ObjectMetadata | DeleteMarker;
 
 export type CommitEventName =
   | "ObjectCreated:Put"

@@ -13,7 +13,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { S3Error } from "./errors.js";
-import type { ObjectMetadata } from "./object-store.js";
 
 /** PutBucketVersioning's states; a bucket never versioned has none (GetBucketVersioning answers an empty configuration). */
 export type VersioningStatus = "Enabled" | "Suspended";
@@ -30,9 +29,9 @@ export interface DeleteMarker {
   deleteMarker: true;
 }
 
-export type ObjectVersion = ObjectMetadata | DeleteMarker;
-
-export const isDeleteMarker = (version: ObjectVersion): version is DeleteMarker => "deleteMarker" in version && version.deleteMarker === true;
+/** Whether a version (an object's metadata or a delete marker) is a delete marker. */
+export const isDeleteMarker = <T extends object>(version: T | DeleteMarker): version is DeleteMarker =>
+  "deleteMarker" in version && version.deleteMarker === true;
 
 /** Sequences are integers below this, so that its difference with one stays a safe integer. */
 const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
