@@ -402,4 +402,33 @@ describe("the tracker on a versioned bucket (local stack, --versioned)", () => {
     await client.send(new DeleteObjectCommand({ Bucket: tracked, Key: key, VersionId: v2.VersionId }));
     expect(await step("v2 deleted")).toMatchObject({ deleted: false, versionId: v1.VersionId, etag: v1.ETag!.replace(/"/g, ""), size: 11 });
   }, 60_000);
+
+  it("follows a suspended bucket: null versions replacing each other, a null marker, and its removal bringing back the version under it", async () => {
+    const client = stack.clients.s3;
+    const key = "suspended/doc.txt";
+    const step = async (name: string) => {
+      await stack.waitForIdle();
+      expect(await compareLedgerWithBucket(stack.ledger, client, tracked), name).toMatchObject({ matches: true });
+      return stack.ledger.get(tracked, key);
+    };
+    const enabled = await client.send(new PutObjectCommand({ Bucket: tracked, Key: key, Body: "enabled" }));
+    await client.send(new PutBucketVersioningCommand({ Bucket: tracked, VersioningConfiguration: { Status: "Suspended" } }));
+    try {
+      const nullVersion = await client.send(new PutObjectCommand({ Bucket: tracked, Key: key, Body: "null version" }));
+      expect(nullVersion.VersionId).toBe("null");
+      // The ledger keeps no version id for S3's "null" (aws/head-object.ts).
+      const written = await step("null version");
+      expect(written).toMatchObject({ deleted: false, size: 12 });
+      expect(written?.versionId).toBeUndefined();
+      await client.send(new PutObjectCommand({ Bucket: tracked, Key: key, Body: "null again" }));
+      expect(await step("null version replaced")).toMatchObject({ deleted: false, size: 10 });
+      const marker = await client.send(new DeleteObjectCommand({ Bucket: tracked, Key: key }));
+      expect([marker.DeleteMarker, marker.VersionId]).toEqual([true, "null"]);
+      expect(await step("null marker")).toMatchObject({ deleted: true });
+      await client.send(new DeleteObjectCommand({ Bucket: tracked, Key: key, VersionId: "null" }));
+      expect(await step("null marker removed")).toMatchObject({ deleted: false, versionId: enabled.VersionId, size: 7 });
+    } finally {
+      await client.send(new PutBucketVersioningCommand({ Bucket: tracked, VersioningConfiguration: { Status: "Enabled" } }));
+    }
+  }, 60_000);
 });
