@@ -16,6 +16,7 @@ import { VERSION } from "./version.js";
 import { registerStatus } from "./commands/status.js";
 import { registerBuckets } from "./commands/buckets.js";
 import { registerWatch } from "./commands/watch.js";
+import { registerReplay } from "./commands/replay.js";
 
 export function buildProgram(): Command {
   const program = new Command("bucket-ledger")
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerLs(program);
   registerChanges(program);
   registerWatch(program);
+  registerReplay(program);
   registerGet(program);
   registerHistory(program);
   registerErase(program);

@@ -46,9 +46,15 @@ export interface FollowClock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
+/** A change, and the position just after it (where a follower resumes once it is handled). */
+export interface ChangeEvent {
+  kind: "change";
+  record: LedgerRecord;
+  position: string;
+}
+
 export type FollowEvent =
-  /** A change, and the position just after it (where a follower resumes once it is handled). */
-  | { kind: "change"; record: LedgerRecord; position: string }
+  | ChangeEvent
   /** The first poll has read everything settled: what follows is live. */
   | { kind: "caughtUp"; position: string }
   /** A poll failed and will be tried again after `waitMs`. */
@@ -125,9 +131,12 @@ export class ChangeFollower {
     }
   }
 
-  /** One poll: every settled change after the position, then the position up to the settled moment. Resolves whether it read any change. */
-  private async *poll(signal: AbortSignal): AsyncGenerator<FollowEvent, boolean> {
-    const settled = settledBefore(this.clock.now(), this.settings.settleMs);
+  /**
+   * One poll: every change after the position recorded before `settled` (by default `settleMs`
+   * before now), then the position up to `settled`. Resolves whether it read any change.
+   * `replay` reads the feed with one poll.
+   */
+  async *poll(signal: AbortSignal, settled = settledBefore(this.clock.now(), this.settings.settleMs)): AsyncGenerator<ChangeEvent, boolean> {
     // A position at or past the settled moment (a --since of a moment ago): nothing is settled after it yet.
     if (settled <= this.#position) return false;
     const { prefix } = this.settings;
