@@ -7,6 +7,8 @@
  *   GET /buckets/{bucket}/object?key=                      one object's record (or tombstone)
  *   GET /buckets/{bucket}/changes?since=&cursor=&limit=    changes in recording order
  *   GET /buckets/{bucket}/history?key=&cursor=&limit=      the changes of one key kept in the journal
+ *   GET /buckets/{bucket}/objects?asOf=&prefix=&cursor=&limit=   the objects as they were at a past moment
+ *   GET /buckets/{bucket}/diff?from=&to=&prefix=&cursor=&limit=  each key's net change between two moments
  *
  * The object key travels in the query string, never in the path: an HTTP API hands Lambda a
  * URL-decoded `rawPath`, and a decoded `?` ends the path before Lambda sees it, while REST
@@ -15,7 +17,9 @@
  * here, exactly once, with URLSearchParams.
  *
  * Bad parameters are 400 with a JSON body naming the parameter; an untracked bucket, an
- * unknown route or a key the ledger never saw is 404.
+ * unknown route or a key the ledger never saw is 404. A moment time travel cannot answer for
+ * exactly (older than what the ledger keeps, or to come) is 422, naming the bound: the request
+ * was understood, and the ledger refuses it (the CLI's exit 3).
  *
  * Cursors are signed (api/cursor-envelope.ts): one this API did not issue, or an expired one, is
  * a 400. No request may cost much: each stops at a deadline, a number of Queries and a response
@@ -25,10 +29,12 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import { pageHistory } from "../ledger/history.js";
-import { ChangeHorizonError, InvalidCursorError, InvalidObjectKeyError, type Ledger } from "../ledger/index.js";
+import { listCursorAfter } from "../ledger/cursor.js";
+import { ChangeHorizonError, InvalidCursorError, InvalidMomentError, InvalidObjectKeyError, TimeTravelHorizonError, type Ledger } from "../ledger/index.js";
 import type { WorkBudget } from "../ledger/queries.js";
 import { openCursor, sealCursor } from "./cursor-envelope.js";
 import { publicBody } from "./public-view.js";
+import { takeTimeTravelPage } from "./time-travel-page.js";
 
 export interface ApiDependencies {
   ledger: Ledger;
@@ -92,7 +98,18 @@ const objectQuerySchema = z.strictObject({
 /** A list cursor carries a prefix and a key (each up to 1,024 bytes), base64 and signed. */
 const cursorSchema = z.string().min(1).max(8192, "cursor is not one this API issued");
 
-const objectsQuerySchema = z.strictObject({ prefix: z.string().optional(), cursor: cursorSchema.optional(), limit: limitSchema });
+const moment = (name: string) => z.iso.datetime({ offset: true, error: `${name} must be an ISO-8601 time such as 2026-11-21T09:00:00Z` });
+
+const objectsQuerySchema = z.strictObject({
+  prefix: z.string().optional(),
+  cursor: cursorSchema.optional(),
+  limit: limitSchema,
+  asOf: moment("asOf").optional(),
+});
+
+const diffQuerySchema = z
+  .strictObject({ from: moment("from"), to: moment("to").optional(), prefix: z.string().optional(), cursor: cursorSchema.optional(), limit: limitSchema })
+  .refine((query) => query.to === undefined || Date.parse(query.from) < Date.parse(query.to), { message: "from must come before to", path: ["to"] });
 
 const historyQuerySchema = objectQuerySchema.extend({ cursor: cursorSchema.optional(), limit: limitSchema });
 
@@ -140,11 +157,11 @@ function parseQuery<T extends z.ZodType>(schema: T, event: APIGatewayProxyEventV
   return parsed.data;
 }
 
-type Collection = "objects" | "object" | "changes" | "history";
+type Collection = "objects" | "object" | "changes" | "history" | "diff";
 
 /** Bucket names hold only letters, digits, `.` and `-`, so the decoded path is safe to match. */
 function route(rawPath: string): { collection: Collection; bucket: string } {
-  const match = /^\/buckets\/([a-z0-9][a-z0-9.-]*)\/(objects|object|changes|history)$/.exec(rawPath);
+  const match = /^\/buckets\/([a-z0-9][a-z0-9.-]*)\/(objects|object|changes|history|diff)$/.exec(rawPath);
   if (!match) throw new HttpError(404, "NotFound", `no route for ${rawPath}; object keys go in the query string: /buckets/{bucket}/object?key=...`);
   return { bucket: match[1]!, collection: match[2] as Collection };
 }
@@ -184,9 +201,20 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
     if (event.requestContext.http.method !== "GET") throw new HttpError(405, "MethodNotAllowed", "only GET is supported");
     const target = route(event.rawPath);
     if (!tracked.has(target.bucket)) throw new HttpError(404, "NotFound", `bucket ${target.bucket} is not tracked by this ledger`);
+    // A time-travel page resumes from a listing cursor after its last key (api/time-travel-page.ts).
+    const timeTravel = (prefix: string | undefined) => ({
+      paging: { deadline: Date.now() + limits.workMs, cursorAfter: (key: string) => listCursorAfter(target.bucket, prefix, key) },
+      scope: { bucket: target.bucket, ...(prefix !== undefined && { prefix }) },
+    });
     switch (target.collection) {
       case "objects": {
         const query = parseQuery(objectsQuerySchema, event);
+        if (query.asOf !== undefined) {
+          const { scope, paging } = timeTravel(query.prefix);
+          const at = new Date(query.asOf);
+          const page = await takeTimeTravelPage(ledger.asOf({ ...scope, at, ...(await open(query.cursor)) }), { ...paging, limit: query.limit });
+          return ok(await seal({ asOf: at.toISOString(), ...page }));
+        }
         const page = await ledger.listPage({
           bucket: target.bucket,
           limit: query.limit,
@@ -209,6 +237,17 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
         });
         return ok(await seal(page));
       }
+      case "diff": {
+        const query = parseQuery(diffQuerySchema, event);
+        const { scope, paging } = timeTravel(query.prefix);
+        const from = new Date(query.from);
+        const to = query.to !== undefined ? new Date(query.to) : undefined;
+        const page = await takeTimeTravelPage(ledger.diff({ ...scope, from, ...(to && { to }), ...(await open(query.cursor)) }), {
+          ...paging,
+          limit: query.limit,
+        });
+        return ok(await seal({ from: from.toISOString(), ...(to && { to: to.toISOString() }), ...page }));
+      }
       case "history": {
         const query = parseQuery(historyQuerySchema, event);
         const opened = await open(query.cursor);
@@ -230,7 +269,20 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
       return await serve(event);
     } catch (error) {
       if (error instanceof HttpError) return json(error.statusCode, { error: error.code, message: error.message });
-      if (error instanceof InvalidCursorError || error instanceof ChangeHorizonError || error instanceof InvalidObjectKeyError) {
+      if (error instanceof TimeTravelHorizonError) {
+        return json(422, {
+          error: "OutsideHorizon",
+          message: error.message,
+          bound: error.bound,
+          ...(error.earliest && { earliest: error.earliest.toISOString() }),
+        });
+      }
+      if (
+        error instanceof InvalidCursorError ||
+        error instanceof ChangeHorizonError ||
+        error instanceof InvalidObjectKeyError ||
+        error instanceof InvalidMomentError
+      ) {
         return json(400, { error: "BadRequest", message: error.message });
       }
       // Parameters no check here caught but DynamoDB refuses are the client's error, not ours.

@@ -5,16 +5,21 @@ import { UsageError } from "./errors.js";
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** `--since` accepts an ISO-8601 time or a duration ago such as `15m`, `6h`, `2d`. */
-export function parseSince(value: string, now: Date = new Date()): Date {
+/**
+ * A time option (`--since`, `--as-of`, `--from`, `--to`): an ISO-8601 time, or a duration ago
+ * such as `15m`, `6h`, `2d`. Anything else is a usage error naming the option `name`.
+ */
+export function parseTime(name: string, value: string, now: Date = new Date()): Date {
   const relative = /^(\d+)\s*([smhdw])$/.exec(value.trim());
   if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2]!]!);
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
     const parsed = new Date(value);
     if (!Number.isNaN(parsed.getTime())) return parsed;
   }
-  throw new UsageError(`--since ${JSON.stringify(value)} is not a time: use ISO-8601 (2026-11-21T09:00:00Z) or a duration ago (15m, 6h, 2d)`);
+  throw new UsageError(`${name} ${JSON.stringify(value)} is not a time: use ISO-8601 (2026-11-21T09:00:00Z) or a duration ago (15m, 6h, 2d)`);
 }
+
+export const parseSince = (value: string, now?: Date): Date => parseTime("--since", value, now);
 
 export function parsePositiveInt(name: string) {
   return (value: string): number => {

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerChanges } from "./commands/changes.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerDiff } from "./commands/diff.js";
 import { registerDev } from "./commands/dev.js";
 import { registerGet } from "./commands/get.js";
 import { registerHistory } from "./commands/history.js";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerBuckets(program);
   registerLs(program);
   registerChanges(program);
+  registerDiff(program);
   registerWatch(program);
   registerReplay(program);
   registerGet(program);

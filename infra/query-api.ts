@@ -1,5 +1,5 @@
 /**
- * The optional query API: an API Gateway HTTP API whose three GET routes invoke one Lambda
+ * The optional query API: an API Gateway HTTP API whose GET routes invoke one Lambda
  * (api/handler.ts). Routes require IAM (SigV4) authorization unless the stack says
  * otherwise, so nothing is public by accident; the $default stage is throttled.
  */
@@ -17,6 +17,7 @@ export const QUERY_ROUTES = [
   "GET /buckets/{bucket}/object",
   "GET /buckets/{bucket}/changes",
   "GET /buckets/{bucket}/history",
+  "GET /buckets/{bucket}/diff",
 ] as const;
 
 export { DEFAULT_API_RESERVED_CONCURRENCY } from "./args.js";

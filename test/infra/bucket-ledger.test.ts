@@ -346,12 +346,13 @@ describe("query API", () => {
     expect(resources.filter((resource) => resource.type.startsWith("aws:apigatewayv2/"))).toEqual([]);
   });
 
-  it("serves four GET routes through one Lambda, all IAM-authorized by default, with a throttled stage", async () => {
+  it("serves five GET routes through one Lambda, all IAM-authorized by default, with a throttled stage", async () => {
     const { resources, ledger } = await deploy({ createBucket: {}, api: { enabled: true } });
     expect(one(resources, "aws:apigatewayv2/api:Api")).toMatchObject({ protocolType: "HTTP" });
     const routes = ofType(resources, "aws:apigatewayv2/route:Route");
     expect(routes.map((route) => route.inputs.routeKey).sort()).toEqual([
       "GET /buckets/{bucket}/changes",
+      "GET /buckets/{bucket}/diff",
       "GET /buckets/{bucket}/history",
       "GET /buckets/{bucket}/object",
       "GET /buckets/{bucket}/objects",

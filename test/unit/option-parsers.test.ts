@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../cli/errors.js";
 import { Command } from "commander";
-import { bucketListOption, formatDuration, parseBucketName, parseDuration, parseInterval, parseSince } from "../../cli/option-parsers.js";
+import { bucketListOption, formatDuration, parseBucketName, parseDuration, parseInterval, parseSince, parseTime } from "../../cli/option-parsers.js";
 
 describe("--since", () => {
   const now = new Date("2026-11-22T12:00:00.000Z");
@@ -77,5 +77,23 @@ describe("--bucket <name...>", () => {
 
   it("each name checked as a <bucket> is", () => {
     expect(() => parse("--bucket", "photos", "Bad_Bucket!")).toThrow(/"Bad_Bucket!" is not an S3 bucket name/);
+  });
+});
+
+describe("time options", () => {
+  const now = new Date("2026-11-22T12:00:00.000Z");
+
+  it("take ISO-8601 or a duration ago, as --since does", () => {
+    expect(parseTime("--as-of", "1w", now).toISOString()).toBe("2026-11-15T12:00:00.000Z");
+    expect(parseTime("--from", "2h", now).toISOString()).toBe("2026-11-22T10:00:00.000Z");
+    expect(parseTime("--to", "2026-11-21T09:30:00+01:00", now).toISOString()).toBe("2026-11-21T08:30:00.000Z");
+  });
+
+  it("name the option in the usage error", () => {
+    expect(() => parseTime("--as-of", "noon", now)).toThrow(
+      new UsageError('--as-of "noon" is not a time: use ISO-8601 (2026-11-21T09:00:00Z) or a duration ago (15m, 6h, 2d)'),
+    );
+    expect(() => parseTime("--to", "2026-02-30T25:00:00Z", now)).toThrow(/^--to "2026-02-30T25:00:00Z" is not a time/);
+    expect(() => parseSince("noon", now)).toThrow(/^--since "noon"/);
   });
 });
