@@ -9,6 +9,7 @@
  *   s3/                        what S3 says of one object now (HeadObject, tags), in the ledger's terms
  *   ingest/                    ingestion (the tracker forwards to it, reconciliation audits it)
  *   tracker/, reconcile/, api/ the three services, none importing another
+ *   rollback/                  a prefix back to a past moment: the plan from the ledger, carried out in S3 (beside the services)
  *   stream/                    the change stream's message and publisher (beside the services)
  *   functions/                 the Lambda entry points and their settings
  *   infra/ (and index.ts), local/   the Pulumi program; the local stack
@@ -43,6 +44,7 @@ const LAYERS = [
   ["tracker", [...BOTTOM, "events", "ledger", "s3", "ingest"]],
   ["reconcile", [...BOTTOM, "events", "ledger", "s3", "ingest"]],
   ["api", [...BOTTOM, "events", "ledger", "s3"]],
+  ["rollback", [...BOTTOM, "events", "ledger", "s3"]],
   ["stream", [...BOTTOM, "events", "ledger"]],
   ["functions", [...BOTTOM, "events", "ledger", "s3", "ingest", "tracker", "reconcile", "api", "stream"]],
 ];

@@ -9,6 +9,7 @@ import { registerHistory } from "./commands/history.js";
 import { registerErase } from "./commands/erase.js";
 import { registerLs } from "./commands/ls.js";
 import { registerReconcile } from "./commands/reconcile.js";
+import { registerRollbackPlan } from "./commands/rollback-plan.js";
 import { registerRuns } from "./commands/runs.js";
 import { registerIngest } from "./commands/ingest.js";
 import { registerIngestions } from "./commands/ingestions.js";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerErase(program);
   registerStat(program);
   registerReconcile(program);
+  registerRollbackPlan(program);
   registerRuns(program);
   registerIngestions(program);
   registerIngest(program);
