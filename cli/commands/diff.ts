@@ -74,7 +74,8 @@ export function registerDiff(program: Command): void {
           ...(options.limit !== undefined && { limit: options.limit }),
           cursorAfter: (last) => listCursorAfter(bucket, options.prefix, last.key),
           header: `changes in ${escapeTerminal(where)} ${range} (+ created, - deleted, ~ changed):`,
-          row: (_mode, entry) => diffLine(entry as ChangedKey),
+          // Only exact entries become rows: the unknown ones are listed after the answer.
+          row: (entry) => diffLine(entry as ChangedKey),
           progress: (read) => `comparing ${where} ${range}: ${read.toLocaleString("en-US")} keys changed`,
         },
         (entry) => {

@@ -63,7 +63,8 @@ async function listAsOf(ledger: Ledger, bucket: string, at: Date, options: LsOpt
       ...(options.limit !== undefined && { limit: options.limit }),
       cursorAfter: (last) => listCursorAfter(bucket, options.prefix, last.key),
       header: asOfColumns,
-      row: (_mode, entry) => asOfRow(entry as ObjectAsOf),
+      // Only exact entries become rows: the unknown ones are listed after the answer.
+      row: (entry) => asOfRow(entry as ObjectAsOf),
       progress: (read) => `reading ${where} as of ${at.toISOString()}: ${read.toLocaleString("en-US")} keys`,
     },
     (entry) => {

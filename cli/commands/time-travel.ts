@@ -26,7 +26,7 @@ export interface TimeTravelListing<T extends { key: string }> {
   limit?: number;
   cursorAfter: (last: T) => string;
   header: string;
-  row: (mode: OutputMode, entry: T) => string;
+  row: (entry: T) => string;
   /** The progress line after `read` entries (a terminal only). */
   progress: (read: number) => string;
 }
@@ -63,7 +63,7 @@ export async function printTimeTravel<T extends { key: string }>(listing: TimeTr
       else if (!missing) {
         progress.done();
         if (rows === 0) writeLine(listing.header);
-        writeLine(listing.row(mode, entry));
+        writeLine(listing.row(entry));
         rows++;
       }
       progress.update(listing.progress(read));
