@@ -25,6 +25,9 @@ export const localStackInfoSchema = z.object({
   /** When the stack was ready, and how often it reconciles from then (0: never): when `status` expects the first run. */
   startedAt: z.string().datetime().optional(),
   reconcileEveryMs: z.number().int().nonnegative().optional(),
+  /** With the change stream: the local SNS FIFO topic and the SQS FIFO queue subscribed to it. */
+  changeTopicArn: z.string().optional(),
+  changeQueueUrl: z.string().optional(),
 });
 
 export type LocalStackInfo = z.infer<typeof localStackInfoSchema>;

@@ -44,8 +44,10 @@ import { createQueueWithDlq, queueDepth } from "./queues.js";
 import { SqsEventSourceMapping } from "./event-source-mapping.js";
 import { S3Notifier } from "./s3-notifier.js";
 import { TableFaults } from "./table-faults.js";
-import { startS3SqsEmulator, type S3SqsEmulator } from "./s3-sqs-emulator.js";
+import { startS3SqsEmulator, type S3Commit, type S3SqsEmulator } from "./s3-sqs-emulator.js";
 import { RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
+import type { PublishReport } from "../stream/publisher.js";
+import { LocalChangeStream } from "./stream-local.js";
 
 /**
  * The local stack's options, grouped as a deployed stack's are: what the whole stack shares,
@@ -124,6 +126,13 @@ export interface LocalStackOptions {
     /** Port on loopback (0, the default: a free port). */
     port?: number;
   };
+  /** The change stream (a deployed stack's `changeStream`): the table's stream, the publisher, an SNS FIFO topic and one SQS FIFO queue subscribed. */
+  changeStream?: {
+    enabled?: boolean;
+    /** Records per invocation of the publisher. */
+    batchSize?: number;
+    onBatch?: (report: PublishReport) => void;
+  };
 }
 
 export { createLocalClients, type LocalClients };
@@ -168,6 +177,8 @@ export class LocalStack {
     readonly tableFaults?: TableFaults,
     /** Present when there are ingestion rules. */
     readonly ingestion?: LocalIngestion,
+    /** Present with `changeStream.enabled`. */
+    readonly changeStream?: LocalChangeStream,
   ) {}
 
   static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -330,6 +341,21 @@ export class LocalStack {
         ...(options.onError && { onError: options.onError }),
         ...(ingestion && { ingestion: { rules: ingestion.rules, queue: ingestion.queueFor(roleClients.reconcile) } }),
       });
+      const changeStream = options.changeStream?.enabled
+        ? await LocalChangeStream.start({
+            dynamodb: clients.dynamodb,
+            sqs: clients.sqs,
+            // fauxqs answers SNS on the same endpoint as SQS.
+            endpoints: { dynamodb: dynamodb.endpoint, sns: aws.endpoint },
+            region,
+            tableName,
+            ...(options.changeStream.batchSize !== undefined && { batchSize: options.changeStream.batchSize }),
+            logLevel: options.logLevel ?? "WARN",
+            ...(options.changeStream.onBatch && { onBatch: options.changeStream.onBatch }),
+            ...(options.onError && { onError: options.onError }),
+          })
+        : undefined;
+      if (changeStream) started.push(changeStream);
       eventSourceMapping.start();
       const endpoints = { ...awsEndpoints, api: api.endpoint };
 
@@ -348,6 +374,7 @@ export class LocalStack {
         startedAt: new Date().toISOString(),
         reconcileEveryMs: reconcile.intervalMs ?? 0,
         ...(ingestion && { ingestQueueUrl: ingestion.queueUrl, ingestDeadLetterQueueUrl: ingestion.deadLetterQueueUrl, ingestRules: ingestion.rules }),
+        ...(changeStream && { changeTopicArn: changeStream.topicArn, changeQueueUrl: changeStream.queueUrl }),
       };
       const stack = new LocalStack(
         info,
@@ -361,6 +388,7 @@ export class LocalStack {
         deliveryFaults,
         tableFaults,
         ingestion,
+        changeStream,
       );
       if (reconcile.intervalMs) reconciler.scheduleEvery(reconcile.intervalMs, options.onError);
       return stack;
@@ -383,6 +411,11 @@ export class LocalStack {
     return this.emulators.aws.transition(bucket, key, storageClass);
   }
 
+  /** Hears every write the local S3 commits, as its notifier does: a benchmark delivers the same notifications to a queue of its own. */
+  onS3Commit(listener: (commit: S3Commit) => void): () => void {
+    return this.emulators.aws.onCommit(listener);
+  }
+
   /**
    * Resolves once every notification is delivered and processed: nothing pending in the
    * notifier, nothing in the queue (visible, in flight or delayed), no batch running.
@@ -398,7 +431,8 @@ export class LocalStack {
         depth.visible + depth.inFlight + depth.delayed === 0 &&
         !this.eventSourceMapping.active &&
         this.notifier.pending === 0 &&
-        ((await this.ingestion?.idle()) ?? true);
+        ((await this.ingestion?.idle()) ?? true) &&
+        (this.changeStream?.idle ?? true);
       quietChecks = idle ? quietChecks + 1 : 0;
       if (quietChecks >= 2) return;
       if (Date.now() > deadline) {
@@ -409,7 +443,7 @@ export class LocalStack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.eventSourceMapping.stop(), this.reconciler.stop(), this.ingestion?.stop()]);
+    await Promise.all([this.eventSourceMapping.stop(), this.reconciler.stop(), this.ingestion?.stop(), this.changeStream?.stop()]);
     await this.notifier.flush();
     for (const set of [this.clients, ...Object.values(this.roleClients)]) for (const client of Object.values(set)) client.destroy();
     await Promise.allSettled([this.emulators.api.stop(), this.tableFaults?.stop(), this.emulators.aws.stop(), this.emulators.dynamodb.stop()]);

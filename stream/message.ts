@@ -150,6 +150,16 @@ export function isCurrentStateItem(item: LedgerItem | undefined): item is Ledger
 }
 
 /**
+ * The same test on an item's key alone (a stream record's Keys), before its images are read:
+ * the partition `<bucket>#<shard>` of a key is the one `partitionKeyOf` places it in.
+ */
+export function isCurrentStateKey(partitionKey: string | undefined, sortKey: string | undefined): boolean {
+  if (partitionKey === undefined || sortKey === undefined || sortKey.length === 0) return false;
+  const hash = partitionKey.lastIndexOf("#");
+  return hash > 0 && partitionKeyOf(partitionKey.slice(0, hash), sortKey) === partitionKey;
+}
+
+/**
  * The message of one write of the table, from the item before and after it (DynamoDB Streams'
  * OldImage and NewImage, unmarshalled); undefined when the write is no change of a key's state.
  */

@@ -20,7 +20,8 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBRecord } from "aws-lambda";
-import { messageOfWrite, type ChangeMessage } from "./message.js";
+import { attributeNames } from "../ledger/record.js";
+import { isCurrentStateKey, messageOfWrite, type ChangeMessage } from "./message.js";
 import type { ChangeTarget, TargetFailure } from "./targets.js";
 
 /** PublishBatch and PutEvents both take at most 10 entries a call (see stream/targets.ts). */
@@ -85,6 +86,12 @@ export async function publishRecords(records: readonly DynamoDBRecord[], options
   let skipped = 0;
   let unreadable: { index: number; error: unknown } | undefined;
   for (const [index, record] of records.entries()) {
+    // Most records are the table's other items (the journal's above all): told apart by their key, never read.
+    const keys = record.dynamodb?.Keys;
+    if (!isCurrentStateKey(keys?.[attributeNames.pk]?.S, keys?.[attributeNames.sk]?.S)) {
+      skipped++;
+      continue;
+    }
     try {
       const message = messageOfWrite(imageOf(record.dynamodb?.OldImage), imageOf(record.dynamodb?.NewImage));
       if (message) pending.push({ message, index });

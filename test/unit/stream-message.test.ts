@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { changeToken, journalPartitionKey } from "../../ledger/keys.js";
+import { changeToken, journalPartitionKey, shardOf } from "../../ledger/keys.js";
 import { toItem, type LedgerRecord } from "../../ledger/record.js";
 import {
   ChangeDeduplicator,
   ChangeMessageError,
   changeIdOf,
   isCurrentStateItem,
+  isCurrentStateKey,
   messageGroupOf,
   messageOfItem,
   messageOfWrite,
@@ -112,6 +113,18 @@ describe("change messages from a write's old and new item", () => {
     expect(isCurrentStateItem({ ...item, sk: "" })).toBe(false);
     expect(isCurrentStateItem({ ...item, bucket: 7 })).toBe(false);
     expect(isCurrentStateItem(undefined)).toBe(false);
+  });
+
+  it("tells a current-state item by its key alone, as a stream record's Keys give it", () => {
+    const item = toItem(live());
+    expect(isCurrentStateKey(item.pk as string, "a/b.jpg")).toBe(true);
+    expect(isCurrentStateKey(item.pk as string, "other")).toBe(shardOf("other") === shardOf("a/b.jpg"));
+    expect(isCurrentStateKey(journalPartitionKey("photos", "a/b.jpg"), `e#${SEQ_A}`)).toBe(false);
+    expect(isCurrentStateKey("registry#buckets", "photos")).toBe(false);
+    expect(isCurrentStateKey("#00", "a")).toBe(false);
+    expect(isCurrentStateKey(item.pk as string, "")).toBe(false);
+    expect(isCurrentStateKey(undefined, "a")).toBe(false);
+    expect(isCurrentStateKey("photos#00", undefined)).toBe(false);
   });
 
   it("rebuilds an item read back with the same id and revision, its previous state unknown", () => {

@@ -36,6 +36,7 @@ function streamRecord(oldItem: LedgerItem | undefined, newItem: LedgerItem | und
     dynamodb: {
       SequenceNumber: String(nextSequence++),
       StreamViewType: "NEW_AND_OLD_IMAGES",
+      Keys: image({ pk: (newItem ?? oldItem)!.pk, sk: (newItem ?? oldItem)!.sk }),
       ...(oldItem && { OldImage: image(oldItem) }),
       ...(newItem && { NewImage: image(newItem) }),
     },
@@ -104,6 +105,15 @@ describe("publishing a batch of stream records", () => {
         ["b", "created"],
       ]);
     });
+  });
+
+  it("never reads the images of the table's other items: a journal entry no codec could read is skipped", async () => {
+    const { target, accepted } = memoryTarget("sns");
+    const journal = streamRecord(undefined, { pk: journalPartitionKey("photos", "a"), sk: `e#${seq(1)}` });
+    journal.dynamodb!.NewImage = { odd: {} } as never;
+    const report = await publishRecords([journal, write("a", 1)], options([target]));
+    expect(report).toMatchObject({ published: 1, skipped: 1, response: { batchItemFailures: [] } });
+    expect(accepted.map((message) => message.key)).toEqual(["a"]);
   });
 
   it("retries what a target refused for now, and only that", async () => {
