@@ -18,10 +18,9 @@ import {
   type RollbackPlan,
   type RollbackSummary,
 } from "../../rollback/index.js";
-import { UsageError } from "../errors.js";
 import { escapeTerminal, toJson } from "../escape.js";
 import { openTarget, withTargetOptions, type TargetOptions } from "../ledger-target.js";
-import { bucketArgument, parseFraction, parseSince } from "../option-parsers.js";
+import { bucketArgument, parseFraction, parseTime } from "../option-parsers.js";
 import { outputMode } from "../output.js";
 import { statusLine } from "../status-line.js";
 
@@ -37,13 +36,7 @@ interface RollbackOptions extends TargetOptions {
 }
 
 /** `--to` as `--since` takes a time: ISO-8601 or a duration ago. */
-function parseMoment(value: string): Date {
-  try {
-    return parseSince(value);
-  } catch {
-    throw new UsageError(`--to ${JSON.stringify(value)} is not a time: use ISO-8601 (2026-11-21T09:00:00Z) or a duration ago (15m, 6h, 2d)`);
-  }
-}
+const parseMoment = (value: string): Date => parseTime("--to", value);
 
 /** Refused keys shown on a terminal; plan.json holds them all. */
 const SHOWN_REFUSED = 20;
@@ -96,13 +89,13 @@ export function registerRollbackPlan(program: Command): void {
         "copied back; a key changed since gets the moment's version copied back. Every key is checked against S3 first: a key",
         "the ledger cannot vouch for, whose current version S3 reports otherwise, or whose version S3 no longer has, is refused,",
         "and then the whole plan is, unless --skip-refused. --apply re-checks each key just before acting and writes its journal",
-        "(journal.ndjson in --out): run it again to resume.",
+        "(journal.ndjson in --out): run it again with the same --to (plan.json's `to`) to resume.",
         "",
         "Exit codes: 0 done (or planned), 1 failure (some actions failed: run again), 2 usage error, 3 refused (nothing changed).",
         "",
         "Examples:",
         "  bucket-ledger rollback-plan my-bucket --to 2026-12-03T09:00:00Z --prefix reports/ --out rollback --table ledger-prod",
-        "  bucket-ledger rollback-plan my-bucket --to 2h --prefix reports/ --out rollback --local --apply",
+        "  bucket-ledger rollback-plan my-bucket --to 2026-12-03T09:00:00Z --prefix reports/ --out rollback --local --apply",
       ].join("\n"),
     )
     .action(async (bucket: string, options: RollbackOptions) => {
