@@ -32,7 +32,7 @@ type ReconcileOptions = NonNullable<LocalStackOptions["reconcile"]>;
 /** What the local stack takes from a stack's configuration: only what the file sets, so the local defaults stay where they are. */
 export interface StackConfigOptions extends Pick<
   LocalStackOptions,
-  "buckets" | "retentionDays" | "historyDays" | "changeShards" | "enrich" | "maxReceiveCount"
+  "buckets" | "retentionDays" | "historyDays" | "changeShards" | "enrich" | "maxReceiveCount" | "changeStream"
 > {
   tracker: Pick<TrackerOptions, "origin" | "writeConcurrency" | "batchSize" | "maximumBatchingWindowMs" | "pollers">;
   reconcile: Pick<ReconcileOptions, "tasksPerRun" | "maxDeleteFraction" | "workers" | "backfillRepairsPerSecond">;
@@ -119,7 +119,7 @@ const LOCALLY: Record<StackConfigKey, Apply | string> = {
   ingestTimeoutSeconds: "the local ingestion is not a Lambda function",
   ingestMemoryMb: "the local ingestion is not a Lambda function",
   ingestMaxConcurrency: "the local ingestion queue has its own two pollers",
-  changeStream: "dev --change-stream publishes the stream locally",
+  changeStream: (args, options) => (options.changeStream = { enabled: args.changeStream.enabled }),
   changeStreamTargets: "locally the stream goes to one SQS FIFO queue, as an SNS FIFO topic delivers it",
   changeStreamEventBus: "there is no local EventBridge",
   changeStreamSubscribers: "the local topic has no policy",

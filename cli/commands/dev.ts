@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { readStackConfigFile, stackConfigFilePath, type DevStackConfig } from "../../local/stack-config-file.js";
 import { UsageError } from "../errors.js";
-import { devFilePath } from "../../local/dev-file.js";
+import { devFilePath, type LocalStackInfo } from "../../local/dev-file.js";
+import type { PublishReport } from "../../stream/publisher.js";
 import { runDevSession } from "../../local/dev-session.js";
 import { localEnvironment } from "../../local/environment.js";
 import type { TrackerCounts } from "../../tracker/counts.js";
@@ -29,6 +30,7 @@ interface DevOptions extends ChaosOptions {
   stackConfig?: string;
   stack?: string;
   verbose?: boolean;
+  changeStream?: boolean;
 }
 
 function describeBatch(counts: TrackerCounts): string {
@@ -43,6 +45,12 @@ function reportNotUsedLocally(stack: DevStackConfig): void {
   if (stack.notUsedLocally.length === 0) return;
   const lines = stack.notUsedLocally.map(({ key, why }) => `  ${key}: ${why}`).join("\n");
   process.stderr.write(escapeTerminalLines(`stack configuration ${stack.path}: not used locally:\n${lines}`) + "\n");
+}
+
+/** How to read the local change stream's subscription, when there is one. */
+export function changeStreamHint(info: LocalStackInfo): string {
+  if (info.changeQueueUrl === undefined) return "";
+  return `\nThe change stream (topic ${info.changeTopicArn}) is delivered to the SQS FIFO queue\n  ${info.changeQueueUrl}\nRead it with:\n  aws sqs receive-message --endpoint-url ${info.endpoints.sqs} --queue-url ${info.changeQueueUrl} --max-number-of-messages 10 --wait-time-seconds 10\n`;
 }
 
 export function registerDev(program: Command): void {
@@ -66,12 +74,16 @@ export function registerDev(program: Command): void {
     .option("--visibility-timeout <seconds>", "queue visibility timeout: how soon a failed message is retried", parsePositiveInt("--visibility-timeout"))
     .addOption(intervalOption("--reconcile-every <duration>", "reconcile every bucket this often (30s, 10m, 1h, or off)", 300_000))
     .option("--ingest-rules <file>", "mirror CSV / JSON Lines objects into DynamoDB tables: a JSON or YAML list of rules, or a Pulumi.<stack>.yaml")
+    .option(
+      "--change-stream",
+      "publish the ledger's changes (the stack's changeStream): DynamoDB Local's stream -> the publisher -> an SNS FIFO topic -> an SQS FIFO queue",
+    )
     .option("--stack-config <file>", "run with a stack's configuration (a Pulumi.<stack>.yaml), validated as pulumi up does; flags given beside it win")
     .option("--stack <name>", "as --stack-config Pulumi.<name>.yaml, from the current directory (beside Pulumi.yaml)")
     .option("-v, --verbose", "log every tracker batch and the tracker's own JSON logs")
     .addHelpText(
       "after",
-      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --versioned\n  bucket-ledger dev --ingest-rules rules.json\n  bucket-ledger dev --stack dev\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
+      '\nPrints one JSON line on stdout once ready ({"ready":true, endpoints, tableName, ...}) and writes it to\n.bucket-ledger/dev.json, which `bucket-ledger ls|changes --local` read. Ctrl-C stops everything.\n\nChaos flags inject the faults S3 and DynamoDB really have, so retries, the DLQ and reconciliation\ncan be watched at work; all are off by default.\n\nExamples:\n  bucket-ledger dev\n  bucket-ledger dev --bucket photos --bucket logs --aws-port 4566 --dynamodb-port 8000\n  bucket-ledger dev --versioned\n  bucket-ledger dev --ingest-rules rules.json\n  bucket-ledger dev --change-stream\n  bucket-ledger dev --stack dev\n  bucket-ledger dev --drop-events 0.1 --duplicate-events 0.05 --max-delay 2s --table-outage 20s --reconcile-every 1m',
     )
     .action(async (options: DevOptions, command: Command) => {
       const chatty = Boolean(options.verbose) || Boolean(process.stderr.isTTY);
@@ -100,6 +112,18 @@ export function registerDev(program: Command): void {
           ...(config?.changeShards !== undefined && { changeShards: config.changeShards }),
           ...(config?.enrich !== undefined && { enrich: config.enrich }),
           ...(config?.maxReceiveCount !== undefined && { maxReceiveCount: config.maxReceiveCount }),
+          ...((options.changeStream || config?.changeStream?.enabled) && {
+            changeStream: {
+              enabled: true,
+              // A batch the topic refused is retried from its record: said when it happens.
+              onBatch: (report: PublishReport) =>
+                report.failure &&
+                process.stderr.write(
+                  escapeTerminal(`change stream: ${report.failure.target} refused a change (${report.failure.code}: ${report.failure.message}); retrying`) +
+                    "\n",
+                ),
+            },
+          }),
           logLevel: options.verbose ? "INFO" : "WARN",
           events: {
             ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: options.visibilityTimeout }),
@@ -167,7 +191,7 @@ export function registerDev(program: Command): void {
               .map(([name, value]) => `  export ${name}=${value}`)
               .join("\n");
             process.stderr.write(
-              `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\nCtrl-C to stop.\n\n`,
+              `\nbucket-ledger dev is running (details in ${devFilePath()}).\nPoint any AWS SDK or CLI at it with:\n${env}\n\nTry: bucket-ledger ls ${stack.info.buckets[0]} --local\n     curl ${stack.info.endpoints.api}/buckets/${stack.info.buckets[0]}/objects\n${escapeTerminalLines(changeStreamHint(stack.info))}Ctrl-C to stop.\n\n`,
             );
           },
         },
