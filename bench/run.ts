@@ -6,6 +6,7 @@ import { benchReconcile } from "./reconcile.js";
 import { benchTracker } from "./tracker.js";
 import { benchScale } from "./scale.js";
 import { benchReconcileLarge } from "./reconcile-large.js";
+import { benchTimeTravel } from "./timetravel.js";
 
 const benchmarks: Record<string, (log: (line: string) => void) => Promise<object>> = {
   tracker: benchTracker,
@@ -15,15 +16,16 @@ const benchmarks: Record<string, (log: (line: string) => void) => Promise<object
   "ingest-layouts": benchIngestLayouts,
   scale: benchScale,
   "reconcile-large": benchReconcileLarge,
+  timetravel: benchTimeTravel,
 };
 /** Run only when named: minutes long. */
-const OPT_IN = new Set(["reconcile-large", "ingest-layouts"]);
+const OPT_IN = new Set(["reconcile-large", "ingest-layouts", "timetravel"]);
 
 const flags = process.argv.slice(2).filter((argument) => argument.startsWith("--"));
 const only = process.argv.slice(2).filter((argument) => !argument.startsWith("--"));
 for (const flag of flags)
-  if (flag !== "--aws-latency") throw new Error(`unknown flag ${flag}: npm run bench -- [--aws-latency] [tracker|reconcile|query|ingest|scale...]`);
-// The tracker, query and ingest benchmarks always run both profiles; reconcile adds its aws profile with the flag.
+  if (flag !== "--aws-latency") throw new Error(`unknown flag ${flag}: npm run bench -- [--aws-latency] [tracker|reconcile|query|ingest|scale|timetravel...]`);
+// The tracker, query, ingest and timetravel benchmarks always run both profiles; reconcile adds its aws profile with the flag.
 if (flags.includes("--aws-latency")) process.env.BENCH_AWS_LATENCY = "1";
 const resultsDir = new URL("./results/", import.meta.url);
 await mkdir(resultsDir, { recursive: true });
