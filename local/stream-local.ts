@@ -42,7 +42,7 @@ export interface LocalChangeStreamOptions {
 export const LOCAL_STREAM_NAME = "bucket-ledger-changes";
 
 /** Turns the table's stream on (a persisted table may have it already) and returns its ARN, and whether it was on before. */
-async function enableStream(dynamodb: DynamoDBClient, tableName: string): Promise<{ streamArn: string; existed: boolean }> {
+export async function enableStream(dynamodb: DynamoDBClient, tableName: string): Promise<{ streamArn: string; existed: boolean }> {
   const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
   if (Table?.StreamSpecification?.StreamEnabled && Table.LatestStreamArn) return { streamArn: Table.LatestStreamArn, existed: true };
   await dynamodb.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" } }));
