@@ -30,11 +30,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { z } from "zod";
 import { pageHistory } from "../ledger/history.js";
 import { listCursorAfter } from "../ledger/cursor.js";
+import { takePage } from "../ledger/paging.js";
 import { ChangeHorizonError, InvalidCursorError, InvalidMomentError, InvalidObjectKeyError, TimeTravelHorizonError, type Ledger } from "../ledger/index.js";
 import type { WorkBudget } from "../ledger/queries.js";
 import { openCursor, sealCursor } from "./cursor-envelope.js";
 import { publicBody } from "./public-view.js";
-import { takeTimeTravelPage } from "./time-travel-page.js";
 
 export interface ApiDependencies {
   ledger: Ledger;
@@ -201,18 +201,19 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
     if (event.requestContext.http.method !== "GET") throw new HttpError(405, "MethodNotAllowed", "only GET is supported");
     const target = route(event.rawPath);
     if (!tracked.has(target.bucket)) throw new HttpError(404, "NotFound", `bucket ${target.bucket} is not tracked by this ledger`);
-    // A time-travel page resumes from a listing cursor after its last key (api/time-travel-page.ts).
+    // A time-travel page is bounded like a listing's (its journal reads too: ledger/time-travel/key-scan.ts)
+    // and resumes from a listing cursor after its last key.
     const timeTravel = (prefix: string | undefined) => ({
-      paging: { deadline: Date.now() + limits.workMs, cursorAfter: (key: string) => listCursorAfter(target.bucket, prefix, key) },
-      scope: { bucket: target.bucket, ...(prefix !== undefined && { prefix }) },
+      cursorAfter: (entry: { key: string }) => listCursorAfter(target.bucket, prefix, entry.key),
+      scope: { bucket: target.bucket, budget: budget(), ...(prefix !== undefined && { prefix }) },
     });
     switch (target.collection) {
       case "objects": {
         const query = parseQuery(objectsQuerySchema, event);
         if (query.asOf !== undefined) {
-          const { scope, paging } = timeTravel(query.prefix);
+          const { scope, cursorAfter } = timeTravel(query.prefix);
           const at = new Date(query.asOf);
-          const page = await takeTimeTravelPage(ledger.asOf({ ...scope, at, ...(await open(query.cursor)) }), { ...paging, limit: query.limit });
+          const page = await takePage(ledger.asOf({ ...scope, at, ...(await open(query.cursor)) }), query.limit, cursorAfter);
           return ok(await seal({ asOf: at.toISOString(), ...page }));
         }
         const page = await ledger.listPage({
@@ -239,13 +240,10 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
       }
       case "diff": {
         const query = parseQuery(diffQuerySchema, event);
-        const { scope, paging } = timeTravel(query.prefix);
+        const { scope, cursorAfter } = timeTravel(query.prefix);
         const from = new Date(query.from);
         const to = query.to !== undefined ? new Date(query.to) : undefined;
-        const page = await takeTimeTravelPage(ledger.diff({ ...scope, from, ...(to && { to }), ...(await open(query.cursor)) }), {
-          ...paging,
-          limit: query.limit,
-        });
+        const page = await takePage(ledger.diff({ ...scope, from, ...(to && { to }), ...(await open(query.cursor)) }), query.limit, cursorAfter);
         return ok(await seal({ from: from.toISOString(), ...(to && { to: to.toISOString() }), ...page }));
       }
       case "history": {

@@ -6,7 +6,18 @@
 import { ChangeHorizonError, InvalidMomentError } from "./errors.js";
 import { assertChangesCursorWithin, changesCursor, listCursor, readCursorKey } from "./cursor.js";
 import { takePage } from "./paging.js";
-import { getRecord, listChanges, listObjects, changesPageSizeForLimit, pageSizeForLimit, type ChangesQuery, type ListQuery, type Page } from "./queries.js";
+import {
+  getRecord,
+  listChanges,
+  listObjects,
+  changesPageSizeForLimit,
+  pageSizeForLimit,
+  type ChangesQuery,
+  type ListQuery,
+  type Page,
+  type Stopped,
+  type WorkBudget,
+} from "./queries.js";
 import type { QueryContext } from "./context.js";
 import { bucketStats, type BucketStats } from "./stats.js";
 import { isRegistered, listKnownBuckets, type KnownBucket } from "./buckets.js";
@@ -35,6 +46,8 @@ export interface AsOfQuery {
   cursor?: string;
   /** Journal reads in flight at once (JOURNAL_READS_IN_FLIGHT). */
   concurrency?: number;
+  /** Bounds on the read (the HTTP API's page): it stops on them and returns where to resume (`takePage`). */
+  budget?: WorkBudget;
 }
 
 export interface DiffQuery {
@@ -45,6 +58,7 @@ export interface DiffQuery {
   prefix?: string;
   cursor?: string;
   concurrency?: number;
+  budget?: WorkBudget;
 }
 
 export class LedgerReader {
@@ -103,17 +117,17 @@ export class LedgerReader {
    * then, or as unknown with the reason when the ledger cannot vouch for it (ledger/time-travel).
    * Refuses a moment outside what the ledger keeps with TimeTravelHorizonError, naming the bound.
    */
-  async *asOf(query: AsOfQuery): AsyncGenerator<AsOfEntry> {
+  async *asOf(query: AsOfQuery): AsyncGenerator<AsOfEntry, Stopped | undefined> {
     const { now, trackedSince } = await this.timeTravelTo(query.bucket, [query.at]);
-    yield* listAsOf(this.ctx, { ...this.scanOf(query), now }, query.at, trackedSince);
+    return yield* listAsOf(this.ctx, { ...this.scanOf(query), now }, query.at, trackedSince);
   }
 
   /** The net change of each key under the prefix between `from` and `to` (now when absent), in key order; see `asOf`. */
-  async *diff(query: DiffQuery): AsyncGenerator<DiffEntry> {
+  async *diff(query: DiffQuery): AsyncGenerator<DiffEntry, Stopped | undefined> {
     if (query.to !== undefined && !(query.from < query.to))
       throw new InvalidMomentError(`the first moment (${query.from.toISOString()}) must come before the second (${query.to.toISOString()})`);
     const { now, trackedSince } = await this.timeTravelTo(query.bucket, query.to ? [query.from, query.to] : [query.from]);
-    yield* listDiff(this.ctx, { ...this.scanOf(query), now }, { from: query.from, ...(query.to && { to: query.to }) }, trackedSince);
+    return yield* listDiff(this.ctx, { ...this.scanOf(query), now }, { from: query.from, ...(query.to && { to: query.to }) }, trackedSince);
   }
 
   private async timeTravelTo(bucket: string, moments: Date[]): Promise<{ now: Date; trackedSince: string | undefined }> {
@@ -124,8 +138,9 @@ export class LedgerReader {
     return { now, trackedSince };
   }
 
-  private scanOf(query: { bucket: string; prefix?: string; cursor?: string; concurrency?: number }) {
+  private scanOf(query: { bucket: string; prefix?: string; cursor?: string; concurrency?: number; budget?: WorkBudget }) {
     return {
+      ...(query.budget !== undefined && { budget: query.budget }),
       bucket: query.bucket,
       ...(query.prefix !== undefined && { prefix: query.prefix }),
       ...(query.cursor !== undefined && { cursor: query.cursor }),

@@ -1,5 +1,6 @@
 /** A prefix as it was at a past moment: each key's version then, or why it cannot be known. */
 import type { History } from "../history.js";
+import type { Stopped } from "../queries.js";
 import type { LedgerRecord } from "../record.js";
 import { scanKeys, type KeyScan } from "./key-scan.js";
 import { stateAt, type StateAt, type VersionState } from "./timeline.js";
@@ -49,7 +50,7 @@ export function listAsOf(
   scan: Omit<KeyScan, "since">,
   at: Date,
   trackedSince: string | undefined,
-): AsyncGenerator<AsOfEntry> {
+): AsyncGenerator<AsOfEntry, Stopped | undefined> {
   const moment = at.toISOString();
   const resolve = (record: LedgerRecord, history: History | undefined) =>
     entryAsOf(record.key, history ? stateAt(history, moment, trackedSince) : currentState(record));

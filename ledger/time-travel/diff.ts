@@ -4,6 +4,7 @@
  * is not listed; a key whose state at either moment cannot be known is, as unknown.
  */
 import type { History } from "../history.js";
+import type { Stopped } from "../queries.js";
 import type { LedgerRecord } from "../record.js";
 import { currentState } from "./as-of.js";
 import { scanKeys, type KeyScan } from "./key-scan.js";
@@ -72,7 +73,7 @@ export function listDiff(
   scan: Omit<KeyScan, "since">,
   range: { from: Date; to?: Date },
   trackedSince: string | undefined,
-): AsyncGenerator<DiffEntry> {
+): AsyncGenerator<DiffEntry, Stopped | undefined> {
   const from = range.from.toISOString();
   const to = range.to?.toISOString();
   return scanKeys(ctx, { ...scan, since: range.from }, (record, history) => keyDiff(record, history, from, to, trackedSince));

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient, TimeTravelHorizonError, type AsOfEntry, type DiffEntry, type ObjectMutation } from "../../ledger/index.js";
 import { readTrackedSince } from "../../ledger/time-travel/index.js";
+import { listCursorAfter } from "../../ledger/cursor.js";
+import { takePage } from "../../ledger/paging.js";
 import { startTestDynamoDb, type TestDynamoDb } from "../support/dynamodb.js";
 
 let dynamodb: TestDynamoDb;
@@ -92,6 +94,38 @@ describe("time travel through the typed client", () => {
       since: at(1).toISOString(),
       reconstructed: false,
     });
+  });
+
+  it("pages under a work budget with nothing lost or repeated, each page reading a bounded number of journals", async () => {
+    const { ledger, write, setNow } = await ledgerAt({ historyDays: 90 });
+    await ledger.recordReconciled(BUCKET, at(0));
+    for (const key of ["p/1", "p/2", "p/3", "p/4", "p/5", "p/6"]) await write(1, key, { etag: `${key}-1` });
+    // After T: p/2 and p/4 changed, p/3 deleted, p/6 changed and changed back; p/1 and p/5 untouched.
+    await write(3, "p/2", { etag: "p/2-2" });
+    await write(3, "p/3", "delete");
+    await write(3, "p/4", { etag: "p/4-2" });
+    await write(3, "p/6", { etag: "p/6-2" });
+    await write(4, "p/6", { etag: "p/6-1" });
+    setNow(5);
+    const whole = await collect(ledger.diff({ bucket: BUCKET, from: at(2), prefix: "p/" }));
+    const pages: number[] = [];
+    const paged: DiffEntry[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await takePage(
+        ledger.diff({ bucket: BUCKET, from: at(2), prefix: "p/", budget: { maxQueries: 1 }, ...(cursor && { cursor }) }),
+        100,
+        (entry) => listCursorAfter(BUCKET, "p/", entry.key),
+      );
+      pages.push(page.items.length);
+      paged.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    expect(paged).toEqual(whole);
+    expect(changes(whole)).toEqual({ "p/2": "changed p/2-1 -> p/2-2", "p/3": "deleted p/3-1 -> -", "p/4": "changed p/4-1 -> p/4-2" });
+    // One journal read a page: one page per changed key (p/6's yields nothing but is read), and the last.
+    expect(pages.length).toBeGreaterThanOrEqual(4);
+    expect(pages.every((count) => count <= 1)).toBe(true);
   });
 
   it("refuses a moment before the bucket's first complete reconciliation, and any before one has run", async () => {

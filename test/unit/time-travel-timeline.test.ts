@@ -173,7 +173,7 @@ describe("a key's state around a repair", () => {
 });
 
 describe("the net change between two known states", () => {
-  const present = (etag: string, versionId?: string): StateAt & { known: true } => ({
+  const present = (etag: string, versionId?: string): StateAt & { known: true; exists: true } => ({
     known: true,
     exists: true,
     version: { size: 1, etag, lastModified: T(1), since: T(1), reconstructed: false, ...(versionId !== undefined && { versionId }) },
