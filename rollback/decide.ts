@@ -58,7 +58,7 @@ export type Intent =
 export type KeyDecision =
   | { outcome: "action"; action: RollbackAction }
   | { outcome: "refused"; refused: RefusedKey }
-  /** An earlier run of this rollback already did it (its journal), and S3 still shows its result. */
+  /** Already as at the moment: an earlier run of this rollback did it (its journal, S3 still showing its result), or the current version has the moment's content. */
   | { outcome: "done"; key: string; versionId: string };
 
 /** The ledger's side of the decision; an unknown key is refused here. */
@@ -119,6 +119,10 @@ export function decideKey(intent: Intent, s3: KeyVersions, source: StoredVersion
   if (intent.kind === "delete")
     return { outcome: "action", action: { kind: "delete-current", key, current: s3.current as VersionEntry & { kind: "version" } } };
   const wanted = versionIdOf(intent.version);
+  // Another version with the moment's content (an earlier rollback's copy, an identical upload) is the moment's state already.
+  if (s3.current?.kind === "version" && s3.current.etag === intent.version.etag && s3.current.size === intent.version.size) {
+    return { outcome: "done", key, versionId: s3.current.versionId };
+  }
   // S3's listing, not the ledger's count of changes, says whether the moment's version is right beneath the marker.
   if (s3.current?.kind === "delete-marker" && s3.beneath?.kind === "version" && s3.beneath.versionId === wanted) {
     return { outcome: "action", action: { kind: "remove-delete-marker", key, marker: s3.current.versionId, restores: wanted } };

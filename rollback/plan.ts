@@ -26,7 +26,7 @@ export interface RollbackPlan {
   actions: RollbackAction[];
   /** Keys left as they are, each with why. */
   refused: RefusedKey[];
-  /** Keys an earlier run of this rollback already returned (its journal), S3 still showing its result. */
+  /** Keys already as at the moment: returned by an earlier run (its journal), or their current version has the moment's content. */
   done: { key: string; versionId: string }[];
   /** The guard's measure of the prefix (./guard.ts). */
   prefixKeys: number;

@@ -11,7 +11,7 @@ export interface RollbackSummary {
   /** Actions planned, by kind. */
   actions: Record<RollbackActionKind, number>;
   refused: number;
-  /** Keys an earlier run of this rollback already returned. */
+  /** Keys already as at the moment (an earlier run's, or the same content under another version). */
   done: number;
   prefixKeys: number;
   /** Only with --apply. */

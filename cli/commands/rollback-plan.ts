@@ -48,7 +48,7 @@ function keyList(title: string, keys: readonly RefusedKey[]): string[] {
   return ["", `${title} (${keys.length}):`, ...shown, ...more];
 }
 
-function summaryText(summary: RollbackSummary, plan: RollbackPlan, dir: string, applied: ApplySummary | undefined): string {
+function summaryText(summary: RollbackSummary, plan: RollbackPlan, dir: string, applied: ApplySummary | undefined, refused: boolean): string {
   const where = `${escapeTerminal(summary.bucket)}${summary.prefix ? ` under ${escapeTerminal(summary.prefix)}` : ""}`;
   const rows: [string, string | number][] = [
     ["rollback of", `${where} to ${summary.to}`],
@@ -56,7 +56,7 @@ function summaryText(summary: RollbackSummary, plan: RollbackPlan, dir: string, 
     ["remove the delete marker", summary.actions["remove-delete-marker"]],
     ["delete (a delete marker)", summary.actions["delete-current"]],
     ["refused keys", summary.refused],
-    ["done by an earlier run", summary.done],
+    ["already as at the moment", summary.done],
     ["keys of the prefix", summary.prefixKeys],
     ["plan and manifests in", escapeTerminal(dir)],
   ];
@@ -64,7 +64,7 @@ function summaryText(summary: RollbackSummary, plan: RollbackPlan, dir: string, 
   const lines = rows.map(([name, value]) => `${name.padEnd(28)}${value}`);
   lines.push(...keyList("refused, left as they are", plan.refused));
   if (applied) lines.push(...keyList("changed in S3 since the plan, left as they are", applied.conflicts), ...keyList("failed", applied.failures));
-  if (!applied) lines.push("", "dry run: nothing changed. Run again with --apply, or start the jobs in commands.sh.");
+  if (!applied && !refused) lines.push("", "dry run: nothing changed. Run again with --apply, or start the jobs in commands.sh.");
   return `${lines.join("\n")}\n`;
 }
 
@@ -133,13 +133,13 @@ export function registerRollbackPlan(program: Command): void {
         process.stdout.write(
           mode.json
             ? `${toJson({ ...summary, refusedKeys: plan.refused, ...(applied && { conflicts: applied.conflicts, failures: applied.failures }) })}\n`
-            : summaryText(summary, plan, dir, applied),
+            : summaryText(summary, plan, dir, applied, refusedPlan),
         );
       };
       if (refusedPlan) {
         print();
         throw new RollbackRefusedError(
-          `${plan.refused.length} keys are refused (${dir}/plan.json names each with why): nothing was changed. Pass --skip-refused to go ahead with the others`,
+          `${plan.refused.length === 1 ? "1 key is" : `${plan.refused.length} keys are`} refused (${dir}/plan.json names each with why): nothing was changed. Pass --skip-refused to go ahead with the others`,
         );
       }
       if (!options.apply) {

@@ -17,13 +17,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
-import { runCli } from "../support/cli.js";
+import { runCli, runCliOnTerminal } from "../support/cli.js";
 import { runCommand } from "../support/run.js";
 
 const BUCKET = "rollback-tree";
 const CLI_BUCKET = "rollback-cli";
 const PLAIN = "rollback-plain";
 const TRICKY = "tree/sp ace+plus,comma\n.txt";
+/** A key whose version at the moment is deleted for good after it: refused, and escaped where it is named. */
+const GONE = "gone/evil\x1b[31m.txt";
 
 let stack: LocalStack;
 let work: string;
@@ -89,12 +91,14 @@ const live = (current: Record<string, string>) => Object.fromEntries(Object.entr
 describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
   let moment: string;
   let atMoment: Awaited<ReturnType<typeof bucketState>>;
+  let goneVersion: string;
   const out = () => join(work, "plan-tree");
 
   beforeAll(async () => {
     for (const name of ["a", "b", "c", "d", "keep"]) await put(BUCKET, `tree/${name}.txt`, `${name} at first`);
     await put(BUCKET, TRICKY, "tricky at first");
     await put(BUCKET, "other/x.txt", "x at first");
+    goneVersion = (await put(BUCKET, GONE, "gone at first")).VersionId!;
     await stack.waitForIdle();
     // The ledger has held the whole bucket since this run: the horizon time travel answers from.
     await stack.reconcileAll();
@@ -111,6 +115,8 @@ describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
     await remove(BUCKET, "tree/brief.txt");
     await put(BUCKET, TRICKY, "tricky overwritten");
     await put(BUCKET, "other/x.txt", "x overwritten");
+    await put(BUCKET, GONE, "gone overwritten");
+    await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: GONE, VersionId: goneVersion }));
     await stack.waitForIdle();
   });
 
@@ -139,6 +145,17 @@ describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
     expect(await readFile(join(out(), "commands.sh"), "utf8")).toContain('"S3PutObjectCopy":{"TargetResource":"arn:aws:s3:::rollback-tree"}');
     expect(JSON.parse(await readFile(join(out(), "summary.json"), "utf8"))).toMatchObject({ actions: { "copy-version": 3 } });
     expect(await bucketState(BUCKET, "tree/")).toEqual(before);
+  });
+
+  it("on a terminal: the dry run's summary in words", async () => {
+    const shown = await runCliOnTerminal(["rollback-plan", BUCKET, "--to", moment, "--prefix", "tree/", "--out", join(work, "plan-terminal"), "--local"], {
+      cwd: work,
+    });
+    expect(shown.code, shown.stdout).toBe(0);
+    expect(shown.stdout).toMatch(/copy the version back +3\n/);
+    expect(shown.stdout).toMatch(/remove the delete marker +1\n/);
+    expect(shown.stdout).toMatch(/delete \(a delete marker\) +1\n/);
+    expect(shown.stdout).toContain("dry run: nothing changed. Run again with --apply, or start the jobs in commands.sh.");
   });
 
   it("refuses to apply beyond --max-share without --force, changing nothing", async () => {
@@ -177,6 +194,10 @@ describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
       applied: { applied: 0 },
     });
     expect(await bucketState(BUCKET, "tree/")).toEqual(after);
+    // Without the journal too: each key's current version has the moment's content.
+    const fresh = await cli(["rollback-plan", BUCKET, "--to", moment, "--prefix", "tree/", "--out", join(work, "plan-fresh"), "--local", "--json"]);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(JSON.parse(fresh.stdout)).toMatchObject({ actions: { "copy-version": 0, "remove-delete-marker": 0, "delete-current": 0 }, done: 3, refused: 0 });
     // The ledger agrees: the prefix as of now is the prefix as of the moment.
     const ls = await cli(["ls", BUCKET, "--prefix", "tree/", "--local", "--json"]);
     expect(ls.code, ls.stderr).toBe(0);
@@ -186,6 +207,28 @@ describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
         .split("\n")
         .map((line) => (JSON.parse(line) as { key: string }).key),
     ).toEqual(Object.keys(live(atMoment.current)).sort());
+  });
+
+  it("refuses a key whose version at the moment S3 no longer has, naming it escaped; --skip-refused leaves it and goes on", async () => {
+    const dir = join(work, "plan-gone");
+    const refused = await runCliOnTerminal(["rollback-plan", BUCKET, "--to", moment, "--prefix", "gone/", "--out", dir, "--local", "--apply", "--force"], {
+      cwd: work,
+    });
+    expect(refused.code, refused.stdout).toBe(3);
+    expect(refused.stdout).toContain("refused, left as they are (1):");
+    expect(refused.stdout).toContain(
+      `gone/evil\\e[31m.txt: S3 no longer has version ${goneVersion}, the key's state at the moment (it was deleted permanently)`,
+    );
+    expect(refused.stdout).not.toContain("evil\x1b[31m");
+    expect(refused.stdout).not.toContain("dry run");
+    expect(refused.stdout).toContain("1 key is refused");
+    expect(await readFile(join(dir, "commands.sh"), "utf8")).toBe("# The plan was refused: see plan.json (refused). Nothing to run.\n");
+    expect(JSON.parse(await readFile(join(dir, "plan.json"), "utf8"))).toMatchObject({ actions: [], refused: [{ key: GONE }] });
+    const skipped = await cli(["rollback-plan", BUCKET, "--to", moment, "--prefix", "gone/", "--out", dir, "--local", "--apply", "--force", "--skip-refused"]);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(JSON.parse(skipped.stdout)).toMatchObject({ refused: 1, applied: { applied: 0 }, refusedKeys: [{ key: GONE }] });
+    const current = await stack.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: GONE }));
+    expect(await current.Body!.transformToString()).toBe("gone overwritten");
   });
 
   it("refuses a bucket without versioning, writing nothing", async () => {

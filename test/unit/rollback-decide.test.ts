@@ -182,6 +182,13 @@ describe("decideKey", () => {
     expect(decideKey(changed, s3(s3Version("v10", "e1")), stored("e1"), "v9")).toMatchObject({ outcome: "refused" });
   });
 
+  it("a current version with the moment's content (ETag and size) under another id is the moment's state already", () => {
+    const copiedBack = intent({ key: "k", change: "changed", from: version("v1", "e1"), to: version("v3", "e1"), changes: 2 });
+    expect(decideKey(copiedBack, s3(s3Version("v3", "e1")), stored("e1"))).toEqual({ outcome: "done", key: "k", versionId: "v3" });
+    const otherSize = intent({ key: "k", change: "changed", from: version("v1", "e1", 10), to: version("v3", "e1", 11), changes: 2 });
+    expect(decideKey(otherSize, s3(s3Version("v3", "e1", 11)), stored("e1"))).toMatchObject({ outcome: "action", action: { kind: "copy-version" } });
+  });
+
   it("a restore without its source read is a programming error, not a guess", () => {
     expect(() => decideKey(changed, s3(s3Version("v2", "e2")), undefined)).toThrow(/needs its source version read/);
   });
