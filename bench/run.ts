@@ -6,6 +6,7 @@ import { benchReconcile } from "./reconcile.js";
 import { benchTracker } from "./tracker.js";
 import { benchScale } from "./scale.js";
 import { benchReconcileLarge } from "./reconcile-large.js";
+import { benchStream } from "./stream.js";
 import { benchTimeTravel } from "./timetravel.js";
 
 const benchmarks: Record<string, (log: (line: string) => void) => Promise<object>> = {
@@ -16,10 +17,11 @@ const benchmarks: Record<string, (log: (line: string) => void) => Promise<object
   "ingest-layouts": benchIngestLayouts,
   scale: benchScale,
   "reconcile-large": benchReconcileLarge,
+  stream: benchStream,
   timetravel: benchTimeTravel,
 };
 /** Run only when named: minutes long. */
-const OPT_IN = new Set(["reconcile-large", "ingest-layouts", "timetravel"]);
+const OPT_IN = new Set(["reconcile-large", "ingest-layouts", "stream", "timetravel"]);
 
 const flags = process.argv.slice(2).filter((argument) => argument.startsWith("--"));
 const only = process.argv.slice(2).filter((argument) => !argument.startsWith("--"));
