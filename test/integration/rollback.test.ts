@@ -19,6 +19,7 @@ import { writeDevFile } from "../../local/dev-file.js";
 import { LocalStack } from "../../local/stack.js";
 import { runCli, runCliOnTerminal } from "../support/cli.js";
 import { runCommand } from "../support/run.js";
+import { applyRollback, Journal, planRollback } from "../../rollback/index.js";
 
 const BUCKET = "rollback-tree";
 const CLI_BUCKET = "rollback-cli";
@@ -99,6 +100,7 @@ describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
     await put(BUCKET, TRICKY, "tricky at first");
     await put(BUCKET, "other/x.txt", "x at first");
     goneVersion = (await put(BUCKET, GONE, "gone at first")).VersionId!;
+    await put(BUCKET, "race/a.txt", "race at first");
     await stack.waitForIdle();
     // The ledger has held the whole bucket since this run: the horizon time travel answers from.
     await stack.reconcileAll();
@@ -116,6 +118,7 @@ describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
     await put(BUCKET, TRICKY, "tricky overwritten");
     await put(BUCKET, "other/x.txt", "x overwritten");
     await put(BUCKET, GONE, "gone overwritten");
+    await put(BUCKET, "race/a.txt", "race overwritten");
     await stack.clients.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: GONE, VersionId: goneVersion }));
     await stack.waitForIdle();
   });
@@ -229,6 +232,27 @@ describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
     expect(JSON.parse(skipped.stdout)).toMatchObject({ refused: 1, applied: { applied: 0 }, refusedKeys: [{ key: GONE }] });
     const current = await stack.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: GONE }));
     expect(await current.Body!.transformToString()).toBe("gone overwritten");
+  });
+
+  it("through the typed client: a key written between the plan and --apply is left as it is, reported as changed since", async () => {
+    const plan = await planRollback({ reader: stack.ledger, s3: stack.clients.s3, bucket: BUCKET, prefix: "race/", to: new Date(moment) });
+    expect(plan.actions.map((action) => [action.kind, action.key])).toEqual([["copy-version", "race/a.txt"]]);
+    const raced = await put(BUCKET, "race/a.txt", "raced");
+    const journal = await Journal.open(join(work, "plan-race"), { bucket: BUCKET, prefix: "race/", to: plan.to });
+    const applied = await applyRollback({ s3: stack.clients.s3, plan, journal });
+    expect(applied).toEqual({
+      applied: 0,
+      failures: [],
+      conflicts: [
+        {
+          key: "race/a.txt",
+          reason: `the key changed in S3 since the plan (its current entry is now version ${raced.VersionId}): left as it is; plan again`,
+        },
+      ],
+    });
+    expect(journal.results.size).toBe(0);
+    const current = await stack.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "race/a.txt" }));
+    expect(await current.Body!.transformToString()).toBe("raced");
   });
 
   it("refuses a bucket without versioning, writing nothing", async () => {
