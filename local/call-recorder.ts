@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { ledgerTable } from "../ledger/table.js";
 
 /** The functions the stack deploys, each with a role of its own. */
-export type FunctionRole = "tracker" | "reconcile" | "api" | "ingest";
+export type FunctionRole = "tracker" | "reconcile" | "api" | "ingest" | "stream";
 
 /** What a queue or bucket is in the deployed stack: local names are random, roles are not. */
 export type ResourceRole =

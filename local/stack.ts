@@ -137,8 +137,8 @@ export interface LocalStackOptions {
 
 export { createLocalClients, type LocalClients };
 
-/** One set of clients per deployed function: what each Lambda's role would call. */
-type RoleClients = Record<FunctionRole, LocalClients>;
+/** One set of clients per deployed function: what each Lambda's role would call (the stream publisher makes its own: SNS, DynamoDB Streams). */
+type RoleClients = Record<Exclude<FunctionRole, "stream">, LocalClients>;
 
 export const LOCAL_DEFAULTS = {
   buckets: ["ledger-demo"],

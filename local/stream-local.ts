@@ -21,6 +21,7 @@ import { withoutSdkLogger } from "../aws/lean-client.js";
 import { streamSettings } from "../functions/settings/stream.js";
 import type { PublishReport } from "../stream/publisher.js";
 import { buildPublisher } from "../stream/wiring.js";
+import { recordCalls } from "./call-recorder.js";
 import { localCredentials } from "./credentials.js";
 import { DynamoDbStreamPoller } from "./stream-poller.js";
 
@@ -65,10 +66,13 @@ export class LocalChangeStream {
   static async start(options: LocalChangeStreamOptions): Promise<LocalChangeStream> {
     const name = options.name ?? LOCAL_STREAM_NAME;
     const common = { region: options.region, credentials: localCredentials };
-    const sns = withoutSdkLogger(new SNSClient({ ...common, endpoint: options.endpoints.sns }));
-    const streams = withoutSdkLogger(new DynamoDBStreamsClient({ ...common, endpoint: options.endpoints.dynamodb }));
+    // The publisher's role: what it calls, and what Lambda's event source mapping reads with it, is recorded for the IAM contract.
+    const sns = recordCalls(withoutSdkLogger(new SNSClient({ ...common, endpoint: options.endpoints.sns })), "stream");
+    const streams = recordCalls(withoutSdkLogger(new DynamoDBStreamsClient({ ...common, endpoint: options.endpoints.dynamodb })), "stream");
     const { streamArn, existed } = await enableStream(options.dynamodb, options.tableName);
-    const { TopicArn } = await sns.send(
+    // The topic and its subscription are the stack's, made with the caller's client, not the publisher's.
+    const admin = withoutSdkLogger(new SNSClient({ ...common, endpoint: options.endpoints.sns }));
+    const { TopicArn } = await admin.send(
       new CreateTopicCommand({
         Name: `${name}.fifo`,
         Attributes: { FifoTopic: "true", ContentBasedDeduplication: "false", FifoThroughputScope: "MessageGroup" },
@@ -78,8 +82,11 @@ export class LocalChangeStream {
       new CreateQueueCommand({ QueueName: `${name}.fifo`, Attributes: { FifoQueue: "true", ContentBasedDeduplication: "false" } }),
     );
     const { Attributes } = await options.sqs.send(new GetQueueAttributesCommand({ QueueUrl: QueueUrl!, AttributeNames: ["QueueArn"] }));
-    await sns.send(new SubscribeCommand({ TopicArn: TopicArn!, Protocol: "sqs", Endpoint: Attributes!.QueueArn!, Attributes: { RawMessageDelivery: "true" } }));
+    await admin.send(
+      new SubscribeCommand({ TopicArn: TopicArn!, Protocol: "sqs", Endpoint: Attributes!.QueueArn!, Attributes: { RawMessageDelivery: "true" } }),
+    );
 
+    admin.destroy();
     const handler = buildPublisher({
       clients: { sns },
       settings: streamSettings.resolve({ topicArn: TopicArn! }),

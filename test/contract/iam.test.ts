@@ -59,8 +59,9 @@ const ROLE_POLICY_NAMES: Record<FunctionRole, string> = {
   reconcile: "ledger-reconcile-function",
   api: "ledger-api-function",
   ingest: "ledger-ingest-function",
+  stream: "ledger-stream",
 };
-const ROLES: FunctionRole[] = ["tracker", "reconcile", "api", "ingest"];
+const ROLES: FunctionRole[] = ["tracker", "reconcile", "api", "ingest", "stream"];
 
 /** The deployed stack's ingestion rules: those the local-stack tests run with, on the created bucket. */
 const CONTRACT_BUCKET = "contract-tracked";
@@ -82,6 +83,30 @@ const NEEDED_WITHOUT_A_CALL: { role: FunctionRole | "*"; action: string; source:
     source:
       "GetObjectTagging pinned to a version, in a versioned bucket (the local S3 keeps no versions): https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html",
   })),
+  {
+    role: "stream",
+    action: "dynamodb:ListStreams",
+    source:
+      "Lambda's DynamoDB Streams event source mapping reads the stream with the function's role, which needs ListStreams beside DescribeStream, GetShardIterator and GetRecords (Lambda developer guide, with-ddb, 'Execution role permissions'); the local mapping is given the stream's ARN",
+  },
+  {
+    role: "stream",
+    action: "sqs:SendMessage",
+    source:
+      "The mapping's on-failure destination: Lambda sends the description of discarded records to the SQS queue with the function's role (services-ddb-params, DestinationConfig; with-ddb, 'Execution role permissions'); the local mapping retries without end instead",
+  },
+  {
+    role: "stream",
+    action: "kms:GenerateDataKey",
+    source:
+      "Publishing to a topic under a KMS key: SNS asks KMS with the publisher's permissions (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html); the local topic is not encrypted",
+  },
+  { role: "stream", action: "kms:Decrypt", source: "As above" },
+  {
+    role: "stream",
+    action: "events:PutEvents",
+    source: "The EventBridge target: no local EventBridge; its call and its answers are tested in test/unit/stream-publisher.test.ts (targets)",
+  },
 ];
 
 /** Deployed-stack names standing in for the local ones. */
@@ -91,6 +116,9 @@ interface Deployed {
   rowTableArn: Record<string, string>;
   bucketName: Record<"trackedBucket" | "inventoryDestination", string>;
   queueArn: Record<"eventQueue" | "eventDeadLetterQueue" | "taskQueue" | "taskDeadLetterQueue" | "ingestQueue" | "ingestDeadLetterQueue", string>;
+  /** The change stream: the ledger table's stream and the topic the publisher publishes to. */
+  streamArn: string;
+  topicArn: string;
 }
 
 const DYNAMODB_ITEM_ACTIONS: Record<string, string> = {
@@ -210,6 +238,12 @@ function requirements(
       if (!role) return [{ action: `sqs:${call.command}`, resource: `undeclared queue ${name}`, why }];
       return [{ action: `sqs:${SQS_BATCH_ACTIONS[call.command] ?? call.command}`, resource: deployed.queueArn[role as keyof Deployed["queueArn"]], why }];
     }
+    // What Lambda's event source mapping reads the table's stream with, on the stream's ARN (with-ddb, "Execution role permissions").
+    case "DynamoDBStreams":
+      return [{ action: `dynamodb:${call.command}`, resource: deployed.streamArn, why }];
+    // "The PublishBatch API uses the same Publish API action for IAM policies" (SNS developer guide, sns-batch-api-actions).
+    case "SNS":
+      return [{ action: `sns:${call.command === "PublishBatch" ? "Publish" : call.command}`, resource: deployed.topicArn, why }];
     default:
       return [{ action: `${call.service.toLowerCase()}:${call.command}`, resource: "unknown", why }];
   }
@@ -284,6 +318,7 @@ beforeAll(async () => {
     enrich: ["contentType", "tags", "storageClass"],
     // The key the encryption tests put objects under (test/integration/encrypted-objects.test.ts).
     bucketKeys: { [CONTRACT_BUCKET]: TEST_KMS_KEY_ARN },
+    changeStream: { enabled: true, targets: ["sns", "eventbridge"] },
   });
   const ingestion = ledger.ingestion!;
   const [tableArn, tracked, destination, eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue] = (await resolve(
@@ -299,6 +334,7 @@ beforeAll(async () => {
       ingestion.queue.deadLetterQueue.arn,
     ]),
   )) as [string, string, string, string, string, string, string, string, string];
+  const [streamArn, topicArn] = (await resolve(pulumi.all([ledger.table.streamArn, ledger.changeStream!.topic!.arn]))) as [string, string];
   const rowTables: Record<string, string> = {};
   for (const [rule, table] of Object.entries(ingestion.createdTables)) rowTables[rule] = await resolve(table.arn);
   await new Promise((wait) => setTimeout(wait, 300));
@@ -307,6 +343,8 @@ beforeAll(async () => {
     bucketName: { trackedBucket: tracked, inventoryDestination: destination },
     queueArn: { eventQueue, eventDeadLetterQueue, taskQueue, taskDeadLetterQueue, ingestQueue, ingestDeadLetterQueue },
     rowTableArn: rowTables,
+    streamArn,
+    topicArn,
   };
   const policyOf = (name: string) => {
     const policy = recorded.find((resource) => resource.type === "aws:iam/rolePolicy:RolePolicy" && resource.name === name);
@@ -415,6 +453,12 @@ describe("IAM contract: what each function calls, against the policy it is deplo
     expect(onKey("UploadPart")).toEqual(["kms:GenerateDataKey on the key", "kms:Decrypt on the key"]);
     expect(onKey("ListObjectsV2")).toEqual([]);
     expect(at({ command: "GetObject", kmsKeyId: AWS_MANAGED_S3_KEY }).map((r) => r.action)).toEqual(["s3:GetObject"]);
+    expect(at({ service: "SNS", command: "PublishBatch", input: {} })).toEqual([
+      expect.objectContaining({ action: "sns:Publish", resource: deployed.topicArn }),
+    ]);
+    expect(at({ service: "DynamoDBStreams", command: "GetRecords", input: {} })).toEqual([
+      expect.objectContaining({ action: "dynamodb:GetRecords", resource: deployed.streamArn }),
+    ]);
     expect(matches(`arn:aws:s3:::b/${INVENTORY_PREFIX}/*`, "arn:aws:s3:::b/inventory/x/y")).toBe(true);
     expect(matches("arn:aws:s3:::b/inventory/*", "arn:aws:s3:::b/other/x")).toBe(false);
   });
