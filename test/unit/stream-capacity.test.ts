@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { ASSUMPTIONS, changeStreamModel } from "../../bench/scale.js";
+
+describe("the change stream in the capacity model", () => {
+  const model = changeStreamModel();
+
+  it("carries a shard's batch in calls of 10 changes at most, from the records a change writes", () => {
+    expect(model.recordsPerChange).toEqual({ creates: 3, overwrites: 2 });
+    expect(model.perShard.creates).toEqual({ messages: 33, calls: 4, seconds: 0.08, changesPerSecond: 412 });
+    expect(model.perShard.overwrites).toEqual({ messages: 50, calls: 5, seconds: 0.1, changesPerSecond: 500 });
+    expect(model.shardsAtFactorOne).toBe(25);
+    expect(model.shardsAtMaxFactor).toBe(3);
+    expect(changeStreamModel(412).shardsAtFactorOne).toBe(1);
+    expect(changeStreamModel(413).shardsAtFactorOne).toBe(2);
+  });
+
+  it("names SNS FIFO's topic scope as the bound below 10,000 changes/s", () => {
+    expect(model.limits.snsTopicScope).toBe(3_000);
+    expect(model.limits.snsTopicScope).toBeLessThan(10_000);
+    expect(model.limits.eventBridge).toBe(ASSUMPTIONS.eventBridgePutEventsPerSecond);
+  });
+
+  it("prices a million changes from the message the publisher builds", () => {
+    expect(model.messageBytes).toBeGreaterThan(500);
+    expect(model.messageBytes).toBeLessThan(1_024);
+    expect(model.perMillion.snsPublishes).toBeCloseTo(0.03, 6);
+    expect(model.perMillion.snsPayload).toBeCloseTo((model.messageBytes * 1e6 * 0.017) / 1024 ** 3, 9);
+    expect(model.perMillion.streamReads).toBe(0);
+    expect(model.dollarsPerMillion).toBeCloseTo(
+      Object.values(model.perMillion).reduce((sum, value) => sum + value, 0),
+      9,
+    );
+    expect(model.withEventBridge - model.dollarsPerMillion).toBeCloseTo(1, 9);
+  });
+});
