@@ -333,7 +333,11 @@ export const bucketLedgerArgsSchema = z
           .default([]),
         /** Records per invocation (DynamoDB Streams event source: at most 10,000). */
         batchSize: z.number().int().min(1).max(10_000).default(100),
-        /** Batches per shard at once: 1-10; Lambda keeps each item's records in order at any value. */
+        /**
+         * Batches per shard at once (1-10, services-ddb-params). Above 1, per-key order rests on Lambda
+         * keeping one item's records in order across a shard's concurrent batches, which AWS states for
+         * Kinesis partition keys (with-kinesis) and was not checked here for DynamoDB items: 1 unless verified.
+         */
         parallelizationFactor: z.number().int().min(1).max(10).default(1),
         /** Retries of a failed batch before its records' description goes to the DLQ (at most 10,000; -1 is not offered: a poison record would hold its shard 24 hours). */
         maximumRetryAttempts: z.number().int().min(0).max(10_000).default(10),
