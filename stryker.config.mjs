@@ -9,7 +9,8 @@ export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.unit.config.ts" },
   // foundation/ holds the generic helpers that left ledger/ and reconcile/ (merge, read-ahead, UTF-8 order, bounded writer).
-  mutate: ["events/**/*.ts", "ledger/**/*.ts", "reconcile/**/*.ts", "foundation/**/*.ts"],
+  // rollback/: its pure decisions only (what talks to S3 is tested against the local S3).
+  mutate: ["events/**/*.ts", "ledger/**/*.ts", "reconcile/**/*.ts", "foundation/**/*.ts", "rollback/{decide,guard,manifest,summary}.ts"],
   coverageAnalysis: "perTest",
   concurrency: 1,
   incremental: true,

@@ -93,8 +93,8 @@ function describe(entry: VersionEntry | undefined): string {
  */
 function ledgerMismatch(intent: Intent, current: VersionEntry | undefined): string | undefined {
   const behind = "the ledger is behind S3 (wait for the tracker, or run `bucket-ledger reconcile`, then plan again)";
-  if (intent.kind === "delete" || intent.ledgerCurrent !== undefined) {
-    const expected = versionIdOf(intent.kind === "delete" ? intent.ledgerCurrent : intent.ledgerCurrent!);
+  if (intent.ledgerCurrent !== undefined) {
+    const expected = versionIdOf(intent.ledgerCurrent);
     if (current?.kind === "version" && current.versionId === expected) return undefined;
     return `S3's current entry is ${describe(current)}, the ledger's is version ${expected}: ${behind}`;
   }

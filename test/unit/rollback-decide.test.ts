@@ -1,5 +1,5 @@
 /**
- * The rollback's decision per key: from the ledger's net change (created, deleted, changed,
+ * The rollback's decision per key: from the ledger's net change (created(), deleted, changed(),
  * unknown) and what S3 holds now, the one action that returns the key to the moment, or the
  * key refused with the reason. Exact outcomes, and the bounds (5 GB, the null version).
  */
@@ -27,13 +27,15 @@ function intent(entry: DiffEntry): Intent {
   return made;
 }
 
-const created = intent({ key: "k", change: "created", to: version("v2", "e2"), changes: 1 });
-const changed = intent({ key: "k", change: "changed", from: version("v1", "e1"), to: version("v2", "e2"), changes: 1 });
-const deletedByMarker = intent({ key: "k", change: "deleted", from: version("v1", "e1"), deletion: { since: "x", deleteMarker: "m1" }, changes: 1 });
-const deletedNoMarker = intent({ key: "k", change: "deleted", from: version("v1", "e1"), changes: 1 });
+// Built inside each test (not at import), so each intent is made under the test that uses it.
+const created = () => intent({ key: "k", change: "created", to: version("v2", "e2"), changes: 1 });
+const changed = () => intent({ key: "k", change: "changed", from: version("v1", "e1"), to: version("v2", "e2"), changes: 1 });
+const deletedByMarker = () => intent({ key: "k", change: "deleted", from: version("v1", "e1"), deletion: { since: "x", deleteMarker: "m1" }, changes: 1 });
+const deletedNoMarker = () => intent({ key: "k", change: "deleted", from: version("v1", "e1"), changes: 1 });
 
 describe("intentOf", () => {
   it("refuses an unknown key, naming the ledger's reason", () => {
+    expect(isRefused(intentOf({ key: "k", change: "unknown", reason: "events were lost" }))).toBe(true);
     expect(intentOf({ key: "k", change: "unknown", reason: "events were lost" })).toEqual({
       key: "k",
       reason: "the ledger cannot vouch for the key's state: events were lost",
@@ -41,23 +43,23 @@ describe("intentOf", () => {
   });
 
   it("maps created to a delete, deleted and changed to a restore of the moment's version", () => {
-    expect(created).toEqual({ kind: "delete", key: "k", ledgerCurrent: version("v2", "e2") });
-    expect(changed).toEqual({ kind: "restore", key: "k", version: version("v1", "e1"), ledgerCurrent: version("v2", "e2"), ledgerMarker: undefined });
-    expect(deletedByMarker).toEqual({ kind: "restore", key: "k", version: version("v1", "e1"), ledgerCurrent: undefined, ledgerMarker: "m1" });
-    expect(isRefused(created)).toBe(false);
+    expect(created()).toEqual({ kind: "delete", key: "k", ledgerCurrent: version("v2", "e2") });
+    expect(changed()).toEqual({ kind: "restore", key: "k", version: version("v1", "e1"), ledgerCurrent: version("v2", "e2"), ledgerMarker: undefined });
+    expect(deletedByMarker()).toEqual({ kind: "restore", key: "k", version: version("v1", "e1"), ledgerCurrent: undefined, ledgerMarker: "m1" });
+    expect(isRefused(created())).toBe(false);
   });
 });
 
 describe("decideKey", () => {
   it("created since: deletes the current version (a delete marker), checked to be the ledger's", () => {
-    expect(decideKey(created, s3(s3Version("v2", "e2")), undefined)).toEqual({
+    expect(decideKey(created(), s3(s3Version("v2", "e2")), undefined)).toEqual({
       outcome: "action",
       action: { kind: "delete-current", key: "k", current: s3Version("v2", "e2") },
     });
   });
 
   it("refuses a key whose current version in S3 is not the ledger's (the ledger is behind)", () => {
-    const decision = decideKey(created, s3(s3Version("v3", "e3")), undefined);
+    const decision = decideKey(created(), s3(s3Version("v3", "e3")), undefined);
     expect(decision).toEqual({
       outcome: "refused",
       refused: {
@@ -66,11 +68,11 @@ describe("decideKey", () => {
           "S3's current entry is version v3, the ledger's is version v2: the ledger is behind S3 (wait for the tracker, or run `bucket-ledger reconcile`, then plan again)",
       },
     });
-    expect(decideKey(created, s3(marker("m9")), undefined)).toMatchObject({
+    expect(decideKey(created(), s3(marker("m9")), undefined)).toMatchObject({
       outcome: "refused",
       refused: { reason: expect.stringMatching(/^S3's current entry is delete marker m9,/) },
     });
-    expect(decideKey(created, s3(undefined), undefined)).toMatchObject({
+    expect(decideKey(created(), s3(undefined), undefined)).toMatchObject({
       outcome: "refused",
       refused: { reason: expect.stringMatching(/^S3's current entry is no version at all,/) },
     });
@@ -83,7 +85,7 @@ describe("decideKey", () => {
   });
 
   it("changed since: copies the moment's version over the current one", () => {
-    expect(decideKey(changed, s3(s3Version("v2", "e2"), s3Version("v1", "e1")), stored("e1", 10, "STANDARD_IA"))).toEqual({
+    expect(decideKey(changed(), s3(s3Version("v2", "e2"), s3Version("v1", "e1")), stored("e1", 10, "STANDARD_IA"))).toEqual({
       outcome: "action",
       action: {
         kind: "copy-version",
@@ -95,38 +97,38 @@ describe("decideKey", () => {
   });
 
   it("deleted since by one marker over the moment's version: removes that marker", () => {
-    expect(decideKey(deletedByMarker, s3(marker("m1"), s3Version("v1", "e1")), stored("e1"))).toEqual({
+    expect(decideKey(deletedByMarker(), s3(marker("m1"), s3Version("v1", "e1")), stored("e1"))).toEqual({
       outcome: "action",
       action: { kind: "remove-delete-marker", key: "k", marker: "m1", restores: "v1" },
     });
   });
 
   it("deleted since with another version beneath the marker: copies the moment's version back over the marker", () => {
-    expect(decideKey(deletedByMarker, s3(marker("m1"), s3Version("v2", "e2")), stored("e1"))).toEqual({
+    expect(decideKey(deletedByMarker(), s3(marker("m1"), s3Version("v2", "e2")), stored("e1"))).toEqual({
       outcome: "action",
       action: { kind: "copy-version", key: "k", source: { versionId: "v1", etag: "e1", size: 10 }, current: marker("m1") },
     });
     // A marker beneath the marker is no version to uncover either.
-    expect(decideKey(deletedByMarker, s3(marker("m1"), marker("m0")), stored("e1"))).toMatchObject({ action: { kind: "copy-version" } });
+    expect(decideKey(deletedByMarker(), s3(marker("m1"), marker("m0")), stored("e1"))).toMatchObject({ action: { kind: "copy-version" } });
   });
 
   it("deleted since: refuses when S3's current entry is another marker than the ledger's, or a version", () => {
-    expect(decideKey(deletedByMarker, s3(marker("m2"), s3Version("v1", "e1")), stored("e1"))).toMatchObject({
+    expect(decideKey(deletedByMarker(), s3(marker("m2"), s3Version("v1", "e1")), stored("e1"))).toMatchObject({
       outcome: "refused",
       refused: { reason: expect.stringMatching(/^S3's current entry is delete marker m2, the ledger's is delete marker m1: /) },
     });
-    expect(decideKey(deletedNoMarker, s3(s3Version("v5", "e5")), stored("e1"))).toMatchObject({
+    expect(decideKey(deletedNoMarker(), s3(s3Version("v5", "e5")), stored("e1"))).toMatchObject({
       outcome: "refused",
       refused: { reason: expect.stringMatching(/^S3's current entry is version v5, the ledger's is a delete marker: /) },
     });
   });
 
   it("deleted since with the marker unknown to the ledger: any current marker, or no version at all, is consistent", () => {
-    expect(decideKey(deletedNoMarker, s3(marker("m7"), s3Version("v1", "e1")), stored("e1"))).toEqual({
+    expect(decideKey(deletedNoMarker(), s3(marker("m7"), s3Version("v1", "e1")), stored("e1"))).toEqual({
       outcome: "action",
       action: { kind: "remove-delete-marker", key: "k", marker: "m7", restores: "v1" },
     });
-    expect(decideKey(deletedNoMarker, s3(undefined), null)).toEqual({
+    expect(decideKey(deletedNoMarker(), s3(undefined), null)).toEqual({
       outcome: "refused",
       refused: { key: "k", reason: "S3 no longer has version v1, the key's state at the moment (it was deleted permanently)" },
     });
@@ -177,9 +179,9 @@ describe("decideKey", () => {
   });
 
   it("a key an earlier run already returned (its journal's result still current) is done, whatever the ledger says", () => {
-    expect(decideKey(changed, s3(s3Version("v9", "e1")), stored("e1"), "v9")).toEqual({ outcome: "done", key: "k", versionId: "v9" });
+    expect(decideKey(changed(), s3(s3Version("v9", "e1")), stored("e1"), "v9")).toEqual({ outcome: "done", key: "k", versionId: "v9" });
     // The journal's result is no longer current: decided afresh (here: the ledger is behind).
-    expect(decideKey(changed, s3(s3Version("v10", "e1")), stored("e1"), "v9")).toMatchObject({ outcome: "refused" });
+    expect(decideKey(changed(), s3(s3Version("v10", "e1")), stored("e1"), "v9")).toMatchObject({ outcome: "refused" });
   });
 
   it("a current version with the moment's content (ETag and size) under another id is the moment's state already", () => {
@@ -189,7 +191,12 @@ describe("decideKey", () => {
     expect(decideKey(otherSize, s3(s3Version("v3", "e1", 11)), stored("e1"))).toMatchObject({ outcome: "action", action: { kind: "copy-version" } });
   });
 
+  it("a journal line whose key has no version at all is not done; a marker with nothing beneath is copied over", () => {
+    expect(decideKey(deletedNoMarker(), s3(undefined), null, "v9")).toMatchObject({ outcome: "refused" });
+    expect(decideKey(deletedByMarker(), s3(marker("m1"), undefined), stored("e1"))).toMatchObject({ outcome: "action", action: { kind: "copy-version" } });
+  });
+
   it("a restore without its source read is a programming error, not a guess", () => {
-    expect(() => decideKey(changed, s3(s3Version("v2", "e2")), undefined)).toThrow(/needs its source version read/);
+    expect(() => decideKey(changed(), s3(s3Version("v2", "e2")), undefined)).toThrow(/needs its source version read/);
   });
 });

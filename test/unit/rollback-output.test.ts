@@ -13,6 +13,8 @@ import type { RollbackAction } from "../../rollback/decide.js";
 import { prefixKeysOf, shareGuard } from "../../rollback/guard.js";
 import { encodeManifestKey, jobCommands, manifestsOf, manifestText } from "../../rollback/manifest.js";
 import { Journal, JOURNAL_FILE, writeFilesAtomically } from "../../rollback/out-dir.js";
+import type { RollbackPlan } from "../../rollback/plan.js";
+import { summaryOf } from "../../rollback/summary.js";
 
 describe("shareGuard", () => {
   it("allows exactly the share, refuses one more, and --force lifts it", () => {
@@ -62,6 +64,43 @@ describe("manifests", () => {
       ["remove-delete-marker.csv", "LambdaInvoke", ["Bucket", "Key", "VersionId"], "bkt,%C3%A9%0A%27x,m1\n"],
     ]);
     expect(manifestText(manifestsOf("bkt", [])[0]!)).toBe("");
+  });
+
+  it("writes a manifest's rows one a line", () => {
+    const two = manifestsOf("bkt", [actions[0]!, { ...actions[0]!, key: "z" } as RollbackAction])[0]!;
+    expect(manifestText(two)).toBe("bkt,a%20b%2Bc%2Cd,v1\nbkt,z,v1\n");
+  });
+
+  it("prints the script exactly: settings to fill in, then per manifest its upload and its create-job", () => {
+    const script = jobCommands("bkt", "/d", manifestsOf("bkt", [actions[0]!, actions[2]!]));
+    const job = (file: string, variable: string, operation: string, fields: string) => [
+      `${variable}=$(aws s3api put-object --bucket "$MANIFEST_BUCKET" --key "$MANIFEST_PREFIX/${file}" --body '/d/${file}' --query ETag --output text)`,
+      `aws s3control create-job --account-id "$ACCOUNT_ID" --region "$REGION" --role-arn "$ROLE_ARN" --priority 10 --confirmation-required \\`,
+      `  --operation ${operation} \\`,
+      `  --manifest '{"Spec":{"Format":"S3BatchOperations_CSV_20180820","Fields":${fields}},"Location":{"ObjectArn":"arn:aws:s3:::'"$MANIFEST_BUCKET/$MANIFEST_PREFIX"'/${file}","ETag":'"$${variable}"'}}' \\`,
+      `  --report '{"Enabled":true,"Bucket":"arn:aws:s3:::'"$MANIFEST_BUCKET"'","Prefix":"'"$MANIFEST_PREFIX"'/reports","Format":"Report_CSV_20180820","ReportScope":"AllTasks"}'`,
+      "",
+    ];
+    expect(script).toBe(
+      [
+        "#!/bin/sh",
+        "# Start S3 Batch Operations jobs for the rollback of bkt. Fill in these, then run it.",
+        "# No Batch Operations operation deletes objects: the deletes are --apply's, or a LambdaInvoke job's (see below).",
+        "set -eu",
+        'ACCOUNT_ID="<account id>"',
+        'REGION="<region of the bucket>"',
+        'ROLE_ARN="<role Batch Operations assumes: s3:GetObject(Version) and s3:PutObject on the bucket>"',
+        'MANIFEST_BUCKET="<bucket for manifests and reports>"',
+        'MANIFEST_PREFIX="bucket-ledger-rollback"',
+        'DELETE_FUNCTION_ARN="<your Lambda function that deletes each task\'s key or version>"',
+        "",
+        "# 1 copies of the moment's version over the current one (S3PutObjectCopy).",
+        ...job("copy.csv", "ETAG_COPY_CSV", `'{"S3PutObjectCopy":{"TargetResource":"arn:aws:s3:::bkt"}}'`, '["Bucket","Key","VersionId"]'),
+        "# 1 rows for a LambdaInvoke job with your own function (or leave them to `bucket-ledger rollback-plan --apply`).",
+        ...job("delete-current.csv", "ETAG_DELETE_CURRENT_CSV", `'{"LambdaInvoke":{"FunctionArn":"'"$DELETE_FUNCTION_ARN"'"}}'`, '["Bucket","Key"]'),
+        "",
+      ].join("\n"),
+    );
   });
 
   it("prints create-job commands for the manifests with rows only", () => {
@@ -131,5 +170,35 @@ describe("output directory", () => {
     await expect(other).rejects.toMatchObject({ exitCode: EXIT.usage });
     await writeFile(join(dir, JOURNAL_FILE), "garbage\n");
     await expect(Journal.open(dir, { bucket: "bkt", prefix: "", to: "x" })).rejects.toThrow(/is not a rollback journal/);
+  });
+});
+
+describe("summaryOf", () => {
+  const plan: RollbackPlan = {
+    bucket: "bkt",
+    prefix: "p/",
+    to: "2026-12-03T09:00:00.000Z",
+    plannedAt: "2026-12-04T09:00:00.000Z",
+    actions,
+    refused: [{ key: "u", reason: "unknown" }],
+    done: [
+      { key: "d1", versionId: "v1" },
+      { key: "d2", versionId: "v2" },
+    ],
+    prefixKeys: 40,
+  };
+
+  it("counts the actions by kind, the refused and done keys; the run's figures only with --apply", () => {
+    expect(summaryOf(plan)).toEqual({
+      bucket: "bkt",
+      prefix: "p/",
+      to: "2026-12-03T09:00:00.000Z",
+      plannedAt: "2026-12-04T09:00:00.000Z",
+      actions: { "copy-version": 2, "delete-current": 1, "remove-delete-marker": 1 },
+      refused: 1,
+      done: 2,
+      prefixKeys: 40,
+    });
+    expect(summaryOf(plan, { applied: 3, conflicts: [{ key: "c", reason: "r" }], failures: [] }).applied).toEqual({ applied: 3, conflicts: 1, failures: 0 });
   });
 });
