@@ -19,7 +19,7 @@ import { shardsForRate, type ChangeShardSetting } from "../ledger/change-index/i
 import { documentItemSize, writeUnits } from "../ledger/item-size.js";
 import { backfillBudget, backfillTableWritesPerRepair, RECONCILE_DEFAULTS } from "../reconcile/defaults.js";
 import { TRACKER_DEFAULTS } from "../tracker/defaults.js";
-import { changeMessage } from "../stream/message.js";
+import { changeStreamModel, STREAM_ASSUMPTIONS } from "../stream/capacity.js";
 
 export const ASSUMPTIONS = {
   /** "A single partition can support a maximum of ... 1,000 WCUs": https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html */
@@ -50,27 +50,6 @@ export const ASSUMPTIONS = {
   accountConcurrency: 1_000,
   /** The tracker's maximum concurrency on its queue (infra/args.ts default). */
   trackerInstances: 10,
-  /** An assumption: an SNS PublishBatch call's round trip, as a DynamoDB request's ("tens of milliseconds" at most). */
-  snsPublishMs: 20,
-  /** SNS FIFO topics with FifoThroughputScope Topic: 3,000 messages/s per topic (SNS API reference, SetTopicAttributes, FifoThroughputScope). */
-  snsFifoTopicMessagesPerSecond: 3_000,
-  /** PublishBatch and PutEvents: at most 10 entries a call (https://docs.aws.amazon.com/sns/latest/dg/sns-batch-api-actions.html; EventBridge API reference, PutEvents, Entries). */
-  entriesPerCall: 10,
-  /** PutEvents in us-east-1, counted per entry to be safe (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html). */
-  eventBridgePutEventsPerSecond: 10_000,
-  /** Lambda's ParallelizationFactor for a DynamoDB stream: at most 10 batches per shard at once (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html). */
-  maxParallelizationFactor: 10,
-  /** Records per invocation of the publisher (infra/args.ts changeStream.batchSize default). */
-  streamBatchSize: 100,
-  /** The publisher's memory (infra/args.ts changeStream.memoryMb default). */
-  publisherMemoryGb: 0.25,
-  /** Lambda requests, us-east-1: https://aws.amazon.com/lambda/pricing/ */
-  dollarsPerMillionLambdaRequests: 0.2,
-  /** SNS FIFO, us-east-1: publish requests (each 64 KB of a request one) and payload published: https://aws.amazon.com/sns/pricing/ (verify before quoting). */
-  dollarsPerMillionFifoPublishes: 0.3,
-  dollarsPerFifoPayloadGb: 0.017,
-  /** EventBridge custom events (64 KB chunks): https://aws.amazon.com/eventbridge/pricing/ */
-  dollarsPerMillionEvents: 1,
 } as const;
 
 const BUCKET = "landing-zone";
@@ -251,66 +230,6 @@ function nightlyFloor(objects = 10_000_000, drift = 0.01) {
   return repairs + (objects / 1_000_000) * ASSUMPTIONS.dollarsPerMillionInventoried;
 }
 
-/**
- * The change stream at the tracker's 10,000 changes/s per bucket: stream records per change (the
- * item, its journal entry, and the journal's start item for a key it has not seen: with history
- * on, the writers' own writes), the message the publisher builds (its size from the code), how
- * many changes one shard's batch carries at the assumed PublishBatch latency, and each target's
- * documented limit; and the added cost per million changes. DynamoDB Streams reads by Lambda are
- * free ("read requests made by AWS Lambda-based consumers of DynamoDB Streams are free":
- * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CostOptimization_StreamsUsage.html).
- */
-export function changeStreamModel(changesPerSecond = 10_000) {
-  const now = new Date().toISOString();
-  const record: LedgerRecord = {
-    bucket: BUCKET,
-    key: `landing/2026/12/01/${"0".repeat(36)}.json.gz`,
-    deleted: false,
-    size: 48_213,
-    etag: "9b2cf535f27731c974343645a3985328",
-    lastModified: now,
-    cause: "ObjectCreated:Put",
-    source: "event",
-    observedAt: now,
-    recordedAt: now,
-    sequencer: "0055AED6DCD90281E5000000000000000",
-    origin: { requester: "AWS:AIDAJDPLRKLG7UEXAMPLE" },
-  };
-  const messageBytes = Buffer.byteLength(JSON.stringify(changeMessage(record, "absent")));
-  const recordsPerChange = { creates: 3, overwrites: 2 };
-  const perShard = (records: number) => {
-    const messages = Math.floor(ASSUMPTIONS.streamBatchSize / records);
-    const calls = Math.ceil(messages / ASSUMPTIONS.entriesPerCall);
-    const seconds = (calls * ASSUMPTIONS.snsPublishMs) / 1_000;
-    return { messages, calls, seconds, changesPerSecond: Math.floor(messages / seconds) };
-  };
-  const creates = perShard(recordsPerChange.creates);
-  const limits = {
-    snsTopicScope: ASSUMPTIONS.snsFifoTopicMessagesPerSecond,
-    eventBridge: ASSUMPTIONS.eventBridgePutEventsPerSecond,
-  };
-  const shardsAtFactorOne = Math.ceil(changesPerSecond / creates.changesPerSecond);
-  const perMillion = {
-    snsPublishes: ((1_000_000 / ASSUMPTIONS.entriesPerCall) * ASSUMPTIONS.dollarsPerMillionFifoPublishes) / 1_000_000,
-    snsPayload: ((1_000_000 * messageBytes) / 1024 ** 3) * ASSUMPTIONS.dollarsPerFifoPayloadGb,
-    lambdaRequests: ((1_000_000 / creates.messages) * ASSUMPTIONS.dollarsPerMillionLambdaRequests) / 1_000_000,
-    lambdaDuration: (1_000_000 / creates.messages) * creates.seconds * ASSUMPTIONS.publisherMemoryGb * ASSUMPTIONS.dollarsPerLambdaGbSecond,
-    streamReads: 0,
-  };
-  const dollarsPerMillion = Object.values(perMillion).reduce((sum, value) => sum + value, 0);
-  return {
-    messageBytes,
-    recordsPerChange,
-    perShard: { creates, overwrites: perShard(recordsPerChange.overwrites) },
-    shardsAtFactorOne,
-    shardsAtMaxFactor: Math.ceil(shardsAtFactorOne / ASSUMPTIONS.maxParallelizationFactor),
-    limits,
-    perMillion,
-    dollarsPerMillion,
-    withEventBridge: dollarsPerMillion + ASSUMPTIONS.dollarsPerMillionEvents,
-  };
-}
-
 export async function benchScale(log: (line: string) => void): Promise<object> {
   const quietRate = 10_000 / 86_400;
   const results = SETUPS.map((setup) => ({
@@ -378,13 +297,13 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
     "changes of the last hour at 10,000 changes/s (36,000,000)",
     (r) => `${number(r.changes.busyHour)} requests, ${r.changes.busyShards} of them for the shards`,
   );
-  const stream = changeStreamModel();
+  const stream = changeStreamModel({ dollarsPerLambdaGbSecond: ASSUMPTIONS.dollarsPerLambdaGbSecond });
   log("");
   log("| change stream at 10,000 changes/s per bucket | |");
   log("|---|---|");
   log(`| message size (the publisher's, from the code) | ${stream.messageBytes} B |`);
   log(
-    `| one shard's batch of ${ASSUMPTIONS.streamBatchSize} records (creates: ${stream.recordsPerChange.creates} records a change) | ${stream.perShard.creates.messages} changes in ${stream.perShard.creates.calls} PublishBatch calls, ${number(stream.perShard.creates.changesPerSecond)} changes/s |`,
+    `| one shard's batch of ${STREAM_ASSUMPTIONS.streamBatchSize} records (creates: ${stream.recordsPerChange.creates} records a change) | ${stream.perShard.creates.messages} changes in ${stream.perShard.creates.calls} PublishBatch calls, ${number(stream.perShard.creates.changesPerSecond)} changes/s |`,
   );
   log(`| stream shards to carry 10,000 changes/s | ${stream.shardsAtFactorOne} at ParallelizationFactor 1, ${stream.shardsAtMaxFactor} at 10 |`);
   log(`| SNS FIFO, FifoThroughputScope Topic | ${number(stream.limits.snsTopicScope)} changes/s: the bound |`);
@@ -393,5 +312,11 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
     `| added cost per million changes: SNS publishes / payload / Lambda requests / duration / stream reads | $${stream.perMillion.snsPublishes.toFixed(3)} / $${stream.perMillion.snsPayload.toFixed(3)} / $${stream.perMillion.lambdaRequests.toFixed(3)} / $${stream.perMillion.lambdaDuration.toFixed(3)} / $0 |`,
   );
   log(`| in all, SNS target / with EventBridge | $${stream.dollarsPerMillion.toFixed(3)} / $${stream.withEventBridge.toFixed(3)} |`);
-  return { assumptions: ASSUMPTIONS, partitionLimit: ledgerTable.changeIndex.maxShards, nightlyFloor: nightlyFloor(), results, changeStream: stream };
+  return {
+    assumptions: ASSUMPTIONS,
+    partitionLimit: ledgerTable.changeIndex.maxShards,
+    nightlyFloor: nightlyFloor(),
+    results,
+    changeStream: { assumptions: STREAM_ASSUMPTIONS, ...stream },
+  };
 }

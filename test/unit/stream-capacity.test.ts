@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ASSUMPTIONS, changeStreamModel } from "../../bench/scale.js";
+import { changeStreamModel, STREAM_ASSUMPTIONS } from "../../stream/capacity.js";
 
 describe("the change stream in the capacity model", () => {
-  const model = changeStreamModel();
+  const model = changeStreamModel({ dollarsPerLambdaGbSecond: 0.0000133334 });
 
   it("carries a shard's batch in calls of 10 changes at most, from the records a change writes", () => {
     expect(model.recordsPerChange).toEqual({ creates: 3, overwrites: 2 });
@@ -10,14 +10,14 @@ describe("the change stream in the capacity model", () => {
     expect(model.perShard.overwrites).toEqual({ messages: 50, calls: 5, seconds: 0.1, changesPerSecond: 500 });
     expect(model.shardsAtFactorOne).toBe(25);
     expect(model.shardsAtMaxFactor).toBe(3);
-    expect(changeStreamModel(412).shardsAtFactorOne).toBe(1);
-    expect(changeStreamModel(413).shardsAtFactorOne).toBe(2);
+    expect(changeStreamModel({ dollarsPerLambdaGbSecond: 0 }, 412).shardsAtFactorOne).toBe(1);
+    expect(changeStreamModel({ dollarsPerLambdaGbSecond: 0 }, 413).shardsAtFactorOne).toBe(2);
   });
 
   it("names SNS FIFO's topic scope as the bound below 10,000 changes/s", () => {
     expect(model.limits.snsTopicScope).toBe(3_000);
     expect(model.limits.snsTopicScope).toBeLessThan(10_000);
-    expect(model.limits.eventBridge).toBe(ASSUMPTIONS.eventBridgePutEventsPerSecond);
+    expect(model.limits.eventBridge).toBe(STREAM_ASSUMPTIONS.eventBridgePutEventsPerSecond);
   });
 
   it("prices a million changes from the message the publisher builds", () => {
