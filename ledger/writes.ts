@@ -163,7 +163,16 @@ export async function applyMutation(ctx: WriteContext, change: ObjectMutation): 
   // A duplicate's entry is written only where none is, so the state the first delivery replaced stays on it.
   if (!ctx.journal) return { outcome, journaled: NOTHING_TO_JOURNAL };
   if (outcome === "duplicate") return { outcome, journaled: ctx.journal.writeIfAbsent(record) };
-  return { outcome, journaled: ctx.journal.write(record, first, undefined, replaced) };
+  const journaled = ctx.journal.write(record, first, undefined, replaced);
+  if (outcome === "predatesReconciliation" && watermark !== undefined) {
+    // The reconciliation behind the watermark saw the key absent: keep that, as a repair would
+    // have had the ledger held the object, so its history does not answer this create for
+    // moments after the key was gone (ledger/time-travel). A tombstone, which the listing and
+    // so time travel find; a newer state written meanwhile is kept (invariant 2).
+    const absent = await applyRepair(ctx, { kind: "orphaned", bucket: mutation.bucket, key: mutation.key, snapshotTime: new Date(watermark) });
+    return { outcome, journaled: Promise.all([journaled, absent.journaled]).then(() => undefined) };
+  }
+  return { outcome, journaled };
 }
 
 /**

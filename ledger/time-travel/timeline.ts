@@ -92,13 +92,25 @@ export function certainFrom(repair: HistoryEntry, after: string | undefined): st
 }
 
 /**
+ * Whether an event's state was read from S3 when it was delivered rather than told by the event:
+ * a version's deletion (with a version id, as parse.ts classifies it), after which the tracker
+ * asks S3 what is current. That is the state at the event's time only if nothing changed
+ * between the event and the read (its recording): a change the journal holds in between may
+ * already show in it.
+ */
+function readLater(change: HistoryEntry): boolean {
+  return /^(ObjectRemoved|LifecycleExpiration):Delete$/.test(change.cause) && change.versionId !== undefined && !change.deleted;
+}
+
+/**
  * The state before the oldest content change kept, if the journal says: the state that change
  * replaced, or nothing when the history is complete (it reaches back to the change that found the
  * ledger empty) and the ledger held the whole bucket then.
  */
 function initial(oldest: HistoryEntry, complete: boolean, trackedSince: string | undefined): Known | undefined {
   if (oldest.prior) return known(oldest.prior, oldest.prior.observedAt);
-  if (complete && trackedSince !== undefined) return { since: trackedSince, exists: false };
+  // A deletion that found the ledger empty deleted something the ledger never saw (or nothing).
+  if (complete && trackedSince !== undefined && !oldest.deleted) return { since: trackedSince, exists: false };
   return undefined;
 }
 
@@ -111,9 +123,16 @@ export function stateAt(history: Pick<History, "entries" | "complete">, at: stri
   const changes = history.entries.filter(changesContent);
   if (changes.length === 0) return { known: false, reason: "no change of the key is kept in its journal (is the journal on?)" };
   let state = initial(changes[0]!, history.complete, trackedSince);
-  for (const change of changes) {
+  for (const [index, change] of changes.entries()) {
     if (change.source === "event") {
       if (change.observedAt > at) break;
+      const overtaken = readLater(change) ? changes.slice(index + 1).find((next) => next.observedAt <= change.recordedAt) : undefined;
+      if (overtaken && at < overtaken.observedAt) {
+        return {
+          known: false,
+          reason: `a version of the key was deleted at ${change.observedAt}, and what was left was read only after it changed again at ${overtaken.observedAt}`,
+        };
+      }
       state = known(change, change.observedAt);
       continue;
     }
@@ -123,7 +142,7 @@ export function stateAt(history: Pick<History, "entries" | "complete">, at: stri
         const from = state ? ` between ${state.since} and ${certain}` : ` before ${certain}`;
         return {
           known: false,
-          reason: `the key changed at a moment the ledger did not see${from} (events were lost; reconciliation repaired it at ${change.observedAt})`,
+          reason: `the key changed at a moment the ledger did not see${from} (its events were lost or late; reconciliation repaired it at ${change.observedAt})`,
         };
       }
       break;

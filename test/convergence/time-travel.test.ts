@@ -315,20 +315,12 @@ async function runCase(input: Case): Promise<void> {
     const repaired = reconciled.some((start) => start > change.from && (next === undefined || start < next));
     if (change.notice.lost && !repaired) return "invisible";
     const late = next !== undefined && change.notice.deliveredAt! > next;
-    // KNOWN DEFECTS (issue 27, reported to the lead; remove each exception when the core is fixed):
-    // 1. a version delete's entry holds the state a HEAD found on delivery; delivered after the
-    //    key changed again, it holds that later state from the version delete's time on;
-    // 2. a create delivered after a reconciliation that found the key gone (changed again since)
-    //    predates it: no item is written and nothing keeps that the reconciliation saw the key
-    //    absent, so from the create until the key's first change after that reconciliation asOf
-    //    answers the create, or (no item at all) never lists the key.
-    if (late && change.notice.versionDelete) return "knownDefect";
-    const predated = changes.some(({ from, state, notice }, i) => {
-      const after = changes[i + 1]?.from;
-      if (state === undefined || notice.versionDelete || after === undefined || from > at) return false;
-      return reconciled.some((start) => start > after && start < notice.deliveredAt! && !changes.some((later) => later.from > start && later.from <= at));
-    });
-    return predated ? "knownDefect" : change.state;
+    // KNOWN DEFECT (issue 27; remove the exception when the core is fixed): a version delete that
+    // left no object is journaled as a plain deletion (the tracker's HEAD found nothing), which
+    // cannot be told from a delete in a bucket never versioned; delivered after an older version
+    // it left behind was deleted too, it holds that later absence from its own time on.
+    if (late && change.notice.versionDelete && change.state !== undefined) return "knownDefect";
+    return change.state;
   };
 
   const momentOf = (moment: Case["moments"][number]): Date | undefined => {

@@ -124,6 +124,66 @@ describe("a key's state at a moment, from events", () => {
   });
 });
 
+describe("a key's state after a version's deletion, which the tracker reads from S3 on delivery", () => {
+  const versionDeleted = (minute: number, recordedMinute: number, state: { etag: string; versionId: string }) =>
+    event(minute, { etag: state.etag, versionId: state.versionId }, { cause: "ObjectRemoved:Delete", recordedAt: T(recordedMinute) });
+
+  it("is what was read when nothing changed between the deletion and the read", () => {
+    const history = complete([
+      event(10, { etag: "v1", versionId: "1" }, { first: true }),
+      event(20, { etag: "v2", versionId: "2" }),
+      versionDeleted(30, 31, { etag: "v1", versionId: "1" }),
+    ]);
+    expect(stateAt(history, T(35), TRACKED)).toMatchObject({ known: true, version: { etag: "v1", since: T(30) } });
+  });
+
+  it("is unknown until the change that the read may already show", () => {
+    // v1 deleted at 20 (nothing left), v2 put at 30, the deletion delivered at 40: its read found v2.
+    const history = complete([
+      event(10, { etag: "v1", versionId: "1" }, { first: true }),
+      versionDeleted(20, 40, { etag: "v2", versionId: "2" }),
+      event(30, { etag: "v2", versionId: "2" }),
+    ]);
+    expect(stateAt(history, T(25), TRACKED)).toEqual({
+      known: false,
+      reason: `a version of the key was deleted at ${T(20)}, and what was left was read only after it changed again at ${T(30)}`,
+    });
+    expect(etagOf(stateAt(history, T(19), TRACKED))).toBe("v1");
+    expect(etagOf(stateAt(history, T(30), TRACKED))).toBe("v2");
+  });
+
+  it("applies only to a version's deletion that left an object, not to other events recorded late", () => {
+    const late = complete([event(10, { etag: "v1" }, { first: true, recordedAt: T(40) }), event(30, { etag: "v2" })]);
+    expect(etagOf(stateAt(late, T(25), TRACKED))).toBe("v1");
+    const markerLate = complete([
+      event(10, { etag: "v1", versionId: "1" }, { first: true }),
+      event(20, { deleted: true, versionId: "m" }, { recordedAt: T(40) }),
+      event(30, { etag: "v2", versionId: "2" }),
+    ]);
+    expect(etagOf(stateAt(markerLate, T(25), TRACKED))).toBe("absent");
+    const noVersion = complete([
+      event(10, { etag: "v1" }, { first: true }),
+      { ...event(20, { etag: "v2" }), cause: "ObjectRemoved:Delete", recordedAt: T(40) },
+      event(30, { etag: "v3" }),
+    ]);
+    expect(etagOf(stateAt(noVersion as never, T(25), TRACKED))).toBe("v2");
+    const expired = complete([
+      event(10, { etag: "v1", versionId: "1" }, { first: true }),
+      { ...versionDeleted(20, 40, { etag: "v2", versionId: "2" }), cause: "LifecycleExpiration:Delete" },
+      event(30, { etag: "v2", versionId: "2" }),
+    ]);
+    expect(etagOf(stateAt(expired, T(25), TRACKED))).toBe("unknown");
+  });
+});
+
+describe("a key whose first kept change is a deletion", () => {
+  it("is unknown before it, as it deleted something the ledger never saw", () => {
+    const history = complete([event(20, { deleted: true }, { first: true })]);
+    expect(etagOf(stateAt(history, T(10), TRACKED))).toBe("unknown");
+    expect(etagOf(stateAt(history, T(20), TRACKED))).toBe("absent");
+  });
+});
+
 describe("a key's state around a repair", () => {
   it("is certain from one second after an unversioned object's Last-Modified", () => {
     const fix = repair(30, { etag: "r", lastModified: T(25) });
@@ -135,7 +195,7 @@ describe("a key's state around a repair", () => {
     expect(etagOf(stateAt(history, T(10), TRACKED))).toBe("unknown");
     expect(stateAt(history, T(25), TRACKED)).toEqual({
       known: false,
-      reason: `the key changed at a moment the ledger did not see between ${T(10)} and ${T(25, 1)} (events were lost; reconciliation repaired it at ${T(30)})`,
+      reason: `the key changed at a moment the ledger did not see between ${T(10)} and ${T(25, 1)} (its events were lost or late; reconciliation repaired it at ${T(30)})`,
     });
   });
 
@@ -160,7 +220,7 @@ describe("a key's state around a repair", () => {
     const history = incomplete([repair(30, { etag: "r", lastModified: T(20) })]);
     expect(stateAt(history, T(15), TRACKED)).toEqual({
       known: false,
-      reason: `the key changed at a moment the ledger did not see before ${T(20, 1)} (events were lost; reconciliation repaired it at ${T(30)})`,
+      reason: `the key changed at a moment the ledger did not see before ${T(20, 1)} (its events were lost or late; reconciliation repaired it at ${T(30)})`,
     });
     expect(etagOf(stateAt(history, T(31), TRACKED))).toBe("r");
   });
