@@ -61,6 +61,13 @@ export interface ChangeMessage {
   change: ChangeKind;
   /** The deduplication field: see the rule at the top of stream/message.ts. */
   revision: string;
+  /**
+   * The revision of the state this change replaced, as the ledger held it; absent when it held
+   * nothing for the key, or when that is not known (a message rebuilt from the change feed). A
+   * consumer whose kept revision differs from it has missed a change of the key (one the
+   * publisher gave up on): replay the key's changes.
+   */
+  previousRevision?: string;
   /** The ledger's change-feed token of this change (`changes --since` resumes after it). */
   changeToken: string;
   /** Normalized (upper case, padded) S3 sequencer; absent for reconciliation's repairs. */
@@ -114,8 +121,8 @@ function changeKind(current: LedgerRecord, previous: PreviousState): ChangeKind 
   return previous === "live" ? "overwritten" : "created";
 }
 
-/** The message of a current-state record. */
-export function changeMessage(current: LedgerRecord, previous: PreviousState): ChangeMessage {
+/** The message of a current-state record; `previousRevision`, that of the state it replaced, when known. */
+export function changeMessage(current: LedgerRecord, previous: PreviousState, previousRevision?: string): ChangeMessage {
   const revision = revisionOf(current);
   return {
     version: CHANGE_MESSAGE_VERSION,
@@ -124,6 +131,7 @@ export function changeMessage(current: LedgerRecord, previous: PreviousState): C
     key: current.key,
     change: changeKind(current, previous),
     revision,
+    ...(previousRevision !== undefined && { previousRevision }),
     changeToken: changeToken(current.recordedAt, current.key),
     ...(current.sequencer !== undefined && { sequencer: current.sequencer }),
     cause: current.cause,
@@ -168,7 +176,7 @@ export function messageOfWrite(oldItem: LedgerItem | undefined, newItem: LedgerI
   const current = fromItem(newItem);
   const previous = isCurrentStateItem(oldItem) ? fromItem(oldItem) : undefined;
   if (previous && revisionOf(previous) === revisionOf(current)) return undefined;
-  return changeMessage(current, previous && !previous.deleted ? "live" : "absent");
+  return changeMessage(current, previous && !previous.deleted ? "live" : "absent", previous && revisionOf(previous));
 }
 
 /** The message of a current-state item read back (the change feed), whose previous state is not known. */
@@ -185,6 +193,7 @@ const messageSchema = z.strictObject({
   key: z.string().min(1),
   change: z.enum(CHANGE_KINDS),
   revision: z.string().min(1),
+  previousRevision: z.string().min(1).optional(),
   changeToken: z.string().min(1),
   sequencer: z.string().optional(),
   cause: z.string(),

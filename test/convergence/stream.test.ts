@@ -16,7 +16,8 @@
  *     strictly increasing sequencers;
  *  3. per key, the stream never hands over an older state after a newer one: revisions as
  *     delivered never go down (repeats only);
- *  4. the replay of every current state is dropped whole: the consumer already has each.
+ *  4. the replay of every current state is dropped whole: the consumer already has each;
+ *  5. each change names the revision it replaced, which is the one the consumer holds: no gap.
  *
  * Replay a failure: STREAM_SEED=<seed> STREAM_PATH=<path> npx vitest run test/convergence/stream.test.ts
  * (both are printed with the shrunk counterexample). STREAM_RUNS sets the number of cases.
@@ -227,6 +228,14 @@ async function runCase(input: Case): Promise<void> {
     const previous = lastSeen.get(message.key);
     expect(previous === undefined || message.revision >= previous, `${message.key}: ${message.revision} after ${previous}`).toBe(true);
     lastSeen.set(message.key, message.revision);
+  }
+  // 5. Each change names the one it replaced: applied in order, a key's chain has no gap.
+  const chain = new Map<string, string>();
+  for (const message of delivered) {
+    const kept = chain.get(message.key);
+    if (kept === message.revision) continue;
+    expect(message.previousRevision, `${message.key}: ${message.revision} replaced ${String(message.previousRevision)}, the consumer holds ${kept}`).toBe(kept);
+    chain.set(message.key, message.revision);
   }
   // 2. The consumer's rule.
   const dedup = new ChangeDeduplicator();

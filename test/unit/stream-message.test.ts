@@ -76,14 +76,15 @@ describe("change messages from a write's old and new item", () => {
   it("calls a write over a live object overwritten, over a tombstone created, and a tombstone deleted", () => {
     const first = toItem(live());
     const second = toItem(live({ sequencer: SEQ_B, etag: "e2", recordedAt: "2026-12-01T10:00:05.000Z" }));
-    expect(messageOfWrite(first, second)?.change).toBe("overwritten");
+    expect(messageOfWrite(first, second)).toMatchObject({ change: "overwritten", previousRevision: `2026-12-01T10:00:01.000Z#${SEQ_A}` });
     const gone = toItem(tombstone());
     const deleted = messageOfWrite(first, gone);
     expect(deleted?.change).toBe("deleted");
     expect(deleted).not.toHaveProperty("size");
     expect(deleted).not.toHaveProperty("etag");
     const back = toItem(live({ sequencer: "0055AED6DCD90281E7".padEnd(32, "0"), recordedAt: "2026-12-01T10:00:09.000Z" }));
-    expect(messageOfWrite(gone, back)?.change).toBe("created");
+    expect(messageOfWrite(gone, back)).toMatchObject({ change: "created", previousRevision: `2026-12-01T10:00:03.000Z#${SEQ_B}` });
+    expect(messageOfWrite(first, gone)?.previousRevision).toBe(`2026-12-01T10:00:01.000Z#${SEQ_A}`);
   });
 
   it("marks a repair as reconciliation's, with no sequencer and an empty one in its revision", () => {
@@ -132,6 +133,7 @@ describe("change messages from a write's old and new item", () => {
     const fromStream = messageOfWrite(toItem(live()), item);
     const fromFeed = messageOfItem(item);
     expect(fromFeed.change).toBe("upserted");
+    expect(fromFeed).not.toHaveProperty("previousRevision");
     expect(fromFeed.id).toBe(fromStream?.id);
     expect(fromFeed.revision).toBe(fromStream?.revision);
     expect(messageOfItem(toItem(tombstone())).change).toBe("deleted");
@@ -177,6 +179,9 @@ describe("reading a message back", () => {
   it("round-trips a message", () => {
     const message = messageOfWrite(undefined, toItem(live({ origin: { requestId: "R" } })));
     expect(parseChangeMessage(JSON.stringify(message))).toEqual(message);
+    const overwrite = messageOfWrite(toItem(live()), toItem(live({ recordedAt: "2026-12-01T10:00:09.000Z", sequencer: SEQ_B })));
+    expect(parseChangeMessage(JSON.stringify(overwrite))).toEqual(overwrite);
+    expect(() => parseChangeMessage(JSON.stringify({ ...overwrite, previousRevision: "" }))).toThrow(/^change message: previousRevision:/);
   });
 
   it("refuses what is not a message of this version, naming the field", () => {
