@@ -16,6 +16,7 @@ import { localCredentials } from "../../local/credentials.js";
 import { localStackInfoSchema, type LocalStackInfo } from "../../local/dev-file.js";
 import { ChangeDeduplicator, parseChangeMessage, type ChangeMessage } from "../../stream/message.js";
 import { CLI, ndjson, runCli, spawnUntilReady, type ReadyProcess } from "../support/cli.js";
+import { runCommand } from "../support/run.js";
 
 let workdir: string;
 let dev: ReadyProcess;
@@ -195,6 +196,42 @@ describe("replay", () => {
     expect(result.stderr).toBe("dry run: nothing was published\n");
     expect(await drain(queueUrl)).toEqual([]);
   }, 60_000);
+
+  it("on a terminal, asks first with the count, and publishes only on yes", async () => {
+    await put("confirm/1", "one");
+    await recorded("confirm/1");
+    const queueUrl = await fifoQueue("confirm");
+    const quote = (part: string) => `'${part.replaceAll("'", "'\\''")}'`;
+    const command = [
+      process.execPath,
+      CLI,
+      "replay",
+      "photos",
+      "--local",
+      "--settle",
+      "0s",
+      "--since",
+      "10m",
+      "--prefix",
+      "confirm/",
+      "--to",
+      `sqs:${queueUrl}`,
+    ]
+      .map(quote)
+      .join(" ");
+    // util-linux script gives the command a terminal, and passes it what it reads: the answer.
+    const answer = (text: string) => runCommand("sh", ["-c", `printf '${text}\\n' | script -qec ${quote(command)} /dev/null`], { cwd: workdir });
+
+    const declined = await answer("n");
+    expect(declined.stdout).toContain(`publish 1 changes of photos recorded from `);
+    expect(declined.stdout).toContain(` to sqs:${queueUrl}? [y/N] `);
+    expect(declined.stdout).toContain("nothing published");
+    expect(await drain(queueUrl)).toEqual([]);
+
+    const accepted = await answer("y");
+    expect(accepted.stdout).toMatch(/published 1 changes of photos \(1 upserted\) to sqs:/);
+    expect((await drain(queueUrl)).map((message) => message.key)).toEqual(["confirm/1"]);
+  }, 90_000);
 
   it("stops with exit 1 and a cursor when the target refuses (a topic that does not exist)", async () => {
     const result = await replay(["--since", "10m", "--to", "sns:arn:aws:sns:us-east-1:000000000000:nowhere.fifo", "--yes"]);
