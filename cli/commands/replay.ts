@@ -12,7 +12,7 @@ import { escapeTerminal, escapeTerminalLines, toJson } from "../escape.js";
 import { destinationName, parseDestination, sqsFifoTarget, type Destination } from "../feed/destination.js";
 import { ChangeFollower, settledBefore } from "../feed/follower.js";
 import { positionTime, resumeCursor, startPosition } from "../feed/position.js";
-import { replayChanges, type ReplayOutcome } from "../feed/replay.js";
+import { FEED, replayChanges, type ReplayOutcome } from "../feed/replay.js";
 import { openLedger, withTargetOptions, type TargetOptions } from "../ledger-target.js";
 import { bucketArgument, durationOption, parsePositiveInt, parseSince } from "../option-parsers.js";
 import { outputMode, writeLine } from "../output.js";
@@ -200,11 +200,11 @@ function report(outcome: ReplayOutcome, context: ReportContext): void {
       `${dryRun ? "would publish" : "published"} ${outcome.published} changes of ${escapeTerminal(bucket)}${kinds ? ` (${kinds})` : ""} to ${escapeTerminal(to)}, recorded from ${positionTime(start)} to ${positionTime(outcome.position)}`,
     );
   }
-  if (outcome.failure)
-    process.stderr.write(
-      `bucket-ledger: ${outcome.failure.target} refused a message: ${escapeTerminalLines(`${outcome.failure.code}: ${outcome.failure.message}`)}; fix it, then go on with --cursor ${cursor}\n`,
-    );
-  else if (outcome.end === "limit") process.stderr.write(`stopped at the --limit: go on with --cursor ${cursor}\n`);
+  if (outcome.failure) {
+    const { target, code, message } = outcome.failure;
+    const what = target === FEED ? "reading the change feed failed" : `${target} refused a message`;
+    process.stderr.write(`bucket-ledger: ${what}: ${escapeTerminalLines(`${code}: ${message}`)}; fix it, then go on with --cursor ${cursor}\n`);
+  } else if (outcome.end === "limit") process.stderr.write(`stopped at the --limit: go on with --cursor ${cursor}\n`);
   else if (outcome.end === "interrupted") process.stderr.write(`interrupted: go on with --cursor ${cursor}\n`);
   else if (dryRun) process.stderr.write("dry run: nothing was published\n");
 }

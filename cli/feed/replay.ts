@@ -22,6 +22,7 @@
 import { changeMessage, type ChangeKind, type ChangeMessage } from "../../stream/message.js";
 import { callGroups, MAX_MESSAGES_PER_CALL } from "../../stream/publisher.js";
 import type { ChangeTarget, TargetFailure } from "../../stream/targets.js";
+import { UserError } from "../../foundation/user-error.js";
 import type { ChangeFollower } from "./follower.js";
 
 export interface ReplayOptions {
@@ -64,6 +65,9 @@ interface Pending {
   message: ChangeMessage;
   index: number;
 }
+
+/** A failure's `target` when reading the change feed failed, not publishing. */
+export const FEED = "change feed";
 
 /** Messages gathered before they are split into calls: enough for a few full calls, few enough to stay small. */
 const CHUNK = 5 * MAX_MESSAGES_PER_CALL;
@@ -110,19 +114,28 @@ export async function replayChanges(options: ReplayOptions): Promise<ReplayOutco
   };
   const outcome = (end: ReplayEnd, failure?: ReplayOutcome["failure"]): ReplayOutcome => ({ end, published, changes, position, ...(failure && { failure }) });
 
-  for await (const event of follower.poll(signal, options.through)) {
-    // A change past the limit is left for the next replay: the feed may end exactly at it.
-    if (published + pending.length >= limit) {
-      const failure = await flush();
-      return failure ? outcome("failed", failure) : outcome("limit");
+  try {
+    for await (const event of follower.poll(signal, options.through)) {
+      // A change past the limit is left for the next replay: the feed may end exactly at it.
+      if (published + pending.length >= limit) {
+        const failure = await flush();
+        return failure ? outcome("failed", failure) : outcome("limit");
+      }
+      pending.push({ message: changeMessage(event.record, "unknown"), index: pending.length });
+      positions.push(event.position);
+      if (pending.length >= CHUNK) {
+        const failure = await flush();
+        if (failure) return outcome("failed", failure);
+      }
+      if (signal.aborted) break;
     }
-    pending.push({ message: changeMessage(event.record, "unknown"), index: pending.length });
-    positions.push(event.position);
-    if (pending.length >= CHUNK) {
-      const failure = await flush();
-      if (failure) return outcome("failed", failure);
-    }
-    if (signal.aborted) break;
+  } catch (error) {
+    // Bad input (a cursor, the horizon) is refused before anything is read.
+    if (error instanceof UserError) throw error;
+    // The feed failed part way (the SDK has retried): what was read goes out, and the cursor resumes after it.
+    const failure = await flush();
+    const { name, message } = error instanceof Error ? error : new Error(String(error));
+    return outcome("failed", failure ?? { id: "", code: name, message, retryable: true, target: FEED });
   }
   const failure = await flush();
   if (failure) return outcome("failed", failure);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ChangeFollower, type FollowSettings } from "../../cli/feed/follower.js";
 import { replayChanges, type ReplayOptions } from "../../cli/feed/replay.js";
-import { changeToken, type LedgerRecord } from "../../ledger/index.js";
+import { changeToken, InvalidCursorError, type LedgerRecord } from "../../ledger/index.js";
 import type { ChangeMessage } from "../../stream/message.js";
 import type { ChangeTarget, TargetFailure } from "../../stream/targets.js";
 
@@ -202,6 +202,45 @@ describe("replayChanges", () => {
     const rest = recordingTarget();
     await replayChanges(options(followerOver(feed, { start: outcome.position }), { target: rest.target }));
     expect(rest.calls.flat()).toEqual(["k03", "k04", "k05", "k06", "k07", "k08"]);
+  });
+
+  it("stops when reading the feed fails part way: what was read goes out, and the cursor resumes after it", async () => {
+    const feed = keys(5);
+    const follower = new ChangeFollower(
+      (position) =>
+        (async function* () {
+          for (const entry of feed) {
+            if (tokenOf(entry) <= position) continue;
+            if (entry.key === "k04") throw Object.assign(new Error("connection reset"), { name: "TimeoutError" });
+            yield entry;
+          }
+        })(),
+      at(0),
+      { settleMs: 0, intervalMs: 0, idleIntervalMs: 0, maxFailures: 0 },
+      { now: () => T0 + 60_000, sleep: async () => undefined },
+    );
+    const { target, calls } = recordingTarget();
+    const outcome = await replayChanges(options(follower, { target }));
+    expect(calls).toEqual([["k01", "k02", "k03"]]);
+    expect(outcome).toEqual({
+      end: "failed",
+      published: 3,
+      changes: { upserted: 3 },
+      position: tokenOf(feed[2]!),
+      failure: { id: "", code: "TimeoutError", message: "connection reset", retryable: true, target: "change feed" },
+    });
+  });
+
+  it("refuses bad input as it is: a cursor the feed refuses is no failure to resume from", async () => {
+    const follower = new ChangeFollower(
+      () => {
+        throw new InvalidCursorError("cursor expired");
+      },
+      at(0),
+      { settleMs: 0, intervalMs: 0, idleIntervalMs: 0, maxFailures: 0 },
+      { now: () => T0 + 60_000, sleep: async () => undefined },
+    );
+    await expect(replayChanges(options(follower))).rejects.toBeInstanceOf(InvalidCursorError);
   });
 
   it("skips keys outside the prefix but resumes past them", async () => {
