@@ -234,6 +234,9 @@ describe("replay", () => {
   }, 90_000);
 
   it("stops with exit 1 and a cursor when the target refuses (a topic that does not exist)", async () => {
+    // A change of its own to publish, whatever ran before.
+    await put("refused/1", "x");
+    await recorded("refused/1");
     const result = await replay(["--since", "10m", "--to", "sns:arn:aws:sns:us-east-1:000000000000:nowhere.fifo", "--yes"]);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ end: "failed", published: 0, failure: { target: "sns" } });
