@@ -189,8 +189,11 @@ describe("replay", () => {
   }, 60_000);
 
   it("--dry-run counts what it would publish and publishes nothing", async () => {
+    await put("dry/1", "1");
+    await put("dry/2", "2");
+    await recorded("dry/1", "dry/2");
     const { topicArn, queueUrl } = await subscribedQueue("dry");
-    const result = await replay(["--since", "10m", "--prefix", "keep/", "--to", `sns:${topicArn}`, "--dry-run"]);
+    const result = await replay(["--since", "10m", "--prefix", "dry/", "--to", `sns:${topicArn}`, "--dry-run"]);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ dryRun: true, end: "complete", wouldPublish: 2, changes: { upserted: 2 } });
     expect(result.stderr).toBe("dry run: nothing was published\n");
