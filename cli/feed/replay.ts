@@ -127,7 +127,6 @@ export async function replayChanges(options: ReplayOptions): Promise<ReplayOutco
         const failure = await flush();
         if (failure) return outcome("failed", failure);
       }
-      if (signal.aborted) break;
     }
   } catch (error) {
     // Bad input (a cursor, the horizon) is refused before anything is read.
