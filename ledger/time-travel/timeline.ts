@@ -46,6 +46,11 @@ export type StateAt =
 /** How precisely Last-Modified is stated: an HTTP-date has whole seconds. */
 const LAST_MODIFIED_RESOLUTION_MS = 1_000;
 
+/** The first moment by which an object with this Last-Modified had certainly been written. */
+function afterLastModified(lastModified: string): string {
+  return new Date(new Date(lastModified).getTime() + LAST_MODIFIED_RESOLUTION_MS).toISOString();
+}
+
 /** Whether an entry changed the key's content: events with a sequencer and repairs; descriptions (tags, storage class) did not. */
 export function changesContent(entry: HistoryEntry): boolean {
   return entry.source === "reconcile" || entry.sequencer !== undefined;
@@ -85,21 +90,23 @@ function known(entry: HistoryEntry | PriorState, since: string): Known {
 export function certainFrom(repair: HistoryEntry, after: string | undefined): string {
   const snapshot = repair.observedAt;
   if (repair.deleted || repair.versionId !== undefined) return snapshot;
-  const written = new Date(new Date(repair.lastModified).getTime() + LAST_MODIFIED_RESOLUTION_MS).toISOString();
+  const written = afterLastModified(repair.lastModified);
   // A Last-Modified before the state the ledger held began contradicts it (clocks): trust only the snapshot.
   if (after !== undefined && written <= after) return snapshot;
   return written < snapshot ? written : snapshot;
 }
 
 /**
- * Whether an event's state was read from S3 when it was delivered rather than told by the event:
- * a version's deletion (with a version id, as parse.ts classifies it), after which the tracker
- * asks S3 what is current. That is the state at the event's time only if nothing changed
- * between the event and the read (its recording): a change the journal holds in between may
- * already show in it.
+ * Whether an event's state may have been read from S3 when it was delivered rather than told by
+ * the event: a version's deletion (a `Delete` naming a version, as events/parse.ts classifies
+ * it), after which the tracker asks S3 what is current (tracker/apply-event.ts). Such an entry
+ * holds the object found, or a plain deletion when S3 had none left, which reads the same as a
+ * delete in a bucket never versioned; both count, so such a delete is unknown between its event
+ * and its recording (usually a second or less) rather than ever wrong. A delete marker
+ * (`DeleteMarkerCreated`) is told by its event.
  */
 function readLater(change: HistoryEntry): boolean {
-  return /^(ObjectRemoved|LifecycleExpiration):Delete$/.test(change.cause) && change.versionId !== undefined && !change.deleted;
+  return /^(ObjectRemoved|LifecycleExpiration):Delete$/.test(change.cause) && (change.deleted || change.versionId !== undefined);
 }
 
 /**
@@ -123,17 +130,22 @@ export function stateAt(history: Pick<History, "entries" | "complete">, at: stri
   const changes = history.entries.filter(changesContent);
   if (changes.length === 0) return { known: false, reason: "no change of the key is kept in its journal (is the journal on?)" };
   let state = initial(changes[0]!, history.complete, trackedSince);
-  for (const [index, change] of changes.entries()) {
+  /** Why the key is unknown at `at`, when a change read later left a window that no change since closes. */
+  let pending: string | undefined;
+  for (const change of changes) {
     if (change.source === "event") {
       if (change.observedAt > at) break;
-      const overtaken = readLater(change) ? changes.slice(index + 1).find((next) => next.observedAt <= change.recordedAt) : undefined;
-      if (overtaken && at < overtaken.observedAt) {
-        return {
-          known: false,
-          reason: `a version of the key was deleted at ${change.observedAt}, and what was left was read only after it changed again at ${overtaken.observedAt}`,
-        };
+      pending = undefined;
+      if (!readLater(change)) {
+        state = known(change, change.observedAt);
+        continue;
       }
-      state = known(change, change.observedAt);
+      // What was read vouches only for the moment of the read (the entry's recording): between the
+      // deletion and the read, a change whose event was lost or is still to come may show in it. A
+      // later change the journal holds, which sorts after this one, closes the window where it happened.
+      if (at < change.recordedAt)
+        pending = `a version of the key was deleted at ${change.observedAt}, and what it left was read from S3 only at ${change.recordedAt}`;
+      state = known(change, change.recordedAt);
       continue;
     }
     const certain = certainFrom(change, state?.since);
@@ -147,8 +159,10 @@ export function stateAt(history: Pick<History, "entries" | "complete">, at: stri
       }
       break;
     }
+    pending = undefined;
     state = known(change, certain);
   }
+  if (pending !== undefined) return { known: false, reason: pending };
   if (state === undefined || state.since > at) {
     const oldest = changes[0]!;
     return { known: false, reason: `the key's history before ${oldest.observedAt} is not kept (expired, or written before the journal)` };

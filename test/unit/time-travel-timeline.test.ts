@@ -125,34 +125,41 @@ describe("a key's state at a moment, from events", () => {
 });
 
 describe("a key's state after a version's deletion, which the tracker reads from S3 on delivery", () => {
-  const versionDeleted = (minute: number, recordedMinute: number, state: { etag: string; versionId: string }) =>
-    event(minute, { etag: state.etag, versionId: state.versionId }, { cause: "ObjectRemoved:Delete", recordedAt: T(recordedMinute) });
+  /** A version deleted at `minute`, delivered at `recordedMinute`, when S3's current object was the version written at `writtenMinute`. */
+  const versionDeleted = (minute: number, recordedMinute: number, state: { etag: string; versionId: string; writtenMinute: number }) =>
+    event(minute, { etag: state.etag, versionId: state.versionId }, {
+      cause: "ObjectRemoved:Delete",
+      recordedAt: T(recordedMinute),
+      lastModified: T(state.writtenMinute),
+    } as Partial<HistoryEntry>);
 
-  it("is what was read when nothing changed between the deletion and the read", () => {
+  it("is what was read from the moment it was read, and unknown between the deletion and the read", () => {
     const history = complete([
       event(10, { etag: "v1", versionId: "1" }, { first: true }),
       event(20, { etag: "v2", versionId: "2" }),
-      versionDeleted(30, 31, { etag: "v1", versionId: "1" }),
+      versionDeleted(30, 31, { etag: "v1", versionId: "1", writtenMinute: 10 }),
     ]);
-    expect(stateAt(history, T(35), TRACKED)).toMatchObject({ known: true, version: { etag: "v1", since: T(30) } });
+    expect(stateAt(history, T(31), TRACKED)).toMatchObject({ known: true, version: { etag: "v1", since: T(31) } });
+    expect(stateAt(history, T(30), TRACKED)).toEqual({
+      known: false,
+      reason: `a version of the key was deleted at ${T(30)}, and what it left was read from S3 only at ${T(31)}`,
+    });
+    expect(etagOf(stateAt(history, T(29), TRACKED))).toBe("v2");
   });
 
-  it("is unknown until the change that the read may already show", () => {
+  it("gives way to a change the journal holds between the deletion and the read", () => {
     // v1 deleted at 20 (nothing left), v2 put at 30, the deletion delivered at 40: its read found v2.
     const history = complete([
       event(10, { etag: "v1", versionId: "1" }, { first: true }),
-      versionDeleted(20, 40, { etag: "v2", versionId: "2" }),
+      versionDeleted(20, 40, { etag: "v2", versionId: "2", writtenMinute: 30 }),
       event(30, { etag: "v2", versionId: "2" }),
     ]);
-    expect(stateAt(history, T(25), TRACKED)).toEqual({
-      known: false,
-      reason: `a version of the key was deleted at ${T(20)}, and what was left was read only after it changed again at ${T(30)}`,
-    });
+    expect(etagOf(stateAt(history, T(25), TRACKED))).toBe("unknown");
     expect(etagOf(stateAt(history, T(19), TRACKED))).toBe("v1");
-    expect(etagOf(stateAt(history, T(30), TRACKED))).toBe("v2");
+    expect(stateAt(history, T(30), TRACKED)).toMatchObject({ known: true, version: { etag: "v2", since: T(30) } });
   });
 
-  it("applies only to a version's deletion that left an object, not to other events recorded late", () => {
+  it("applies to a version's deletion and a plain delete (which read alike), not to other events recorded late", () => {
     const late = complete([event(10, { etag: "v1" }, { first: true, recordedAt: T(40) }), event(30, { etag: "v2" })]);
     expect(etagOf(stateAt(late, T(25), TRACKED))).toBe("v1");
     const markerLate = complete([
@@ -167,9 +174,18 @@ describe("a key's state after a version's deletion, which the tracker reads from
       event(30, { etag: "v3" }),
     ]);
     expect(etagOf(stateAt(noVersion as never, T(25), TRACKED))).toBe("v2");
+    // A deletion that left nothing reads like a plain delete: late, it is unknown until the next change; on time, absent.
+    const deletion = (recorded: number) =>
+      complete([
+        event(10, { etag: "v1" }, { first: true }),
+        { ...event(20, { deleted: true }), cause: "ObjectRemoved:Delete", recordedAt: T(recorded) },
+        event(30, { etag: "v3" }),
+      ]);
+    expect(etagOf(stateAt(deletion(40), T(25), TRACKED))).toBe("unknown");
+    expect(etagOf(stateAt(deletion(21), T(25), TRACKED))).toBe("absent");
     const expired = complete([
       event(10, { etag: "v1", versionId: "1" }, { first: true }),
-      { ...versionDeleted(20, 40, { etag: "v2", versionId: "2" }), cause: "LifecycleExpiration:Delete" },
+      { ...versionDeleted(20, 40, { etag: "v2", versionId: "2", writtenMinute: 30 }), cause: "LifecycleExpiration:Delete" },
       event(30, { etag: "v2", versionId: "2" }),
     ]);
     expect(etagOf(stateAt(expired, T(25), TRACKED))).toBe("unknown");
