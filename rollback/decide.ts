@@ -100,8 +100,9 @@ function ledgerMismatch(intent: Intent, current: VersionEntry | undefined): stri
   }
   // Deleted since: S3 must show a delete marker (the one the ledger saw, when it knows it) or no version at all.
   if (current === undefined) return undefined;
-  if (current.kind === "delete-marker" && (intent.ledgerMarker === undefined || intent.ledgerMarker === current.versionId)) return undefined;
-  const expected = intent.ledgerMarker === undefined ? "a delete marker" : `delete marker ${intent.ledgerMarker}`;
+  const marker = intent.kind === "restore" ? intent.ledgerMarker : undefined;
+  if (current.kind === "delete-marker" && (marker === undefined || marker === current.versionId)) return undefined;
+  const expected = marker === undefined ? "a delete marker" : `delete marker ${marker}`;
   return `S3's current entry is ${describe(current)}, the ledger's is ${expected}: ${behind}`;
 }
 
