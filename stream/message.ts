@@ -247,3 +247,15 @@ export class ChangeDeduplicator {
     return true;
   }
 }
+
+/**
+ * A message's body as every target sends it: JSON whose characters SQS accepts, for a topic
+ * delivers to SQS queues raw. SQS refuses characters outside #x9, #xA, #xD, #x20-#xD7FF,
+ * #xE000-#xFFFD and #x10000-#x10FFFF (SendMessage, MessageBody:
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+ * JSON already escapes the controls and lone surrogates; U+FFFE and U+FFFF, which a key may hold,
+ * are escaped here too and parse back to the same key.
+ */
+export function messageBody(message: object): string {
+  return JSON.stringify(message).replace(/[\ufffe\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
+}

@@ -5,7 +5,8 @@
  */
 import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { messageGroupOf, type ChangeKind, type ChangeMessage } from "./message.js";
+import { messageBody, messageGroupOf, type ChangeKind, type ChangeMessage } from "./message.js";
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 
 export interface TargetFailure {
   /** The message's id. */
@@ -42,7 +43,7 @@ export function snsFifoTarget(client: SNSClient, topicArn: string): ChangeTarget
           TopicArn: topicArn,
           PublishBatchRequestEntries: [...byEntry].map(([entryId, message]) => ({
             Id: entryId,
-            Message: JSON.stringify(message),
+            Message: messageBody(message),
             MessageGroupId: messageGroupOf(message.bucket, message.key),
             MessageDeduplicationId: message.id,
           })),
@@ -87,7 +88,7 @@ export function eventBridgeTarget(client: EventBridgeClient, eventBusName: strin
             EventBusName: eventBusName,
             Source: EVENT_SOURCE,
             DetailType: DETAIL_TYPES[message.change],
-            Detail: JSON.stringify(message),
+            Detail: messageBody(message),
           })),
         }),
       );
@@ -105,6 +106,39 @@ export function eventBridgeTarget(client: EventBridgeClient, eventBusName: strin
         });
       });
       return failures;
+    },
+  };
+}
+
+/**
+ * SendMessageBatch to a FIFO queue: up to 10 entries, ids of letters, digits, `-` and `_`, each
+ * with its message group and deduplication id, answered per entry (`Failed`, with `SenderFault`)
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html,
+ * API_SendMessageBatchRequestEntry.html). The same group and id as the topic's, so a queue
+ * deduplicates a replayed change within its 5-minute interval as the topic does.
+ */
+export function sqsFifoTarget(client: SQSClient, queueUrl: string): ChangeTarget {
+  return {
+    name: "sqs",
+    async publish(messages) {
+      const byEntry = new Map(messages.map((message, index) => [`m${index}`, message]));
+      const { Failed = [] } = await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: [...byEntry].map(([entryId, message]) => ({
+            Id: entryId,
+            MessageBody: messageBody(message),
+            MessageGroupId: messageGroupOf(message.bucket, message.key),
+            MessageDeduplicationId: message.id,
+          })),
+        }),
+      );
+      return Failed.map((entry) => ({
+        id: byEntry.get(entry.Id ?? "")?.id ?? "",
+        code: entry.Code ?? "Unknown",
+        message: entry.Message ?? "",
+        retryable: entry.SenderFault !== true,
+      }));
     },
   };
 }

@@ -9,9 +9,6 @@
  *
  * The value is user input: each form is checked whole, and refused naming the form expected.
  */
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { messageGroupOf } from "../../stream/message.js";
-import type { ChangeTarget } from "../../stream/targets.js";
 import { toJson } from "../escape.js";
 import { UsageError } from "../errors.js";
 
@@ -100,47 +97,4 @@ export function destinationName(destination: Destination): string {
     case "sqs":
       return `sqs:${destination.queueUrl}`;
   }
-}
-
-/**
- * SendMessageBatch to a FIFO queue: up to 10 entries, ids of letters, digits, `-` and `_`, each
- * with its message group and deduplication id, answered per entry (`Failed`, with `SenderFault`)
- * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html,
- * API_SendMessageBatchRequestEntry.html). The same group and id as the topic's, so a queue
- * deduplicates a replayed change within its 5-minute interval as the topic does.
- */
-export function sqsFifoTarget(client: SQSClient, queueUrl: string): ChangeTarget {
-  return {
-    name: "sqs",
-    async publish(messages) {
-      const byEntry = new Map(messages.map((message, index) => [`m${index}`, message]));
-      const { Failed = [] } = await client.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: [...byEntry].map(([entryId, message]) => ({
-            Id: entryId,
-            MessageBody: sqsBody(message),
-            MessageGroupId: messageGroupOf(message.bucket, message.key),
-            MessageDeduplicationId: message.id,
-          })),
-        }),
-      );
-      return Failed.map((entry) => ({
-        id: byEntry.get(entry.Id ?? "")?.id ?? "",
-        code: entry.Code ?? "Unknown",
-        message: entry.Message ?? "",
-        retryable: entry.SenderFault !== true,
-      }));
-    },
-  };
-}
-
-/**
- * A message body SQS accepts: it refuses characters outside #x9, #xA, #xD, #x20-#xD7FF,
- * #xE000-#xFFFD and #x10000-#x10FFFF (SendMessage, MessageBody). JSON already escapes the
- * controls and lone surrogates; U+FFFE and U+FFFF, which a key may hold, are escaped here too
- * and parse back to the same key.
- */
-export function sqsBody(message: object): string {
-  return JSON.stringify(message).replace(/[\ufffe\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }

@@ -1,6 +1,7 @@
 /** `replay --to` (cli/feed/destination.ts): hostile input, each form checked whole. */
 import { describe, expect, it } from "vitest";
-import { destinationName, parseDestination, sqsBody } from "../../cli/feed/destination.js";
+import { destinationName, parseDestination } from "../../cli/feed/destination.js";
+import { messageBody } from "../../stream/message.js";
 import type { UsageError } from "../../cli/errors.js";
 import { EXIT } from "../../foundation/user-error.js";
 
@@ -95,10 +96,10 @@ describe("parseDestination", () => {
   });
 });
 
-describe("sqsBody", () => {
+describe("messageBody", () => {
   it("escapes the characters SQS refuses that JSON leaves raw, and parses back to the same message", () => {
     const message = { key: "a\uffffb\ufffe\u0001\ud800" };
-    const body = sqsBody(message);
+    const body = messageBody(message);
     expect(body).toBe('{"key":"a\\uffffb\\ufffe\\u0001\\ud800"}');
     expect(JSON.parse(body)).toEqual(message);
   });
