@@ -6,13 +6,21 @@
  *
  * - an event, at its event time (S3's `eventTime`, to the millisecond);
  * - a repair, which says events were lost at moments nobody saw, at the first moment its state is
- *   certain: for a live object of an unversioned bucket, one second after its Last-Modified (an
+ *   certain: for a live object written by one PUT or copy, one second after its Last-Modified (an
  *   HTTP-date, to the second: https://www.rfc-editor.org/rfc/rfc9110#name-last-modified), as no
- *   other write can have happened to that key since without changing it; otherwise (a deletion,
- *   or a version that may have become current again when the version or delete marker above it
- *   was deleted, which changes no Last-Modified:
- *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectVersions.html) only at
- *   the repair's snapshot. Between the state before and that moment the key is unknown.
+ *   other write can have happened to that key since without changing it; otherwise only at the
+ *   repair's snapshot: a deletion; a version named by id (a version may become current again when
+ *   the version or delete marker above it is deleted, which changes no Last-Modified:
+ *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectVersions.html); a
+ *   multipart upload, whose Last-Modified is when the upload began, not when it completed
+ *   ("For multipart uploads, the object creation date is the date of initiation of the multipart
+ *   upload": https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html), and whose
+ *   ETag says so (`<md5>-<parts>`). Between the state before and that moment the key is unknown.
+ *   Reconciliation lists with ListObjectsV2, which names no version, so a repair in a versioned
+ *   bucket reads as unversioned here: a version that became current again has the Last-Modified
+ *   of when it was written, before the state the ledger held, which `certainFrom` does not trust;
+ *   one written, overwritten and restored between two reconciliations with every event lost is
+ *   the limit every event-fed index has (docs/how-it-stays-exact.md).
  *
  * Before the oldest change kept, the state is the one that change replaced, when its entry says
  * (`prior`), or nothing when it found the ledger empty and the ledger held the whole bucket then
@@ -42,6 +50,12 @@ export interface AbsentState {
 
 export type StateAt =
   { known: true; exists: true; version: VersionState } | { known: true; exists: false; absent: AbsentState | undefined } | { known: false; reason: string };
+
+/**
+ * The ETag of an object uploaded in parts: the digest of the parts' digests, a dash and the part
+ * count (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html, ETag).
+ */
+const MULTIPART_ETAG = /-\d+$/;
 
 /** How precisely Last-Modified is stated: an HTTP-date has whole seconds. */
 const LAST_MODIFIED_RESOLUTION_MS = 1_000;
@@ -89,7 +103,7 @@ function known(entry: HistoryEntry | PriorState, since: string): Known {
  */
 export function certainFrom(repair: HistoryEntry, after: string | undefined): string {
   const snapshot = repair.observedAt;
-  if (repair.deleted || repair.versionId !== undefined) return snapshot;
+  if (repair.deleted || repair.versionId !== undefined || MULTIPART_ETAG.test(repair.etag)) return snapshot;
   const written = afterLastModified(repair.lastModified);
   // A Last-Modified before the state the ledger held began contradicts it (clocks): trust only the snapshot.
   if (after !== undefined && written <= after) return snapshot;

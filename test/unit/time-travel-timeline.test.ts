@@ -217,6 +217,9 @@ describe("a key's state around a repair", () => {
 
   it("is certain only from the snapshot for a deletion or a version that may have become current again", () => {
     expect(certainFrom(repair(30, { deleted: true }), T(10))).toBe(T(30));
+    // A multipart upload's Last-Modified is when it began, not when it completed.
+    expect(certainFrom(repair(30, { etag: "9b2cf535f27731c974343645a3985328-3", lastModified: T(25) }), T(10))).toBe(T(30));
+    expect(certainFrom(repair(30, { etag: "9b2cf535f27731c974343645a3985328", lastModified: T(25) }), T(10))).toBe(T(25, 1));
     expect(certainFrom(repair(30, { versionId: "7", lastModified: T(25) }), T(10))).toBe(T(30));
     const history = complete([event(10, { etag: "v1" }, { first: true }), repair(30, { deleted: true })]);
     expect(etagOf(stateAt(history, T(29, 59), TRACKED))).toBe("unknown");
