@@ -27,6 +27,7 @@ import { join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { singlePartEtag, type BucketEncryption, type ObjectEncryption } from "./encryption.js";
+import { assertWriteCondition, type WriteCondition } from "./conditions.js";
 import { S3Error } from "./errors.js";
 import { isValidBucketName } from "../../aws/bucket-name.js";
 import { assertBucketName } from "./names.js";
@@ -514,11 +515,26 @@ export class DiskObjectStore {
    * null version is already in the bucket and you add another object with the same key, the
    * added object overwrites the original null version":
    * https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html).
-   * A replaced body is removed after.
+   * A replaced body is removed after. A `condition` (./conditions.ts) is evaluated here, in the
+   * key's turn, against its current version at that moment; refused, nothing is written or
+   * notified and the new body goes.
    */
-  private commit(bucket: string, written: Omit<ObjectMetadata, "versionId" | "sequence">, eventName: CommitEventName): Promise<ObjectMetadata> {
+  private commit(
+    bucket: string,
+    written: Omit<ObjectMetadata, "versionId" | "sequence">,
+    eventName: CommitEventName,
+    condition?: WriteCondition,
+  ): Promise<ObjectMetadata> {
     return this.serialised(bucket, written.key, async () => {
       const state = this.bucket(bucket);
+      if (condition) {
+        try {
+          assertWriteCondition(written.key, state.objects.get(written.key), condition);
+        } catch (error) {
+          await rm(this.objectFile(bucket, written.body), { force: true });
+          throw error;
+        }
+      }
       const sequence = this.clock.next();
       const versionId = state.versioning === "Enabled" ? newVersionId(sequence) : NULL_VERSION;
       const metadata: ObjectMetadata = { ...written, versionId, sequence };
@@ -573,6 +589,7 @@ export class DiskObjectStore {
       contentMd5?: string;
       tags?: Record<string, string>;
       storageClass?: string;
+      condition?: WriteCondition;
     },
   ): Promise<ObjectMetadata> {
     this.bucket(bucket);
@@ -598,6 +615,7 @@ export class DiskObjectStore {
         body: bodyName,
       },
       "ObjectCreated:Put",
+      options.condition,
     );
   }
 
@@ -605,7 +623,7 @@ export class DiskObjectStore {
     source: { bucket: string; key: string; versionId?: string },
     bucket: string,
     key: string,
-    options: { encryption: ObjectEncryption; replace?: { contentType: string; userMetadata: Record<string, string> } },
+    options: { encryption: ObjectEncryption; replace?: { contentType: string; userMetadata: Record<string, string> }; condition?: WriteCondition },
   ): Promise<ObjectMetadata> {
     const { replace } = options;
     const original = this.copySource(source);
@@ -628,6 +646,7 @@ export class DiskObjectStore {
         ...(replace && { contentType: replace.contentType, userMetadata: replace.userMetadata }),
       },
       "ObjectCreated:Copy",
+      options.condition,
     );
   }
 
@@ -640,10 +659,12 @@ export class DiskObjectStore {
    * https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectsfromVersioningSuspendedBuckets.html).
    * With a version id, that version goes for good, a delete marker included, and the next newest
    * becomes current if it was; a version that does not exist changes nothing and notifies nothing.
+   * A `condition` (If-Match) is evaluated against the key's current version, whichever version is named.
    */
-  delete(bucket: string, key: string, versionId?: string): Promise<DeleteOutcome> {
+  delete(bucket: string, key: string, versionId?: string, condition?: WriteCondition): Promise<DeleteOutcome> {
     return this.serialised(bucket, key, async () => {
       const state = this.bucket(bucket);
+      if (condition) assertWriteCondition(key, state.objects.get(key), condition);
       const before = state.versions.get(key) ?? [];
       if (versionId !== undefined) {
         const removed = before.find((version) => version.versionId === versionId);
@@ -755,9 +776,10 @@ export class DiskObjectStore {
   /**
    * Joins the listed parts into the object, with S3's checks: parts in ascending order, each
    * uploaded with that ETag, every part but the last at least 5 MiB. The ETag is the MD5 of
-   * the parts' MD5s, a dash and the part count, as S3 computes it.
+   * the parts' MD5s, a dash and the part count, as S3 computes it. A refused `condition` leaves
+   * the upload as it was, its parts still there.
    */
-  async completeUpload(uploadId: string, requested: { partNumber: number; etag: string }[]): Promise<ObjectMetadata> {
+  async completeUpload(uploadId: string, requested: { partNumber: number; etag: string }[], condition?: WriteCondition): Promise<ObjectMetadata> {
     const upload = this.upload(uploadId);
     if (requested.length === 0)
       throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
@@ -815,6 +837,7 @@ export class DiskObjectStore {
         body: bodyName,
       },
       "ObjectCreated:CompleteMultipartUpload",
+      condition,
     );
     await rm(directory, { recursive: true, force: true });
     return object;

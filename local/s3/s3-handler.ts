@@ -3,8 +3,8 @@
  * AWS CLI, boto3 and the AWS SDKs send for buckets, objects (single PUTs up to S3's 5 GiB,
  * streamed), copies, ranges, listings (v1 and v2, in UTF-8 byte order, `encoding-type=url`),
  * batch deletes, multipart uploads (UploadPartCopy with ranges included), object tags, the
- * storage class given on PUT, and S3 Versioning (versioning states, version ids, delete markers,
- * ListObjectVersions; MFA delete excepted). Requests are
+ * storage class given on PUT, S3 Versioning (versioning states, version ids, delete markers,
+ * ListObjectVersions; MFA delete excepted), and conditional writes and deletes (./conditions.ts). Requests are
  * not authenticated; anything else answers 501 NotImplemented rather than pretending.
  */
 import { randomUUID } from "node:crypto";
@@ -13,6 +13,7 @@ import type { Readable } from "node:stream";
 import { encodeS3Key } from "../../aws/s3-key.js";
 import { AwsChunkedDecoder } from "./aws-chunked.js";
 import { verifyBodyIntegrity } from "./checksums.js";
+import { deleteConditionOf, writeConditionOf } from "./conditions.js";
 import { assertReadable, bucketEncryptionFrom, bucketEncryptionXmlOf, encryptionHeaders, encryptionOfWrite } from "./encryption.js";
 import { S3Error } from "./errors.js";
 import { assertBucketName, assertKeyLength, MAX_KEY_BYTES } from "./names.js";
@@ -387,12 +388,14 @@ async function serveBucket(store: DiskObjectStore, request: S3Request): Promise<
     const results: string[] = [];
     // Each object succeeds or fails on its own, and quiet mode reports the failures alone
     // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
-    for (const { key, versionId } of objects) {
+    for (const { key, versionId, etag } of objects) {
       const named = versionId === undefined ? "" : `<VersionId>${escapeXml(versionId)}</VersionId>`;
       try {
         assertKeyLength(key);
         if (versionId !== undefined) assertVersionId(versionId);
-        const outcome = await store.delete(bucket, key, versionId);
+        // A failed ETag condition is that object's <Error>, PreconditionFailed
+        // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
+        const outcome = await store.delete(bucket, key, versionId, etag === undefined ? undefined : { ifMatch: etag });
         if (quiet) continue;
         // DeleteMarker / DeleteMarkerVersionId: the marker made by a delete without a version
         // id, or the version removed when it was one (DeletedObject in the same reference).
@@ -469,6 +472,8 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
     return { status: 200, headers: { etag: part.etag, ...encryptionHeaders(encryption) } };
   }
   if (method === "PUT") {
+    // If-Match / If-None-Match: * on PutObject and on CopyObject's destination (./conditions.ts).
+    const condition = writeConditionOf(request.headers);
     if (header(request, "x-amz-copy-source")) {
       const replace = (header(request, "x-amz-metadata-directive") ?? "COPY").toUpperCase() === "REPLACE";
       const source = copySource(request);
@@ -478,7 +483,11 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
       // encryption setting of the target object is set to the default encryption configuration of the
       // destination bucket" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, x-amz-server-side-encryption).
       const encryption = encryptionOfWrite(request.headers, store.bucketEncryption(bucket));
-      const object = await store.copy(source, bucket, key, { encryption, ...(replace && { replace: { contentType, userMetadata: userMetadataOf(request) } }) });
+      const object = await store.copy(source, bucket, key, {
+        encryption,
+        condition,
+        ...(replace && { replace: { contentType, userMetadata: userMetadataOf(request) } }),
+      });
       return {
         ...xml(`<CopyObjectResult ${NS}><LastModified>${object.lastModified}</LastModified><ETag>${escapeXml(object.etag)}</ETag></CopyObjectResult>`),
         headers: {
@@ -501,6 +510,7 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
       ...(md5 !== undefined && { contentMd5: md5 }),
       ...(tagging !== undefined && { tags: parseTaggingHeader(tagging) }),
       ...(storageClass !== undefined && { storageClass }),
+      condition,
     });
     return { status: 200, headers: { etag: object.etag, ...encryptionHeaders(object.encryption), ...versionHeader(store, bucket, object.versionId) } };
   }
@@ -515,7 +525,8 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
     };
   }
   if (method === "POST" && uploadId) {
-    const object = await store.completeUpload(uploadId, parseCompleteMultipartUpload(await readText(request.body)));
+    const condition = writeConditionOf(request.headers);
+    const object = await store.completeUpload(uploadId, parseCompleteMultipartUpload(await readText(request.body)), condition);
     return {
       ...xml(
         `<CompleteMultipartUploadResult ${NS}><Location>/${escapeXml(bucket)}/${escapeXml(encodeURIComponent(key))}</Location><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(object.etag)}</ETag></CompleteMultipartUploadResult>`,
@@ -539,7 +550,7 @@ async function serveObject(store: DiskObjectStore, request: S3Request): Promise<
   if (method === "DELETE") {
     // x-amz-delete-marker: a marker was made, or the version removed was one; x-amz-version-id:
     // that marker, or the version named (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html).
-    const outcome = await store.delete(bucket, key, versionId);
+    const outcome = await store.delete(bucket, key, versionId, deleteConditionOf(request.headers));
     return {
       status: 204,
       headers: {

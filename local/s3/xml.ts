@@ -40,15 +40,28 @@ export function parseCompleteMultipartUpload(body: string): { partNumber: number
 }
 
 /** `<Delete><Quiet/><Object><Key/><VersionId/></Object>...`: at most 1,000 objects (DeleteObjects). */
-export function parseDelete(body: string): { objects: { key: string; versionId?: string }[]; quiet: boolean } {
-  const root = parse(body).Delete as { Quiet?: string; Object?: { Key?: string; VersionId?: string }[] } | undefined;
+export function parseDelete(body: string): { objects: { key: string; versionId?: string; etag?: string }[]; quiet: boolean } {
+  const root = parse(body).Delete as
+    { Quiet?: string; Object?: { Key?: string; VersionId?: string; ETag?: string; LastModifiedTime?: string; Size?: string }[] } | undefined;
   const objects = root?.Object ?? [];
   if (objects.length === 0 || objects.length > 1000)
     throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+  // ObjectIdentifier's LastModifiedTime and Size are conditions for directory buckets only
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ObjectIdentifier.html): refused, never ignored.
+  for (const name of ["LastModifiedTime", "Size"] as const) {
+    if (objects.some((object) => object[name] !== undefined))
+      throw new S3Error(
+        501,
+        "NotImplemented",
+        `A header you provided implies functionality that is not implemented: ${name} in DeleteObjects in a general purpose bucket`,
+      );
+  }
   return {
     objects: objects.map((object) => ({
       key: String(object.Key ?? ""),
       ...(object.VersionId !== undefined && { versionId: String(object.VersionId).trim() }),
+      // The object's conditional delete: its ETag must be the current version's (ObjectIdentifier, ETag).
+      ...(object.ETag !== undefined && { etag: String(object.ETag).trim() }),
     })),
     quiet: String(root?.Quiet ?? "").trim() === "true",
   };
