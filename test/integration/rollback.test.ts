@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localCredentials, LOCAL_REGION } from "../../local/credentials.js";
 import { writeDevFile } from "../../local/dev-file.js";
@@ -253,6 +253,41 @@ describe("rollback-plan with the SDK", { timeout: 180_000 }, () => {
     expect(journal.results.size).toBe(0);
     const current = await stack.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "race/a.txt" }));
     expect(await current.Body!.transformToString()).toBe("raced");
+  });
+
+  it("a write landing after apply's check of the key, before its copy, is refused by S3's If-Match (412): left as it is, reported", async () => {
+    const key = "late/a.txt";
+    await put(BUCKET, key, "late at first");
+    await sleep(1_100);
+    const before = new Date();
+    await sleep(1_100);
+    await put(BUCKET, key, "late overwritten");
+    await stack.waitForIdle();
+    const plan = await planRollback({ reader: stack.ledger, s3: stack.clients.s3, bucket: BUCKET, prefix: "late/", to: before });
+    expect(plan.actions.map((action) => [action.kind, action.key])).toEqual([["copy-version", key]]);
+    // The other write is sent as apply sends its CopyObject: after apply has checked the key, before S3 sees the copy.
+    const s3 = new S3Client({ region: LOCAL_REGION, credentials: localCredentials, endpoint: stack.info.endpoints.s3, forcePathStyle: true });
+    let landed: string | undefined;
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "CopyObjectCommand" && landed === undefined) landed = (await put(BUCKET, key, "landed")).VersionId;
+        return next(args);
+      },
+      { step: "initialize" },
+    );
+    const journal = await Journal.open(join(work, "plan-late"), { bucket: BUCKET, prefix: "late/", to: plan.to });
+    const applied = await applyRollback({ s3, plan, journal });
+    s3.destroy();
+    expect(landed).toBeDefined();
+    expect(applied).toEqual({
+      applied: 0,
+      failures: [],
+      conflicts: [{ key, reason: "the key changed in S3 since the plan (If-Match failed): left as it is; plan again" }],
+    });
+    expect(journal.results.size).toBe(0);
+    const current = await stack.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(current.VersionId).toBe(landed);
+    expect(await current.Body!.transformToString()).toBe("landed");
   });
 
   it("refuses a bucket without versioning, writing nothing", async () => {
