@@ -548,7 +548,8 @@ export class DiskObjectStore {
         size: metadata.size,
         etag: metadata.etag,
         ...(state.versioning && { versionId }),
-        time: new Date(metadata.lastModified),
+        // When the write completed, which for a multipart upload is not its Last-Modified.
+        time: new Date(),
       });
       await this.removeBodies(bucket, replaced);
       return metadata;
@@ -830,7 +831,9 @@ export class DiskObjectStore {
         key: upload.key,
         size,
         etag,
-        lastModified: new Date().toISOString(),
+        // "For multipart uploads, the object creation date is the date of initiation of the
+        // multipart upload" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html).
+        lastModified: upload.initiated,
         contentType: upload.contentType,
         userMetadata: upload.userMetadata,
         ...(upload.encryption && { encryption: upload.encryption }),

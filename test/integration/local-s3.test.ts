@@ -106,6 +106,27 @@ describe("the local S3", () => {
     await ledgerMatches();
   });
 
+  it("dates a multipart upload's Last-Modified at its initiation, as S3 does, and its event at its completion", async () => {
+    const initiated = new Date();
+    const { uploadId, etags } = await uploadParts("dated/upload.bin", [pattern(5 * MiB, 7), pattern(1_000, 8)]);
+    // Past the next whole second: an HTTP-date has whole seconds.
+    await new Promise((resolve) => setTimeout(resolve, 2_100 - (Date.now() - initiated.getTime())));
+    const completed = new Date();
+    await stack.clients.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: "dated/upload.bin",
+        UploadId: uploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+    const { LastModified } = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "dated/upload.bin" }));
+    expect(LastModified!.getTime()).toBeLessThan(Math.floor(completed.getTime() / 1000) * 1000);
+    await stack.waitForIdle();
+    const record = await stack.ledger.get(bucket, "dated/upload.bin");
+    expect(new Date(record!.observedAt).getTime()).toBeGreaterThanOrEqual(completed.getTime());
+  });
+
   it("copies server-side with UploadPartCopy, byte ranges included, and notifies it as CompleteMultipartUpload", async () => {
     const source = pattern(12 * MiB + 123, 6);
     await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "copy/source.bin", Body: source }));
