@@ -307,6 +307,9 @@ export async function benchScale(log: (line: string) => void): Promise<object> {
   );
   log(`| stream shards to carry 10,000 changes/s | ${stream.shardsAtFactorOne} at ParallelizationFactor 1, ${stream.shardsAtMaxFactor} at 10 |`);
   log(`| SNS FIFO, FifoThroughputScope Topic | ${number(stream.limits.snsTopicScope)} changes/s: the bound |`);
+  log(
+    `| each subscribed SQS FIFO queue without high-throughput mode | ${number(stream.limits.subscriberQueue)} changes/s (${number(stream.limits.subscriberQueueBatched)} if SNS batched): the bound for that queue |`,
+  );
   log(`| EventBridge PutEvents, us-east-1 (per entry) | ${number(stream.limits.eventBridge)} changes/s |`);
   log(
     `| added cost per million changes: SNS publishes / payload / Lambda requests / duration / stream reads | $${stream.perMillion.snsPublishes.toFixed(3)} / $${stream.perMillion.snsPayload.toFixed(3)} / $${stream.perMillion.lambdaRequests.toFixed(3)} / $${stream.perMillion.lambdaDuration.toFixed(3)} / $0 |`,

@@ -11,6 +11,18 @@ export const STREAM_ASSUMPTIONS = {
   snsPublishMs: 20,
   /** SNS FIFO topics with FifoThroughputScope Topic: 3,000 messages/s per topic (SNS API reference, SetTopicAttributes, FifoThroughputScope). */
   snsFifoTopicMessagesPerSecond: 3_000,
+  /**
+   * A subscribed SQS FIFO queue without high-throughput mode: "By default, FIFO queues support 300
+   * transactions per second, per API action for SendMessage ... Requests over 300 TPS get the
+   * ThrottlingException error"; batched, 3,000 messages/s
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/troubleshooting-fifo-throttling-issues.html).
+   * An assumption: SNS delivers each message with a send of its own (no AWS page says it batches),
+   * so 300 a second; batched it would still be 3,000. High-throughput mode lifts it to the
+   * Region's quota (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html,
+   * "High throughput for FIFO queues"; https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/high-throughput-fifo.html).
+   */
+  sqsFifoQueueSendsPerSecond: 300,
+  sqsFifoQueueBatchedMessagesPerSecond: 3_000,
   /** PublishBatch and PutEvents: at most 10 entries a call (https://docs.aws.amazon.com/sns/latest/dg/sns-batch-api-actions.html; EventBridge API reference, PutEvents, Entries). */
   entriesPerCall: 10,
   /** PutEvents in us-east-1, counted per entry to be safe (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html). */
@@ -35,7 +47,9 @@ export const STREAM_ASSUMPTIONS = {
  * item, its journal entry, and the journal's start item for a key it has not seen: with history
  * on, the writers' own writes), the message the publisher builds (its size from the code), how
  * many changes one shard's batch carries at the assumed PublishBatch latency, and each target's
- * documented limit; and the added cost per million changes. DynamoDB Streams reads by Lambda are
+ * documented limit (each subscribed queue's among them: every message reaches every queue whose
+ * filter matches, so a queue without high-throughput mode bounds what it receives); and the added
+ * cost per million changes. DynamoDB Streams reads by Lambda are
  * free ("read requests made by AWS Lambda-based consumers of DynamoDB Streams are free":
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CostOptimization_StreamsUsage.html).
  */
@@ -66,6 +80,8 @@ export function changeStreamModel(prices: { dollarsPerLambdaGbSecond: number }, 
   const creates = perShard(recordsPerChange.creates);
   const limits = {
     snsTopicScope: STREAM_ASSUMPTIONS.snsFifoTopicMessagesPerSecond,
+    subscriberQueue: STREAM_ASSUMPTIONS.sqsFifoQueueSendsPerSecond,
+    subscriberQueueBatched: STREAM_ASSUMPTIONS.sqsFifoQueueBatchedMessagesPerSecond,
     eventBridge: STREAM_ASSUMPTIONS.eventBridgePutEventsPerSecond,
   };
   const shardsAtFactorOne = Math.ceil(changesPerSecond / creates.changesPerSecond);

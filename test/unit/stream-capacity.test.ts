@@ -20,6 +20,13 @@ describe("the change stream in the capacity model", () => {
     expect(model.limits.eventBridge).toBe(STREAM_ASSUMPTIONS.eventBridgePutEventsPerSecond);
   });
 
+  it("names a subscribed SQS FIFO queue without high-throughput mode as a bound below 10,000 changes/s, batched or not", () => {
+    expect(model.limits.subscriberQueue).toBe(300);
+    expect(model.limits.subscriberQueueBatched).toBe(3_000);
+    expect(model.limits.subscriberQueueBatched).toBeLessThan(10_000);
+    expect(Math.min(...Object.values(model.limits))).toBe(model.limits.subscriberQueue);
+  });
+
   it("prices a million changes from the message the publisher builds", () => {
     expect(model.messageBytes).toBeGreaterThan(500);
     expect(model.messageBytes).toBeLessThan(1_024);
