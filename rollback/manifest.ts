@@ -69,12 +69,21 @@ const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
  * uploaded first, as a job names its manifest by object ARN and ETag (JobManifestLocation,
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_JobManifestLocation.html). The
  * account, Region, role and the bucket for manifests and reports are the user's to fill in.
+ * The header says what a job does not do that --apply does: Batch Operations Copy supports every
+ * CopyObject option "except for conditional checks on entity tags (ETags) and SSE-C"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/batch-ops-copy-object.html, Restrictions
+ * and limitations), so a job cannot skip a key written since the plan; and an archived version is
+ * copied only once restored (same page: copying from S3 Glacier Flexible Retrieval or Deep Archive,
+ * "you need to first restore these objects"; Intelligent-Tiering's archive tiers likewise:
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/batch-ops-initiate-restore-object.html).
  */
 export function jobCommands(bucket: string, dir: string, manifests: readonly Manifest[]): string {
   const lines = [
     "#!/bin/sh",
     `# Start S3 Batch Operations jobs for the rollback of ${bucket}. Fill in these, then run it.`,
     "# No Batch Operations operation deletes objects: the deletes are --apply's, or a LambdaInvoke job's (see below).",
+    "# A job's copies are not conditional: a write made to a key after the plan is overwritten (--apply checks each key again and copies with If-Match).",
+    "# Archived versions (S3 Glacier Flexible Retrieval, Deep Archive, Intelligent-Tiering archive tiers) must be restored before they are copied.",
     "set -eu",
     'ACCOUNT_ID="<account id>"',
     'REGION="<region of the bucket>"',

@@ -86,6 +86,8 @@ describe("manifests", () => {
         "#!/bin/sh",
         "# Start S3 Batch Operations jobs for the rollback of bkt. Fill in these, then run it.",
         "# No Batch Operations operation deletes objects: the deletes are --apply's, or a LambdaInvoke job's (see below).",
+        "# A job's copies are not conditional: a write made to a key after the plan is overwritten (--apply checks each key again and copies with If-Match).",
+        "# Archived versions (S3 Glacier Flexible Retrieval, Deep Archive, Intelligent-Tiering archive tiers) must be restored before they are copied.",
         "set -eu",
         'ACCOUNT_ID="<account id>"',
         'REGION="<region of the bucket>"',
