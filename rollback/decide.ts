@@ -142,6 +142,11 @@ export function decideKey(intent: Intent, s3: KeyVersions, source: StoredVersion
       `S3's version ${wanted} has ETag ${source.etag} and ${source.size} bytes, the ledger's state at the moment ETag ${intent.version.etag} and ${intent.version.size} bytes: it was replaced since`,
     );
   }
+  if (source.archived !== undefined) {
+    return refuse(
+      `version ${wanted} is archived (${source.archived}): restore it first (RestoreObject), then plan again; CopyObject of an archived version fails`,
+    );
+  }
   if (source.size > COPY_OBJECT_MAX_BYTES) {
     return refuse(
       `version ${wanted} has ${source.size} bytes, over CopyObject's 5 GB (${COPY_OBJECT_MAX_BYTES} bytes): copying it back needs a multipart UploadPartCopy, which this rollback does not do`,

@@ -19,6 +19,28 @@ export interface StoredVersion {
   size: number;
   etag: string;
   storageClass?: string;
+  /**
+   * Where the version is archived without a restored copy: CopyObject of it fails until it is
+   * restored (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html:
+   * objects in S3 Glacier Flexible Retrieval, S3 Glacier Deep Archive, or the Intelligent-Tiering
+   * Archive Access or Deep Archive Access tiers must be restored first).
+   */
+  archived?: string;
+}
+
+const ARCHIVE_CLASSES = new Set(["GLACIER", "DEEP_ARCHIVE"]);
+const ARCHIVE_TIERS = new Set(["ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"]);
+
+/**
+ * The archive a version sits in, unless a restored copy of it is available: HeadObject's
+ * `x-amz-restore` says `ongoing-request="false"` once the copy is ready
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, Restore).
+ */
+export function archiveOf(head: { StorageClass?: string | undefined; ArchiveStatus?: string | undefined; Restore?: string | undefined }): string | undefined {
+  if (head.Restore?.includes('ongoing-request="false"')) return undefined;
+  if (head.StorageClass !== undefined && ARCHIVE_CLASSES.has(head.StorageClass)) return head.StorageClass;
+  if (head.ArchiveStatus !== undefined && ARCHIVE_TIERS.has(head.ArchiveStatus)) return `INTELLIGENT_TIERING ${head.ArchiveStatus}`;
+  return undefined;
 }
 
 /** An ETag as the ledger keeps it: S3's responses quote it (`"d41d8..."`), the ledger's records do not. */
@@ -73,7 +95,13 @@ export async function keyVersions(s3: S3Client, bucket: string, key: string): Pr
 export async function storedVersion(s3: S3Client, bucket: string, key: string, versionId: string): Promise<StoredVersion | undefined> {
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-    return { size: head.ContentLength ?? 0, etag: unquoted(head.ETag), ...(head.StorageClass !== undefined && { storageClass: head.StorageClass }) };
+    const archived = archiveOf(head);
+    return {
+      size: head.ContentLength ?? 0,
+      etag: unquoted(head.ETag),
+      ...(head.StorageClass !== undefined && { storageClass: head.StorageClass }),
+      ...(archived !== undefined && { archived }),
+    };
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404 || status === 405) return undefined;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { DiffEntry, VersionState } from "../../ledger/index.js";
 import { COPY_OBJECT_MAX_BYTES, decideKey, intentOf, isRefused, NULL_VERSION, type Intent } from "../../rollback/decide.js";
-import type { KeyVersions, StoredVersion, VersionEntry } from "../../rollback/s3-versions.js";
+import { archiveOf, type KeyVersions, type StoredVersion, type VersionEntry } from "../../rollback/s3-versions.js";
 
 const version = (versionId: string | undefined, etag: string, size = 10): VersionState => ({
   size,
@@ -159,6 +159,28 @@ describe("decideKey", () => {
       },
     });
     expect(decideKey(nullChanged, s3(s3Version("v2", "e2")), stored("e1", 11))).toMatchObject({ outcome: "refused" });
+  });
+
+  it("refuses an archived version, which CopyObject cannot read until it is restored", () => {
+    const archived: StoredVersion = { ...stored("e1", 10, "GLACIER"), archived: "GLACIER" };
+    expect(decideKey(changed(), s3(s3Version("v2", "e2"), s3Version("v1", "e1")), archived)).toEqual({
+      outcome: "refused",
+      refused: {
+        key: "k",
+        reason: "version v1 is archived (GLACIER): restore it first (RestoreObject), then plan again; CopyObject of an archived version fails",
+      },
+    });
+  });
+
+  it("tells an archived version from one restored or instantly retrievable", () => {
+    expect(archiveOf({ StorageClass: "GLACIER" })).toBe("GLACIER");
+    expect(archiveOf({ StorageClass: "DEEP_ARCHIVE", Restore: 'ongoing-request="true"' })).toBe("DEEP_ARCHIVE");
+    expect(archiveOf({ StorageClass: "DEEP_ARCHIVE", Restore: 'ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"' })).toBeUndefined();
+    expect(archiveOf({ StorageClass: "GLACIER_IR" })).toBeUndefined();
+    expect(archiveOf({ StorageClass: "INTELLIGENT_TIERING", ArchiveStatus: "DEEP_ARCHIVE_ACCESS" })).toBe("INTELLIGENT_TIERING DEEP_ARCHIVE_ACCESS");
+    expect(archiveOf({ StorageClass: "INTELLIGENT_TIERING", ArchiveStatus: "ARCHIVE_ACCESS" })).toBe("INTELLIGENT_TIERING ARCHIVE_ACCESS");
+    expect(archiveOf({ StorageClass: "INTELLIGENT_TIERING" })).toBeUndefined();
+    expect(archiveOf({})).toBeUndefined();
   });
 
   it("copies up to exactly 5 GB; refuses one byte more with the reason", () => {
