@@ -422,6 +422,28 @@ export function placementProblems(
   return problems;
 }
 
+/**
+ * The change stream's subscriptions whose queue is in another account than the stack's. The
+ * provider makes a subscription with the stack's credentials, and for a queue in another
+ * account "creates the subscription but does not keep state and tries to re-create the
+ * subscription at every apply" (Pulumi registry, aws.sns.TopicSubscription: it "must use the AWS
+ * provider for the account with the SQS queue"). Such an account subscribes its queue itself,
+ * allowed by the topic's policy (`changeStream.subscribers`).
+ */
+export function subscriptionAccountProblems(stackAccountId: string, subscriptions: readonly { queueArn: string }[]): string[] {
+  return subscriptions.flatMap(({ queueArn }, index) => {
+    // arn:<partition>:sqs:<region>:<account>:<name> (the schema's SQS_FIFO_ARN).
+    const account = queueArn.split(":")[4];
+    return account === stackAccountId
+      ? []
+      : [
+          `changeStream.subscriptions[${index}]: queue ${queueArn} is in account ${account}, the stack in ${stackAccountId}; ` +
+            `the stack subscribes only its own account's queues (made with this stack's credentials, a subscription to another account's queue is re-created at every deployment): ` +
+            `remove it, add ${account} to changeStream.subscribers (changeStreamSubscribers), and subscribe the queue to the topic (output changeTopicArn) from account ${account}`,
+        ];
+  });
+}
+
 /** Validates component arguments: every rule that S3, SQS, Lambda, CloudWatch or Scheduler would enforce later, now, all reported at once. */
 export function resolveBucketLedgerArgs(args: BucketLedgerArgs): ResolvedBucketLedgerArgs {
   const parsed = bucketLedgerArgsSchema.safeParse(args);

@@ -303,6 +303,10 @@ export class BucketLedger extends pulumi.ComponentResource {
             functionName: this.changeStream.function.name,
             deadLetterQueueName: this.changeStream.deadLetterQueue.name,
             iteratorAgeAlarmSeconds: settings.changeStream.iteratorAgeAlarmSeconds,
+            subscriptionDeadLetterQueues: this.changeStream.subscriptionDeadLetterQueues.map(({ queue, subscribedQueueArn }) => ({
+              queueName: queue.name,
+              subscribedQueueArn,
+            })),
           },
         }),
       },

@@ -16,12 +16,18 @@
  *   the stack's own (publishers need kms:GenerateDataKey* and kms:Decrypt on it:
  *   https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html), reachable over TLS only,
  *   subscribable by the stack's account and the principals configured.
+ * - The stack's subscriptions: each with a dead-letter queue of its own. SNS "discards the
+ *   message—unless a dead-letter queue is attached to the subscription" once delivery fails for
+ *   good (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html); one queue per
+ *   subscription, as AWS attaches a DLQ to a subscription: "This lets you identify the original
+ *   target endpoint for each message more easily" (same page, "How do dead-letter queues
+ *   work?"); the changes one consumer missed are then redriven to it alone.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { streamSettings } from "../functions/settings/stream.js";
 import { EVENT_SOURCE, DETAIL_TYPES } from "../stream/targets.js";
-import type { ChangeFilter, ResolvedBucketLedgerArgs } from "./args.js";
+import { configurationError, subscriptionAccountProblems, type ChangeFilter, type ResolvedBucketLedgerArgs } from "./args.js";
 import { accountRootArn, type Cloud } from "./arns.js";
 import { BundledFunction, writeSettings } from "./bundled-function.js";
 import { EVENT_RULE_NAME_MAX, fitName } from "./names.js";
@@ -74,6 +80,8 @@ export class ChangeStream extends pulumi.ComponentResource {
   readonly function: BundledFunction;
   readonly eventSourceMapping: aws.lambda.EventSourceMapping;
   readonly deadLetterQueue: aws.sqs.Queue;
+  /** Each stack-made subscription's DLQ, with the queue it is subscribed for (config order). */
+  readonly subscriptionDeadLetterQueues: { queue: aws.sqs.Queue; subscribedQueueArn: string }[] = [];
   readonly topic?: aws.sns.Topic;
   readonly key?: aws.kms.Key;
   readonly eventBus?: aws.cloudwatch.EventBus;
@@ -115,7 +123,24 @@ export class ChangeStream extends pulumi.ComponentResource {
           enableKeyRotation: true,
           deletionWindowInDays: 30,
           // The account administers the key and grants its use through IAM (the publisher's role).
-          policy: policyDocument([{ Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: accountRootArn(cloud) }, Action: "kms:*", Resource: "*" }]),
+          policy: policyDocument([
+            { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: accountRootArn(cloud) }, Action: "kms:*", Resource: "*" },
+            // The subscriptions' DLQs are encrypted with this key: SNS sends to an encrypted DLQ only
+            // with "a custom KMS [key] with a key policy that grants the Amazon SNS service principal
+            // access" (sns-dead-letter-queues), these two actions (SQS developer guide,
+            // sqs-key-management, "Configure KMS permissions for AWS services").
+            ...(settings.subscriptions.length > 0
+              ? [
+                  {
+                    Sid: "SnsEncryptsUndeliveredChanges",
+                    Effect: "Allow" as const,
+                    Principal: { Service: "sns.amazonaws.com" },
+                    Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+                    Resource: "*",
+                  },
+                ]
+              : []),
+          ]),
         },
         child,
       );
@@ -160,17 +185,64 @@ export class ChangeStream extends pulumi.ComponentResource {
         { Sid: "PublishChanges", Effect: "Allow", Action: "sns:Publish", Resource: this.topic.arn },
         { Sid: "EncryptChanges", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: this.key.arn },
       );
+      // The stack's account is known only from the provider: a queue of another account fails the
+      // deployment before its subscription is registered (args.ts, subscriptionAccountProblems).
+      const ownAccount = pulumi.output(cloud.accountId).apply((accountId) => {
+        const problems = subscriptionAccountProblems(accountId, settings.subscriptions);
+        if (problems.length > 0) throw configurationError(problems);
+        return accountId;
+      });
       settings.subscriptions.forEach((subscription, index) => {
         const filterPolicy = subscriptionFilterPolicy(subscription);
+        // What SNS gave up delivering to this subscription. A FIFO topic's subscription takes a FIFO
+        // queue as its DLQ, in the subscription's account and Region (sns-dead-letter-queues);
+        // fourteen days, the retention AWS recommends for them (same page). Content-based
+        // deduplication, so a send without a deduplication id is accepted; an id SNS sends
+        // overrides it (SQS API reference, SendMessage, MessageDeduplicationId). High throughput:
+        // a subscribed queue gone or refusing SNS sends the whole stream here.
+        const deadLetterQueue = new aws.sqs.Queue(
+          `${name}-subscription-${index}-dlq`,
+          {
+            fifoQueue: true,
+            contentBasedDeduplication: true,
+            deduplicationScope: "messageGroup",
+            fifoThroughputLimit: "perMessageGroupId",
+            messageRetentionSeconds: 14 * 86_400,
+            kmsMasterKeyId: this.key!.arn,
+          },
+          child,
+        );
+        new aws.sqs.QueuePolicy(
+          `${name}-subscription-${index}-dlq`,
+          {
+            queueUrl: deadLetterQueue.url,
+            policy: policyDocument([
+              // The queue policy AWS gives for an SNS DLQ (sns-configure-dead-letter-queue, Prerequisites).
+              {
+                Sid: "TopicSendsUndelivered",
+                Effect: "Allow",
+                Principal: { Service: "sns.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: deadLetterQueue.arn,
+                Condition: { ArnEquals: { "aws:SourceArn": this.topic!.arn } },
+              },
+              denyInsecureTransport("sqs:*", deadLetterQueue.arn),
+            ]),
+          },
+          child,
+        );
+        this.subscriptionDeadLetterQueues.push({ queue: deadLetterQueue, subscribedQueueArn: subscription.queueArn });
         new aws.sns.TopicSubscription(
           `${name}-subscription-${index}`,
           {
             topic: this.topic!.arn,
             protocol: "sqs",
-            endpoint: subscription.queueArn,
+            endpoint: ownAccount.apply(() => subscription.queueArn),
             // The message as published, not inside SNS's envelope (SNS guide, sns-large-payload-raw-message-delivery).
             rawMessageDelivery: true,
             ...(filterPolicy && { filterPolicy: JSON.stringify(filterPolicy), filterPolicyScope: "MessageBody" }),
+            // A redrive policy names the DLQ (sns-dead-letter-queues, "How are messages moved into a dead-letter queue?").
+            redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn }),
           },
           child,
         );

@@ -37,7 +37,13 @@ export interface MonitoringArgs {
   /** With ingestion rules. */
   ingestDeadLetterQueueName?: pulumi.Input<string>;
   /** With the change stream: its publisher, the queue of what it gave up on, and how old a record may wait. */
-  changeStream?: { functionName: pulumi.Input<string>; deadLetterQueueName: pulumi.Input<string>; iteratorAgeAlarmSeconds: number };
+  changeStream?: {
+    functionName: pulumi.Input<string>;
+    deadLetterQueueName: pulumi.Input<string>;
+    iteratorAgeAlarmSeconds: number;
+    /** The DLQ of each subscription the stack made, and the queue subscribed. */
+    subscriptionDeadLetterQueues: { queueName: pulumi.Input<string>; subscribedQueueArn: string }[];
+  };
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -183,6 +189,22 @@ export class Monitoring extends pulumi.ComponentResource {
           threshold: 0,
           comparisonOperator: "GreaterThanThreshold",
         },
+      );
+      args.changeStream.subscriptionDeadLetterQueues.forEach(({ queueName, subscribedQueueArn }, index) =>
+        alarm(
+          `stream-subscription-${index}-dlq`,
+          `bucket-ledger: SNS gave up delivering changes to ${subscribedQueueArn} (the queue is gone, or its policy or key refuses the topic); they are in this subscription's DLQ: fix the queue, then move them to it or replay them into it with \`bucket-ledger replay\``,
+          {
+            namespace: "AWS/SQS",
+            metricName: "ApproximateNumberOfMessagesVisible",
+            dimensions: { QueueName: queueName },
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 0,
+            comparisonOperator: "GreaterThanThreshold",
+          },
+        ),
       );
       // IteratorAge: "the age of the last record in the event" for stream sources, in milliseconds
       // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).

@@ -6,7 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
-import { BucketLedgerConfigError, type BucketLedgerArgs } from "../../infra/args.js";
+import { spawnSync } from "node:child_process";
+import { BucketLedgerConfigError, subscriptionAccountProblems, type BucketLedgerArgs } from "../../infra/args.js";
 import { BucketLedger } from "../../infra/bucket-ledger.js";
 import { changeEventPattern, changeTopicName, subscriptionFilterPolicy } from "../../infra/change-stream.js";
 import { argsFromStackConfig } from "../../infra/stack-config.js";
@@ -45,6 +46,8 @@ const BASE: BucketLedgerArgs = { createBucket: { name: "photos-bucket" } };
 const STREAM_ARN = `arn:aws:dynamodb:us-east-1:${ACCOUNT_ID}:table/ledger-ledger-1a2b3c/stream/2026-12-01T00:00:00.000`;
 const TOPIC_NAME = "bucket-ledger-bucket-ledger-test-ledger-changes.fifo";
 const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT_ID}:${TOPIC_NAME}`;
+const KEY_ARN = `arn:aws:mock:us-east-1:${ACCOUNT_ID}:Key/ledger-stream-topic-1a2b3c`;
+const subscriptionDlqArn = (index: number) => `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:ledger-stream-subscription-${index}-dlq-1a2b3c`;
 
 describe("the change stream, deployed", () => {
   it("is off by default: no stream on the table, no topic, no publisher", async () => {
@@ -115,6 +118,60 @@ describe("the change stream, deployed", () => {
     const unfiltered = named(resources, "aws:sns/topicSubscription:TopicSubscription", "ledger-stream-subscription-1");
     expect(unfiltered.filterPolicy).toBeUndefined();
     expect(unfiltered.filterPolicyScope).toBeUndefined();
+  });
+
+  it("gives each subscription a FIFO dead-letter queue of its own, encrypted with the topic's key, that only the topic may send to", async () => {
+    const queueArn = `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:indexer.fifo`;
+    const resources = await deploy({
+      ...BASE,
+      changeStream: { enabled: true, subscriptions: [{ queueArn }, { queueArn: queueArn.replace("indexer", "all") }] },
+    });
+    for (const index of [0, 1]) {
+      const subscription = named(resources, "aws:sns/topicSubscription:TopicSubscription", `ledger-stream-subscription-${index}`);
+      expect(JSON.parse(subscription.redrivePolicy as string)).toEqual({ deadLetterTargetArn: subscriptionDlqArn(index) });
+      expect(named(resources, "aws:sqs/queue:Queue", `ledger-stream-subscription-${index}-dlq`)).toEqual({
+        fifoQueue: true,
+        contentBasedDeduplication: true,
+        deduplicationScope: "messageGroup",
+        fifoThroughputLimit: "perMessageGroupId",
+        messageRetentionSeconds: 14 * 86_400,
+        kmsMasterKeyId: KEY_ARN,
+      });
+      expect(statementsOf(named(resources, "aws:sqs/queuePolicy:QueuePolicy", `ledger-stream-subscription-${index}-dlq`).policy)).toEqual([
+        {
+          Sid: "TopicSendsUndelivered",
+          Effect: "Allow",
+          Principal: { Service: "sns.amazonaws.com" },
+          Action: "sqs:SendMessage",
+          Resource: subscriptionDlqArn(index),
+          Condition: { ArnEquals: { "aws:SourceArn": TOPIC_ARN } },
+        },
+        {
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: "sqs:*",
+          Resource: subscriptionDlqArn(index),
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+      ]);
+    }
+    expect(ofType(resources, "aws:sqs/queue:Queue").filter((queue) => queue.name.startsWith("ledger-stream-subscription"))).toHaveLength(2);
+    // SNS encrypts what it sends to the DLQs with the topic's key: the key policy lets it.
+    const keyStatements = statementsOf(named(resources, "aws:kms/key:Key", "ledger-stream-topic").policy);
+    expect(keyStatements.find((statement) => statement.Sid === "SnsEncryptsUndeliveredChanges")).toEqual({
+      Sid: "SnsEncryptsUndeliveredChanges",
+      Effect: "Allow",
+      Principal: { Service: "sns.amazonaws.com" },
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: "*",
+    });
+  });
+
+  it("lets SNS use the topic's key only when the stack has subscriptions", async () => {
+    const resources = await deploy({ ...BASE, changeStream: { enabled: true } });
+    expect(statementsOf(named(resources, "aws:kms/key:Key", "ledger-stream-topic").policy).map((statement) => statement.Sid)).toEqual(["AccountAdministers"]);
+    expect(ofType(resources, "aws:sqs/queue:Queue").filter((queue) => queue.name.startsWith("ledger-stream-subscription"))).toEqual([]);
   });
 
   it("maps the stream with partial batch responses, bisection, bounded retries and a DLQ, read from the latest record", async () => {
@@ -205,6 +262,58 @@ describe("the change stream, deployed", () => {
       threshold: 120_000,
     });
   });
+
+  it("alarms on each subscription's DLQ as on the stream DLQ, naming the queue that missed changes", async () => {
+    const queueArn = `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:indexer.fifo`;
+    const resources = await deploy({ ...BASE, changeStream: { enabled: true, subscriptions: [{ queueArn }] } });
+    const alarm = named(resources, "aws:cloudwatch/metricAlarm:MetricAlarm", "ledger-monitoring-stream-subscription-0-dlq");
+    expect(alarm).toMatchObject({
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: "ledger-stream-subscription-0-dlq-1a2b3c" },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+    expect(alarm.alarmDescription).toContain(queueArn);
+    expect(ofType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").filter((each) => each.name.includes("stream-subscription"))).toHaveLength(1);
+  });
+});
+
+describe("a subscription to another account's queue", () => {
+  it("is named with both accounts, and none of the stack's own is refused", () => {
+    const own = `arn:aws:sqs:us-east-1:${ACCOUNT_ID}:own.fifo`;
+    const other = "arn:aws:sqs:us-east-1:210987654321:indexer.fifo";
+    expect(subscriptionAccountProblems(ACCOUNT_ID, [{ queueArn: own }])).toEqual([]);
+    expect(subscriptionAccountProblems(ACCOUNT_ID, [])).toEqual([]);
+    const problems = subscriptionAccountProblems(ACCOUNT_ID, [{ queueArn: own }, { queueArn: other }]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^changeStream\\.subscriptions\\[1\\]: queue ${other} is in account 210987654321, the stack in ${ACCOUNT_ID}; `));
+    expect(problems[0]).toContain("add 210987654321 to changeStream.subscribers (changeStreamSubscribers)");
+    expect(problems[0]).toContain("from account 210987654321");
+  });
+
+  it("fails the deployment with the account the provider reports, before its subscription is registered", () => {
+    // In a process of its own, as pulumi up runs the program: the refusal is the program's failure.
+    const run = spawnSync(process.execPath, ["--no-warnings", "--import", "tsx", "test/infra/cross-account-subscription-entry.ts"], {
+      cwd: new URL("../..", import.meta.url),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    const { errors, subscribed } = JSON.parse(run.stdout.split("\n")[0]!) as { errors: string[]; subscribed: string[] };
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors) {
+      expect(error).toMatch(
+        /invalid bucket-ledger configuration:\n- changeStream\.subscriptions\[1\]: queue arn:aws:sqs:us-east-1:210987654321:indexer\.fifo is in account 210987654321, the stack in 123456789012;/,
+      );
+      expect(error).toMatch(/\n- changeStream\.subscriptions\[2\]: queue arn:aws:sqs:eu-west-1:111122223333:search\.fifo is in account 111122223333/);
+      expect(error).not.toContain("subscriptions[0]");
+    }
+    // None is registered, not even the stack's own: the whole configuration is refused at once.
+    expect(subscribed).toEqual([]);
+  }, 90_000);
 });
 
 describe("the change stream's configuration", () => {
