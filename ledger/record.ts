@@ -83,6 +83,12 @@ interface RecordBase {
   /** When the ledger wrote the item; orders the change feed. */
   recordedAt: string;
   origin?: ChangeOrigin;
+  /**
+   * When the state was read from S3 rather than told by the event (a version's deletion, after
+   * which the tracker asks S3 what is current): the state is S3's at that moment, which may
+   * already show changes made after the event (ledger/time-travel).
+   */
+  readAt?: string;
 }
 
 export interface LiveObjectRecord extends RecordBase, ObjectState {
@@ -117,6 +123,7 @@ const A = {
   source: "source",
   observedAt: "observedAt",
   recordedAt: "recordedAt",
+  readAt: "readAt",
   sequencer: "seq",
   versionId: "versionId",
   size: "size",
@@ -165,6 +172,7 @@ export function toItem(record: LedgerRecord, changeShards = 1): LedgerItem {
   };
   if (record.sequencer !== undefined) item[A.sequencer] = record.sequencer;
   if (record.versionId !== undefined) item[A.versionId] = record.versionId;
+  if (record.readAt !== undefined) item[A.readAt] = record.readAt;
   Object.assign(item, originAttributes(record.origin));
   if (record.deleted) {
     item[A.expiresAt] = record.expiresAt;
@@ -227,6 +235,7 @@ function optionalStr(item: LedgerItem, name: string): string | undefined {
 export function fromItem(item: LedgerItem): LedgerRecord {
   const sequencer = optionalStr(item, A.sequencer);
   const versionId = optionalStr(item, A.versionId);
+  const readAt = optionalStr(item, A.readAt);
   const origin = originFrom(item);
   const base = {
     bucket: str(item, A.bucket),
@@ -238,6 +247,7 @@ export function fromItem(item: LedgerItem): LedgerRecord {
     ...(sequencer !== undefined && { sequencer }),
     ...(versionId !== undefined && { versionId }),
     ...(origin !== undefined && { origin }),
+    ...(readAt !== undefined && { readAt }),
   };
   if (item[A.deleted] === true) {
     return { ...base, deleted: true, expiresAt: Number(item[A.expiresAt]) };

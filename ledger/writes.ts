@@ -32,6 +32,8 @@ interface MutationBase {
   eventTime: string;
   eventName: string;
   origin?: ChangeOrigin;
+  /** ISO-8601: when the state was read from S3, when it was not told by the event (see `LedgerRecord.readAt`). */
+  readAt?: string;
 }
 
 /** The object now exists with this state. */
@@ -100,6 +102,7 @@ export function mutationToRecord(mutation: ObjectMutation, recordedAt: Date, ret
     observedAt: new Date(mutation.eventTime).toISOString(),
     recordedAt: recordedAt.toISOString(),
     ...(mutation.origin && Object.keys(mutation.origin).length > 0 && { origin: mutation.origin }),
+    ...(mutation.readAt !== undefined && { readAt: mutation.readAt }),
   };
   if (mutation.kind === "upsert") return { ...base, ...mutation.state, deleted: false };
   return {

@@ -43,7 +43,9 @@ async function toMutation(
       // The state S3 reports now is at least as new as this event, so storing it under the
       // event's sequencer is safe: any later event still carries a larger sequencer.
       const current = await lookup.head(event.bucket, event.key);
-      return current ? { ...base, kind: "upsert", state: current, eventTimeResolutionMs: event.eventTimeResolutionMs } : { ...base, kind: "delete" };
+      // Read, not told: time travel vouches for it from the read on (ledger/time-travel).
+      const read = { ...base, readAt: new Date().toISOString() };
+      return current ? { ...read, kind: "upsert", state: current, eventTimeResolutionMs: event.eventTimeResolutionMs } : { ...read, kind: "delete" };
     }
   }
 }

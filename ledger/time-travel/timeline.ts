@@ -111,19 +111,6 @@ export function certainFrom(repair: HistoryEntry, after: string | undefined): st
 }
 
 /**
- * Whether an event's state may have been read from S3 when it was delivered rather than told by
- * the event: a version's deletion (a `Delete` naming a version, as events/parse.ts classifies
- * it), after which the tracker asks S3 what is current (tracker/apply-event.ts). Such an entry
- * holds the object found, or a plain deletion when S3 had none left, which reads the same as a
- * delete in a bucket never versioned; both count, so such a delete is unknown between its event
- * and its recording (usually a second or less) rather than ever wrong. A delete marker
- * (`DeleteMarkerCreated`) is told by its event.
- */
-function readLater(change: HistoryEntry): boolean {
-  return /^(ObjectRemoved|LifecycleExpiration):Delete$/.test(change.cause) && (change.deleted || change.versionId !== undefined);
-}
-
-/**
  * The state before the oldest content change kept, if the journal says: the state that change
  * replaced, or nothing when the history is complete (it reaches back to the change that found the
  * ledger empty) and the ledger held the whole bucket then.
@@ -150,16 +137,13 @@ export function stateAt(history: Pick<History, "entries" | "complete">, at: stri
     if (change.source === "event") {
       if (change.observedAt > at) break;
       pending = undefined;
-      if (!readLater(change)) {
-        state = known(change, change.observedAt);
-        continue;
-      }
-      // What was read vouches only for the moment of the read (the entry's recording): between the
-      // deletion and the read, a change whose event was lost or is still to come may show in it. A
-      // later change the journal holds, which sorts after this one, closes the window where it happened.
-      if (at < change.recordedAt)
-        pending = `a version of the key was deleted at ${change.observedAt}, and what it left was read from S3 only at ${change.recordedAt}`;
-      state = known(change, change.recordedAt);
+      // A state read from S3 on delivery (a version's deletion: tracker/apply-event.ts) vouches only
+      // for the moment of the read: between the event and the read, a change whose event was lost
+      // or is still to come may show in it. A later change the journal holds, which sorts after
+      // this one, closes the window where it happened.
+      const since = change.readAt !== undefined && change.readAt > change.observedAt ? change.readAt : change.observedAt;
+      if (at < since) pending = `a version of the key was deleted at ${change.observedAt}, and what it left was read from S3 only at ${since}`;
+      state = known(change, since);
       continue;
     }
     const certain = certainFrom(change, state?.since);

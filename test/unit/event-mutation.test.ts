@@ -83,12 +83,21 @@ describe("event to mutation", () => {
     const current: ObjectState = { size: 9, etag: "older", lastModified: "2026-11-01T00:00:00.000Z", versionId: "v0" };
     const event: ObjectEvent = { ...common, eventName: "ObjectRemoved:Delete", action: "version-deleted", sequencer: "0A", versionId: "v1" };
     const found = fakes({ current });
+    const before = new Date().toISOString();
     await applyEvent(found.ledger, found.lookup, event, found.batch);
+    const after = new Date().toISOString();
     expect(found.heads).toEqual(["k"]);
-    expect(found.applied).toStrictEqual([{ ...mutationBase, eventName: "ObjectRemoved:Delete", kind: "upsert", state: current, eventTimeResolutionMs: 1 }]);
+    // Read, not told by the event: when, so time travel vouches for the state from then on.
+    const readAt = (found.applied[0] as { readAt: string }).readAt;
+    expect(readAt >= before && readAt <= after).toBe(true);
+    expect(found.applied).toStrictEqual([
+      { ...mutationBase, eventName: "ObjectRemoved:Delete", readAt, kind: "upsert", state: current, eventTimeResolutionMs: 1 },
+    ]);
     const gone = fakes();
     await applyEvent(gone.ledger, gone.lookup, event, gone.batch);
-    expect(gone.applied).toStrictEqual([{ ...mutationBase, eventName: "ObjectRemoved:Delete", kind: "delete" }]);
+    const goneReadAt = (gone.applied[0] as { readAt: string }).readAt;
+    expect(goneReadAt >= before).toBe(true);
+    expect(gone.applied).toStrictEqual([{ ...mutationBase, eventName: "ObjectRemoved:Delete", readAt: goneReadAt, kind: "delete" }]);
   });
 
   it("an ignored event writes nothing", async () => {

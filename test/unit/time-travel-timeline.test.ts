@@ -130,6 +130,7 @@ describe("a key's state after a version's deletion, which the tracker reads from
     event(minute, { etag: state.etag, versionId: state.versionId }, {
       cause: "ObjectRemoved:Delete",
       recordedAt: T(recordedMinute),
+      readAt: T(recordedMinute),
       lastModified: T(state.writtenMinute),
     } as Partial<HistoryEntry>);
 
@@ -159,7 +160,7 @@ describe("a key's state after a version's deletion, which the tracker reads from
     expect(stateAt(history, T(30), TRACKED)).toMatchObject({ known: true, version: { etag: "v2", since: T(30) } });
   });
 
-  it("applies to a version's deletion and a plain delete (which read alike), not to other events recorded late", () => {
+  it("applies to a state read from S3, not to an event's own state recorded late", () => {
     const late = complete([event(10, { etag: "v1" }, { first: true, recordedAt: T(40) }), event(30, { etag: "v2" })]);
     expect(etagOf(stateAt(late, T(25), TRACKED))).toBe("v1");
     const markerLate = complete([
@@ -168,27 +169,24 @@ describe("a key's state after a version's deletion, which the tracker reads from
       event(30, { etag: "v2", versionId: "2" }),
     ]);
     expect(etagOf(stateAt(markerLate, T(25), TRACKED))).toBe("absent");
-    const noVersion = complete([
+    // A plain delete, delivered late, is told by its event: absent from its time.
+    const plainDelete = complete([
       event(10, { etag: "v1" }, { first: true }),
-      { ...event(20, { etag: "v2" }), cause: "ObjectRemoved:Delete", recordedAt: T(40) },
+      { ...event(20, { deleted: true }), cause: "ObjectRemoved:Delete", recordedAt: T(40) },
       event(30, { etag: "v3" }),
     ]);
-    expect(etagOf(stateAt(noVersion as never, T(25), TRACKED))).toBe("v2");
-    // A deletion that left nothing reads like a plain delete: late, it is unknown until the next change; on time, absent.
-    const deletion = (recorded: number) =>
+    expect(etagOf(stateAt(plainDelete as never, T(25), TRACKED))).toBe("absent");
+    // A version's deletion that left nothing, read at 40: unknown until the next change; read on time, absent.
+    const deletion = (read: number) =>
       complete([
-        event(10, { etag: "v1" }, { first: true }),
-        { ...event(20, { deleted: true }), cause: "ObjectRemoved:Delete", recordedAt: T(recorded) },
-        event(30, { etag: "v3" }),
+        event(10, { etag: "v1", versionId: "1" }, { first: true }),
+        { ...event(20, { deleted: true }), cause: "ObjectRemoved:Delete", recordedAt: T(read), readAt: T(read) },
+        event(30, { etag: "v3", versionId: "3" }),
       ]);
-    expect(etagOf(stateAt(deletion(40), T(25), TRACKED))).toBe("unknown");
-    expect(etagOf(stateAt(deletion(21), T(25), TRACKED))).toBe("absent");
-    const expired = complete([
-      event(10, { etag: "v1", versionId: "1" }, { first: true }),
-      { ...versionDeleted(20, 40, { etag: "v2", versionId: "2", writtenMinute: 30 }), cause: "LifecycleExpiration:Delete" },
-      event(30, { etag: "v2", versionId: "2" }),
-    ]);
-    expect(etagOf(stateAt(expired, T(25), TRACKED))).toBe("unknown");
+    expect(etagOf(stateAt(deletion(40) as never, T(25), TRACKED))).toBe("unknown");
+    expect(etagOf(stateAt(deletion(21) as never, T(25), TRACKED))).toBe("absent");
+    // A read before its event's time (clocks) vouches from the event's time.
+    expect(stateAt(deletion(19) as never, T(20), TRACKED)).toEqual({ known: true, exists: false, absent: { since: T(20) } });
   });
 });
 
