@@ -168,15 +168,25 @@ export async function readHistory(ctx: QueryContext, bucket: string, key: string
 }
 
 /**
+ * How much earlier than the change that found the ledger empty an entry ordered before it may be
+ * stamped and still have arrived with or after it: a writer stamps a change's recording time
+ * before its conditional write, so two deliveries racing in one invocation (at most 15 minutes,
+ * Lambda's longest timeout) can be stamped in one order and written in the other. A remnant of an
+ * earlier history is far older: the key's item had to expire first, a tombstone kept at least a day.
+ */
+export const ARRIVAL_SLACK_MS = 15 * 60_000;
+
+/**
  * Whether nothing before the entries kept is missing: some entry found the ledger empty, and
- * every entry ordered before it arrived after it (a late, out-of-order event), so none of them
- * is a remnant of an earlier history whose start has expired.
+ * every entry ordered before it arrived with or after it (a late, out-of-order event), so none of
+ * them is a remnant of an earlier history whose start has expired.
  */
 function startsAtFirst(ordered: HistoryEntry[]): boolean {
   const index = ordered.findIndex((entry) => entry.first);
   if (index === -1) return false;
   const first = ordered[index]!;
-  return ordered.slice(0, index).every((entry) => entry.recordedAt >= first.recordedAt);
+  const arrivedBy = new Date(new Date(first.recordedAt).getTime() - ARRIVAL_SLACK_MS).toISOString();
+  return ordered.slice(0, index).every((entry) => entry.recordedAt >= arrivedBy);
 }
 
 /** A page of a key's history: `History` with some of its entries, and a cursor when more remain. */

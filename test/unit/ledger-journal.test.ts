@@ -7,7 +7,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { eraseKey, eraseRequester, MAX_ERASE_SEGMENTS } from "../../ledger/erase.js";
 import { InvalidCursorError } from "../../ledger/errors.js";
-import { journalItems, pageHistory, readHistory, toEntryItem, toStartItem, type History } from "../../ledger/history.js";
+import { ARRIVAL_SLACK_MS, journalItems, pageHistory, readHistory, toEntryItem, toStartItem, type History } from "../../ledger/history.js";
 import { JournalWriter } from "../../ledger/journal-writer.js";
 import { journalPartitionKey, partitionKeyOf } from "../../ledger/keys.js";
 import { toItem, type LedgerRecord } from "../../ledger/record.js";
@@ -137,6 +137,16 @@ describe("readHistory", () => {
     expect((await readHistory(journal([toEntryItem(sameTime, live), toEntryItem(e2, live), toStartItem(e2, live)]).ctx, "b", "k", NOW)).complete).toBe(true);
     const remnant = journal([toEntryItem(e1, live), toEntryItem(e2, live), toStartItem(e2, live)]);
     expect((await readHistory(remnant.ctx, "b", "k", NOW)).complete).toBe(false);
+  });
+
+  it("is complete when an entry before the start was stamped up to 15 minutes before it (two deliveries racing), not more", async () => {
+    const stampedBefore = (ms: number) => event("01", e1.observedAt, new Date(Date.parse(e2.recordedAt) - ms).toISOString());
+    const complete = async (ms: number) =>
+      (await readHistory(journal([toEntryItem(stampedBefore(ms), live), toEntryItem(e2, live), toStartItem(e2, live)]).ctx, "b", "k", NOW)).complete;
+    expect(ARRIVAL_SLACK_MS).toBe(15 * 60_000);
+    expect(await complete(1)).toBe(true);
+    expect(await complete(ARRIVAL_SLACK_MS)).toBe(true);
+    expect(await complete(ARRIVAL_SLACK_MS + 1)).toBe(false);
   });
 
   it("reads the start's expiry like any entry's", async () => {
