@@ -37,24 +37,14 @@ export function snsFifoTarget(client: SNSClient, topicArn: string): ChangeTarget
   return {
     name: "sns",
     async publish(messages) {
-      const byEntry = new Map(messages.map((message, index) => [`m${index}`, message]));
+      const batch = fifoBatch(messages);
       const { Failed = [] } = await client.send(
         new PublishBatchCommand({
           TopicArn: topicArn,
-          PublishBatchRequestEntries: [...byEntry].map(([entryId, message]) => ({
-            Id: entryId,
-            Message: messageBody(message),
-            MessageGroupId: messageGroupOf(message.bucket, message.key),
-            MessageDeduplicationId: message.id,
-          })),
+          PublishBatchRequestEntries: batch.entries.map(({ body, ...entry }) => ({ ...entry, Message: body })),
         }),
       );
-      return Failed.map((entry) => ({
-        id: byEntry.get(entry.Id ?? "")?.id ?? "",
-        code: entry.Code ?? "Unknown",
-        message: entry.Message ?? "",
-        retryable: entry.SenderFault !== true,
-      }));
+      return batch.failures(Failed);
     },
   };
 }
@@ -121,24 +111,35 @@ export function sqsFifoTarget(client: SQSClient, queueUrl: string): ChangeTarget
   return {
     name: "sqs",
     async publish(messages) {
-      const byEntry = new Map(messages.map((message, index) => [`m${index}`, message]));
+      const batch = fifoBatch(messages);
       const { Failed = [] } = await client.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: [...byEntry].map(([entryId, message]) => ({
-            Id: entryId,
-            MessageBody: messageBody(message),
-            MessageGroupId: messageGroupOf(message.bucket, message.key),
-            MessageDeduplicationId: message.id,
-          })),
-        }),
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.entries.map(({ body, ...entry }) => ({ ...entry, MessageBody: body })) }),
       );
-      return Failed.map((entry) => ({
+      return batch.failures(Failed);
+    },
+  };
+}
+
+/**
+ * One call's entries to a FIFO topic or queue, which answer alike: entry ids, the key's message
+ * group and the change's deduplication id, and per refused entry its `Id`, `Code`, `Message` and
+ * `SenderFault` (SNS BatchResultErrorEntry, SQS BatchResultErrorEntry).
+ */
+function fifoBatch(messages: readonly ChangeMessage[]) {
+  const byEntry = new Map(messages.map((message, index) => [`m${index}`, message]));
+  return {
+    entries: [...byEntry].map(([entryId, message]) => ({
+      Id: entryId,
+      body: messageBody(message),
+      MessageGroupId: messageGroupOf(message.bucket, message.key),
+      MessageDeduplicationId: message.id,
+    })),
+    failures: (failed: readonly { Id?: string | undefined; Code?: string | undefined; Message?: string | undefined; SenderFault?: boolean | undefined }[]) =>
+      failed.map((entry) => ({
         id: byEntry.get(entry.Id ?? "")?.id ?? "",
         code: entry.Code ?? "Unknown",
         message: entry.Message ?? "",
         retryable: entry.SenderFault !== true,
-      }));
-    },
+      })),
   };
 }
